@@ -1,0 +1,92 @@
+package io.softprompt.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+
+/**
+ * Shared transformer layers as functions over NDArrays (frozen weights, no DJL Blocks needed).
+ *
+ * <p>Dimension legend: B batch, S sequence (prompt N + tokens T), D hidden, H heads, K head size
+ * (D / H), F feed-forward width, V vocabulary.
+ *
+ * <p>Every operation puts the activation first ({@code x.matMul(w)}, not {@code w...}) so the result
+ * lands in the activation's NDManager, which is the per-layer scope the caller opened.
+ */
+public final class Layers {
+    /** Added to masked attention scores; exp underflows to exactly 0 as with finfo.min in HF. */
+    public static final float MASK_VALUE = -1e9f;
+    private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2.0 / Math.PI);
+
+    private Layers() {}
+
+    /** LayerNorm over the last axis: x [..., D], weight/bias [D]. torch.layer_norm underneath. */
+    public static NDArray layerNorm(NDArray x, NDArray weight, NDArray bias, float eps) {
+        long d = x.getShape().get(x.getShape().dimension() - 1);
+        return x.getNDArrayInternal().layerNorm(x, new Shape(d), weight, bias, eps).singletonOrThrow();
+    }
+
+    /** x [..., I] times w stored [I, O] (GPT-2 Conv1D layout) plus b [O] → [..., O]. */
+    public static NDArray linearIO(NDArray x, NDArray w, NDArray b) {
+        NDArray y = x.matMul(w);
+        return b == null ? y : y.addi(b);
+    }
+
+    /** GPT-2's gelu_new (tanh approximation): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+    public static NDArray geluNew(NDArray x) {
+        NDArray inner = x.mul(x).mul(x).muli(0.044715f).addi(x).muli(SQRT_2_OVER_PI).tanh(); // [..]
+        return inner.add(1f).mul(x).mul(0.5f); // tanh's output is saved for backward: no in-place here
+    }
+
+    /** Row lookup: ids [...] into table [V, D] → [..., D] (torch.embedding; differentiable in table). */
+    public static NDArray embedding(NDArray ids, NDArray table) {
+        return ids.getNDArrayInternal().embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
+    }
+
+    /**
+     * Additive attention mask [B, 1, S, S]: 0 where query i may see key j (j ≤ i when causal, and key j
+     * is real), MASK_VALUE elsewhere. mask [B, S] holds 1 for real positions, 0 for padding.
+     */
+    public static NDArray additiveMask(NDManager manager, NDArray mask, boolean causal) {
+        Shape s = mask.getShape();
+        long b = s.get(0);
+        long len = s.get(1);
+        NDArray keys = mask.toType(DataType.FLOAT32, false).reshape(b, 1, 1, len); // [B,1,1,S]
+        NDArray allowed = keys;
+        if (causal) {
+            float[] tri = new float[(int) (len * len)];
+            for (int i = 0; i < len; i++) {
+                for (int j = 0; j <= i; j++) {
+                    tri[i * (int) len + j] = 1f;
+                }
+            }
+            allowed = keys.mul(manager.create(tri, new Shape(1, 1, len, len))); // [B,1,S,S]
+        }
+        return allowed.sub(1f).muli(-MASK_VALUE);                                // [B,1,S,S]
+    }
+
+    /**
+     * Scaled dot-product attention. q [B, H, S, K], k/v [B, H', S, K] with H a multiple of H'
+     * (grouped-query), additive mask [B, 1, S, S] → [B, H, S, K].
+     */
+    public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask, float scale) {
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).muli(scale); // [B,H,S,S]
+        scores = scores.addi(mask);
+        NDArray probs = scores.softmax(-1);                               // [B,H,S,S]
+        return probs.matMul(v);                                           // [B,H,S,K]
+    }
+
+    /** [B, S, H·K] → [B, H, S, K]. */
+    public static NDArray splitHeads(NDArray x, int heads) {
+        Shape s = x.getShape();
+        return x.reshape(s.get(0), s.get(1), heads, s.get(2) / heads).transpose(0, 2, 1, 3);
+    }
+
+    /** [B, H, S, K] → [B, S, H·K]. */
+    public static NDArray mergeHeads(NDArray x) {
+        Shape s = x.getShape();
+        return x.transpose(0, 2, 1, 3).reshape(s.get(0), s.get(2), s.get(1) * s.get(3));
+    }
+}

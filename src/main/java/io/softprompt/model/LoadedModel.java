@@ -1,0 +1,103 @@
+package io.softprompt.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.softprompt.util.Hashing;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+
+/**
+ * A loaded frozen model with its tokenizer: what every command works on. Closing it frees the
+ * weights (they live in their own NDManager).
+ */
+public final class LoadedModel implements AutoCloseable {
+    private final Path folder;
+    private final String name;
+    private final LanguageModel lm;
+    private final TextTokenizer tokenizer;
+    private final NDManager manager;
+    private String fingerprint;
+
+    private LoadedModel(Path folder, String name, LanguageModel lm, TextTokenizer tokenizer, NDManager manager) {
+        this.folder = folder;
+        this.name = name;
+        this.lm = lm;
+        this.tokenizer = tokenizer;
+        this.manager = manager;
+    }
+
+    /** Loads config.json, the weights and tokenizer.json from a Hugging Face model folder. */
+    public static LoadedModel load(Path folder, String name) {
+        ModelFolder mf = ModelFolder.open(folder);
+        ModelRegistry.Factory factory = ModelRegistry.factory(mf);
+        TextTokenizer tok = TextTokenizer.open(mf.tokenizerFile());
+        NDManager manager = NDManager.newBaseManager();
+        try {
+            LanguageModel lm = factory.load(mf, manager);
+            return new LoadedModel(folder, name, lm, tok, manager);
+        } catch (RuntimeException e) {
+            manager.close();
+            tok.close();
+            throw e;
+        }
+    }
+
+    public Path folder() {
+        return folder;
+    }
+
+    /** How the user named the model (hub id or folder). */
+    public String name() {
+        return name;
+    }
+
+    public LanguageModel lm() {
+        return lm;
+    }
+
+    public TextTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public NDManager manager() {
+        return manager;
+    }
+
+    /**
+     * "sha256:" + the first 16 hex digits of SHA-256 over the input embedding matrix: the ASCII
+     * string "V,D" followed by its float32 little-endian bytes, row-major. Identifies the base model
+     * a prompt was trained on, whatever the file layout or dtype it was stored in.
+     */
+    public synchronized String fingerprint() {
+        if (fingerprint == null) {
+            fingerprint = fingerprint(lm.embeddings());
+        }
+        return fingerprint;
+    }
+
+    public static String fingerprint(NDArray embeddings) {
+        MessageDigest md = Hashing.sha256();
+        long[] s = embeddings.getShape().getShape();
+        md.update((s[0] + "," + s[1]).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        ByteBuffer bytes = embeddings.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        float[] row = new float[(int) s[1]];
+        ByteBuffer le = ByteBuffer.allocate(row.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        var fb = bytes.asFloatBuffer();
+        for (long r = 0; r < s[0]; r++) {
+            fb.get(row);
+            le.clear();
+            le.asFloatBuffer().put(row);
+            md.update(le.array());
+        }
+        return "sha256:" + HexFormat.of().formatHex(md.digest()).substring(0, 16);
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+        tokenizer.close();
+    }
+}

@@ -1,0 +1,64 @@
+package io.softprompt.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * The forward pass with a soft prompt in front of the token embeddings, and the two objectives.
+ *
+ * <p>Dimension legend: B batch, T tokens, N prompt tokens, S = N + T, D hidden, V vocabulary,
+ * C classes (label tokens).
+ *
+ * <p>The prompt occupies positions 0..N-1 and the tokens N..N+T-1, as the reference (PEFT) does;
+ * right padding is masked. Only the prompt requires gradients; the decision row is picked out before
+ * the LM head so no logits are computed at positions nobody reads.
+ */
+public final class Prompted {
+    private Prompted() {}
+
+    /**
+     * Final hidden states at one position per row: prompt [N, D] (shared) or [B, N, D] (one per row),
+     * ids [B, T], mask [B, T] (1 = real), positions [B] indexing the token axis T → [B, D].
+     * Pass a null prompt for the plain model.
+     */
+    public static NDArray hiddenAt(LanguageModel lm, NDArray prompt, NDArray ids, NDArray mask, long[] positions) {
+        NDManager m = ids.getManager();
+        NDArray hidden = hidden(lm, prompt, ids, mask);                   // [B, S, D]
+        long b = hidden.getShape().get(0);
+        long s = hidden.getShape().get(1);
+        long n = s - ids.getShape().get(1);
+        long[] flat = new long[positions.length];
+        for (int i = 0; i < positions.length; i++) {
+            flat[i] = i * s + n + positions[i];
+        }
+        NDArray rows = hidden.reshape(b * s, hidden.getShape().get(2));   // [B·S, D]
+        return Layers.embedding(m.create(flat), rows);                    // [B, D]
+    }
+
+    /** Final hidden states for all positions: [B, S, D] with S = N + T (N = 0 without a prompt). */
+    public static NDArray hidden(LanguageModel lm, NDArray prompt, NDArray ids, NDArray mask) {
+        NDManager m = ids.getManager();
+        long b = ids.getShape().get(0);
+        NDArray tokens = lm.embed(ids);                                   // [B, T, D]
+        if (prompt == null) {
+            return lm.forward(tokens, mask);
+        }
+        NDArray p = prompt.getShape().dimension() == 2
+                ? prompt.expandDims(0).broadcast(b, prompt.getShape().get(0), prompt.getShape().get(1)) // [B, N, D]
+                : prompt;                                                 // [B, N, D]
+        long n = p.getShape().get(1);
+        NDArray embeds = NDArrays.concat(new NDList(p, tokens), 1);       // [B, S, D]
+        NDArray full = NDArrays.concat(new NDList(m.ones(new Shape(b, n), mask.getDataType()), mask), 1); // [B, S]
+        return lm.forward(embeds, full);
+    }
+
+    /** Mean cross-entropy of logits [B, C] against targets [B] (class indices). */
+    public static NDArray crossEntropy(NDArray logits, NDArray targets) {
+        NDArray logp = logits.logSoftmax(1);                              // [B, C]
+        NDArray picked = logp.gather(targets.reshape(-1, 1), 1);          // [B, 1]
+        return picked.neg().mean();                                       // []
+    }
+}

@@ -1,0 +1,55 @@
+package io.softprompt.model;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import io.softprompt.util.Hashing;
+import io.softprompt.util.UserException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** A Hugging Face tokenizer.json through DJL's tokenizers: no special tokens, no truncation, no padding. */
+public final class TextTokenizer implements AutoCloseable {
+    private final HuggingFaceTokenizer tokenizer;
+    private final String identity;
+
+    private TextTokenizer(HuggingFaceTokenizer tokenizer, String identity) {
+        this.tokenizer = tokenizer;
+        this.identity = identity;
+    }
+
+    public static TextTokenizer open(Path tokenizerJson) {
+        if (!Files.isRegularFile(tokenizerJson)) {
+            throw new UserException(tokenizerJson + ": file not found (the model folder needs a tokenizer.json)");
+        }
+        try {
+            HuggingFaceTokenizer t = HuggingFaceTokenizer.builder()
+                    .optTokenizerPath(tokenizerJson)
+                    .optAddSpecialTokens(false)
+                    .optTruncation(false)
+                    .optPadding(false)
+                    .build();
+            return new TextTokenizer(t, "sha256:" + Hashing.sha256(tokenizerJson).substring(0, 16));
+        } catch (IOException | RuntimeException e) {
+            throw new UserException(tokenizerJson + ": cannot load tokenizer: " + e.getMessage());
+        }
+    }
+
+    /** Token ids of a text, without special tokens. */
+    public long[] encode(String text) {
+        return tokenizer.encode(text, false, false).getIds();
+    }
+
+    public String decode(long[] ids) {
+        return tokenizer.decode(ids, false);
+    }
+
+    /** "sha256:" + the first 16 hex digits of tokenizer.json's SHA-256. */
+    public String identity() {
+        return identity;
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+}

@@ -1,0 +1,209 @@
+package io.softprompt.model.gpt2;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import io.softprompt.model.Layers;
+import io.softprompt.model.LanguageModel;
+import io.softprompt.model.ModelFolder;
+import io.softprompt.model.WeightStore;
+import io.softprompt.util.UserException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+
+/**
+ * GPT-2 (transformers GPT2LMHeadModel): learned absolute positions, pre-LayerNorm blocks, fused QKV
+ * Conv1D, tied LM head.
+ *
+ * <p>Dimension legend: B batch, T tokens, N prompt tokens, S = N + T, D hidden (n_embd), H heads
+ * (n_head), K head size (D / H), F feed-forward width (n_inner), V vocabulary, P positions
+ * (n_positions), M selected rows, C selected ids.
+ *
+ * <p>Hugging Face tensor names: {@code transformer.wte.weight} [V, D], {@code transformer.wpe.weight}
+ * [P, D], per layer {@code transformer.h.L.{ln_1,attn.c_attn,attn.c_proj,ln_2,mlp.c_fc,mlp.c_proj}},
+ * {@code transformer.ln_f}. Conv1D weights are stored [in, out]. The original OpenAI checkpoints omit
+ * the {@code transformer.} prefix; both are accepted.
+ */
+public final class Gpt2Model implements LanguageModel {
+    private static final Set<String> ACTIVATIONS = Set.of("gelu_new", "gelu_pytorch_tanh", "gelu", "relu");
+
+    /** One transformer block's frozen weights. */
+    private record Block(
+            NDArray ln1W, NDArray ln1B,       // [D]
+            NDArray attnW, NDArray attnB,     // [D, 3D], [3D]
+            NDArray projW, NDArray projB,     // [D, D], [D]
+            NDArray ln2W, NDArray ln2B,       // [D]
+            NDArray fcW, NDArray fcB,         // [D, F], [F]
+            NDArray fcProjW, NDArray fcProjB, // [F, D], [D]
+            float scale) {}
+
+    private final Gpt2Config config;
+    private final NDArray wte;   // [V, D]
+    private final NDArray wpe;   // [P, D]
+    private final NDArray lnfW;  // [D]
+    private final NDArray lnfB;  // [D]
+    private final NDArray head;  // [V, D] (wte when tied)
+    private final NDArray headT; // [D, V] view, made once so no call leaks a transpose into the model's manager
+    private final List<Block> blocks;
+    private final UnaryOperator<NDArray> activation;
+
+    private Gpt2Model(Gpt2Config config, NDArray wte, NDArray wpe, NDArray lnfW, NDArray lnfB, NDArray head,
+            List<Block> blocks) {
+        this.config = config;
+        this.wte = wte;
+        this.wpe = wpe;
+        this.lnfW = lnfW;
+        this.lnfB = lnfB;
+        this.head = head;
+        this.headT = head.transpose();
+        this.blocks = blocks;
+        this.activation = switch (config.activationFunction()) {
+            case "gelu_new", "gelu_pytorch_tanh" -> Layers::geluNew;
+            case "gelu" -> x -> x.getNDArrayInternal().gelu();
+            case "relu" -> x -> x.getNDArrayInternal().relu();
+            default -> throw new IllegalStateException();
+        };
+    }
+
+    public static Gpt2Model load(ModelFolder folder, NDManager manager) {
+        Gpt2Config c = folder.bind(Gpt2Config.class);
+        if (!ACTIVATIONS.contains(c.activationFunction())) {
+            throw new UserException(folder.configFile() + ": activation_function '" + c.activationFunction()
+                    + "' is not supported (supported: " + String.join(", ", ACTIVATIONS) + ")");
+        }
+        if (c.nEmbd() % c.nHead() != 0) {
+            throw new UserException(folder.configFile() + ": n_embd " + c.nEmbd() + " is not a multiple of n_head "
+                    + c.nHead());
+        }
+        WeightStore w = folder.weights();
+        long d = c.nEmbd();
+        long f = c.inner();
+        NDArray wte = t(w, manager, "wte.weight", c.vocabSize(), d);
+        NDArray wpe = t(w, manager, "wpe.weight", c.nPositions(), d);
+        NDArray lnfW = t(w, manager, "ln_f.weight", d);
+        NDArray lnfB = t(w, manager, "ln_f.bias", d);
+        NDArray head = wte;
+        if (!c.tieWordEmbeddings() && w.has("lm_head.weight")) {
+            head = w.load("lm_head.weight", manager, c.vocabSize(), d);
+        }
+        List<Block> blocks = new ArrayList<>();
+        for (int l = 0; l < c.nLayer(); l++) {
+            String p = "h." + l + ".";
+            float scale = c.scaleAttnWeights() ? (float) (1.0 / Math.sqrt((double) d / c.nHead())) : 1f;
+            if (c.scaleAttnByInverseLayerIdx()) {
+                scale /= (l + 1);
+            }
+            blocks.add(new Block(
+                    t(w, manager, p + "ln_1.weight", d), t(w, manager, p + "ln_1.bias", d),
+                    t(w, manager, p + "attn.c_attn.weight", d, 3 * d), t(w, manager, p + "attn.c_attn.bias", 3 * d),
+                    t(w, manager, p + "attn.c_proj.weight", d, d), t(w, manager, p + "attn.c_proj.bias", d),
+                    t(w, manager, p + "ln_2.weight", d), t(w, manager, p + "ln_2.bias", d),
+                    t(w, manager, p + "mlp.c_fc.weight", d, f), t(w, manager, p + "mlp.c_fc.bias", f),
+                    t(w, manager, p + "mlp.c_proj.weight", f, d), t(w, manager, p + "mlp.c_proj.bias", d),
+                    scale));
+        }
+        return new Gpt2Model(c, wte, wpe, lnfW, lnfB, head, blocks);
+    }
+
+    /** A GPT-2 tensor under either naming: "transformer.X" (GPT2LMHeadModel) or "X" (GPT2Model). */
+    private static NDArray t(WeightStore w, NDManager m, String name, long... shape) {
+        return w.loadAny(m, shape, "transformer." + name, name);
+    }
+
+    public Gpt2Config config() {
+        return config;
+    }
+
+    @Override
+    public String modelType() {
+        return "gpt2";
+    }
+
+    @Override
+    public int hiddenSize() {
+        return config.nEmbd();
+    }
+
+    @Override
+    public int vocabSize() {
+        return config.vocabSize();
+    }
+
+    @Override
+    public int maxPositions() {
+        return config.nPositions();
+    }
+
+    @Override
+    public NDArray embeddings() {
+        return wte;
+    }
+
+    @Override
+    public NDArray embed(NDArray ids) {
+        return Layers.embedding(ids, wte); // [B, T, D]
+    }
+
+    @Override
+    public NDArray forward(NDArray embeds, NDArray mask) {
+        NDManager outer = embeds.getManager();
+        long s = embeds.getShape().get(1);
+        if (s > config.nPositions()) {
+            throw new UserException("sequence of " + s + " positions (prompt + tokens) exceeds the model's n_positions "
+                    + config.nPositions() + "; lower --max-length or --tokens");
+        }
+        NDArray x;
+        NDArray attnMask;
+        try (NDManager scope = outer.newSubManager()) {
+            NDArray pos = wpe.get(scope, new NDIndex("0:" + s));      // [S, D]
+            x = embeds.add(pos);                                      // [B, S, D]
+            attnMask = Layers.additiveMask(scope, mask, true);        // [B, 1, S, S]
+            x.attach(outer);
+            attnMask.attach(outer);
+        }
+        for (Block b : blocks) {
+            NDArray in = x;
+            try (NDManager scope = outer.newSubManager()) {
+                in.attach(scope); // the previous layer's output: autograd keeps what backward needs
+                x = block(b, in, attnMask);
+                x.attach(outer);
+            }
+        }
+        try (NDManager scope = outer.newSubManager()) {
+            x.attach(scope);
+            attnMask.attach(scope);
+            NDArray out = Layers.layerNorm(x, lnfW, lnfB, config.layerNormEpsilon().floatValue()); // [B, S, D]
+            out.attach(outer);
+            return out;
+        }
+    }
+
+    private NDArray block(Block b, NDArray x, NDArray mask) {
+        float eps = config.layerNormEpsilon().floatValue();
+        int heads = config.nHead();
+        NDArray h = Layers.layerNorm(x, b.ln1W(), b.ln1B(), eps);        // [B, S, D]
+        NDArray qkv = Layers.linearIO(h, b.attnW(), b.attnB());          // [B, S, 3D]
+        var parts = qkv.split(3, 2);
+        NDArray q = Layers.splitHeads(parts.get(0), heads);              // [B, H, S, K]
+        NDArray k = Layers.splitHeads(parts.get(1), heads);              // [B, H, S, K]
+        NDArray v = Layers.splitHeads(parts.get(2), heads);              // [B, H, S, K]
+        NDArray a = Layers.mergeHeads(Layers.attention(q, k, v, mask, b.scale())); // [B, S, D]
+        NDArray x1 = x.add(Layers.linearIO(a, b.projW(), b.projB()));    // [B, S, D]
+        NDArray h2 = Layers.layerNorm(x1, b.ln2W(), b.ln2B(), eps);      // [B, S, D]
+        NDArray m = activation.apply(Layers.linearIO(h2, b.fcW(), b.fcB())); // [B, S, F]
+        return x1.add(Layers.linearIO(m, b.fcProjW(), b.fcProjB()));     // [B, S, D]
+    }
+
+    @Override
+    public NDArray logits(NDArray hidden) {
+        return hidden.matMul(headT);                          // [M, V]
+    }
+
+    @Override
+    public NDArray logits(NDArray hidden, NDArray ids) {
+        NDArray rows = Layers.embedding(ids, head);                      // [C, D]
+        return hidden.matMul(rows.transpose());                          // [M, C]
+    }
+}

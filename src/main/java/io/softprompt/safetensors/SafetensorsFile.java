@@ -1,0 +1,288 @@
+package io.softprompt.safetensors;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.softprompt.util.Json;
+import io.softprompt.util.UserException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reads a safetensors file (https://github.com/huggingface/safetensors): an 8-byte little-endian
+ * header length, a JSON header {name: {dtype, shape, data_offsets}, "__metadata__": {...}}, then the
+ * raw tensor bytes. The header is validated against the file size before any tensor is touched, so a
+ * truncated file or one whose header lies about offsets is reported by name, not as a crash later.
+ *
+ * <p>Half-precision tensors (F16, BF16) are converted to float32 here, in Java, before they become
+ * NDArrays: DJL's own {@code toType(BFLOAT16)} aborts the JVM on the CPU engine.
+ */
+public final class SafetensorsFile {
+    private static final long MAX_HEADER = 100L << 20;
+
+    /** One tensor's entry in the header. Offsets are relative to the start of the data section. */
+    public record TensorInfo(String name, String dtype, long[] shape, long begin, long end) {
+        public long numel() {
+            long n = 1;
+            for (long d : shape) {
+                n *= d;
+            }
+            return n;
+        }
+
+        public Shape djlShape() {
+            return new Shape(shape);
+        }
+    }
+
+    private final Path path;
+    private final long dataStart;
+    private final Map<String, TensorInfo> tensors;
+    private final Map<String, String> metadata;
+
+    private SafetensorsFile(Path path, long dataStart, Map<String, TensorInfo> tensors, Map<String, String> metadata) {
+        this.path = path;
+        this.dataStart = dataStart;
+        this.tensors = tensors;
+        this.metadata = metadata;
+    }
+
+    /** Parses and validates the header; tensor bytes are read lazily. */
+    public static SafetensorsFile open(Path path) {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size < 8) {
+                throw bad(path, "file has " + size + " bytes, too short for a header");
+            }
+            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(ch, lenBuf, 0);
+            long headerLen = lenBuf.getLong(0);
+            if (headerLen <= 0 || headerLen > MAX_HEADER || 8 + headerLen > size) {
+                throw bad(path, "header length " + headerLen + " does not fit the file's " + size + " bytes (truncated?)");
+            }
+            ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
+            readFully(ch, hb, 8);
+            Map<String, Object> header;
+            try {
+                header = Json.MAPPER.readValue(hb.array(), new TypeReference<LinkedHashMap<String, Object>>() {});
+            } catch (IOException e) {
+                throw bad(path, "header is not valid JSON");
+            }
+            long dataStart = 8 + headerLen;
+            long dataSize = size - dataStart;
+            Map<String, TensorInfo> tensors = new LinkedHashMap<>();
+            Map<String, String> metadata = new LinkedHashMap<>();
+            for (var e : header.entrySet()) {
+                if (e.getKey().equals("__metadata__")) {
+                    if (e.getValue() instanceof Map<?, ?> m) {
+                        m.forEach((k, v) -> metadata.put(String.valueOf(k), String.valueOf(v)));
+                    }
+                    continue;
+                }
+                tensors.put(e.getKey(), parseEntry(path, e.getKey(), e.getValue(), dataSize));
+            }
+            return new SafetensorsFile(path, dataStart, Collections.unmodifiableMap(tensors),
+                    Collections.unmodifiableMap(metadata));
+        } catch (NoSuchFileException e) {
+            throw new UserException(path + ": file not found");
+        } catch (IOException e) {
+            throw new UserException(path + ": cannot read: " + e.getMessage());
+        }
+    }
+
+    private static TensorInfo parseEntry(Path path, String name, Object value, long dataSize) {
+        if (!(value instanceof Map<?, ?> m)) {
+            throw bad(path, "tensor '" + name + "' has no {dtype, shape, data_offsets} entry");
+        }
+        Object dtype = m.get("dtype");
+        Object shape = m.get("shape");
+        Object offsets = m.get("data_offsets");
+        if (!(dtype instanceof String dt) || !(shape instanceof List<?> sh) || !(offsets instanceof List<?> off)
+                || off.size() != 2) {
+            throw bad(path, "tensor '" + name + "' has a malformed header entry");
+        }
+        int elemBytes = bytesPer(dt);
+        if (elemBytes < 0) {
+            throw bad(path, "tensor '" + name + "' has unsupported dtype " + dt);
+        }
+        long[] dims = new long[sh.size()];
+        long numel = 1;
+        for (int i = 0; i < dims.length; i++) {
+            if (!(sh.get(i) instanceof Number n) || n.longValue() < 0) {
+                throw bad(path, "tensor '" + name + "' has a malformed shape " + sh);
+            }
+            dims[i] = n.longValue();
+            numel *= dims[i];
+        }
+        if (!(off.get(0) instanceof Number b) || !(off.get(1) instanceof Number en)) {
+            throw bad(path, "tensor '" + name + "' has malformed data_offsets " + off);
+        }
+        long begin = b.longValue();
+        long end = en.longValue();
+        if (begin < 0 || end < begin) {
+            throw bad(path, "tensor '" + name + "' has data_offsets " + off + " that run backwards");
+        }
+        if (end - begin != numel * elemBytes) {
+            throw bad(path, "tensor '" + name + "' spans " + (end - begin) + " bytes but " + dt
+                    + " shape " + sh + " needs " + numel * elemBytes + " (header lies about offsets)");
+        }
+        if (end > dataSize) {
+            throw bad(path, "tensor '" + name + "' ends at data byte " + end + " but the file holds only "
+                    + dataSize + " data bytes (truncated file or header lies about offsets)");
+        }
+        return new TensorInfo(name, dt, dims, begin, end);
+    }
+
+    private static UserException bad(Path path, String what) {
+        return new UserException(path + ": invalid safetensors file: " + what);
+    }
+
+    private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
+        while (buf.hasRemaining()) {
+            int n = ch.read(buf, pos + buf.position());
+            if (n < 0) {
+                throw new IOException("unexpected end of file");
+            }
+        }
+    }
+
+    /** Element size of a safetensors dtype name, or -1 when unsupported. */
+    public static int bytesPer(String dtype) {
+        return switch (dtype) {
+            case "F64", "I64", "U64" -> 8;
+            case "F32", "I32", "U32" -> 4;
+            case "F16", "BF16", "I16", "U16" -> 2;
+            case "I8", "U8", "BOOL" -> 1;
+            default -> -1;
+        };
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public Set<String> names() {
+        return tensors.keySet();
+    }
+
+    public boolean contains(String name) {
+        return tensors.containsKey(name);
+    }
+
+    public TensorInfo info(String name) {
+        TensorInfo info = tensors.get(name);
+        if (info == null) {
+            throw new UserException(path + ": missing tensor '" + name + "'");
+        }
+        return info;
+    }
+
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    /** The tensor's raw little-endian bytes, memory-mapped read-only (no copy). */
+    public ByteBuffer rawBytes(String name) {
+        TensorInfo info = info(name);
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            long len = info.end() - info.begin();
+            if (len == 0) {
+                return ByteBuffer.allocateDirect(0).order(ByteOrder.LITTLE_ENDIAN);
+            }
+            return ch.map(FileChannel.MapMode.READ_ONLY, dataStart + info.begin(), len).order(ByteOrder.LITTLE_ENDIAN);
+        } catch (IOException e) {
+            throw new UserException(path + ": cannot read tensor '" + name + "': " + e.getMessage());
+        }
+    }
+
+    /** Any floating-point tensor as float32 values (F16/BF16/F64 converted in Java). */
+    public float[] readFloats(String name) {
+        TensorInfo info = info(name);
+        ByteBuffer raw = rawBytes(name);
+        int n = Math.toIntExact(info.numel());
+        float[] out = new float[n];
+        switch (info.dtype()) {
+            case "F32" -> raw.asFloatBuffer().get(out);
+            case "F64" -> {
+                var db = raw.asDoubleBuffer();
+                for (int i = 0; i < n; i++) {
+                    out[i] = (float) db.get(i);
+                }
+            }
+            case "F16" -> {
+                var sb = raw.asShortBuffer();
+                for (int i = 0; i < n; i++) {
+                    out[i] = Half.fp16ToFloat(sb.get(i));
+                }
+            }
+            case "BF16" -> {
+                var sb = raw.asShortBuffer();
+                for (int i = 0; i < n; i++) {
+                    out[i] = Half.bf16ToFloat(sb.get(i));
+                }
+            }
+            default -> throw new UserException(path + ": tensor '" + name + "' is " + info.dtype()
+                    + ", expected a floating-point type");
+        }
+        return out;
+    }
+
+    /** An integer tensor (I64/I32) as longs. */
+    public long[] readLongs(String name) {
+        TensorInfo info = info(name);
+        ByteBuffer raw = rawBytes(name);
+        int n = Math.toIntExact(info.numel());
+        long[] out = new long[n];
+        switch (info.dtype()) {
+            case "I64" -> raw.asLongBuffer().get(out);
+            case "I32" -> {
+                var ib = raw.asIntBuffer();
+                for (int i = 0; i < n; i++) {
+                    out[i] = ib.get(i);
+                }
+            }
+            default -> throw new UserException(path + ": tensor '" + name + "' is " + info.dtype()
+                    + ", expected an integer type");
+        }
+        return out;
+    }
+
+    /**
+     * The tensor as an NDArray in {@code manager}: float types become FLOAT32, integer types INT64.
+     * An aligned F32 tensor is handed to PyTorch straight from the memory map (read-only, no copy);
+     * callers must never modify it in place.
+     */
+    public NDArray toNDArray(String name, NDManager manager) {
+        TensorInfo info = info(name);
+        Shape shape = info.djlShape();
+        switch (info.dtype()) {
+            case "F32" -> {
+                ByteBuffer raw = rawBytes(name);
+                if (raw.isDirect() && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN
+                        && (dataStart + info.begin()) % 4 == 0 && raw.capacity() > 0) {
+                    return manager.create(raw, shape, DataType.FLOAT32);
+                }
+                return manager.create(readFloats(name), shape);
+            }
+            case "F16", "BF16", "F64" -> {
+                return manager.create(readFloats(name), shape);
+            }
+            case "I64", "I32" -> {
+                return manager.create(readLongs(name), shape);
+            }
+            default -> throw new UserException(path + ": tensor '" + name + "' has unsupported dtype " + info.dtype());
+        }
+    }
+}

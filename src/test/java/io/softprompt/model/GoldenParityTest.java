@@ -1,0 +1,174 @@
+package io.softprompt.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.softprompt.Fixtures;
+import io.softprompt.safetensors.SafetensorsFile;
+import io.softprompt.train.Objective;
+import io.softprompt.util.Json;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * Golden parity against the reference implementation (transformers + peft): for every fixture folder
+ * under -Dsoftprompt.fixtures, load with the production loader and compare plain logits, prompted
+ * logits, the lm loss and its prompt gradient, the verbalizer loss and its gradient, within the
+ * fixture's suggested_atol. Prints the largest difference per quantity (as llm.c's test_gpt2.c).
+ */
+class GoldenParityTest {
+
+    @TestFactory
+    Stream<DynamicTest> everyFixture() {
+        List<Path> fixtures = Fixtures.all();
+        assertFalse(fixtures.isEmpty(), "no fixtures under " + Fixtures.root());
+        return fixtures.stream().map(dir -> DynamicTest.dynamicTest(dir.getFileName().toString(), () -> check(dir)));
+    }
+
+    static void check(Path dir) throws Exception {
+        ModelFolder folder = ModelFolder.open(dir);
+        if (!ModelRegistry.supports(folder.modelType())) {
+            System.out.printf("GOLDEN %-14s SKIPPED: model_type '%s' not supported yet%n", dir.getFileName(),
+                    folder.modelType());
+            Assumptions.abort("model_type '" + folder.modelType() + "' is not supported yet: " + dir.getFileName());
+        }
+        JsonNode golden = Json.MAPPER.readTree(dir.resolve("golden.json").toFile());
+        JsonNode atol = golden.get("suggested_atol");
+        double atolLogits = atol.get("logits").asDouble();
+        double atolLoss = atol.get("loss").asDouble();
+        double atolGrad = atol.get("grad_prompt").asDouble();
+        SafetensorsFile g = SafetensorsFile.open(dir.resolve("golden.safetensors"));
+        List<String> report = new ArrayList<>();
+        try (LoadedModel model = LoadedModel.load(dir, dir.getFileName().toString());
+             NDManager m = NDManager.newBaseManager()) {
+            LanguageModel lm = model.lm();
+            long[] idsShape = g.info("input_ids").shape();
+            int b = (int) idsShape[0];
+            int t = (int) idsShape[1];
+            long[] maskFlat = g.readLongs("attention_mask");
+            NDArray ids = m.create(g.readLongs("input_ids"), g.info("input_ids").djlShape());
+            NDArray mask = m.create(maskFlat, g.info("attention_mask").djlShape());
+            long[] pShape = g.info("prompt").shape();
+            int n = (int) pShape[0];
+            int v = lm.vocabSize();
+
+            // (a) plain logits [B, T, V], compared at real positions
+            NDArray hPlain = Prompted.hidden(lm, null, ids, mask);                         // [B, T, D]
+            float[] logits = lm.logits(hPlain.reshape(b * t, -1)).toFloatArray();          // [B·T, V]
+            double dPlain = maxDiffAtReal(logits, g.readFloats("logits"), maskFlat, b, t, 0, v);
+            report.add(line("logits", dPlain, atolLogits));
+
+            // (b) logits with the prompt [B, N+T, V]
+            NDArray prompt = m.create(g.readFloats("prompt"), g.info("prompt").djlShape()); // [N, D]
+            NDArray hP = Prompted.hidden(lm, prompt, ids, mask);                           // [B, N+T, D]
+            float[] logitsP = lm.logits(hP.reshape((long) b * (n + t), -1)).toFloatArray();
+            double dPrompt = maxDiffAtReal(logitsP, g.readFloats("logits_prompt"), maskFlat, b, t, n, v);
+            report.add(line("logits_prompt", dPrompt, atolLogits));
+
+            // (c) lm objective: full-vocabulary CE at (b, pos) and its gradient w.r.t. the prompt
+            long[] lossB = g.readLongs("loss_batch_index");
+            long[] lossPos = g.readLongs("loss_position");
+            long[] lossTarget = g.readLongs("loss_target");
+            for (int i = 0; i < lossB.length; i++) {
+                assertEquals(i, lossB[i], "fixture lists one loss row per batch row in order");
+            }
+            long[] positions = new long[b];
+            for (int i = 0; i < b; i++) {
+                positions[i] = lossPos[i] - n;
+            }
+            long[] classesAsTargets = new long[b];
+            for (int i = 0; i < b; i++) {
+                classesAsTargets[i] = i; // labelTokens[i] = target of row i
+            }
+            float[] lmLossGrad = lossAndGrad(lm, m, g.readFloats("prompt"), pShape, ids, mask, positions,
+                    classesAsTargets, lossTarget, Objective.LM);
+            report.add(line("loss", Math.abs(lmLossGrad[0] - g.readFloats("loss")[0]), atolLoss));
+            report.add(line("grad_prompt", maxDiff(lmLossGrad, 1, g.readFloats("grad_prompt")), atolGrad));
+
+            // (d) verbalizer objective: CE over the label tokens at the decision position
+            long[] vpos = g.readLongs("verbalizer_position");
+            for (int i = 0; i < b; i++) {
+                positions[i] = vpos[i] - n;
+            }
+            float[] vLossGrad = lossAndGrad(lm, m, g.readFloats("prompt"), pShape, ids, mask, positions,
+                    g.readLongs("class_labels"), g.readLongs("verbalizer_ids"), Objective.VERBALIZER);
+            report.add(line("loss_verbalizer", Math.abs(vLossGrad[0] - g.readFloats("loss_verbalizer")[0]), atolLoss));
+            report.add(line("grad_prompt_verbalizer",
+                    maxDiff(vLossGrad, 1, g.readFloats("grad_prompt_verbalizer")), atolGrad));
+        }
+        for (String r : report) {
+            System.out.printf("GOLDEN %-14s %s%n", dir.getFileName(), r);
+        }
+        for (String r : report) {
+            assertTrue(r.endsWith("ok"), dir.getFileName() + ": " + r);
+        }
+    }
+
+    /** Returns [loss, grad...]. A fresh prompt each call so gradients never accumulate. */
+    static float[] lossAndGrad(LanguageModel lm, NDManager m, float[] promptValues, long[] pShape, NDArray ids,
+            NDArray mask, long[] positions, long[] classes, long[] labelTokens, Objective objective) {
+        try (NDManager scope = m.newSubManager()) {
+            NDArray prompt = scope.create(promptValues, new ai.djl.ndarray.types.Shape(pShape));
+            prompt.setRequiresGradient(true);
+            float loss;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray l = objective.loss(lm, prompt, ids, mask, positions, classes, labelTokens);
+                loss = l.getFloat();
+                gc.backward(l);
+            }
+            float[] grad;
+            try (NDArray gr = prompt.getGradient()) {
+                grad = gr.toFloatArray();
+            }
+            float[] out = new float[grad.length + 1];
+            out[0] = loss;
+            System.arraycopy(grad, 0, out, 1, grad.length);
+            return out;
+        }
+    }
+
+    /** Max |ours - golden| over real positions; ours and golden are [B, N+T, V], mask [B, T]. */
+    static double maxDiffAtReal(float[] ours, float[] golden, long[] mask, int b, int t, int n, int v) {
+        assertEquals(golden.length, ours.length, "logits size");
+        double max = 0;
+        int s = n + t;
+        for (int i = 0; i < b; i++) {
+            for (int p = 0; p < s; p++) {
+                if (p >= n && mask[i * t + (p - n)] == 0) {
+                    continue;
+                }
+                int base = (i * s + p) * v;
+                for (int k = 0; k < v; k++) {
+                    max = Math.max(max, Math.abs(ours[base + k] - golden[base + k]));
+                }
+            }
+        }
+        return max;
+    }
+
+    static double maxDiff(float[] ours, int offset, float[] golden) {
+        assertEquals(golden.length, ours.length - offset, "size");
+        double max = 0;
+        for (int i = 0; i < golden.length; i++) {
+            max = Math.max(max, Math.abs(ours[i + offset] - golden[i]));
+        }
+        return max;
+    }
+
+    static String line(String what, double diff, double atol) {
+        return String.format(Locale.ROOT, "%-24s max|diff| %.3e  atol %.1e  %s", what, diff, atol,
+                diff <= atol ? "ok" : "FAIL");
+    }
+}
