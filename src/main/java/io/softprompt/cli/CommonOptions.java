@@ -1,0 +1,12 @@
+package io.softprompt.cli;
+
+import picocli.CommandLine.Option;
+
+/** Options every command takes. */
+public final class CommonOptions {
+    @Option(names = "--verbose", description = "Print stack traces with errors.")
+    boolean verbose;
+
+    @Option(names = "--json", description = "Print the result as JSON on standard output.")
+    boolean json;
+}

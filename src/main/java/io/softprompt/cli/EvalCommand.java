@@ -1,0 +1,105 @@
+package io.softprompt.cli;
+
+import io.softprompt.data.DataSource;
+import io.softprompt.data.Encoder;
+import io.softprompt.data.TsvReader;
+import io.softprompt.eval.Evaluator;
+import io.softprompt.eval.Metrics;
+import io.softprompt.infer.Predictor;
+import io.softprompt.util.Json;
+import io.softprompt.util.UserException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** softprompt eval: accuracy, macro-F1 and confusion matrix of a prompt on labelled data. */
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Evaluate a trained prompt on labelled data (TSV with the task's columns).")
+public final class EvalCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    CommonOptions common;
+
+    @Mixin
+    PromptOptions promptOptions;
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Option(names = "--data", paramLabel = "FILE", description = "Labelled TSV (default: the task's dev sample).")
+    Path data;
+
+    @Option(names = "--batch-size", defaultValue = "32", paramLabel = "B", description = "Default: ${DEFAULT-VALUE}.")
+    int batchSize;
+
+    /** The dev data of a built-in (or ./configs) task of that name, or null. */
+    private static DataSource builtInDev(String taskName) {
+        try {
+            return io.softprompt.data.Task.resolve(taskName).defaultData(false);
+        } catch (UserException e) {
+            return null;
+        }
+    }
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        if (batchSize < 1) {
+            throw new UserException("--batch-size must be at least 1 (got " + batchSize + ")");
+        }
+        try (PromptOptions.Session s = promptOptions.open(modelOptions, err)) {
+            DataSource src = data != null ? DataSource.file(data) : builtInDev(s.task().name());
+            if (src == null) {
+                throw new UserException("--data: the prompt's task names no dev data; pass --data FILE");
+            }
+            List<Encoder.Encoded> rows = s.encoder().encodeAll(TsvReader.read(src, s.task(), true));
+            Predictor predictor = new Predictor(s.model().lm(), s.encoder().labelTokens(), batchSize);
+            Evaluator.Result r = Evaluator.evaluate(predictor, s.prompt().values(), s.prompt().tokens(), rows,
+                    s.task().labels().size());
+            Metrics m = r.metrics();
+            if (common.json) {
+                Map<String, Object> j = new LinkedHashMap<>(m.toMap());
+                j.put("labels", s.task().labels());
+                j.put("examples_per_sec", r.examplesPerSec());
+                j.put("data", src.name());
+                j.put("model", s.model().name());
+                out.println(Json.write(j));
+            } else {
+                out.printf(Locale.ROOT, "data        %s (%d examples)%n", src.name(), m.examples());
+                out.printf(Locale.ROOT, "accuracy    %.4f%n", m.accuracy());
+                out.printf(Locale.ROOT, "macro-F1    %.4f%n", m.macroF1());
+                out.printf(Locale.ROOT, "speed       %.1f examples/s%n", r.examplesPerSec());
+                out.println("confusion   (rows: gold, columns: predicted)");
+                List<String> labels = s.task().labels();
+                StringBuilder head = new StringBuilder(String.format("%14s", ""));
+                for (String l : labels) {
+                    head.append(String.format("%10s", l));
+                }
+                out.println(head);
+                for (int i = 0; i < labels.size(); i++) {
+                    StringBuilder row = new StringBuilder(String.format("%14s", labels.get(i)));
+                    for (long c : m.confusion()[i]) {
+                        row.append(String.format("%10d", c));
+                    }
+                    out.println(row);
+                }
+            }
+            if (s.demo()) {
+                err.println("note: demo model (random weights): the accuracy means nothing");
+            }
+        }
+        return 0;
+    }
+}

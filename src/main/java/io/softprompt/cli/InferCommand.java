@@ -1,0 +1,107 @@
+package io.softprompt.cli;
+
+import io.softprompt.data.Encoder;
+import io.softprompt.infer.Predictor;
+import io.softprompt.util.Json;
+import io.softprompt.util.UserException;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** softprompt infer: label and class probabilities for each input text. */
+@Command(name = "infer", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Classify texts with a trained prompt: the label and class probabilities per input.",
+            "Texts come from the arguments, or one per line from standard input."})
+public final class InferCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    CommonOptions common;
+
+    @Mixin
+    PromptOptions promptOptions;
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Option(names = "--batch-size", defaultValue = "32", paramLabel = "B", description = "Default: ${DEFAULT-VALUE}.")
+    int batchSize;
+
+    @Parameters(arity = "0..*", paramLabel = "TEXT", description = "Inputs; without them, lines of standard input.")
+    List<String> texts = new ArrayList<>();
+
+    /** Standard input; tests replace it. */
+    java.io.InputStream stdin = System.in;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        if (batchSize < 1) {
+            throw new UserException("--batch-size must be at least 1 (got " + batchSize + ")");
+        }
+        List<String> inputs = new ArrayList<>(texts);
+        if (inputs.isEmpty()) {
+            BufferedReader r = new BufferedReader(new InputStreamReader(stdin, StandardCharsets.UTF_8));
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (!line.isBlank()) {
+                    inputs.add(line);
+                }
+            }
+        }
+        if (inputs.isEmpty()) {
+            throw new UserException("no input: give TEXT arguments or lines on standard input");
+        }
+        try (PromptOptions.Session s = promptOptions.open(modelOptions, err)) {
+            List<Encoder.Encoded> rows = new ArrayList<>();
+            for (String text : inputs) {
+                rows.add(new Encoder.Encoded(s.encoder().encodeText(text), -1));
+            }
+            Predictor predictor = new Predictor(s.model().lm(), s.encoder().labelTokens(), batchSize);
+            float[][] probs = predictor.probabilities(s.prompt().values(), s.prompt().tokens(), rows);
+            List<String> labels = s.task().labels();
+            List<String> words = s.task().words();
+            for (int i = 0; i < inputs.size(); i++) {
+                int best = Predictor.argmax(probs[i]);
+                if (common.json) {
+                    Map<String, Object> j = new LinkedHashMap<>();
+                    j.put("text", inputs.get(i));
+                    j.put("label", labels.get(best));
+                    j.put("word", words.get(best).strip());
+                    Map<String, Float> p = new LinkedHashMap<>();
+                    for (int c = 0; c < labels.size(); c++) {
+                        p.put(labels.get(c), probs[i][c]);
+                    }
+                    j.put("probabilities", p);
+                    out.println(Json.write(j));
+                } else {
+                    StringBuilder sb = new StringBuilder();
+                    sb.append(labels.get(best)).append(" (").append(words.get(best).strip()).append(")\t");
+                    for (int c = 0; c < labels.size(); c++) {
+                        sb.append(String.format(Locale.ROOT, "%s=%.4f ", labels.get(c), probs[i][c]));
+                    }
+                    sb.append("\t").append(inputs.get(i));
+                    out.println(sb);
+                }
+            }
+            out.flush();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,88 @@
+package io.softprompt.cli;
+
+import io.softprompt.util.UserException;
+import java.io.PrintWriter;
+import java.util.Arrays;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** Entry point. Only {@link #main} calls System.exit; everything else returns an exit code. */
+@Command(name = "softprompt",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.ManifestVersion.class,
+        description = "Soft-prompt tuning of frozen Hugging Face transformers (Lester et al. 2021) on the JVM.",
+        subcommands = {TrainCommand.class, EvalCommand.class, InferCommand.class, CommandLine.HelpCommand.class},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            "0:success",
+            "1:internal error (a bug: rerun with --verbose and report it)",
+            "2:bad input: a flag, file or line (the message names it)"})
+public final class Main implements Runnable {
+    public static final int EXIT_INTERNAL = 1;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    public static void main(String[] args) {
+        if (System.getProperty("ai.djl.offline") == null) {
+            System.setProperty("ai.djl.offline", "true");
+        }
+        PrintWriter out = new PrintWriter(System.out, true);
+        PrintWriter err = new PrintWriter(System.err, true);
+        System.exit(execute(out, err, args));
+    }
+
+    /** Runs a command line with the given writers (tests call this in-process). */
+    public static int execute(PrintWriter out, PrintWriter err, String... args) {
+        boolean verbose = Arrays.asList(args).contains("--verbose");
+        CommandLine cl = new CommandLine(new Main());
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.setParameterExceptionHandler((ex, a) -> {
+            CommandLine c = ex.getCommandLine();
+            err.println("softprompt: error: " + ex.getMessage() + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
+            err.flush();
+            return UserException.EXIT_CODE;
+        });
+        cl.setExecutionExceptionHandler((ex, c, parseResult) -> {
+            Throwable root = ex;
+            while (!(root instanceof UserException) && root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            if (root instanceof UserException) {
+                err.println("softprompt: error: " + root.getMessage());
+                if (verbose) {
+                    ex.printStackTrace(err);
+                }
+                err.flush();
+                return UserException.EXIT_CODE;
+            }
+            err.println("softprompt: internal error: " + ex + (verbose ? "" : " (rerun with --verbose for the stack trace)"));
+            if (verbose) {
+                ex.printStackTrace(err);
+            }
+            err.flush();
+            return EXIT_INTERNAL;
+        });
+        int code = cl.execute(args);
+        out.flush();
+        err.flush();
+        return code;
+    }
+
+    /** Version from the jar manifest (Implementation-Version), "dev" when run from classes. */
+    static final class ManifestVersion implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"softprompt " + (v == null ? "dev" : v)};
+        }
+    }
+}

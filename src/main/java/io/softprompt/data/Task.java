@@ -1,0 +1,147 @@
+package io.softprompt.data;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.softprompt.util.Json;
+import io.softprompt.util.UserException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A classification task: how to turn a row into text, and which word stands for each label.
+ * Defined in JSON (configs/sst2.json is the built-in one):
+ *
+ * <pre>{"name": "sst2", "template": "{sentence} It was", "text_column": "sentence",
+ *  "label_column": "label", "verbalizer": {"0": " negative", "1": " positive"},
+ *  "train": "../data/samples/sst2/train.tsv", "dev": "../data/samples/sst2/dev.tsv"}</pre>
+ *
+ * Class order is the verbalizer's key order. Data paths are relative to the task file.
+ */
+public record Task(
+        @JsonProperty(value = "name", required = true) String name,
+        @JsonProperty(value = "template", required = true) String template,
+        @JsonProperty("text_column") String textColumn,
+        @JsonProperty("label_column") String labelColumn,
+        @JsonProperty(value = "verbalizer", required = true) LinkedHashMap<String, String> verbalizer,
+        @JsonProperty("train") String train,
+        @JsonProperty("dev") String dev,
+        @JsonProperty("description") String description,
+        @JsonIgnore Path baseDir) {
+
+    public Task {
+        textColumn = textColumn == null ? "sentence" : textColumn;
+        labelColumn = labelColumn == null ? "label" : labelColumn;
+    }
+
+    /** Names of the built-in tasks shipped in configs/ (and on the classpath). */
+    public static final List<String> BUILT_IN = List.of("sst2");
+
+    /** A task by built-in name or JSON path. Built-ins are read from ./configs first, then the jar. */
+    public static Task resolve(String nameOrPath) {
+        Path p = Path.of(nameOrPath);
+        if (nameOrPath.endsWith(".json") || Files.isRegularFile(p)) {
+            if (!Files.isRegularFile(p)) {
+                throw new UserException("--task: file not found: " + nameOrPath);
+            }
+            return load(p);
+        }
+        Path local = Path.of("configs", nameOrPath + ".json");
+        if (Files.isRegularFile(local)) {
+            return load(local);
+        }
+        if (BUILT_IN.contains(nameOrPath)) {
+            return BuiltIn.task(nameOrPath);
+        }
+        throw new UserException("--task: unknown task '" + nameOrPath + "' (built-in: " + String.join(", ", BUILT_IN)
+                + "; or a path to a task .json)");
+    }
+
+    public static Task load(Path file) {
+        Task t = Json.read(Json.STRICT, file, Task.class);
+        return t.withBaseDir(file.toAbsolutePath().getParent()).validated(file.toString());
+    }
+
+    static Task parse(InputStream in, String source, Path baseDir) throws IOException {
+        Task t = Json.STRICT.readValue(in, Task.class);
+        return t.withBaseDir(baseDir).validated(source);
+    }
+
+    Task withBaseDir(Path dir) {
+        return new Task(name, template, textColumn, labelColumn, verbalizer, train, dev, description, dir);
+    }
+
+    /** Checks the template names the text column and the verbalizer has at least two distinct words. */
+    public Task validated(String source) {
+        if (!template.contains("{" + textColumn + "}")) {
+            throw new UserException(source + ": template '" + template + "' has no {" + textColumn + "} placeholder");
+        }
+        if (verbalizer == null || verbalizer.size() < 2) {
+            throw new UserException(source + ": verbalizer needs at least two labels");
+        }
+        for (var e : verbalizer.entrySet()) {
+            if (e.getValue() == null || e.getValue().isBlank()) {
+                throw new UserException(source + ": verbalizer word for label '" + e.getKey() + "' is empty");
+            }
+        }
+        return this;
+    }
+
+    public List<String> labels() {
+        return new ArrayList<>(verbalizer.keySet());
+    }
+
+    public List<String> words() {
+        return new ArrayList<>(verbalizer.values());
+    }
+
+    /** Class index of a label string, or -1. */
+    public int classOf(String label) {
+        int i = 0;
+        for (String k : verbalizer.keySet()) {
+            if (k.equals(label)) {
+                return i;
+            }
+            i++;
+        }
+        return -1;
+    }
+
+    /** Text before the placeholder. */
+    public String prefix() {
+        return template.substring(0, template.indexOf("{" + textColumn + "}"));
+    }
+
+    /** Text after the placeholder. */
+    public String suffix() {
+        return template.substring(template.indexOf("{" + textColumn + "}") + textColumn.length() + 2);
+    }
+
+    /** The train or dev data source named in the task file, or null. */
+    public DataSource defaultData(boolean trainSplit) {
+        String rel = trainSplit ? train : dev;
+        if (rel == null) {
+            return null;
+        }
+        if (baseDir == null) {
+            return BuiltIn.data(name, rel);
+        }
+        return DataSource.file(baseDir.resolve(rel).normalize());
+    }
+
+    /** The task as it goes into .sp metadata. */
+    public Map<String, Object> describe() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", name);
+        m.put("template", template);
+        m.put("text_column", textColumn);
+        m.put("label_column", labelColumn);
+        m.put("verbalizer", verbalizer);
+        return m;
+    }
+}

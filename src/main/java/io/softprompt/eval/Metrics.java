@@ -1,0 +1,42 @@
+package io.softprompt.eval;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Accuracy, macro-F1 and the confusion matrix (rows = gold class, columns = predicted). */
+public record Metrics(int examples, double accuracy, double macroF1, long[][] confusion) {
+    public static Metrics of(int[] gold, int[] predicted, int classes) {
+        long[][] cm = new long[classes][classes];
+        int correct = 0;
+        for (int i = 0; i < gold.length; i++) {
+            cm[gold[i]][predicted[i]]++;
+            if (gold[i] == predicted[i]) {
+                correct++;
+            }
+        }
+        double f1Sum = 0;
+        for (int c = 0; c < classes; c++) {
+            long tp = cm[c][c];
+            long fp = 0;
+            long fn = 0;
+            for (int k = 0; k < classes; k++) {
+                if (k != c) {
+                    fp += cm[k][c];
+                    fn += cm[c][k];
+                }
+            }
+            double denom = 2.0 * tp + fp + fn;
+            f1Sum += denom == 0 ? 0 : 2.0 * tp / denom;
+        }
+        return new Metrics(gold.length, gold.length == 0 ? 0 : (double) correct / gold.length, f1Sum / classes, cm);
+    }
+
+    public Map<String, Object> toMap() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("examples", examples);
+        m.put("accuracy", accuracy);
+        m.put("macro_f1", macroF1);
+        m.put("confusion", confusion);
+        return m;
+    }
+}

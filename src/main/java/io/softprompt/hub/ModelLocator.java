@@ -1,0 +1,84 @@
+package io.softprompt.hub;
+
+import io.softprompt.util.UserException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Pattern;
+
+/**
+ * Turns what the user typed for --model into a local folder: an existing folder as is; a hub id such
+ * as {@code gpt2} or {@code org/name} from {@code models/<id>}, downloaded there when missing; nothing at
+ * all means gpt2 when it is on disk or the hub answers, else the embedded demo model.
+ */
+public final class ModelLocator {
+    public static final String DEFAULT_MODEL = "gpt2";
+    private static final Pattern HUB_ID = Pattern.compile("[A-Za-z0-9][\\w.-]*(/[A-Za-z0-9][\\w.-]*)?");
+
+    /** The folder and the name to record in the prompt file. */
+    public record Located(Path folder, String name, boolean demo) {}
+
+    private final Path modelsDir;
+    private final PrintWriter err;
+    private final boolean terminal;
+
+    public ModelLocator(Path modelsDir, PrintWriter err, boolean terminal) {
+        this.modelsDir = modelsDir;
+        this.err = err;
+        this.terminal = terminal;
+    }
+
+    /** models/ in the working directory unless -Dsoftprompt.models or SOFTPROMPT_MODELS says otherwise. */
+    public static Path defaultModelsDir() {
+        String p = System.getProperty("softprompt.models");
+        if (p == null) {
+            p = System.getenv("SOFTPROMPT_MODELS");
+        }
+        return Path.of(p == null || p.isBlank() ? "models" : p);
+    }
+
+    public Located locate(String spec) {
+        if (spec == null || spec.isBlank()) {
+            return locateDefault();
+        }
+        if (spec.equals("demo") || spec.equals(DemoModel.NAME)) {
+            return new Located(DemoModel.ensure(modelsDir), DemoModel.NAME, true);
+        }
+        Path p = Path.of(spec);
+        if (Files.isDirectory(p)) {
+            return new Located(p, spec, DemoModel.isDemo(p.toAbsolutePath().normalize()));
+        }
+        if (!HUB_ID.matcher(spec).matches() || spec.startsWith(".")) {
+            throw new UserException("--model: model folder not found: " + spec);
+        }
+        Path local = modelsDir.resolve(spec);
+        if (Files.isRegularFile(local.resolve("config.json"))) {
+            return new Located(local, spec, false);
+        }
+        if (HubClient.offline()) {
+            throw new UserException("--model: '" + spec + "' is not in " + local + " and downloads are off "
+                    + "(HF_HUB_OFFLINE); put config.json, tokenizer.json and model.safetensors there");
+        }
+        HubClient hub = new HubClient(HubClient.endpointFromEnvironment(), err, terminal);
+        err.println("model '" + spec + "' not in " + local + "; downloading from " + hub.endpoint());
+        err.flush();
+        return new Located(hub.download(spec, "main", local), spec, false);
+    }
+
+    private Located locateDefault() {
+        Path local = modelsDir.resolve(DEFAULT_MODEL);
+        if (Files.isRegularFile(local.resolve("config.json"))) {
+            return new Located(local, DEFAULT_MODEL, false);
+        }
+        if (!HubClient.offline()) {
+            HubClient hub = new HubClient(HubClient.endpointFromEnvironment(), err, terminal);
+            if (hub.reachable(DEFAULT_MODEL)) {
+                return locate(DEFAULT_MODEL);
+            }
+        }
+        err.println("warning: no --model given, no " + local + " and no hub: using the built-in demo model "
+                + "(tiny GPT-2, random weights, UNTRAINED: its accuracy means nothing). Pass --model DIR|HUB_ID for real work.");
+        err.flush();
+        return new Located(DemoModel.ensure(modelsDir), DemoModel.NAME, true);
+    }
+}

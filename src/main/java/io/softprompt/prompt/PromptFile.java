@@ -1,0 +1,97 @@
+package io.softprompt.prompt;
+
+import io.softprompt.safetensors.SafetensorsFile;
+import io.softprompt.safetensors.SafetensorsWriter;
+import io.softprompt.util.UserException;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The .sp prompt file: a safetensors file holding one float32 tensor {@code prompt_embeddings} [N, D]
+ * (the name PEFT uses) and string metadata. Readers refuse a newer major format version.
+ */
+public final class PromptFile {
+    public static final String TENSOR = "prompt_embeddings";
+    public static final String FORMAT_NAME = "softprompt";
+    public static final int MAJOR = 1;
+    public static final String VERSION = MAJOR + ".0";
+
+    // metadata keys (all values are strings; JSON where noted)
+    public static final String FORMAT = "format";
+    public static final String FORMAT_VERSION = "format_version";
+    public static final String MODEL_TYPE = "model_type";
+    public static final String MODEL_NAME = "model_name";
+    public static final String HIDDEN_SIZE = "hidden_size";
+    public static final String VOCAB_SIZE = "vocab_size";
+    public static final String NUM_TOKENS = "num_virtual_tokens";
+    public static final String MODEL_FINGERPRINT = "model_fingerprint";
+    public static final String TOKENIZER = "tokenizer";
+    public static final String INIT = "init";
+    public static final String TASK = "task";
+    public static final String TEMPLATE = "template";
+    public static final String TEXT_COLUMN = "text_column";
+    public static final String LABEL_COLUMN = "label_column";
+    public static final String VERBALIZER = "verbalizer";       // JSON object label → word
+    public static final String TRAIN_CONFIG = "train_config";   // JSON object
+    public static final String METRICS = "metrics";             // JSON object
+    public static final String CREATED = "created";             // ISO-8601 UTC
+    public static final String SOFTWARE = "software";
+
+    private PromptFile() {}
+
+    /** Writes atomically: temp file + rename. The "format" and "format_version" keys are set here. */
+    public static void write(Path file, SoftPrompt prompt) throws IOException {
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put(FORMAT, FORMAT_NAME);
+        meta.put(FORMAT_VERSION, VERSION);
+        meta.put(NUM_TOKENS, Integer.toString(prompt.tokens()));
+        meta.put(HIDDEN_SIZE, Integer.toString(prompt.hidden()));
+        meta.putAll(prompt.metadata());
+        Map<String, SafetensorsWriter.Tensor> tensors = new LinkedHashMap<>();
+        tensors.put(TENSOR, SafetensorsWriter.Tensor.f32(prompt.values(), prompt.tokens(), prompt.hidden()));
+        SafetensorsWriter.write(file, tensors, meta);
+    }
+
+    public static SoftPrompt read(Path file) {
+        SafetensorsFile f = SafetensorsFile.open(file);
+        Map<String, String> meta = f.metadata();
+        String format = meta.get(FORMAT);
+        if (format != null && !FORMAT_NAME.equals(format)) {
+            throw new UserException(file + ": not a softprompt file (format '" + format + "')");
+        }
+        String version = meta.get(FORMAT_VERSION);
+        if (version != null) {
+            int major;
+            try {
+                major = Integer.parseInt(version.split("\\.")[0]);
+            } catch (NumberFormatException e) {
+                throw new UserException(file + ": malformed format_version '" + version + "'");
+            }
+            if (major > MAJOR) {
+                throw new UserException(file + ": format version " + version + " is newer than this softprompt reads ("
+                        + VERSION + "); upgrade softprompt");
+            }
+        }
+        if (!f.contains(TENSOR)) {
+            throw new UserException(file + ": no '" + TENSOR + "' tensor (tensors: " + f.names() + ")");
+        }
+        long[] shape = f.info(TENSOR).shape();
+        if (shape.length != 2 || shape[0] < 1 || shape[1] < 1) {
+            throw new UserException(file + ": '" + TENSOR + "' must be 2-D [N, D], found " + java.util.Arrays.toString(shape));
+        }
+        float[] values = f.readFloats(TENSOR);
+        for (float v : values) {
+            if (!Float.isFinite(v)) {
+                throw new UserException(file + ": '" + TENSOR + "' holds non-finite values (NaN or Inf)");
+            }
+        }
+        String hs = meta.get(HIDDEN_SIZE);
+        if (hs != null && !hs.equals(Long.toString(shape[1]))) {
+            throw new UserException(file + ": metadata hidden_size " + hs + " contradicts tensor shape "
+                    + java.util.Arrays.toString(shape));
+        }
+        return new SoftPrompt(values, (int) shape[0], (int) shape[1], meta);
+    }
+}

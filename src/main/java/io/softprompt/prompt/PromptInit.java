@@ -1,0 +1,108 @@
+package io.softprompt.prompt;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.softprompt.model.Layers;
+import io.softprompt.model.LanguageModel;
+import io.softprompt.model.TextTokenizer;
+import io.softprompt.util.UserException;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * How the N×D prompt starts (Lester et al. §3.2), all seeded:
+ * random uniform [-0.5, 0.5]; embeddings of tokens sampled from the 5,000 lowest ids (the most
+ * frequent BPE pieces); the embeddings of a text, tiled or truncated to N; the label words' first
+ * tokens followed by sampled vocabulary.
+ */
+public enum PromptInit {
+    RANDOM,
+    VOCAB,
+    TEXT,
+    LABELS;
+
+    /** Sampled vocabulary comes from ids below this (or the whole vocabulary when smaller). */
+    public static final int VOCAB_POOL = 5000;
+
+    public static PromptInit parse(String s) {
+        try {
+            return valueOf(s.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new UserException("--init: unknown value '" + s + "' (expected random, vocab, text or labels)");
+        }
+    }
+
+    public String id() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * The initial values [N·D]. text is used by TEXT; labelTokens by LABELS.
+     */
+    public float[] values(LanguageModel lm, TextTokenizer tokenizer, int n, long seed, String text, long[] labelTokens) {
+        int d = lm.hiddenSize();
+        Random rnd = new Random(seed);
+        switch (this) {
+            case RANDOM -> {
+                float[] out = new float[n * d];
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = rnd.nextFloat() - 0.5f;
+                }
+                return out;
+            }
+            case VOCAB -> {
+                return rows(lm, sample(rnd, n, Math.min(VOCAB_POOL, lm.vocabSize()), new long[0]));
+            }
+            case TEXT -> {
+                if (text == null || text.isBlank()) {
+                    throw new UserException("--init text needs --init-text \"...\"");
+                }
+                long[] ids = tokenizer.encode(text);
+                if (ids.length == 0) {
+                    throw new UserException("--init-text encodes to no tokens");
+                }
+                long[] tiled = new long[n];
+                for (int i = 0; i < n; i++) {
+                    tiled[i] = ids[i % ids.length];
+                }
+                return rows(lm, tiled);
+            }
+            case LABELS -> {
+                long[] head = labelTokens.length > n ? java.util.Arrays.copyOf(labelTokens, n) : labelTokens;
+                long[] rest = sample(rnd, n - head.length, Math.min(VOCAB_POOL, lm.vocabSize()), head);
+                long[] ids = new long[n];
+                System.arraycopy(head, 0, ids, 0, head.length);
+                System.arraycopy(rest, 0, ids, head.length, rest.length);
+                return rows(lm, ids);
+            }
+            default -> throw new IllegalStateException();
+        }
+    }
+
+    /** k distinct ids from [0, pool) not in exclude (with repetition only when the pool is too small). */
+    static long[] sample(Random rnd, int k, int pool, long[] exclude) {
+        long[] out = new long[k];
+        java.util.Set<Long> used = new java.util.HashSet<>();
+        for (long e : exclude) {
+            used.add(e);
+        }
+        boolean distinct = pool - used.size() >= k;
+        for (int i = 0; i < k; i++) {
+            long id;
+            do {
+                id = rnd.nextInt(pool);
+            } while (distinct && used.contains(id));
+            used.add(id);
+            out[i] = id;
+        }
+        return out;
+    }
+
+    /** Rows of the embedding matrix [len(ids), D], flattened. */
+    static float[] rows(LanguageModel lm, long[] ids) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray r = Layers.embedding(m.create(ids), lm.embeddings()); // [N, D]
+            return r.toFloatArray();
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package io.softprompt.prompt;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.softprompt.data.Task;
+import io.softprompt.model.LoadedModel;
+import io.softprompt.util.Json;
+import io.softprompt.util.UserException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A learned prompt: N×D float32 values (row-major) and the metadata that travels with it in the .sp
+ * file (see {@link PromptFile} for the keys).
+ */
+public record SoftPrompt(float[] values, int tokens, int hidden, Map<String, String> metadata) {
+    public SoftPrompt {
+        if (values.length != tokens * hidden) {
+            throw new IllegalArgumentException("values do not match " + tokens + "x" + hidden);
+        }
+        metadata = Map.copyOf(metadata);
+    }
+
+    public String meta(String key) {
+        return metadata.get(key);
+    }
+
+    /** The task (template, verbalizer) the prompt was trained for, from its metadata. */
+    public Task task(String source) {
+        String name = meta(PromptFile.TASK);
+        String template = meta(PromptFile.TEMPLATE);
+        String verbalizer = meta(PromptFile.VERBALIZER);
+        if (name == null || template == null || verbalizer == null) {
+            throw new UserException(source + ": prompt file has no task metadata (task, template, verbalizer)");
+        }
+        try {
+            LinkedHashMap<String, String> v = Json.MAPPER.readValue(verbalizer,
+                    new TypeReference<LinkedHashMap<String, String>>() {});
+            String textColumn = meta(PromptFile.TEXT_COLUMN);
+            String labelColumn = meta(PromptFile.LABEL_COLUMN);
+            return new Task(name, template, textColumn, labelColumn, v, null, null, null, null).validated(source);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new UserException(source + ": metadata 'verbalizer' is not a JSON object");
+        }
+    }
+
+    /**
+     * Refuses a prompt that cannot belong to this model: hidden size always, the embedding fingerprint
+     * unless {@code force}.
+     */
+    public void checkFits(LoadedModel model, String source, boolean force) {
+        int d = model.lm().hiddenSize();
+        if (hidden != d) {
+            throw new UserException(source + ": prompt hidden size " + hidden + " does not match model "
+                    + model.name() + " (hidden size " + d + ")");
+        }
+        String fp = meta(PromptFile.MODEL_FINGERPRINT);
+        if (!force && fp != null && !fp.equals(model.fingerprint())) {
+            throw new UserException(source + ": prompt was trained on another base model (fingerprint " + fp
+                    + ", model " + model.name() + " has " + model.fingerprint() + "); --force to use it anyway");
+        }
+    }
+
+    public SoftPrompt withMetadata(Map<String, String> extra) {
+        Map<String, String> m = new LinkedHashMap<>(metadata);
+        m.putAll(extra);
+        return new SoftPrompt(values, tokens, hidden, m);
+    }
+}
