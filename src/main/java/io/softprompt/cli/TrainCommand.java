@@ -92,9 +92,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", paramLabel = "S", description = "Seeds init and data order (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--max-length", defaultValue = "128", paramLabel = "T",
-            description = "Longest input in tokens, template included; longer text is cut (default: ${DEFAULT-VALUE}).")
-    int maxLength;
+    @Option(names = "--max-length", paramLabel = "T",
+            description = "Longest input in tokens, template included; longer text is cut "
+                    + "(default: 128, or what the model's positions leave after the prompt).")
+    Integer maxLength;
 
     @Option(names = "--eval-every", defaultValue = "50", paramLabel = "STEPS", description = "Default: ${DEFAULT-VALUE}.")
     int evalEvery;
@@ -132,10 +133,15 @@ public final class TrainCommand implements Callable<Integer> {
         ModelLocator.Located where = modelOptions.locate(null, err);
         try (LoadedModel model = ModelOptions.load(where)) {
             int maxPos = model.lm().maxPositions();
-            if (tokens + maxLength > maxPos) {
+            if (maxLength != null && tokens + maxLength > maxPos) {
                 throw new UserException("--tokens " + tokens + " + --max-length " + maxLength + " exceeds the model's "
                         + maxPos + " positions; lower one of them");
             }
+            if (tokens + 2 > maxPos) {
+                throw new UserException("--tokens " + tokens + " leaves no room for text in the model's " + maxPos
+                        + " positions");
+            }
+            int maxLength = this.maxLength != null ? this.maxLength : Math.min(128, maxPos - tokens);
             Encoder enc = new Encoder(model.tokenizer(), t, maxLength);
             List<Encoder.Encoded> train = enc.encodeAll(trainRows);
             List<Encoder.Encoded> dev = enc.encodeAll(devRows);
@@ -237,7 +243,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (warmup != null && warmup < 0) {
             throw new UserException("--warmup must not be negative (got " + warmup + ")");
         }
-        if (maxLength < 2) {
+        if (maxLength != null && maxLength < 2) {
             throw new UserException("--max-length must be at least 2 (got " + maxLength + ")");
         }
         if (evalEvery < 1) {
