@@ -1,0 +1,181 @@
+package io.softprompt.hub;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.softprompt.Fixtures;
+import io.softprompt.cli.Cli;
+import io.softprompt.util.UserException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The hub downloader against a loopback server that serves a fixture folder as repo "test-org/tiny". */
+class HubClientTest {
+    static final String REPO = "test-org/tiny";
+
+    @TempDir
+    Path tmp;
+    HttpServer server;
+    Path served;
+    /** How many more model.safetensors responses to cut in the middle. */
+    final AtomicInteger cutsLeft = new AtomicInteger();
+    final List<String> requests = new CopyOnWriteArrayList<>();
+
+    @BeforeEach
+    void start() throws IOException {
+        served = Fixtures.of("gpt2");
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", this::handle);
+        server.start();
+    }
+
+    @AfterEach
+    void stop() {
+        server.stop(0);
+    }
+
+    String endpoint() {
+        return "http://127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    void handle(HttpExchange ex) throws IOException {
+        String path = ex.getRequestURI().getPath();
+        String range = ex.getRequestHeaders().getFirst("Range");
+        requests.add(ex.getRequestMethod() + " " + path + (range == null ? "" : " " + range));
+        String prefix = "/" + REPO + "/resolve/main/";
+        Path file = path.startsWith(prefix) ? served.resolve(path.substring(prefix.length())) : null;
+        if (file == null || !Files.isRegularFile(file) || path.contains("..")) {
+            ex.sendResponseHeaders(404, -1);
+            ex.close();
+            return;
+        }
+        byte[] all = Files.readAllBytes(file);
+        int from = 0;
+        if (range != null && range.startsWith("bytes=")) {
+            from = Integer.parseInt(range.substring(6, range.indexOf('-')));
+            ex.getResponseHeaders().add("Content-Range", "bytes " + from + "-" + (all.length - 1) + "/" + all.length);
+        }
+        if (ex.getRequestMethod().equals("HEAD")) {
+            ex.sendResponseHeaders(200, -1);
+            ex.close();
+            return;
+        }
+        int len = all.length - from;
+        ex.sendResponseHeaders(range != null ? 206 : 200, len);
+        try (OutputStream out = ex.getResponseBody()) {
+            if (file.getFileName().toString().equals("model.safetensors") && cutsLeft.getAndDecrement() > 0) {
+                out.write(all, from, len / 2);   // the connection drops half way
+                out.flush();
+                ex.getHttpContext().getServer(); // keep the exchange referenced
+                throw new IOException("cut");
+            }
+            out.write(all, from, len);
+        }
+    }
+
+    HubClient client() {
+        return new HubClient(endpoint(), new PrintWriter(new StringWriter()), false);
+    }
+
+    @Test
+    void downloadsAFolderAtomically() throws Exception {
+        Path target = tmp.resolve("models").resolve(REPO);
+        client().download(REPO, "main", target);
+        for (String f : List.of("config.json", "tokenizer.json", "model.safetensors", "tokenizer_config.json")) {
+            assertArrayEquals(Files.readAllBytes(served.resolve(f)), Files.readAllBytes(target.resolve(f)), f);
+        }
+        assertFalse(Files.exists(target.resolveSibling(".tiny.download")), "staging folder renamed away");
+        try (var s = Files.list(target)) {
+            assertTrue(s.noneMatch(p -> p.toString().endsWith(".part")));
+        }
+    }
+
+    @Test
+    void aCutTransferResumesWithARangeRequest() throws Exception {
+        Path target = tmp.resolve("models").resolve(REPO);
+        cutsLeft.set(1);
+        UserException e = assertThrows(UserException.class, () -> client().download(REPO, "main", target));
+        assertTrue(e.getMessage().contains("model.safetensors") && e.getMessage().contains("again to resume"),
+                e.getMessage());
+        assertFalse(Files.exists(target), "nothing appears at the target until every file is complete");
+        Path part = target.resolveSibling(".tiny.download").resolve("model.safetensors.part");
+        long have = Files.size(part);
+        assertTrue(have > 0, "the partial file is kept");
+
+        client().download(REPO, "main", target);
+        assertArrayEquals(Files.readAllBytes(served.resolve("model.safetensors")),
+                Files.readAllBytes(target.resolve("model.safetensors")));
+        assertTrue(requests.contains("GET /" + REPO + "/resolve/main/model.safetensors bytes=" + have + "-"),
+                "resumed from byte " + have + ": " + requests);
+        assertEquals(1, requests.stream().filter(r -> r.endsWith("/config.json")).count(), "finished files are not fetched again");
+    }
+
+    @Test
+    void unknownRepoIs404() {
+        UserException e = assertThrows(UserException.class,
+                () -> client().download("nobody/nothing", "main", tmp.resolve("models/nobody/nothing")));
+        assertTrue(e.getMessage().contains("not found (404)"), e.getMessage());
+    }
+
+    @Test
+    void unreachableHubSaysWhereToPutTheFiles() throws IOException {
+        int port;
+        try (var s = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort(); // closed again: nothing listens there
+        }
+        Path target = tmp.resolve("models/gpt2");
+        HubClient c = new HubClient("http://127.0.0.1:" + port, null, false);
+        UserException e = assertThrows(UserException.class, () -> c.download("gpt2", "main", target));
+        assertTrue(e.getMessage().contains("cannot reach") && e.getMessage().contains(target.toString()), e.getMessage());
+        assertFalse(c.reachable("gpt2"));
+    }
+
+    @Test
+    void theCliDownloadsAHubIdIntoModelsDir() throws Exception {
+        String oldOffline = System.getProperty("softprompt.offline");
+        System.setProperty("softprompt.offline", "false");
+        System.setProperty("softprompt.hub.endpoint", endpoint());
+        try {
+            Path models = tmp.resolve("models");
+            Path task = tmp.resolve("t.json");
+            Files.writeString(task, "{\"name\":\"t\",\"template\":\"{sentence} it was\","
+                    + "\"verbalizer\":{\"0\":\" bad\",\"1\":\" good\"},\"train\":\"d.tsv\"}");
+            Files.writeString(tmp.resolve("d.tsv"), "sentence\tlabel\na good movie\t1\na bad plot\t0\n");
+            Cli.Run r = Cli.run("train", "--model", REPO, "--models-dir", models.toString(), "--task", task.toString(),
+                    "--tokens", "2", "--steps", "2", "-o", tmp.resolve("t.sp").toString());
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.err().contains("downloading"), r.err());
+            assertTrue(Files.isRegularFile(models.resolve(REPO).resolve("model.safetensors")));
+            int before = requests.size();
+            Cli.Run again = Cli.run("train", "--model", REPO, "--models-dir", models.toString(), "--task", task.toString(),
+                    "--tokens", "2", "--steps", "2", "-o", tmp.resolve("t2.sp").toString());
+            assertEquals(0, again.code(), again.err());
+            assertEquals(before, requests.size(), "a model already in models/ is not downloaded again");
+        } finally {
+            if (oldOffline == null) {
+                System.clearProperty("softprompt.offline");
+            } else {
+                System.setProperty("softprompt.offline", oldOffline);
+            }
+            System.clearProperty("softprompt.hub.endpoint");
+        }
+    }
+}
