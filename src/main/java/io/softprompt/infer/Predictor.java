@@ -18,11 +18,18 @@ public final class Predictor {
     private final LanguageModel lm;
     private final long[] labelTokens;
     private final int batchSize;
+    private final int padTo;
 
     public Predictor(LanguageModel lm, long[] labelTokens, int batchSize) {
+        this(lm, labelTokens, batchSize, 0);
+    }
+
+    /** padTo pads every batch to at least that many tokens (benchmarks at fixed shapes). */
+    public Predictor(LanguageModel lm, long[] labelTokens, int batchSize, int padTo) {
         this.lm = lm;
         this.labelTokens = labelTokens;
         this.batchSize = batchSize;
+        this.padTo = padTo;
     }
 
     /** Probabilities [rows][C] in input order; prompt values are [N·D] row-major. */
@@ -36,7 +43,7 @@ public final class Predictor {
                 for (int i : idx) {
                     part.add(rows.get(i));
                 }
-                float[][] probs = probabilities(m, p, labels, Encoder.batch(part, 0));
+                float[][] probs = probabilities(m, p, labels, Encoder.batch(part, padTo));
                 for (int k = 0; k < idx.length; k++) {
                     out[idx[k]] = probs[k];
                 }

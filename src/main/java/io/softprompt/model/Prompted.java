@@ -46,9 +46,18 @@ public final class Prompted {
         if (prompt == null) {
             return lm.forward(tokens, mask);
         }
-        NDArray p = prompt.getShape().dimension() == 2
-                ? prompt.expandDims(0).broadcast(b, prompt.getShape().get(0), prompt.getShape().get(1)) // [B, N, D]
-                : prompt;                                                 // [B, N, D]
+        // The prompt lives in a long-lived manager; DJL puts an op's result in its first operand's
+        // manager, so the derived views are moved into this batch's scope at once, or every
+        // activation of the step (and its autograd graph) would outlive the step.
+        NDArray p;
+        if (prompt.getShape().dimension() == 2) {
+            NDArray row = prompt.expandDims(0);                           // [1, N, D]
+            row.attach(m);
+            p = row.broadcast(b, prompt.getShape().get(0), prompt.getShape().get(1)); // [B, N, D]
+        } else {
+            p = prompt.get(new ai.djl.ndarray.index.NDIndex(":"));       // [B, N, D] view
+            p.attach(m);
+        }
         long n = p.getShape().get(1);
         NDArray embeds = NDArrays.concat(new NDList(p, tokens), 1);       // [B, S, D]
         NDArray full = NDArrays.concat(new NDList(m.ones(new Shape(b, n), mask.getDataType()), mask), 1); // [B, S]

@@ -41,7 +41,7 @@ public final class Trainer {
         int classes = encoder.labelTokens().length;
         long[] labelTokens = encoder.labelTokens();
         Objective objective = Objective.parse(cfg.objective());
-        Predictor predictor = new Predictor(lm, labelTokens, cfg.evalBatchSize());
+        Predictor predictor = new Predictor(lm, labelTokens, cfg.evalBatchSize(), cfg.padTo());
         Random order = new Random(cfg.seed());
         int[] perm = shuffled(train.size(), order);
         int cursor = 0;
