@@ -3,7 +3,7 @@ package io.softprompt.hub;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.softprompt.data.DataSource;
-import io.softprompt.safetensors.SafetensorsWriter;
+import io.softprompt.model.gpt2.Gpt2Checkpoint;
 import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
@@ -13,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Random;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -46,8 +45,8 @@ public final class DemoModel {
             Files.createDirectories(staging);
             Map<String, Integer> vocab = vocabulary();
             writeTokenizer(staging.resolve("tokenizer.json"), vocab);
-            writeConfig(staging.resolve("config.json"), vocab.size());
-            writeWeights(staging.resolve("model.safetensors"), vocab.size());
+            Gpt2Checkpoint.writeRandom(staging, new Gpt2Checkpoint.Shape(LAYERS, HIDDEN, HEADS, vocab.size(), POSITIONS),
+                    SEED, Map.of("bos_token_id", 0, "eos_token_id", 0, "softprompt_demo", true));
             if (Files.exists(dir)) {
                 deleteTree(dir);
             }
@@ -120,63 +119,6 @@ public final class DemoModel {
         vocab.forEach(v::put);
         model.put("unk_token", "[UNK]");
         AtomicFiles.writeString(file, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(root));
-    }
-
-    static void writeConfig(Path file, int vocabSize) throws IOException {
-        ObjectNode c = Json.MAPPER.createObjectNode();
-        c.put("model_type", "gpt2");
-        c.putArray("architectures").add("GPT2LMHeadModel");
-        c.put("activation_function", "gelu_new");
-        c.put("n_embd", HIDDEN);
-        c.put("n_head", HEADS);
-        c.put("n_layer", LAYERS);
-        c.put("n_positions", POSITIONS);
-        c.put("vocab_size", vocabSize);
-        c.put("layer_norm_epsilon", 1e-5);
-        c.put("bos_token_id", 0);
-        c.put("eos_token_id", 0);
-        c.put("softprompt_demo", true);
-        AtomicFiles.writeString(file, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(c));
-    }
-
-    /** GPT-2 initialisation: N(0, 0.02) matrices, zero biases, unit LayerNorm gains. */
-    static void writeWeights(Path file, int vocab) throws IOException {
-        Random rnd = new Random(SEED);
-        Map<String, SafetensorsWriter.Tensor> t = new LinkedHashMap<>();
-        t.put("transformer.wte.weight", normal(rnd, vocab, HIDDEN));
-        t.put("transformer.wpe.weight", normal(rnd, POSITIONS, HIDDEN));
-        for (int l = 0; l < LAYERS; l++) {
-            String p = "transformer.h." + l + ".";
-            t.put(p + "ln_1.weight", fill(1f, HIDDEN));
-            t.put(p + "ln_1.bias", fill(0f, HIDDEN));
-            t.put(p + "attn.c_attn.weight", normal(rnd, HIDDEN, 3 * HIDDEN));
-            t.put(p + "attn.c_attn.bias", fill(0f, 3 * HIDDEN));
-            t.put(p + "attn.c_proj.weight", normal(rnd, HIDDEN, HIDDEN));
-            t.put(p + "attn.c_proj.bias", fill(0f, HIDDEN));
-            t.put(p + "ln_2.weight", fill(1f, HIDDEN));
-            t.put(p + "ln_2.bias", fill(0f, HIDDEN));
-            t.put(p + "mlp.c_fc.weight", normal(rnd, HIDDEN, 4 * HIDDEN));
-            t.put(p + "mlp.c_fc.bias", fill(0f, 4 * HIDDEN));
-            t.put(p + "mlp.c_proj.weight", normal(rnd, 4 * HIDDEN, HIDDEN));
-            t.put(p + "mlp.c_proj.bias", fill(0f, HIDDEN));
-        }
-        t.put("transformer.ln_f.weight", fill(1f, HIDDEN));
-        t.put("transformer.ln_f.bias", fill(0f, HIDDEN));
-        SafetensorsWriter.write(file, t, Map.of("format", "pt"));
-    }
-
-    static SafetensorsWriter.Tensor normal(Random rnd, int rows, int cols) {
-        float[] v = new float[rows * cols];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) (rnd.nextGaussian() * 0.02);
-        }
-        return SafetensorsWriter.Tensor.f32(v, rows, cols);
-    }
-
-    static SafetensorsWriter.Tensor fill(float value, int n) {
-        float[] v = new float[n];
-        java.util.Arrays.fill(v, value);
-        return SafetensorsWriter.Tensor.f32(v, n);
     }
 
     static void deleteTree(Path dir) throws IOException {
