@@ -83,7 +83,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--lr", defaultValue = "0.03", paramLabel = "LR", description = "AdamW learning rate (default: ${DEFAULT-VALUE}).")
     double lr;
 
-    @Option(names = "--warmup", paramLabel = "STEPS", description = "Linear warmup steps, then constant (default: 10% of steps).")
+    @Option(names = "--warmup", paramLabel = "STEPS", description = "Linear warmup steps, then constant (default: 10%% of steps).")
     Integer warmup;
 
     @Option(names = "--weight-decay", defaultValue = "1e-5", paramLabel = "W", description = "Default: ${DEFAULT-VALUE}.")
