@@ -100,6 +100,19 @@ class CliEndToEndTest {
     }
 
     @Test
+    void helpAndVersionPrintCleanly() {
+        for (String cmd : List.of("train", "eval", "infer")) {
+            Cli.Run r = Cli.run(cmd, "--help");
+            assertEquals(0, r.code());
+            assertTrue(r.out().contains("Usage: softprompt " + cmd), r.out());
+            assertFalse(r.err().contains("WARN") || r.out().contains("WARN"), "help text formats: " + r.err());
+        }
+        Cli.Run top = Cli.run("--help");
+        assertTrue(top.out().contains("Exit codes") && top.out().contains("2   bad input"), top.out());
+        assertTrue(Cli.run("--version").out().startsWith("softprompt "));
+    }
+
+    @Test
     void sameSeedGivesTheSamePromptBytes() throws Exception {
         Path a = tmp.resolve("a.sp");
         Path b = tmp.resolve("b.sp");
