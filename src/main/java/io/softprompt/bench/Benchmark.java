@@ -56,7 +56,7 @@ public final class Benchmark {
                     .subList(0, steps * batch);
             List<Example> dev = TsvReader.read(DataSource.file(sst2.resolve("dev.tsv")), task, true);
             dev = dev.subList(0, Math.min(evalN, dev.size()));
-            Encoder enc = new Encoder(model.tokenizer(), task, t);
+            Encoder enc = new Encoder(model.tokenizer(), task, t, model.lm());
             List<Encoder.Encoded> trainRows = enc.encodeAll(train);
             List<Encoder.Encoded> devRows = enc.encodeAll(dev);
             System.err.printf(Locale.ROOT, "  rss after data %.0f MB%n", Rss.currentMb());
@@ -75,7 +75,7 @@ public final class Benchmark {
                 @Override
                 public void onEval(int step, io.softprompt.eval.Metrics dev, boolean best) {}
             });
-            Predictor predictor = new Predictor(model.lm(), enc.labelTokens(), batch, t);
+            Predictor predictor = new Predictor(model.lm(), enc.labels(), batch, t);
             Evaluator.evaluate(predictor, init, n, devRows.subList(0, batch * 2), 2); // warm-up
             Evaluator.Result e = Evaluator.evaluate(predictor, init, n, devRows, 2);
 

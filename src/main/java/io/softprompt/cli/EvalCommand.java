@@ -65,7 +65,7 @@ public final class EvalCommand implements Callable<Integer> {
                 throw new UserException("--data: the prompt's task names no dev data; pass --data FILE");
             }
             List<Encoder.Encoded> rows = s.encoder().encodeAll(TsvReader.read(src, s.task(), true));
-            Predictor predictor = new Predictor(s.model().lm(), s.encoder().labelTokens(), batchSize);
+            Predictor predictor = new Predictor(s.model().lm(), s.encoder().labels(), batchSize);
             Evaluator.Result r = Evaluator.evaluate(predictor, s.prompt().values(), s.prompt().tokens(), rows,
                     s.task().labels().size());
             Metrics m = r.metrics();

@@ -71,9 +71,9 @@ public final class InferCommand implements Callable<Integer> {
         try (PromptOptions.Session s = promptOptions.open(modelOptions, err)) {
             List<Encoder.Encoded> rows = new ArrayList<>();
             for (String text : inputs) {
-                rows.add(new Encoder.Encoded(s.encoder().encodeText(text), -1));
+                rows.add(s.encoder().encode(text, -1));
             }
-            Predictor predictor = new Predictor(s.model().lm(), s.encoder().labelTokens(), batchSize);
+            Predictor predictor = new Predictor(s.model().lm(), s.encoder().labels(), batchSize);
             float[][] probs = predictor.probabilities(s.prompt().values(), s.prompt().tokens(), rows);
             List<String> labels = s.task().labels();
             List<String> words = s.task().words();

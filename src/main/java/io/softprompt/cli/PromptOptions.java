@@ -44,7 +44,7 @@ public final class PromptOptions {
                 throw new io.softprompt.util.UserException("--max-length must be at least 2 (got " + len + ")");
             }
             len = Math.min(len, model.lm().maxPositions() - sp.tokens());
-            return new Session(sp, task, model, new Encoder(model.tokenizer(), task, len), where.demo());
+            return new Session(sp, task, model, new Encoder(model.tokenizer(), task, len, model.lm()), where.demo());
         } catch (RuntimeException e) {
             model.close();
             throw e;

@@ -142,7 +142,7 @@ public final class TrainCommand implements Callable<Integer> {
                         + " positions");
             }
             int maxLength = this.maxLength != null ? this.maxLength : Math.min(128, maxPos - tokens);
-            Encoder enc = new Encoder(model.tokenizer(), t, maxLength);
+            Encoder enc = new Encoder(model.tokenizer(), t, maxLength, model.lm());
             List<Encoder.Encoded> train = enc.encodeAll(trainRows);
             List<Encoder.Encoded> dev = enc.encodeAll(devRows);
             int totalSteps = steps != null ? steps

@@ -1,5 +1,7 @@
 package io.softprompt.data;
 
+import io.softprompt.model.LanguageModel;
+import io.softprompt.model.Specials;
 import io.softprompt.model.TextTokenizer;
 import io.softprompt.util.UserException;
 import java.util.ArrayList;
@@ -10,14 +12,34 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Turns examples into token ids with the task's template, and batches them with right padding.
+ * Turns examples into token ids with the task's template, framed as the model expects, and batches
+ * them with right padding.
+ *
+ * <ul>
+ *   <li>decoder LMs: [BOS when the tokenizer or config asks for it] template; the decision is read at
+ *       the last token.
+ *   <li>masked LMs: [CLS] template [SEP], where the template's {@code {mask}} (appended as
+ *       " {mask}." when the template has none) becomes the mask token; the decision is read there.
+ *   <li>encoder-decoders: template [EOS]; the decoder produces the label word then EOS.
+ * </ul>
  *
  * <p>Truncation keeps the template's tail (the words right before the decision, e.g. "It was"):
- * when prefix + text + suffix exceeds {@code maxLength} tokens, the text is cut from its end.
+ * when the framed input exceeds {@code maxLength} tokens, the text is cut from its end.
  */
 public final class Encoder {
-    /** One encoded example: token ids (no padding) and class index (-1 when unknown). */
-    public record Encoded(long[] ids, int label) {}
+    /** One encoded example: token ids (no padding), class index (-1 when unknown), decision index in ids. */
+    public record Encoded(long[] ids, int label, int position) {
+        /** An input whose decision is read at its last token. */
+        public Encoded(long[] ids, int label) {
+            this(ids, label, ids.length - 1);
+        }
+    }
+
+    /**
+     * The label words as token ids: the first token of each (what is read at the decision position) and
+     * each whole word (for encoder-decoders, followed by EOS: the decoder's target).
+     */
+    public record Labels(long[] first, long[][] sequences) {}
 
     /**
      * A padded batch. ids and mask are [B, T] row-major; positions [B] is each row's decision position
@@ -28,29 +50,57 @@ public final class Encoder {
     private final TextTokenizer tokenizer;
     private final Task task;
     private final int maxLength;
+    private final LanguageModel.Kind kind;
+    private final Specials specials;
+    private final String prefix;
+    private final String suffix;
     private final long[] suffixIds;
-    private final long[] labelTokens;
+    private final Labels labels;
     private final Map<String, long[]> cache = new HashMap<>();
 
-    public Encoder(TextTokenizer tokenizer, Task task, int maxLength) {
+    /** An encoder framing inputs for the given model. */
+    public Encoder(TextTokenizer tokenizer, Task task, int maxLength, LanguageModel lm) {
+        this(tokenizer, task, maxLength, lm.kind(), lm.specials());
+    }
+
+    public Encoder(TextTokenizer tokenizer, Task task, int maxLength, LanguageModel.Kind kind, Specials specials) {
         this.tokenizer = tokenizer;
         this.task = task;
         this.maxLength = maxLength;
-        this.suffixIds = tokenizer.encode(task.suffix());
-        if (suffixIds.length >= maxLength) {
-            throw new UserException("--max-length " + maxLength + " leaves no room for text: the template's tail '"
-                    + task.suffix() + "' alone is " + suffixIds.length + " tokens");
+        this.kind = kind;
+        this.specials = specials;
+        String suf = task.suffix();
+        if (kind == LanguageModel.Kind.MASKED) {
+            if (specials.maskText() == null) {
+                throw new UserException("the model's tokenizer has no mask token");
+            }
+            if (!suf.contains("{mask}") && !task.prefix().contains("{mask}")) {
+                suf = suf + " {mask}.";
+            }
+            suf = suf.replace("{mask}", specials.maskText());
+        } else if (suf.contains("{mask}")) {
+            suf = suf.substring(0, suf.indexOf("{mask}")).stripTrailing();
         }
-        this.labelTokens = labelTokens(tokenizer, task);
+        this.prefix = kind == LanguageModel.Kind.MASKED && specials.maskText() != null
+                ? task.prefix().replace("{mask}", specials.maskText()) : task.prefix();
+        this.suffix = suf;
+        this.suffixIds = tokenizer.encode(suffix);
+        int framing = specials.prefix().length + specials.suffix().length;
+        if (suffixIds.length + framing >= maxLength) {
+            throw new UserException("--max-length " + maxLength + " leaves no room for text: the template's tail '"
+                    + suffix + "' and special tokens alone are " + (suffixIds.length + framing) + " tokens");
+        }
+        this.labels = labels(tokenizer, task, kind == LanguageModel.Kind.SEQ2SEQ ? specials.eos() : -1);
     }
 
     /**
-     * The first token of each class's label word, in class order. Label words whose first tokens
-     * collide cannot be told apart at the decision position and are refused.
+     * Each class's label word as tokens, in class order (followed by {@code eos} when it is ≥ 0). Label
+     * words whose first tokens collide cannot be told apart at the decision position and are refused.
      */
-    public static long[] labelTokens(TextTokenizer tokenizer, Task task) {
+    public static Labels labels(TextTokenizer tokenizer, Task task, long eos) {
         List<String> words = task.words();
         long[] ids = new long[words.size()];
+        long[][] seqs = new long[words.size()][];
         Map<Long, String> seen = new HashMap<>();
         for (int i = 0; i < ids.length; i++) {
             long[] t = tokenizer.encode(words.get(i));
@@ -58,17 +108,37 @@ public final class Encoder {
                 throw new UserException("task " + task.name() + ": label word '" + words.get(i) + "' encodes to no tokens");
             }
             ids[i] = t[0];
+            seqs[i] = eos >= 0 ? concat(t, new long[] {eos}) : t;
             String prev = seen.put(t[0], words.get(i));
             if (prev != null) {
                 throw new UserException("task " + task.name() + ": label words '" + prev + "' and '" + words.get(i)
                         + "' start with the same token (" + t[0] + "); multi-token words are scored by their first token");
             }
         }
-        return ids;
+        return new Labels(ids, seqs);
     }
 
+    /** The first token of each class's label word, in class order. */
     public long[] labelTokens() {
-        return labelTokens.clone();
+        return labels.first().clone();
+    }
+
+    public Labels labels() {
+        return labels;
+    }
+
+    static long[] concat(long[]... parts) {
+        int n = 0;
+        for (long[] p : parts) {
+            n += p.length;
+        }
+        long[] out = new long[n];
+        int at = 0;
+        for (long[] p : parts) {
+            System.arraycopy(p, 0, out, at, p.length);
+            at += p.length;
+        }
+        return out;
     }
 
     public Task task() {
@@ -80,24 +150,49 @@ public final class Encoder {
     }
 
     public Encoded encode(Example e) {
-        return new Encoded(encodeText(e.text()), e.label());
+        return encode(e.text(), e.label());
     }
 
-    /** Token ids of template(text), truncated to maxLength keeping the template's tail. */
+    /** A text framed for the model, with its decision position. */
+    public Encoded encode(String text, int label) {
+        long[] ids = encodeText(text);
+        int pos = ids.length - 1;
+        if (kind == LanguageModel.Kind.MASKED) {
+            pos = lastIndexOf(ids, specials.mask());
+            if (pos < 0) {
+                throw new UserException("the mask token '" + specials.maskText() + "' did not survive tokenization of '"
+                        + text + "'");
+            }
+        } else if (kind == LanguageModel.Kind.SEQ2SEQ) {
+            pos = 0; // decoder step 0 predicts the label word
+        }
+        return new Encoded(ids, label, pos);
+    }
+
+    private static int lastIndexOf(long[] a, long v) {
+        for (int i = a.length - 1; i >= 0; i--) {
+            if (a[i] == v) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Token ids of template(text) with the model's special tokens, at most maxLength, template tail kept. */
     public synchronized long[] encodeText(String text) {
         long[] cached = cache.get(text);
         if (cached != null) {
             return cached;
         }
-        String full = task.prefix() + text.strip() + task.suffix();
-        long[] ids = tokenizer.encode(full);
-        if (ids.length > maxLength) {
-            long[] head = tokenizer.encode(task.prefix() + text.strip());
-            int keep = maxLength - suffixIds.length;
-            ids = new long[maxLength];
-            System.arraycopy(head, 0, ids, 0, Math.min(keep, head.length));
-            System.arraycopy(suffixIds, 0, ids, keep, suffixIds.length);
+        String t = text.strip();
+        long[] body = tokenizer.encode(prefix + t + suffix);
+        int budget = maxLength - specials.prefix().length - specials.suffix().length;
+        if (body.length > budget) {
+            long[] head = tokenizer.encode(prefix + t);
+            int keep = budget - suffixIds.length;
+            body = concat(java.util.Arrays.copyOf(head, Math.min(keep, head.length)), suffixIds);
         }
+        long[] ids = concat(specials.prefix(), body, specials.suffix());
         if (ids.length == 0) {
             throw new UserException("input '" + text + "' encodes to no tokens");
         }
@@ -117,9 +212,15 @@ public final class Encoder {
 
     /** Right-pads rows to the longest one (or to padTo when larger); pad id 0, masked out. */
     public static Batch batch(List<Encoded> rows, int padTo) {
+        return batch(rows, padTo, 0L);
+    }
+
+    /** As {@link #batch(List, int)} with an explicit pad id. */
+    public static Batch batch(List<Encoded> rows, int padTo, long padId) {
         int t = Math.max(padTo, rows.stream().mapToInt(r -> r.ids().length).max().orElse(0));
         int b = rows.size();
         long[] ids = new long[b * t];
+        Arrays.fill(ids, padId);
         long[] mask = new long[b * t];
         long[] pos = new long[b];
         long[] cls = new long[b];
@@ -127,7 +228,7 @@ public final class Encoder {
             long[] r = rows.get(i).ids();
             System.arraycopy(r, 0, ids, i * t, r.length);
             Arrays.fill(mask, i * t, i * t + r.length, 1L);
-            pos[i] = r.length - 1;
+            pos[i] = rows.get(i).position();
             cls[i] = rows.get(i).label();
         }
         return new Batch(ids, mask, b, t, pos, cls);

@@ -3,15 +3,27 @@ package io.softprompt.model;
 import ai.djl.ndarray.NDArray;
 
 /**
- * A frozen decoder-only language model that takes input embeddings, so a soft prompt can be
- * prepended in front of the token embeddings.
+ * A frozen transformer that takes input embeddings, so a soft prompt can be prepended in front of the
+ * token embeddings (for encoder-decoders: in front of the encoder input only).
  *
  * <p>Dimension legend: B batch, T tokens, N prompt tokens, S = N + T, D hidden, V vocabulary,
- * M selected rows, C selected vocabulary ids (label tokens).
+ * R decoder steps, M selected rows, C selected vocabulary ids (label tokens).
  */
 public interface LanguageModel {
+    /** How the model reads a task: where the decision is taken and which head scores it. */
+    enum Kind {
+        /** Causal LM (GPT-2, Llama): the last real token's logits predict the label word. */
+        DECODER,
+        /** Masked LM (BERT, RoBERTa): the label word is predicted at a mask token. */
+        MASKED,
+        /** Encoder-decoder (T5): the decoder generates the label word and end-of-sequence. */
+        SEQ2SEQ
+    }
+
     /** config.json's model_type. */
     String modelType();
+
+    Kind kind();
 
     int hiddenSize();
 
@@ -20,6 +32,9 @@ public interface LanguageModel {
     /** Longest sequence (prompt + tokens) the position embedding allows, or Integer.MAX_VALUE. */
     int maxPositions();
 
+    /** Special token ids and how inputs are framed. */
+    Specials specials();
+
     /** The input embedding matrix [V, D]. */
     NDArray embeddings();
 
@@ -27,10 +42,19 @@ public interface LanguageModel {
     NDArray embed(NDArray ids);
 
     /**
-     * The transformer: embeds [B, S, D] (prompt already prepended), mask [B, S] (1 = real) →
-     * final hidden states [B, S, D] after the final norm. Positions run 0..S-1 over the whole sequence.
+     * The transformer (for SEQ2SEQ: the encoder): embeds [B, S, D] (prompt already prepended), mask
+     * [B, S] (1 = real) → final hidden states [B, S, D] after the final norm. Positions run 0..S-1 over
+     * the whole sequence.
      */
     NDArray forward(NDArray embeds, NDArray mask);
+
+    /**
+     * SEQ2SEQ only: the decoder over decoder input ids [B, R] attending to the encoder output [B, S, D]
+     * with its mask [B, S] → final decoder hidden states [B, R, D].
+     */
+    default NDArray decode(NDArray decoderIds, NDArray encoded, NDArray encoderMask) {
+        throw new UnsupportedOperationException(modelType() + " has no decoder");
+    }
 
     /** Full-vocabulary logits: hidden [M, D] → [M, V]. */
     NDArray logits(NDArray hidden);

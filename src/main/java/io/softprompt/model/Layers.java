@@ -47,6 +47,72 @@ public final class Layers {
         return x.mul(s);
     }
 
+    /**
+     * Runs one layer in its own NDManager scope so its temporaries are freed when it returns; only the
+     * output survives, in the input's manager. When {@code consume} the input is released too (it is an
+     * earlier layer's output: autograd keeps whatever backward needs).
+     */
+    public static NDArray scoped(NDArray x, boolean consume, java.util.function.UnaryOperator<NDArray> layer) {
+        NDManager outer = x.getManager();
+        try (NDManager scope = outer.newSubManager()) {
+            if (consume) {
+                x.attach(scope);
+            } else {
+                x.tempAttach(scope);
+            }
+            NDArray y = layer.apply(x);
+            y.attach(outer);
+            return y;
+        }
+    }
+
+    /** x [..., I] times w stored [O, I] (torch.nn.Linear layout) plus optional b [O] → [..., O]. */
+    public static NDArray linear(NDArray x, NDArray w, NDArray b) {
+        return x.getNDArrayInternal().linear(x, w, b).singletonOrThrow();
+    }
+
+    /**
+     * RMSNorm (Llama, T5): x / sqrt(mean(x²) + eps) · weight, over the last axis. x [..., D], weight [D].
+     */
+    public static NDArray rmsNorm(NDArray x, NDArray weight, float eps) {
+        NDArray ms = x.mul(x).mean(new int[] {-1}, true).addi(eps);   // [..., 1]
+        return x.div(ms.sqrt()).mul(weight);                          // [..., D]
+    }
+
+    /** SiLU: x · sigmoid(x). */
+    public static NDArray silu(NDArray x) {
+        return x.mul(x.getNDArrayInternal().sigmoid());
+    }
+
+    /** Exact GELU (erf), torch.nn.functional.gelu's default. */
+    public static NDArray gelu(NDArray x) {
+        return x.getNDArrayInternal().gelu();
+    }
+
+    /** Hugging Face activation names used by the supported architectures. */
+    public static java.util.function.UnaryOperator<NDArray> activation(String name) {
+        return switch (name) {
+            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> Layers::geluNew;
+            case "gelu" -> Layers::gelu;
+            case "relu" -> x -> x.getNDArrayInternal().relu();
+            case "silu", "swish" -> Layers::silu;
+            default -> null;
+        };
+    }
+
+    /**
+     * Grouped-query attention: k or v [B, Hkv, S, K] repeated to [B, Hkv·rep, S, K] (each kv head serves
+     * rep consecutive query heads, as repeat_kv in transformers).
+     */
+    public static NDArray repeatKv(NDArray x, int rep) {
+        if (rep == 1) {
+            return x;
+        }
+        Shape s = x.getShape();
+        return x.expandDims(2).broadcast(s.get(0), s.get(1), rep, s.get(2), s.get(3))
+                .reshape(s.get(0), s.get(1) * rep, s.get(2), s.get(3));
+    }
+
     /** Row lookup: ids [...] into table [V, D] → [..., D] (torch.embedding; differentiable in table). */
     public static NDArray embedding(NDArray ids, NDArray table) {
         return ids.getNDArrayInternal().embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();

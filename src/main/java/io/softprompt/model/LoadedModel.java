@@ -36,7 +36,7 @@ public final class LoadedModel implements AutoCloseable {
         TextTokenizer tok = TextTokenizer.open(mf.tokenizerFile());
         NDManager manager = NDManager.newBaseManager();
         try {
-            LanguageModel lm = factory.load(mf, manager);
+            LanguageModel lm = factory.load(mf, manager, tok);
             return new LoadedModel(folder, name, lm, tok, manager);
         } catch (RuntimeException e) {
             manager.close();

@@ -1,7 +1,9 @@
 package io.softprompt.model;
 
 import ai.djl.ndarray.NDManager;
+import io.softprompt.model.bert.BertModel;
 import io.softprompt.model.gpt2.Gpt2Model;
+import io.softprompt.model.llama.LlamaModel;
 import io.softprompt.util.UserException;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -12,13 +14,18 @@ public final class ModelRegistry {
     /** Builds an architecture from a model folder, loading its frozen weights into {@code manager}. */
     @FunctionalInterface
     public interface Factory {
-        LanguageModel load(ModelFolder folder, NDManager manager);
+        LanguageModel load(ModelFolder folder, NDManager manager, TextTokenizer tokenizer);
     }
 
     private static final Map<String, Factory> FACTORIES = new LinkedHashMap<>();
 
     static {
         FACTORIES.put("gpt2", Gpt2Model::load);
+        FACTORIES.put("llama", LlamaModel::load);
+        FACTORIES.put("mistral", LlamaModel::load);
+        FACTORIES.put("qwen2", LlamaModel::load);
+        FACTORIES.put("bert", BertModel::load);
+        FACTORIES.put("roberta", BertModel::load);
     }
 
     private ModelRegistry() {}
@@ -27,12 +34,16 @@ public final class ModelRegistry {
         return Collections.unmodifiableMap(FACTORIES);
     }
 
-    public static boolean supports(String modelType) {
-        return FACTORIES.containsKey(modelType);
+    public static boolean supports(ModelFolder folder) {
+        return FACTORIES.containsKey(folder.modelType())
+                || folder.config().path("architectures").toString().contains("\"LlamaForCausalLM\"");
     }
 
     public static Factory factory(ModelFolder folder) {
         Factory f = FACTORIES.get(folder.modelType());
+        if (f == null && folder.config().path("architectures").toString().contains("\"LlamaForCausalLM\"")) {
+            f = LlamaModel::load; // a Llama-compatible checkpoint under another model_type
+        }
         if (f == null) {
             throw new UserException(folder.configFile() + ": unsupported model_type '" + folder.modelType()
                     + "' (supported: " + String.join(", ", FACTORIES.keySet()) + ")");

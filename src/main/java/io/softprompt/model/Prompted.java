@@ -40,11 +40,19 @@ public final class Prompted {
 
     /** Final hidden states for all positions: [B, S, D] with S = N + T (N = 0 without a prompt). */
     public static NDArray hidden(LanguageModel lm, NDArray prompt, NDArray ids, NDArray mask) {
+        return run(lm, prompt, ids, mask).get(0);
+    }
+
+    /**
+     * The transformer (the encoder of an encoder-decoder) with the prompt prepended: returns the final
+     * hidden states [B, S, D] and the mask over them [B, S] (N leading ones, then the token mask).
+     */
+    public static NDList run(LanguageModel lm, NDArray prompt, NDArray ids, NDArray mask) {
         NDManager m = ids.getManager();
         long b = ids.getShape().get(0);
         NDArray tokens = lm.embed(ids);                                   // [B, T, D]
         if (prompt == null) {
-            return lm.forward(tokens, mask);
+            return new NDList(lm.forward(tokens, mask), mask);
         }
         // The prompt lives in a long-lived manager; DJL puts an op's result in its first operand's
         // manager, so the derived views are moved into this batch's scope at once, or every
@@ -61,7 +69,13 @@ public final class Prompted {
         long n = p.getShape().get(1);
         NDArray embeds = NDArrays.concat(new NDList(p, tokens), 1);       // [B, S, D]
         NDArray full = NDArrays.concat(new NDList(m.ones(new Shape(b, n), mask.getDataType()), mask), 1); // [B, S]
-        return lm.forward(embeds, full);
+        return new NDList(lm.forward(embeds, full), full);
+    }
+
+    /** Rows of x [B, R, D] at (b, r) pairs given as flat indices b·R + r → [M, D]. */
+    public static NDArray rows(NDArray x, long[] flat) {
+        Shape s = x.getShape();
+        return Layers.embedding(x.getManager().create(flat), x.reshape(s.get(0) * s.get(1), s.get(2)));
     }
 
     /** Mean cross-entropy of logits [B, C] against targets [B] (class indices). */

@@ -11,10 +11,35 @@ import java.nio.file.Path;
 public final class TextTokenizer implements AutoCloseable {
     private final HuggingFaceTokenizer tokenizer;
     private final String identity;
+    private final boolean postProcessor;
 
-    private TextTokenizer(HuggingFaceTokenizer tokenizer, String identity) {
+    private TextTokenizer(HuggingFaceTokenizer tokenizer, String identity, boolean postProcessor) {
         this.tokenizer = tokenizer;
         this.identity = identity;
+        this.postProcessor = postProcessor;
+    }
+
+    /** Whether tokenizer.json has a top-level non-null "post_processor" (streamed, not loaded whole). */
+    static boolean hasPostProcessor(Path file) throws IOException {
+        try (var p = io.softprompt.util.Json.MAPPER.getFactory().createParser(file.toFile())) {
+            if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                return false;
+            }
+            while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                var t = p.nextToken();
+                if (name.equals("post_processor")) {
+                    return t != com.fasterxml.jackson.core.JsonToken.VALUE_NULL;
+                }
+                p.skipChildren();
+            }
+            return false;
+        }
+    }
+
+    /** Whether the tokenizer frames text itself (BOS, CLS/SEP...) when asked to add special tokens. */
+    public boolean hasPostProcessor() {
+        return postProcessor;
     }
 
     public static TextTokenizer open(Path tokenizerJson) {
@@ -28,7 +53,8 @@ public final class TextTokenizer implements AutoCloseable {
                     .optTruncation(false)
                     .optPadding(false)
                     .build();
-            return new TextTokenizer(t, "sha256:" + Hashing.sha256(tokenizerJson).substring(0, 16));
+            return new TextTokenizer(t, "sha256:" + Hashing.sha256(tokenizerJson).substring(0, 16),
+                    hasPostProcessor(tokenizerJson));
         } catch (IOException | RuntimeException e) {
             throw new UserException(tokenizerJson + ": cannot load tokenizer: " + e.getMessage());
         }
@@ -37,6 +63,11 @@ public final class TextTokenizer implements AutoCloseable {
     /** Token ids of a text, without special tokens. */
     public long[] encode(String text) {
         return tokenizer.encode(text, false, false).getIds();
+    }
+
+    /** Token ids with the tokenizer's own special tokens (its post-processor), for probing conventions. */
+    public long[] encodeWithSpecials(String text) {
+        return tokenizer.encode(text, true, false).getIds();
     }
 
     public String decode(long[] ids) {

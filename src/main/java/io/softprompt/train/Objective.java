@@ -1,25 +1,32 @@
 package io.softprompt.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.softprompt.data.Encoder;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Prompted;
 import io.softprompt.util.UserException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
- * What training minimises, read at one decision position per example (the logits of the last real
- * token, which predict the next token).
+ * What training minimises. For decoder and masked LMs it is read at one decision position per example
+ * (the last real token, or the mask); for encoder-decoders at the decoder's steps.
  *
  * <ul>
  *   <li>{@code verbalizer} (default): cross-entropy over the C label tokens only: logits [B, C] from
- *       C rows of the LM head. Cheap, and what classification accuracy measures.
- *   <li>{@code lm}: cross-entropy of the label token over the full vocabulary [B, V] at that one
- *       position: the loss a PEFT user gets from {@code labels=}.
+ *       C rows of the LM head, at the decision position (T5: decoder step 0).
+ *   <li>{@code lm}: full-vocabulary cross-entropy [B, V] of the label token at that position: the loss
+ *       a PEFT user gets from {@code labels=}. For T5 it is Lester et al.'s text-to-text loss: the mean
+ *       cross-entropy over the target's tokens (label word, then EOS).
  * </ul>
  *
- * <p>A label word that tokenizes into several pieces is scored by its first piece (the one predicted at
- * the decision position); tasks whose label words share a first piece are refused when loaded.
+ * <p>A label word that tokenizes into several pieces is scored by its first piece at the decision
+ * position (decoder and masked LMs); T5's text-to-text loss uses every piece. Tasks whose label words
+ * share a first piece are refused when loaded.
  */
 public enum Objective {
     VERBALIZER,
@@ -35,21 +42,70 @@ public enum Objective {
 
     /**
      * Mean loss over the batch. prompt [N, D] or [B, N, D]; ids, mask [B, T]; positions [B] on the token
-     * axis; classes [B] class indices; labelTokens [C] the first token of each class's label word.
+     * axis; classes [B] class indices; labels the label words' tokens.
      */
     public NDArray loss(LanguageModel lm, NDArray prompt, NDArray ids, NDArray mask, long[] positions,
-            long[] classes, long[] labelTokens) {
+            long[] classes, Encoder.Labels labels) {
         NDManager m = ids.getManager();
-        NDArray h = Prompted.hiddenAt(lm, prompt, ids, mask, positions);   // [B, D]
-        return switch (this) {
-            case VERBALIZER -> Prompted.crossEntropy(lm.logits(h, m.create(labelTokens)), m.create(classes)); // [B, C]
-            case LM -> {
-                long[] targets = new long[classes.length];
-                for (int i = 0; i < classes.length; i++) {
-                    targets[i] = labelTokens[(int) classes[i]];
+        if (lm.kind() != LanguageModel.Kind.SEQ2SEQ) {
+            NDArray h = Prompted.hiddenAt(lm, prompt, ids, mask, positions);      // [B, D]
+            return switch (this) {
+                case VERBALIZER -> Prompted.crossEntropy(lm.logits(h, m.create(labels.first())), m.create(classes)); // [B, C]
+                case LM -> Prompted.crossEntropy(lm.logits(h), m.create(pick(labels.first(), classes)));          // [B, V]
+            };
+        }
+        NDList enc = Prompted.run(lm, prompt, ids, mask);                         // [B, S, D], [B, S]
+        int b = classes.length;
+        if (this == VERBALIZER) {
+            long[] start = new long[b];
+            java.util.Arrays.fill(start, lm.specials().decoderStart());
+            NDArray h = lm.decode(m.create(start, new Shape(b, 1)), enc.get(0), enc.get(1)); // [B, 1, D]
+            return Prompted.crossEntropy(lm.logits(h.reshape(b, -1), m.create(labels.first())), m.create(classes));
+        }
+        List<long[]> targets = new ArrayList<>();
+        for (long c : classes) {
+            targets.add(labels.sequences()[(int) c]);
+        }
+        Teacher t = Teacher.of(targets, lm.specials().decoderStart(), lm.specials().pad());
+        NDArray h = lm.decode(m.create(t.inputs(), new Shape(b, t.steps())), enc.get(0), enc.get(1)); // [B, R, D]
+        NDArray rows = Prompted.rows(h, t.flat());                                // [M, D]
+        return Prompted.crossEntropy(lm.logits(rows), m.create(t.targets()));     // [M, V]
+    }
+
+    static long[] pick(long[] byClass, long[] classes) {
+        long[] out = new long[classes.length];
+        for (int i = 0; i < classes.length; i++) {
+            out[i] = byClass[(int) classes[i]];
+        }
+        return out;
+    }
+
+    /**
+     * Teacher forcing for a decoder: inputs [B, R] are each target shifted right behind the start token
+     * (padded), and the M real (row, step) pairs with their target ids.
+     */
+    public record Teacher(long[] inputs, int steps, long[] flat, long[] targets) {
+        public static Teacher of(List<long[]> seqs, long start, long pad) {
+            int r = seqs.stream().mapToInt(a -> a.length).max().orElse(1);
+            int b = seqs.size();
+            long[] in = new long[b * r];
+            java.util.Arrays.fill(in, pad);
+            int m = seqs.stream().mapToInt(a -> a.length).sum();
+            long[] flat = new long[m];
+            long[] tgt = new long[m];
+            int k = 0;
+            for (int i = 0; i < b; i++) {
+                long[] s = seqs.get(i);
+                in[i * r] = start;
+                for (int j = 0; j < s.length; j++) {
+                    if (j + 1 < r && j + 1 < s.length) {
+                        in[i * r + j + 1] = s[j];
+                    }
+                    flat[k] = (long) i * r + j;
+                    tgt[k++] = s[j];
                 }
-                yield Prompted.crossEntropy(lm.logits(h), m.create(targets));                                   // [B, V]
             }
-        };
+            return new Teacher(in, r, flat, tgt);
+        }
     }
 }

@@ -39,9 +39,8 @@ public final class Trainer {
         int n = cfg.tokens();
         int d = lm.hiddenSize();
         int classes = encoder.labelTokens().length;
-        long[] labelTokens = encoder.labelTokens();
         Objective objective = Objective.parse(cfg.objective());
-        Predictor predictor = new Predictor(lm, labelTokens, cfg.evalBatchSize(), cfg.padTo());
+        Predictor predictor = new Predictor(lm, encoder.labels(), cfg.evalBatchSize(), cfg.padTo());
         Random order = new Random(cfg.seed());
         int[] perm = shuffled(train.size(), order);
         int cursor = 0;
@@ -70,14 +69,14 @@ public final class Trainer {
                         }
                         rows.add(train.get(perm[cursor++]));
                     }
-                    Encoder.Batch b = Encoder.batch(rows, cfg.padTo());
+                    Encoder.Batch b = Encoder.batch(rows, cfg.padTo(), lm.specials().pad());
                     double lr = Schedule.warmupConstant(cfg.lr(), cfg.warmup(), step);
                     // ---- forward, backward, update ----
                     try (NDManager scope = root.newSubManager()) {
                         NDArray ids = scope.create(b.ids(), new Shape(b.size(), b.length()));   // [B, T]
                         NDArray mask = scope.create(b.mask(), new Shape(b.size(), b.length())); // [B, T]
                         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                            NDArray loss = objective.loss(lm, prompt, ids, mask, b.positions(), b.classes(), labelTokens);
+                            NDArray loss = objective.loss(lm, prompt, ids, mask, b.positions(), b.classes(), encoder.labels());
                             gc.backward(loss);
                             lastLoss = loss.getFloat();
                         }

@@ -41,14 +41,14 @@ class EncoderAndInitTest {
         // golden.json's first text is exactly "{sentence} it was" applied to this sentence
         SafetensorsFile g = SafetensorsFile.open(Fixtures.of("gpt2").resolve("golden.safetensors"));
         long[] golden = Arrays.copyOf(g.readLongs("input_ids"), 15);
-        Encoder enc = new Encoder(model.tokenizer(), task, 128);
+        Encoder enc = new Encoder(model.tokenizer(), task, 128, model.lm());
         assertArrayEquals(golden, enc.encodeText("the movie was a great film with good actors and a fine story "));
         assertArrayEquals(g.readLongs("verbalizer_ids"), enc.labelTokens());
     }
 
     @Test
     void truncationKeepsTheTemplateTail() {
-        Encoder enc = new Encoder(model.tokenizer(), task, 6);
+        Encoder enc = new Encoder(model.tokenizer(), task, 6, model.lm());
         long[] ids = enc.encodeText("the movie was a great film with good actors");
         assertEquals(6, ids.length);
         long[] tail = model.tokenizer().encode(" it was");
@@ -75,7 +75,7 @@ class EncoderAndInitTest {
         v.put("a", " good film");
         v.put("b", " good plot");
         Task clash = new Task("c", "{sentence}", null, null, v, null, null, null, null);
-        UserException e = assertThrows(UserException.class, () -> Encoder.labelTokens(model.tokenizer(), clash));
+        UserException e = assertThrows(UserException.class, () -> Encoder.labels(model.tokenizer(), clash, -1));
         assertTrue(e.getMessage().contains("same token"), e.getMessage());
     }
 
@@ -88,7 +88,7 @@ class EncoderAndInitTest {
     @Test
     void initialisations() {
         int d = model.lm().hiddenSize();
-        long[] labels = new Encoder(model.tokenizer(), task, 32).labelTokens();
+        long[] labels = new Encoder(model.tokenizer(), task, 32, model.lm()).labelTokens();
         float[] text = PromptInit.TEXT.values(model.lm(), model.tokenizer(), 5, 1, "good film", labels);
         long[] ids = model.tokenizer().encode("good film");
         for (int i = 0; i < 5; i++) {

@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.Fixtures;
+import io.softprompt.data.Encoder;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.train.Objective;
 import io.softprompt.util.Json;
@@ -39,7 +40,7 @@ class GoldenParityTest {
 
     static void check(Path dir) throws Exception {
         ModelFolder folder = ModelFolder.open(dir);
-        if (!ModelRegistry.supports(folder.modelType())) {
+        if (!ModelRegistry.supports(folder)) {
             System.out.printf("GOLDEN %-14s SKIPPED: model_type '%s' not supported yet%n", dir.getFileName(),
                     folder.modelType());
             Assumptions.abort("model_type '" + folder.modelType() + "' is not supported yet: " + dir.getFileName());
@@ -64,49 +65,64 @@ class GoldenParityTest {
             int n = (int) pShape[0];
             int v = lm.vocabSize();
 
-            // (a) plain logits [B, T, V], compared at real positions
-            NDArray hPlain = Prompted.hidden(lm, null, ids, mask);                         // [B, T, D]
-            float[] logits = lm.logits(hPlain.reshape(b * t, -1)).toFloatArray();          // [B·T, V]
-            double dPlain = maxDiffAtReal(logits, g.readFloats("logits"), maskFlat, b, t, 0, v);
+            boolean seq2seq = lm.kind() == LanguageModel.Kind.SEQ2SEQ;
+            NDArray decIds = seq2seq ? m.create(g.readLongs("decoder_input_ids"), g.info("decoder_input_ids").djlShape()) : null;
+            int rows = seq2seq ? (int) g.info("decoder_input_ids").shape()[1] : t;   // time axis of the logits
+
+            // (a) plain logits [B, T, V] (t5: decoder logits [B, R, V]), compared at real positions
+            float[] logits = logitsOf(lm, null, ids, mask, decIds).toFloatArray();
+            double dPlain = seq2seq ? maxDiff(logits, 0, g.readFloats("logits"))
+                    : maxDiffAtReal(logits, g.readFloats("logits"), maskFlat, b, t, 0, v);
             report.add(line("logits", dPlain, atolLogits));
 
-            // (b) logits with the prompt [B, N+T, V]
+            // (b) logits with the prompt [B, N+T, V] (t5: [B, R, V])
             NDArray prompt = m.create(g.readFloats("prompt"), g.info("prompt").djlShape()); // [N, D]
-            NDArray hP = Prompted.hidden(lm, prompt, ids, mask);                           // [B, N+T, D]
-            float[] logitsP = lm.logits(hP.reshape((long) b * (n + t), -1)).toFloatArray();
-            double dPrompt = maxDiffAtReal(logitsP, g.readFloats("logits_prompt"), maskFlat, b, t, n, v);
+            float[] logitsP = logitsOf(lm, prompt, ids, mask, decIds).toFloatArray();
+            double dPrompt = seq2seq ? maxDiff(logitsP, 0, g.readFloats("logits_prompt"))
+                    : maxDiffAtReal(logitsP, g.readFloats("logits_prompt"), maskFlat, b, t, n, v);
             report.add(line("logits_prompt", dPrompt, atolLogits));
 
-            // (c) lm objective: full-vocabulary CE at (b, pos) and its gradient w.r.t. the prompt
+            // (c) lm objective: full-vocabulary CE at the (b, pos, target) triples and its prompt gradient.
+            // Each batch row becomes its own "class" whose label sequence is that row's targets.
             long[] lossB = g.readLongs("loss_batch_index");
             long[] lossPos = g.readLongs("loss_position");
             long[] lossTarget = g.readLongs("loss_target");
-            for (int i = 0; i < lossB.length; i++) {
-                assertEquals(i, lossB[i], "fixture lists one loss row per batch row in order");
-            }
+            long[][] seqs = new long[b][];
             long[] positions = new long[b];
             for (int i = 0; i < b; i++) {
-                positions[i] = lossPos[i] - n;
+                List<Long> mine = new ArrayList<>();
+                for (int k = 0; k < lossB.length; k++) {
+                    if (lossB[k] == i) {
+                        mine.add(lossTarget[k]);
+                        positions[i] = lossPos[k] - (seq2seq ? 0 : n);
+                    }
+                }
+                seqs[i] = mine.stream().mapToLong(Long::longValue).toArray();
             }
-            long[] classesAsTargets = new long[b];
+            long[] first = new long[b];
+            long[] rowsAsClasses = new long[b];
             for (int i = 0; i < b; i++) {
-                classesAsTargets[i] = i; // labelTokens[i] = target of row i
+                first[i] = seqs[i][0];
+                rowsAsClasses[i] = i;
             }
             float[] lmLossGrad = lossAndGrad(lm, m, g.readFloats("prompt"), pShape, ids, mask, positions,
-                    classesAsTargets, lossTarget, Objective.LM);
+                    rowsAsClasses, new Encoder.Labels(first, seqs), Objective.LM);
             report.add(line("loss", Math.abs(lmLossGrad[0] - g.readFloats("loss")[0]), atolLoss));
             report.add(line("grad_prompt", maxDiff(lmLossGrad, 1, g.readFloats("grad_prompt")), atolGrad));
 
             // (d) verbalizer objective: CE over the label tokens at the decision position
             long[] vpos = g.readLongs("verbalizer_position");
             for (int i = 0; i < b; i++) {
-                positions[i] = vpos[i] - n;
+                positions[i] = vpos[i] - (seq2seq ? 0 : n);
             }
+            long[] vids = g.readLongs("verbalizer_ids");
             float[] vLossGrad = lossAndGrad(lm, m, g.readFloats("prompt"), pShape, ids, mask, positions,
-                    g.readLongs("class_labels"), g.readLongs("verbalizer_ids"), Objective.VERBALIZER);
+                    g.readLongs("class_labels"), new Encoder.Labels(vids, new long[][] {{vids[0]}, {vids[1]}}),
+                    Objective.VERBALIZER);
             report.add(line("loss_verbalizer", Math.abs(vLossGrad[0] - g.readFloats("loss_verbalizer")[0]), atolLoss));
             report.add(line("grad_prompt_verbalizer",
                     maxDiff(vLossGrad, 1, g.readFloats("grad_prompt_verbalizer")), atolGrad));
+            assertEquals(rows, seq2seq ? rows : t);
         }
         for (String r : report) {
             System.out.printf("GOLDEN %-14s %s%n", dir.getFileName(), r);
@@ -116,15 +132,26 @@ class GoldenParityTest {
         }
     }
 
+    /** Full logits over the time axis: [B·L, V] with L = N+T (decoder, masked) or R decoder steps (seq2seq). */
+    static NDArray logitsOf(LanguageModel lm, NDArray prompt, NDArray ids, NDArray mask, NDArray decIds) {
+        if (lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
+            var enc = Prompted.run(lm, prompt, ids, mask);
+            NDArray h = lm.decode(decIds, enc.get(0), enc.get(1));                    // [B, R, D]
+            return lm.logits(h.reshape(-1, h.getShape().get(2)));
+        }
+        NDArray h = Prompted.hidden(lm, prompt, ids, mask);                           // [B, S, D]
+        return lm.logits(h.reshape(-1, h.getShape().get(2)));
+    }
+
     /** Returns [loss, grad...]. A fresh prompt each call so gradients never accumulate. */
     static float[] lossAndGrad(LanguageModel lm, NDManager m, float[] promptValues, long[] pShape, NDArray ids,
-            NDArray mask, long[] positions, long[] classes, long[] labelTokens, Objective objective) {
+            NDArray mask, long[] positions, long[] classes, Encoder.Labels labels, Objective objective) {
         try (NDManager scope = m.newSubManager()) {
             NDArray prompt = scope.create(promptValues, new ai.djl.ndarray.types.Shape(pShape));
             prompt.setRequiresGradient(true);
             float loss;
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray l = objective.loss(lm, prompt, ids, mask, positions, classes, labelTokens);
+                NDArray l = objective.loss(lm, prompt, ids, mask, positions, classes, labels);
                 loss = l.getFloat();
                 gc.backward(l);
             }

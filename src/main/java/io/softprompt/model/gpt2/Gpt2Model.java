@@ -6,6 +6,8 @@ import ai.djl.ndarray.index.NDIndex;
 import io.softprompt.model.Layers;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.ModelFolder;
+import io.softprompt.model.Specials;
+import io.softprompt.model.TextTokenizer;
 import io.softprompt.model.WeightStore;
 import io.softprompt.util.UserException;
 import java.util.ArrayList;
@@ -27,7 +29,7 @@ import java.util.function.UnaryOperator;
  * the {@code transformer.} prefix; both are accepted.
  */
 public final class Gpt2Model implements LanguageModel {
-    private static final Set<String> ACTIVATIONS = Set.of("gelu_new", "gelu_pytorch_tanh", "gelu", "relu");
+    private static final Set<String> ACTIVATIONS = Set.of("gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu", "relu");
 
     /** One transformer block's frozen weights. */
     private record Block(
@@ -49,9 +51,12 @@ public final class Gpt2Model implements LanguageModel {
     private final List<Block> blocks;
     private final UnaryOperator<NDArray> activation;
 
+    private final Specials specials;
+
     private Gpt2Model(Gpt2Config config, NDArray wte, NDArray wpe, NDArray lnfW, NDArray lnfB, NDArray head,
-            List<Block> blocks) {
+            List<Block> blocks, Specials specials) {
         this.config = config;
+        this.specials = specials;
         this.wte = wte;
         this.wpe = wpe;
         this.lnfW = lnfW;
@@ -59,15 +64,10 @@ public final class Gpt2Model implements LanguageModel {
         this.head = head;
         this.headT = head.transpose();
         this.blocks = blocks;
-        this.activation = switch (config.activationFunction()) {
-            case "gelu_new", "gelu_pytorch_tanh" -> Layers::geluNew;
-            case "gelu" -> x -> x.getNDArrayInternal().gelu();
-            case "relu" -> x -> x.getNDArrayInternal().relu();
-            default -> throw new IllegalStateException();
-        };
+        this.activation = Layers.activation(config.activationFunction());
     }
 
-    public static Gpt2Model load(ModelFolder folder, NDManager manager) {
+    public static Gpt2Model load(ModelFolder folder, NDManager manager, TextTokenizer tok) {
         Gpt2Config c = folder.bind(Gpt2Config.class);
         if (!ACTIVATIONS.contains(c.activationFunction())) {
             throw new UserException(folder.configFile() + ": activation_function '" + c.activationFunction()
@@ -104,7 +104,9 @@ public final class Gpt2Model implements LanguageModel {
                     t(w, manager, p + "mlp.c_proj.weight", f, d), t(w, manager, p + "mlp.c_proj.bias", d),
                     scale));
         }
-        return new Gpt2Model(c, wte, wpe, lnfW, lnfB, head, blocks);
+        long eos = folder.config().path("eos_token_id").asLong(50256);
+        long[] prefix = Specials.decoderPrefix(tok, Specials.tokenizerConfig(folder.path()), folder.config(), false);
+        return new Gpt2Model(c, wte, wpe, lnfW, lnfB, head, blocks, Specials.decoder(prefix, eos, eos));
     }
 
     /** A GPT-2 tensor under either naming: "transformer.X" (GPT2LMHeadModel) or "X" (GPT2Model). */
@@ -119,6 +121,16 @@ public final class Gpt2Model implements LanguageModel {
     @Override
     public String modelType() {
         return "gpt2";
+    }
+
+    @Override
+    public Kind kind() {
+        return Kind.DECODER;
+    }
+
+    @Override
+    public Specials specials() {
+        return specials;
     }
 
     @Override
@@ -154,30 +166,13 @@ public final class Gpt2Model implements LanguageModel {
             throw new UserException("sequence of " + s + " positions (prompt + tokens) exceeds the model's n_positions "
                     + config.nPositions() + "; lower --max-length or --tokens");
         }
-        NDArray x;
-        NDArray attnMask;
-        try (NDManager scope = outer.newSubManager()) {
-            NDArray pos = wpe.get(scope, new NDIndex("0:" + s));      // [S, D]
-            x = embeds.add(pos);                                      // [B, S, D]
-            attnMask = Layers.additiveMask(scope, mask, true);        // [B, 1, S, S]
-            x.attach(outer);
-            attnMask.attach(outer);
-        }
+        NDArray attnMask = Layers.additiveMask(outer, mask, true);                   // [B, 1, S, S]
+        NDArray x = Layers.scoped(embeds, false, e -> e.add(wpe.get(e.getManager(), new NDIndex("0:" + s)))); // [B, S, D]
         for (Block b : blocks) {
-            NDArray in = x;
-            try (NDManager scope = outer.newSubManager()) {
-                in.attach(scope); // the previous layer's output: autograd keeps what backward needs
-                x = block(b, in, attnMask);
-                x.attach(outer);
-            }
+            x = Layers.scoped(x, true, in -> block(b, in, attnMask));
         }
-        try (NDManager scope = outer.newSubManager()) {
-            x.attach(scope);
-            attnMask.attach(scope);
-            NDArray out = Layers.layerNorm(x, lnfW, lnfB, config.layerNormEpsilon().floatValue()); // [B, S, D]
-            out.attach(outer);
-            return out;
-        }
+        float eps = config.layerNormEpsilon().floatValue();
+        return Layers.scoped(x, true, in -> Layers.layerNorm(in, lnfW, lnfB, eps)); // [B, S, D]
     }
 
     private NDArray block(Block b, NDArray x, NDArray mask) {

@@ -1,0 +1,87 @@
+package io.softprompt.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.util.Map;
+
+/**
+ * Rotary position embedding (RoPE) as transformers' Llama: inverse frequencies theta^(-2i/K), the
+ * "rotate half" pairing (i, i + K/2), positions 0..S-1 over prompt and tokens, and the {@code llama3}
+ * rope_scaling type. Dimension legend: B batch, H heads, S positions, K head size.
+ */
+public final class Rotary {
+    private final float[] invFreq; // [K/2]
+    private final int headDim;
+
+    public Rotary(int headDim, double theta, Map<String, Object> scaling) {
+        this.headDim = headDim;
+        float[] f = new float[headDim / 2];
+        for (int i = 0; i < f.length; i++) {
+            // float32 as torch: 1 / (base ** (arange(0, K, 2).float() / K))
+            float exponent = (float) (2 * i) / headDim;
+            f[i] = (float) (1.0 / (float) Math.pow(theta, exponent));
+        }
+        if (scaling != null && "llama3".equals(String.valueOf(scaling.getOrDefault("rope_type", scaling.get("type"))))) {
+            f = llama3(f, scaling);
+        }
+        this.invFreq = f;
+    }
+
+    /** transformers' _compute_llama3_parameters: long wavelengths slowed by factor, a smooth band between. */
+    static float[] llama3(float[] invFreq, Map<String, Object> s) {
+        double factor = num(s, "factor", 8.0);
+        double low = num(s, "low_freq_factor", 1.0);
+        double high = num(s, "high_freq_factor", 4.0);
+        double oldLen = num(s, "original_max_position_embeddings", 8192);
+        double lowWavelen = oldLen / low;
+        double highWavelen = oldLen / high;
+        float[] out = new float[invFreq.length];
+        for (int i = 0; i < invFreq.length; i++) {
+            double wavelen = 2 * Math.PI / invFreq[i];
+            double f = invFreq[i];
+            if (wavelen > lowWavelen) {
+                f = f / factor;
+            } else if (wavelen >= highWavelen) {
+                double smooth = (oldLen / wavelen - low) / (high - low);
+                f = (1 - smooth) * f / factor + smooth * f;
+            }
+            out[i] = (float) f;
+        }
+        return out;
+    }
+
+    private static double num(Map<String, Object> m, String k, double d) {
+        Object v = m.get(k);
+        return v instanceof Number n ? n.doubleValue() : d;
+    }
+
+    /** cos and sin tables [S, K] for positions start..start+S-1 (halves repeated, as cat(freqs, freqs)). */
+    public NDList tables(NDManager m, int start, int len) {
+        float[] cos = new float[len * headDim];
+        float[] sin = new float[len * headDim];
+        int half = headDim / 2;
+        for (int p = 0; p < len; p++) {
+            for (int i = 0; i < half; i++) {
+                float angle = (float) (start + p) * invFreq[i];
+                float c = (float) Math.cos(angle);
+                float s = (float) Math.sin(angle);
+                cos[p * headDim + i] = c;
+                cos[p * headDim + i + half] = c;
+                sin[p * headDim + i] = s;
+                sin[p * headDim + i + half] = s;
+            }
+        }
+        return new NDList(m.create(cos, new Shape(len, headDim)), m.create(sin, new Shape(len, headDim)));
+    }
+
+    /** x [B, H, S, K] rotated: x·cos + rotate_half(x)·sin, with rotate_half(x) = cat(-x2, x1). */
+    public static NDArray apply(NDArray x, NDArray cos, NDArray sin) {
+        long k = x.getShape().get(3);
+        NDList halves = x.split(2, 3);
+        NDArray rotated = NDArrays.concat(new NDList(halves.get(1).neg(), halves.get(0)), 3); // [B, H, S, K]
+        return x.mul(cos).add(rotated.mul(sin));
+    }
+}

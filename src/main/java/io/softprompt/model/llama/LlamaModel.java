@@ -1,0 +1,189 @@
+package io.softprompt.model.llama;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import io.softprompt.model.Layers;
+import io.softprompt.model.LanguageModel;
+import io.softprompt.model.ModelFolder;
+import io.softprompt.model.Rotary;
+import io.softprompt.model.Specials;
+import io.softprompt.model.TextTokenizer;
+import io.softprompt.model.WeightStore;
+import io.softprompt.util.UserException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
+
+/**
+ * The Llama family (llama, mistral, qwen2, any LlamaForCausalLM): RMSNorm, rotary positions, SwiGLU
+ * MLP, grouped-query attention, tied or untied LM head.
+ *
+ * <p>Dimension legend: B batch, S positions (prompt N + tokens T), D hidden, H query heads, G key/value
+ * heads, K head size, F intermediate width, V vocabulary, M selected rows, C selected ids.
+ *
+ * <p>Hugging Face tensor names: {@code model.embed_tokens.weight} [V, D], per layer
+ * {@code model.layers.L.{input_layernorm, self_attn.{q,k,v,o}_proj, post_attention_layernorm,
+ * mlp.{gate,up,down}_proj}}, {@code model.norm.weight}, {@code lm_head.weight} (absent when tied).
+ */
+public final class LlamaModel implements LanguageModel {
+    private record Block(
+            NDArray inNorm,                     // [D]
+            NDArray q, NDArray qb,              // [H·K, D], [H·K] or null
+            NDArray k, NDArray kb,              // [G·K, D], [G·K] or null
+            NDArray v, NDArray vb,              // [G·K, D], [G·K] or null
+            NDArray o,                          // [D, H·K]
+            NDArray postNorm,                   // [D]
+            NDArray gate, NDArray up,           // [F, D]
+            NDArray down,                       // [D, F]
+            NDArray gateB, NDArray upB, NDArray downB) {}
+
+    private final LlamaConfig c;
+    private final NDArray embed;   // [V, D]
+    private final NDArray norm;    // [D]
+    private final NDArray head;    // [V, D]
+    private final NDArray headT;   // [D, V] view made once (no per-call transpose in the model's manager)
+    private final List<Block> blocks;
+    private final Rotary rotary;
+    private final Specials specials;
+    private final UnaryOperator<NDArray> act;
+
+    private LlamaModel(LlamaConfig c, NDArray embed, NDArray norm, NDArray head, List<Block> blocks, Specials specials) {
+        this.c = c;
+        this.embed = embed;
+        this.norm = norm;
+        this.head = head;
+        this.headT = head.transpose();
+        this.blocks = blocks;
+        this.specials = specials;
+        this.rotary = new Rotary(c.headDim(), c.ropeTheta(), c.ropeScaling());
+        this.act = Layers.activation(c.hiddenAct());
+    }
+
+    public static LlamaModel load(ModelFolder folder, NDManager m, TextTokenizer tok) {
+        LlamaConfig c = folder.bind(LlamaConfig.class);
+        if (Layers.activation(c.hiddenAct()) == null) {
+            throw new UserException(folder.configFile() + ": hidden_act '" + c.hiddenAct() + "' is not supported");
+        }
+        if (c.numAttentionHeads() % c.numKeyValueHeads() != 0) {
+            throw new UserException(folder.configFile() + ": num_attention_heads " + c.numAttentionHeads()
+                    + " is not a multiple of num_key_value_heads " + c.numKeyValueHeads());
+        }
+        WeightStore w = folder.weights();
+        long d = c.hiddenSize();
+        long f = c.intermediateSize();
+        long qd = (long) c.numAttentionHeads() * c.headDim();
+        long kvd = (long) c.numKeyValueHeads() * c.headDim();
+        NDArray embed = w.load("model.embed_tokens.weight", m, c.vocabSize(), d);
+        NDArray head = !c.tieWordEmbeddings() && w.has("lm_head.weight") ? w.load("lm_head.weight", m, c.vocabSize(), d) : embed;
+        if (!c.tieWordEmbeddings() && !w.has("lm_head.weight")) {
+            throw new UserException(folder.path() + ": missing tensor 'lm_head.weight' (config says tie_word_embeddings false)");
+        }
+        List<Block> blocks = new ArrayList<>();
+        boolean ab = c.attentionBias();
+        boolean mb = c.mlpBias();
+        for (int l = 0; l < c.numHiddenLayers(); l++) {
+            String p = "model.layers." + l + ".";
+            blocks.add(new Block(
+                    w.load(p + "input_layernorm.weight", m, d),
+                    w.load(p + "self_attn.q_proj.weight", m, qd, d), ab ? w.load(p + "self_attn.q_proj.bias", m, qd) : null,
+                    w.load(p + "self_attn.k_proj.weight", m, kvd, d), ab ? w.load(p + "self_attn.k_proj.bias", m, kvd) : null,
+                    w.load(p + "self_attn.v_proj.weight", m, kvd, d), ab ? w.load(p + "self_attn.v_proj.bias", m, kvd) : null,
+                    w.load(p + "self_attn.o_proj.weight", m, d, qd),
+                    w.load(p + "post_attention_layernorm.weight", m, d),
+                    w.load(p + "mlp.gate_proj.weight", m, f, d), w.load(p + "mlp.up_proj.weight", m, f, d),
+                    w.load(p + "mlp.down_proj.weight", m, d, f),
+                    mb ? w.load(p + "mlp.gate_proj.bias", m, f) : null, mb ? w.load(p + "mlp.up_proj.bias", m, f) : null,
+                    mb ? w.load(p + "mlp.down_proj.bias", m, d) : null));
+        }
+        NDArray norm = w.load("model.norm.weight", m, d);
+        var tokCfg = Specials.tokenizerConfig(folder.path());
+        long[] prefix = Specials.decoderPrefix(tok, tokCfg, folder.config(), !"qwen2".equals(c.modelType()));
+        long eos = folder.config().path("eos_token_id").asLong(-1);
+        long pad = folder.config().path("pad_token_id").asLong(Math.max(eos, 0));
+        return new LlamaModel(c, embed, norm, head, blocks, Specials.decoder(prefix, eos, pad));
+    }
+
+    @Override
+    public String modelType() {
+        return c.modelType() == null ? "llama" : c.modelType();
+    }
+
+    @Override
+    public Kind kind() {
+        return Kind.DECODER;
+    }
+
+    @Override
+    public int hiddenSize() {
+        return c.hiddenSize();
+    }
+
+    @Override
+    public int vocabSize() {
+        return c.vocabSize();
+    }
+
+    @Override
+    public int maxPositions() {
+        return c.maxPositionEmbeddings();
+    }
+
+    @Override
+    public Specials specials() {
+        return specials;
+    }
+
+    @Override
+    public NDArray embeddings() {
+        return embed;
+    }
+
+    @Override
+    public NDArray embed(NDArray ids) {
+        return Layers.embedding(ids, embed);                                   // [B, T, D]
+    }
+
+    @Override
+    public NDArray forward(NDArray embeds, NDArray mask) {
+        NDManager outer = embeds.getManager();
+        int s = (int) embeds.getShape().get(1);
+        NDArray attnMask = Layers.additiveMask(outer, mask, true);             // [B, 1, S, S]
+        NDList rope = rotary.tables(outer, 0, s);                               // cos, sin [S, K]
+        NDArray x = embeds;
+        boolean consume = false;
+        for (Block b : blocks) {
+            x = Layers.scoped(x, consume, in -> block(b, in, attnMask, rope.get(0), rope.get(1)));
+            consume = true;
+        }
+        return Layers.scoped(x, true, in -> Layers.rmsNorm(in, norm, c.rmsNormEps().floatValue())); // [B, S, D]
+    }
+
+    private NDArray block(Block b, NDArray x, NDArray mask, NDArray cos, NDArray sin) {
+        float eps = c.rmsNormEps().floatValue();
+        int h = c.numAttentionHeads();
+        int g = c.numKeyValueHeads();
+        NDArray n = Layers.rmsNorm(x, b.inNorm(), eps);                       // [B, S, D]
+        NDArray q = Rotary.apply(Layers.splitHeads(Layers.linear(n, b.q(), b.qb()), h), cos, sin); // [B, H, S, K]
+        NDArray k = Rotary.apply(Layers.splitHeads(Layers.linear(n, b.k(), b.kb()), g), cos, sin); // [B, G, S, K]
+        NDArray v = Layers.splitHeads(Layers.linear(n, b.v(), b.vb()), g);   // [B, G, S, K]
+        k = Layers.repeatKv(k, h / g);                                        // [B, H, S, K]
+        v = Layers.repeatKv(v, h / g);                                        // [B, H, S, K]
+        float scale = (float) (1.0 / Math.sqrt(c.headDim()));
+        NDArray a = Layers.mergeHeads(Layers.attention(q, k, v, mask, scale)); // [B, S, H·K]
+        NDArray x1 = x.add(Layers.linear(a, b.o(), null));                   // [B, S, D]
+        NDArray n2 = Layers.rmsNorm(x1, b.postNorm(), eps);                   // [B, S, D]
+        NDArray gated = act.apply(Layers.linear(n2, b.gate(), b.gateB())).mul(Layers.linear(n2, b.up(), b.upB())); // [B, S, F]
+        return x1.add(Layers.linear(gated, b.down(), b.downB()));             // [B, S, D]
+    }
+
+    @Override
+    public NDArray logits(NDArray hidden) {
+        return hidden.matMul(headT);                                           // [M, V]
+    }
+
+    @Override
+    public NDArray logits(NDArray hidden, NDArray ids) {
+        return Layers.linear(hidden, Layers.embedding(ids, head), null);       // [M, C]
+    }
+}
