@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import io.softprompt.model.bert.BertModel;
 import io.softprompt.model.gpt2.Gpt2Model;
 import io.softprompt.model.llama.LlamaModel;
+import io.softprompt.model.t5.T5Model;
 import io.softprompt.util.UserException;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -26,6 +27,7 @@ public final class ModelRegistry {
         FACTORIES.put("qwen2", LlamaModel::load);
         FACTORIES.put("bert", BertModel::load);
         FACTORIES.put("roberta", BertModel::load);
+        FACTORIES.put("t5", T5Model::load);
     }
 
     private ModelRegistry() {}

@@ -1,0 +1,275 @@
+package io.softprompt.model.t5;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.softprompt.model.Layers;
+import io.softprompt.model.LanguageModel;
+import io.softprompt.model.ModelFolder;
+import io.softprompt.model.Specials;
+import io.softprompt.model.TextTokenizer;
+import io.softprompt.model.WeightStore;
+import io.softprompt.util.UserException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
+
+/**
+ * T5 (v1.0 and v1.1), the encoder-decoder of Lester et al.: relative position buckets (bidirectional
+ * in the encoder, causal in the decoder), RMS LayerNorm without bias, unscaled attention, ReLU or gated
+ * FFN, and a head tied to the embeddings with a d_model^-0.5 rescale (v1.0) or untied (v1.1). The
+ * prompt goes in front of the encoder input only.
+ *
+ * <p>Dimension legend: B batch, S encoder positions (prompt N + tokens T), R decoder steps, D d_model,
+ * H heads, K d_kv, I = H·K attention width, F d_ff, V vocabulary, U buckets, M selected rows,
+ * C selected ids.
+ *
+ * <p>Hugging Face tensor names: {@code shared.weight} [V, D]; {@code encoder.block.L.layer.0.SelfAttention.
+ * {q,k,v,o}} and {@code .relative_attention_bias} (block 0), {@code layer.0.layer_norm},
+ * {@code layer.1.DenseReluDense.{wi | wi_0, wi_1, wo}}, {@code layer.1.layer_norm},
+ * {@code encoder.final_layer_norm}; decoder blocks add {@code layer.1.EncDecAttention} with the FFN at
+ * layer.2; {@code lm_head.weight} when untied.
+ */
+public final class T5Model implements LanguageModel {
+    private record Attn(NDArray q, NDArray k, NDArray v, NDArray o, NDArray norm) {} // [I, D] ×3, [D, I], [D]
+
+    private record Ffn(NDArray wi0, NDArray wi1, NDArray wo, NDArray norm) {}        // [F, D], [F, D] or null, [D, F], [D]
+
+    private record Block(Attn self, Attn cross, Ffn ffn) {}
+
+    private final T5Config c;
+    private final NDArray shared;       // [V, D]
+    private final NDArray head;         // [V, D] (tied: shared; else lm_head)
+    private final NDArray headT;        // [D, V] view, made once
+    private final NDArray encBias;      // [U, H]
+    private final NDArray decBias;      // [U, H]
+    private final NDArray encNorm;      // [D]
+    private final NDArray decNorm;      // [D]
+    private final List<Block> encoder;
+    private final List<Block> decoder;
+    private final Specials specials;
+    private final UnaryOperator<NDArray> act;
+
+    private T5Model(T5Config c, NDArray shared, NDArray head, NDArray encBias, NDArray decBias, NDArray encNorm,
+            NDArray decNorm, List<Block> encoder, List<Block> decoder, Specials specials) {
+        this.c = c;
+        this.shared = shared;
+        this.head = head;
+        this.headT = head.transpose();
+        this.encBias = encBias;
+        this.decBias = decBias;
+        this.encNorm = encNorm;
+        this.decNorm = decNorm;
+        this.encoder = encoder;
+        this.decoder = decoder;
+        this.specials = specials;
+        this.act = Layers.activation(c.activation());
+    }
+
+    public static T5Model load(ModelFolder folder, NDManager m, TextTokenizer tok) {
+        T5Config c = folder.bind(T5Config.class);
+        if (Layers.activation(c.activation()) == null) {
+            throw new UserException(folder.configFile() + ": feed_forward_proj '" + c.feedForwardProj() + "' is not supported");
+        }
+        WeightStore w = folder.weights();
+        long d = c.dModel();
+        long in = c.inner();
+        NDArray shared = w.load("shared.weight", m, c.vocabSize(), d);
+        NDArray head = c.tieWordEmbeddings() ? shared : w.load("lm_head.weight", m, c.vocabSize(), d);
+        List<Block> enc = new ArrayList<>();
+        for (int l = 0; l < c.numLayers(); l++) {
+            String p = "encoder.block." + l + ".layer.";
+            enc.add(new Block(attn(w, m, p + "0.SelfAttention.", p + "0.layer_norm.weight", d, in), null,
+                    ffn(w, m, c, p + "1.")));
+        }
+        List<Block> dec = new ArrayList<>();
+        for (int l = 0; l < c.numDecoderLayers(); l++) {
+            String p = "decoder.block." + l + ".layer.";
+            dec.add(new Block(attn(w, m, p + "0.SelfAttention.", p + "0.layer_norm.weight", d, in),
+                    attn(w, m, p + "1.EncDecAttention.", p + "1.layer_norm.weight", d, in), ffn(w, m, c, p + "2.")));
+        }
+        long buckets = c.numBuckets();
+        NDArray encBias = w.load("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", m, buckets, c.numHeads());
+        NDArray decBias = w.load("decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", m, buckets, c.numHeads());
+        Specials specials = new Specials(new long[0], new long[] {c.eosTokenId()}, -1, null, c.eosTokenId(),
+                c.padTokenId(), c.decoderStartTokenId());
+        return new T5Model(c, shared, head, encBias, decBias, w.load("encoder.final_layer_norm.weight", m, d),
+                w.load("decoder.final_layer_norm.weight", m, d), enc, dec, specials);
+    }
+
+    private static Attn attn(WeightStore w, NDManager m, String p, String norm, long d, long in) {
+        return new Attn(w.load(p + "q.weight", m, in, d), w.load(p + "k.weight", m, in, d), w.load(p + "v.weight", m, in, d),
+                w.load(p + "o.weight", m, d, in), w.load(norm, m, d));
+    }
+
+    private static Ffn ffn(WeightStore w, NDManager m, T5Config c, String p) {
+        long d = c.dModel();
+        long f = c.dFf();
+        String r = p + "DenseReluDense.";
+        if (c.gated()) {
+            return new Ffn(w.load(r + "wi_0.weight", m, f, d), w.load(r + "wi_1.weight", m, f, d),
+                    w.load(r + "wo.weight", m, d, f), w.load(p + "layer_norm.weight", m, d));
+        }
+        return new Ffn(w.load(r + "wi.weight", m, f, d), null, w.load(r + "wo.weight", m, d, f),
+                w.load(p + "layer_norm.weight", m, d));
+    }
+
+    @Override
+    public String modelType() {
+        return "t5";
+    }
+
+    @Override
+    public Kind kind() {
+        return Kind.SEQ2SEQ;
+    }
+
+    @Override
+    public int hiddenSize() {
+        return c.dModel();
+    }
+
+    @Override
+    public int vocabSize() {
+        return c.vocabSize();
+    }
+
+    @Override
+    public int maxPositions() {
+        return Integer.MAX_VALUE; // relative positions only
+    }
+
+    @Override
+    public Specials specials() {
+        return specials;
+    }
+
+    @Override
+    public NDArray embeddings() {
+        return shared;
+    }
+
+    @Override
+    public NDArray embed(NDArray ids) {
+        return Layers.embedding(ids, shared);                                   // [B, T, D]
+    }
+
+    /**
+     * transformers' _relative_position_bucket for query positions qStart.. and keys 0..kLen-1, with its
+     * float32 arithmetic for the logarithmic buckets.
+     */
+    static long[] buckets(int qStart, int qLen, int kLen, boolean bidirectional, int numBuckets, int maxDistance) {
+        long[] out = new long[qLen * kLen];
+        for (int i = 0; i < qLen; i++) {
+            for (int j = 0; j < kLen; j++) {
+                int rel = j - (qStart + i);
+                int nb = numBuckets;
+                int ret = 0;
+                int n;
+                if (bidirectional) {
+                    nb /= 2;
+                    if (rel > 0) {
+                        ret += nb;
+                    }
+                    n = Math.abs(rel);
+                } else {
+                    n = -Math.min(rel, 0);
+                }
+                int maxExact = nb / 2;
+                if (n < maxExact) {
+                    ret += n;
+                } else {
+                    float ratio = (float) n / maxExact;
+                    float scaled = (float) Math.log(ratio) / (float) Math.log((double) maxDistance / maxExact)
+                            * (nb - maxExact);
+                    ret += Math.min(maxExact + (int) scaled, nb - 1);
+                }
+                out[i * kLen + j] = ret;
+            }
+        }
+        return out;
+    }
+
+    /** Position bias [1, H, Q, K] from a bucket table [U, H]. */
+    private NDArray positionBias(NDManager m, NDArray table, int qStart, int q, int k, boolean bidirectional) {
+        long[] b = buckets(qStart, q, k, bidirectional, c.numBuckets(), c.maxDistance());
+        NDArray bias = Layers.embedding(m.create(b, new Shape(q, k)), table);  // [Q, K, H]
+        return bias.transpose(2, 0, 1).expandDims(0);                         // [1, H, Q, K]
+    }
+
+    @Override
+    public NDArray forward(NDArray embeds, NDArray mask) {
+        NDManager outer = embeds.getManager();
+        int s = (int) embeds.getShape().get(1);
+        NDArray bias = positionBias(outer, encBias, 0, s, s, true).add(Layers.additiveMask(outer, mask, false)); // [B, H, S, S]
+        NDArray x = embeds;
+        boolean consume = false;
+        for (Block b : encoder) {
+            x = Layers.scoped(x, consume, in -> {
+                NDArray h = in.add(attention(b.self(), in, in, bias));          // [B, S, D]
+                return h.add(ffn(b.ffn(), h));                                  // [B, S, D]
+            });
+            consume = true;
+        }
+        return Layers.scoped(x, true, in -> Layers.rmsNorm(in, encNorm, c.layerNormEpsilon().floatValue())); // [B, S, D]
+    }
+
+    @Override
+    public NDArray decode(NDArray decoderIds, NDArray encoded, NDArray encoderMask) {
+        NDManager outer = decoderIds.getManager();
+        int r = (int) decoderIds.getShape().get(1);
+        NDArray selfBias = positionBias(outer, decBias, 0, r, r, false)
+                .add(Layers.additiveMask(outer, outer.ones(new Shape(1, r)), true));  // [1, H, R, R]
+        NDArray crossMask = Layers.additiveMask(outer, encoderMask, false);            // [B, 1, 1, S]
+        NDArray x = Layers.embedding(decoderIds, shared);                              // [B, R, D]
+        for (Block b : decoder) {
+            x = Layers.scoped(x, true, in -> {
+                NDArray h = in.add(attention(b.self(), in, in, selfBias));          // [B, R, D]
+                NDArray h2 = h.add(attention(b.cross(), h, encoded, crossMask));    // [B, R, D]
+                return h2.add(ffn(b.ffn(), h2));                                    // [B, R, D]
+            });
+        }
+        return Layers.scoped(x, true, in -> Layers.rmsNorm(in, decNorm, c.layerNormEpsilon().floatValue())); // [B, R, D]
+    }
+
+    /**
+     * Pre-norm attention sublayer (without the residual): queries from x [B, Q, D], keys and values from
+     * kv [B, K, D] (self-attention: normed x; cross-attention: the encoder output as is), additive bias.
+     */
+    private NDArray attention(Attn a, NDArray x, NDArray kv, NDArray bias) {
+        float eps = c.layerNormEpsilon().floatValue();
+        int h = c.numHeads();
+        NDArray n = Layers.rmsNorm(x, a.norm(), eps);                             // [B, Q, D]
+        NDArray src = kv == x ? n : kv;                                            // [B, K, D]
+        NDArray q = Layers.splitHeads(Layers.linear(n, a.q(), null), h);          // [B, H, Q, K]
+        NDArray k = Layers.splitHeads(Layers.linear(src, a.k(), null), h);        // [B, H, K, K]
+        NDArray v = Layers.splitHeads(Layers.linear(src, a.v(), null), h);        // [B, H, K, K]
+        NDArray o = Layers.mergeHeads(Layers.attention(q, k, v, bias, 1f));      // [B, Q, I] (T5 does not scale)
+        return Layers.linear(o, a.o(), null);                                     // [B, Q, D]
+    }
+
+    private NDArray ffn(Ffn f, NDArray x) {
+        NDArray n = Layers.rmsNorm(x, f.norm(), c.layerNormEpsilon().floatValue()); // [B, S, D]
+        NDArray h = act.apply(Layers.linear(n, f.wi0(), null));                      // [B, S, F]
+        if (f.wi1() != null) {
+            h = h.mul(Layers.linear(n, f.wi1(), null));                              // [B, S, F]
+        }
+        return Layers.linear(h, f.wo(), null);                                       // [B, S, D]
+    }
+
+    /** Tied heads rescale by d_model^-0.5 first (T5 v1.0), as transformers does. */
+    private NDArray headInput(NDArray hidden) {
+        return c.tieWordEmbeddings() ? hidden.mul((float) Math.pow(c.dModel(), -0.5)) : hidden;
+    }
+
+    @Override
+    public NDArray logits(NDArray hidden) {
+        return headInput(hidden).matMul(headT);                                    // [M, V]
+    }
+
+    @Override
+    public NDArray logits(NDArray hidden, NDArray ids) {
+        NDArray rows = Layers.embedding(ids, head);                                // [C, D]
+        return headInput(hidden).matMul(rows.transpose());                         // [M, C]
+    }
+}
