@@ -37,11 +37,29 @@ public final class EvalCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
 
-    @Option(names = "--data", paramLabel = "FILE", description = "Labelled TSV (default: the task's dev sample).")
+    @Option(names = "--data", paramLabel = "FILE",
+            description = "Labelled TSV (default: the dev file the prompt was trained with, else the task's dev sample).")
     Path data;
 
     @Option(names = "--batch-size", defaultValue = "32", paramLabel = "B", description = "Default: ${DEFAULT-VALUE}.")
     int batchSize;
+
+    /** The dev file recorded in the prompt's training config, when it still exists. */
+    private static DataSource trainedDev(io.softprompt.prompt.SoftPrompt sp) {
+        String cfg = sp.meta(io.softprompt.prompt.PromptFile.TRAIN_CONFIG);
+        if (cfg == null) {
+            return null;
+        }
+        try {
+            var dev = Json.MAPPER.readTree(cfg).get("dev");
+            if (dev != null && dev.isTextual() && java.nio.file.Files.isRegularFile(Path.of(dev.asText()))) {
+                return DataSource.file(Path.of(dev.asText()));
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
+        }
+        return null;
+    }
 
     /** The dev data of a built-in (or ./configs) task of that name, or null. */
     private static DataSource builtInDev(String taskName) {
@@ -60,7 +78,10 @@ public final class EvalCommand implements Callable<Integer> {
             throw new UserException("--batch-size must be at least 1 (got " + batchSize + ")");
         }
         try (PromptOptions.Session s = promptOptions.open(modelOptions, err)) {
-            DataSource src = data != null ? DataSource.file(data) : builtInDev(s.task().name());
+            DataSource src = data != null ? DataSource.file(data) : trainedDev(s.prompt());
+            if (src == null) {
+                src = builtInDev(s.task().name());
+            }
             if (src == null) {
                 throw new UserException("--data: the prompt's task names no dev data; pass --data FILE");
             }
