@@ -49,10 +49,27 @@ public interface LanguageModel {
     NDArray forward(NDArray embeds, NDArray mask);
 
     /**
+     * DECODER only, for generation: runs Q new positions embeds [B, Q, D] after the cache's P positions,
+     * keyMask [B, P+Q] over all of them, appending to the cache → [B, Q, D]. A null cache is the plain
+     * forward.
+     */
+    default NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache) {
+        if (cache == null) {
+            return forward(embeds, keyMask);
+        }
+        throw new UnsupportedOperationException(modelType() + " does not generate");
+    }
+
+    /**
      * SEQ2SEQ only: the decoder over decoder input ids [B, R] attending to the encoder output [B, S, D]
      * with its mask [B, S] → final decoder hidden states [B, R, D].
      */
     default NDArray decode(NDArray decoderIds, NDArray encoded, NDArray encoderMask) {
+        return decode(decoderIds, encoded, encoderMask, null);
+    }
+
+    /** SEQ2SEQ, for generation: new decoder ids [B, Q] after the cache's positions → [B, Q, D]. */
+    default NDArray decode(NDArray decoderIds, NDArray encoded, NDArray encoderMask, KvCache cache) {
         throw new UnsupportedOperationException(modelType() + " has no decoder");
     }
 

@@ -123,21 +123,31 @@ public final class Layers {
      * is real), MASK_VALUE elsewhere. mask [B, S] holds 1 for real positions, 0 for padding.
      */
     public static NDArray additiveMask(NDManager manager, NDArray mask, boolean causal) {
-        Shape s = mask.getShape();
+        long len = mask.getShape().get(1);
+        return additiveMask(manager, mask, causal, 0, len);
+    }
+
+    /**
+     * Additive mask [B, 1, Q, K] for Q queries at absolute positions qStart.. over K keys: query i may see
+     * key j when key j is real (keyMask [B, K]) and, when causal, j ≤ qStart + i. Without causality the
+     * result is [B, 1, 1, K].
+     */
+    public static NDArray additiveMask(NDManager manager, NDArray keyMask, boolean causal, long qStart, long q) {
+        Shape s = keyMask.getShape();
         long b = s.get(0);
-        long len = s.get(1);
-        NDArray keys = mask.toType(DataType.FLOAT32, false).reshape(b, 1, 1, len); // [B,1,1,S]
+        long k = s.get(1);
+        NDArray keys = keyMask.toType(DataType.FLOAT32, false).reshape(b, 1, 1, k);   // [B,1,1,K]
         NDArray allowed = keys;
         if (causal) {
-            float[] tri = new float[(int) (len * len)];
-            for (int i = 0; i < len; i++) {
-                for (int j = 0; j <= i; j++) {
-                    tri[i * (int) len + j] = 1f;
+            float[] tri = new float[(int) (q * k)];
+            for (int i = 0; i < q; i++) {
+                for (int j = 0; j <= qStart + i && j < k; j++) {
+                    tri[i * (int) k + j] = 1f;
                 }
             }
-            allowed = keys.mul(manager.create(tri, new Shape(1, 1, len, len))); // [B,1,S,S]
+            allowed = keys.mul(manager.create(tri, new Shape(1, 1, q, k)));           // [B,1,Q,K]
         }
-        return allowed.sub(1f).muli(-MASK_VALUE);                                // [B,1,S,S]
+        return allowed.sub(1f).muli(-MASK_VALUE);                                     // [B,1,Q,K]
     }
 
     /**

@@ -3,6 +3,7 @@ package io.softprompt.model.gpt2;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import io.softprompt.model.KvCache;
 import io.softprompt.model.Layers;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.ModelFolder;
@@ -160,35 +161,51 @@ public final class Gpt2Model implements LanguageModel {
 
     @Override
     public NDArray forward(NDArray embeds, NDArray mask) {
-        NDManager outer = embeds.getManager();
-        long s = embeds.getShape().get(1);
-        if (s > config.nPositions()) {
-            throw new UserException("sequence of " + s + " positions (prompt + tokens) exceeds the model's n_positions "
-                    + config.nPositions() + "; lower --max-length or --tokens");
-        }
-        NDArray attnMask = Layers.additiveMask(outer, mask, true);                   // [B, 1, S, S]
-        NDArray x = Layers.scoped(embeds, false, e -> e.add(wpe.get(e.getManager(), new NDIndex("0:" + s)))); // [B, S, D]
-        for (Block b : blocks) {
-            x = Layers.scoped(x, true, in -> block(b, in, attnMask));
-        }
-        float eps = config.layerNormEpsilon().floatValue();
-        return Layers.scoped(x, true, in -> Layers.layerNorm(in, lnfW, lnfB, eps)); // [B, S, D]
+        return forward(embeds, mask, null);
     }
 
-    private NDArray block(Block b, NDArray x, NDArray mask) {
+    @Override
+    public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache) {
+        NDManager outer = embeds.getManager();
+        long q = embeds.getShape().get(1);
+        long start = cache == null ? 0 : cache.length();
+        if (start + q > config.nPositions()) {
+            throw new UserException("sequence of " + (start + q) + " positions (prompt + tokens) exceeds the model's "
+                    + "n_positions " + config.nPositions() + "; lower --max-length, --tokens or --max-new-tokens");
+        }
+        NDArray attnMask = Layers.additiveMask(outer, keyMask, true, start, q);          // [B, 1, Q, P+Q]
+        NDArray x = Layers.scoped(embeds, false,
+                e -> e.add(wpe.get(e.getManager(), new NDIndex(start + ":" + (start + q))))); // [B, Q, D]
+        for (int l = 0; l < blocks.size(); l++) {
+            int layer = l;
+            x = Layers.scoped(x, true, in -> block(blocks.get(layer), in, attnMask, cache, layer));
+        }
+        if (cache != null) {
+            cache.advance((int) q);
+        }
+        float eps = config.layerNormEpsilon().floatValue();
+        return Layers.scoped(x, true, in -> Layers.layerNorm(in, lnfW, lnfB, eps)); // [B, Q, D]
+    }
+
+    private NDArray block(Block b, NDArray x, NDArray mask, KvCache cache, int layer) {
         float eps = config.layerNormEpsilon().floatValue();
         int heads = config.nHead();
-        NDArray h = Layers.layerNorm(x, b.ln1W(), b.ln1B(), eps);        // [B, S, D]
-        NDArray qkv = Layers.linearIO(h, b.attnW(), b.attnB());          // [B, S, 3D]
+        NDArray h = Layers.layerNorm(x, b.ln1W(), b.ln1B(), eps);        // [B, Q, D]
+        NDArray qkv = Layers.linearIO(h, b.attnW(), b.attnB());          // [B, Q, 3D]
         var parts = qkv.split(3, 2);
-        NDArray q = Layers.splitHeads(parts.get(0), heads);              // [B, H, S, K]
-        NDArray k = Layers.splitHeads(parts.get(1), heads);              // [B, H, S, K]
-        NDArray v = Layers.splitHeads(parts.get(2), heads);              // [B, H, S, K]
-        NDArray a = Layers.mergeHeads(Layers.attention(q, k, v, mask, b.scale())); // [B, S, D]
-        NDArray x1 = x.add(Layers.linearIO(a, b.projW(), b.projB()));    // [B, S, D]
-        NDArray h2 = Layers.layerNorm(x1, b.ln2W(), b.ln2B(), eps);      // [B, S, D]
-        NDArray m = activation.apply(Layers.linearIO(h2, b.fcW(), b.fcB())); // [B, S, F]
-        return x1.add(Layers.linearIO(m, b.fcProjW(), b.fcProjB()));     // [B, S, D]
+        NDArray q = Layers.splitHeads(parts.get(0), heads);              // [B, H, Q, K]
+        NDArray k = Layers.splitHeads(parts.get(1), heads);              // [B, H, Q, K]
+        NDArray v = Layers.splitHeads(parts.get(2), heads);              // [B, H, Q, K]
+        if (cache != null) {
+            var kv = cache.append(layer, k, v);
+            k = kv.get(0);                                               // [B, H, P+Q, K]
+            v = kv.get(1);                                               // [B, H, P+Q, K]
+        }
+        NDArray a = Layers.mergeHeads(Layers.attention(q, k, v, mask, b.scale())); // [B, Q, D]
+        NDArray x1 = x.add(Layers.linearIO(a, b.projW(), b.projB()));    // [B, Q, D]
+        NDArray h2 = Layers.layerNorm(x1, b.ln2W(), b.ln2B(), eps);      // [B, Q, D]
+        NDArray m = activation.apply(Layers.linearIO(h2, b.fcW(), b.fcB())); // [B, Q, F]
+        return x1.add(Layers.linearIO(m, b.fcProjW(), b.fcProjB()));     // [B, Q, D]
     }
 
     @Override

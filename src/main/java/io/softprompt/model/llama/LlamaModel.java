@@ -3,6 +3,7 @@ package io.softprompt.model.llama;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import io.softprompt.model.KvCache;
 import io.softprompt.model.Layers;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.ModelFolder;
@@ -146,35 +147,50 @@ public final class LlamaModel implements LanguageModel {
 
     @Override
     public NDArray forward(NDArray embeds, NDArray mask) {
-        NDManager outer = embeds.getManager();
-        int s = (int) embeds.getShape().get(1);
-        NDArray attnMask = Layers.additiveMask(outer, mask, true);             // [B, 1, S, S]
-        NDList rope = rotary.tables(outer, 0, s);                               // cos, sin [S, K]
-        NDArray x = embeds;
-        boolean consume = false;
-        for (Block b : blocks) {
-            x = Layers.scoped(x, consume, in -> block(b, in, attnMask, rope.get(0), rope.get(1)));
-            consume = true;
-        }
-        return Layers.scoped(x, true, in -> Layers.rmsNorm(in, norm, c.rmsNormEps().floatValue())); // [B, S, D]
+        return forward(embeds, mask, null);
     }
 
-    private NDArray block(Block b, NDArray x, NDArray mask, NDArray cos, NDArray sin) {
+    @Override
+    public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache) {
+        NDManager outer = embeds.getManager();
+        int q = (int) embeds.getShape().get(1);
+        int start = cache == null ? 0 : cache.length();
+        NDArray attnMask = Layers.additiveMask(outer, keyMask, true, start, q);  // [B, 1, Q, P+Q]
+        NDList rope = rotary.tables(outer, start, q);                             // cos, sin [Q, K]
+        NDArray x = embeds;
+        boolean consume = false;
+        for (int l = 0; l < blocks.size(); l++) {
+            int layer = l;
+            x = Layers.scoped(x, consume, in -> block(blocks.get(layer), in, attnMask, rope.get(0), rope.get(1), cache, layer));
+            consume = true;
+        }
+        if (cache != null) {
+            cache.advance(q);
+        }
+        return Layers.scoped(x, true, in -> Layers.rmsNorm(in, norm, c.rmsNormEps().floatValue())); // [B, Q, D]
+    }
+
+    private NDArray block(Block b, NDArray x, NDArray mask, NDArray cos, NDArray sin, KvCache cache, int layer) {
         float eps = c.rmsNormEps().floatValue();
         int h = c.numAttentionHeads();
         int g = c.numKeyValueHeads();
-        NDArray n = Layers.rmsNorm(x, b.inNorm(), eps);                       // [B, S, D]
-        NDArray q = Rotary.apply(Layers.splitHeads(Layers.linear(n, b.q(), b.qb()), h), cos, sin); // [B, H, S, K]
-        NDArray k = Rotary.apply(Layers.splitHeads(Layers.linear(n, b.k(), b.kb()), g), cos, sin); // [B, G, S, K]
-        NDArray v = Layers.splitHeads(Layers.linear(n, b.v(), b.vb()), g);   // [B, G, S, K]
-        k = Layers.repeatKv(k, h / g);                                        // [B, H, S, K]
-        v = Layers.repeatKv(v, h / g);                                        // [B, H, S, K]
+        NDArray n = Layers.rmsNorm(x, b.inNorm(), eps);                       // [B, Q, D]
+        NDArray q = Rotary.apply(Layers.splitHeads(Layers.linear(n, b.q(), b.qb()), h), cos, sin); // [B, H, Q, K]
+        NDArray k = Rotary.apply(Layers.splitHeads(Layers.linear(n, b.k(), b.kb()), g), cos, sin); // [B, G, Q, K]
+        NDArray v = Layers.splitHeads(Layers.linear(n, b.v(), b.vb()), g);   // [B, G, Q, K]
+        if (cache != null) {
+            var kv = cache.append(layer, k, v);
+            k = kv.get(0);                                                    // [B, G, P+Q, K]
+            v = kv.get(1);                                                    // [B, G, P+Q, K]
+        }
+        k = Layers.repeatKv(k, h / g);                                        // [B, H, P+Q, K]
+        v = Layers.repeatKv(v, h / g);                                        // [B, H, P+Q, K]
         float scale = (float) (1.0 / Math.sqrt(c.headDim()));
-        NDArray a = Layers.mergeHeads(Layers.attention(q, k, v, mask, scale)); // [B, S, H·K]
-        NDArray x1 = x.add(Layers.linear(a, b.o(), null));                   // [B, S, D]
-        NDArray n2 = Layers.rmsNorm(x1, b.postNorm(), eps);                   // [B, S, D]
-        NDArray gated = act.apply(Layers.linear(n2, b.gate(), b.gateB())).mul(Layers.linear(n2, b.up(), b.upB())); // [B, S, F]
-        return x1.add(Layers.linear(gated, b.down(), b.downB()));             // [B, S, D]
+        NDArray a = Layers.mergeHeads(Layers.attention(q, k, v, mask, scale)); // [B, Q, H·K]
+        NDArray x1 = x.add(Layers.linear(a, b.o(), null));                   // [B, Q, D]
+        NDArray n2 = Layers.rmsNorm(x1, b.postNorm(), eps);                   // [B, Q, D]
+        NDArray gated = act.apply(Layers.linear(n2, b.gate(), b.gateB())).mul(Layers.linear(n2, b.up(), b.upB())); // [B, Q, F]
+        return x1.add(Layers.linear(gated, b.down(), b.downB()));             // [B, Q, D]
     }
 
     @Override

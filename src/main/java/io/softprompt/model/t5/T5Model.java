@@ -3,6 +3,7 @@ package io.softprompt.model.t5;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.softprompt.model.KvCache;
 import io.softprompt.model.Layers;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.ModelFolder;
@@ -215,21 +216,54 @@ public final class T5Model implements LanguageModel {
     }
 
     @Override
-    public NDArray decode(NDArray decoderIds, NDArray encoded, NDArray encoderMask) {
+    public NDArray decode(NDArray decoderIds, NDArray encoded, NDArray encoderMask, KvCache cache) {
         NDManager outer = decoderIds.getManager();
-        int r = (int) decoderIds.getShape().get(1);
-        NDArray selfBias = positionBias(outer, decBias, 0, r, r, false)
-                .add(Layers.additiveMask(outer, outer.ones(new Shape(1, r)), true));  // [1, H, R, R]
-        NDArray crossMask = Layers.additiveMask(outer, encoderMask, false);            // [B, 1, 1, S]
-        NDArray x = Layers.embedding(decoderIds, shared);                              // [B, R, D]
-        for (Block b : decoder) {
+        int q = (int) decoderIds.getShape().get(1);
+        int start = cache == null ? 0 : cache.length();
+        NDArray selfBias = positionBias(outer, decBias, start, q, start + q, false)
+                .add(Layers.additiveMask(outer, outer.ones(new Shape(1, start + q)), true, start, q)); // [1, H, Q, P+Q]
+        NDArray crossMask = Layers.additiveMask(outer, encoderMask, false);                       // [B, 1, 1, S]
+        NDArray x = Layers.embedding(decoderIds, shared);                                         // [B, Q, D]
+        for (int l = 0; l < decoder.size(); l++) {
+            Block b = decoder.get(l);
+            int layer = l;
             x = Layers.scoped(x, true, in -> {
-                NDArray h = in.add(attention(b.self(), in, in, selfBias));          // [B, R, D]
-                NDArray h2 = h.add(attention(b.cross(), h, encoded, crossMask));    // [B, R, D]
-                return h2.add(ffn(b.ffn(), h2));                                    // [B, R, D]
+                NDArray h = in.add(selfAttention(b.self(), in, selfBias, cache, layer));       // [B, Q, D]
+                NDArray h2 = h.add(crossAttention(b.cross(), h, encoded, crossMask, cache, layer)); // [B, Q, D]
+                return h2.add(ffn(b.ffn(), h2));                                               // [B, Q, D]
             });
         }
-        return Layers.scoped(x, true, in -> Layers.rmsNorm(in, decNorm, c.layerNormEpsilon().floatValue())); // [B, R, D]
+        if (cache != null) {
+            cache.advance(q);
+        }
+        return Layers.scoped(x, true, in -> Layers.rmsNorm(in, decNorm, c.layerNormEpsilon().floatValue())); // [B, Q, D]
+    }
+
+    /** Decoder self-attention with an optional cache of earlier steps' keys and values. */
+    private NDArray selfAttention(Attn a, NDArray x, NDArray bias, KvCache cache, int layer) {
+        if (cache == null) {
+            return attention(a, x, x, bias);
+        }
+        int h = c.numHeads();
+        NDArray n = Layers.rmsNorm(x, a.norm(), c.layerNormEpsilon().floatValue());  // [B, Q, D]
+        NDArray q = Layers.splitHeads(Layers.linear(n, a.q(), null), h);            // [B, H, Q, K]
+        var kv = cache.append(layer, Layers.splitHeads(Layers.linear(n, a.k(), null), h),
+                Layers.splitHeads(Layers.linear(n, a.v(), null), h));               // [B, H, P+Q, K] ×2
+        return Layers.linear(Layers.mergeHeads(Layers.attention(q, kv.get(0), kv.get(1), bias, 1f)), a.o(), null);
+    }
+
+    /** Cross-attention over the encoder output; its keys and values are computed once per cache. */
+    private NDArray crossAttention(Attn a, NDArray x, NDArray encoded, NDArray mask, KvCache cache, int layer) {
+        if (cache == null) {
+            return attention(a, x, encoded, mask);
+        }
+        int h = c.numHeads();
+        NDArray n = Layers.rmsNorm(x, a.norm(), c.layerNormEpsilon().floatValue());  // [B, Q, D]
+        NDArray q = Layers.splitHeads(Layers.linear(n, a.q(), null), h);            // [B, H, Q, K]
+        var kv = cache.cross(layer, () -> new ai.djl.ndarray.NDList(
+                Layers.splitHeads(Layers.linear(encoded, a.k(), null), h),
+                Layers.splitHeads(Layers.linear(encoded, a.v(), null), h)));        // [B, H, S, K] ×2
+        return Layers.linear(Layers.mergeHeads(Layers.attention(q, kv.get(0), kv.get(1), mask, 1f)), a.o(), null);
     }
 
     /**

@@ -1,0 +1,75 @@
+package io.softprompt.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Keys and values of the positions already run, per layer, so generation feeds one new token per step
+ * instead of the whole sequence. Shapes: [B, G, P, K] (G key/value heads, P cached positions, K head
+ * size). Encoder-decoders also keep each layer's cross-attention keys and values, computed once.
+ */
+public final class KvCache implements AutoCloseable {
+    private final NDManager manager;
+    private final List<NDArray> keys = new ArrayList<>();
+    private final List<NDArray> values = new ArrayList<>();
+    private final List<NDList> cross = new ArrayList<>();
+    private int length;
+
+    public KvCache(NDManager parent) {
+        this.manager = parent.newSubManager();
+    }
+
+    /** Positions cached so far (the next token's position). */
+    public int length() {
+        return length;
+    }
+
+    /**
+     * Appends a layer's new keys and values [B, G, Q, K] and returns the layer's full keys and values
+     * [B, G, P+Q, K], kept in the cache's own NDManager.
+     */
+    public NDList append(int layer, NDArray k, NDArray v) {
+        while (keys.size() <= layer) {
+            keys.add(null);
+            values.add(null);
+        }
+        NDArray fullK = keys.get(layer) == null ? k.duplicate() : NDArrays.concat(new NDList(keys.get(layer), k), 2);
+        NDArray fullV = values.get(layer) == null ? v.duplicate() : NDArrays.concat(new NDList(values.get(layer), v), 2);
+        fullK.attach(manager);
+        fullV.attach(manager);
+        if (keys.get(layer) != null) {
+            keys.get(layer).close();
+            values.get(layer).close();
+        }
+        keys.set(layer, fullK);
+        values.set(layer, fullV);
+        return new NDList(fullK, fullV);
+    }
+
+    /** Cross-attention keys and values of a layer, computed by {@code compute} the first time. */
+    public NDList cross(int layer, java.util.function.Supplier<NDList> compute) {
+        while (cross.size() <= layer) {
+            cross.add(null);
+        }
+        if (cross.get(layer) == null) {
+            NDList kv = compute.get();
+            kv.attach(manager);
+            cross.set(layer, kv);
+        }
+        return cross.get(layer);
+    }
+
+    /** Marks q more positions as cached; called once per forward, after every layer appended. */
+    public void advance(int q) {
+        length += q;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}
