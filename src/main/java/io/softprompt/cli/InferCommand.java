@@ -1,6 +1,7 @@
 package io.softprompt.cli;
 
 import io.softprompt.data.Encoder;
+import io.softprompt.infer.Generator;
 import io.softprompt.infer.Predictor;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
@@ -42,6 +43,14 @@ public final class InferCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "32", paramLabel = "B", description = "Default: ${DEFAULT-VALUE}.")
     int batchSize;
 
+    @Option(names = "--generate", description = "Generate text after each input (greedy, key/value cache) "
+            + "instead of classifying it; for decoder LMs and T5.")
+    boolean generate;
+
+    @Option(names = "--max-new-tokens", defaultValue = "32", paramLabel = "K",
+            description = "With --generate: stop after K tokens or at end-of-sequence (default: ${DEFAULT-VALUE}).")
+    int maxNewTokens;
+
     @Parameters(arity = "0..*", paramLabel = "TEXT", description = "Inputs; without them, lines of standard input.")
     List<String> texts = new ArrayList<>();
 
@@ -68,7 +77,28 @@ public final class InferCommand implements Callable<Integer> {
         if (inputs.isEmpty()) {
             throw new UserException("no input: give TEXT arguments or lines on standard input");
         }
+        if (maxNewTokens < 0) {
+            throw new UserException("--max-new-tokens must not be negative (got " + maxNewTokens + ")");
+        }
         try (PromptOptions.Session s = promptOptions.open(modelOptions, err)) {
+            if (generate) {
+                Generator g = new Generator(s.model().lm(), true);
+                for (String text : inputs) {
+                    long[] ids = g.generate(s.prompt().values(), s.prompt().tokens(), s.encoder().encodeText(text), maxNewTokens);
+                    String gen = s.model().tokenizer().decode(ids);
+                    if (common.json) {
+                        Map<String, Object> j = new LinkedHashMap<>();
+                        j.put("text", text);
+                        j.put("generated", gen);
+                        j.put("tokens", ids.length);
+                        out.println(Json.write(j));
+                    } else {
+                        out.println(gen);
+                    }
+                    out.flush();
+                }
+                return 0;
+            }
             List<Encoder.Encoded> rows = new ArrayList<>();
             for (String text : inputs) {
                 rows.add(s.encoder().encode(text, -1));

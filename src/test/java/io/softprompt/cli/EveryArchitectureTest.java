@@ -53,6 +53,18 @@ class EveryArchitectureTest {
             assertEquals("neg", Json.MAPPER.readTree(lines[0]).get("label").asText());
             assertEquals("pos", Json.MAPPER.readTree(lines[1]).get("label").asText());
             assertTrue(Json.MAPPER.readTree(lines[0]).get("probabilities").get("neg").asDouble() > 0.5);
+
+            Cli.Run g = Cli.run("infer", "--prompt", sp.toString(), "--model", dir.toString(), "--generate",
+                    "--max-new-tokens", "3", "--json", "a dull boring plot");
+            if (ModelFolder.open(dir).modelType().equals("bert")) {
+                assertEquals(2, g.code(), "a masked LM does not generate: " + g.err());
+                assertTrue(g.err().contains("does not generate"), g.err());
+            } else {
+                assertEquals(0, g.code(), g.err());
+                JsonNode gj = Json.MAPPER.readTree(g.out());
+                assertTrue(gj.get("tokens").asInt() <= 3);
+                assertTrue(gj.has("generated"));
+            }
         }));
     }
 }
