@@ -1,21 +1,39 @@
 #!/usr/bin/env bash
-# Speed benchmark: prompt tuning on GPT-2-small shapes (random weights, real GPT-2 tokenizer) on SST-2.
-# Prints train/eval examples/s, achieved vs. matmul GFLOP/s and peak RSS. Not a test: run it by hand.
-#   scripts/bench.sh [STEPS] [EVAL_EXAMPLES]
-# Env: SHARED (default ../shared), WORK (default a temp folder; the 500 MB checkpoint is written once there).
+# Speed benchmark: prompt tuning at real model shapes (random weights) on SST-2: batch 8, 20 prompt
+# tokens, inputs padded or truncated to 64 tokens. Prints train/eval examples/s, peak RSS and, for
+# GPT-2, achieved vs. matmul GFLOP/s. Not a test: run it by hand.
+#   scripts/bench.sh [MODEL] [STEPS] [EVAL_EXAMPLES]
+#   MODEL: gpt2-small (default) | smollm2-135m | t5-base | all
+# Env: SHARED (default ../shared); WORK (default a temp folder; checkpoints are written there once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${SHARED:-../shared}
 WORK=${WORK:-${TMPDIR:-/tmp}/softprompt-bench}
-STEPS=${1:-30}
-EVAL=${2:-256}
+MODEL=${1:-gpt2-small}
+STEPS=${2:-30}
+EVAL=${3:-256}
 [ -x target/softprompt/bin/softprompt ] || mvn -B -q package -DskipTests
 CP="target/softprompt/lib/*"
-MODEL="$WORK/gpt2-small-random"
-if [ ! -f "$MODEL/model.safetensors" ]; then
-  echo "writing random GPT-2-small weights to $MODEL (once)" >&2
-  java -Xmx4g -cp "$CP" io.softprompt.bench.RandomModel "$MODEL" "$SHARED/tokenizers/gpt2/tokenizer.json" 12 768 12 50257 1024 >&2
-fi
-# The measured process: a 1 GB heap is plenty (weights and activations live in native memory).
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
-exec java -Xmx1g -Dai.djl.offline=true -cp "$CP" io.softprompt.bench.Benchmark "$MODEL" "$SHARED/data/sst2" "$STEPS" "$EVAL"
+
+run() {
+  local arch=$1 objective=$2
+  local dir="$WORK/$arch-random"
+  if [ ! -f "$dir/model.safetensors" ]; then
+    echo "writing random $arch weights to $dir (once)" >&2
+    java -Xmx6g -cp "$CP" io.softprompt.bench.RandomModel "$arch" "$dir" \
+      "$SHARED/tokenizers/gpt2/tokenizer.json" "$SHARED/data/sst2/train.tsv" >&2
+  fi
+  echo "== $arch"
+  # The measured process: a 1 GB heap is plenty (weights and activations live in native memory).
+  java -Xmx1g -Dai.djl.offline=true -cp "$CP" io.softprompt.bench.Benchmark "$dir" "$SHARED/data/sst2" \
+    "$STEPS" "$EVAL" "$objective"
+}
+
+case "$MODEL" in
+  gpt2-small) run gpt2-small verbalizer ;;
+  smollm2-135m) run smollm2-135m verbalizer ;;
+  t5-base) run t5-base lm ;;          # T5: Lester et al.'s text-to-text loss (label word + EOS)
+  all) run gpt2-small verbalizer; run smollm2-135m verbalizer; run t5-base lm ;;
+  *) echo "unknown MODEL $MODEL (gpt2-small | smollm2-135m | t5-base | all)" >&2; exit 2 ;;
+esac

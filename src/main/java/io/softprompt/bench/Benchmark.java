@@ -39,6 +39,7 @@ public final class Benchmark {
         Path sst2 = Path.of(args[1]);
         int steps = args.length > 2 ? Integer.parseInt(args[2]) : 30;
         int evalN = args.length > 3 ? Integer.parseInt(args[3]) : 256;
+        String objective = args.length > 4 ? args[4] : "verbalizer";
         int n = 20;
         int t = 64;
         int batch = 8;
@@ -48,9 +49,6 @@ public final class Benchmark {
         System.err.printf(Locale.ROOT, "  rss after matmul probe %.0f MB%n", Rss.currentMb());
         try (LoadedModel model = LoadedModel.load(modelDir, modelDir.getFileName().toString())) {
             System.err.printf(Locale.ROOT, "  rss after model load %.0f MB%n", Rss.currentMb());
-            Gpt2Model g = (Gpt2Model) model.lm();
-            int layers = g.config().nLayer();
-            int d = g.config().nEmbd();
             Task task = Task.resolve("sst2");
             List<Example> train = TsvReader.read(DataSource.file(sst2.resolve("train.tsv")), task, true)
                     .subList(0, steps * batch);
@@ -62,7 +60,7 @@ public final class Benchmark {
             System.err.printf(Locale.ROOT, "  rss after data %.0f MB%n", Rss.currentMb());
             float[] init = PromptInit.VOCAB.values(model.lm(), model.tokenizer(), n, 1, null, enc.labelTokens());
             TrainConfig cfg = new TrainConfig("sst2", modelDir.toString(), "sst2/train", null, n, "vocab", null,
-                    "verbalizer", steps, null, batch, 0.03, 0, 1e-5, 1, t, steps + 1, batch, t, "adamw");
+                    objective, steps, null, batch, 0.03, 0, 1e-5, 1, t, steps + 1, batch, t, "adamw");
             Trainer.Result r = Trainer.train(cfg, model.lm(), enc, trainRows, List.of(), init, new Trainer.Listener() {
                 @Override
                 public void onStep(int step, int total, double loss, double lr, double eps) {
@@ -79,21 +77,23 @@ public final class Benchmark {
             Evaluator.evaluate(predictor, init, n, devRows.subList(0, batch * 2), 2); // warm-up
             Evaluator.Result e = Evaluator.evaluate(predictor, init, n, devRows, 2);
 
-            long s = n + t;
-            double fwdPerSeq = 2.0 * s * 12.0 * layers * d * d + 4.0 * layers * s * s * d;
-            double trainGflops = r.trainExamplesPerSec() * 2 * fwdPerSeq / 1e9;
-            double evalGflops = e.examplesPerSec() * fwdPerSeq / 1e9;
-            System.out.printf(Locale.ROOT, "model            %s (%d layers, d %d, vocab %d)%n", modelDir, layers, d,
-                    model.lm().vocabSize());
+            System.out.printf(Locale.ROOT, "model            %s (%s, d %d, vocab %d), objective %s%n", modelDir,
+                    model.lm().modelType(), model.lm().hiddenSize(), model.lm().vocabSize(), objective);
             System.out.printf(Locale.ROOT, "workload         batch %d, prompt %d tokens, inputs padded/truncated to %d, "
                     + "%d train steps (first 3 excluded), %d dev examples%n", batch, n, t, steps, devRows.size());
-            System.out.printf(Locale.ROOT, "threads          %d intra-op (PyTorch), %d cores%n",
-                    Integer.getInteger("ai.djl.pytorch.num_threads", Runtime.getRuntime().availableProcessors()),
-                    Runtime.getRuntime().availableProcessors());
-            System.out.printf(Locale.ROOT, "train            %.2f examples/s  (%.1f GFLOP/s achieved)%n",
-                    r.trainExamplesPerSec(), trainGflops);
-            System.out.printf(Locale.ROOT, "eval             %.2f examples/s  (%.1f GFLOP/s achieved)%n",
-                    e.examplesPerSec(), evalGflops);
+            System.out.printf(Locale.ROOT, "threads          %d cores%n", Runtime.getRuntime().availableProcessors());
+            String trainFlops = "";
+            String evalFlops = "";
+            if (model.lm() instanceof Gpt2Model g) {
+                int layers = g.config().nLayer();
+                int d = g.config().nEmbd();
+                long s = n + t;
+                double fwdPerSeq = 2.0 * s * 12.0 * layers * d * d + 4.0 * layers * s * s * d;
+                trainFlops = String.format(Locale.ROOT, "  (%.1f GFLOP/s achieved)", r.trainExamplesPerSec() * 2 * fwdPerSeq / 1e9);
+                evalFlops = String.format(Locale.ROOT, "  (%.1f GFLOP/s achieved)", e.examplesPerSec() * fwdPerSeq / 1e9);
+            }
+            System.out.printf(Locale.ROOT, "train            %.2f examples/s%s%n", r.trainExamplesPerSec(), trainFlops);
+            System.out.printf(Locale.ROOT, "eval             %.2f examples/s%s%n", e.examplesPerSec(), evalFlops);
             System.out.printf(Locale.ROOT, "matmul           %.1f GFLOP/s  (fp32 [512x768]x[768x3072], same process)%n", matmul);
             System.out.printf(Locale.ROOT, "peak RSS         %.0f MB%n", Rss.peakMb());
         }

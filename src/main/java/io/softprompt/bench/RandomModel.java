@@ -1,33 +1,101 @@
 package io.softprompt.bench;
 
 import io.softprompt.model.gpt2.Gpt2Checkpoint;
+import io.softprompt.model.llama.LlamaCheckpoint;
+import io.softprompt.model.t5.T5Checkpoint;
+import io.softprompt.util.Json;
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
+import java.util.TreeSet;
 
 /**
- * Writes a randomly initialised GPT-2 checkpoint at real shapes plus a copy of a given tokenizer.json,
- * in a process of its own so the benchmark's memory figures do not include the writing.
+ * Writes a randomly initialised checkpoint at real shapes, in a process of its own so the benchmark's
+ * memory figures do not include the writing. No pretrained weights exist on the build machines.
  *
- * <p>Usage: RandomModel OUT_DIR TOKENIZER_JSON [layers d heads vocab positions]
+ * <p>Usage: RandomModel ARCH OUT_DIR GPT2_TOKENIZER_JSON SST2_TRAIN_TSV, ARCH one of
+ * gpt2-small (GPT-2 124M, the real GPT-2 tokenizer), smollm2-135m (Llama shape of SmolLM2-135M) or
+ * t5-base (T5 v1.1 base shape). The last two get a word-level tokenizer of their vocabulary size built
+ * from the SST-2 words (their own tokenizers are not on the build machines); inputs are padded or cut
+ * to the benchmark's fixed length either way.
  */
 public final class RandomModel {
     private RandomModel() {}
 
     public static void main(String[] args) throws IOException {
-        Path out = Path.of(args[0]);
-        Path tokenizer = Path.of(args[1]);
-        Gpt2Checkpoint.Shape shape = new Gpt2Checkpoint.Shape(
-                args.length > 2 ? Integer.parseInt(args[2]) : 12,
-                args.length > 3 ? Integer.parseInt(args[3]) : 768,
-                args.length > 4 ? Integer.parseInt(args[4]) : 12,
-                args.length > 5 ? Integer.parseInt(args[5]) : 50257,
-                args.length > 6 ? Integer.parseInt(args[6]) : 1024);
+        String arch = args[0];
+        Path out = Path.of(args[1]);
+        Path gpt2Tokenizer = Path.of(args[2]);
+        Path sst2Train = Path.of(args[3]);
         Files.createDirectories(out);
-        Files.copy(tokenizer, out.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
-        Gpt2Checkpoint.writeRandom(out, shape, 1234, Map.of("random_weights", true));
-        System.out.println("wrote random GPT-2 " + shape + " to " + out);
+        switch (arch) {
+            case "gpt2-small" -> {
+                Files.copy(gpt2Tokenizer, out.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
+                Gpt2Checkpoint.writeRandom(out, new Gpt2Checkpoint.Shape(12, 768, 12, 50257, 1024), 1234,
+                        Map.of("random_weights", true));
+            }
+            case "smollm2-135m" -> {
+                wordTokenizer(out.resolve("tokenizer.json"), sst2Train, 49152, new String[] {"<unk>", "<s>", "</s>"});
+                LlamaCheckpoint.writeRandom(out, new LlamaCheckpoint.Shape(30, 576, 9, 3, 1536, 49152, 2048), 1234);
+            }
+            case "t5-base" -> {
+                wordTokenizer(out.resolve("tokenizer.json"), sst2Train, 32128, new String[] {"<pad>", "</s>", "<unk>"});
+                T5Checkpoint.writeRandom(out, new T5Checkpoint.Shape(12, 12, 768, 12, 64, 2048, 32128), 1234);
+            }
+            default -> throw new IllegalArgumentException("unknown ARCH " + arch + " (gpt2-small, smollm2-135m, t5-base)");
+        }
+        System.out.println("wrote random " + arch + " to " + out);
+    }
+
+    /** A WordLevel tokenizer: specials, the training words, then filler up to the vocabulary size. */
+    static void wordTokenizer(Path file, Path tsv, int size, String[] specials) throws IOException {
+        TreeSet<String> words = new TreeSet<>();
+        try (BufferedReader r = Files.newBufferedReader(tsv)) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                for (String w : line.split("\t")[0].toLowerCase(Locale.ROOT).split("[^\\p{L}\\p{N}]+")) {
+                    if (!w.isEmpty()) {
+                        words.add(w);
+                    }
+                }
+            }
+        }
+        words.add("it");
+        words.add("was");
+        words.add("negative");
+        words.add("positive");
+        Map<String, Integer> vocab = new LinkedHashMap<>();
+        for (String s : specials) {
+            vocab.put(s, vocab.size());
+        }
+        for (String w : words) {
+            if (vocab.size() < size) {
+                vocab.putIfAbsent(w, vocab.size());
+            }
+        }
+        for (int i = 0; vocab.size() < size; i++) {
+            vocab.put("<filler_" + i + ">", vocab.size());
+        }
+        Map<String, Object> model = new LinkedHashMap<>();
+        model.put("type", "WordLevel");
+        model.put("vocab", vocab);
+        model.put("unk_token", specials[0].equals("<pad>") ? "<unk>" : specials[0]);
+        Map<String, Object> tok = new LinkedHashMap<>();
+        tok.put("version", "1.0");
+        tok.put("truncation", null);
+        tok.put("padding", null);
+        tok.put("added_tokens", java.util.Arrays.stream(specials).map(s -> Map.of("id", vocab.get(s), "content", s,
+                "single_word", false, "lstrip", false, "rstrip", false, "normalized", false, "special", true)).toList());
+        tok.put("normalizer", Map.of("type", "Lowercase"));
+        tok.put("pre_tokenizer", Map.of("type", "Whitespace"));
+        tok.put("post_processor", null);
+        tok.put("decoder", null);
+        tok.put("model", model);
+        Files.writeString(file, Json.write(tok));
     }
 }

@@ -86,17 +86,27 @@ public final class EvalCommand implements Callable<Integer> {
                 throw new UserException("--data: the prompt's task names no dev data; pass --data FILE");
             }
             List<Encoder.Encoded> rows = s.encoder().encodeAll(TsvReader.read(src, s.task(), true));
-            Predictor predictor = new Predictor(s.model().lm(), s.encoder().labels(), batchSize);
-            Evaluator.Result r = Evaluator.evaluate(predictor, s.prompt().values(), s.prompt().tokens(), rows,
-                    s.task().labels().size());
+            Evaluator.Result r;
+            if (s.task().textToText()) {
+                r = Evaluator.exactMatch(s.model().lm(), s.model().tokenizer(), s.prompt().values(), s.prompt().tokens(), rows);
+            } else {
+                Predictor predictor = new Predictor(s.model().lm(), s.encoder().labels(), batchSize);
+                r = Evaluator.evaluate(predictor, s.prompt().values(), s.prompt().tokens(), rows, s.task().labels().size());
+            }
             Metrics m = r.metrics();
             if (common.json) {
                 Map<String, Object> j = new LinkedHashMap<>(m.toMap());
-                j.put("labels", s.task().labels());
+                if (!s.task().textToText()) {
+                    j.put("labels", s.task().labels());
+                }
                 j.put("examples_per_sec", r.examplesPerSec());
                 j.put("data", src.name());
                 j.put("model", s.model().name());
                 out.println(Json.write(j));
+            } else if (s.task().textToText()) {
+                out.printf(Locale.ROOT, "data        %s (%d examples)%n", src.name(), m.examples());
+                out.printf(Locale.ROOT, "exact match %.4f%n", m.accuracy());
+                out.printf(Locale.ROOT, "speed       %.1f examples/s%n", r.examplesPerSec());
             } else {
                 out.printf(Locale.ROOT, "data        %s (%d examples)%n", src.name(), m.examples());
                 out.printf(Locale.ROOT, "accuracy    %.4f%n", m.accuracy());

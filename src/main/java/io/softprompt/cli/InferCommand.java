@@ -44,7 +44,7 @@ public final class InferCommand implements Callable<Integer> {
     int batchSize;
 
     @Option(names = "--generate", description = "Generate text after each input (greedy, key/value cache) "
-            + "instead of classifying it; for decoder LMs and T5.")
+            + "instead of classifying it; for decoder LMs and T5. Always on for text-to-text tasks.")
     boolean generate;
 
     @Option(names = "--max-new-tokens", defaultValue = "32", paramLabel = "K",
@@ -81,7 +81,7 @@ public final class InferCommand implements Callable<Integer> {
             throw new UserException("--max-new-tokens must not be negative (got " + maxNewTokens + ")");
         }
         try (PromptOptions.Session s = promptOptions.open(modelOptions, err)) {
-            if (generate) {
+            if (generate || s.task().textToText()) {
                 Generator g = new Generator(s.model().lm(), true);
                 for (String text : inputs) {
                     long[] ids = g.generate(s.prompt().values(), s.prompt().tokens(), s.encoder().encodeText(text), maxNewTokens);

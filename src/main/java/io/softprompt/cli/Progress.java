@@ -43,8 +43,10 @@ final class Progress implements Trainer.Listener {
     public void onEval(int step, Metrics m, boolean best) {
         dev = String.format(Locale.ROOT, "%.4f", m.accuracy());
         if (!terminal) {
-            err.printf(Locale.ROOT, "eval at step %d: dev accuracy %.4f, macro-F1 %.4f%s%n", step, m.accuracy(), m.macroF1(),
-                    best ? " (best so far)" : "");
+            String what = Double.isNaN(m.macroF1())
+                    ? String.format(Locale.ROOT, "dev exact match %.4f", m.accuracy())
+                    : String.format(Locale.ROOT, "dev accuracy %.4f, macro-F1 %.4f", m.accuracy(), m.macroF1());
+            err.printf(Locale.ROOT, "eval at step %d: %s%s%n", step, what, best ? " (best so far)" : "");
             err.flush();
         }
     }

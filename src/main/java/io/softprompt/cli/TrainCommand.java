@@ -68,7 +68,8 @@ public final class TrainCommand implements Callable<Integer> {
     String initText;
 
     @Option(names = "--objective", defaultValue = "verbalizer", paramLabel = "KIND",
-            description = "verbalizer (CE over label tokens) | lm (full-vocabulary CE) (default: ${DEFAULT-VALUE}).")
+            description = "verbalizer (CE over label tokens) | lm (full-vocabulary CE) (default: ${DEFAULT-VALUE}). "
+                    + "Text-to-text tasks always train on the target's tokens.")
     String objective;
 
     @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps (default: 200 unless --epochs).")
@@ -173,6 +174,8 @@ public final class TrainCommand implements Callable<Integer> {
             meta.put(PromptFile.TEXT_COLUMN, t.textColumn());
             meta.put(PromptFile.LABEL_COLUMN, t.labelColumn());
             meta.put(PromptFile.VERBALIZER, Json.write(t.verbalizer()));
+            meta.put(PromptFile.TASK_TYPE, t.type());
+            meta.put(PromptFile.TARGET_COLUMN, t.targetColumn());
             meta.put(PromptFile.TRAIN_CONFIG, Json.write(cfg));
             Map<String, Object> metrics = new LinkedHashMap<>();
             metrics.put("best_step", r.bestStep());
@@ -199,7 +202,7 @@ public final class TrainCommand implements Callable<Integer> {
                 j.put("steps", r.steps());
                 j.put("best_step", r.bestStep());
                 j.put("best_dev_accuracy", best == null ? null : best.accuracy());
-                j.put("best_dev_macro_f1", best == null ? null : best.macroF1());
+                j.put("best_dev_macro_f1", best == null || !Double.isFinite(best.macroF1()) ? null : best.macroF1());
                 j.put("final_loss", r.lastLoss());
                 j.put("train_examples_per_sec", finite(r.trainExamplesPerSec()));
                 j.put("eval_examples_per_sec", finite(r.evalExamplesPerSec()));

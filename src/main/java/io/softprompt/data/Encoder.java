@@ -27,11 +27,18 @@ import java.util.Map;
  * when the framed input exceeds {@code maxLength} tokens, the text is cut from its end.
  */
 public final class Encoder {
-    /** One encoded example: token ids (no padding), class index (-1 when unknown), decision index in ids. */
-    public record Encoded(long[] ids, int label, int position) {
+    /**
+     * One encoded example: token ids (no padding), class index (-1 when unknown), decision index in ids,
+     * and for text-to-text tasks the target's tokens followed by EOS (else null).
+     */
+    public record Encoded(long[] ids, int label, int position, long[] target) {
         /** An input whose decision is read at its last token. */
         public Encoded(long[] ids, int label) {
-            this(ids, label, ids.length - 1);
+            this(ids, label, ids.length - 1, null);
+        }
+
+        public Encoded(long[] ids, int label, int position) {
+            this(ids, label, position, null);
         }
     }
 
@@ -70,6 +77,10 @@ public final class Encoder {
         this.kind = kind;
         this.specials = specials;
         String suf = task.suffix();
+        if (task.textToText() && kind == LanguageModel.Kind.MASKED) {
+            throw new UserException("task " + task.name() + " is text-to-text, but a masked LM cannot generate text; "
+                    + "use a decoder LM or T5");
+        }
         if (kind == LanguageModel.Kind.MASKED) {
             if (specials.maskText() == null) {
                 throw new UserException("the model's tokenizer has no mask token");
@@ -145,12 +156,23 @@ public final class Encoder {
         return task;
     }
 
+    public TextTokenizer tokenizer() {
+        return tokenizer;
+    }
+
     public int maxLength() {
         return maxLength;
     }
 
     public Encoded encode(Example e) {
-        return encode(e.text(), e.label());
+        Encoded x = encode(e.text(), e.label());
+        return e.target() == null ? x : new Encoded(x.ids(), -1, x.position(), encodeTarget(e.target()));
+    }
+
+    /** A target text's tokens followed by EOS (so generation learns to stop). */
+    public long[] encodeTarget(String target) {
+        long[] t = tokenizer.encode(target);
+        return specials.eos() >= 0 ? concat(t, new long[] {specials.eos()}) : t;
     }
 
     /** A text framed for the model, with its decision position. */

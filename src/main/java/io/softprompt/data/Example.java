@@ -1,4 +1,11 @@
 package io.softprompt.data;
 
-/** One input: its text and class index (-1 when unlabelled); line is the 1-based source line. */
-public record Example(String text, int label, int line) {}
+/**
+ * One input: its text, class index (-1 when unlabelled or text-to-text), target text (text-to-text
+ * tasks, else null) and 1-based source line.
+ */
+public record Example(String text, int label, int line, String target) {
+    public Example(String text, int label, int line) {
+        this(text, label, line, null);
+    }
+}

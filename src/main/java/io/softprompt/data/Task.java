@@ -22,21 +22,46 @@ import java.util.Map;
  *  "train": "../data/samples/sst2/train.tsv", "dev": "../data/samples/sst2/dev.tsv"}</pre>
  *
  * Class order is the verbalizer's key order. Data paths are relative to the task file.
+ *
+ * <p>A text-to-text task ({@code "type": "text-to-text"}) has no verbalizer: each row has an input
+ * ({@code text_column}, default "input") and a target ({@code target_column}, default "target"), in
+ * JSON lines ({@code .jsonl}) or TSV; the model learns to generate the target and is scored by exact
+ * match.
  */
 public record Task(
         @JsonProperty(value = "name", required = true) String name,
         @JsonProperty(value = "template", required = true) String template,
         @JsonProperty("text_column") String textColumn,
         @JsonProperty("label_column") String labelColumn,
-        @JsonProperty(value = "verbalizer", required = true) LinkedHashMap<String, String> verbalizer,
+        @JsonProperty("verbalizer") LinkedHashMap<String, String> verbalizer,
         @JsonProperty("train") String train,
         @JsonProperty("dev") String dev,
         @JsonProperty("description") String description,
-        @JsonIgnore Path baseDir) {
+        @JsonIgnore Path baseDir,
+        @JsonProperty("type") String type,
+        @JsonProperty("target_column") String targetColumn) {
+
+    public static final String CLASSIFICATION = "classification";
+    public static final String TEXT_TO_TEXT = "text-to-text";
 
     public Task {
-        textColumn = textColumn == null ? "sentence" : textColumn;
+        type = type == null ? CLASSIFICATION : type;
+        boolean t2t = TEXT_TO_TEXT.equals(type);
+        textColumn = textColumn == null ? (t2t ? "input" : "sentence") : textColumn;
         labelColumn = labelColumn == null ? "label" : labelColumn;
+        targetColumn = targetColumn == null ? "target" : targetColumn;
+        verbalizer = verbalizer == null ? new LinkedHashMap<>() : verbalizer;
+    }
+
+    /** A classification task (the common case) without the text-to-text fields. */
+    public Task(String name, String template, String textColumn, String labelColumn,
+            LinkedHashMap<String, String> verbalizer, String train, String dev, String description, Path baseDir) {
+        this(name, template, textColumn, labelColumn, verbalizer, train, dev, description, baseDir, null, null);
+    }
+
+    /** Whether the task maps input text to target text (metric: exact match) rather than to a label. */
+    public boolean textToText() {
+        return TEXT_TO_TEXT.equals(type);
     }
 
     /** Names of the built-in tasks shipped in configs/ (and on the classpath). */
@@ -73,7 +98,8 @@ public record Task(
     }
 
     Task withBaseDir(Path dir) {
-        return new Task(name, template, textColumn, labelColumn, verbalizer, train, dev, description, dir);
+        return new Task(name, template, textColumn, labelColumn, verbalizer, train, dev, description, dir, type,
+                targetColumn);
     }
 
     /** Checks the template names the text column and the verbalizer has at least two distinct words. */
@@ -81,7 +107,16 @@ public record Task(
         if (!template.contains("{" + textColumn + "}")) {
             throw new UserException(source + ": template '" + template + "' has no {" + textColumn + "} placeholder");
         }
-        if (verbalizer == null || verbalizer.size() < 2) {
+        if (!CLASSIFICATION.equals(type) && !TEXT_TO_TEXT.equals(type)) {
+            throw new UserException(source + ": type '" + type + "' is not one of " + CLASSIFICATION + ", " + TEXT_TO_TEXT);
+        }
+        if (textToText()) {
+            if (!verbalizer.isEmpty()) {
+                throw new UserException(source + ": a text-to-text task has targets, not a verbalizer");
+            }
+            return this;
+        }
+        if (verbalizer.size() < 2) {
             throw new UserException(source + ": verbalizer needs at least two labels");
         }
         for (var e : verbalizer.entrySet()) {
@@ -142,6 +177,8 @@ public record Task(
         m.put("text_column", textColumn);
         m.put("label_column", labelColumn);
         m.put("verbalizer", verbalizer);
+        m.put("type", type);
+        m.put("target_column", targetColumn);
         return m;
     }
 }

@@ -14,8 +14,18 @@ import java.util.List;
 public final class TsvReader {
     private TsvReader() {}
 
-    /** Reads labelled rows; every label must be one of the task's verbalizer keys. */
+    /**
+     * Reads rows: TSV, or JSON lines when the name ends in .jsonl. Every label must be one of the task's
+     * verbalizer keys; text-to-text rows carry a target instead.
+     */
     public static List<Example> read(DataSource source, Task task, boolean requireLabels) {
+        if (source.name().endsWith(".jsonl")) {
+            return JsonlReader.read(source, task, requireLabels);
+        }
+        return readTsv(source, task, requireLabels);
+    }
+
+    static List<Example> readTsv(DataSource source, Task task, boolean requireLabels) {
         List<Example> out = new ArrayList<>();
         try (BufferedReader r = source.open()) {
             String header = r.readLine();
@@ -25,13 +35,14 @@ public final class TsvReader {
             }
             List<String> cols = Arrays.asList(stripBom(header).split("\t", -1));
             int textCol = cols.indexOf(task.textColumn());
-            int labelCol = cols.indexOf(task.labelColumn());
+            String answerName = task.textToText() ? task.targetColumn() : task.labelColumn();
+            int labelCol = cols.indexOf(answerName);
             if (textCol < 0) {
                 throw new UserException(source.name() + ":1: header has no column '" + task.textColumn()
                         + "' (columns: " + String.join(", ", cols) + ")");
             }
             if (labelCol < 0 && requireLabels) {
-                throw new UserException(source.name() + ":1: header has no column '" + task.labelColumn()
+                throw new UserException(source.name() + ":1: header has no column '" + answerName
                         + "' (columns: " + String.join(", ", cols) + ")");
             }
             String line;
@@ -47,6 +58,10 @@ public final class TsvReader {
                             + " tab-separated fields, found " + f.length);
                 }
                 int label = -1;
+                if (task.textToText()) {
+                    out.add(new Example(f[textCol].strip(), -1, lineNo, labelCol >= 0 ? f[labelCol].strip() : null));
+                    continue;
+                }
                 if (labelCol >= 0) {
                     String l = f[labelCol].trim();
                     label = task.classOf(l);

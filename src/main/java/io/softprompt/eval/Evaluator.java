@@ -11,6 +11,28 @@ public final class Evaluator {
 
     private Evaluator() {}
 
+    /**
+     * Text-to-text: greedy generation (key/value cache) for each row, scored by exact match of the
+     * generated text with the target (both stripped). Reported as accuracy; macro-F1 is not defined.
+     */
+    public static Result exactMatch(io.softprompt.model.LanguageModel lm, io.softprompt.model.TextTokenizer tok,
+            float[] prompt, int n, List<Encoder.Encoded> rows) {
+        long t0 = System.nanoTime();
+        io.softprompt.infer.Generator g = new io.softprompt.infer.Generator(lm, true);
+        int correct = 0;
+        for (Encoder.Encoded r : rows) {
+            long[] target = r.target();
+            long[] words = java.util.Arrays.copyOf(target, Math.max(0, target.length - 1)); // without EOS
+            long[] out = g.generate(prompt, n, r.ids(), target.length + 8);
+            if (tok.decode(out).strip().equals(tok.decode(words).strip())) {
+                correct++;
+            }
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        Metrics m = new Metrics(rows.size(), rows.isEmpty() ? 0 : (double) correct / rows.size(), Double.NaN, new long[0][0]);
+        return new Result(m, rows.size() / Math.max(secs, 1e-9), secs);
+    }
+
     public static Result evaluate(Predictor predictor, float[] prompt, int n, List<Encoder.Encoded> rows, int classes) {
         long t0 = System.nanoTime();
         float[][] probs = predictor.probabilities(prompt, n, rows);

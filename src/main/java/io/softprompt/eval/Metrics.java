@@ -34,6 +34,11 @@ public record Metrics(int examples, double accuracy, double macroF1, long[][] co
     public Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("examples", examples);
+        if (confusion.length == 0) { // text-to-text: accuracy is exact match
+            m.put("exact_match", accuracy);
+            m.put("accuracy", accuracy);
+            return m;
+        }
         m.put("accuracy", accuracy);
         m.put("macro_f1", macroF1);
         m.put("confusion", confusion);

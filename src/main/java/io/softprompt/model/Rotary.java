@@ -79,7 +79,6 @@ public final class Rotary {
 
     /** x [B, H, S, K] rotated: x·cos + rotate_half(x)·sin, with rotate_half(x) = cat(-x2, x1). */
     public static NDArray apply(NDArray x, NDArray cos, NDArray sin) {
-        long k = x.getShape().get(3);
         NDList halves = x.split(2, 3);
         NDArray rotated = NDArrays.concat(new NDList(halves.get(1).neg(), halves.get(0)), 3); // [B, H, S, K]
         return x.mul(cos).add(rotated.mul(sin));

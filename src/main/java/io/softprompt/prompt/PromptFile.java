@@ -34,6 +34,8 @@ public final class PromptFile {
     public static final String TEXT_COLUMN = "text_column";
     public static final String LABEL_COLUMN = "label_column";
     public static final String VERBALIZER = "verbalizer";       // JSON object label → word
+    public static final String TASK_TYPE = "task_type";         // classification | text-to-text
+    public static final String TARGET_COLUMN = "target_column";
     public static final String TRAIN_CONFIG = "train_config";   // JSON object
     public static final String METRICS = "metrics";             // JSON object
     public static final String CREATED = "created";             // ISO-8601 UTC

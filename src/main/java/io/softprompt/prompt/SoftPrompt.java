@@ -37,7 +37,8 @@ public record SoftPrompt(float[] values, int tokens, int hidden, Map<String, Str
                     new TypeReference<LinkedHashMap<String, String>>() {});
             String textColumn = meta(PromptFile.TEXT_COLUMN);
             String labelColumn = meta(PromptFile.LABEL_COLUMN);
-            return new Task(name, template, textColumn, labelColumn, v, null, null, null, null).validated(source);
+            return new Task(name, template, textColumn, labelColumn, v, null, null, null, null, meta(PromptFile.TASK_TYPE),
+                    meta(PromptFile.TARGET_COLUMN)).validated(source);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new UserException(source + ": metadata 'verbalizer' is not a JSON object");
         }

@@ -72,6 +72,50 @@ public enum Objective {
         return Prompted.crossEntropy(lm.logits(rows), m.create(t.targets()));     // [M, V]
     }
 
+    /**
+     * Text-to-text loss: the mean cross-entropy over every row's target tokens (then EOS), full
+     * vocabulary. Decoder LMs read the target after the input ([prompt][input][target]); T5 decodes it
+     * from the encoded [prompt][input].
+     */
+    public static NDArray sequenceLoss(LanguageModel lm, NDArray prompt, NDManager m, List<Encoder.Encoded> rows,
+            int padTo) {
+        long pad = lm.specials().pad();
+        if (lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
+            Encoder.Batch b = Encoder.batch(rows, padTo, pad);
+            NDArray ids = m.create(b.ids(), new Shape(b.size(), b.length()));         // [B, T]
+            NDArray mask = m.create(b.mask(), new Shape(b.size(), b.length()));       // [B, T]
+            NDList enc = Prompted.run(lm, prompt, ids, mask);                         // [B, S, D], [B, S]
+            Teacher t = Teacher.of(rows.stream().map(Encoder.Encoded::target).toList(), lm.specials().decoderStart(), pad);
+            NDArray h = lm.decode(m.create(t.inputs(), new Shape(b.size(), t.steps())), enc.get(0), enc.get(1)); // [B, R, D]
+            return Prompted.crossEntropy(lm.logits(Prompted.rows(h, t.flat())), m.create(t.targets())); // [M, V]
+        }
+        List<Encoder.Encoded> joined = new ArrayList<>();
+        for (Encoder.Encoded r : rows) {
+            long[] all = java.util.Arrays.copyOf(r.ids(), r.ids().length + r.target().length);
+            System.arraycopy(r.target(), 0, all, r.ids().length, r.target().length);
+            joined.add(new Encoder.Encoded(all, -1));
+        }
+        Encoder.Batch b = Encoder.batch(joined, padTo, pad);
+        NDArray ids = m.create(b.ids(), new Shape(b.size(), b.length()));             // [B, T]
+        NDArray mask = m.create(b.mask(), new Shape(b.size(), b.length()));           // [B, T]
+        NDArray h = Prompted.hidden(lm, prompt, ids, mask);                           // [B, S, D]
+        long s = h.getShape().get(1);
+        long n = s - b.length();
+        int total = rows.stream().mapToInt(r -> r.target().length).sum();
+        long[] flat = new long[total];
+        long[] targets = new long[total];
+        int k = 0;
+        for (int i = 0; i < rows.size(); i++) {
+            long[] tgt = rows.get(i).target();
+            int inputLen = rows.get(i).ids().length;
+            for (int j = 0; j < tgt.length; j++) {
+                flat[k] = i * s + n + inputLen - 1 + j;   // the logits at this position predict target j
+                targets[k++] = tgt[j];
+            }
+        }
+        return Prompted.crossEntropy(lm.logits(Prompted.rows(h, flat)), m.create(targets)); // [M, V]
+    }
+
     static long[] pick(long[] byClass, long[] classes) {
         long[] out = new long[classes.length];
         for (int i = 0; i < classes.length; i++) {

@@ -40,6 +40,7 @@ public final class Trainer {
         int d = lm.hiddenSize();
         int classes = encoder.labelTokens().length;
         Objective objective = Objective.parse(cfg.objective());
+        boolean textToText = encoder.task().textToText();
         Predictor predictor = new Predictor(lm, encoder.labels(), cfg.evalBatchSize(), cfg.padTo());
         Random order = new Random(cfg.seed());
         int[] perm = shuffled(train.size(), order);
@@ -76,7 +77,9 @@ public final class Trainer {
                         NDArray ids = scope.create(b.ids(), new Shape(b.size(), b.length()));   // [B, T]
                         NDArray mask = scope.create(b.mask(), new Shape(b.size(), b.length())); // [B, T]
                         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                            NDArray loss = objective.loss(lm, prompt, ids, mask, b.positions(), b.classes(), encoder.labels());
+                            NDArray loss = textToText
+                                    ? Objective.sequenceLoss(lm, prompt, scope, rows, cfg.padTo())
+                                    : objective.loss(lm, prompt, ids, mask, b.positions(), b.classes(), encoder.labels());
                             gc.backward(loss);
                             lastLoss = loss.getFloat();
                         }
@@ -97,7 +100,9 @@ public final class Trainer {
                     boolean evalNow = !dev.isEmpty() && (step % cfg.evalEvery() == 0 || step == cfg.steps());
                     if (evalNow) {
                         float[] current = prompt.toFloatArray();
-                        Evaluator.Result r = Evaluator.evaluate(predictor, current, n, dev, classes);
+                        Evaluator.Result r = textToText
+                                ? Evaluator.exactMatch(lm, encoder.tokenizer(), current, n, dev)
+                                : Evaluator.evaluate(predictor, current, n, dev, classes);
                         evalSecs += r.seconds();
                         evalExamples += r.metrics().examples();
                         boolean improved = bestDev == null || r.metrics().accuracy() > bestDev.accuracy();

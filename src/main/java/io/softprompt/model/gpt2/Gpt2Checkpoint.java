@@ -62,7 +62,8 @@ public final class Gpt2Checkpoint {
         SafetensorsWriter.write(dir.resolve("model.safetensors"), t, Map.of("format", "pt"));
     }
 
-    private static SafetensorsWriter.Tensor normal(Random rnd, int rows, int cols) {
+    /** N(0, 0.02) values [rows, cols]. */
+    public static SafetensorsWriter.Tensor normal(Random rnd, int rows, int cols) {
         float[] v = new float[rows * cols];
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) (rnd.nextGaussian() * 0.02);
@@ -70,7 +71,8 @@ public final class Gpt2Checkpoint {
         return SafetensorsWriter.Tensor.f32(v, rows, cols);
     }
 
-    private static SafetensorsWriter.Tensor fill(float value, int n) {
+    /** A constant vector [n]. */
+    public static SafetensorsWriter.Tensor fill(float value, int n) {
         float[] v = new float[n];
         java.util.Arrays.fill(v, value);
         return SafetensorsWriter.Tensor.f32(v, n);

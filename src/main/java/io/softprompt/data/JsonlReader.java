@@ -1,0 +1,62 @@
+package io.softprompt.data;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.softprompt.util.Json;
+import io.softprompt.util.UserException;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/** JSON lines: one object per line with the task's text column and its label or target. */
+final class JsonlReader {
+    private JsonlReader() {}
+
+    static List<Example> read(DataSource source, Task task, boolean requireAnswers) {
+        List<Example> out = new ArrayList<>();
+        String answer = task.textToText() ? task.targetColumn() : task.labelColumn();
+        try (BufferedReader r = source.open()) {
+            String line;
+            int lineNo = 0;
+            while ((line = r.readLine()) != null) {
+                lineNo++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                JsonNode row;
+                try {
+                    row = Json.MAPPER.readTree(line);
+                } catch (IOException e) {
+                    throw new UserException(source.name() + ":" + lineNo + ": not a JSON object");
+                }
+                JsonNode text = row.get(task.textColumn());
+                if (text == null || !text.isValueNode()) {
+                    throw new UserException(source.name() + ":" + lineNo + ": no '" + task.textColumn() + "' field");
+                }
+                JsonNode a = row.get(answer);
+                if ((a == null || a.isNull()) && requireAnswers) {
+                    throw new UserException(source.name() + ":" + lineNo + ": no '" + answer + "' field");
+                }
+                if (task.textToText()) {
+                    out.add(new Example(text.asText().strip(), -1, lineNo, a == null ? null : a.asText().strip()));
+                    continue;
+                }
+                int label = -1;
+                if (a != null && !a.isNull()) {
+                    label = task.classOf(a.asText());
+                    if (label < 0) {
+                        throw new UserException(source.name() + ":" + lineNo + ": label '" + a.asText()
+                                + "' is not in the verbalizer (" + String.join(", ", task.labels()) + ")");
+                    }
+                }
+                out.add(new Example(text.asText().strip(), label, lineNo));
+            }
+        } catch (IOException e) {
+            throw new UserException(source.name() + ": cannot read: " + e.getMessage());
+        }
+        if (out.isEmpty()) {
+            throw new UserException(source.name() + ": no data rows");
+        }
+        return out;
+    }
+}
