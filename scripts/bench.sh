@@ -26,7 +26,7 @@ run() {
   fi
   echo "== $arch"
   # The measured process: a 1 GB heap is plenty (weights and activations live in native memory).
-  java -Xmx1g -Dai.djl.offline=true -cp "$CP" io.softprompt.bench.Benchmark "$dir" "$SHARED/data/sst2" \
+  java -Xmx1g -XX:MaxDirectMemorySize=64g -Dai.djl.offline=true -cp "$CP" io.softprompt.bench.Benchmark "$dir" "$SHARED/data/sst2" \
     "$STEPS" "$EVAL" "$objective"
 }
 

@@ -26,7 +26,8 @@ import java.util.Set;
  * raw tensor bytes. The header is validated against the file size before any tensor is touched, so a
  * truncated file or one whose header lies about offsets is reported by name, not as a crash later.
  *
- * <p>Half-precision tensors (F16, BF16) are converted to float32 here, in Java, before they become
+ * <p>Float32 tensors are read straight into direct buffers that PyTorch uses without a further copy.
+ * Half-precision tensors (F16, BF16) are converted to float32 here, in Java, before they become
  * NDArrays: DJL's own {@code toType(BFLOAT16)} aborts the JVM on the CPU engine.
  */
 public final class SafetensorsFile {
@@ -261,20 +262,26 @@ public final class SafetensorsFile {
 
     /**
      * The tensor as an NDArray in {@code manager}: float types become FLOAT32, integer types INT64.
-     * An aligned F32 tensor is handed to PyTorch straight from the memory map (read-only, no copy);
-     * callers must never modify it in place.
      */
     public NDArray toNDArray(String name, NDManager manager) {
         TensorInfo info = info(name);
         Shape shape = info.djlShape();
         switch (info.dtype()) {
             case "F32" -> {
-                ByteBuffer raw = rawBytes(name);
-                if (raw.isDirect() && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN
-                        && (dataStart + info.begin()) % 4 == 0 && raw.capacity() > 0) {
-                    return manager.create(raw, shape, DataType.FLOAT32);
+                if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+                    return manager.create(readFloats(name), shape);
                 }
-                return manager.create(readFloats(name), shape);
+                // Read into a direct buffer PyTorch uses as is (DJL keeps it alive with the NDArray).
+                // Not a memory map: tensors over mapped file regions gave intermittent garbage
+                // gradients in the test suite (about one run in four); plain reads never did.
+                ByteBuffer buf = ByteBuffer.allocateDirect((int) (info.end() - info.begin())).order(ByteOrder.LITTLE_ENDIAN);
+                try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+                    readFully(ch, buf, dataStart + info.begin());
+                } catch (IOException e) {
+                    throw new UserException(path + ": cannot read tensor '" + name + "': " + e.getMessage());
+                }
+                buf.rewind();
+                return manager.create(buf, shape, DataType.FLOAT32);
             }
             case "F16", "BF16", "F64" -> {
                 return manager.create(readFloats(name), shape);
