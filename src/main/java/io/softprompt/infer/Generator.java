@@ -1,5 +1,6 @@
 package io.softprompt.infer;
 
+import io.softprompt.model.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -37,7 +38,7 @@ public final class Generator {
     /** Generated token ids (EOS excluded). prompt [N·D] row-major; input already framed by the encoder. */
     public long[] generate(float[] prompt, int n, long[] input, int maxNew) {
         try (NDManager m = NDManager.newBaseManager()) {
-            NDArray p = m.create(prompt, new Shape(n, lm.hiddenSize()));                 // [N, D]
+            NDArray p = Tensors.create(m, prompt, new Shape(n, lm.hiddenSize()));                 // [N, D]
             return lm.kind() == LanguageModel.Kind.SEQ2SEQ ? seq2seq(m, p, input, maxNew) : decoder(m, p, input, maxNew);
         }
     }
@@ -51,11 +52,11 @@ public final class Generator {
                 try (NDManager s = m.newSubManager()) {
                     NDArray h;
                     if (cache != null && step > 0) {
-                        NDArray e = lm.embed(s.create(new long[] {out.get(out.size() - 1)}, new Shape(1, 1))); // [1, 1, D]
+                        NDArray e = lm.embed(Tensors.create(s, new long[] {out.get(out.size() - 1)}, new Shape(1, 1))); // [1, 1, D]
                         h = lm.forward(e, s.ones(new Shape(1, cache.length() + 1), DataType.INT64), cache);  // [1, 1, D]
                     } else {
                         long[] ids = concat(input, out);
-                        NDArray idArr = s.create(ids, new Shape(1, ids.length));
+                        NDArray idArr = Tensors.create(s, ids, new Shape(1, ids.length));
                         NDArray tokens = lm.embed(idArr);                                        // [1, T, D]
                         NDArray row = prompt.expandDims(0);                                      // [1, N, D]
                         row.attach(s);
@@ -78,7 +79,7 @@ public final class Generator {
         List<Long> out = new ArrayList<>();
         long eos = lm.specials().eos();
         try (NDManager enc = m.newSubManager(); KvCache cache = useCache ? new KvCache(m) : null) {
-            NDArray ids = enc.create(input, new Shape(1, input.length));
+            NDArray ids = Tensors.create(enc, input, new Shape(1, input.length));
             NDList encoded = Prompted.run(lm, prompt, ids, enc.ones(new Shape(1, input.length), DataType.INT64)); // [1, S, D]
             for (int step = 0; step < maxNew; step++) {
                 long next;
@@ -86,7 +87,7 @@ public final class Generator {
                     long[] dec = cache != null
                             ? new long[] {step == 0 ? lm.specials().decoderStart() : out.get(out.size() - 1)}
                             : concat(new long[] {lm.specials().decoderStart()}, out);
-                    NDArray h = lm.decode(s.create(dec, new Shape(1, dec.length)), encoded.get(0), encoded.get(1), cache); // [1, R, D]
+                    NDArray h = lm.decode(Tensors.create(s, dec, new Shape(1, dec.length)), encoded.get(0), encoded.get(1), cache); // [1, R, D]
                     next = argmaxLast(h);
                 }
                 if (next == eos) {

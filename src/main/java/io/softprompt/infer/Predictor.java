@@ -1,5 +1,6 @@
 package io.softprompt.infer;
 
+import io.softprompt.model.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -46,7 +47,7 @@ public final class Predictor {
     public float[][] probabilities(float[] prompt, int n, List<Encoder.Encoded> rows) {
         float[][] out = new float[rows.size()][];
         try (NDManager m = NDManager.newBaseManager()) {
-            NDArray p = m.create(prompt, new Shape(n, lm.hiddenSize()));           // [N, D]
+            NDArray p = Tensors.create(m, prompt, new Shape(n, lm.hiddenSize()));           // [N, D]
             for (int[] idx : Encoder.lengthBuckets(rows, batchSize)) {
                 List<Encoder.Encoded> part = new ArrayList<>(idx.length);
                 for (int i : idx) {
@@ -64,11 +65,11 @@ public final class Predictor {
     /** One padded batch → [B][C] probabilities. prompt [N, D] or [B, N, D]. */
     public float[][] probabilities(NDManager parent, NDArray prompt, Encoder.Batch b) {
         try (NDManager m = parent.newSubManager()) {
-            NDArray ids = m.create(b.ids(), new Shape(b.size(), b.length()));      // [B, T]
-            NDArray mask = m.create(b.mask(), new Shape(b.size(), b.length()));    // [B, T]
+            NDArray ids = Tensors.create(m, b.ids(), new Shape(b.size(), b.length()));      // [B, T]
+            NDArray mask = Tensors.create(m, b.mask(), new Shape(b.size(), b.length()));    // [B, T]
             NDArray scores = lm.kind() == LanguageModel.Kind.SEQ2SEQ
                     ? sequenceScores(prompt, ids, mask, b.size())                  // [B, C]
-                    : lm.logits(Prompted.hiddenAt(lm, prompt, ids, mask, b.positions()), m.create(labels.first())); // [B, C]
+                    : lm.logits(Prompted.hiddenAt(lm, prompt, ids, mask, b.positions()), Tensors.create(m, labels.first())); // [B, C]
             float[] probs = scores.softmax(1).toFloatArray();                     // [B, C]
             int c = classes();
             float[][] out = new float[b.size()][c];
@@ -92,22 +93,22 @@ public final class Predictor {
                 targets.add(labels.sequences()[k]);
             }
         }
-        NDArray pick = m.create(rowOf);                                           // [B·C]
+        NDArray pick = Tensors.create(m, rowOf);                                           // [B·C]
         Shape es = enc.get(0).getShape();
         NDArray encRep = Layers.embedding(pick, enc.get(0).reshape(b, -1)).reshape(b * c, es.get(1), es.get(2)); // [B·C, S, D]
         NDArray maskRep = Layers.embedding(pick, enc.get(1).toType(ai.djl.ndarray.types.DataType.FLOAT32, false))
                 .toType(ai.djl.ndarray.types.DataType.INT64, false);             // [B·C, S]
         Objective.Teacher t = Objective.Teacher.of(targets, lm.specials().decoderStart(), lm.specials().pad());
-        NDArray h = lm.decode(m.create(t.inputs(), new Shape((long) b * c, t.steps())), encRep, maskRep); // [B·C, R, D]
+        NDArray h = lm.decode(Tensors.create(m, t.inputs(), new Shape((long) b * c, t.steps())), encRep, maskRep); // [B·C, R, D]
         NDArray logp = lm.logits(Prompted.rows(h, t.flat())).logSoftmax(1);      // [M, V]
-        NDArray tok = logp.gather(m.create(t.targets()).reshape(-1, 1), 1).reshape(-1); // [M]
+        NDArray tok = logp.gather(Tensors.create(m, t.targets()).reshape(-1, 1), 1).reshape(-1); // [M]
         // sum the M token log-probs back into their (row, class) pair
         float[] lp = tok.toFloatArray();
         float[] sums = new float[b * c];
         for (int j = 0; j < t.flat().length; j++) {
             sums[(int) (t.flat()[j] / t.steps())] += lp[j];
         }
-        return m.create(sums, new Shape(b, c));                                   // [B, C]
+        return Tensors.create(m, sums, new Shape(b, c));                                   // [B, C]
     }
 
     public static int argmax(float[] p) {

@@ -145,7 +145,7 @@ public final class Layers {
                     tri[i * (int) k + j] = 1f;
                 }
             }
-            allowed = keys.mul(manager.create(tri, new Shape(1, 1, q, k)));           // [B,1,Q,K]
+            allowed = keys.mul(Tensors.create(manager, tri, new Shape(1, 1, q, k)));           // [B,1,Q,K]
         }
         return allowed.sub(1f).muli(-MASK_VALUE);                                     // [B,1,Q,K]
     }

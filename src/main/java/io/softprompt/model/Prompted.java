@@ -35,7 +35,7 @@ public final class Prompted {
             flat[i] = i * s + n + positions[i];
         }
         NDArray rows = hidden.reshape(b * s, hidden.getShape().get(2));   // [B·S, D]
-        return Layers.embedding(m.create(flat), rows);                    // [B, D]
+        return Layers.embedding(Tensors.create(m, flat), rows);                    // [B, D]
     }
 
     /** Final hidden states for all positions: [B, S, D] with S = N + T (N = 0 without a prompt). */
@@ -75,7 +75,7 @@ public final class Prompted {
     /** Rows of x [B, R, D] at (b, r) pairs given as flat indices b·R + r → [M, D]. */
     public static NDArray rows(NDArray x, long[] flat) {
         Shape s = x.getShape();
-        return Layers.embedding(x.getManager().create(flat), x.reshape(s.get(0) * s.get(1), s.get(2)));
+        return Layers.embedding(Tensors.create(x.getManager(), flat), x.reshape(s.get(0) * s.get(1), s.get(2)));
     }
 
     /** Mean cross-entropy of logits [B, C] against targets [B] (class indices). */

@@ -74,7 +74,7 @@ public final class Rotary {
                 sin[p * headDim + i + half] = s;
             }
         }
-        return new NDList(m.create(cos, new Shape(len, headDim)), m.create(sin, new Shape(len, headDim)));
+        return new NDList(Tensors.create(m, cos, new Shape(len, headDim)), Tensors.create(m, sin, new Shape(len, headDim)));
     }
 
     /** x [B, H, S, K] rotated: x·cos + rotate_half(x)·sin, with rotate_half(x) = cat(-x2, x1). */

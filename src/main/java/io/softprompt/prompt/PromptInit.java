@@ -1,5 +1,6 @@
 package io.softprompt.prompt;
 
+import io.softprompt.model.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.softprompt.model.Layers;
@@ -101,7 +102,7 @@ public enum PromptInit {
     /** Rows of the embedding matrix [len(ids), D], flattened. */
     static float[] rows(LanguageModel lm, long[] ids) {
         try (NDManager m = NDManager.newBaseManager()) {
-            NDArray r = Layers.embedding(m.create(ids), lm.embeddings()); // [N, D]
+            NDArray r = Layers.embedding(Tensors.create(m, ids), lm.embeddings()); // [N, D]
             return r.toFloatArray();
         }
     }

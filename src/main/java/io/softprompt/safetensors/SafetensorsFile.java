@@ -1,5 +1,6 @@
 package io.softprompt.safetensors;
 
+import io.softprompt.model.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -269,7 +270,7 @@ public final class SafetensorsFile {
         switch (info.dtype()) {
             case "F32" -> {
                 if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
-                    return manager.create(readFloats(name), shape);
+                    return Tensors.create(manager, readFloats(name), shape);
                 }
                 // Read into a direct buffer PyTorch uses as is (DJL keeps it alive with the NDArray).
                 // Not a memory map: tensors over mapped file regions gave intermittent garbage
@@ -281,13 +282,13 @@ public final class SafetensorsFile {
                     throw new UserException(path + ": cannot read tensor '" + name + "': " + e.getMessage());
                 }
                 buf.rewind();
-                return manager.create(buf, shape, DataType.FLOAT32);
+                return Tensors.create(manager, buf, shape, DataType.FLOAT32);
             }
             case "F16", "BF16", "F64" -> {
-                return manager.create(readFloats(name), shape);
+                return Tensors.create(manager, readFloats(name), shape);
             }
             case "I64", "I32" -> {
-                return manager.create(readLongs(name), shape);
+                return Tensors.create(manager, readLongs(name), shape);
             }
             default -> throw new UserException(path + ": tensor '" + name + "' has unsupported dtype " + info.dtype());
         }

@@ -1,5 +1,6 @@
 package io.softprompt.train;
 
+import io.softprompt.model.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -50,8 +51,8 @@ public enum Objective {
         if (lm.kind() != LanguageModel.Kind.SEQ2SEQ) {
             NDArray h = Prompted.hiddenAt(lm, prompt, ids, mask, positions);      // [B, D]
             return switch (this) {
-                case VERBALIZER -> Prompted.crossEntropy(lm.logits(h, m.create(labels.first())), m.create(classes)); // [B, C]
-                case LM -> Prompted.crossEntropy(lm.logits(h), m.create(pick(labels.first(), classes)));          // [B, V]
+                case VERBALIZER -> Prompted.crossEntropy(lm.logits(h, Tensors.create(m, labels.first())), Tensors.create(m, classes)); // [B, C]
+                case LM -> Prompted.crossEntropy(lm.logits(h), Tensors.create(m, pick(labels.first(), classes)));          // [B, V]
             };
         }
         NDList enc = Prompted.run(lm, prompt, ids, mask);                         // [B, S, D], [B, S]
@@ -59,17 +60,17 @@ public enum Objective {
         if (this == VERBALIZER) {
             long[] start = new long[b];
             java.util.Arrays.fill(start, lm.specials().decoderStart());
-            NDArray h = lm.decode(m.create(start, new Shape(b, 1)), enc.get(0), enc.get(1)); // [B, 1, D]
-            return Prompted.crossEntropy(lm.logits(h.reshape(b, -1), m.create(labels.first())), m.create(classes));
+            NDArray h = lm.decode(Tensors.create(m, start, new Shape(b, 1)), enc.get(0), enc.get(1)); // [B, 1, D]
+            return Prompted.crossEntropy(lm.logits(h.reshape(b, -1), Tensors.create(m, labels.first())), Tensors.create(m, classes));
         }
         List<long[]> targets = new ArrayList<>();
         for (long c : classes) {
             targets.add(labels.sequences()[(int) c]);
         }
         Teacher t = Teacher.of(targets, lm.specials().decoderStart(), lm.specials().pad());
-        NDArray h = lm.decode(m.create(t.inputs(), new Shape(b, t.steps())), enc.get(0), enc.get(1)); // [B, R, D]
+        NDArray h = lm.decode(Tensors.create(m, t.inputs(), new Shape(b, t.steps())), enc.get(0), enc.get(1)); // [B, R, D]
         NDArray rows = Prompted.rows(h, t.flat());                                // [M, D]
-        return Prompted.crossEntropy(lm.logits(rows), m.create(t.targets()));     // [M, V]
+        return Prompted.crossEntropy(lm.logits(rows), Tensors.create(m, t.targets()));     // [M, V]
     }
 
     /**
@@ -82,12 +83,12 @@ public enum Objective {
         long pad = lm.specials().pad();
         if (lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
             Encoder.Batch b = Encoder.batch(rows, padTo, pad);
-            NDArray ids = m.create(b.ids(), new Shape(b.size(), b.length()));         // [B, T]
-            NDArray mask = m.create(b.mask(), new Shape(b.size(), b.length()));       // [B, T]
+            NDArray ids = Tensors.create(m, b.ids(), new Shape(b.size(), b.length()));         // [B, T]
+            NDArray mask = Tensors.create(m, b.mask(), new Shape(b.size(), b.length()));       // [B, T]
             NDList enc = Prompted.run(lm, prompt, ids, mask);                         // [B, S, D], [B, S]
             Teacher t = Teacher.of(rows.stream().map(Encoder.Encoded::target).toList(), lm.specials().decoderStart(), pad);
-            NDArray h = lm.decode(m.create(t.inputs(), new Shape(b.size(), t.steps())), enc.get(0), enc.get(1)); // [B, R, D]
-            return Prompted.crossEntropy(lm.logits(Prompted.rows(h, t.flat())), m.create(t.targets())); // [M, V]
+            NDArray h = lm.decode(Tensors.create(m, t.inputs(), new Shape(b.size(), t.steps())), enc.get(0), enc.get(1)); // [B, R, D]
+            return Prompted.crossEntropy(lm.logits(Prompted.rows(h, t.flat())), Tensors.create(m, t.targets())); // [M, V]
         }
         List<Encoder.Encoded> joined = new ArrayList<>();
         for (Encoder.Encoded r : rows) {
@@ -96,8 +97,8 @@ public enum Objective {
             joined.add(new Encoder.Encoded(all, -1));
         }
         Encoder.Batch b = Encoder.batch(joined, padTo, pad);
-        NDArray ids = m.create(b.ids(), new Shape(b.size(), b.length()));             // [B, T]
-        NDArray mask = m.create(b.mask(), new Shape(b.size(), b.length()));           // [B, T]
+        NDArray ids = Tensors.create(m, b.ids(), new Shape(b.size(), b.length()));             // [B, T]
+        NDArray mask = Tensors.create(m, b.mask(), new Shape(b.size(), b.length()));           // [B, T]
         NDArray h = Prompted.hidden(lm, prompt, ids, mask);                           // [B, S, D]
         long s = h.getShape().get(1);
         long n = s - b.length();
@@ -113,7 +114,7 @@ public enum Objective {
                 targets[k++] = tgt[j];
             }
         }
-        return Prompted.crossEntropy(lm.logits(Prompted.rows(h, flat)), m.create(targets)); // [M, V]
+        return Prompted.crossEntropy(lm.logits(Prompted.rows(h, flat)), Tensors.create(m, targets)); // [M, V]
     }
 
     static long[] pick(long[] byClass, long[] classes) {

@@ -1,5 +1,6 @@
 package io.softprompt.model.t5;
 
+import io.softprompt.model.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -194,7 +195,7 @@ public final class T5Model implements LanguageModel {
     /** Position bias [1, H, Q, K] from a bucket table [U, H]. */
     private NDArray positionBias(NDManager m, NDArray table, int qStart, int q, int k, boolean bidirectional) {
         long[] b = buckets(qStart, q, k, bidirectional, c.numBuckets(), c.maxDistance());
-        NDArray bias = Layers.embedding(m.create(b, new Shape(q, k)), table);  // [Q, K, H]
+        NDArray bias = Layers.embedding(Tensors.create(m, b, new Shape(q, k)), table);  // [Q, K, H]
         return bias.transpose(2, 0, 1).expandDims(0);                         // [1, H, Q, K]
     }
 
