@@ -59,20 +59,20 @@ public final class Benchmark {
             List<Encoder.Encoded> devRows = enc.encodeAll(dev);
             System.err.printf(Locale.ROOT, "  rss after data %.0f MB%n", Rss.currentMb());
             float[] init = PromptInit.VOCAB.values(model.lm(), model.tokenizer(), n, 1, null, enc.labelTokens());
-            TrainConfig cfg = new TrainConfig("sst2", modelDir.toString(), "sst2/train", null, n, "vocab", null,
-                    objective, steps, null, batch, 0.03, 0, 1e-5, 1, t, steps + 1, batch, t, "adamw");
+            TrainConfig cfg = TrainConfig.simple("sst2", modelDir.toString(), n, objective, steps, batch, 0.03, 1, t, steps + 1,
+                    batch, t);
             Trainer.Result r = Trainer.train(cfg, model.lm(), enc, trainRows, List.of(), init, new Trainer.Listener() {
                 @Override
-                public void onStep(int step, int total, double loss, double lr, double eps) {
-                    if (step % 10 == 0) {
-                        System.err.printf(Locale.ROOT, "  train step %d/%d  %.2f ex/s  rss %.0f MB%n", step, total, eps,
-                                Rss.currentMb());
+                public void onStep(Trainer.Step s) {
+                    if (s.step() % 10 == 0) {
+                        System.err.printf(Locale.ROOT, "  train step %d/%d  %.2f ex/s  rss %.0f MB%n", s.step(), s.total(),
+                                s.examplesPerSec(), Rss.currentMb());
                     }
                 }
 
                 @Override
                 public void onEval(int step, io.softprompt.eval.Metrics dev, boolean best) {}
-            });
+            }, Trainer.Extras.none());
             Predictor predictor = new Predictor(model.lm(), enc.labels(), batch, t);
             Evaluator.evaluate(predictor, init, n, devRows.subList(0, batch * 2), 2); // warm-up
             Evaluator.Result e = Evaluator.evaluate(predictor, init, n, devRows, 2);

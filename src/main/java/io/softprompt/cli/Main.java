@@ -18,7 +18,8 @@ import picocli.CommandLine.Spec;
         exitCodeList = {
             "0:success",
             "1:internal error (a bug: rerun with --verbose and report it)",
-            "2:bad input: a flag, file or line (the message names it)"})
+            "2:bad input: a flag, file or line (the message names it)",
+            "3:training stopped on a non-finite loss or gradient (last good checkpoint and best prompt kept)"})
 public final class Main implements Runnable {
     public static final int EXIT_INTERNAL = 1;
 
@@ -62,7 +63,7 @@ public final class Main implements Runnable {
                     ex.printStackTrace(err);
                 }
                 err.flush();
-                return UserException.EXIT_CODE;
+                return ((UserException) root).exitCode();
             }
             err.println("softprompt: internal error: " + ex + (verbose ? "" : " (rerun with --verbose for the stack trace)"));
             if (verbose) {

@@ -9,7 +9,7 @@ import java.util.Locale;
  * Training progress: on a terminal one redrawn bar (step, loss, dev accuracy, examples/s, ETA); in CI
  * or a pipe, plain lines about every 5% of the run and at each evaluation.
  */
-final class Progress implements Trainer.Listener {
+class Progress implements Trainer.Listener {
     private static final int WIDTH = 24;
     private final PrintWriter err;
     private final boolean terminal;
@@ -23,7 +23,12 @@ final class Progress implements Trainer.Listener {
     }
 
     @Override
-    public void onStep(int step, int total, double loss, double lr, double examplesPerSec) {
+    public void onStep(Trainer.Step s) {
+        int step = s.step();
+        int total = s.total();
+        double loss = s.loss();
+        double lr = s.lr();
+        double examplesPerSec = s.examplesPerSec();
         double elapsed = (System.nanoTime() - start) / 1e9;
         double eta = elapsed / step * (total - step);
         String stats = String.format(Locale.ROOT, "step %d/%d  loss %.4f  lr %.2e  dev acc %s  %.1f ex/s  ETA %s",

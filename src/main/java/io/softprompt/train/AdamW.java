@@ -2,15 +2,16 @@ package io.softprompt.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * AdamW exactly as torch.optim.AdamW (decoupled weight decay, bias-corrected moments, eps added to
- * the corrected sqrt of the second moment). Written here rather than taken from DJL because the
- * moments must be readable for checkpoints, and DJL's optimiser keeps them private.
+ * the corrected sqrt of the second moment).
  *
  * <p>Shapes: the parameter, gradient and both moments are [N, D].
  */
-public final class AdamW implements AutoCloseable {
+public final class AdamW implements Optimizer {
     private final double beta1;
     private final double beta2;
     private final double eps;
@@ -28,7 +29,7 @@ public final class AdamW implements AutoCloseable {
         this.v = manager.zeros(param.getShape());
     }
 
-    /** One update of param in place (outside any gradient recording). */
+    @Override
     public void step(NDArray param, NDArray grad, double lr) {
         t++;
         if (weightDecay != 0) {
@@ -51,8 +52,22 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
+    @Override
     public int steps() {
         return t;
+    }
+
+    @Override
+    public void setSteps(int steps) {
+        t = steps;
+    }
+
+    @Override
+    public Map<String, NDArray> state() {
+        Map<String, NDArray> s = new LinkedHashMap<>();
+        s.put("adamw.exp_avg", m);
+        s.put("adamw.exp_avg_sq", v);
+        return s;
     }
 
     @Override

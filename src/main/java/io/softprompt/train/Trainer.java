@@ -1,5 +1,6 @@
 package io.softprompt.train;
 
+import io.softprompt.model.Tensors;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -10,94 +11,161 @@ import io.softprompt.eval.Evaluator;
 import io.softprompt.eval.Metrics;
 import io.softprompt.infer.Predictor;
 import io.softprompt.model.LanguageModel;
+import io.softprompt.util.Rss;
+import io.softprompt.util.UserException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 
 /**
  * Prompt tuning: only the N×D prompt learns; the model is frozen. Reads top to bottom like nanoGPT's
- * train.py: set up, then for each step take a batch, forward, backward, clip nothing, step AdamW,
- * log, and every {@code eval_every} steps evaluate and keep the best prompt by dev accuracy.
+ * train.py: set up (or restore a checkpoint), then for each step take a batch, forward, check the loss
+ * is finite, backward, clip the gradient's global norm, step the optimiser, log; every
+ * {@code eval_every} steps evaluate, keep the best prompt and stop early when patience runs out;
+ * every {@code checkpoint_every} steps save everything needed to continue.
  */
 public final class Trainer {
     /** What the caller sees while training runs. */
     public interface Listener {
-        void onStep(int step, int total, double loss, double lr, double examplesPerSec);
+        void onStep(Step s);
 
         void onEval(int step, Metrics dev, boolean best);
+
+        /** A new best prompt [N·D] (write it out: a crash later must not lose it). */
+        default void onBest(int step, float[] prompt, Metrics dev) {}
     }
+
+    /** One step's figures. */
+    public record Step(int step, int total, double loss, double lr, double gradNorm, double examplesPerSec) {}
 
     /** The outcome: the best prompt (or the last when there is no dev set) and figures. */
     public record Result(float[] bestPrompt, Metrics bestDev, int bestStep, int steps, double lastLoss,
-            double trainExamplesPerSec, double evalExamplesPerSec) {}
+            double trainExamplesPerSec, double evalExamplesPerSec, boolean stoppedEarly, int resumedFrom) {}
+
+    /**
+     * What a run needs besides its config. anchor [N·D] is E(anchor text) for the anchor regulariser
+     * (null without one); run is the run folder (null: nothing is saved); resume the checkpoint to
+     * continue from (null: start at step 1); fingerprint identifies the model in checkpoints.
+     */
+    public record Extras(float[] anchor, RunDir run, Checkpoint resume, String fingerprint, int debugNanAt,
+            long debugStepDelayMs) {
+        public static Extras none() {
+            return new Extras(null, null, null, null, 0, 0);
+        }
+    }
 
     private Trainer() {}
 
     public static Result train(TrainConfig cfg, LanguageModel lm, Encoder encoder, List<Encoder.Encoded> train,
-            List<Encoder.Encoded> dev, float[] init, Listener listener) {
+            List<Encoder.Encoded> dev, float[] init, Listener listener, Extras x) {
         // ---- setup ----
         int n = cfg.tokens();
         int d = lm.hiddenSize();
+        int total = cfg.steps();
         int classes = encoder.labelTokens().length;
         Objective objective = Objective.parse(cfg.objective());
+        Schedule schedule = Schedule.parse(cfg.schedule());
         boolean textToText = encoder.task().textToText();
         Predictor predictor = new Predictor(lm, encoder.labels(), cfg.evalBatchSize(), cfg.padTo());
-        Random order = new Random(cfg.seed());
-        int[] perm = shuffled(train.size(), order);
-        int cursor = 0;
+        RunDir run = x.run();
+        Checkpoint from = x.resume();
 
-        float[] best = init.clone();
-        Metrics bestDev = null;
-        int bestStep = 0;
-        double lastLoss = Double.NaN;
-        double trainSecs = 0;
-        long trainExamples = 0;
+        int step0 = from == null ? 0 : from.state().step();
+        int epoch = from == null ? 0 : from.state().epoch();
+        int cursor = from == null ? 0 : from.state().cursor();
+        int[] perm = order(train.size(), cfg.seed(), epoch);
+        float[] best = from == null ? init.clone() : from.bestPrompt();
+        Double bestMetric = from == null ? null : from.state().bestMetric();
+        Metrics bestDev = from == null ? null : from.state().bestDev();
+        int bestStep = from == null ? 0 : from.state().bestStep();
+        int evalsSinceBest = from == null ? 0 : from.state().evalsSinceBest();
+        double lastLoss = from == null ? Double.NaN : from.state().lastLoss();
+        double trainSecs = from == null ? 0 : from.state().trainSeconds();
+        long trainExamples = from == null ? 0 : from.state().trainExamples();
         double evalSecs = 0;
         long evalExamples = 0;
+        int checkpointStep = step0;
+        boolean stoppedEarly = false;
+        int lastStep = step0;
+        long started = System.nanoTime();
 
         try (NDManager root = NDManager.newBaseManager()) {
-            NDArray prompt = root.create(init, new Shape(n, d));                  // [N, D] the only trainable tensor
+            NDArray prompt = Tensors.create(root, from == null ? init : from.prompt(), new Shape(n, d)); // [N, D] the only trainable tensor
             prompt.setRequiresGradient(true);
-            try (AdamW opt = new AdamW(root, prompt, 0.9, 0.999, 1e-8, cfg.weightDecay())) {
-                for (int step = 1; step <= cfg.steps(); step++) {
+            NDArray anchor = x.anchor() == null ? null : Tensors.create(root, x.anchor(), new Shape(n, d)); // [N, D]
+            try (Optimizer opt = Optimizer.create(cfg.optimizer(), root, prompt, cfg.weightDecay())) {
+                if (from != null) {
+                    opt.restore(from.optimizer(), from.state().optimizerSteps());
+                }
+                for (int step = step0 + 1; step <= total; step++) {
                     long t0 = System.nanoTime();
                     // ---- batch ----
                     List<Encoder.Encoded> rows = new ArrayList<>(cfg.batchSize());
                     for (int k = 0; k < cfg.batchSize(); k++) {
                         if (cursor == perm.length) {
-                            perm = shuffled(train.size(), order);
+                            perm = order(train.size(), cfg.seed(), ++epoch);
                             cursor = 0;
                         }
                         rows.add(train.get(perm[cursor++]));
                     }
                     Encoder.Batch b = Encoder.batch(rows, cfg.padTo(), lm.specials().pad());
-                    double lr = Schedule.warmupConstant(cfg.lr(), cfg.warmup(), step);
-                    // ---- forward, backward, update ----
+                    double lr = schedule.lr(cfg.lr(), cfg.warmup(), total, step);
+                    double gradNorm;
+                    // ---- forward, backward, update (every temporary dies with this scope) ----
                     try (NDManager scope = root.newSubManager()) {
-                        NDArray ids = scope.create(b.ids(), new Shape(b.size(), b.length()));   // [B, T]
-                        NDArray mask = scope.create(b.mask(), new Shape(b.size(), b.length())); // [B, T]
+                        NDArray ids = Tensors.create(scope, b.ids(), new Shape(b.size(), b.length()));   // [B, T]
+                        NDArray mask = Tensors.create(scope, b.mask(), new Shape(b.size(), b.length())); // [B, T]
                         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                            NDArray loss = textToText
+                            NDArray loss = textToText                                          // []
                                     ? Objective.sequenceLoss(lm, prompt, scope, rows, cfg.padTo())
                                     : objective.loss(lm, prompt, ids, mask, b.positions(), b.classes(), encoder.labels());
-                            gc.backward(loss);
+                            if (anchor != null) { // Khashabi et al.'s regulariser: γ·‖P − E(text)‖²/N
+                                NDArray diff = prompt.sub(anchor);                             // [N, D]
+                                diff.attach(scope);
+                                loss = loss.add(diff.square().sum().mul((float) (cfg.anchorWeight() / n)));
+                            }
+                            if (step == x.debugNanAt()) {
+                                loss = loss.mul(Float.NaN);
+                            }
                             lastLoss = loss.getFloat();
+                            if (!Double.isFinite(lastLoss)) {
+                                throw diverged("loss", lastLoss, step, run, checkpointStep, bestStep);
+                            }
+                            gc.backward(loss);
                         }
                         try (NDArray grad = prompt.getGradient()) {                          // [N, D]
+                            gradNorm = norm(grad);
+                            if (!Double.isFinite(gradNorm)) {
+                                throw diverged("gradient", gradNorm, step, run, checkpointStep, bestStep);
+                            }
+                            if (cfg.clipNorm() != null && gradNorm > cfg.clipNorm()) {
+                                grad.muli((float) (cfg.clipNorm() / gradNorm));
+                            }
                             opt.step(prompt, grad, lr);
                             grad.subi(grad);                                                   // zero for the next step
                         }
                     }
+                    if (x.debugStepDelayMs() > 0) {
+                        sleep(x.debugStepDelayMs());
+                    }
                     double secs = (System.nanoTime() - t0) / 1e9;
-                    if (step > 3) { // steady state: the first steps pay for warm-up of the native library
+                    if (step > step0 + 3) { // steady state: the first steps pay for warm-up of the native library
                         trainSecs += secs;
                         trainExamples += b.size();
                     }
                     double rate = trainSecs > 0 ? trainExamples / trainSecs : b.size() / secs;
-                    listener.onStep(step, cfg.steps(), lastLoss, lr, rate);
+                    listener.onStep(new Step(step, total, lastLoss, lr, gradNorm, rate));
+                    lastStep = step;
 
-                    // ---- evaluate, keep the best ----
-                    boolean evalNow = !dev.isEmpty() && (step % cfg.evalEvery() == 0 || step == cfg.steps());
+                    // ---- evaluate, keep the best, stop early ----
+                    Map<String, Object> line = null;
+                    if (cfg.logEvery() > 0 && (step % cfg.logEvery() == 0 || step == total || step == 1)) {
+                        line = logLine(step, lastLoss, lr, gradNorm, rate, started);
+                    }
+                    boolean evalNow = !dev.isEmpty() && (step % cfg.evalEvery() == 0 || step == total);
                     if (evalNow) {
                         float[] current = prompt.toFloatArray();
                         Evaluator.Result r = textToText
@@ -105,24 +173,101 @@ public final class Trainer {
                                 : Evaluator.evaluate(predictor, current, n, dev, classes);
                         evalSecs += r.seconds();
                         evalExamples += r.metrics().examples();
-                        boolean improved = bestDev == null || r.metrics().accuracy() > bestDev.accuracy();
+                        boolean improved = bestMetric == null || r.metrics().accuracy() > bestMetric;
                         if (improved) {
                             best = current;
+                            bestMetric = r.metrics().accuracy();
                             bestDev = r.metrics();
                             bestStep = step;
+                            evalsSinceBest = 0;
+                            listener.onBest(step, best, bestDev);
+                        } else {
+                            evalsSinceBest++;
                         }
                         listener.onEval(step, r.metrics(), improved);
+                        if (line == null) {
+                            line = logLine(step, lastLoss, lr, gradNorm, rate, started);
+                        }
+                        line.put("dev", r.metrics().toMap());
+                        line.put("best", improved);
+                        stoppedEarly = cfg.patience() != null && evalsSinceBest >= cfg.patience();
+                    }
+                    if (line != null && run != null) {
+                        run.log(line);
+                    }
+                    // ---- checkpoint ----
+                    boolean checkpointNow = cfg.checkpointEvery() > 0 && step % cfg.checkpointEvery() == 0;
+                    if (run != null && (checkpointNow || stoppedEarly || step == total)) {
+                        Checkpoint.State st = new Checkpoint.State(step, cfg.optimizer(), opt.steps(), cfg.seed(), epoch,
+                                cursor, bestMetric, bestDev, bestStep, evalsSinceBest, lastLoss, trainSecs, trainExamples);
+                        Map<String, float[]> os = new LinkedHashMap<>();
+                        Map<String, long[]> shapes = new LinkedHashMap<>();
+                        opt.state().forEach((k, v) -> {
+                            os.put(k, v.toFloatArray());
+                            shapes.put(k, v.getShape().getShape());
+                        });
+                        float[] bestNow = dev.isEmpty() ? prompt.toFloatArray() : best;
+                        run.saveCheckpoint(new Checkpoint(prompt.toFloatArray(), bestNow, new long[] {n, d}, os, shapes,
+                                st, cfg, x.fingerprint()));
+                        checkpointStep = step;
+                    }
+                    if (stoppedEarly) {
+                        break;
                     }
                 }
                 if (dev.isEmpty()) {
                     best = prompt.toFloatArray();
-                    bestStep = cfg.steps();
+                    bestStep = lastStep;
                 }
             }
         }
         double trainRate = trainSecs > 0 ? trainExamples / trainSecs : Double.NaN;
         double evalRate = evalSecs > 0 ? evalExamples / evalSecs : Double.NaN;
-        return new Result(best, bestDev, bestStep, cfg.steps(), lastLoss, trainRate, evalRate);
+        return new Result(best, bestDev, bestStep, lastStep, lastLoss, trainRate, evalRate, stoppedEarly, step0);
+    }
+
+    private static Map<String, Object> logLine(int step, double loss, double lr, double gradNorm, double rate, long started) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("step", step);
+        m.put("loss", loss);
+        m.put("lr", lr);
+        m.put("grad_norm", gradNorm);
+        m.put("examples_per_sec", rate);
+        m.put("elapsed_sec", (System.nanoTime() - started) / 1e9);
+        m.put("rss_mb", Rss.currentMb());
+        return m;
+    }
+
+    private static UserException diverged(String what, double value, int step, RunDir run, int checkpointStep, int bestStep) {
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "non-finite %s (%s) at step %d; training stopped",
+                what, value, step));
+        if (run != null) {
+            if (checkpointStep > 0) {
+                sb.append("; kept checkpoint ").append(run.checkpoint()).append(" (step ").append(checkpointStep).append(')');
+            }
+            if (bestStep > 0 && java.nio.file.Files.isRegularFile(run.best())) {
+                sb.append(", best prompt ").append(run.best()).append(" (step ").append(bestStep).append(')');
+            }
+        }
+        sb.append(". Lower --lr or set --clip-norm");
+        if (run != null && checkpointStep > 0) {
+            sb.append(", or --resume ").append(run.dir());
+        }
+        return new UserException(sb.toString(), UserException.EXIT_DIVERGED);
+    }
+
+    /** L2 norm of the gradient, accumulated in double. */
+    static double norm(NDArray grad) {
+        double s = 0;
+        for (float v : grad.toFloatArray()) {
+            s += (double) v * v;
+        }
+        return Math.sqrt(s);
+    }
+
+    /** Epoch {@code epoch}'s permutation of the training rows: a pure function of (size, seed, epoch). */
+    static int[] order(int size, long seed, int epoch) {
+        return shuffled(size, new Random(seed * 0x9E3779B97F4A7C15L + epoch));
     }
 
     static int[] shuffled(int size, Random rnd) {
@@ -137,5 +282,13 @@ public final class Trainer {
             p[j] = t;
         }
         return p;
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -1,0 +1,58 @@
+package io.softprompt.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.softprompt.util.UserException;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * An optimiser for the one trainable tensor, the prompt [N, D]. Written here rather than taken from
+ * DJL: on the PyTorch engine DJL offers only SGD/Adam/AdamW, and keeps their state private, while a
+ * checkpoint must save and restore it exactly.
+ */
+public interface Optimizer extends AutoCloseable {
+    /** One update of param in place, outside gradient recording. grad has param's shape. */
+    void step(NDArray param, NDArray grad, double lr);
+
+    /** Updates taken so far (bias correction and decay schedules depend on it). */
+    int steps();
+
+    /** The state tensors by name, for checkpoints (the arrays themselves, not copies). */
+    Map<String, NDArray> state();
+
+    /** Restores state saved from {@link #state()} and the step count. */
+    default void restore(Map<String, float[]> values, int steps) {
+        for (Map.Entry<String, NDArray> e : state().entrySet()) {
+            float[] v = values.get(e.getKey());
+            if (v == null || v.length != e.getValue().size()) {
+                throw new UserException("checkpoint: optimizer state '" + e.getKey() + "' is missing or has a wrong size");
+            }
+            e.getValue().set(v);
+        }
+        setSteps(steps);
+    }
+
+    void setSteps(int steps);
+
+    @Override
+    void close();
+
+    /** The optimisers by name, with the settings the CLI exposes. */
+    static Optimizer create(String name, NDManager manager, NDArray param, double weightDecay) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "adamw" -> new AdamW(manager, param, 0.9, 0.999, 1e-8, weightDecay);
+            case "adafactor" -> new Adafactor(manager, param, Adafactor.DECAY_RATE, Adafactor.CLIP_THRESHOLD,
+                    Adafactor.EPS1, weightDecay);
+            default -> throw new UserException("--optimizer: unknown value '" + name + "' (expected adafactor or adamw)");
+        };
+    }
+
+    static String check(String name) {
+        String n = name.toLowerCase(Locale.ROOT);
+        if (!n.equals("adamw") && !n.equals("adafactor")) {
+            throw new UserException("--optimizer: unknown value '" + name + "' (expected adafactor or adamw)");
+        }
+        return n;
+    }
+}
