@@ -39,6 +39,11 @@ public final class RandomModel {
                 Gpt2Checkpoint.writeRandom(out, new Gpt2Checkpoint.Shape(12, 768, 12, 50257, 1024), 1234,
                         Map.of("random_weights", true));
             }
+            case "gpt2-mini" -> { // 4 layers, d 256: a small model for long runs (memory check, sweeps)
+                Files.copy(gpt2Tokenizer, out.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
+                Gpt2Checkpoint.writeRandom(out, new Gpt2Checkpoint.Shape(4, 256, 4, 50257, 1024), 1234,
+                        Map.of("random_weights", true));
+            }
             case "smollm2-135m" -> {
                 wordTokenizer(out.resolve("tokenizer.json"), sst2Train, 49152, new String[] {"<unk>", "<s>", "</s>"});
                 LlamaCheckpoint.writeRandom(out, new LlamaCheckpoint.Shape(30, 576, 9, 3, 1536, 49152, 2048), 1234);
@@ -47,7 +52,7 @@ public final class RandomModel {
                 wordTokenizer(out.resolve("tokenizer.json"), sst2Train, 32128, new String[] {"<pad>", "</s>", "<unk>"});
                 T5Checkpoint.writeRandom(out, new T5Checkpoint.Shape(12, 12, 768, 12, 64, 2048, 32128), 1234);
             }
-            default -> throw new IllegalArgumentException("unknown ARCH " + arch + " (gpt2-small, smollm2-135m, t5-base)");
+            default -> throw new IllegalArgumentException("unknown ARCH " + arch + " (gpt2-small, gpt2-mini, smollm2-135m, t5-base)");
         }
         System.out.println("wrote random " + arch + " to " + out);
     }

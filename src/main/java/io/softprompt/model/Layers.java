@@ -41,10 +41,20 @@ public final class Layers {
      * activation memory on GPT-2 shapes. x [..., F] → [..., F].
      */
     public static NDArray geluNew(NDArray x) {
-        NDArray t = x.mul(x).muli(0.044715f).addi(1f);       // 1 + 0.044715·x²  (saved by the next mul)
-        NDArray u = t.mul(x).muli(2f * SQRT_2_OVER_PI);      // 2z
+        NDArray t = x.mul(x).muli(scalar(x, 0.044715f)).addi(scalar(x, 1f)); // 1 + 0.044715·x² (saved by the next mul)
+        NDArray u = t.mul(x).muli(scalar(x, 2f * SQRT_2_OVER_PI));            // 2z
         NDArray s = u.getNDArrayInternal().sigmoid();        // sigmoid(2z)      (saved: its output)
         return x.mul(s);
+    }
+
+    /**
+     * A scalar [] in PyTorch-owned memory, in x's manager. Use it instead of DJL's {@code x.mul(0.5f)}:
+     * DJL turns a Number into a tensor over a Java buffer, autograd saves that tensor for backward,
+     * and when a layer's scope closes before backward runs the buffer can be freed and reused (seen
+     * as NaN gradients after a garbage collection).
+     */
+    public static NDArray scalar(NDArray x, float value) {
+        return Tensors.create(x.getManager(), new float[] {value}, new Shape());
     }
 
     /**
@@ -75,7 +85,7 @@ public final class Layers {
      * RMSNorm (Llama, T5): x / sqrt(mean(x²) + eps) · weight, over the last axis. x [..., D], weight [D].
      */
     public static NDArray rmsNorm(NDArray x, NDArray weight, float eps) {
-        NDArray ms = x.mul(x).mean(new int[] {-1}, true).addi(eps);   // [..., 1]
+        NDArray ms = x.mul(x).mean(new int[] {-1}, true).addi(scalar(x, eps)); // [..., 1]
         return x.div(ms.sqrt()).mul(weight);                          // [..., D]
     }
 
@@ -147,7 +157,7 @@ public final class Layers {
             }
             allowed = keys.mul(Tensors.create(manager, tri, new Shape(1, 1, q, k)));           // [B,1,Q,K]
         }
-        return allowed.sub(1f).muli(-MASK_VALUE);                                     // [B,1,Q,K]
+        return allowed.sub(scalar(allowed, 1f)).muli(scalar(allowed, -MASK_VALUE));  // [B,1,Q,K]
     }
 
     /**
@@ -155,7 +165,7 @@ public final class Layers {
      * (grouped-query), additive mask [B, 1, S, S] → [B, H, S, K].
      */
     public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask, float scale) {
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).muli(scale); // [B,H,S,S]
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).muli(scalar(q, scale)); // [B,H,S,S]
         scores = scores.addi(mask);
         NDArray probs = scores.softmax(-1);                               // [B,H,S,S]
         return probs.matMul(v);                                           // [B,H,S,K]

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * NDArrays made from Java data, in memory PyTorch owns.
@@ -21,22 +22,29 @@ public final class Tensors {
     private Tensors() {}
 
     public static NDArray create(NDManager m, float[] values, Shape shape) {
-        return owned(m.create(values, shape));
+        ByteBuffer b = ByteBuffer.allocateDirect(values.length * 4).order(ByteOrder.nativeOrder());
+        b.asFloatBuffer().put(values);
+        return create(m, b, shape, DataType.FLOAT32);
     }
 
     public static NDArray create(NDManager m, long[] values, Shape shape) {
-        return owned(m.create(values, shape));
+        ByteBuffer b = ByteBuffer.allocateDirect(values.length * 8).order(ByteOrder.nativeOrder());
+        b.asLongBuffer().put(values);
+        return create(m, b, shape, DataType.INT64);
     }
 
     public static NDArray create(NDManager m, float[] values) {
-        return owned(m.create(values));
+        return create(m, values, new Shape(values.length));
     }
 
     public static NDArray create(NDManager m, long[] values) {
-        return owned(m.create(values));
+        return create(m, values, new Shape(values.length));
     }
 
-    /** From a direct buffer the caller gives up: the buffer's memory is released as soon as it is copied. */
+    /**
+     * From a direct buffer the caller gives up: its memory is released as soon as it is copied, not
+     * when a garbage collection happens to run (per-step inputs would otherwise pile up off-heap).
+     */
     public static NDArray create(NDManager m, ByteBuffer direct, Shape shape, DataType type) {
         NDArray a = owned(m.create(direct, shape, type));
         if (direct.isDirect()) {

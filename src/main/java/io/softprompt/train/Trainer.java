@@ -11,6 +11,7 @@ import io.softprompt.eval.Evaluator;
 import io.softprompt.eval.Metrics;
 import io.softprompt.infer.Predictor;
 import io.softprompt.model.LanguageModel;
+import io.softprompt.model.Layers;
 import io.softprompt.util.Rss;
 import io.softprompt.util.UserException;
 import java.util.ArrayList;
@@ -125,7 +126,7 @@ public final class Trainer {
                             if (anchor != null) { // Khashabi et al.'s regulariser: γ·‖P − E(text)‖²/N
                                 NDArray diff = prompt.sub(anchor);                             // [N, D]
                                 diff.attach(scope);
-                                loss = loss.add(diff.square().sum().mul((float) (cfg.anchorWeight() / n)));
+                                loss = loss.add(diff.square().sum().mul(Layers.scalar(diff, (float) (cfg.anchorWeight() / n))));
                             }
                             if (step == x.debugNanAt()) {
                                 loss = loss.mul(Float.NaN);

@@ -294,7 +294,7 @@ public final class T5Model implements LanguageModel {
 
     /** Tied heads rescale by d_model^-0.5 first (T5 v1.0), as transformers does. */
     private NDArray headInput(NDArray hidden) {
-        return c.tieWordEmbeddings() ? hidden.mul((float) Math.pow(c.dModel(), -0.5)) : hidden;
+        return c.tieWordEmbeddings() ? hidden.mul(Layers.scalar(hidden, (float) Math.pow(c.dModel(), -0.5))) : hidden;
     }
 
     @Override
