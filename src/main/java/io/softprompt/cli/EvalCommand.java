@@ -44,6 +44,11 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "32", paramLabel = "B", description = "Default: ${DEFAULT-VALUE}.")
     int batchSize;
 
+    @Option(names = "--ensemble", paramLabel = "vote|mean",
+            description = "Combine several --prompt files of one task: majority vote or mean probability. "
+                    + "All members run in the same batched forward pass.")
+    String ensemble;
+
     /** The dev file recorded in the prompt's training config, when it still exists. */
     private static DataSource trainedDev(io.softprompt.prompt.SoftPrompt sp) {
         String cfg = sp.meta(io.softprompt.prompt.PromptFile.TRAIN_CONFIG);
@@ -77,6 +82,10 @@ public final class EvalCommand implements Callable<Integer> {
         if (batchSize < 1) {
             throw new UserException("--batch-size must be at least 1 (got " + batchSize + ")");
         }
+        io.softprompt.infer.Ensemble how = ensemble == null ? null : io.softprompt.infer.Ensemble.parse(ensemble);
+        if (how == null && promptOptions.prompts.size() > 1) {
+            throw new UserException("several --prompt files need --ensemble vote|mean");
+        }
         try (PromptOptions.Session s = promptOptions.open(modelOptions, err)) {
             DataSource src = data != null ? DataSource.file(data) : trainedDev(s.prompt());
             if (src == null) {
@@ -87,7 +96,34 @@ public final class EvalCommand implements Callable<Integer> {
             }
             List<Encoder.Encoded> rows = s.encoder().encodeAll(TsvReader.read(src, s.task(), true));
             Evaluator.Result r;
-            if (s.task().textToText()) {
+            List<Map<String, Object>> memberFigures = null;
+            if (how != null) {
+                Ensembles.checkOneTask(s);
+                List<io.softprompt.infer.BatchScorer.Slot> slots = Ensembles.slots(s);
+                io.softprompt.infer.BatchScorer scorer = new io.softprompt.infer.BatchScorer(s.model().lm());
+                long t0 = System.nanoTime();
+                float[][][] probs = io.softprompt.infer.Ensemble.memberProbabilities(scorer, slots, rows, batchSize);
+                double secs = (System.nanoTime() - t0) / 1e9;
+                int classes = s.task().labels().size();
+                int[] gold = new int[rows.size()];
+                int[] pred = new int[rows.size()];
+                int[][] memberPred = new int[slots.size()][rows.size()];
+                for (int i = 0; i < rows.size(); i++) {
+                    gold[i] = rows.get(i).label();
+                    pred[i] = how.combine(probs[i]).label();
+                    for (int k = 0; k < slots.size(); k++) {
+                        memberPred[k][i] = Predictor.argmax(probs[i][k]);
+                    }
+                }
+                r = new Evaluator.Result(Metrics.of(gold, pred, classes), rows.size() / Math.max(secs, 1e-9), secs);
+                memberFigures = new java.util.ArrayList<>();
+                for (int k = 0; k < slots.size(); k++) {
+                    Map<String, Object> mf = new LinkedHashMap<>();
+                    mf.put("prompt", s.members().get(k).file().toString());
+                    mf.put("accuracy", Metrics.of(gold, memberPred[k], classes).accuracy());
+                    memberFigures.add(mf);
+                }
+            } else if (s.task().textToText()) {
                 r = Evaluator.exactMatch(s.model().lm(), s.model().tokenizer(), s.prompt().values(), s.prompt().tokens(), rows);
             } else {
                 Predictor predictor = new Predictor(s.model().lm(), s.encoder().labels(), batchSize);
@@ -96,6 +132,10 @@ public final class EvalCommand implements Callable<Integer> {
             Metrics m = r.metrics();
             if (common.json) {
                 Map<String, Object> j = new LinkedHashMap<>(m.toMap());
+                if (how != null) {
+                    j.put("ensemble", how.name().toLowerCase(Locale.ROOT));
+                    j.put("members", memberFigures);
+                }
                 if (!s.task().textToText()) {
                     j.put("labels", s.task().labels());
                 }
@@ -109,6 +149,12 @@ public final class EvalCommand implements Callable<Integer> {
                 out.printf(Locale.ROOT, "speed       %.1f examples/s%n", r.examplesPerSec());
             } else {
                 out.printf(Locale.ROOT, "data        %s (%d examples)%n", src.name(), m.examples());
+                if (how != null) {
+                    out.printf(Locale.ROOT, "ensemble    %s of %d prompts%n", how.name().toLowerCase(Locale.ROOT), memberFigures.size());
+                    for (Map<String, Object> mf : memberFigures) {
+                        out.printf(Locale.ROOT, "  member    %.4f  %s%n", (Double) mf.get("accuracy"), mf.get("prompt"));
+                    }
+                }
                 out.printf(Locale.ROOT, "accuracy    %.4f%n", m.accuracy());
                 out.printf(Locale.ROOT, "macro-F1    %.4f%n", m.macroF1());
                 out.printf(Locale.ROOT, "speed       %.1f examples/s%n", r.examplesPerSec());

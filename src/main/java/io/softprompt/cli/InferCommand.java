@@ -51,6 +51,20 @@ public final class InferCommand implements Callable<Integer> {
             description = "With --generate: stop after K tokens or at end-of-sequence (default: ${DEFAULT-VALUE}).")
     int maxNewTokens;
 
+    @Option(names = "--ensemble", paramLabel = "vote|mean",
+            description = "Combine several --prompt files of one task (majority vote or mean probability), "
+                    + "all members in one batched forward pass.")
+    String ensemble;
+
+    @Option(names = "--input", paramLabel = "FILE.jsonl",
+            description = "JSON lines {\"task\": NAME, \"text\": ..., \"id\": ...} for several named prompts "
+                    + "(--prompt NAME=FILE): rows of all tasks share each batch; answers come in input order.")
+    java.nio.file.Path input;
+
+    @Option(names = "--token-budget", defaultValue = "0", paramLabel = "TOKENS",
+            description = "With --input: at most this many batch × length tokens per forward pass (default: no limit).")
+    int tokenBudget;
+
     @Parameters(arity = "0..*", paramLabel = "TEXT", description = "Inputs; without them, lines of standard input.")
     List<String> texts = new ArrayList<>();
 
@@ -63,6 +77,26 @@ public final class InferCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         if (batchSize < 1) {
             throw new UserException("--batch-size must be at least 1 (got " + batchSize + ")");
+        }
+        if (tokenBudget < 0) {
+            throw new UserException("--token-budget must not be negative (got " + tokenBudget + ")");
+        }
+        io.softprompt.infer.Ensemble how = ensemble == null ? null : io.softprompt.infer.Ensemble.parse(ensemble);
+        if (promptOptions.named() || input != null) {
+            if (how != null) {
+                throw new UserException("--ensemble combines unnamed prompts of one task; NAME=FILE prompts serve "
+                        + "several tasks with --input");
+            }
+            if (input == null) {
+                throw new UserException("--prompt NAME=FILE serves several tasks: give the rows with --input FILE.jsonl");
+            }
+            if (!texts.isEmpty()) {
+                throw new UserException("--input and TEXT arguments cannot be used together");
+            }
+            return MixedTasks.run(promptOptions, modelOptions, input, batchSize, tokenBudget, maxNewTokens, out, err);
+        }
+        if (how == null && promptOptions.prompts.size() > 1) {
+            throw new UserException("several --prompt files need --ensemble vote|mean (or NAME=FILE with --input)");
         }
         List<String> inputs = new ArrayList<>(texts);
         if (inputs.isEmpty()) {
@@ -81,6 +115,9 @@ public final class InferCommand implements Callable<Integer> {
             throw new UserException("--max-new-tokens must not be negative (got " + maxNewTokens + ")");
         }
         try (PromptOptions.Session s = promptOptions.open(modelOptions, err)) {
+            if (how != null && (generate || s.task().textToText())) {
+                throw new UserException("--ensemble combines class probabilities; it does not generate");
+            }
             if (generate || s.task().textToText()) {
                 Generator g = new Generator(s.model().lm(), true);
                 for (String text : inputs) {
@@ -103,12 +140,30 @@ public final class InferCommand implements Callable<Integer> {
             for (String text : inputs) {
                 rows.add(s.encoder().encode(text, -1));
             }
-            Predictor predictor = new Predictor(s.model().lm(), s.encoder().labels(), batchSize);
-            float[][] probs = predictor.probabilities(s.prompt().values(), s.prompt().tokens(), rows);
+            float[][] probs;
+            int[] chosen = new int[rows.size()];
+            if (how != null) {
+                Ensembles.checkOneTask(s);
+                io.softprompt.infer.BatchScorer scorer = new io.softprompt.infer.BatchScorer(s.model().lm());
+                float[][][] member = io.softprompt.infer.Ensemble.memberProbabilities(scorer, Ensembles.slots(s), rows, batchSize);
+                probs = new float[rows.size()][];
+                for (int i = 0; i < rows.size(); i++) {
+                    io.softprompt.infer.Ensemble.Decision dec = how.combine(member[i]);
+                    probs[i] = dec.scores();
+                    chosen[i] = dec.label();
+                }
+            } else {
+                Predictor predictor = new Predictor(s.model().lm(), s.encoder().labels(), batchSize);
+                probs = predictor.probabilities(s.prompt().values(), s.prompt().tokens(), rows);
+                for (int i = 0; i < rows.size(); i++) {
+                    chosen[i] = Predictor.argmax(probs[i]);
+                }
+            }
+            String scoreKey = how == io.softprompt.infer.Ensemble.VOTE ? "votes" : "probabilities";
             List<String> labels = s.task().labels();
             List<String> words = s.task().words();
             for (int i = 0; i < inputs.size(); i++) {
-                int best = Predictor.argmax(probs[i]);
+                int best = chosen[i];
                 if (common.json) {
                     Map<String, Object> j = new LinkedHashMap<>();
                     j.put("text", inputs.get(i));
@@ -118,7 +173,7 @@ public final class InferCommand implements Callable<Integer> {
                     for (int c = 0; c < labels.size(); c++) {
                         p.put(labels.get(c), probs[i][c]);
                     }
-                    j.put("probabilities", p);
+                    j.put(scoreKey, p);
                     out.println(Json.write(j));
                 } else {
                     StringBuilder sb = new StringBuilder();

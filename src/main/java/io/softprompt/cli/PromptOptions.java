@@ -7,13 +7,22 @@ import io.softprompt.model.LoadedModel;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.prompt.SoftPrompt;
 import java.io.PrintWriter;
+import io.softprompt.util.UserException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import picocli.CommandLine.Option;
 
-/** --prompt, --force and --max-length: what eval and infer need to run a trained prompt. */
+/**
+ * --prompt (repeatable), --force and --max-length: what eval, infer and inspect need to run trained
+ * prompts on one model.
+ */
 public final class PromptOptions {
-    @Option(names = "--prompt", required = true, paramLabel = "FILE.sp", description = "The trained prompt.")
-    Path prompt;
+    @Option(names = "--prompt", required = true, paramLabel = "[NAME=]FILE.sp",
+            description = "A trained prompt; repeat for an ensemble (--ensemble) or for several tasks "
+                    + "(NAME=FILE, rows pick one by its task name).")
+    List<String> prompts = new ArrayList<>();
 
     @Option(names = "--force", description = "Use the prompt even if its model fingerprint differs "
             + "(the hidden size must still match).")
@@ -23,32 +32,81 @@ public final class PromptOptions {
             description = "Longest input in tokens (default: the value the prompt was trained with, else 128).")
     Integer maxLength;
 
-    /** A loaded prompt, its task, the model it runs on and the encoder for its template. */
-    record Session(SoftPrompt prompt, Task task, LoadedModel model, Encoder encoder, boolean demo) implements AutoCloseable {
+    /** One loaded prompt: the name rows use for it, its file, values, task and encoder. */
+    record Member(String name, Path file, SoftPrompt prompt, Task task, Encoder encoder) {}
+
+    /** Loaded prompts, their tasks, the one model they run on. */
+    record Session(List<Member> members, LoadedModel model, boolean demo) implements AutoCloseable {
+        SoftPrompt prompt() {
+            return members.get(0).prompt();
+        }
+
+        Task task() {
+            return members.get(0).task();
+        }
+
+        Encoder encoder() {
+            return members.get(0).encoder();
+        }
+
         @Override
         public void close() {
             model.close();
         }
     }
 
-    /** Reads the prompt, finds the model (--model, else the one named in the prompt) and checks they fit. */
+    /** NAME=FILE or FILE; a NAME defaults to the prompt's task name. */
+    static String[] split(String spec) {
+        int eq = spec.indexOf('=');
+        if (eq > 0 && !Files.exists(Path.of(spec))) {
+            return new String[] {spec.substring(0, eq), spec.substring(eq + 1)};
+        }
+        return new String[] {null, spec};
+    }
+
+    /**
+     * Reads the prompts, finds the model (--model, else the one named in the first prompt) and checks
+     * every prompt fits it.
+     */
     Session open(ModelOptions modelOptions, PrintWriter err) {
-        SoftPrompt sp = PromptFile.read(prompt);
-        Task task = sp.task(prompt.toString());
-        ModelLocator.Located where = modelOptions.locate(sp.meta(PromptFile.MODEL_NAME), err);
+        List<String[]> specs = new ArrayList<>();
+        List<SoftPrompt> read = new ArrayList<>();
+        for (String p : prompts) {
+            String[] nf = split(p);
+            specs.add(nf);
+            read.add(PromptFile.read(Path.of(nf[1])));
+        }
+        ModelLocator.Located where = modelOptions.locate(read.get(0).meta(PromptFile.MODEL_NAME), err);
         LoadedModel model = ModelOptions.load(where);
         try {
-            sp.checkFits(model, prompt.toString(), force);
-            int len = maxLength != null ? maxLength : trainedMaxLength(sp);
-            if (len < 2) {
-                throw new io.softprompt.util.UserException("--max-length must be at least 2 (got " + len + ")");
+            List<Member> members = new ArrayList<>();
+            java.util.Set<String> names = new java.util.HashSet<>();
+            for (int i = 0; i < read.size(); i++) {
+                SoftPrompt sp = read.get(i);
+                String file = specs.get(i)[1];
+                Task task = sp.task(file);
+                sp.checkFits(model, file, force);
+                int len = maxLength != null ? maxLength : trainedMaxLength(sp);
+                if (len < 2) {
+                    throw new UserException("--max-length must be at least 2 (got " + len + ")");
+                }
+                len = Math.min(len, model.lm().maxPositions() - sp.tokens());
+                String name = specs.get(i)[0] != null ? specs.get(i)[0] : task.name();
+                if (specs.get(i)[0] != null && !names.add(name)) {
+                    throw new UserException("--prompt " + prompts.get(i) + ": the name " + name + " is given twice");
+                }
+                members.add(new Member(name, Path.of(file), sp, task, new Encoder(model.tokenizer(), task, len, model.lm())));
             }
-            len = Math.min(len, model.lm().maxPositions() - sp.tokens());
-            return new Session(sp, task, model, new Encoder(model.tokenizer(), task, len, model.lm()), where.demo());
+            return new Session(List.copyOf(members), model, where.demo());
         } catch (RuntimeException e) {
             model.close();
             throw e;
         }
+    }
+
+    /** True when prompts were named (NAME=FILE): several tasks, not an ensemble. */
+    boolean named() {
+        return prompts.stream().anyMatch(p -> split(p)[0] != null);
     }
 
     private static int trainedMaxLength(SoftPrompt sp) {

@@ -1,0 +1,231 @@
+package io.softprompt.infer;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.softprompt.data.Encoder;
+import io.softprompt.model.LanguageModel;
+import io.softprompt.model.Layers;
+import io.softprompt.model.Prompted;
+import io.softprompt.model.Tensors;
+import io.softprompt.train.Objective;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Class probabilities for rows that each carry their own prompt: different prompts, prompt lengths,
+ * templates and verbalisers share one forward pass. This is what prompt tuning is for: one frozen
+ * model, many tasks, one batch (ensembles of prompts are the same thing with one task).
+ *
+ * <p>Dimension legend: B rows, S = max over rows of N_i + T_i, D hidden, P total prompt rows of all
+ * slots, U distinct label tokens in the batch.
+ *
+ * <p>Row i is laid out [prompt_i (N_i)][tokens_i (T_i)][padding], exactly as when its prompt runs
+ * alone, so positions and masks match the single-prompt path. The embeddings are assembled by two
+ * gathers and a select: token embeddings [B, S, D] and prompt rows [B, S, D] from one table of every
+ * slot's prompt [P, D], mixed by a 0/1 mask. Only the rows at each decision position meet the LM head,
+ * and only the label tokens' columns of it.
+ */
+public final class BatchScorer {
+    /** A prompt: values [N·D] row-major, N, and the label tokens of its task. */
+    public record Slot(float[] values, int tokens, Encoder.Labels labels) {}
+
+    /** One row to score: which slot's prompt it carries, and its encoded input. */
+    public record Item(int slot, Encoder.Encoded row) {}
+
+    private final LanguageModel lm;
+    private final AtomicLong forwardPasses = new AtomicLong();
+
+    public BatchScorer(LanguageModel lm) {
+        this.lm = lm;
+    }
+
+    /** Forward passes of the transformer so far (one per batch). */
+    public long forwardPasses() {
+        return forwardPasses.get();
+    }
+
+    /**
+     * Batches of item indices: items sorted by length (N_i + T_i) so that padding stays small, cut at
+     * {@code batchSize} rows or when B × S would pass {@code tokenBudget} (0: no budget).
+     */
+    public static List<int[]> buckets(List<Slot> slots, List<Item> items, int batchSize, int tokenBudget) {
+        Integer[] order = new Integer[items.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, Comparator.comparingInt((Integer i) -> length(slots, items.get(i))).thenComparingInt(i -> i));
+        List<int[]> out = new ArrayList<>();
+        List<Integer> cur = new ArrayList<>();
+        int longest = 0;
+        for (int i : order) {
+            int len = length(slots, items.get(i));
+            int s = Math.max(longest, len);
+            if (!cur.isEmpty() && (cur.size() == batchSize || (tokenBudget > 0 && (long) s * (cur.size() + 1) > tokenBudget))) {
+                out.add(cur.stream().mapToInt(Integer::intValue).toArray());
+                cur.clear();
+                s = len;
+            }
+            cur.add(i);
+            longest = s;
+        }
+        if (!cur.isEmpty()) {
+            out.add(cur.stream().mapToInt(Integer::intValue).toArray());
+        }
+        return out;
+    }
+
+    private static int length(List<Slot> slots, Item it) {
+        return slots.get(it.slot()).tokens() + it.row().ids().length;
+    }
+
+    /** Probabilities per item over its own slot's classes, in item order; one forward pass per batch. */
+    public float[][] score(List<Slot> slots, List<Item> items, List<int[]> batches) {
+        float[][] out = new float[items.size()][];
+        int d = lm.hiddenSize();
+        int[] offset = new int[slots.size()];
+        int total = 0;
+        for (int k = 0; k < slots.size(); k++) {
+            offset[k] = total;
+            total += slots.get(k).tokens();
+        }
+        float[] table = new float[total * d];
+        for (int k = 0; k < slots.size(); k++) {
+            System.arraycopy(slots.get(k).values(), 0, table, offset[k] * d, slots.get(k).tokens() * d);
+        }
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray prompts = Tensors.create(m, table, new Shape(total, d));           // [P, D]
+            for (int[] batch : batches) {
+                List<Item> part = new ArrayList<>(batch.length);
+                for (int i : batch) {
+                    part.add(items.get(i));
+                }
+                float[][] probs = scoreBatch(m, prompts, offset, slots, part);
+                for (int k = 0; k < batch.length; k++) {
+                    out[batch[k]] = probs[k];
+                }
+            }
+        }
+        return out;
+    }
+
+    private float[][] scoreBatch(NDManager parent, NDArray prompts, int[] offset, List<Slot> slots, List<Item> part) {
+        int b = part.size();
+        int s = part.stream().mapToInt(it -> length(slots, it)).max().orElse(1);
+        long pad = lm.specials().pad();
+        long[] ids = new long[b * s];
+        long[] pidx = new long[b * s];
+        float[] isPrompt = new float[b * s];
+        long[] mask = new long[b * s];
+        long[] decision = new long[b];
+        Arrays.fill(ids, pad);
+        for (int i = 0; i < b; i++) {
+            Item it = part.get(i);
+            int n = slots.get(it.slot()).tokens();
+            long[] row = it.row().ids();
+            for (int j = 0; j < n; j++) {
+                pidx[i * s + j] = offset[it.slot()] + j;
+                isPrompt[i * s + j] = 1f;
+                mask[i * s + j] = 1;
+            }
+            for (int j = 0; j < row.length; j++) {
+                ids[i * s + n + j] = row[j];
+                mask[i * s + n + j] = 1;
+            }
+            decision[i] = (long) i * s + n + it.row().position();
+        }
+        try (NDManager m = parent.newSubManager()) {
+            NDArray tok = lm.embed(Tensors.create(m, ids, new Shape(b, s)));               // [B, S, D]
+            NDArray pr = Layers.embedding(Tensors.create(m, pidx, new Shape(b, s)), prompts); // [B, S, D]
+            pr.attach(m);
+            NDArray w = Tensors.create(m, isPrompt, new Shape(b, s, 1));                 // [B, S, 1]
+            NDArray embeds = tok.add(pr.sub(tok).mul(w));                               // [B, S, D]
+            NDArray msk = Tensors.create(m, mask, new Shape(b, s));                      // [B, S]
+            forwardPasses.incrementAndGet();
+            if (lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
+                NDArray enc = lm.forward(embeds, msk);                                   // [B, S, D]
+                return sequenceScores(m, enc, msk, slots, part);
+            }
+            NDArray h = Prompted.rows(lm.forward(embeds, msk), decision);                // [B, D]
+            // the label tokens of every slot in the batch, once each
+            Map<Long, Integer> column = new LinkedHashMap<>();
+            for (Item it : part) {
+                for (long t : slots.get(it.slot()).labels().first()) {
+                    column.putIfAbsent(t, column.size());
+                }
+            }
+            long[] union = column.keySet().stream().mapToLong(Long::longValue).toArray();
+            float[] logits = lm.logits(h, Tensors.create(m, union)).toFloatArray();       // [B, U]
+            float[][] out = new float[b][];
+            for (int i = 0; i < b; i++) {
+                long[] first = slots.get(part.get(i).slot()).labels().first();
+                float[] l = new float[first.length];
+                for (int c = 0; c < first.length; c++) {
+                    l[c] = logits[i * union.length + column.get(first[c])];
+                }
+                out[i] = softmax(l);
+            }
+            return out;
+        }
+    }
+
+    /** Encoder-decoder: log p(target_c | input) for each row's own classes, all (row, class) pairs decoded at once. */
+    private float[][] sequenceScores(NDManager m, NDArray enc, NDArray mask, List<Slot> slots, List<Item> part) {
+        int b = part.size();
+        List<long[]> targets = new ArrayList<>();
+        List<Long> rowOf = new ArrayList<>();
+        int[] first = new int[b];
+        for (int i = 0; i < b; i++) {
+            first[i] = targets.size();
+            for (long[] seq : slots.get(part.get(i).slot()).labels().sequences()) {
+                targets.add(seq);
+                rowOf.add((long) i);
+            }
+        }
+        int pairs = targets.size();
+        Shape es = enc.getShape();
+        NDArray pick = Tensors.create(m, rowOf.stream().mapToLong(Long::longValue).toArray());   // [M]
+        NDArray encRep = Layers.embedding(pick, enc.reshape(b, -1)).reshape(pairs, es.get(1), es.get(2)); // [M, S, D]
+        NDArray maskRep = Layers.embedding(pick, mask.toType(DataType.FLOAT32, false)).toType(DataType.INT64, false); // [M, S]
+        Objective.Teacher t = Objective.Teacher.of(targets, lm.specials().decoderStart(), lm.specials().pad());
+        NDArray h = lm.decode(Tensors.create(m, t.inputs(), new Shape(pairs, t.steps())), encRep, maskRep); // [M, R, D]
+        NDArray logp = lm.logits(Prompted.rows(h, t.flat())).logSoftmax(1);              // [K, V]
+        NDArray tok = logp.gather(Tensors.create(m, t.targets()).reshape(-1, 1), 1).reshape(-1); // [K]
+        float[] lp = tok.toFloatArray();
+        float[] sums = new float[pairs];
+        for (int j = 0; j < t.flat().length; j++) {
+            sums[(int) (t.flat()[j] / t.steps())] += lp[j];
+        }
+        float[][] out = new float[b][];
+        for (int i = 0; i < b; i++) {
+            int c = slots.get(part.get(i).slot()).labels().sequences().length;
+            out[i] = softmax(Arrays.copyOfRange(sums, first[i], first[i] + c));
+        }
+        return out;
+    }
+
+    static float[] softmax(float[] l) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : l) {
+            max = Math.max(max, v);
+        }
+        double sum = 0;
+        double[] e = new double[l.length];
+        for (int i = 0; i < l.length; i++) {
+            e[i] = Math.exp(l[i] - max);
+            sum += e[i];
+        }
+        float[] p = new float[l.length];
+        for (int i = 0; i < l.length; i++) {
+            p[i] = (float) (e[i] / sum);
+        }
+        return p;
+    }
+
+}

@@ -1,0 +1,97 @@
+package io.softprompt.infer;
+
+import io.softprompt.data.Encoder;
+import io.softprompt.util.UserException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Prompt ensembles (Lester et al. 2021 §6): k prompts for one task on one frozen model. Every input
+ * is scored under all k prompts in the same batched forward pass (each row carries its own prompt);
+ * the members' class probabilities are then combined.
+ */
+public enum Ensemble {
+    /** Majority vote of the members' predicted classes; a tie goes to the class with the higher mean probability. */
+    VOTE,
+    /** Mean of the members' class probabilities. */
+    MEAN;
+
+    public static Ensemble parse(String s) {
+        try {
+            return valueOf(s.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new UserException("--ensemble: unknown value '" + s + "' (expected vote or mean)");
+        }
+    }
+
+    /** The combined decision: the chosen class and the scores shown for it (vote shares or mean probabilities). */
+    public record Decision(int label, float[] scores) {}
+
+    /** Combines members' probabilities [k][C]. */
+    public Decision combine(float[][] members) {
+        int c = members[0].length;
+        float[] mean = new float[c];
+        for (float[] p : members) {
+            for (int j = 0; j < c; j++) {
+                mean[j] += p[j] / members.length;
+            }
+        }
+        if (this == MEAN) {
+            return new Decision(Predictor.argmax(mean), mean);
+        }
+        float[] votes = new float[c];
+        for (float[] p : members) {
+            votes[Predictor.argmax(p)] += 1f / members.length;
+        }
+        int best = 0;
+        for (int j = 1; j < c; j++) {
+            if (votes[j] > votes[best] || (votes[j] == votes[best] && mean[j] > mean[best])) {
+                best = j;
+            }
+        }
+        return new Decision(best, votes);
+    }
+
+    /**
+     * Every member's probabilities for every row: [rows][k][C]. Rows are sorted by length and taken
+     * {@code batchSize} at a time; each batch holds all k members' copies of its rows, so the number of
+     * forward passes does not depend on k.
+     */
+    public static float[][][] memberProbabilities(BatchScorer scorer, List<BatchScorer.Slot> slots,
+            List<Encoder.Encoded> rows, int batchSize) {
+        int k = slots.size();
+        Integer[] order = new Integer[rows.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, Comparator.comparingInt((Integer i) -> rows.get(i).ids().length).thenComparingInt(i -> i));
+        List<BatchScorer.Item> items = new ArrayList<>(rows.size() * k);
+        for (Encoder.Encoded r : rows) {
+            for (int m = 0; m < k; m++) {
+                items.add(new BatchScorer.Item(m, r));                 // item index = row·k + member
+            }
+        }
+        List<int[]> batches = new ArrayList<>();
+        for (int start = 0; start < order.length; start += batchSize) {
+            int end = Math.min(order.length, start + batchSize);
+            int[] batch = new int[(end - start) * k];
+            for (int i = start; i < end; i++) {
+                for (int m = 0; m < k; m++) {
+                    batch[(i - start) * k + m] = order[i] * k + m;
+                }
+            }
+            batches.add(batch);
+        }
+        float[][] flat = scorer.score(slots, items, batches);
+        float[][][] out = new float[rows.size()][k][];
+        for (int i = 0; i < rows.size(); i++) {
+            for (int m = 0; m < k; m++) {
+                out[i][m] = flat[i * k + m];
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,156 @@
+package io.softprompt.infer;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.softprompt.Fixtures;
+import io.softprompt.data.Encoder;
+import io.softprompt.data.Task;
+import io.softprompt.model.LoadedModel;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+/** Rows of different prompts and tasks in one forward pass; ensembles. On every fixture architecture. */
+class BatchScorerTest {
+    static Task task(String name, String template, String... labelWords) {
+        LinkedHashMap<String, String> v = new LinkedHashMap<>();
+        for (int i = 0; i < labelWords.length; i++) {
+            v.put("c" + i, labelWords[i]);
+        }
+        return new Task(name, template, null, null, v, null, null, null, null).validated(name);
+    }
+
+    static float[] prompt(int n, int d, long seed) {
+        float[] p = new float[n * d];
+        Random r = new Random(seed);
+        for (int i = 0; i < p.length; i++) {
+            p[i] = (float) r.nextGaussian() * 0.3f;
+        }
+        return p;
+    }
+
+    static final String[] TEXTS = {"a bad plot", "the movie was a great film with good actors", "fine", "dull and slow, a waste"};
+
+    @TestFactory
+    Stream<DynamicTest> threeTasksInOneBatchEqualEachAlone() {
+        return Fixtures.all().stream().map(dir -> DynamicTest.dynamicTest(dir.getFileName().toString(), () -> {
+            try (LoadedModel m = LoadedModel.load(dir, "x")) {
+                int d = m.lm().hiddenSize();
+                Task[] tasks = {task("mood", "{sentence} it was", " bad", " good"),
+                    task("topic", "Topic of: {sentence} is", " movie", " plot", " film"),
+                    task("grade", "{sentence} grade", " the", " a")};
+                int[] lengths = {2, 5, 3};
+                List<BatchScorer.Slot> slots = new ArrayList<>();
+                List<Encoder> encoders = new ArrayList<>();
+                for (int k = 0; k < 3; k++) {
+                    Encoder enc = new Encoder(m.tokenizer(), tasks[k], 64, m.lm());
+                    encoders.add(enc);
+                    slots.add(new BatchScorer.Slot(prompt(lengths[k], d, 10 + k), lengths[k], enc.labels()));
+                }
+                List<BatchScorer.Item> items = new ArrayList<>();
+                for (int i = 0; i < TEXTS.length; i++) {
+                    for (int k = 0; k < 3; k++) {
+                        items.add(new BatchScorer.Item(k, encoders.get(k).encode(TEXTS[(i + k) % TEXTS.length], -1)));
+                    }
+                }
+                BatchScorer scorer = new BatchScorer(m.lm());
+                List<int[]> one = new ArrayList<>();
+                one.add(java.util.stream.IntStream.range(0, items.size()).toArray());
+                float[][] mixed = scorer.score(slots, items, one);
+                assertEquals(1, scorer.forwardPasses(), "all twelve rows of three tasks in one forward pass");
+                double worst = 0;
+                for (int i = 0; i < items.size(); i++) {
+                    BatchScorer.Item it = items.get(i);
+                    BatchScorer.Slot slot = slots.get(it.slot());
+                    float[] alone = new Predictor(m.lm(), slot.labels(), 1)
+                            .probabilities(slot.values(), slot.tokens(), List.of(it.row()))[0];
+                    assertEquals(alone.length, mixed[i].length);
+                    for (int c = 0; c < alone.length; c++) {
+                        worst = Math.max(worst, Math.abs(alone[c] - mixed[i][c]));
+                    }
+                }
+                System.out.printf("MIXED %s: largest difference to each task alone %.2e%n", dir.getFileName(), worst);
+                assertTrue(worst < 1e-5, dir.getFileName() + ": mixed batch = alone, worst " + worst);
+            }
+        }));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> ensembleOfIdenticalPromptsIsThePromptInOnePassPerBatch() {
+        return Fixtures.all().stream().map(dir -> DynamicTest.dynamicTest(dir.getFileName().toString(), () -> {
+            try (LoadedModel m = LoadedModel.load(dir, "x")) {
+                Task t = task("mood", "{sentence} it was", " bad", " good");
+                Encoder enc = new Encoder(m.tokenizer(), t, 64, m.lm());
+                float[] p = prompt(3, m.lm().hiddenSize(), 7);
+                List<Encoder.Encoded> rows = new ArrayList<>();
+                for (String s : TEXTS) {
+                    rows.add(enc.encode(s, -1));
+                }
+                float[][] single = new Predictor(m.lm(), enc.labels(), 2).probabilities(p, 3, rows);
+                for (int k : new int[] {1, 3, 5}) {
+                    List<BatchScorer.Slot> slots = new ArrayList<>();
+                    for (int j = 0; j < k; j++) {
+                        slots.add(new BatchScorer.Slot(p, 3, enc.labels()));
+                    }
+                    BatchScorer scorer = new BatchScorer(m.lm());
+                    float[][][] member = Ensemble.memberProbabilities(scorer, slots, rows, 2);
+                    assertEquals(2, scorer.forwardPasses(), "4 rows at batch size 2: two passes, whatever k (" + k + ")");
+                    for (int i = 0; i < rows.size(); i++) {
+                        for (Ensemble e : Ensemble.values()) {
+                            Ensemble.Decision dec = e.combine(member[i]);
+                            assertEquals(Predictor.argmax(single[i]), dec.label(), e + " k=" + k + " row " + i);
+                        }
+                        assertArrayEquals(single[i], Ensemble.MEAN.combine(member[i]).scores(), 1e-5f);
+                    }
+                }
+            }
+        }));
+    }
+
+    @Test
+    void voteAndMeanOnHandCheckedCases() {
+        float[][] members = {{0.6f, 0.4f, 0f}, {0.55f, 0.45f, 0f}, {0.1f, 0.9f, 0f}};
+        // vote: two members say class 0; mean: (0.6+0.55+0.1)/3 = 0.4167 < (0.4+0.45+0.9)/3 = 0.5833 → class 1
+        Ensemble.Decision vote = Ensemble.VOTE.combine(members);
+        Ensemble.Decision mean = Ensemble.MEAN.combine(members);
+        assertEquals(0, vote.label());
+        assertArrayEquals(new float[] {2f / 3, 1f / 3, 0f}, vote.scores(), 1e-6f);
+        assertEquals(1, mean.label());
+        assertArrayEquals(new float[] {1.25f / 3, 1.75f / 3, 0f}, mean.scores(), 1e-6f);
+        // a tied vote goes to the higher mean probability: one vote each for 0 and 1, mean favours 1
+        float[][] tie = {{0.51f, 0.49f}, {0.2f, 0.8f}};
+        assertEquals(1, Ensemble.VOTE.combine(tie).label());
+        float[][] tie2 = {{0.9f, 0.1f}, {0.45f, 0.55f}};
+        assertEquals(0, Ensemble.VOTE.combine(tie2).label());
+    }
+
+    @Test
+    void bucketsRespectBatchSizeAndTokenBudget() {
+        Encoder.Labels labels = new Encoder.Labels(new long[] {1, 2}, new long[][] {{1}, {2}});
+        List<BatchScorer.Slot> slots = List.of(new BatchScorer.Slot(new float[4], 2, labels),
+                new BatchScorer.Slot(new float[16], 8, labels));
+        List<BatchScorer.Item> items = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            items.add(new BatchScorer.Item(i % 2, new Encoder.Encoded(new long[1 + i], -1)));
+        }
+        List<int[]> b = BatchScorer.buckets(slots, items, 4, 40);
+        java.util.Set<Integer> seen = new java.util.TreeSet<>();
+        for (int[] batch : b) {
+            assertTrue(batch.length <= 4);
+            int s = 0;
+            for (int i : batch) {
+                s = Math.max(s, slots.get(items.get(i).slot()).tokens() + items.get(i).row().ids().length);
+                assertTrue(seen.add(i), "each item once");
+            }
+            assertTrue(s * batch.length <= 40 || batch.length == 1, "token budget: " + s + " x " + batch.length);
+        }
+        assertEquals(10, seen.size());
+    }
+}
