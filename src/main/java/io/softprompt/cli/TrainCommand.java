@@ -106,7 +106,8 @@ public final class TrainCommand implements Callable<Integer> {
                     + "Text-to-text tasks always train on the target's tokens.")
     String objective;
 
-    @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps (default: 200 unless --epochs).")
+    @Option(names = "--steps", paramLabel = "N",
+            description = "Optimizer steps (default: 200 unless --epochs; 0 writes the initialised prompt untrained).")
     Integer steps;
 
     @Option(names = "--epochs", paramLabel = "E", description = "Passes over the training data (instead of --steps).")
@@ -432,8 +433,8 @@ public final class TrainCommand implements Callable<Integer> {
         if (steps != null && epochs != null) {
             throw new UserException("--steps and --epochs cannot be used together");
         }
-        if (steps != null && steps < 1) {
-            throw new UserException("--steps must be at least 1 (got " + steps + ")");
+        if (steps != null && steps < 0) {
+            throw new UserException("--steps must not be negative (got " + steps + "; 0 writes the initialised prompt)");
         }
         if (epochs != null && epochs < 1) {
             throw new UserException("--epochs must be at least 1 (got " + epochs + ")");

@@ -1,0 +1,70 @@
+package io.softprompt.cli;
+
+import io.softprompt.prompt.Npy;
+import io.softprompt.prompt.PeftAdapter;
+import io.softprompt.prompt.PromptFile;
+import io.softprompt.prompt.SoftPrompt;
+import io.softprompt.util.UserException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** softprompt export: a .sp prompt as a PEFT adapter folder or a NumPy .npy array. */
+@Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Write a prompt for other tools: a PEFT prompt-tuning adapter folder "
+                + "(PeftModel.from_pretrained loads it on the same base model), or a NumPy .npy array [N, D] "
+                + "float32 (the layout of Lester et al.'s released prompts).",
+            "  softprompt export --prompt sst2.sp --to peft sst2-adapter/",
+            "  softprompt export --prompt sst2.sp --to npy sst2.npy"})
+public final class ExportCommand implements Callable<Integer> {
+    private static final Set<String> SEQ2SEQ = Set.of("t5", "mt5", "umt5");
+    private static final Set<String> MASKED = Set.of("bert", "roberta");
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--prompt", required = true, paramLabel = "FILE.sp", description = "The prompt to export.")
+    Path prompt;
+
+    @Option(names = "--to", required = true, paramLabel = "peft|npy", description = "The format.")
+    String to;
+
+    @Parameters(index = "0", paramLabel = "OUT", description = "The adapter folder (peft) or .npy file (npy).")
+    Path outPath;
+
+    @Option(names = "--force", description = "Replace OUT if it exists.")
+    boolean force;
+
+    @Override
+    public Integer call() throws Exception {
+        String format = to.toLowerCase(Locale.ROOT);
+        if (!format.equals("peft") && !format.equals("npy")) {
+            throw new UserException("--to: unknown format '" + to + "' (expected peft or npy)");
+        }
+        SoftPrompt sp = PromptFile.read(prompt);
+        if (format.equals("npy")) {
+            if (Files.exists(outPath) && !force) {
+                throw new UserException(outPath + ": exists; pass --force to replace it");
+            }
+            Npy.write(outPath, sp.values(), sp.tokens(), sp.hidden());
+        } else {
+            String type = sp.meta(PromptFile.MODEL_TYPE);
+            String kind = type == null ? "DECODER" : SEQ2SEQ.contains(type) ? "SEQ2SEQ" : MASKED.contains(type) ? "MASKED" : "DECODER";
+            PeftAdapter.write(outPath, sp, kind, force);
+        }
+        spec.commandLine().getErr().printf(Locale.ROOT, "wrote %s (%s, prompt_embeddings [%d, %d] float32)%n", outPath,
+                format, sp.tokens(), sp.hidden());
+        return 0;
+    }
+}

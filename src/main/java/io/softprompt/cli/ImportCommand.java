@@ -1,0 +1,137 @@
+package io.softprompt.cli;
+
+import io.softprompt.data.Task;
+import io.softprompt.hub.ModelLocator;
+import io.softprompt.model.LoadedModel;
+import io.softprompt.prompt.Npy;
+import io.softprompt.prompt.PeftAdapter;
+import io.softprompt.prompt.PromptFile;
+import io.softprompt.prompt.SoftPrompt;
+import io.softprompt.util.Json;
+import io.softprompt.util.UserException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** softprompt import: a PEFT adapter folder or a .npy array as a .sp prompt for a model. */
+@Command(name = "import", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Turn a PEFT prompt-tuning adapter folder or a NumPy .npy array [N, D] into a .sp prompt "
+                + "for a model. The shape is checked against the model; the task (template and verbalizer) comes "
+                + "from the source when it carries one (adapters exported by softprompt), else from --task.",
+            "  softprompt import sst2-adapter/ --model gpt2 --output sst2.sp",
+            "  softprompt import prompt.npy --model t5-base --task sst2 --output sst2.sp"})
+public final class ImportCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    CommonOptions common;
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Parameters(index = "0", paramLabel = "SOURCE", description = "A PEFT adapter folder or a .npy file.")
+    Path source;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE.sp", description = "The prompt to write.")
+    Path output;
+
+    @Option(names = "--task", paramLabel = "NAME|FILE", description = "The task the prompt solves (template, verbalizer).")
+    String task;
+
+    @Option(names = "--force", description = "Import even if the source names another model's fingerprint.")
+    boolean force;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter err = spec.commandLine().getErr();
+        float[] values;
+        int n;
+        int d;
+        Map<String, String> carried = new LinkedHashMap<>();
+        String init;
+        if (Files.isDirectory(source)) {
+            if (!PeftAdapter.isAdapter(source)) {
+                throw new UserException(source + ": not a PEFT adapter folder (no " + PeftAdapter.CONFIG + ")");
+            }
+            PeftAdapter.Adapter a = PeftAdapter.read(source);
+            values = a.values();
+            n = a.tokens();
+            d = a.dim();
+            carried.putAll(a.metadata());
+            init = carried.getOrDefault(PromptFile.INIT, "peft:" + a.config().path("prompt_tuning_init").asText("RANDOM"));
+        } else if (source.toString().endsWith(".npy")) {
+            Npy.Array a = Npy.read(source);
+            values = a.values();
+            n = a.rows();
+            d = a.cols();
+            init = "imported";
+        } else if (!Files.exists(source)) {
+            throw new UserException(source + ": not found");
+        } else {
+            throw new UserException(source + ": expected a PEFT adapter folder or a .npy file");
+        }
+        for (float v : values) {
+            if (!Float.isFinite(v)) {
+                throw new UserException(source + ": the prompt holds non-finite values (NaN or Inf)");
+            }
+        }
+        Task t = task != null ? Task.resolve(task) : null;
+        if (t == null && carried.containsKey(PromptFile.TASK)) {
+            t = new SoftPrompt(values, n, d, carried).task(source.toString());
+        }
+        if (t == null) {
+            throw new UserException(source + ": carries no task; pass --task NAME|FILE for its template and verbalizer");
+        }
+        ModelLocator.Located where = modelOptions.locate(carried.get(PromptFile.MODEL_NAME), err);
+        try (LoadedModel model = ModelOptions.load(where)) {
+            if (d != model.lm().hiddenSize()) {
+                throw new UserException(source + ": prompt is [" + n + ", " + d + "] but model " + where.name()
+                        + " has hidden size " + model.lm().hiddenSize());
+            }
+            if (n + 2 > model.lm().maxPositions()) {
+                throw new UserException(source + ": " + n + " prompt tokens leave no room in the model's "
+                        + model.lm().maxPositions() + " positions");
+            }
+            String fp = carried.get(PromptFile.MODEL_FINGERPRINT);
+            if (fp != null && !fp.equals(model.fingerprint()) && !force) {
+                throw new UserException(source + ": exported from another base model (fingerprint " + fp + ", "
+                        + where.name() + " has " + model.fingerprint() + "); --force to import anyway");
+            }
+            Map<String, String> meta = new LinkedHashMap<>(carried);
+            meta.put(PromptFile.MODEL_TYPE, model.lm().modelType());
+            meta.put(PromptFile.MODEL_NAME, where.name());
+            meta.put(PromptFile.VOCAB_SIZE, Integer.toString(model.lm().vocabSize()));
+            meta.put(PromptFile.MODEL_FINGERPRINT, model.fingerprint());
+            meta.put(PromptFile.TOKENIZER, model.tokenizer().identity());
+            meta.put(PromptFile.INIT, init);
+            meta.put(PromptFile.TASK, t.name());
+            meta.put(PromptFile.TEMPLATE, t.template());
+            meta.put(PromptFile.TEXT_COLUMN, t.textColumn());
+            meta.put(PromptFile.LABEL_COLUMN, t.labelColumn());
+            meta.put(PromptFile.VERBALIZER, Json.write(t.verbalizer()));
+            meta.put(PromptFile.TASK_TYPE, t.type());
+            if (t.targetColumn() != null) {
+                meta.put(PromptFile.TARGET_COLUMN, t.targetColumn());
+            }
+            meta.put("imported_from", source.toAbsolutePath().normalize().toString());
+            meta.putIfAbsent(PromptFile.CREATED, Instant.now().toString());
+            meta.put(PromptFile.SOFTWARE, new Main.ManifestVersion().getVersion()[0]);
+            meta.values().removeIf(java.util.Objects::isNull);
+            PromptFile.write(output, new SoftPrompt(values, n, d, meta));
+            err.printf(Locale.ROOT, "wrote %s (%d tokens x %d, task %s, model %s)%n", output, n, d, t.name(), where.name());
+        }
+        return 0;
+    }
+}

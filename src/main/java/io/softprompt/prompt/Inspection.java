@@ -1,0 +1,58 @@
+package io.softprompt.prompt;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.softprompt.model.LanguageModel;
+import io.softprompt.model.Tensors;
+
+/**
+ * Looking inside a prompt (Lester et al. §7): each vector's L2 norm and its K nearest vocabulary
+ * embeddings by cosine similarity. One [N, D] × [D, V] product and a top-K, not a loop over the
+ * vocabulary. Khashabi et al. 2021 showed such readings can mislead: a prompt can sit near the
+ * embeddings of an unrelated text and still solve the task.
+ *
+ * <p>Dimension legend: N prompt tokens, D hidden, V vocabulary, K neighbours.
+ */
+public final class Inspection {
+    /** Per position: norm, neighbour ids [K] and cosine similarities [K]; the mean vocabulary norm. */
+    public record Result(float[] norms, long[][] ids, float[][] similarity, double meanVocabNorm) {
+        public double meanPromptNorm() {
+            double s = 0;
+            for (float v : norms) {
+                s += v;
+            }
+            return s / norms.length;
+        }
+    }
+
+    private Inspection() {}
+
+    public static Result of(LanguageModel lm, float[] prompt, int n, int k) {
+        int d = lm.hiddenSize();
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray p = Tensors.create(m, prompt, new Shape(n, d));                // [N, D]
+            NDArray e = lm.embeddings();                                           // [V, D]
+            NDArray pNorm = p.norm(new int[] {1}, true);                           // [N, 1]
+            NDArray eNorm = e.norm(new int[] {1}, true);                           // [V, 1]
+            eNorm.attach(m);
+            NDArray eUnit = e.div(eNorm.maximum(1e-12f));                          // [V, D]
+            eUnit.attach(m);
+            NDArray sims = p.div(pNorm.maximum(1e-12f)).matMul(eUnit.transpose()); // [N, V]
+            NDList top = sims.topK(Math.min(k, (int) e.getShape().get(0)), 1);    // values, indices [N, K]
+            float[] vals = top.get(0).toFloatArray();
+            long[] idx = top.get(1).toLongArray();
+            int kk = (int) top.get(0).getShape().get(1);
+            long[][] ids = new long[n][kk];
+            float[][] sim = new float[n][kk];
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < kk; j++) {
+                    ids[i][j] = idx[i * kk + j];
+                    sim[i][j] = vals[i * kk + j];
+                }
+            }
+            return new Result(pNorm.toFloatArray(), ids, sim, eNorm.mean().getFloat());
+        }
+    }
+}

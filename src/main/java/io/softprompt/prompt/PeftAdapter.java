@@ -1,0 +1,178 @@
+package io.softprompt.prompt;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.softprompt.safetensors.SafetensorsFile;
+import io.softprompt.safetensors.SafetensorsWriter;
+import io.softprompt.util.AtomicFiles;
+import io.softprompt.util.Json;
+import io.softprompt.util.UserException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * PEFT prompt-tuning adapter folders, the layout {@code PeftModel.from_pretrained} loads:
+ *
+ * <pre>
+ *   adapter_config.json         PromptTuningConfig: peft_type PROMPT_TUNING, task_type,
+ *                               num_virtual_tokens N, token_dim D, num_transformer_submodules S, ...
+ *   adapter_model.safetensors   prompt_embeddings [N·S, D] float32, metadata {"format": "pt"}
+ *   softprompt.json             (ours, ignored by PEFT) the .sp metadata: task, template, verbaliser
+ * </pre>
+ *
+ * <p>Our prompts go in front of the input (the encoder's, for T5), so exports have S = 1; PEFT then
+ * prompts the encoder only. An adapter with S = 2 (PEFT's default for SEQ_2_SEQ_LM, a second prompt
+ * for the decoder) cannot be reproduced by an encoder-only prompt and is refused on import.
+ */
+public final class PeftAdapter {
+    public static final String CONFIG = "adapter_config.json";
+    public static final String WEIGHTS = "adapter_model.safetensors";
+    public static final String OURS = "softprompt.json";
+
+    /** What an adapter folder holds. */
+    public record Adapter(float[] values, int tokens, int dim, JsonNode config, Map<String, String> metadata) {}
+
+    private PeftAdapter() {}
+
+    /** PEFT's task type for a model kind. */
+    public static String taskType(String modelKind) {
+        return switch (modelKind) {
+            case "SEQ2SEQ" -> "SEQ_2_SEQ_LM";
+            case "MASKED" -> "FEATURE_EXTRACTION";
+            default -> "CAUSAL_LM";
+        };
+    }
+
+    /** PEFT's prompt_tuning_init for ours (PEFT knows RANDOM, TEXT and SAMPLE_VOCAB). */
+    static String init(String ours) {
+        if (ours == null) {
+            return "RANDOM";
+        }
+        return switch (ours) {
+            case "text" -> "TEXT";
+            case "vocab", "labels" -> "SAMPLE_VOCAB";
+            default -> "RANDOM";
+        };
+    }
+
+    /** Writes the folder: staged beside it, then renamed into place; an existing folder only with force. */
+    public static void write(Path dir, SoftPrompt sp, String modelKind, boolean force) throws IOException {
+        Path abs = dir.toAbsolutePath().normalize();
+        if (Files.exists(abs) && !force) {
+            throw new UserException(dir + ": exists; pass --force to replace it");
+        }
+        Path stage = abs.resolveSibling("." + abs.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        deleteTree(stage);
+        Files.createDirectories(stage);
+        try {
+            Map<String, Object> cfg = new LinkedHashMap<>();
+            cfg.put("peft_type", "PROMPT_TUNING");
+            cfg.put("task_type", taskType(modelKind));
+            cfg.put("auto_mapping", null);
+            cfg.put("base_model_name_or_path", sp.meta(PromptFile.MODEL_NAME));
+            cfg.put("revision", null);
+            cfg.put("inference_mode", true);
+            cfg.put("num_virtual_tokens", sp.tokens());
+            cfg.put("token_dim", sp.hidden());
+            cfg.put("num_transformer_submodules", 1);
+            cfg.put("num_attention_heads", null);
+            cfg.put("num_layers", null);
+            String init = init(sp.meta(PromptFile.INIT));
+            cfg.put("prompt_tuning_init", init);
+            cfg.put("prompt_tuning_init_text", null);
+            cfg.put("tokenizer_name_or_path", null);
+            cfg.put("tokenizer_kwargs", null);
+            AtomicFiles.writeString(stage.resolve(CONFIG), Json.pretty(cfg) + "\n");
+            Map<String, SafetensorsWriter.Tensor> t = new LinkedHashMap<>();
+            t.put(PromptFile.TENSOR, SafetensorsWriter.Tensor.f32(sp.values(), sp.tokens(), sp.hidden()));
+            SafetensorsWriter.write(stage.resolve(WEIGHTS), t, Map.of("format", "pt"));
+            AtomicFiles.writeString(stage.resolve(OURS), Json.pretty(sp.metadata()) + "\n");
+            if (Files.exists(abs)) {
+                deleteTree(abs);
+            }
+            Files.move(stage, abs, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            deleteTree(stage);
+        }
+    }
+
+    public static boolean isAdapter(Path dir) {
+        return Files.isDirectory(dir) && Files.isRegularFile(dir.resolve(CONFIG));
+    }
+
+    public static Adapter read(Path dir) {
+        Path cfgFile = dir.resolve(CONFIG);
+        JsonNode cfg;
+        try {
+            cfg = Json.MAPPER.readTree(cfgFile.toFile());
+        } catch (IOException e) {
+            throw new UserException(cfgFile + ": not valid JSON");
+        }
+        String type = cfg.path("peft_type").asText("");
+        if (!type.equals("PROMPT_TUNING")) {
+            throw new UserException(cfgFile + ": peft_type is " + (type.isEmpty() ? "missing" : type)
+                    + ", not PROMPT_TUNING (only prompt-tuning adapters hold a soft prompt)");
+        }
+        int n = cfg.path("num_virtual_tokens").asInt(-1);
+        int dim = cfg.path("token_dim").asInt(-1);
+        int sub = cfg.path("num_transformer_submodules").isNull() || !cfg.has("num_transformer_submodules")
+                ? ("SEQ_2_SEQ_LM".equals(cfg.path("task_type").asText()) ? 2 : 1)
+                : cfg.path("num_transformer_submodules").asInt(-1);
+        if (n < 1 || dim < 1) {
+            throw new UserException(cfgFile + ": num_virtual_tokens and token_dim must be positive integers");
+        }
+        if (sub != 1) {
+            throw new UserException(cfgFile + ": num_transformer_submodules is " + sub + " (a second prompt for the "
+                    + "decoder); softprompt prompts the input only; train the adapter with num_transformer_submodules=1");
+        }
+        Path wFile = dir.resolve(WEIGHTS);
+        if (!Files.isRegularFile(wFile)) {
+            if (Files.isRegularFile(dir.resolve("adapter_model.bin"))) {
+                throw new UserException(dir + ": holds adapter_model.bin (a pickle); softprompt reads only "
+                        + WEIGHTS + " (save with safe_serialization=True)");
+            }
+            throw new UserException(dir + ": no " + WEIGHTS);
+        }
+        SafetensorsFile f = SafetensorsFile.open(wFile);
+        if (!f.contains(PromptFile.TENSOR)) {
+            throw new UserException(wFile + ": no '" + PromptFile.TENSOR + "' tensor (tensors: " + f.names() + ")");
+        }
+        long[] shape = f.info(PromptFile.TENSOR).shape();
+        if (shape.length != 2 || shape[0] != (long) n * sub || shape[1] != dim) {
+            throw new UserException(wFile + ": '" + PromptFile.TENSOR + "' has shape " + java.util.Arrays.toString(shape)
+                    + " but " + CONFIG + " says [" + n * sub + ", " + dim + "]");
+        }
+        float[] values = f.readFloats(PromptFile.TENSOR);
+        Map<String, String> meta = new LinkedHashMap<>();
+        Path ours = dir.resolve(OURS);
+        if (Files.isRegularFile(ours)) {
+            try {
+                JsonNode m = Json.MAPPER.readTree(ours.toFile());
+                m.fields().forEachRemaining(e -> meta.put(e.getKey(), e.getValue().asText()));
+            } catch (IOException e) {
+                throw new UserException(ours + ": not valid JSON");
+            }
+        }
+        return new Adapter(values, n, dim, cfg, meta);
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            s.sorted(Comparator.reverseOrder()).forEach(x -> {
+                try {
+                    Files.delete(x);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        }
+    }
+}

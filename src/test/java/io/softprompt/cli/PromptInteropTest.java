@@ -1,0 +1,247 @@
+package io.softprompt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.softprompt.Fixtures;
+import io.softprompt.prompt.PromptFile;
+import io.softprompt.safetensors.SafetensorsFile;
+import io.softprompt.util.Json;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** export/import (PEFT, .npy), inspect and ensembles from the command line. */
+class PromptInteropTest {
+    @TempDir
+    static Path tmp;
+    static Path task;
+    static Map<String, Path> trained = new LinkedHashMap<>();
+
+    @BeforeAll
+    static void train() throws Exception {
+        task = tmp.resolve("mood.json");
+        Files.writeString(task, """
+                {"name": "mood", "template": "{text} it was", "text_column": "text", "label_column": "y",
+                 "verbalizer": {"neg": " bad", "pos": " good"}, "train": "mood.tsv", "dev": "mood.tsv"}
+                """);
+        StringBuilder rows = new StringBuilder("text\ty\n");
+        for (int k = 0; k < 4; k++) {
+            rows.append("the movie was great and fine\tpos\n").append("a dull boring plot\tneg\n");
+        }
+        Files.writeString(tmp.resolve("mood.tsv"), rows);
+        for (String arch : List.of("gpt2", "t5", "bert")) {
+            Path sp = tmp.resolve(arch + ".sp");
+            Cli.Run r = Cli.run("train", "--task", task.toString(), "--model", Fixtures.of(arch).toString(), "--tokens", "3",
+                    "--steps", "20", "--lr", "0.3", "--eval-every", "10", "--init", "labels", "-o", sp.toString());
+            assertEquals(0, r.code(), r.err());
+            trained.put(arch, sp);
+        }
+    }
+
+    static byte[] tensorBytes(Path safetensors) {
+        ByteBuffer b = SafetensorsFile.open(safetensors).rawBytes(PromptFile.TENSOR);
+        byte[] out = new byte[b.remaining()];
+        b.get(out);
+        return out;
+    }
+
+    @Test
+    void peftRoundTripIsBitIdenticalAndFollowsPeftsLayout() throws Exception {
+        Map<String, String> taskTypes = Map.of("gpt2", "CAUSAL_LM", "t5", "SEQ_2_SEQ_LM", "bert", "FEATURE_EXTRACTION");
+        for (var e : trained.entrySet()) {
+            Path dir = tmp.resolve(e.getKey() + "-adapter");
+            Cli.Run x = Cli.run("export", "--prompt", e.getValue().toString(), "--to", "peft", dir.toString());
+            assertEquals(0, x.code(), x.err());
+            // PEFT's documented layout: adapter_config.json (PromptTuningConfig) + adapter_model.safetensors
+            assertEquals(java.util.Set.of("adapter_config.json", "adapter_model.safetensors", "softprompt.json"),
+                    new java.util.TreeSet<>(Arrays.asList(dir.toFile().list())));
+            JsonNode cfg = Json.MAPPER.readTree(dir.resolve("adapter_config.json").toFile());
+            assertEquals("PROMPT_TUNING", cfg.get("peft_type").asText());
+            assertEquals(taskTypes.get(e.getKey()), cfg.get("task_type").asText());
+            assertEquals(3, cfg.get("num_virtual_tokens").asInt());
+            int d = PromptFile.read(e.getValue()).hidden();
+            assertEquals(d, cfg.get("token_dim").asInt());
+            assertEquals(1, cfg.get("num_transformer_submodules").asInt());
+            assertTrue(cfg.get("inference_mode").asBoolean());
+            assertEquals(Fixtures.of(e.getKey()).toString(), cfg.get("base_model_name_or_path").asText());
+            assertTrue(List.of("RANDOM", "TEXT", "SAMPLE_VOCAB").contains(cfg.get("prompt_tuning_init").asText()));
+            // the safetensors header, read by hand: one F32 tensor [N·S, D] and metadata {"format": "pt"}
+            byte[] all = Files.readAllBytes(dir.resolve("adapter_model.safetensors"));
+            long len = ByteBuffer.wrap(all, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+            JsonNode header = Json.MAPPER.readTree(new String(all, 8, (int) len, StandardCharsets.UTF_8));
+            assertEquals(Json.MAPPER.readTree("{\"format\":\"pt\"}"), header.get("__metadata__"));
+            assertEquals("F32", header.get("prompt_embeddings").get("dtype").asText());
+            assertEquals("[3," + d + "]", header.get("prompt_embeddings").get("shape").toString());
+            assertEquals(2, header.size(), "only the tensor and the metadata");
+
+            Path back = tmp.resolve(e.getKey() + "-back.sp");
+            Cli.Run i = Cli.run("import", dir.toString(), "--model", Fixtures.of(e.getKey()).toString(), "-o", back.toString());
+            assertEquals(0, i.code(), i.err());
+            assertArrayEquals(tensorBytes(e.getValue()), tensorBytes(back), e.getKey() + ": .sp -> PEFT -> .sp");
+            assertEquals("mood", PromptFile.read(back).meta(PromptFile.TASK), "the task travels in softprompt.json");
+            Cli.Run ev = Cli.run("eval", "--prompt", back.toString(), "--model", Fixtures.of(e.getKey()).toString(), "--json");
+            Cli.Run ev0 = Cli.run("eval", "--prompt", e.getValue().toString(), "--model", Fixtures.of(e.getKey()).toString(), "--json");
+            assertEquals(Json.MAPPER.readTree(ev0.out()).get("accuracy"), Json.MAPPER.readTree(ev.out()).get("accuracy"));
+        }
+    }
+
+    @Test
+    void npyRoundTripIsBitIdentical() throws Exception {
+        Path sp = trained.get("gpt2");
+        Path npy = tmp.resolve("p.npy");
+        Cli.Run x = Cli.run("export", "--prompt", sp.toString(), "--to", "npy", npy.toString());
+        assertEquals(0, x.code(), x.err());
+        byte[] all = Files.readAllBytes(npy);
+        assertEquals(0x93, all[0] & 0xff);
+        assertEquals("NUMPY", new String(all, 1, 5, StandardCharsets.US_ASCII));
+        int hl = ByteBuffer.wrap(all, 8, 2).order(ByteOrder.LITTLE_ENDIAN).getShort();
+        assertEquals(0, (10 + hl) % 64, "header padded to 64 bytes as numpy writes it");
+        String header = new String(all, 10, hl, StandardCharsets.US_ASCII);
+        assertTrue(header.contains("'descr': '<f4'") && header.contains("'fortran_order': False") && header.contains("(3, 64)"), header);
+        Path back = tmp.resolve("npy-back.sp");
+        Cli.Run i = Cli.run("import", npy.toString(), "--model", Fixtures.of("gpt2").toString(), "--task", task.toString(),
+                "-o", back.toString());
+        assertEquals(0, i.code(), i.err());
+        assertArrayEquals(tensorBytes(sp), tensorBytes(back));
+        // without --task a .npy has no template or verbalizer
+        Cli.Run noTask = Cli.run("import", npy.toString(), "--model", Fixtures.of("gpt2").toString(), "-o",
+                tmp.resolve("no-task.sp").toString());
+        assertEquals(2, noTask.code());
+        assertTrue(noTask.errLine().contains("pass --task"), noTask.err());
+        assertFalse(Files.exists(tmp.resolve("no-task.sp")));
+    }
+
+    @Test
+    void inspectFindsTheInitTextsTokensBeforeTraining() throws Exception {
+        Path sp = tmp.resolve("init-text.sp");
+        String text = "great movie plot";
+        Cli.Run t = Cli.run("train", "--task", task.toString(), "--model", Fixtures.of("gpt2").toString(), "--tokens", "3",
+                "--init", "text", "--init-text", text, "--steps", "0", "-o", sp.toString());
+        assertEquals(0, t.code(), t.err());
+        Cli.Run r = Cli.run("inspect", "--prompt", sp.toString(), "--model", Fixtures.of("gpt2").toString(), "--top", "4", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = Json.MAPPER.readTree(r.out());
+        io.softprompt.model.TextTokenizer tok = io.softprompt.model.TextTokenizer.open(Fixtures.of("gpt2").resolve("tokenizer.json"));
+        long[] ids = tok.encode(text);
+        assertEquals(3, ids.length, "one token per word in the fixture's vocabulary");
+        for (int i = 0; i < 3; i++) {
+            JsonNode first = j.get("positions").get(i).get("nearest").get(0);
+            assertEquals(ids[i], first.get("id").asLong(), "position " + i);
+            assertEquals(1.0, first.get("similarity").asDouble(), 1e-5);
+            assertEquals(4, j.get("positions").get(i).get("nearest").size());
+            assertTrue(j.get("positions").get(i).get("nearest").get(1).get("similarity").asDouble() < 0.999);
+        }
+        assertTrue(j.get("mean_vocab_norm").asDouble() > 0);
+        assertTrue(j.get("caution").asText().contains("Khashabi"));
+        Cli.Run plain = Cli.run("inspect", "--prompt", sp.toString(), "--model", Fixtures.of("gpt2").toString());
+        assertTrue(plain.out().contains("mean prompt norm"), plain.out());
+        assertTrue(plain.out().contains("positions nearest to a verbalizer word"), plain.out());
+        assertTrue(plain.out().contains("not an explanation"), plain.out());
+    }
+
+    @Test
+    void ensemblesFromTheCommandLine() throws Exception {
+        Path sp = trained.get("gpt2");
+        String model = Fixtures.of("gpt2").toString();
+        Cli.Run one = Cli.run("eval", "--prompt", sp.toString(), "--model", model, "--json");
+        for (String how : List.of("vote", "mean")) {
+            Cli.Run three = Cli.run("eval", "--prompt", sp.toString(), "--prompt", sp.toString(), "--prompt", sp.toString(),
+                    "--ensemble", how, "--model", model, "--json");
+            assertEquals(0, three.code(), three.err());
+            JsonNode j = Json.MAPPER.readTree(three.out());
+            assertEquals(Json.MAPPER.readTree(one.out()).get("accuracy"), j.get("accuracy"), how);
+            assertEquals(3, j.get("members").size());
+        }
+        Cli.Run inf = Cli.run("infer", "--prompt", sp.toString(), "--prompt", sp.toString(), "--ensemble", "vote",
+                "--model", model, "--json", "a dull boring plot");
+        assertEquals(0, inf.code(), inf.err());
+        assertEquals(1.0, Json.MAPPER.readTree(inf.out()).get("votes").get(Json.MAPPER.readTree(inf.out()).get("label").asText())
+                .asDouble(), 1e-6);
+        Cli.Run noHow = Cli.run("eval", "--prompt", sp.toString(), "--prompt", sp.toString(), "--model", model);
+        assertEquals(2, noHow.code());
+        assertTrue(noHow.errLine().contains("--ensemble"), noHow.err());
+        Path otherTaskFile = tmp.resolve("mood2.json");
+        Files.writeString(otherTaskFile, Files.readString(task).replace("\"mood\"", "\"mood2\""));
+        Path other = tmp.resolve("mood2.sp");
+        assertEquals(0, Cli.run("train", "--task", otherTaskFile.toString(), "--model", model, "--tokens", "3", "--steps", "0",
+                "-o", other.toString()).code());
+        Cli.Run otherTask = Cli.run("eval", "--prompt", sp.toString(), "--prompt", other.toString(),
+                "--ensemble", "mean", "--model", model);
+        assertEquals(2, otherTask.code());
+        assertTrue(otherTask.errLine().contains("is task mood2"), otherTask.err());
+    }
+
+    @Test
+    void badSourcesAreOneLineErrorsAndWriteNothing() throws Exception {
+        Path sp = trained.get("gpt2");
+        Path lora = Files.createDirectories(tmp.resolve("lora"));
+        Files.writeString(lora.resolve("adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 8}");
+        Path wrongDim = tmp.resolve("wrong-dim");
+        assertEquals(0, Cli.run("export", "--prompt", sp.toString(), "--to", "peft", wrongDim.toString()).code());
+        JsonNode c = Json.MAPPER.readTree(wrongDim.resolve("adapter_config.json").toFile());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) c).put("token_dim", 32);
+        Files.writeString(wrongDim.resolve("adapter_config.json"), c.toString());
+        Path twoSub = tmp.resolve("two-sub");
+        assertEquals(0, Cli.run("export", "--prompt", trained.get("t5").toString(), "--to", "peft", twoSub.toString()).code());
+        JsonNode c2 = Json.MAPPER.readTree(twoSub.resolve("adapter_config.json").toFile());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) c2).put("num_transformer_submodules", 2);
+        Files.writeString(twoSub.resolve("adapter_config.json"), c2.toString());
+
+        Path good = tmp.resolve("good.npy");
+        assertEquals(0, Cli.run("export", "--prompt", sp.toString(), "--to", "npy", good.toString()).code());
+        byte[] g = Files.readAllBytes(good);
+        Path f8 = tmp.resolve("f8.npy");
+        Files.write(f8, new String(g, StandardCharsets.ISO_8859_1).replace("'<f4'", "'<f8'").getBytes(StandardCharsets.ISO_8859_1));
+        Path fortran = tmp.resolve("fortran.npy");
+        Files.write(fortran, new String(g, StandardCharsets.ISO_8859_1).replace("False", "True ").getBytes(StandardCharsets.ISO_8859_1));
+        Path threeD = tmp.resolve("3d.npy");
+        Files.write(threeD, new String(g, StandardCharsets.ISO_8859_1).replace("(3, 64)", "(3,64,1)").getBytes(StandardCharsets.ISO_8859_1));
+        Path truncated = tmp.resolve("truncated.npy");
+        Files.write(truncated, Arrays.copyOf(g, g.length - 10));
+        Path bigD = tmp.resolve("bigd.npy");
+        io.softprompt.prompt.Npy.write(bigD, new float[3 * 32], 3, 32);
+        Path notNpy = tmp.resolve("text.npy");
+        Files.writeString(notNpy, "hello");
+
+        String model = Fixtures.of("gpt2").toString();
+        String[][] cases = {
+            {"peft_type is LORA, not PROMPT_TUNING", lora.toString()},
+            {"has shape [3, 64] but adapter_config.json says [3, 32]", wrongDim.toString()},
+            {"num_transformer_submodules is 2", twoSub.toString()},
+            {"dtype <f8 is not float32", f8.toString()},
+            {"Fortran-order", fortran.toString()},
+            {"is not a 2-D prompt", threeD.toString()},
+            {"truncated file", truncated.toString()},
+            {"prompt is [3, 32] but model", bigD.toString()},
+            {"not a .npy file", notNpy.toString()},
+            {"not found", tmp.resolve("nowhere.npy").toString()},
+        };
+        for (String[] k : cases) {
+            Path out = tmp.resolve("bad-" + Math.abs(k[1].hashCode()) + ".sp");
+            Cli.Run r = Cli.run("import", k[1], "--model", model, "--task", task.toString(), "-o", out.toString());
+            assertEquals(2, r.code(), k[1] + ": " + r.err());
+            assertEquals(1, r.errLine().lines().count(), r.err());
+            assertTrue(r.errLine().contains(k[0]), "expected '" + k[0] + "' in " + r.err());
+            assertFalse(Files.exists(out), "nothing written for " + k[1]);
+        }
+        Cli.Run exists = Cli.run("export", "--prompt", sp.toString(), "--to", "npy", good.toString());
+        assertEquals(2, exists.code());
+        assertTrue(exists.errLine().contains("--force"), exists.err());
+        Cli.Run fmt = Cli.run("export", "--prompt", sp.toString(), "--to", "onnx", tmp.resolve("x").toString());
+        assertEquals(2, fmt.code());
+        assertTrue(fmt.errLine().contains("unknown format 'onnx'"), fmt.err());
+    }
+}
