@@ -65,6 +65,11 @@ public final class InferCommand implements Callable<Integer> {
             description = "With --input: at most this many batch × length tokens per forward pass (default: no limit).")
     int tokenBudget;
 
+    @Option(names = "--no-prefix-cache", negatable = false,
+            description = "With --input on a decoder-only model: do not cache each prompt's keys and values "
+                    + "(without the cache, rows of different prompts share forward passes).")
+    boolean noPrefixCache;
+
     @Parameters(arity = "0..*", paramLabel = "TEXT", description = "Inputs; without them, lines of standard input.")
     List<String> texts = new ArrayList<>();
 
@@ -93,7 +98,8 @@ public final class InferCommand implements Callable<Integer> {
             if (!texts.isEmpty()) {
                 throw new UserException("--input and TEXT arguments cannot be used together");
             }
-            return MixedTasks.run(promptOptions, modelOptions, input, batchSize, tokenBudget, maxNewTokens, out, err);
+            return MixedTasks.run(promptOptions, modelOptions, input, batchSize, tokenBudget, maxNewTokens, !noPrefixCache,
+                    out, err);
         }
         if (how == null && promptOptions.prompts.size() > 1) {
             throw new UserException("several --prompt files need --ensemble vote|mean (or NAME=FILE with --input)");

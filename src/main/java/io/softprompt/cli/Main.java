@@ -14,7 +14,7 @@ import picocli.CommandLine.Spec;
         versionProvider = Main.ManifestVersion.class,
         description = "Soft-prompt tuning of frozen Hugging Face transformers (Lester et al. 2021) on the JVM.",
         subcommands = {TrainCommand.class, EvalCommand.class, InferCommand.class, InspectCommand.class,
-            ExportCommand.class, ImportCommand.class, CommandLine.HelpCommand.class},
+            ExportCommand.class, ImportCommand.class, ServeCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:success",

@@ -78,7 +78,7 @@ final class MixedTasks {
     }
 
     static int run(PromptOptions promptOptions, ModelOptions modelOptions, Path input, int batchSize, int tokenBudget,
-            int maxNewTokens, PrintWriter out, PrintWriter err) {
+            int maxNewTokens, boolean prefixCache, PrintWriter out, PrintWriter err) {
         try (PromptOptions.Session s = promptOptions.open(modelOptions, err)) {
             Map<String, Integer> byName = new LinkedHashMap<>();
             for (int k = 0; k < s.members().size(); k++) {
@@ -97,8 +97,10 @@ final class MixedTasks {
                     itemRow.add(i);
                 }
             }
-            BatchScorer scorer = new BatchScorer(s.model().lm());
-            float[][] probs = scorer.score(slots, items, BatchScorer.buckets(slots, items, batchSize, tokenBudget));
+            float[][] probs;
+            try (BatchScorer scorer = new BatchScorer(s.model().lm(), prefixCache)) {
+                probs = scorer.score(slots, items, BatchScorer.buckets(slots, items, batchSize, tokenBudget, scorer.cached()));
+            }
             Object[] answers = new Object[rows.size()];
             for (int k = 0; k < items.size(); k++) {
                 answers[itemRow.get(k)] = probs[k];

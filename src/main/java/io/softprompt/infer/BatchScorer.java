@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.softprompt.data.Encoder;
+import io.softprompt.model.KvCache;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
 import io.softprompt.model.Prompted;
@@ -32,7 +33,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * slot's prompt [P, D], mixed by a 0/1 mask. Only the rows at each decision position meet the LM head,
  * and only the label tokens' columns of it.
  */
-public final class BatchScorer {
+public final class BatchScorer implements AutoCloseable {
     /** A prompt: values [N·D] row-major, N, and the label tokens of its task. */
     public record Slot(float[] values, int tokens, Encoder.Labels labels) {}
 
@@ -41,9 +42,57 @@ public final class BatchScorer {
 
     private final LanguageModel lm;
     private final AtomicLong forwardPasses = new AtomicLong();
+    private final boolean prefixCache;
+    private final NDManager cacheManager;
+    private final Map<Slot, KvCache> prefixes = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.Queue<Slot> forgotten = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
+    /** Without the prefix cache: rows of different prompts share each forward pass. */
     public BatchScorer(LanguageModel lm) {
+        this(lm, false);
+    }
+
+    /**
+     * With {@code prefixCache} on a decoder-only model, each prompt's keys and values at every layer
+     * are computed once (they do not depend on the input: attention is causal) and every batch feeds
+     * only its rows' tokens; a forward pass then holds one prompt's rows. Other kinds ignore it.
+     */
+    public BatchScorer(LanguageModel lm, boolean prefixCache) {
         this.lm = lm;
+        this.prefixCache = prefixCache && lm.kind() == LanguageModel.Kind.DECODER;
+        this.cacheManager = this.prefixCache ? NDManager.newBaseManager() : null;
+    }
+
+    public boolean cached() {
+        return prefixCache;
+    }
+
+    /**
+     * Drops a prompt's cached keys and values (the prompt was replaced or removed). Safe from any
+     * thread: the cache is closed by the scoring thread, before or after a batch, never during one.
+     */
+    public void forget(Slot slot) {
+        if (prefixCache) {
+            forgotten.add(slot);
+        }
+    }
+
+    private void dropForgotten() {
+        for (Slot s; (s = forgotten.poll()) != null; ) {
+            KvCache c = prefixes.remove(s);
+            if (c != null) {
+                c.close();
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        prefixes.values().forEach(KvCache::close);
+        prefixes.clear();
+        if (cacheManager != null) {
+            cacheManager.close();
+        }
     }
 
     /** Forward passes of the transformer so far (one per batch). */
@@ -56,18 +105,26 @@ public final class BatchScorer {
      * {@code batchSize} rows or when B × S would pass {@code tokenBudget} (0: no budget).
      */
     public static List<int[]> buckets(List<Slot> slots, List<Item> items, int batchSize, int tokenBudget) {
+        return buckets(slots, items, batchSize, tokenBudget, false);
+    }
+
+    /** As {@link #buckets(List, List, int, int)}; with {@code byPrompt} a batch never mixes prompts (for the prefix cache). */
+    public static List<int[]> buckets(List<Slot> slots, List<Item> items, int batchSize, int tokenBudget, boolean byPrompt) {
         Integer[] order = new Integer[items.size()];
         for (int i = 0; i < order.length; i++) {
             order[i] = i;
         }
-        Arrays.sort(order, Comparator.comparingInt((Integer i) -> length(slots, items.get(i))).thenComparingInt(i -> i));
+        Comparator<Integer> bySlot = Comparator.comparingInt(i -> byPrompt ? items.get(i).slot() : 0);
+        Arrays.sort(order, bySlot.thenComparingInt((Integer i) -> length(slots, items.get(i))).thenComparingInt(i -> i));
         List<int[]> out = new ArrayList<>();
         List<Integer> cur = new ArrayList<>();
         int longest = 0;
         for (int i : order) {
             int len = length(slots, items.get(i));
             int s = Math.max(longest, len);
-            if (!cur.isEmpty() && (cur.size() == batchSize || (tokenBudget > 0 && (long) s * (cur.size() + 1) > tokenBudget))) {
+            boolean newPrompt = byPrompt && !cur.isEmpty() && items.get(cur.get(0)).slot() != items.get(i).slot();
+            if (!cur.isEmpty() && (newPrompt || cur.size() == batchSize
+                    || (tokenBudget > 0 && (long) s * (cur.size() + 1) > tokenBudget))) {
                 out.add(cur.stream().mapToInt(Integer::intValue).toArray());
                 cur.clear();
                 s = len;
@@ -87,6 +144,15 @@ public final class BatchScorer {
 
     /** Probabilities per item over its own slot's classes, in item order; one forward pass per batch. */
     public float[][] score(List<Slot> slots, List<Item> items, List<int[]> batches) {
+        dropForgotten();
+        try {
+            return scoreAll(slots, items, batches);
+        } finally {
+            dropForgotten();
+        }
+    }
+
+    private float[][] scoreAll(List<Slot> slots, List<Item> items, List<int[]> batches) {
         float[][] out = new float[items.size()][];
         int d = lm.hiddenSize();
         int[] offset = new int[slots.size()];
@@ -116,6 +182,9 @@ public final class BatchScorer {
     }
 
     private float[][] scoreBatch(NDManager parent, NDArray prompts, int[] offset, List<Slot> slots, List<Item> part) {
+        if (prefixCache && part.stream().allMatch(it -> it.slot() == part.get(0).slot())) {
+            return scoreCached(parent, slots.get(part.get(0).slot()), part);
+        }
         int b = part.size();
         int s = part.stream().mapToInt(it -> length(slots, it)).max().orElse(1);
         long pad = lm.specials().pad();
@@ -170,6 +239,49 @@ public final class BatchScorer {
                     l[c] = logits[i * union.length + column.get(first[c])];
                 }
                 out[i] = softmax(l);
+            }
+            return out;
+        }
+    }
+
+    /** The prompt's keys and values at every layer, B = 1, computed on first use and kept. */
+    private KvCache prefix(Slot slot) {
+        return prefixes.computeIfAbsent(slot, sl -> {
+            KvCache c = new KvCache(cacheManager);
+            try (NDManager m = cacheManager.newSubManager()) {
+                NDArray p = Tensors.create(m, sl.values(), new Shape(1, sl.tokens(), lm.hiddenSize())); // [1, N, D]
+                lm.forward(p, m.ones(new Shape(1, sl.tokens()), DataType.INT64), c);
+            }
+            return c;
+        });
+    }
+
+    /** One prompt's rows: only their tokens run, after the prompt's cached keys and values. */
+    private float[][] scoreCached(NDManager parent, Slot slot, List<Item> part) {
+        int b = part.size();
+        int n = slot.tokens();
+        int t = part.stream().mapToInt(it -> it.row().ids().length).max().orElse(1);
+        long[] ids = new long[b * t];
+        Arrays.fill(ids, lm.specials().pad());
+        long[] mask = new long[b * (n + t)];
+        long[] decision = new long[b];
+        for (int i = 0; i < b; i++) {
+            long[] row = part.get(i).row().ids();
+            System.arraycopy(row, 0, ids, i * t, row.length);
+            Arrays.fill(mask, i * (n + t), i * (n + t) + n + row.length, 1L);
+            decision[i] = (long) i * t + part.get(i).row().position();
+        }
+        KvCache prefix = prefix(slot);
+        try (NDManager m = parent.newSubManager(); KvCache cache = prefix.expand(m, b)) {
+            NDArray tok = lm.embed(Tensors.create(m, ids, new Shape(b, t)));                 // [B, T, D]
+            NDArray keyMask = Tensors.create(m, mask, new Shape(b, n + t));                  // [B, N+T]
+            forwardPasses.incrementAndGet();
+            NDArray h = Prompted.rows(lm.forward(tok, keyMask, cache), decision);            // [B, D]
+            float[] logits = lm.logits(h, Tensors.create(m, slot.labels().first())).toFloatArray(); // [B, C]
+            int c = slot.labels().first().length;
+            float[][] out = new float[b][];
+            for (int i = 0; i < b; i++) {
+                out[i] = softmax(Arrays.copyOfRange(logits, i * c, (i + 1) * c));
             }
             return out;
         }

@@ -63,6 +63,25 @@ public final class KvCache implements AutoCloseable {
         return cross.get(layer);
     }
 
+    /**
+     * A new cache for a batch of {@code batch} rows that all start with this cache's positions (a
+     * prompt's keys and values, computed once for B = 1): every layer's [1, G, P, K] repeated to
+     * [B, G, P, K]. This cache is left untouched, so it can seed any number of batches.
+     */
+    public KvCache expand(NDManager parent, int batch) {
+        KvCache c = new KvCache(parent);
+        for (int l = 0; l < keys.size(); l++) {
+            NDArray k = keys.get(l).repeat(0, batch);
+            NDArray v = values.get(l).repeat(0, batch);
+            k.attach(c.manager);
+            v.attach(c.manager);
+            c.keys.add(k);
+            c.values.add(v);
+        }
+        c.length = length;
+        return c;
+    }
+
     /** Marks q more positions as cached; called once per forward, after every layer appended. */
     public void advance(int q) {
         length += q;

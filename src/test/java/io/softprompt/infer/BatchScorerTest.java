@@ -114,6 +114,61 @@ class BatchScorerTest {
         }));
     }
 
+    @TestFactory
+    Stream<DynamicTest> prefixCacheEqualsTheUncachedPath() {
+        return Fixtures.all().stream()
+                .filter(BatchScorerTest::isDecoder) // every decoder-only fixture, whatever its name
+                .map(dir -> DynamicTest.dynamicTest(dir.getFileName().toString(), () -> {
+                    try (LoadedModel m = LoadedModel.load(dir, "x")) {
+                        assertEquals(io.softprompt.model.LanguageModel.Kind.DECODER, m.lm().kind());
+                        int d = m.lm().hiddenSize();
+                        Task[] tasks = {task("mood", "{sentence} it was", " bad", " good"),
+                            task("topic", "Topic of: {sentence} is", " movie", " plot", " film")};
+                        int[] lengths = {4, 7};
+                        List<BatchScorer.Slot> slots = new ArrayList<>();
+                        List<Encoder> encoders = new ArrayList<>();
+                        for (int k = 0; k < 2; k++) {
+                            Encoder enc = new Encoder(m.tokenizer(), tasks[k], 64, m.lm());
+                            encoders.add(enc);
+                            slots.add(new BatchScorer.Slot(prompt(lengths[k], d, 20 + k), lengths[k], enc.labels()));
+                        }
+                        List<BatchScorer.Item> items = new ArrayList<>();
+                        for (int i = 0; i < 9; i++) {
+                            items.add(new BatchScorer.Item(i % 2, encoders.get(i % 2).encode(TEXTS[i % TEXTS.length], -1)));
+                        }
+                        float[][] plain = new BatchScorer(m.lm()).score(slots, items, BatchScorer.buckets(slots, items, 4, 0));
+                        try (BatchScorer cached = new BatchScorer(m.lm(), true)) {
+                            assertTrue(cached.cached());
+                            List<int[]> batches = BatchScorer.buckets(slots, items, 4, 0, true);
+                            for (int[] batch : batches) {
+                                for (int i : batch) {
+                                    assertEquals(items.get(batch[0]).slot(), items.get(i).slot(), "one prompt per batch");
+                                }
+                            }
+                            float[][] got = cached.score(slots, items, batches);
+                            float[][] again = cached.score(slots, items, batches); // the cached prefixes are reused, unchanged
+                            assertEquals(2L * batches.size(), cached.forwardPasses());
+                            double worst = 0;
+                            for (int i = 0; i < items.size(); i++) {
+                                for (int c = 0; c < plain[i].length; c++) {
+                                    worst = Math.max(worst, Math.abs(plain[i][c] - got[i][c]));
+                                    assertEquals(got[i][c], again[i][c], 0f);
+                                }
+                            }
+                            System.out.printf("PREFIX CACHE %s: largest difference to the uncached path %.2e%n",
+                                    dir.getFileName(), worst);
+                            assertTrue(worst < 1e-5, "cached = uncached within 1e-5, worst " + worst);
+                        }
+                    }
+                }));
+    }
+
+    static boolean isDecoder(java.nio.file.Path dir) {
+        try (LoadedModel m = LoadedModel.load(dir, "x")) {
+            return m.lm().kind() == io.softprompt.model.LanguageModel.Kind.DECODER;
+        }
+    }
+
     @Test
     void voteAndMeanOnHandCheckedCases() {
         float[][] members = {{0.6f, 0.4f, 0f}, {0.55f, 0.45f, 0f}, {0.1f, 0.9f, 0f}};

@@ -1,0 +1,129 @@
+package io.softprompt.serve;
+
+import io.softprompt.data.Encoder;
+import io.softprompt.infer.BatchScorer;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Gathers the items of concurrent requests, of any tasks, into batches: one worker thread (the model
+ * runs one batch at a time) takes the first waiting item, waits up to the window for more, up to the
+ * largest batch, then scores them all with {@link BatchScorer}. The queue is bounded: a request whose
+ * items do not all fit is refused whole (the server answers 503).
+ */
+public final class MicroBatcher implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MicroBatcher.class);
+
+    /** One item waiting for its probabilities. */
+    public record Pending(PromptRegistry.Entry entry, Encoder.Encoded row, CompletableFuture<float[]> result) {}
+
+    private final BatchScorer scorer;
+    private final ArrayBlockingQueue<Pending> queue;
+    private final int maxBatch;
+    private final long windowNanos;
+    private final int tokenBudget;
+    private final ServeMetrics metrics;
+    private final Thread worker;
+    private volatile boolean running = true;
+
+    public MicroBatcher(BatchScorer scorer, int queueCapacity, int maxBatch, long windowMillis, int tokenBudget,
+            ServeMetrics metrics) {
+        this.scorer = scorer;
+        this.queue = new ArrayBlockingQueue<>(queueCapacity);
+        this.maxBatch = maxBatch;
+        this.windowNanos = TimeUnit.MILLISECONDS.toNanos(windowMillis);
+        this.tokenBudget = tokenBudget;
+        this.metrics = metrics;
+        this.worker = new Thread(this::loop, "softprompt-batcher");
+        this.worker.setDaemon(true);
+        this.worker.start();
+    }
+
+    public int queued() {
+        return queue.size();
+    }
+
+    /** Enqueues all items of one request, or none (false: the queue is full). */
+    public synchronized boolean offerAll(List<Pending> items) {
+        if (queue.remainingCapacity() < items.size()) {
+            return false;
+        }
+        queue.addAll(items);
+        return true;
+    }
+
+    private void loop() {
+        while (running) {
+            List<Pending> batch = new ArrayList<>();
+            try {
+                Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                batch.add(first);
+                long deadline = System.nanoTime() + windowNanos;
+                while (batch.size() < maxBatch) {
+                    long left = deadline - System.nanoTime();
+                    Pending p = left > 0 ? queue.poll(left, TimeUnit.NANOSECONDS) : queue.poll();
+                    if (p == null) {
+                        break;
+                    }
+                    batch.add(p);
+                }
+                score(batch);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (Throwable t) { // never let the worker die: fail this batch, go on
+                LOG.error("batch of {} failed: {}", batch.size(), t.toString(), t);
+                for (Pending p : batch) {
+                    p.result().completeExceptionally(t);
+                }
+            }
+        }
+    }
+
+    private void score(List<Pending> batch) {
+        Map<BatchScorer.Slot, Integer> index = new IdentityHashMap<>();
+        List<BatchScorer.Slot> slots = new ArrayList<>();
+        List<BatchScorer.Item> items = new ArrayList<>();
+        for (Pending p : batch) {
+            Integer k = index.get(p.entry().slot());
+            if (k == null) {
+                k = slots.size();
+                index.put(p.entry().slot(), k);
+                slots.add(p.entry().slot());
+            }
+            items.add(new BatchScorer.Item(k, p.row()));
+        }
+        List<int[]> batches = BatchScorer.buckets(slots, items, maxBatch, tokenBudget, scorer.cached());
+        for (int[] b : batches) {
+            metrics.batch(b.length);
+        }
+        float[][] probs = scorer.score(slots, items, batches);
+        for (int i = 0; i < batch.size(); i++) {
+            batch.get(i).result().complete(probs[i]);
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        worker.interrupt();
+        try {
+            worker.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (Pending p : queue) {
+            p.result().completeExceptionally(new IllegalStateException("server stopping"));
+        }
+    }
+}

@@ -1,0 +1,311 @@
+package io.softprompt.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.softprompt.infer.BatchScorer;
+import io.softprompt.infer.Predictor;
+import io.softprompt.model.LoadedModel;
+import io.softprompt.util.Json;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP JSON API of {@code softprompt serve}: one frozen model, every prompt in a folder.
+ *
+ * <pre>
+ *   POST /v1/predict   {"task": T, "text": X [, "id": I]}  or  {"items": [{...}, ...]}
+ *   GET  /v1/tasks     the served tasks, and the prompt files refused with their reasons
+ *   GET  /health       {"status": "ok", ...}
+ *   GET  /metrics      requests, items, errors, batch sizes, latency percentiles
+ * </pre>
+ *
+ * Built on the JDK's own HTTP server (com.sun.net.httpserver): a JSON API of four routes needs no
+ * framework, and the server adds no dependency to the distribution. Request handlers run on a small
+ * pool and wait for their items; the model runs on the {@link MicroBatcher}'s one thread.
+ */
+public final class PredictServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(PredictServer.class);
+
+    /** Limits and batching settings. */
+    public record Settings(int port, String host, int maxBatch, long windowMillis, int queueCapacity, int maxItems,
+            int maxTextChars, int maxBodyBytes, int tokenBudget, boolean prefixCache, long timeoutMillis, int maxLength) {}
+
+    private final LoadedModel model;
+    private final Settings settings;
+    private final PromptRegistry registry;
+    private final BatchScorer scorer;
+    private final MicroBatcher batcher;
+    private final ServeMetrics metrics = new ServeMetrics();
+    private final HttpServer http;
+    private final ExecutorService handlers;
+    private final ScheduledExecutorService watcher;
+
+    public PredictServer(LoadedModel model, java.nio.file.Path promptDir, Settings s) throws IOException {
+        this.model = model;
+        this.settings = s;
+        this.scorer = new BatchScorer(model.lm(), s.prefixCache());
+        this.registry = new PromptRegistry(promptDir, model, s.maxLength(), scorer::forget);
+        registry.refresh();
+        this.batcher = new MicroBatcher(scorer, s.queueCapacity(), s.maxBatch(), s.windowMillis(), s.tokenBudget(), metrics);
+        this.http = HttpServer.create(new InetSocketAddress(s.host(), s.port()), 128);
+        this.handlers = Executors.newFixedThreadPool(16, r -> {
+            Thread t = new Thread(r, "softprompt-http");
+            t.setDaemon(true);
+            return t;
+        });
+        http.setExecutor(handlers);
+        http.createContext("/v1/predict", ex -> handle(ex, "POST", this::predict));
+        http.createContext("/v1/tasks", ex -> handle(ex, "GET", this::tasks));
+        http.createContext("/health", ex -> handle(ex, "GET", e -> new Reply(200, health())));
+        http.createContext("/metrics", ex -> handle(ex, "GET", e -> new Reply(200, metrics.snapshot(batcher.queued()))));
+        http.createContext("/", ex -> handle(ex, null, e -> error(404, "no such route: " + e.getRequestURI().getPath()
+                + " (POST /v1/predict, GET /v1/tasks, GET /health, GET /metrics)")));
+        this.watcher = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "softprompt-watch");
+            t.setDaemon(true);
+            return t;
+        });
+        watcher.scheduleWithFixedDelay(() -> {
+            try {
+                registry.refresh();
+            } catch (RuntimeException e) {
+                LOG.warn("refreshing prompts failed: {}", e.toString());
+            }
+        }, 1, 1, TimeUnit.SECONDS);
+        http.start();
+    }
+
+    /** The port actually bound (useful with port 0). */
+    public int port() {
+        return http.getAddress().getPort();
+    }
+
+    public PromptRegistry registry() {
+        return registry;
+    }
+
+    record Reply(int status, Object body, Map<String, String> headers) {
+        Reply(int status, Object body) {
+            this(status, body, Map.of());
+        }
+    }
+
+    /** A client mistake: answered with its status and a JSON error, never thrown further. */
+    static final class BadRequest extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final int status;
+
+        BadRequest(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+    }
+
+    interface Route {
+        Reply apply(HttpExchange ex) throws Exception;
+    }
+
+    private void handle(HttpExchange ex, String method, Route route) {
+        long t0 = System.nanoTime();
+        Reply reply;
+        try {
+            if (method != null && !method.equals(ex.getRequestMethod())) {
+                reply = error(405, ex.getRequestMethod() + " is not allowed here; use " + method);
+            } else {
+                reply = route.apply(ex);
+            }
+        } catch (BadRequest e) {
+            reply = error(e.status, e.getMessage());
+        } catch (Throwable e) { // the server never dies on a request
+            LOG.error("request {} failed", ex.getRequestURI(), e);
+            reply = error(500, "internal error: " + e);
+        }
+        if (reply.status() >= 500 && reply.status() != 503) {
+            metrics.serverErrors.incrementAndGet();
+        } else if (reply.status() == 503) {
+            metrics.rejected.incrementAndGet();
+        } else if (reply.status() >= 400) {
+            metrics.clientErrors.incrementAndGet();
+        }
+        if (ex.getRequestURI().getPath().equals("/v1/predict")) {
+            metrics.requests.incrementAndGet();
+            if (reply.status() == 200) {
+                metrics.latency((System.nanoTime() - t0) / 1e6);
+            }
+        }
+        try {
+            byte[] body = Json.write(reply.body()).getBytes(StandardCharsets.UTF_8);
+            ex.getResponseHeaders().set("Content-Type", "application/json");
+            reply.headers().forEach((k, v) -> ex.getResponseHeaders().set(k, v));
+            ex.sendResponseHeaders(reply.status(), body.length);
+            try (OutputStream os = ex.getResponseBody()) {
+                os.write(body);
+            }
+        } catch (IOException e) {
+            LOG.debug("client went away: {}", e.toString());
+        } finally {
+            ex.close();
+        }
+    }
+
+    static Reply error(int status, String message) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("error", message);
+        m.put("status", status);
+        return new Reply(status, m, status == 503 ? Map.of("Retry-After", "1") : Map.of());
+    }
+
+    private Map<String, Object> health() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("status", "ok");
+        m.put("model", model.name());
+        m.put("model_fingerprint", model.fingerprint());
+        m.put("tasks", registry.entries().size());
+        m.put("prefix_cache", scorer.cached());
+        return m;
+    }
+
+    private Reply tasks(HttpExchange ex) {
+        List<Map<String, Object>> list = new ArrayList<>();
+        for (PromptRegistry.Entry e : registry.entries().values()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", e.name());
+            m.put("file", e.file().getFileName().toString());
+            m.put("task", e.task().name());
+            m.put("tokens", e.prompt().tokens());
+            m.put("labels", e.task().labels());
+            list.add(m);
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("tasks", list);
+        out.put("refused", registry.refused());
+        return new Reply(200, out);
+    }
+
+    private byte[] readBody(HttpExchange ex) throws IOException {
+        try (InputStream in = ex.getRequestBody()) {
+            byte[] b = in.readNBytes(settings.maxBodyBytes() + 1);
+            if (b.length > settings.maxBodyBytes()) {
+                throw new BadRequest(413, "request body over " + settings.maxBodyBytes() + " bytes");
+            }
+            return b;
+        }
+    }
+
+    private Reply predict(HttpExchange ex) throws Exception {
+        byte[] body = readBody(ex);
+        JsonNode root;
+        try {
+            root = Json.MAPPER.readTree(body);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new BadRequest(400, "malformed JSON: " + e.getOriginalMessage().split("\n")[0]);
+        }
+        if (root == null || !root.isObject()) {
+            throw new BadRequest(400, "expected a JSON object: {\"task\": ..., \"text\": ...} or {\"items\": [...]}");
+        }
+        boolean many = root.has("items");
+        List<JsonNode> raw = new ArrayList<>();
+        if (many) {
+            if (!root.get("items").isArray()) {
+                throw new BadRequest(400, "\"items\" must be an array");
+            }
+            root.get("items").forEach(raw::add);
+            if (raw.isEmpty()) {
+                throw new BadRequest(400, "\"items\" is empty");
+            }
+            if (raw.size() > settings.maxItems()) {
+                throw new BadRequest(413, raw.size() + " items; at most " + settings.maxItems() + " per request");
+            }
+        } else {
+            raw.add(root);
+        }
+        Map<String, PromptRegistry.Entry> served = registry.entries();
+        List<MicroBatcher.Pending> pending = new ArrayList<>();
+        List<Object> ids = new ArrayList<>();
+        for (int i = 0; i < raw.size(); i++) {
+            JsonNode it = raw.get(i);
+            String where = many ? "items[" + i + "]: " : "";
+            if (!it.isObject()) {
+                throw new BadRequest(400, where + "expected an object {\"task\": ..., \"text\": ...}");
+            }
+            JsonNode task = it.get("task");
+            JsonNode text = it.get("text");
+            if (task == null || !task.isTextual()) {
+                throw new BadRequest(400, where + "missing \"task\" (served: " + served.keySet() + ")");
+            }
+            PromptRegistry.Entry e = served.get(task.asText());
+            if (e == null) {
+                throw new BadRequest(404, where + "unknown task '" + task.asText() + "' (served: " + served.keySet() + ")");
+            }
+            if (text == null || !text.isTextual() || text.asText().isBlank()) {
+                throw new BadRequest(400, where + "missing or empty \"text\"");
+            }
+            if (text.asText().length() > settings.maxTextChars()) {
+                throw new BadRequest(413, where + "text of " + text.asText().length() + " characters; at most "
+                        + settings.maxTextChars());
+            }
+            ids.add(it.has("id") ? (it.get("id").isNumber() ? it.get("id").numberValue() : it.get("id").asText()) : null);
+            pending.add(new MicroBatcher.Pending(e, e.encoder().encode(text.asText(), -1), new CompletableFuture<>()));
+        }
+        metrics.items.addAndGet(pending.size());
+        if (!batcher.offerAll(pending)) {
+            return error(503, "queue full (" + batcher.queued() + " items waiting); retry shortly");
+        }
+        List<Map<String, Object>> results = new ArrayList<>();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(settings.timeoutMillis());
+        for (int i = 0; i < pending.size(); i++) {
+            MicroBatcher.Pending p = pending.get(i);
+            float[] probs;
+            try {
+                probs = p.result().get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                return error(504, "timed out after " + settings.timeoutMillis() + " ms");
+            } catch (ExecutionException e) {
+                return error(500, "scoring failed: " + e.getCause());
+            }
+            Map<String, Object> r = new LinkedHashMap<>();
+            if (ids.get(i) != null) {
+                r.put("id", ids.get(i));
+            }
+            r.put("task", p.entry().name());
+            List<String> labels = p.entry().task().labels();
+            r.put("label", labels.get(Predictor.argmax(probs)));
+            Map<String, Float> pm = new LinkedHashMap<>();
+            for (int c = 0; c < labels.size(); c++) {
+                pm.put(labels.get(c), probs[c]);
+            }
+            r.put("probabilities", pm);
+            results.add(r);
+        }
+        if (!many) {
+            return new Reply(200, results.get(0));
+        }
+        return new Reply(200, Map.of("results", results));
+    }
+
+    @Override
+    public void close() {
+        http.stop(0);
+        watcher.shutdownNow();
+        batcher.close();
+        handlers.shutdownNow();
+        scorer.close();
+    }
+}

@@ -1,0 +1,246 @@
+package io.softprompt.serve;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.softprompt.Fixtures;
+import io.softprompt.cli.Cli;
+import io.softprompt.model.LoadedModel;
+import io.softprompt.prompt.PromptFile;
+import io.softprompt.prompt.SoftPrompt;
+import io.softprompt.util.Json;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** serve on loopback: answers equal infer's, mixed tasks share batches, bad requests, hot reload. */
+class PredictServerTest {
+    @TempDir
+    static Path tmp;
+    static Path prompts;
+    static LoadedModel model;
+    static PredictServer server;
+    static HttpClient client = HttpClient.newHttpClient();
+    static final String[] TEXTS = {"a dull boring plot", "the movie was great and fine", "fine", "great acting",
+        "boring and dull", "a fine and great film", "the plot was dull"};
+
+    static Path task(String name, String template, String words) throws Exception {
+        Path t = tmp.resolve(name + ".json");
+        Files.writeString(t, "{\"name\": \"" + name + "\", \"template\": \"" + template + "\", \"text_column\": \"text\","
+                + " \"label_column\": \"y\", \"verbalizer\": " + words + ", \"train\": \"" + name + ".tsv\", \"dev\": \""
+                + name + ".tsv\"}");
+        String label = Json.MAPPER.readTree(words).fieldNames().next();
+        Files.writeString(tmp.resolve(name + ".tsv"), "text\ty\na dull boring plot\t" + label + "\n");
+        return t;
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        prompts = Files.createDirectories(tmp.resolve("prompts"));
+        String m = Fixtures.of("gpt2").toString();
+        Object[][] specs = {{"mood", "{text} it was", "{\"neg\": \" bad\", \"pos\": \" good\"}", "3"},
+            {"topic", "Topic of: {text} is", "{\"a\": \" movie\", \"b\": \" plot\", \"c\": \" film\"}", "6"},
+            {"grade", "{text} grade", "{\"lo\": \" the\", \"hi\": \" a\"}", "2"}};
+        for (Object[] s : specs) {
+            Cli.Run r = Cli.run("train", "--task", task((String) s[0], (String) s[1], (String) s[2]).toString(), "--model", m,
+                    "--tokens", (String) s[3], "--init", "random", "--steps", "0", "-o", prompts.resolve(s[0] + ".sp").toString());
+            assertEquals(0, r.code(), r.err());
+        }
+        model = LoadedModel.load(Fixtures.of("gpt2"), m);
+        server = new PredictServer(model, prompts, new PredictServer.Settings(0, "127.0.0.1", 8, 5, 64, 16, 200, 1 << 16, 0,
+                true, 30000, 64));
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+        model.close();
+    }
+
+    static HttpResponse<String> post(String path, String body) throws Exception {
+        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+                .POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json").build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    static HttpResponse<String> get(String path) throws Exception {
+        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** infer --input's answers for every (task, text): the reference the server must match. */
+    static Map<String, JsonNode> inferAnswers() throws Exception {
+        StringBuilder rows = new StringBuilder();
+        for (String t : List.of("mood", "topic", "grade")) {
+            for (String x : TEXTS) {
+                rows.append(Json.write(Map.of("task", t, "text", x, "id", t + "|" + x))).append('\n');
+            }
+        }
+        Path in = tmp.resolve("rows.jsonl");
+        Files.writeString(in, rows);
+        List<String> args = new ArrayList<>(List.of("infer", "--model", Fixtures.of("gpt2").toString(), "--input", in.toString()));
+        for (String t : List.of("mood", "topic", "grade")) {
+            args.add("--prompt");
+            args.add(t + "=" + prompts.resolve(t + ".sp"));
+        }
+        Cli.Run r = Cli.run(args.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        Map<String, JsonNode> out = new HashMap<>();
+        String[] lines = r.out().strip().split("\n");
+        assertEquals(3 * TEXTS.length, lines.length);
+        int k = 0;
+        for (String t : List.of("mood", "topic", "grade")) {
+            for (String x : TEXTS) {
+                JsonNode j = Json.MAPPER.readTree(lines[k++]);
+                assertEquals(t + "|" + x, j.get("id").asText(), "answers in input order");
+                out.put(t + "|" + x, j);
+            }
+        }
+        return out;
+    }
+
+    static void assertSame(JsonNode expected, JsonNode got) {
+        assertEquals(expected.get("label"), got.get("label"), got.toString());
+        expected.get("probabilities").fields().forEachRemaining(e ->
+                assertEquals(e.getValue().asDouble(), got.get("probabilities").get(e.getKey()).asDouble(), 1e-5, got.toString()));
+    }
+
+    @Test
+    void answersEqualInferUnderConcurrentMixedLoad() throws Exception {
+        Map<String, JsonNode> expected = inferAnswers();
+        JsonNode health = Json.MAPPER.readTree(get("/health").body());
+        assertEquals("ok", health.get("status").asText());
+        assertEquals(3, health.get("tasks").asInt());
+        JsonNode tasks = Json.MAPPER.readTree(get("/v1/tasks").body());
+        assertEquals(3, tasks.get("tasks").size());
+
+        HttpResponse<String> one = post("/v1/predict", "{\"task\": \"mood\", \"text\": \"fine\", \"id\": 7}");
+        assertEquals(200, one.statusCode(), one.body());
+        JsonNode oj = Json.MAPPER.readTree(one.body());
+        assertEquals(7, oj.get("id").asInt());
+        assertSame(expected.get("mood|fine"), oj);
+
+        // a bounded load: 6 client threads, 60 requests of 1-3 mixed-task items each
+        ExecutorService pool = Executors.newFixedThreadPool(6);
+        List<Future<Integer>> done = new ArrayList<>();
+        String[] names = {"mood", "topic", "grade"};
+        for (int r = 0; r < 60; r++) {
+            int req = r;
+            done.add(pool.submit(() -> {
+                List<Map<String, Object>> items = new ArrayList<>();
+                for (int i = 0; i <= req % 3; i++) {
+                    String t = names[(req + i) % 3];
+                    String x = TEXTS[(req * 7 + i) % TEXTS.length];
+                    items.add(Map.of("task", t, "text", x, "id", t + "|" + x));
+                }
+                HttpResponse<String> resp = post("/v1/predict", Json.write(Map.of("items", items)));
+                assertEquals(200, resp.statusCode(), resp.body());
+                JsonNode res = Json.MAPPER.readTree(resp.body()).get("results");
+                assertEquals(items.size(), res.size());
+                for (JsonNode j : res) {
+                    assertSame(expected.get(j.get("id").asText()), j);
+                }
+                return items.size();
+            }));
+        }
+        int total = 0;
+        for (Future<Integer> f : done) {
+            total += f.get();
+        }
+        pool.shutdown();
+        JsonNode metrics = Json.MAPPER.readTree(get("/metrics").body());
+        assertEquals(0, metrics.get("errors_5xx").asInt());
+        assertTrue(metrics.get("items").asInt() >= total);
+        assertTrue(metrics.get("latency_ms").get("p99").asDouble() > 0);
+        assertTrue(metrics.get("batches").get("count").asInt() > 0);
+    }
+
+    @Test
+    void badRequestsGetFourHundredsAndTheServerLivesOn() throws Exception {
+        String longText = "x".repeat(201);
+        StringBuilder many = new StringBuilder("{\"items\": [");
+        for (int i = 0; i < 17; i++) {
+            many.append(i == 0 ? "" : ",").append("{\"task\": \"mood\", \"text\": \"fine\"}");
+        }
+        many.append("]}");
+        Object[][] cases = {
+            {"{\"task\": \"mood\", \"text\": ", 400, "malformed JSON"},
+            {"[1, 2]", 400, "expected a JSON object"},
+            {"{\"task\": \"nope\", \"text\": \"fine\"}", 404, "unknown task 'nope'"},
+            {"{\"text\": \"fine\"}", 400, "missing \"task\""},
+            {"{\"task\": \"mood\", \"text\": \"  \"}", 400, "missing or empty \"text\""},
+            {"{\"task\": \"mood\", \"text\": \"" + longText + "\"}", 413, "at most 200"},
+            {many.toString(), 413, "at most 16 per request"},
+            {"{\"items\": {}}", 400, "must be an array"},
+            {"{\"items\": []}", 400, "is empty"},
+            {"{\"items\": [{\"task\": \"mood\", \"text\": \"ok\"}, 5]}", 400, "items[1]"},
+        };
+        for (Object[] c : cases) {
+            HttpResponse<String> r = post("/v1/predict", (String) c[0]);
+            assertEquals(c[1], r.statusCode(), c[0] + " -> " + r.body());
+            JsonNode j = Json.MAPPER.readTree(r.body());
+            assertTrue(j.get("error").asText().contains((String) c[2]), r.body());
+        }
+        assertEquals(405, get("/v1/predict").statusCode());
+        assertEquals(404, get("/v2/nothing").statusCode());
+        assertEquals(200, get("/health").statusCode(), "still serving");
+        assertEquals(200, post("/v1/predict", "{\"task\": \"mood\", \"text\": \"fine\"}").statusCode());
+    }
+
+    @Test
+    void aFullQueueAnswers503WithRetryAfter() throws Exception {
+        try (PredictServer small = new PredictServer(model, prompts, new PredictServer.Settings(0, "127.0.0.1", 8, 5, 2, 16, 200,
+                1 << 16, 0, true, 30000, 64))) {
+            String body = "{\"items\": [{\"task\": \"mood\", \"text\": \"a\"}, {\"task\": \"mood\", \"text\": \"b\"},"
+                    + " {\"task\": \"mood\", \"text\": \"c\"}]}";
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + small.port()
+                    + "/v1/predict")).POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(503, r.statusCode(), r.body());
+            assertEquals("1", r.headers().firstValue("Retry-After").orElse(""));
+        }
+    }
+
+    @Test
+    void newAndChangedPromptsArePickedUpAndMisfitsRefused() throws Exception {
+        Path extra = prompts.resolve("extra.sp");
+        Files.copy(prompts.resolve("mood.sp"), extra);
+        SoftPrompt mood = PromptFile.read(prompts.resolve("mood.sp"));
+        Path misfit = prompts.resolve("misfit.sp");
+        Map<String, String> meta = new HashMap<>(mood.metadata());
+        meta.remove(PromptFile.HIDDEN_SIZE);
+        PromptFile.write(misfit, new SoftPrompt(new float[3 * 32], 3, 32, meta));
+        JsonNode tasks = null;
+        for (int i = 0; i < 50; i++) {
+            tasks = Json.MAPPER.readTree(get("/v1/tasks").body());
+            if (tasks.get("refused").has("misfit.sp") && tasks.toString().contains("\"extra\"")) {
+                break;
+            }
+            Thread.sleep(100);
+        }
+        assertTrue(tasks.toString().contains("\"name\":\"extra\""), tasks.toString());
+        assertTrue(tasks.get("refused").get("misfit.sp").asText().contains("hidden size 32"), tasks.toString());
+        assertEquals(404, post("/v1/predict", "{\"task\": \"misfit\", \"text\": \"fine\"}").statusCode());
+        assertEquals(200, post("/v1/predict", "{\"task\": \"extra\", \"text\": \"fine\"}").statusCode());
+        Files.delete(extra);
+        Files.delete(misfit);
+        for (int i = 0; i < 50 && Json.MAPPER.readTree(get("/v1/tasks").body()).toString().contains("\"extra\""); i++) {
+            Thread.sleep(100);
+        }
+        assertEquals(404, post("/v1/predict", "{\"task\": \"extra\", \"text\": \"fine\"}").statusCode(), "removed files stop being served");
+    }
+}
