@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Installs what a bare Debian/Ubuntu machine lacks to build softprompt: a JDK >= 17 and Maven.
-# Everything else (DJL, the PyTorch CPU natives, tokenizers) comes from Maven Central during the build.
+# Installs what a bare Debian/Ubuntu machine lacks to build softprompt: a JDK >= 17, Maven, and
+# fontconfig with one font family (the sweep report draws its PNG plots with Java2D, which needs a
+# font even headless). Everything else (DJL, the PyTorch CPU natives, tokenizers, XChart) comes from
+# Maven Central during the build.
 set -euo pipefail
 need=()
 if ! command -v javac >/dev/null 2>&1 || ! javac -version 2>&1 | grep -qE 'javac (1[7-9]|[2-9][0-9])'; then
   need+=(openjdk-17-jdk-headless)
 fi
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+if command -v dpkg-query >/dev/null 2>&1; then
+  for pkg in fontconfig fonts-dejavu-core; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
+  done
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   SUDO=""

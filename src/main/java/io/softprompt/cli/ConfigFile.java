@@ -39,20 +39,25 @@ final class ConfigFile {
         } catch (IOException e) {
             throw new UserException("--config " + file + ": cannot read: " + e.getMessage());
         }
+        apply(spec, parsed, file.toString(), root, excluded);
+    }
+
+    /** As {@link #apply(CommandSpec, ParseResult, Path, Set)} for JSON already read; errors name {@code source}. */
+    static void apply(CommandSpec spec, ParseResult parsed, String source, JsonNode root, Set<String> excluded) {
         if (root == null || !root.isObject()) {
-            throw new UserException(file + ": must hold a JSON object of flag names and values");
+            throw new UserException(source + ": must hold a JSON object of flag names and values");
         }
         for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             String key = e.getKey();
             OptionSpec o = option(spec, key, excluded);
             if (o == null) {
-                throw new UserException(file + ": unknown key '" + key + "' (known: " + known(spec, excluded) + ")");
+                throw new UserException(source + ": unknown key '" + key + "' (known: " + known(spec, excluded) + ")");
             }
             if (parsed.hasMatchedOption(o)) {
                 continue; // the command line wins
             }
-            o.setValue(convert(file, key, e.getValue(), o));
+            o.setValue(convert(source, key, e.getValue(), o));
         }
     }
 
@@ -75,7 +80,7 @@ final class ConfigFile {
         return String.join(", ", keys);
     }
 
-    private static Object convert(Path file, String key, JsonNode v, OptionSpec o) {
+    private static Object convert(String file, String key, JsonNode v, OptionSpec o) {
         Class<?> type = o.type();
         if (v.isNull()) {
             if (type.isPrimitive()) {
@@ -135,7 +140,7 @@ final class ConfigFile {
         throw new UserException(file + ": key '" + key + "' cannot be set from a config file");
     }
 
-    private static UserException wrong(Path file, String key, String expected, JsonNode got) {
+    private static UserException wrong(String file, String key, String expected, JsonNode got) {
         return new UserException(file + ": key '" + key + "' must be " + expected + " (got " + got + ")");
     }
 }

@@ -14,13 +14,15 @@ import picocli.CommandLine.Spec;
         versionProvider = Main.ManifestVersion.class,
         description = "Soft-prompt tuning of frozen Hugging Face transformers (Lester et al. 2021) on the JVM.",
         subcommands = {TrainCommand.class, EvalCommand.class, InferCommand.class, InspectCommand.class,
-            ExportCommand.class, ImportCommand.class, ServeCommand.class, CommandLine.HelpCommand.class},
+            ExportCommand.class, ImportCommand.class, ServeCommand.class, SweepCommand.class, ReportCommand.class,
+            CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:success",
             "1:internal error (a bug: rerun with --verbose and report it)",
             "2:bad input: a flag, file or line (the message names it)",
-            "3:training stopped on a non-finite loss or gradient (last good checkpoint and best prompt kept)"})
+            "3:training stopped on a non-finite loss or gradient (last good checkpoint and best prompt kept)",
+            "4:sweep: some runs failed (the others finished; re-run to retry)"})
 public final class Main implements Runnable {
     public static final int EXIT_INTERNAL = 1;
 

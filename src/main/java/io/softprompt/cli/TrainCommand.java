@@ -56,10 +56,11 @@ import picocli.CommandLine.Spec;
             "3:non-finite loss or gradient: stopped; last good checkpoint and best.sp kept"})
 public final class TrainCommand implements Callable<Integer> {
     /** Flags a --config file cannot set. */
-    static final Set<String> NOT_IN_CONFIG = Set.of("config", "resume", "help", "version", "verbose", "json", "force");
+    static final Set<String> NOT_IN_CONFIG = Set.of("config", "resume", "help", "version", "verbose", "json", "force",
+            "parent_pid");
     /** Flags that may accompany --resume (the rest would change the run's configuration). */
     static final Set<String> WITH_RESUME = Set.of("--resume", "--model", "--models-dir", "--task", "--verbose", "--json",
-            "--debug-nan-at", "--debug-step-delay-ms");
+            "--debug-nan-at", "--debug-step-delay-ms", "--parent-pid");
 
     @Spec
     CommandSpec spec;
@@ -190,8 +191,15 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--debug-step-delay-ms", hidden = true, defaultValue = "0", description = "Test hook: sleep per step.")
     long debugStepDelayMs;
 
+    @Option(names = "--parent-pid", hidden = true, defaultValue = "0",
+            description = "Stop at once when this process ends (sweep workers: no orphan keeps writing a run).")
+    long parentPid;
+
     @Override
     public Integer call() throws Exception {
+        if (parentPid > 0) {
+            watchParent(parentPid);
+        }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         long start = System.nanoTime();
@@ -411,6 +419,24 @@ public final class TrainCommand implements Callable<Integer> {
         String name = outFile.getFileName().toString();
         String stem = name.endsWith(".sp") ? name.substring(0, name.length() - 3) : name;
         return outFile.resolveSibling(stem + ".run");
+    }
+
+    /** Halts this JVM when the parent process is gone; checkpoints are atomic, so nothing is left half-written. */
+    private static void watchParent(long pid) {
+        Thread t = new Thread(() -> {
+            while (true) {
+                if (!ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                    Runtime.getRuntime().halt(137);
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "softprompt-parent-watch");
+        t.setDaemon(true);
+        t.start();
     }
 
     private static Double finite(double v) {

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Bounded load test of `softprompt serve` on loopback: random GPT-2-small weights, two prompts (sst2,
+# N = 20, and a second task on the same sentences, N = 10), REQUESTS requests of 1-4 mixed-task items
+# from THREADS client threads. Prints throughput, p50/p99 latency and errors, and checks every answer
+# against `softprompt infer --input` on the same rows. Exit code 1 on any error or difference.
+#   scripts/loadtest.sh [REQUESTS] [THREADS]
+# Env: SHARED (default ../shared); WORK (default a temp folder); PORT (default 18080).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED=${SHARED:-../shared}
+WORK=${WORK:-${TMPDIR:-/tmp}/softprompt-bench}
+PORT=${PORT:-18080}
+REQUESTS=${1:-200}
+THREADS=${2:-8}
+sp=target/softprompt/bin/softprompt
+CP="target/softprompt/lib/*"
+[ -x "$sp" ] || mvn -B -q package -DskipTests
+model="$WORK/gpt2-small-random"
+if [ ! -f "$model/model.safetensors" ]; then
+  echo "writing random gpt2-small weights to $model (once)" >&2
+  java -Xmx6g -cp "$CP" io.softprompt.bench.RandomModel gpt2-small "$model" \
+    "$SHARED/tokenizers/gpt2/tokenizer.json" "$SHARED/data/sst2/train.tsv" >&2
+fi
+lt="$WORK/loadtest"
+rm -rf "$lt" && mkdir -p "$lt/prompts"
+cat > "$lt/review.json" <<JSON
+{"name": "review", "template": "Review: {sentence} Verdict:", "verbalizer": {"0": " bad", "1": " good"},
+ "train": "$(cd "$SHARED/data/sst2" && pwd)/dev.tsv"}
+JSON
+# untrained prompts (--steps 0): the load test measures serving, not accuracy
+$sp train --model "$model" --task sst2 --train "$SHARED/data/sst2/dev.tsv" --tokens 20 --steps 0 \
+  -o "$lt/prompts/sst2.sp" 2>/dev/null
+$sp train --model "$model" --task "$lt/review.json" --tokens 10 --steps 0 -o "$lt/prompts/review.sp" 2>/dev/null
+java -cp "$CP" io.softprompt.bench.LoadTest rows "$SHARED/data/sst2/dev.tsv" 200 sst2,review "$lt/rows.jsonl"
+$sp infer --model "$model" --prompt sst2="$lt/prompts/sst2.sp" --prompt review="$lt/prompts/review.sp" \
+  --input "$lt/rows.jsonl" > "$lt/expected.jsonl"
+$sp serve --model "$model" --prompts "$lt/prompts" --port "$PORT" 2>"$lt/serve.log" &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+echo "model        $model (random weights: speed only), $(nproc) cores"
+java -cp "$CP" io.softprompt.bench.LoadTest run "http://127.0.0.1:$PORT" "$lt/rows.jsonl" "$lt/expected.jsonl" \
+  "$THREADS" "$REQUESTS" 4

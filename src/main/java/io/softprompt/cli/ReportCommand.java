@@ -1,0 +1,38 @@
+package io.softprompt.cli;
+
+import io.softprompt.sweep.SweepReport;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** softprompt report: a CSV, a Markdown table and plots of a sweep's runs. */
+@Command(name = "report", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Summarise the runs under RUNS_DIR (a sweep's --out, or any folder of run folders): runs.csv, "
+                + "summary.md (mean ± std over seeds), accuracy against prompt length per initialisation with error "
+                + "bars and training curves, as PNG and SVG."})
+public final class ReportCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    CommonOptions common;
+
+    @Parameters(index = "0", paramLabel = "RUNS_DIR", description = "Folder of run folders.")
+    Path runs;
+
+    @Option(names = "--out", required = true, paramLabel = "REPORT_DIR", description = "Where the report goes.")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        System.setProperty("java.awt.headless", "true");
+        SweepReport.write(runs, out);
+        spec.commandLine().getErr().println("wrote " + out.resolve("summary.md") + ", runs.csv and plots");
+        return 0;
+    }
+}

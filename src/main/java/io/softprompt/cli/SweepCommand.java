@@ -1,0 +1,147 @@
+package io.softprompt.cli;
+
+import io.softprompt.sweep.SweepPlan;
+import io.softprompt.sweep.SweepRunner;
+import io.softprompt.util.Json;
+import io.softprompt.util.UserException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** softprompt sweep: a grid of training runs, resumable and shardable. */
+@Command(name = "sweep", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Run a grid of training runs: every combination of the config's \"grid\" values on top of its "
+                + "\"base\" flags (keys are train flags, as in train --config). Each run gets OUT/<id>/ (a train run "
+                + "folder: prompt.sp, config.json, metrics.jsonl, final.json). Re-running skips finished runs and "
+                + "resumes interrupted ones. Relative paths in the config are taken from the current folder.",
+            "  softprompt sweep --config configs/sweep-sst2.json --out runs/ --workers 2",
+            "  softprompt sweep --config configs/sweep-sst2.json --out runs/ --shard 2/3    (CI matrix job 2 of 3)",
+            "Then: softprompt report runs/ --out report/"},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:every run finished", "2:bad input", "4:some runs failed (see OUT/<id>/train.log)"})
+public final class SweepCommand implements Callable<Integer> {
+    public static final int EXIT_RUNS_FAILED = 4;
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--config", required = true, paramLabel = "SWEEP.json", description = "The sweep: {\"base\": {...}, \"grid\": {...}}.")
+    Path config;
+
+    @Option(names = "--out", required = true, paramLabel = "RUNS_DIR", description = "Where the run folders go.")
+    Path out;
+
+    @Option(names = "--workers", defaultValue = "1", paramLabel = "K",
+            description = "Runs at once, each a child process with cores/K PyTorch threads (default: ${DEFAULT-VALUE}).")
+    int workers;
+
+    @Option(names = "--shard", paramLabel = "i/n", description = "Only runs whose grid index mod n is i-1 (1 <= i <= n).")
+    String shard;
+
+    @Option(names = "--set", paramLabel = "KEY=JSON", description = "Override a base flag, e.g. --set model=\\\"gpt2-medium\\\" "
+            + "or --set steps=500 (repeatable).")
+    List<String> overrides = new ArrayList<>();
+
+    @Option(names = "--dry-run", description = "List the runs (and what would happen to each) without running them.")
+    boolean dryRun;
+
+    @Option(names = "--debug-step-delay-ms", hidden = true, defaultValue = "0", description = "Test hook, passed to train.")
+    long debugStepDelayMs;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out_ = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        if (workers < 1) {
+            throw new UserException("--workers must be at least 1 (got " + workers + ")");
+        }
+        SweepPlan plan = SweepPlan.load(config);
+        for (String o : overrides) {
+            int eq = o.indexOf('=');
+            if (eq < 1) {
+                throw new UserException("--set " + o + ": expected KEY=JSON");
+            }
+            try {
+                plan.base().set(o.substring(0, eq), Json.MAPPER.readTree(o.substring(eq + 1)));
+            } catch (java.io.IOException e) {
+                // a bare word is taken as a string: --set model=gpt2
+                plan.base().put(o.substring(0, eq), o.substring(eq + 1));
+            }
+        }
+        if (!overrides.isEmpty()) {
+            plan = new SweepPlan(plan.name(), plan.base(), plan.grid(), reexpand(plan));
+        }
+        List<SweepPlan.Run> runs = plan.runs();
+        if (shard != null) {
+            String[] p = shard.split("/");
+            int i;
+            int n;
+            try {
+                i = Integer.parseInt(p[0]);
+                n = Integer.parseInt(p[1]);
+            } catch (RuntimeException e) {
+                throw new UserException("--shard " + shard + ": expected i/n, e.g. 2/3");
+            }
+            if (p.length != 2 || n < 1 || i < 1 || i > n) {
+                throw new UserException("--shard " + shard + ": expected i/n with 1 <= i <= n");
+            }
+            runs = plan.shard(i, n);
+        }
+        // every run's flags are checked as train would check them, before anything runs
+        for (SweepPlan.Run r : runs) {
+            CommandLine cl = new CommandLine(new TrainCommand());
+            ConfigFile.apply(cl.getCommandSpec(), cl.parseArgs(), config + " (run " + r.id() + ")", r.config(),
+                    TrainCommand.NOT_IN_CONFIG);
+        }
+        if (dryRun) {
+            for (SweepPlan.Run r : runs) {
+                Map<String, Object> j = new LinkedHashMap<>();
+                j.put("index", r.index());
+                j.put("run", r.id());
+                j.put("point", r.point());
+                j.put("state", state(out.resolve(r.id())));
+                out_.println(Json.write(j));
+            }
+            return 0;
+        }
+        List<String> extra = new ArrayList<>();
+        if (debugStepDelayMs > 0) {
+            extra.addAll(List.of("--debug-step-delay-ms", Long.toString(debugStepDelayMs)));
+        }
+        SweepRunner.Outcome o = new SweepRunner(out, workers, err, extra).run(plan, runs);
+        err.printf("sweep %s: %d finished, %d already done, %d failed%n", plan.name(), o.finished().size(), o.skipped().size(),
+                o.failed().size());
+        if (!o.failed().isEmpty()) {
+            throw new UserException(o.failed().size() + " of " + runs.size() + " runs failed: " + o.failed()
+                    + " (see " + out + "/<run>/train.log); re-run the sweep to retry them", EXIT_RUNS_FAILED);
+        }
+        return 0;
+    }
+
+    private static List<SweepPlan.Run> reexpand(SweepPlan plan) {
+        return SweepPlan.load(plan, plan.base());
+    }
+
+    static String state(Path dir) {
+        if (java.nio.file.Files.isRegularFile(dir.resolve(io.softprompt.train.RunDir.FINAL))) {
+            return "finished";
+        }
+        if (java.nio.file.Files.isRegularFile(dir.resolve(io.softprompt.train.RunDir.CHECKPOINT))) {
+            return "interrupted";
+        }
+        return "new";
+    }
+}
