@@ -36,4 +36,22 @@ public final class Fixtures {
     public static Path data() {
         return Path.of(System.getProperty("softprompt.data", "../shared/data")).toAbsolutePath().normalize();
     }
+
+    /**
+     * A two-class task a prompt alone can learn: mood.json (template "{text} it was", verbalizer
+     * neg " bad" / pos " good") and mood.tsv with two sentences repeated {@code repeats} times, in dir.
+     */
+    public static java.nio.file.Path moodTask(java.nio.file.Path dir, int repeats) throws java.io.IOException {
+        java.nio.file.Path task = dir.resolve("mood.json");
+        java.nio.file.Files.writeString(task, """
+                {"name": "mood", "template": "{text} it was", "text_column": "text", "label_column": "y",
+                 "verbalizer": {"neg": " bad", "pos": " good"}, "train": "mood.tsv", "dev": "mood.tsv"}
+                """);
+        StringBuilder rows = new StringBuilder("text\ty\n");
+        for (int k = 0; k < repeats; k++) {
+            rows.append("the movie was great and fine\tpos\n").append("a dull boring plot\tneg\n");
+        }
+        java.nio.file.Files.writeString(dir.resolve("mood.tsv"), rows);
+        return task;
+    }
 }

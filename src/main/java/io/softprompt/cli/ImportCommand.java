@@ -7,7 +7,6 @@ import io.softprompt.prompt.Npy;
 import io.softprompt.prompt.PeftAdapter;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.prompt.SoftPrompt;
-import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -116,15 +115,7 @@ public final class ImportCommand implements Callable<Integer> {
             meta.put(PromptFile.MODEL_FINGERPRINT, model.fingerprint());
             meta.put(PromptFile.TOKENIZER, model.tokenizer().identity());
             meta.put(PromptFile.INIT, init);
-            meta.put(PromptFile.TASK, t.name());
-            meta.put(PromptFile.TEMPLATE, t.template());
-            meta.put(PromptFile.TEXT_COLUMN, t.textColumn());
-            meta.put(PromptFile.LABEL_COLUMN, t.labelColumn());
-            meta.put(PromptFile.VERBALIZER, Json.write(t.verbalizer()));
-            meta.put(PromptFile.TASK_TYPE, t.type());
-            if (t.targetColumn() != null) {
-                meta.put(PromptFile.TARGET_COLUMN, t.targetColumn());
-            }
+            meta.putAll(PromptFile.taskMetadata(t));
             meta.put("imported_from", source.toAbsolutePath().normalize().toString());
             meta.putIfAbsent(PromptFile.CREATED, Instant.now().toString());
             meta.put(PromptFile.SOFTWARE, new Main.ManifestVersion().getVersion()[0]);

@@ -336,13 +336,7 @@ public final class TrainCommand implements Callable<Integer> {
         meta.put(PromptFile.MODEL_FINGERPRINT, model.fingerprint());
         meta.put(PromptFile.TOKENIZER, model.tokenizer().identity());
         meta.put(PromptFile.INIT, initMethod.id());
-        meta.put(PromptFile.TASK, t.name());
-        meta.put(PromptFile.TEMPLATE, t.template());
-        meta.put(PromptFile.TEXT_COLUMN, t.textColumn());
-        meta.put(PromptFile.LABEL_COLUMN, t.labelColumn());
-        meta.put(PromptFile.VERBALIZER, Json.write(t.verbalizer()));
-        meta.put(PromptFile.TASK_TYPE, t.type());
-        meta.put(PromptFile.TARGET_COLUMN, t.targetColumn());
+        meta.putAll(PromptFile.taskMetadata(t));
         meta.put(PromptFile.TRAIN_CONFIG, Json.write(cfg));
         Map<String, Object> metrics = new LinkedHashMap<>();
         metrics.put("best_step", bestStep);

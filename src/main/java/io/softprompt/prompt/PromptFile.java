@@ -43,6 +43,20 @@ public final class PromptFile {
 
     private PromptFile() {}
 
+    /** The task's keys (task, template, columns, verbalizer, type), the inverse of {@link SoftPrompt#task}. */
+    public static Map<String, String> taskMetadata(io.softprompt.data.Task t) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put(TASK, t.name());
+        m.put(TEMPLATE, t.template());
+        m.put(TEXT_COLUMN, t.textColumn());
+        m.put(LABEL_COLUMN, t.labelColumn());
+        m.put(VERBALIZER, io.softprompt.util.Json.write(t.verbalizer()));
+        m.put(TASK_TYPE, t.type());
+        m.put(TARGET_COLUMN, t.targetColumn());
+        m.values().removeIf(java.util.Objects::isNull);
+        return m;
+    }
+
     /** Writes atomically: temp file + rename. The "format" and "format_version" keys are set here. */
     public static void write(Path file, SoftPrompt prompt) throws IOException {
         Map<String, String> meta = new LinkedHashMap<>();

@@ -32,16 +32,7 @@ class PromptInteropTest {
 
     @BeforeAll
     static void train() throws Exception {
-        task = tmp.resolve("mood.json");
-        Files.writeString(task, """
-                {"name": "mood", "template": "{text} it was", "text_column": "text", "label_column": "y",
-                 "verbalizer": {"neg": " bad", "pos": " good"}, "train": "mood.tsv", "dev": "mood.tsv"}
-                """);
-        StringBuilder rows = new StringBuilder("text\ty\n");
-        for (int k = 0; k < 4; k++) {
-            rows.append("the movie was great and fine\tpos\n").append("a dull boring plot\tneg\n");
-        }
-        Files.writeString(tmp.resolve("mood.tsv"), rows);
+        task = Fixtures.moodTask(tmp, 4);
         for (String arch : List.of("gpt2", "t5", "bert")) {
             Path sp = tmp.resolve(arch + ".sp");
             Cli.Run r = Cli.run("train", "--task", task.toString(), "--model", Fixtures.of(arch).toString(), "--tokens", "3",

@@ -31,16 +31,7 @@ class SweepTest {
 
     @BeforeAll
     static void data() throws Exception {
-        Path task = tmp.resolve("mood.json");
-        Files.writeString(task, """
-                {"name": "mood", "template": "{text} it was", "text_column": "text", "label_column": "y",
-                 "verbalizer": {"neg": " bad", "pos": " good"}, "train": "mood.tsv", "dev": "mood.tsv"}
-                """);
-        StringBuilder rows = new StringBuilder("text\ty\n");
-        for (int k = 0; k < 4; k++) {
-            rows.append("the movie was great and fine\tpos\n").append("a dull boring plot\tneg\n");
-        }
-        Files.writeString(tmp.resolve("mood.tsv"), rows);
+        Path task = Fixtures.moodTask(tmp, 4);
         config = tmp.resolve("sweep.json");
         Files.writeString(config, "{\"name\": \"tiny\", \"base\": {\"task\": " + Json.write(task.toString()) + ", \"model\": "
                 + Json.write(Fixtures.of("gpt2").toString()) + ", \"steps\": 12, \"batch_size\": 4, \"eval_every\": 6,"
