@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what a bare Debian/Ubuntu machine lacks to build softprompt: a JDK >= 17, Maven, and
+# Installs what a bare Debian/Ubuntu machine lacks to build softprompt: a JDK >= 17, Maven,
 # fontconfig with one font family (the sweep report draws its PNG plots with Java2D, which needs a
-# font even headless). Everything else (DJL, the PyTorch CPU natives, tokenizers, XChart) comes from
+# font even headless) and jemalloc (bin/softprompt preloads it when present: flat memory over long
+# runs). Everything else (DJL, the PyTorch CPU natives, tokenizers, XChart) comes from
 # Maven Central during the build.
 set -euo pipefail
 need=()
@@ -10,7 +11,7 @@ if ! command -v javac >/dev/null 2>&1 || ! javac -version 2>&1 | grep -qE 'javac
 fi
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 if command -v dpkg-query >/dev/null 2>&1; then
-  for pkg in fontconfig fonts-dejavu-core; do
+  for pkg in fontconfig fonts-dejavu-core libjemalloc2; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
   done
 fi
