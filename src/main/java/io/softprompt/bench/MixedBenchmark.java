@@ -73,7 +73,7 @@ public final class MixedBenchmark {
             naive(model, slots, items.subList(0, 2 * batch), batch);
             try (BatchScorer s = new BatchScorer(model.lm(), true)) {
                 List<BatchScorer.Item> w = items.subList(0, 2 * batch);
-                s.score(slots, w, BatchScorer.buckets(slots, w, batch, 0, true));
+                s.score(slots, w, BatchScorer.buckets(slots, w, batch, 0));
             }
 
             long t0 = System.nanoTime();
@@ -83,7 +83,7 @@ public final class MixedBenchmark {
             long passes;
             t0 = System.nanoTime();
             try (BatchScorer s = new BatchScorer(model.lm(), true)) {
-                full = s.score(slots, items, BatchScorer.buckets(slots, items, batch, 0, true));
+                full = s.score(slots, items, BatchScorer.buckets(slots, items, batch, 0));
                 passes = s.forwardPasses();
             }
             double fullSecs = (System.nanoTime() - t0) / 1e9;

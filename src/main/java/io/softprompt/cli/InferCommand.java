@@ -66,8 +66,8 @@ public final class InferCommand implements Callable<Integer> {
     int tokenBudget;
 
     @Option(names = "--no-prefix-cache", negatable = false,
-            description = "With --input on a decoder-only model: do not cache each prompt's keys and values "
-                    + "(without the cache, rows of different prompts share forward passes).")
+            description = "With --input on a decoder-only model: run each prompt with every batch instead of "
+                    + "caching its keys and values once.")
     boolean noPrefixCache;
 
     @Parameters(arity = "0..*", paramLabel = "TEXT", description = "Inputs; without them, lines of standard input.")

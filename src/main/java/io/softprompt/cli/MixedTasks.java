@@ -99,7 +99,7 @@ final class MixedTasks {
             }
             float[][] probs;
             try (BatchScorer scorer = new BatchScorer(s.model().lm(), prefixCache)) {
-                probs = scorer.score(slots, items, BatchScorer.buckets(slots, items, batchSize, tokenBudget, scorer.cached()));
+                probs = scorer.score(slots, items, BatchScorer.buckets(slots, items, batchSize, tokenBudget));
             }
             Object[] answers = new Object[rows.size()];
             for (int k = 0; k < items.size(); k++) {

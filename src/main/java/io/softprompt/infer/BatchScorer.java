@@ -55,7 +55,7 @@ public final class BatchScorer implements AutoCloseable {
     /**
      * With {@code prefixCache} on a decoder-only model, each prompt's keys and values at every layer
      * are computed once (they do not depend on the input: attention is causal) and every batch feeds
-     * only its rows' tokens; a forward pass then holds one prompt's rows. Other kinds ignore it.
+     * only its rows' tokens; rows of different prompts still share a pass. Other kinds ignore it.
      */
     public BatchScorer(LanguageModel lm, boolean prefixCache) {
         this.lm = lm;
@@ -108,7 +108,7 @@ public final class BatchScorer implements AutoCloseable {
         return buckets(slots, items, batchSize, tokenBudget, false);
     }
 
-    /** As {@link #buckets(List, List, int, int)}; with {@code byPrompt} a batch never mixes prompts (for the prefix cache). */
+    /** As {@link #buckets(List, List, int, int)}; with {@code byPrompt} a batch never mixes prompts (no padded prefix caches). */
     public static List<int[]> buckets(List<Slot> slots, List<Item> items, int batchSize, int tokenBudget, boolean byPrompt) {
         Integer[] order = new Integer[items.size()];
         for (int i = 0; i < order.length; i++) {
@@ -182,8 +182,8 @@ public final class BatchScorer implements AutoCloseable {
     }
 
     private float[][] scoreBatch(NDManager parent, NDArray prompts, int[] offset, List<Slot> slots, List<Item> part) {
-        if (prefixCache && part.stream().allMatch(it -> it.slot() == part.get(0).slot())) {
-            return scoreCached(parent, slots.get(part.get(0).slot()), part);
+        if (prefixCache) {
+            return scoreCached(parent, slots, part);
         }
         int b = part.size();
         int s = part.stream().mapToInt(it -> length(slots, it)).max().orElse(1);
@@ -222,25 +222,7 @@ public final class BatchScorer implements AutoCloseable {
                 return sequenceScores(m, enc, msk, slots, part);
             }
             NDArray h = Prompted.rows(lm.forward(embeds, msk), decision);                // [B, D]
-            // the label tokens of every slot in the batch, once each
-            Map<Long, Integer> column = new LinkedHashMap<>();
-            for (Item it : part) {
-                for (long t : slots.get(it.slot()).labels().first()) {
-                    column.putIfAbsent(t, column.size());
-                }
-            }
-            long[] union = column.keySet().stream().mapToLong(Long::longValue).toArray();
-            float[] logits = lm.logits(h, Tensors.create(m, union)).toFloatArray();       // [B, U]
-            float[][] out = new float[b][];
-            for (int i = 0; i < b; i++) {
-                long[] first = slots.get(part.get(i).slot()).labels().first();
-                float[] l = new float[first.length];
-                for (int c = 0; c < first.length; c++) {
-                    l[c] = logits[i * union.length + column.get(first[c])];
-                }
-                out[i] = softmax(l);
-            }
-            return out;
+            return labelProbabilities(m, h, slots, part);
         }
     }
 
@@ -256,35 +238,60 @@ public final class BatchScorer implements AutoCloseable {
         });
     }
 
-    /** One prompt's rows: only their tokens run, after the prompt's cached keys and values. */
-    private float[][] scoreCached(NDManager parent, Slot slot, List<Item> part) {
+    /**
+     * Only the rows' tokens run, after their prompts' cached keys and values: one prompt's rows share
+     * its cache; rows of different prompts get their own, padded to the longest prompt P (masked)
+     * with each row's positions continuing from its own N_i. Tokens [B, T], key mask [B, P + T].
+     */
+    private float[][] scoreCached(NDManager parent, List<Slot> slots, List<Item> part) {
         int b = part.size();
-        int n = slot.tokens();
+        boolean one = part.stream().allMatch(it -> it.slot() == part.get(0).slot());
+        int p = part.stream().mapToInt(it -> slots.get(it.slot()).tokens()).max().orElse(0);
         int t = part.stream().mapToInt(it -> it.row().ids().length).max().orElse(1);
         long[] ids = new long[b * t];
         Arrays.fill(ids, lm.specials().pad());
-        long[] mask = new long[b * (n + t)];
+        long[] mask = new long[b * (p + t)];
         long[] decision = new long[b];
+        List<KvCache> rowPrefix = new ArrayList<>(b);
         for (int i = 0; i < b; i++) {
+            Slot slot = slots.get(part.get(i).slot());
             long[] row = part.get(i).row().ids();
             System.arraycopy(row, 0, ids, i * t, row.length);
-            Arrays.fill(mask, i * (n + t), i * (n + t) + n + row.length, 1L);
+            Arrays.fill(mask, i * (p + t), i * (p + t) + slot.tokens(), 1L);             // its prompt's positions
+            Arrays.fill(mask, i * (p + t) + p, i * (p + t) + p + row.length, 1L);       // its tokens
             decision[i] = (long) i * t + part.get(i).row().position();
+            rowPrefix.add(prefix(slot));
         }
-        KvCache prefix = prefix(slot);
-        try (NDManager m = parent.newSubManager(); KvCache cache = prefix.expand(m, b)) {
+        try (NDManager m = parent.newSubManager();
+             KvCache cache = one ? rowPrefix.get(0).expand(m, b) : KvCache.stack(m, rowPrefix)) {
             NDArray tok = lm.embed(Tensors.create(m, ids, new Shape(b, t)));                 // [B, T, D]
-            NDArray keyMask = Tensors.create(m, mask, new Shape(b, n + t));                  // [B, N+T]
+            NDArray keyMask = Tensors.create(m, mask, new Shape(b, p + t));                  // [B, P+T]
             forwardPasses.incrementAndGet();
             NDArray h = Prompted.rows(lm.forward(tok, keyMask, cache), decision);            // [B, D]
-            float[] logits = lm.logits(h, Tensors.create(m, slot.labels().first())).toFloatArray(); // [B, C]
-            int c = slot.labels().first().length;
-            float[][] out = new float[b][];
-            for (int i = 0; i < b; i++) {
-                out[i] = softmax(Arrays.copyOfRange(logits, i * c, (i + 1) * c));
-            }
-            return out;
+            return labelProbabilities(m, h, slots, part);
         }
+    }
+
+    /** Softmax over each row's own label tokens, from one product with the batch's distinct label rows [U, D]. */
+    private float[][] labelProbabilities(NDManager m, NDArray h, List<Slot> slots, List<Item> part) {
+        Map<Long, Integer> column = new LinkedHashMap<>();
+        for (Item it : part) {
+            for (long tk : slots.get(it.slot()).labels().first()) {
+                column.putIfAbsent(tk, column.size());
+            }
+        }
+        long[] union = column.keySet().stream().mapToLong(Long::longValue).toArray();
+        float[] logits = lm.logits(h, Tensors.create(m, union)).toFloatArray();           // [B, U]
+        float[][] out = new float[part.size()][];
+        for (int i = 0; i < part.size(); i++) {
+            long[] first = slots.get(part.get(i).slot()).labels().first();
+            float[] l = new float[first.length];
+            for (int c = 0; c < first.length; c++) {
+                l[c] = logits[i * union.length + column.get(first[c])];
+            }
+            out[i] = softmax(l);
+        }
+        return out;
     }
 
     /** Encoder-decoder: log p(target_c | input) for each row's own classes, all (row, class) pairs decoded at once. */

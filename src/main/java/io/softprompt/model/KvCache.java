@@ -18,6 +18,7 @@ public final class KvCache implements AutoCloseable {
     private final List<NDArray> values = new ArrayList<>();
     private final List<NDList> cross = new ArrayList<>();
     private int length;
+    private int[] rowStarts; // per row: the position of its first new token, when rows differ (else null)
 
     public KvCache(NDManager parent) {
         this.manager = parent.newSubManager();
@@ -82,9 +83,70 @@ public final class KvCache implements AutoCloseable {
         return c;
     }
 
+    /**
+     * A cache for a batch whose rows start with different prefixes (prompts of different lengths):
+     * row i gets {@code prefixes.get(i)}'s keys and values [1, G, N_i, K], padded with zeros to the
+     * longest, P = max N_i → [B, G, P, K] per layer. The padding must be masked out in the key mask
+     * ([B, P + Q]: ones for the N_i real positions), and row i's new tokens sit at positions N_i, N_i+1,
+     * ... ({@link #rowStarts()}), so each row is computed exactly as with its own prefix alone.
+     */
+    public static KvCache stack(NDManager parent, List<KvCache> prefixes) {
+        KvCache c = new KvCache(parent);
+        int p = prefixes.stream().mapToInt(KvCache::length).max().orElse(0);
+        int layers = prefixes.get(0).keys.size();
+        java.util.Map<KvCache, NDList> padded = new java.util.IdentityHashMap<>();
+        try (NDManager tmp = parent.newSubManager()) {
+            for (int l = 0; l < layers; l++) {
+                padded.clear();
+                NDList ks = new NDList();
+                NDList vs = new NDList();
+                for (KvCache pre : prefixes) {
+                    int layer = l;
+                    NDList kv = padded.computeIfAbsent(pre, x -> {
+                        NDArray k = x.keys.get(layer);                                 // [1, G, N, K]
+                        NDArray v = x.values.get(layer);                               // [1, G, N, K]
+                        if (x.length < p) {
+                            ai.djl.ndarray.types.Shape s = k.getShape();
+                            NDArray zeros = tmp.zeros(new ai.djl.ndarray.types.Shape(1, s.get(1), p - x.length, s.get(3)));
+                            k = NDArrays.concat(new NDList(k, zeros), 2);              // [1, G, P, K]
+                            v = NDArrays.concat(new NDList(v, zeros), 2);
+                            k.attach(tmp);
+                            v.attach(tmp);
+                        }
+                        return new NDList(k, v);
+                    });
+                    ks.add(kv.get(0));
+                    vs.add(kv.get(1));
+                }
+                NDArray k = NDArrays.concat(ks, 0);                                    // [B, G, P, K]
+                NDArray v = NDArrays.concat(vs, 0);                                    // [B, G, P, K]
+                k.attach(c.manager);
+                v.attach(c.manager);
+                c.keys.add(k);
+                c.values.add(v);
+            }
+        }
+        c.length = p;
+        c.rowStarts = prefixes.stream().mapToInt(KvCache::length).toArray();
+        return c;
+    }
+
+    /**
+     * Per row, the position of its first new token when rows have prefixes of different lengths
+     * ({@link #stack}); null when every row continues at {@link #length()}.
+     */
+    public int[] rowStarts() {
+        return rowStarts;
+    }
+
     /** Marks q more positions as cached; called once per forward, after every layer appended. */
     public void advance(int q) {
         length += q;
+        if (rowStarts != null) {
+            for (int i = 0; i < rowStarts.length; i++) {
+                rowStarts[i] += q;
+            }
+        }
     }
 
     @Override

@@ -77,6 +77,32 @@ public final class Rotary {
         return new NDList(Tensors.create(m, cos, new Shape(len, headDim)), Tensors.create(m, sin, new Shape(len, headDim)));
     }
 
+    /**
+     * cos and sin tables [B, 1, S, K] when each row's positions start elsewhere: row i covers
+     * starts[i]..starts[i]+S-1 (rows of a batch that continue prefixes of different lengths).
+     */
+    public NDList tables(NDManager m, int[] starts, int len) {
+        int b = starts.length;
+        float[] cos = new float[b * len * headDim];
+        float[] sin = new float[b * len * headDim];
+        for (int r = 0; r < b; r++) {
+            float[] c = new float[len * headDim];
+            float[] s = new float[len * headDim];
+            int half = headDim / 2;
+            for (int p = 0; p < len; p++) {
+                for (int i = 0; i < half; i++) {
+                    float angle = (float) (starts[r] + p) * invFreq[i];
+                    c[p * headDim + i] = c[p * headDim + i + half] = (float) Math.cos(angle);
+                    s[p * headDim + i] = s[p * headDim + i + half] = (float) Math.sin(angle);
+                }
+            }
+            System.arraycopy(c, 0, cos, r * len * headDim, c.length);
+            System.arraycopy(s, 0, sin, r * len * headDim, s.length);
+        }
+        Shape shape = new Shape(b, 1, len, headDim);
+        return new NDList(Tensors.create(m, cos, shape), Tensors.create(m, sin, shape));
+    }
+
     /** x [B, H, S, K] rotated: x·cos + rotate_half(x)·sin, with rotate_half(x) = cat(-x2, x1). */
     public static NDArray apply(NDArray x, NDArray cos, NDArray sin) {
         NDList halves = x.split(2, 3);

@@ -103,7 +103,7 @@ public final class MicroBatcher implements AutoCloseable {
             }
             items.add(new BatchScorer.Item(k, p.row()));
         }
-        List<int[]> batches = BatchScorer.buckets(slots, items, maxBatch, tokenBudget, scorer.cached());
+        List<int[]> batches = BatchScorer.buckets(slots, items, maxBatch, tokenBudget);
         for (int[] b : batches) {
             metrics.batch(b.length);
         }

@@ -139,20 +139,19 @@ class BatchScorerTest {
                         float[][] plain = new BatchScorer(m.lm()).score(slots, items, BatchScorer.buckets(slots, items, 4, 0));
                         try (BatchScorer cached = new BatchScorer(m.lm(), true)) {
                             assertTrue(cached.cached());
-                            List<int[]> batches = BatchScorer.buckets(slots, items, 4, 0, true);
-                            for (int[] batch : batches) {
-                                for (int i : batch) {
-                                    assertEquals(items.get(batch[0]).slot(), items.get(i).slot(), "one prompt per batch");
-                                }
-                            }
-                            float[][] got = cached.score(slots, items, batches);
-                            float[][] again = cached.score(slots, items, batches); // the cached prefixes are reused, unchanged
-                            assertEquals(2L * batches.size(), cached.forwardPasses());
+                            // mixed batches (prompts of lengths 4 and 7 side by side) and one-prompt batches
+                            List<int[]> mixed = BatchScorer.buckets(slots, items, 4, 0);
+                            assertTrue(mixed.stream().anyMatch(bt -> java.util.Arrays.stream(bt)
+                                    .map(i -> items.get(i).slot()).distinct().count() > 1), "some batch mixes prompts");
+                            List<int[]> single = BatchScorer.buckets(slots, items, 4, 0, true);
+                            float[][] got = cached.score(slots, items, mixed);
+                            float[][] again = cached.score(slots, items, single); // the cached prefixes are reused, unchanged
+                            assertEquals(mixed.size() + single.size(), cached.forwardPasses());
                             double worst = 0;
                             for (int i = 0; i < items.size(); i++) {
                                 for (int c = 0; c < plain[i].length; c++) {
                                     worst = Math.max(worst, Math.abs(plain[i][c] - got[i][c]));
-                                    assertEquals(got[i][c], again[i][c], 0f);
+                                    worst = Math.max(worst, Math.abs(plain[i][c] - again[i][c]));
                                 }
                             }
                             System.out.printf("PREFIX CACHE %s: largest difference to the uncached path %.2e%n",

@@ -3,6 +3,7 @@ package io.softprompt.model.gpt2;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
 import io.softprompt.model.KvCache;
 import io.softprompt.model.Layers;
 import io.softprompt.model.LanguageModel;
@@ -174,8 +175,25 @@ public final class Gpt2Model implements LanguageModel {
                     + "n_positions " + config.nPositions() + "; lower --max-length, --tokens or --max-new-tokens");
         }
         NDArray attnMask = Layers.additiveMask(outer, keyMask, true, start, q);          // [B, 1, Q, P+Q]
-        NDArray x = Layers.scoped(embeds, false,
-                e -> e.add(wpe.get(e.getManager(), new NDIndex(start + ":" + (start + q))))); // [B, Q, D]
+        int[] rowStarts = cache == null ? null : cache.rowStarts();
+        NDArray x;
+        if (rowStarts == null) {
+            x = Layers.scoped(embeds, false,
+                    e -> e.add(wpe.get(e.getManager(), new NDIndex(start + ":" + (start + q))))); // [B, Q, D]
+        } else { // rows continue prefixes of different lengths: row i's tokens sit at rowStarts[i]..
+            long b = embeds.getShape().get(0);
+            long[] pos = new long[(int) (b * q)];
+            for (int i = 0; i < b; i++) {
+                for (int j = 0; j < q; j++) {
+                    pos[(int) (i * q + j)] = rowStarts[i] + j;
+                }
+            }
+            if (java.util.Arrays.stream(rowStarts).max().orElse(0) + q > config.nPositions()) {
+                throw new UserException("sequence of prompt + tokens exceeds the model's n_positions " + config.nPositions());
+            }
+            x = Layers.scoped(embeds, false, e -> e.add(Layers.embedding(
+                    io.softprompt.model.Tensors.create(e.getManager(), pos, new Shape(b, q)), wpe)));     // [B, Q, D]
+        }
         for (int l = 0; l < blocks.size(); l++) {
             int layer = l;
             x = Layers.scoped(x, true, in -> block(blocks.get(layer), in, attnMask, cache, layer));

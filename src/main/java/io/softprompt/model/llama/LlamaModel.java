@@ -156,7 +156,9 @@ public final class LlamaModel implements LanguageModel {
         int q = (int) embeds.getShape().get(1);
         int start = cache == null ? 0 : cache.length();
         NDArray attnMask = Layers.additiveMask(outer, keyMask, true, start, q);  // [B, 1, Q, P+Q]
-        NDList rope = rotary.tables(outer, start, q);                             // cos, sin [Q, K]
+        NDList rope = cache != null && cache.rowStarts() != null
+                ? rotary.tables(outer, cache.rowStarts(), q)                      // cos, sin [B, 1, Q, K]: rows start apart
+                : rotary.tables(outer, start, q);                                 // cos, sin [Q, K]
         NDArray x = embeds;
         boolean consume = false;
         for (int l = 0; l < blocks.size(); l++) {
