@@ -235,4 +235,36 @@ class PromptInteropTest {
         assertEquals(2, fmt.code());
         assertTrue(fmt.errLine().contains("unknown format 'onnx'"), fmt.err());
     }
+
+    @Test
+    void mixedTaskInputAnswersInOrderAndNamesBadLines() throws Exception {
+        Path sp = trained.get("gpt2");
+        String model = Fixtures.of("gpt2").toString();
+        Path rows = tmp.resolve("rows.jsonl");
+        Files.writeString(rows, "{\"task\": \"a\", \"text\": \"a dull boring plot\", \"id\": \"x\"}\n\n"
+                + "{\"task\": \"b\", \"text\": \"the movie was great and fine\"}\n");
+        Cli.Run ok = Cli.run("infer", "--model", model, "--prompt", "a=" + sp, "--prompt", "b=" + sp, "--input", rows.toString());
+        assertEquals(0, ok.code(), ok.err());
+        String[] lines = ok.out().strip().split("\n");
+        assertEquals(2, lines.length);
+        assertEquals("x", Json.MAPPER.readTree(lines[0]).get("id").asText());
+        assertEquals("a", Json.MAPPER.readTree(lines[0]).get("task").asText());
+        assertEquals(3, Json.MAPPER.readTree(lines[1]).get("id").asInt(), "no id: the line number");
+        assertEquals("b", Json.MAPPER.readTree(lines[1]).get("task").asText());
+        String[][] bad = {
+            {"{\"task\": \"c\", \"text\": \"x\"}", "line 1: unknown task 'c'"},
+            {"{\"task\": \"a\", \"text\": \"ok\"}\n{\"task\": \"a\"", "line 2: not valid JSON"},
+            {"{\"task\": \"a\", \"text\": \"\"}", "line 1: missing or empty \"text\""},
+            {"{\"text\": \"hi\"}", "line 1: missing \"task\""},
+        };
+        for (String[] b : bad) {
+            Files.writeString(rows, b[0] + "\n");
+            Cli.Run r = Cli.run("infer", "--model", model, "--prompt", "a=" + sp, "--input", rows.toString());
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.errLine().contains(b[1]), "expected '" + b[1] + "' in " + r.err());
+        }
+        Cli.Run noInput = Cli.run("infer", "--model", model, "--prompt", "a=" + sp, "hello");
+        assertEquals(2, noInput.code());
+        assertTrue(noInput.errLine().contains("--input"), noInput.err());
+    }
 }
