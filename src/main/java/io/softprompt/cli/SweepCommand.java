@@ -117,6 +117,11 @@ public final class SweepCommand implements Callable<Integer> {
             }
             return 0;
         }
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (workers > cores) {
+            err.printf("warning: --workers %d on %d cores: each run gets 1 thread and they compete for the cores%n",
+                    workers, cores);
+        }
         List<String> extra = new ArrayList<>();
         if (debugStepDelayMs > 0) {
             extra.addAll(List.of("--debug-step-delay-ms", Long.toString(debugStepDelayMs)));
