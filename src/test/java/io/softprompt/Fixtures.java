@@ -1,49 +1,75 @@
 package io.softprompt;
 
 import java.io.IOException;
+import java.net.URISyntaxException;
+import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
-/** Locates the shared golden fixtures: -Dsoftprompt.fixtures=DIR (default ../shared/fixtures). */
+/**
+ * Locates test fixtures. The golden fixtures every test uses are committed under
+ * src/test/resources/fixtures (on the test classpath as /fixtures), so a plain clone tests itself.
+ * Golden parity also checks every fixture folder under -Dsoftprompt.fixtures=DIR when that folder
+ * exists ({@link #extra()}); no other test reads it, so pointing it elsewhere never breaks them.
+ */
 public final class Fixtures {
     private Fixtures() {}
 
+    /** The committed fixtures' folder (target/test-classes/fixtures). */
     public static Path root() {
-        return Path.of(System.getProperty("softprompt.fixtures", "../shared/fixtures")).toAbsolutePath().normalize();
-    }
-
-    /** Every folder under the root holding golden.safetensors, sorted by name. */
-    public static List<Path> all() {
-        Path root = root();
-        if (!Files.isDirectory(root)) {
-            throw new IllegalStateException("fixture root " + root + " does not exist (set -Dsoftprompt.fixtures)");
+        URL u = Fixtures.class.getResource("/fixtures");
+        if (u == null) {
+            throw new IllegalStateException("committed fixtures missing from the test classpath (src/test/resources/fixtures)");
         }
-        try (Stream<Path> s = Files.list(root)) {
-            return s.filter(p -> Files.isRegularFile(p.resolve("golden.safetensors"))).sorted().toList();
-        } catch (IOException e) {
+        try {
+            return Path.of(u.toURI());
+        } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
     }
 
-    /** The first fixture of a model_type, e.g. "gpt2". */
+    /** Every committed fixture folder (holding golden.safetensors), sorted by name. */
+    public static List<Path> all() {
+        return under(root());
+    }
+
+    /**
+     * Extra fixtures under -Dsoftprompt.fixtures, when the property names an existing folder (the build
+     * passes ../shared/fixtures); empty otherwise.
+     */
+    public static List<Path> extra() {
+        String dir = System.getProperty("softprompt.fixtures");
+        if (dir == null || dir.isBlank() || !Files.isDirectory(Path.of(dir))) {
+            return List.of();
+        }
+        return under(Path.of(dir).toAbsolutePath().normalize());
+    }
+
+    /** Folders directly under root holding golden.safetensors, sorted by name. */
+    static List<Path> under(Path root) {
+        try (Stream<Path> s = Files.list(root)) {
+            return new ArrayList<>(s.filter(p -> Files.isRegularFile(p.resolve("golden.safetensors"))).sorted().toList());
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot list fixtures under " + root + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The first committed fixture of a model_type, e.g. "gpt2". */
     public static Path of(String prefix) {
         return all().stream().filter(p -> p.getFileName().toString().startsWith(prefix + "-")).findFirst()
                 .orElseThrow(() -> new IllegalStateException("no " + prefix + " fixture under " + root()));
-    }
-
-    public static Path data() {
-        return Path.of(System.getProperty("softprompt.data", "../shared/data")).toAbsolutePath().normalize();
     }
 
     /**
      * A two-class task a prompt alone can learn: mood.json (template "{text} it was", verbalizer
      * neg " bad" / pos " good") and mood.tsv with two sentences repeated {@code repeats} times, in dir.
      */
-    public static java.nio.file.Path moodTask(java.nio.file.Path dir, int repeats) throws java.io.IOException {
-        java.nio.file.Path task = dir.resolve("mood.json");
-        java.nio.file.Files.writeString(task, """
+    public static Path moodTask(Path dir, int repeats) throws IOException {
+        Path task = dir.resolve("mood.json");
+        Files.writeString(task, """
                 {"name": "mood", "template": "{text} it was", "text_column": "text", "label_column": "y",
                  "verbalizer": {"neg": " bad", "pos": " good"}, "train": "mood.tsv", "dev": "mood.tsv"}
                 """);
@@ -51,7 +77,7 @@ public final class Fixtures {
         for (int k = 0; k < repeats; k++) {
             rows.append("the movie was great and fine\tpos\n").append("a dull boring plot\tneg\n");
         }
-        java.nio.file.Files.writeString(dir.resolve("mood.tsv"), rows);
+        Files.writeString(dir.resolve("mood.tsv"), rows);
         return task;
     }
 }
