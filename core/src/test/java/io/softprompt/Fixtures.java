@@ -11,15 +11,22 @@ import java.util.stream.Stream;
 
 /**
  * Locates test fixtures. The golden fixtures every test uses are committed under
- * src/test/resources/fixtures (on the test classpath as /fixtures), so a plain clone tests itself.
+ * core/src/test/resources/fixtures, so a plain clone tests itself.
  * Golden parity also checks every fixture folder under -Dsoftprompt.fixtures=DIR when that folder
  * exists ({@link #extra()}); no other test reads it, so pointing it elsewhere never breaks them.
  */
 public final class Fixtures {
     private Fixtures() {}
 
-    /** The committed fixtures' folder (target/test-classes/fixtures). */
+    /**
+     * The committed fixtures' folder: -Dsoftprompt.testFixtures (the build sets it for every module to
+     * core/src/test/resources/fixtures), else the test classpath's /fixtures folder.
+     */
     public static Path root() {
+        String dir = System.getProperty("softprompt.testFixtures");
+        if (dir != null && Files.isDirectory(Path.of(dir))) {
+            return Path.of(dir).toAbsolutePath().normalize();
+        }
         URL u = Fixtures.class.getResource("/fixtures");
         if (u == null) {
             throw new IllegalStateException("committed fixtures missing from the test classpath (src/test/resources/fixtures)");
