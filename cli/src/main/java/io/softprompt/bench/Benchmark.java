@@ -9,8 +9,8 @@ import io.softprompt.data.Example;
 import io.softprompt.data.Task;
 import io.softprompt.data.TsvReader;
 import io.softprompt.eval.Evaluator;
-import io.softprompt.infer.Predictor;
-import io.softprompt.model.LoadedModel;
+import io.softprompt.scoring.Scorer;
+import io.softprompt.loader.LoadedModel;
 import io.softprompt.model.gpt2.Gpt2Model;
 import io.softprompt.prompt.PromptInit;
 import io.softprompt.train.TrainConfig;
@@ -59,9 +59,10 @@ public final class Benchmark {
             List<Encoder.Encoded> devRows = enc.encodeAll(dev);
             System.err.printf(Locale.ROOT, "  rss after data %.0f MB%n", Rss.currentMb());
             float[] init = PromptInit.VOCAB.values(model.lm(), model.tokenizer(), n, 1, null, enc.labelTokens());
-            TrainConfig cfg = TrainConfig.simple("sst2", modelDir.toString(), n, objective, steps, batch, 0.03, 1, t, steps + 1,
-                    batch, t);
-            Trainer.Result r = Trainer.train(cfg, model.lm(), enc, trainRows, List.of(), init, new Trainer.Listener() {
+            TrainConfig cfg = TrainConfig.builder().model(modelDir.toString()).tokens(n).objective(objective).steps(steps)
+                    .batchSize(batch).lr(0.03).schedule("constant").warmup(0).seed(1).maxLength(t).evalEvery(steps + 1)
+                    .evalBatchSize(batch).checkpointEvery(0).padTo(t).build();
+            Trainer.Result r = Trainer.train(cfg, model.lm(), enc, trainRows, null, 0, init, new Trainer.Listener() {
                 @Override
                 public void onStep(Trainer.Step s) {
                     if (s.step() % 10 == 0) {
@@ -72,10 +73,13 @@ public final class Benchmark {
 
                 @Override
                 public void onEval(int step, io.softprompt.eval.Metrics dev, boolean best) {}
-            }, Trainer.Extras.none());
-            Predictor predictor = new Predictor(model.lm(), enc.labels(), batch, t);
-            Evaluator.evaluate(predictor, init, n, devRows.subList(0, batch * 2), 2); // warm-up
-            Evaluator.Result e = Evaluator.evaluate(predictor, init, n, devRows, 2);
+            }, Trainer.Context.none());
+            Evaluator.Result e;
+            Scorer.Slot slot = new Scorer.Slot(init, n, enc.labels());
+            try (Scorer scorer = new Scorer(model.lm(), true, t)) {   // eval as train and eval run it: prefix cache
+                Evaluator.classify(scorer, slot, devRows.subList(0, batch * 2), batch); // warm-up
+                e = Evaluator.classify(scorer, slot, devRows, batch);
+            }
 
             System.out.printf(Locale.ROOT, "model            %s (%s, d %d, vocab %d), objective %s%n", modelDir,
                     model.lm().modelType(), model.lm().hiddenSize(), model.lm().vocabSize(), objective);

@@ -8,11 +8,10 @@ import io.softprompt.data.Encoder;
 import io.softprompt.data.Example;
 import io.softprompt.data.Task;
 import io.softprompt.data.TsvReader;
-import io.softprompt.infer.BatchScorer;
-import io.softprompt.infer.Predictor;
-import io.softprompt.model.LoadedModel;
+import io.softprompt.scoring.Scorer;
+import io.softprompt.loader.LoadedModel;
 import io.softprompt.model.Prompted;
-import io.softprompt.model.Tensors;
+import io.softprompt.util.Tensors;
 import io.softprompt.prompt.PromptInit;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,7 +29,7 @@ import java.util.Locale;
  *       prompt run with every batch (no prefix cache), and the LM head over the whole vocabulary at
  *       every position, as {@code model(inputs_embeds=...).logits} gives; the label columns are read
  *       afterwards.
- *   <li>(b) full path: {@link BatchScorer} with the prefix cache, length buckets, batch 32, label
+ *   <li>(b) full path: {@link Scorer} with the prefix cache, length buckets, batch 32, label
  *       logits only at the decision rows.
  * </ul>
  *
@@ -55,25 +54,25 @@ public final class MixedBenchmark {
             dev = dev.subList(0, Math.min(limit, dev.size()));
             Task[] tasks = {a, b};
             int[] lengths = {20, 10};
-            List<BatchScorer.Slot> slots = new ArrayList<>();
+            List<Scorer.Slot> slots = new ArrayList<>();
             List<Encoder> encoders = new ArrayList<>();
             for (int k = 0; k < 2; k++) {
                 Encoder enc = new Encoder(model.tokenizer(), tasks[k], 128, model.lm());
                 encoders.add(enc);
                 float[] p = PromptInit.VOCAB.values(model.lm(), model.tokenizer(), lengths[k], 1 + k, null, enc.labelTokens());
-                slots.add(new BatchScorer.Slot(p, lengths[k], enc.labels()));
+                slots.add(new Scorer.Slot(p, lengths[k], enc.labels()));
             }
-            List<BatchScorer.Item> items = new ArrayList<>();
+            List<Scorer.Item> items = new ArrayList<>();
             for (Example e : dev) {
                 for (int k = 0; k < 2; k++) {
-                    items.add(new BatchScorer.Item(k, encoders.get(k).encode(e.text(), e.label())));
+                    items.add(new Scorer.Item(k, encoders.get(k).encode(e.text(), e.label())));
                 }
             }
             // warm-up: the native library's first calls are slow
             naive(model, slots, items.subList(0, 2 * batch), batch);
-            try (BatchScorer s = new BatchScorer(model.lm(), true)) {
-                List<BatchScorer.Item> w = items.subList(0, 2 * batch);
-                s.score(slots, w, BatchScorer.buckets(slots, w, batch, 0));
+            try (Scorer s = new Scorer(model.lm(), true)) {
+                List<Scorer.Item> w = items.subList(0, 2 * batch);
+                s.score(slots, w, Scorer.buckets(slots, w, batch, 0));
             }
 
             long t0 = System.nanoTime();
@@ -82,15 +81,15 @@ public final class MixedBenchmark {
             float[][] full;
             long passes;
             t0 = System.nanoTime();
-            try (BatchScorer s = new BatchScorer(model.lm(), true)) {
-                full = s.score(slots, items, BatchScorer.buckets(slots, items, batch, 0));
+            try (Scorer s = new Scorer(model.lm(), true)) {
+                full = s.score(slots, items, Scorer.buckets(slots, items, batch, 0));
                 passes = s.forwardPasses();
             }
             double fullSecs = (System.nanoTime() - t0) / 1e9;
             int agree = 0;
             double worst = 0;
             for (int i = 0; i < items.size(); i++) {
-                agree += Predictor.argmax(naive[i]) == Predictor.argmax(full[i]) ? 1 : 0;
+                agree += Scorer.argmax(naive[i]) == Scorer.argmax(full[i]) ? 1 : 0;
                 for (int c = 0; c < naive[i].length; c++) {
                     worst = Math.max(worst, Math.abs(naive[i][c] - full[i][c]));
                 }
@@ -112,11 +111,11 @@ public final class MixedBenchmark {
     }
 
     /** (a): per task, in input order, prompt recomputed each batch, vocabulary logits everywhere. */
-    static float[][] naive(LoadedModel model, List<BatchScorer.Slot> slots, List<BatchScorer.Item> items, int batch) {
+    static float[][] naive(LoadedModel model, List<Scorer.Slot> slots, List<Scorer.Item> items, int batch) {
         float[][] out = new float[items.size()][];
         var lm = model.lm();
         for (int k = 0; k < slots.size(); k++) {
-            BatchScorer.Slot slot = slots.get(k);
+            Scorer.Slot slot = slots.get(k);
             List<Integer> mine = new ArrayList<>();
             for (int i = 0; i < items.size(); i++) {
                 if (items.get(i).slot() == k) {

@@ -2,14 +2,20 @@ package io.softprompt.cli;
 
 import io.softprompt.data.DataSource;
 import io.softprompt.data.Encoder;
+import io.softprompt.data.Task;
 import io.softprompt.data.TsvReader;
 import io.softprompt.eval.Evaluator;
 import io.softprompt.eval.Metrics;
-import io.softprompt.infer.Predictor;
+import io.softprompt.hub.ModelLocator;
+import io.softprompt.infer.Ensemble;
+import io.softprompt.infer.Member;
+import io.softprompt.scoring.Scorer;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -21,9 +27,12 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** softprompt eval: accuracy, macro-F1 and confusion matrix of a prompt on labelled data. */
+/** softprompt eval: accuracy, macro-F1 and confusion matrix of a prompt (or an ensemble) on labelled data. */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Evaluate a trained prompt on labelled data (TSV with the task's columns).")
+        description = {"Evaluate a trained prompt on labelled data: TSV with a header naming the task's columns, or "
+                + "JSON lines (.jsonl). Classification tasks report accuracy, macro-F1 and the confusion matrix; "
+                + "text-to-text tasks the exact match of greedy generations.",
+            "Several --prompt files of one task with --ensemble vote|mean are scored in the same batched passes."})
 public final class EvalCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -35,10 +44,14 @@ public final class EvalCommand implements Callable<Integer> {
     PromptOptions promptOptions;
 
     @Mixin
+    PromptOptions.Fit fit;
+
+    @Mixin
     ModelOptions modelOptions;
 
     @Option(names = "--data", paramLabel = "FILE",
-            description = "Labelled TSV (default: the dev file the prompt was trained with, else the task's dev sample).")
+            description = "Labelled TSV or JSONL (default: the dev file the prompt was trained with, else the task's "
+                    + "dev sample).")
     Path data;
 
     @Option(names = "--batch-size", defaultValue = "32", paramLabel = "B", description = "Default: ${DEFAULT-VALUE}.")
@@ -49,31 +62,9 @@ public final class EvalCommand implements Callable<Integer> {
                     + "All members run in the same batched forward pass.")
     String ensemble;
 
-    /** The dev file recorded in the prompt's training config, when it still exists. */
-    private static DataSource trainedDev(io.softprompt.prompt.SoftPrompt sp) {
-        String cfg = sp.meta(io.softprompt.prompt.PromptFile.TRAIN_CONFIG);
-        if (cfg == null) {
-            return null;
-        }
-        try {
-            var dev = Json.MAPPER.readTree(cfg).get("dev");
-            if (dev != null && dev.isTextual() && java.nio.file.Files.isRegularFile(Path.of(dev.asText()))) {
-                return DataSource.file(Path.of(dev.asText()));
-            }
-        } catch (java.io.IOException | RuntimeException e) {
-            return null;
-        }
-        return null;
-    }
-
-    /** The dev data of a built-in (or ./configs) task of that name, or null. */
-    private static DataSource builtInDev(String taskName) {
-        try {
-            return io.softprompt.data.Task.resolve(taskName).defaultData(false);
-        } catch (UserException e) {
-            return null;
-        }
-    }
+    @Option(names = "--no-prefix-cache", description = "Run the prompt with every batch instead of caching its keys and "
+            + "values once (decoder-only models; the answers are the same).")
+    boolean noPrefixCache;
 
     @Override
     public Integer call() {
@@ -82,101 +73,133 @@ public final class EvalCommand implements Callable<Integer> {
         if (batchSize < 1) {
             throw new UserException("--batch-size must be at least 1 (got " + batchSize + ")");
         }
-        io.softprompt.infer.Ensemble how = ensemble == null ? null : io.softprompt.infer.Ensemble.parse(ensemble);
+        Ensemble how = ensemble == null ? null : Ensemble.parse(ensemble);
         if (how == null && promptOptions.prompts.size() > 1) {
             throw new UserException("several --prompt files need --ensemble vote|mean");
         }
-        try (PromptOptions.Session s = promptOptions.open(modelOptions, err)) {
-            DataSource src = data != null ? DataSource.file(data) : trainedDev(s.prompt());
-            if (src == null) {
-                src = builtInDev(s.task().name());
-            }
-            if (src == null) {
-                throw new UserException("--data: the prompt's task names no dev data; pass --data FILE");
-            }
-            List<Encoder.Encoded> rows = s.encoder().encodeAll(TsvReader.read(src, s.task(), true));
+        try (PromptOptions.Session s = promptOptions.open(modelOptions, err, fit)) {
+            Member first = s.first();
+            DataSource src = source(first);
+            List<Encoder.Encoded> rows = first.encoder().encodeAll(TsvReader.read(src, first.task(), true));
             Evaluator.Result r;
-            List<Map<String, Object>> memberFigures = null;
+            List<Map<String, Object>> members = null;
             if (how != null) {
                 Ensembles.checkOneTask(s);
-                List<io.softprompt.infer.BatchScorer.Slot> slots = Ensembles.slots(s);
-                io.softprompt.infer.BatchScorer scorer = new io.softprompt.infer.BatchScorer(s.model().lm());
-                long t0 = System.nanoTime();
-                float[][][] probs = io.softprompt.infer.Ensemble.memberProbabilities(scorer, slots, rows, batchSize);
-                double secs = (System.nanoTime() - t0) / 1e9;
-                int classes = s.task().labels().size();
-                int[] gold = new int[rows.size()];
-                int[] pred = new int[rows.size()];
-                int[][] memberPred = new int[slots.size()][rows.size()];
-                for (int i = 0; i < rows.size(); i++) {
-                    gold[i] = rows.get(i).label();
-                    pred[i] = how.combine(probs[i]).label();
-                    for (int k = 0; k < slots.size(); k++) {
-                        memberPred[k][i] = Predictor.argmax(probs[i][k]);
-                    }
-                }
-                r = new Evaluator.Result(Metrics.of(gold, pred, classes), rows.size() / Math.max(secs, 1e-9), secs);
-                memberFigures = new java.util.ArrayList<>();
-                for (int k = 0; k < slots.size(); k++) {
-                    Map<String, Object> mf = new LinkedHashMap<>();
-                    mf.put("prompt", s.members().get(k).file().toString());
-                    mf.put("accuracy", Metrics.of(gold, memberPred[k], classes).accuracy());
-                    memberFigures.add(mf);
-                }
-            } else if (s.task().textToText()) {
-                r = Evaluator.exactMatch(s.model().lm(), s.model().tokenizer(), s.prompt().values(), s.prompt().tokens(), rows);
+                members = new ArrayList<>();
+                r = ensemble(s, how, rows, members);
+            } else if (first.task().textToText()) {
+                r = Evaluator.exactMatch(s.model().lm(), s.model().tokenizer(), first.prompt().values(),
+                        first.prompt().tokens(), rows);
             } else {
-                Predictor predictor = new Predictor(s.model().lm(), s.encoder().labels(), batchSize);
-                r = Evaluator.evaluate(predictor, s.prompt().values(), s.prompt().tokens(), rows, s.task().labels().size());
-            }
-            Metrics m = r.metrics();
-            if (common.json) {
-                Map<String, Object> j = new LinkedHashMap<>(m.toMap());
-                if (how != null) {
-                    j.put("ensemble", how.name().toLowerCase(Locale.ROOT));
-                    j.put("members", memberFigures);
-                }
-                if (!s.task().textToText()) {
-                    j.put("labels", s.task().labels());
-                }
-                j.put("examples_per_sec", r.examplesPerSec());
-                j.put("data", src.name());
-                j.put("model", s.model().name());
-                out.println(Json.write(j));
-            } else if (s.task().textToText()) {
-                out.printf(Locale.ROOT, "data        %s (%d examples)%n", src.name(), m.examples());
-                out.printf(Locale.ROOT, "exact match %.4f%n", m.accuracy());
-                out.printf(Locale.ROOT, "speed       %.1f examples/s%n", r.examplesPerSec());
-            } else {
-                out.printf(Locale.ROOT, "data        %s (%d examples)%n", src.name(), m.examples());
-                if (how != null) {
-                    out.printf(Locale.ROOT, "ensemble    %s of %d prompts%n", how.name().toLowerCase(Locale.ROOT), memberFigures.size());
-                    for (Map<String, Object> mf : memberFigures) {
-                        out.printf(Locale.ROOT, "  member    %.4f  %s%n", (Double) mf.get("accuracy"), mf.get("prompt"));
-                    }
-                }
-                out.printf(Locale.ROOT, "accuracy    %.4f%n", m.accuracy());
-                out.printf(Locale.ROOT, "macro-F1    %.4f%n", m.macroF1());
-                out.printf(Locale.ROOT, "speed       %.1f examples/s%n", r.examplesPerSec());
-                out.println("confusion   (rows: gold, columns: predicted)");
-                List<String> labels = s.task().labels();
-                StringBuilder head = new StringBuilder(String.format("%14s", ""));
-                for (String l : labels) {
-                    head.append(String.format("%10s", l));
-                }
-                out.println(head);
-                for (int i = 0; i < labels.size(); i++) {
-                    StringBuilder row = new StringBuilder(String.format("%14s", labels.get(i)));
-                    for (long c : m.confusion()[i]) {
-                        row.append(String.format("%10d", c));
-                    }
-                    out.println(row);
+                try (Scorer scorer = new Scorer(s.model().lm(), !noPrefixCache)) {
+                    r = Evaluator.classify(scorer, first.slot(), rows, batchSize);
                 }
             }
+            print(out, s, src, r, how, members);
             if (s.demo()) {
-                err.println("note: demo model (random weights): the accuracy means nothing");
+                err.println("note: " + ModelLocator.DEMO_CAVEAT);
             }
         }
         return 0;
+    }
+
+    /** --data, else the dev file the prompt was trained with (when it still exists), else the task's dev sample. */
+    private DataSource source(Member m) {
+        if (data != null) {
+            return DataSource.file(data);
+        }
+        String dev = m.prompt().trainedValue("dev");
+        if (dev != null && Files.isRegularFile(Path.of(dev))) {
+            return DataSource.file(Path.of(dev));
+        }
+        DataSource builtIn = null;
+        try {
+            builtIn = Task.resolve(m.task().name()).defaultData(false);
+        } catch (UserException e) {
+            // not a built-in task: no default dev data
+        }
+        if (builtIn == null) {
+            throw new UserException("--data: the prompt's task names no dev data; pass --data FILE");
+        }
+        return builtIn;
+    }
+
+    private Evaluator.Result ensemble(PromptOptions.Session s, Ensemble how, List<Encoder.Encoded> rows,
+            List<Map<String, Object>> figures) {
+        List<Scorer.Slot> slots = Ensembles.slots(s);
+        long t0 = System.nanoTime();
+        float[][][] probs;
+        try (Scorer scorer = new Scorer(s.model().lm(), !noPrefixCache)) {
+            probs = Ensemble.memberProbabilities(scorer, slots, rows, batchSize);
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        int classes = s.first().task().labels().size();
+        int[] gold = new int[rows.size()];
+        int[] pred = new int[rows.size()];
+        int[][] memberPred = new int[slots.size()][rows.size()];
+        for (int i = 0; i < rows.size(); i++) {
+            gold[i] = rows.get(i).label();
+            pred[i] = how.combine(probs[i]).label();
+            for (int k = 0; k < slots.size(); k++) {
+                memberPred[k][i] = Scorer.argmax(probs[i][k]);
+            }
+        }
+        for (int k = 0; k < slots.size(); k++) {
+            Map<String, Object> mf = new LinkedHashMap<>();
+            mf.put("prompt", s.members().get(k).source());
+            mf.put("accuracy", Metrics.of(gold, memberPred[k], classes).accuracy());
+            figures.add(mf);
+        }
+        return new Evaluator.Result(Metrics.of(gold, pred, classes), rows.size() / Math.max(secs, 1e-9), secs);
+    }
+
+    private void print(PrintWriter out, PromptOptions.Session s, DataSource src, Evaluator.Result r, Ensemble how,
+            List<Map<String, Object>> members) {
+        Metrics m = r.metrics();
+        Task task = s.first().task();
+        if (common.json) {
+            Map<String, Object> j = new LinkedHashMap<>(m.toMap());
+            if (how != null) {
+                j.put("ensemble", how.name().toLowerCase(Locale.ROOT));
+                j.put("members", members);
+            }
+            if (!task.textToText()) {
+                j.put("labels", task.labels());
+            }
+            j.put("examples_per_sec", r.examplesPerSec());
+            j.put("data", src.name());
+            j.put("model", s.model().name());
+            out.println(Json.write(j));
+            return;
+        }
+        out.printf(Locale.ROOT, "data        %s (%d examples)%n", src.name(), m.examples());
+        if (task.textToText()) {
+            out.printf(Locale.ROOT, "exact match %.4f%n", m.accuracy());
+            out.printf(Locale.ROOT, "speed       %.1f examples/s%n", r.examplesPerSec());
+            return;
+        }
+        if (how != null) {
+            out.printf(Locale.ROOT, "ensemble    %s of %d prompts%n", how.name().toLowerCase(Locale.ROOT), members.size());
+            for (Map<String, Object> mf : members) {
+                out.printf(Locale.ROOT, "  member    %.4f  %s%n", (Double) mf.get("accuracy"), mf.get("prompt"));
+            }
+        }
+        out.printf(Locale.ROOT, "accuracy    %.4f%n", m.accuracy());
+        out.printf(Locale.ROOT, "macro-F1    %.4f%n", m.macroF1());
+        out.printf(Locale.ROOT, "speed       %.1f examples/s%n", r.examplesPerSec());
+        out.println("confusion   (rows: gold, columns: predicted)");
+        List<String> labels = task.labels();
+        StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "%14s", ""));
+        for (String l : labels) {
+            head.append(String.format(Locale.ROOT, "%10s", l));
+        }
+        out.println(head);
+        for (int i = 0; i < labels.size(); i++) {
+            StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%14s", labels.get(i)));
+            for (long c : m.confusion()[i]) {
+                row.append(String.format(Locale.ROOT, "%10d", c));
+            }
+            out.println(row);
+        }
     }
 }

@@ -3,7 +3,7 @@ package io.softprompt.cli;
 import io.softprompt.prompt.Npy;
 import io.softprompt.prompt.PeftAdapter;
 import io.softprompt.prompt.PromptFile;
-import io.softprompt.prompt.SoftPrompt;
+import io.softprompt.prompt.Prompt;
 import io.softprompt.util.UserException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,7 +52,7 @@ public final class ExportCommand implements Callable<Integer> {
         if (!format.equals("peft") && !format.equals("npy")) {
             throw new UserException("--to: unknown format '" + to + "' (expected peft or npy)");
         }
-        SoftPrompt sp = PromptFile.read(prompt);
+        Prompt sp = PromptFile.read(prompt);
         if (format.equals("npy")) {
             if (Files.exists(outPath) && !force) {
                 throw new UserException(outPath + ": exists; pass --force to replace it");

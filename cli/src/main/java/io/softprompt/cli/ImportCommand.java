@@ -2,16 +2,15 @@ package io.softprompt.cli;
 
 import io.softprompt.data.Task;
 import io.softprompt.hub.ModelLocator;
-import io.softprompt.model.LoadedModel;
+import io.softprompt.loader.LoadedModel;
 import io.softprompt.prompt.Npy;
 import io.softprompt.prompt.PeftAdapter;
 import io.softprompt.prompt.PromptFile;
-import io.softprompt.prompt.SoftPrompt;
+import io.softprompt.prompt.Prompt;
 import io.softprompt.util.UserException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -88,7 +87,7 @@ public final class ImportCommand implements Callable<Integer> {
         }
         Task t = task != null ? Task.resolve(task) : null;
         if (t == null && carried.containsKey(PromptFile.TASK)) {
-            t = new SoftPrompt(values, n, d, carried).task(source.toString());
+            t = new Prompt(values, n, d, carried).task(source.toString());
         }
         if (t == null) {
             throw new UserException(source + ": carries no task; pass --task NAME|FILE for its template and verbalizer");
@@ -109,18 +108,9 @@ public final class ImportCommand implements Callable<Integer> {
                         + where.name() + " has " + model.fingerprint() + "); --force to import anyway");
             }
             Map<String, String> meta = new LinkedHashMap<>(carried);
-            meta.put(PromptFile.MODEL_TYPE, model.lm().modelType());
-            meta.put(PromptFile.MODEL_NAME, where.name());
-            meta.put(PromptFile.VOCAB_SIZE, Integer.toString(model.lm().vocabSize()));
-            meta.put(PromptFile.MODEL_FINGERPRINT, model.fingerprint());
-            meta.put(PromptFile.TOKENIZER, model.tokenizer().identity());
-            meta.put(PromptFile.INIT, init);
-            meta.putAll(PromptFile.taskMetadata(t));
-            meta.put("imported_from", source.toAbsolutePath().normalize().toString());
-            meta.putIfAbsent(PromptFile.CREATED, Instant.now().toString());
-            meta.put(PromptFile.SOFTWARE, new Main.ManifestVersion().getVersion()[0]);
-            meta.values().removeIf(java.util.Objects::isNull);
-            PromptFile.write(output, new SoftPrompt(values, n, d, meta));
+            meta.putAll(PromptFile.metadata(model, where.name(), t, init));
+            meta.put(PromptFile.IMPORTED_FROM, source.toAbsolutePath().normalize().toString());
+            PromptFile.write(output, new Prompt(values, n, d, meta));
             err.printf(Locale.ROOT, "wrote %s (%d tokens x %d, task %s, model %s)%n", output, n, d, t.name(), where.name());
         }
         return 0;

@@ -1,6 +1,7 @@
 package io.softprompt.cli;
 
 import io.softprompt.prompt.Inspection;
+import io.softprompt.prompt.Prompt;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.PrintWriter;
@@ -52,11 +53,11 @@ public final class InspectCommand implements Callable<Integer> {
         if (promptOptions.prompts.size() != 1) {
             throw new UserException("inspect takes one --prompt");
         }
-        try (PromptOptions.Session s = promptOptions.open(modelOptions, err)) {
-            var sp = s.prompt();
+        try (PromptOptions.Session s = promptOptions.open(modelOptions, err, null)) {
+            Prompt sp = s.first().prompt();
             Inspection.Result r = Inspection.of(s.model().lm(), sp.values(), sp.tokens(), top);
             Set<Long> verbalizer = new HashSet<>();
-            for (long id : s.encoder().labels().first()) {
+            for (long id : s.first().encoder().labels().first()) {
                 verbalizer.add(id);
             }
             int nearVerbalizer = 0;

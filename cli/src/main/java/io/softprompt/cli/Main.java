@@ -1,6 +1,7 @@
 package io.softprompt.cli;
 
 import io.softprompt.util.UserException;
+import io.softprompt.util.Version;
 import java.io.PrintWriter;
 import java.util.Arrays;
 import picocli.CommandLine;
@@ -85,8 +86,7 @@ public final class Main implements Runnable {
     static final class ManifestVersion implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"softprompt " + (v == null ? "dev" : v)};
+            return new String[] {Version.software()};
         }
     }
 }

@@ -1,10 +1,7 @@
 package io.softprompt.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.softprompt.data.Encoder;
-import io.softprompt.infer.BatchScorer;
-import io.softprompt.infer.Generator;
-import io.softprompt.infer.Predictor;
+import io.softprompt.infer.MultiTask;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.BufferedReader;
@@ -77,57 +74,30 @@ final class MixedTasks {
         return rows;
     }
 
-    static int run(PromptOptions promptOptions, ModelOptions modelOptions, Path input, int batchSize, int tokenBudget,
-            int maxNewTokens, boolean prefixCache, PrintWriter out, PrintWriter err) {
-        try (PromptOptions.Session s = promptOptions.open(modelOptions, err)) {
+    static int run(PromptOptions promptOptions, PromptOptions.Fit fit, ModelOptions modelOptions, Path input, int batchSize,
+            int tokenBudget, int maxNewTokens, boolean prefixCache, PrintWriter out, PrintWriter err) {
+        try (PromptOptions.Session s = promptOptions.open(modelOptions, err, fit)) {
             Map<String, Integer> byName = new LinkedHashMap<>();
             for (int k = 0; k < s.members().size(); k++) {
                 byName.put(s.members().get(k).name(), k);
             }
             List<Row> rows = read(input, byName);
-            List<BatchScorer.Slot> slots = Ensembles.slots(s);
-            // classification rows share batches; text-to-text rows are generated one by one
-            List<BatchScorer.Item> items = new ArrayList<>();
-            List<Integer> itemRow = new ArrayList<>();
+            List<MultiTask.Row> in = new ArrayList<>(rows.size());
+            for (Row r : rows) {
+                in.add(new MultiTask.Row(r.member(), r.text()));
+            }
+            List<MultiTask.Answer> answers = MultiTask.answer(s.model(), s.members(), in,
+                    new MultiTask.Batching(batchSize, tokenBudget, prefixCache, maxNewTokens));
             for (int i = 0; i < rows.size(); i++) {
-                Row r = rows.get(i);
-                PromptOptions.Member m = s.members().get(r.member());
-                if (!m.task().textToText()) {
-                    items.add(new BatchScorer.Item(r.member(), m.encoder().encode(r.text(), -1)));
-                    itemRow.add(i);
-                }
-            }
-            float[][] probs;
-            try (BatchScorer scorer = new BatchScorer(s.model().lm(), prefixCache)) {
-                probs = scorer.score(slots, items, BatchScorer.buckets(slots, items, batchSize, tokenBudget));
-            }
-            Object[] answers = new Object[rows.size()];
-            for (int k = 0; k < items.size(); k++) {
-                answers[itemRow.get(k)] = probs[k];
-            }
-            Generator g = null;
-            for (int i = 0; i < rows.size(); i++) {
-                Row r = rows.get(i);
-                PromptOptions.Member m = s.members().get(r.member());
+                MultiTask.Answer a = answers.get(i);
                 Map<String, Object> j = new LinkedHashMap<>();
-                j.put("id", r.id());
-                j.put("task", m.name());
-                if (m.task().textToText()) {
-                    if (g == null) {
-                        g = new Generator(s.model().lm(), true);
-                    }
-                    long[] ids = g.generate(m.prompt().values(), m.prompt().tokens(), m.encoder().encodeText(r.text()),
-                            maxNewTokens);
-                    j.put("generated", s.model().tokenizer().decode(ids));
+                j.put("id", rows.get(i).id());
+                j.put("task", a.task());
+                if (a.generated() != null) {
+                    j.put("generated", a.generated());
                 } else {
-                    float[] p = (float[]) answers[i];
-                    List<String> labels = m.task().labels();
-                    j.put("label", labels.get(Predictor.argmax(p)));
-                    Map<String, Float> pm = new LinkedHashMap<>();
-                    for (int c = 0; c < labels.size(); c++) {
-                        pm.put(labels.get(c), p[c]);
-                    }
-                    j.put("probabilities", pm);
+                    j.put("label", a.label());
+                    j.put("probabilities", a.probabilities());
                 }
                 out.println(Json.write(j));
             }

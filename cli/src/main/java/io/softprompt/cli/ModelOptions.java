@@ -1,7 +1,7 @@
 package io.softprompt.cli;
 
 import io.softprompt.hub.ModelLocator;
-import io.softprompt.model.LoadedModel;
+import io.softprompt.loader.LoadedModel;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;

@@ -6,38 +6,54 @@ import java.io.PrintWriter;
 import java.util.Locale;
 
 /**
- * Training progress: on a terminal one redrawn bar (step, loss, dev accuracy, examples/s, ETA); in CI
- * or a pipe, plain lines about every 5% of the run and at each evaluation.
+ * Training progress. On a terminal: one line redrawn in place (a bar sized to the terminal, step,
+ * loss, dev accuracy, examples/s, ETA), never wider than the terminal so it never wraps, replaced by
+ * "evaluating ..." while the dev set is scored; each evaluation's result stays on its own line. In CI,
+ * a pipe or a file: plain lines, about every 5% of the run and at each evaluation, never a '\r'.
  */
 class Progress implements Trainer.Listener {
-    private static final int WIDTH = 24;
     private final PrintWriter err;
     private final boolean terminal;
+    private final int width;
     private final long start = System.nanoTime();
     private String dev = "-";
     private boolean drawn;
 
-    Progress(PrintWriter err, boolean terminal) {
+    /** width: the terminal's columns (only used when terminal). */
+    Progress(PrintWriter err, boolean terminal, int width) {
         this.err = err;
         this.terminal = terminal;
+        this.width = Math.max(20, width);
+    }
+
+    /** For standard error as it is: redrawn on a terminal of its width, plain lines elsewhere. */
+    static Progress forTerminal(PrintWriter err) {
+        boolean tty = Terminal.isInteractive();
+        return new Progress(err, tty, tty ? Terminal.width() : Terminal.DEFAULT_WIDTH);
     }
 
     @Override
     public void onStep(Trainer.Step s) {
         int step = s.step();
-        int total = s.total();
-        double loss = s.loss();
-        double lr = s.lr();
-        double examplesPerSec = s.examplesPerSec();
+        int total = Math.max(1, s.total());
         double elapsed = (System.nanoTime() - start) / 1e9;
         double eta = elapsed / step * (total - step);
         String stats = String.format(Locale.ROOT, "step %d/%d  loss %.4f  lr %.2e  dev acc %s  %.1f ex/s  ETA %s",
-                step, total, loss, lr, dev, examplesPerSec, Terminal.duration(eta));
+                step, total, s.loss(), s.lr(), dev, s.examplesPerSec(), Terminal.duration(eta));
         if (terminal) {
-            int filled = (int) ((long) WIDTH * step / total);
-            err.print("\r[" + "#".repeat(filled) + ".".repeat(WIDTH - filled) + "] " + stats + "   ");
-            drawn = true;
-            err.flush();
+            String compact = String.format(Locale.ROOT, "%d/%d loss %.4f dev %s %.1f ex/s ETA %s", step, total, s.loss(),
+                    dev, s.examplesPerSec(), Terminal.duration(eta));
+            int room = width - 1;                           // the last column would wrap on some terminals
+            String text = stats.length() + 14 <= room ? stats : compact;
+            int bar = Math.min(30, room - text.length() - 3);
+            String line;
+            if (bar >= 8) {
+                int filled = (int) ((long) bar * step / total);
+                line = "[" + "#".repeat(filled) + ".".repeat(bar - filled) + "] " + text;
+            } else {
+                line = text;
+            }
+            redraw(line);
         } else if (step == 1 || step == total || step % Math.max(1, total / 20) == 0) {
             err.println(stats);
             err.flush();
@@ -45,15 +61,39 @@ class Progress implements Trainer.Listener {
     }
 
     @Override
+    public void onEvalStart(int step, int examples) {
+        if (terminal) {
+            redraw(String.format(Locale.ROOT, "evaluating %d dev examples at step %d ...", examples, step));
+        }
+    }
+
+    @Override
     public void onEval(int step, Metrics m, boolean best) {
         dev = String.format(Locale.ROOT, "%.4f", m.accuracy());
-        if (!terminal) {
-            String what = Double.isNaN(m.macroF1())
-                    ? String.format(Locale.ROOT, "dev exact match %.4f", m.accuracy())
-                    : String.format(Locale.ROOT, "dev accuracy %.4f, macro-F1 %.4f", m.accuracy(), m.macroF1());
-            err.printf(Locale.ROOT, "eval at step %d: %s%s%n", step, what, best ? " (best so far)" : "");
-            err.flush();
+        String what = Double.isNaN(m.macroF1())
+                ? String.format(Locale.ROOT, "dev exact match %.4f", m.accuracy())
+                : String.format(Locale.ROOT, "dev accuracy %.4f, macro-F1 %.4f", m.accuracy(), m.macroF1());
+        String line = String.format(Locale.ROOT, "eval at step %d: %s%s", step, what, best ? " (best so far)" : "");
+        if (terminal) {
+            redraw(fit(line));
+            err.println();
+            drawn = false;
+        } else {
+            err.println(line);
         }
+        err.flush();
+    }
+
+    /** Puts text over the current line: carriage return, the text, blanks over what was longer. */
+    private void redraw(String text) {
+        String t = fit(text);
+        err.print("\r" + t + " ".repeat(Math.max(0, width - 1 - t.length())));
+        drawn = true;
+        err.flush();
+    }
+
+    private String fit(String text) {
+        return text.length() <= width - 1 ? text : text.substring(0, width - 2) + "…";
     }
 
     void finish() {

@@ -1,52 +1,42 @@
 package io.softprompt.cli;
 
-import io.softprompt.data.Encoder;
-import io.softprompt.data.Task;
 import io.softprompt.hub.ModelLocator;
-import io.softprompt.model.LoadedModel;
+import io.softprompt.infer.Member;
+import io.softprompt.loader.LoadedModel;
+import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
-import io.softprompt.prompt.SoftPrompt;
-import java.io.PrintWriter;
 import io.softprompt.util.UserException;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import picocli.CommandLine.Option;
 
-/**
- * --prompt (repeatable), --force and --max-length: what eval, infer and inspect need to run trained
- * prompts on one model.
- */
+/** --prompt (repeatable): the trained prompts eval, infer and inspect run on one model. */
 public final class PromptOptions {
     @Option(names = "--prompt", required = true, paramLabel = "[NAME=]FILE.sp",
             description = "A trained prompt; repeat for an ensemble (--ensemble) or for several tasks "
                     + "(NAME=FILE, rows pick one by its task name).")
     List<String> prompts = new ArrayList<>();
 
-    @Option(names = "--force", description = "Use the prompt even if its model fingerprint differs "
-            + "(the hidden size must still match).")
-    boolean force;
+    /** --force and --max-length: how prompts are fitted to the model (eval and infer). */
+    public static final class Fit {
+        @Option(names = "--force", description = "Use the prompt even if its model fingerprint differs "
+                + "(the hidden size must still match).")
+        boolean force;
 
-    @Option(names = "--max-length", paramLabel = "T",
-            description = "Longest input in tokens (default: the value the prompt was trained with, else 128).")
-    Integer maxLength;
+        @Option(names = "--max-length", paramLabel = "T",
+                description = "Longest input in tokens (default: the value the prompt was trained with, else 128).")
+        Integer maxLength;
+    }
 
-    /** One loaded prompt: the name rows use for it, its file, values, task and encoder. */
-    record Member(String name, Path file, SoftPrompt prompt, Task task, Encoder encoder) {}
-
-    /** Loaded prompts, their tasks, the one model they run on. */
+    /** Loaded prompts, the one model they run on. */
     record Session(List<Member> members, LoadedModel model, boolean demo) implements AutoCloseable {
-        SoftPrompt prompt() {
-            return members.get(0).prompt();
-        }
-
-        Task task() {
-            return members.get(0).task();
-        }
-
-        Encoder encoder() {
-            return members.get(0).encoder();
+        Member first() {
+            return members.get(0);
         }
 
         @Override
@@ -66,36 +56,32 @@ public final class PromptOptions {
 
     /**
      * Reads the prompts, finds the model (--model, else the one named in the first prompt) and checks
-     * every prompt fits it.
+     * every prompt fits it (fit: null means the defaults).
      */
-    Session open(ModelOptions modelOptions, PrintWriter err) {
+    Session open(ModelOptions modelOptions, PrintWriter err, Fit fit) {
         List<String[]> specs = new ArrayList<>();
-        List<SoftPrompt> read = new ArrayList<>();
+        List<Prompt> read = new ArrayList<>();
         for (String p : prompts) {
             String[] nf = split(p);
             specs.add(nf);
             read.add(PromptFile.read(Path.of(nf[1])));
         }
-        ModelLocator.Located where = modelOptions.locate(read.get(0).meta(PromptFile.MODEL_NAME), err);
+        String named = read.get(0).meta(PromptFile.MODEL_NAME);
+        if (named == null && modelOptions.model == null) {
+            throw new UserException("--prompt " + specs.get(0)[1] + ": names no base model (model_name); pass --model");
+        }
+        ModelLocator.Located where = modelOptions.locate(named, err);
         LoadedModel model = ModelOptions.load(where);
         try {
             List<Member> members = new ArrayList<>();
-            java.util.Set<String> names = new java.util.HashSet<>();
+            Set<String> names = new HashSet<>();
             for (int i = 0; i < read.size(); i++) {
-                SoftPrompt sp = read.get(i);
-                String file = specs.get(i)[1];
-                Task task = sp.task(file);
-                sp.checkFits(model, file, force);
-                int len = maxLength != null ? maxLength : trainedMaxLength(sp);
-                if (len < 2) {
-                    throw new UserException("--max-length must be at least 2 (got " + len + ")");
-                }
-                len = Math.min(len, model.lm().maxPositions() - sp.tokens());
-                String name = specs.get(i)[0] != null ? specs.get(i)[0] : task.name();
-                if (specs.get(i)[0] != null && !names.add(name)) {
+                String name = specs.get(i)[0];
+                if (name != null && !names.add(name)) {
                     throw new UserException("--prompt " + prompts.get(i) + ": the name " + name + " is given twice");
                 }
-                members.add(new Member(name, Path.of(file), sp, task, new Encoder(model.tokenizer(), task, len, model.lm())));
+                members.add(Member.of(model, name, specs.get(i)[1], read.get(i), fit == null ? null : fit.maxLength,
+                        fit != null && fit.force));
             }
             return new Session(List.copyOf(members), model, where.demo());
         } catch (RuntimeException e) {
@@ -107,20 +93,5 @@ public final class PromptOptions {
     /** True when prompts were named (NAME=FILE): several tasks, not an ensemble. */
     boolean named() {
         return prompts.stream().anyMatch(p -> split(p)[0] != null);
-    }
-
-    private static int trainedMaxLength(SoftPrompt sp) {
-        String cfg = sp.meta(PromptFile.TRAIN_CONFIG);
-        if (cfg != null) {
-            try {
-                var node = io.softprompt.util.Json.MAPPER.readTree(cfg).get("max_length");
-                if (node != null && node.canConvertToInt()) {
-                    return node.asInt();
-                }
-            } catch (java.io.IOException ignored) {
-                // fall through to the default
-            }
-        }
-        return 128;
     }
 }

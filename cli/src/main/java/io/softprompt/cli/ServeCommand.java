@@ -1,7 +1,7 @@
 package io.softprompt.cli;
 
 import io.softprompt.hub.ModelLocator;
-import io.softprompt.model.LoadedModel;
+import io.softprompt.loader.LoadedModel;
 import io.softprompt.serve.PredictServer;
 import io.softprompt.util.UserException;
 import java.io.PrintWriter;

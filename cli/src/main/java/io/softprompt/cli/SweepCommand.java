@@ -2,6 +2,8 @@ package io.softprompt.cli;
 
 import io.softprompt.sweep.SweepPlan;
 import io.softprompt.sweep.SweepRunner;
+import io.softprompt.train.TrainConfig;
+import io.softprompt.train.TrainJob;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.PrintWriter;
@@ -11,7 +13,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -100,11 +101,14 @@ public final class SweepCommand implements Callable<Integer> {
             }
             runs = plan.shard(i, n);
         }
-        // every run's flags are checked as train would check them, before anything runs
+        // every run's flags, task and data files are checked as train would check them, before anything runs
         for (SweepPlan.Run r : runs) {
-            CommandLine cl = new CommandLine(new TrainCommand());
-            ConfigFile.apply(cl.getCommandSpec(), cl.parseArgs(), config + " (run " + r.id() + ")", r.config(),
-                    TrainCommand.NOT_IN_CONFIG);
+            String source = config + " (run " + r.id() + ")";
+            try {
+                TrainJob.check(TrainConfig.overlay(TrainConfig.defaults(), r.config(), source));
+            } catch (UserException e) {
+                throw e.getMessage().startsWith(source) ? e : new UserException(source + ": " + e.getMessage());
+            }
         }
         if (dryRun) {
             for (SweepPlan.Run r : runs) {
@@ -126,7 +130,7 @@ public final class SweepCommand implements Callable<Integer> {
         if (debugStepDelayMs > 0) {
             extra.addAll(List.of("--debug-step-delay-ms", Long.toString(debugStepDelayMs)));
         }
-        SweepRunner.Outcome o = new SweepRunner(out, workers, err, extra).run(plan, runs);
+        SweepRunner.Outcome o = new SweepRunner(out, workers, err, childTrainCommand(), extra).run(plan, runs);
         err.printf("sweep %s: %d finished, %d already done, %d failed%n", plan.name(), o.finished().size(), o.skipped().size(),
                 o.failed().size());
         if (!o.failed().isEmpty()) {
@@ -134,6 +138,17 @@ public final class SweepCommand implements Callable<Integer> {
                     + " (see " + out + "/<run>/train.log); re-run the sweep to retry them", EXIT_RUNS_FAILED);
         }
         return 0;
+    }
+
+    /** This JVM's java and classpath running {@code softprompt train}: a bounded heap, as the launcher sets. */
+    static List<String> childTrainCommand() {
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+                "-Xmx512m", "-XX:+UseSerialGC", "-XX:MaxDirectMemorySize=64g", "-Dai.djl.offline=true"));
+        if (System.getProperty("softprompt.offline") != null) {
+            cmd.add("-Dsoftprompt.offline=" + System.getProperty("softprompt.offline"));
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "train"));
+        return cmd;
     }
 
     private static List<SweepPlan.Run> reexpand(SweepPlan plan) {

@@ -1,14 +1,63 @@
 package io.softprompt.cli;
 
-/** Whether progress may redraw one line (a terminal) or must print plain lines (CI, pipes). */
+import java.util.Locale;
+import org.jline.terminal.spi.SystemStream;
+import org.jline.terminal.spi.TerminalProvider;
+
+/**
+ * Whether standard error is a terminal (progress may redraw one line) and how wide it is; otherwise
+ * (CI, a pipe, a file) progress prints plain lines. Asked of JLine's terminal provider, which knows
+ * each stream separately (the JDK's System.console() only says whether stdin and stdout both are).
+ */
 final class Terminal {
+    /** Width assumed when the terminal does not say. */
+    static final int DEFAULT_WIDTH = 80;
+    private static volatile Boolean interactive;
+    private static volatile TerminalProvider provider;
+
     private Terminal() {}
 
     static boolean isInteractive() {
         if ("true".equals(System.getenv("CI")) || System.getProperty("softprompt.plain") != null) {
             return false;
         }
-        return System.console() != null;
+        if (interactive == null) {
+            TerminalProvider p = provider();
+            interactive = p != null && p.isSystemStream(SystemStream.Error);
+        }
+        return interactive;
+    }
+
+    /** Columns of the terminal on standard error; $COLUMNS or 80 when it cannot be told. */
+    static int width() {
+        TerminalProvider p = isInteractive() ? provider() : null;
+        int w = 0;
+        if (p != null) {
+            try {
+                w = p.systemStreamWidth(SystemStream.Error);
+            } catch (RuntimeException e) {
+                w = 0;
+            }
+        }
+        if (w <= 0) {
+            try {
+                w = Integer.parseInt(System.getenv().getOrDefault("COLUMNS", "0").trim());
+            } catch (NumberFormatException e) {
+                w = 0;
+            }
+        }
+        return w > 0 ? w : DEFAULT_WIDTH;
+    }
+
+    private static TerminalProvider provider() {
+        if (provider == null) {
+            try {
+                provider = TerminalProvider.load("exec");
+            } catch (java.io.IOException | RuntimeException | LinkageError e) {
+                return null;
+            }
+        }
+        return provider;
     }
 
     static String duration(double seconds) {
@@ -16,7 +65,7 @@ final class Terminal {
             return "?";
         }
         long s = Math.round(seconds);
-        return s >= 3600 ? String.format("%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
-                : String.format("%d:%02d", s / 60, s % 60);
+        return s >= 3600 ? String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+                : String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60);
     }
 }

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.softprompt.Fixtures;
 import io.softprompt.model.FixtureCopies;
 import io.softprompt.prompt.PromptFile;
-import io.softprompt.prompt.SoftPrompt;
+import io.softprompt.prompt.Prompt;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.safetensors.SafetensorsWriter;
 import java.nio.file.Files;
@@ -172,12 +172,12 @@ class BadInputTest {
         assertTrue(trainFails(gpt2, "--init", "text").contains("--init-text"));
     }
 
-    SoftPrompt prompt(int n, int d) {
+    Prompt prompt(int n, int d) {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(PromptFile.TASK, "sst2");
         meta.put(PromptFile.TEMPLATE, "{sentence} it was");
         meta.put(PromptFile.VERBALIZER, "{\"0\":\" bad\",\"1\":\" good\"}");
-        return new SoftPrompt(new float[n * d], n, d, meta);
+        return new Prompt(new float[n * d], n, d, meta);
     }
 
     @Test

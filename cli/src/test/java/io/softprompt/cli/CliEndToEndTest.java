@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.Fixtures;
 import io.softprompt.prompt.PromptFile;
-import io.softprompt.prompt.SoftPrompt;
+import io.softprompt.prompt.Prompt;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.util.Json;
 import java.io.ByteArrayInputStream;
@@ -51,7 +51,7 @@ class CliEndToEndTest {
         assertTrue(j.get("train_examples_per_sec").asDouble() > 0);
         assertTrue(j.get("peak_rss_mb").asDouble() > 0);
 
-        SoftPrompt p = PromptFile.read(sp);
+        Prompt p = PromptFile.read(sp);
         assertEquals(5, p.tokens());
         assertEquals("softprompt-demo", p.meta(PromptFile.MODEL_NAME));
         for (String key : List.of(PromptFile.MODEL_TYPE, PromptFile.HIDDEN_SIZE, PromptFile.VOCAB_SIZE,

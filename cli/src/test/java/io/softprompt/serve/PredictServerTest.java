@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.Fixtures;
 import io.softprompt.cli.Cli;
-import io.softprompt.model.LoadedModel;
+import io.softprompt.loader.LoadedModel;
 import io.softprompt.prompt.PromptFile;
-import io.softprompt.prompt.SoftPrompt;
+import io.softprompt.prompt.Prompt;
 import io.softprompt.util.Json;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -219,11 +219,11 @@ class PredictServerTest {
     void newAndChangedPromptsArePickedUpAndMisfitsRefused() throws Exception {
         Path extra = prompts.resolve("extra.sp");
         Files.copy(prompts.resolve("mood.sp"), extra);
-        SoftPrompt mood = PromptFile.read(prompts.resolve("mood.sp"));
+        Prompt mood = PromptFile.read(prompts.resolve("mood.sp"));
         Path misfit = prompts.resolve("misfit.sp");
         Map<String, String> meta = new HashMap<>(mood.metadata());
         meta.remove(PromptFile.HIDDEN_SIZE);
-        PromptFile.write(misfit, new SoftPrompt(new float[3 * 32], 3, 32, meta));
+        PromptFile.write(misfit, new Prompt(new float[3 * 32], 3, 32, meta));
         JsonNode tasks = null;
         for (int i = 0; i < 50; i++) {
             tasks = Json.MAPPER.readTree(get("/v1/tasks").body());

@@ -1,28 +1,45 @@
 package io.softprompt.eval;
 
 import io.softprompt.data.Encoder;
-import io.softprompt.infer.Predictor;
+import io.softprompt.model.LanguageModel;
+import io.softprompt.model.TextTokenizer;
+import io.softprompt.scoring.Generator;
+import io.softprompt.scoring.Scorer;
+import java.util.Arrays;
 import java.util.List;
 
-/** Scores labelled examples under a prompt. */
+/** Scores labelled examples under a prompt: through the {@link Scorer} for classes, by generation for text. */
 public final class Evaluator {
     /** Metrics plus throughput. */
     public record Result(Metrics metrics, double examplesPerSec, double seconds) {}
 
     private Evaluator() {}
 
+    /** Accuracy, macro-F1 and confusion of one prompt on labelled rows, batchSize rows per forward pass. */
+    public static Result classify(Scorer scorer, Scorer.Slot prompt, List<Encoder.Encoded> rows, int batchSize) {
+        long t0 = System.nanoTime();
+        float[][] probs = scorer.probabilities(prompt, rows, batchSize);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        int[] gold = new int[rows.size()];
+        int[] pred = new int[rows.size()];
+        for (int i = 0; i < gold.length; i++) {
+            gold[i] = rows.get(i).label();
+            pred[i] = Scorer.argmax(probs[i]);
+        }
+        return new Result(Metrics.of(gold, pred, prompt.labels().first().length), rows.size() / Math.max(secs, 1e-9), secs);
+    }
+
     /**
      * Text-to-text: greedy generation (key/value cache) for each row, scored by exact match of the
      * generated text with the target (both stripped). Reported as accuracy; macro-F1 is not defined.
      */
-    public static Result exactMatch(io.softprompt.model.LanguageModel lm, io.softprompt.model.TextTokenizer tok,
-            float[] prompt, int n, List<Encoder.Encoded> rows) {
+    public static Result exactMatch(LanguageModel lm, TextTokenizer tok, float[] prompt, int n, List<Encoder.Encoded> rows) {
         long t0 = System.nanoTime();
-        io.softprompt.infer.Generator g = new io.softprompt.infer.Generator(lm, true);
+        Generator g = new Generator(lm, true);
         int correct = 0;
         for (Encoder.Encoded r : rows) {
             long[] target = r.target();
-            long[] words = java.util.Arrays.copyOf(target, Math.max(0, target.length - 1)); // without EOS
+            long[] words = Arrays.copyOf(target, Math.max(0, target.length - 1)); // without EOS
             long[] out = g.generate(prompt, n, r.ids(), target.length + 8);
             if (tok.decode(out).strip().equals(tok.decode(words).strip())) {
                 correct++;
@@ -31,18 +48,5 @@ public final class Evaluator {
         double secs = (System.nanoTime() - t0) / 1e9;
         Metrics m = new Metrics(rows.size(), rows.isEmpty() ? 0 : (double) correct / rows.size(), Double.NaN, new long[0][0]);
         return new Result(m, rows.size() / Math.max(secs, 1e-9), secs);
-    }
-
-    public static Result evaluate(Predictor predictor, float[] prompt, int n, List<Encoder.Encoded> rows, int classes) {
-        long t0 = System.nanoTime();
-        float[][] probs = predictor.probabilities(prompt, n, rows);
-        double secs = (System.nanoTime() - t0) / 1e9;
-        int[] gold = new int[rows.size()];
-        int[] pred = new int[rows.size()];
-        for (int i = 0; i < gold.length; i++) {
-            gold[i] = rows.get(i).label();
-            pred[i] = Predictor.argmax(probs[i]);
-        }
-        return new Result(Metrics.of(gold, pred, classes), rows.size() / Math.max(secs, 1e-9), secs);
     }
 }

@@ -13,6 +13,8 @@ import java.util.regex.Pattern;
  */
 public final class ModelLocator {
     public static final String DEFAULT_MODEL = "gpt2";
+    /** What every command says when it ran on the demo model. */
+    public static final String DEMO_CAVEAT = "demo model: untrained, the accuracy means nothing";
     private static final Pattern HUB_ID = Pattern.compile("[A-Za-z0-9][\\w.-]*(/[A-Za-z0-9][\\w.-]*)?");
 
     /** The folder and the name to record in the prompt file. */

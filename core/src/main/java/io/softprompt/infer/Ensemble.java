@@ -1,13 +1,11 @@
 package io.softprompt.infer;
 
 import io.softprompt.data.Encoder;
+import io.softprompt.scoring.Scorer;
 import io.softprompt.util.UserException;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-
 /**
  * Prompt ensembles (Lester et al. 2021 §6): k prompts for one task on one frozen model. Every input
  * is scored under all k prompts in the same batched forward pass (each row carries its own prompt);
@@ -40,11 +38,11 @@ public enum Ensemble {
             }
         }
         if (this == MEAN) {
-            return new Decision(Predictor.argmax(mean), mean);
+            return new Decision(Scorer.argmax(mean), mean);
         }
         float[] votes = new float[c];
         for (float[] p : members) {
-            votes[Predictor.argmax(p)] += 1f / members.length;
+            votes[Scorer.argmax(p)] += 1f / members.length;
         }
         int best = 0;
         for (int j = 1; j < c; j++) {
@@ -56,36 +54,20 @@ public enum Ensemble {
     }
 
     /**
-     * Every member's probabilities for every row: [rows][k][C]. Rows are sorted by length and taken
-     * {@code batchSize} at a time; each batch holds all k members' copies of its rows, so the number of
-     * forward passes does not depend on k.
+     * Every member's probabilities for every row: [rows][k][C]. The k copies of each row go into the
+     * length buckets together, batchSize × k items per forward pass, so the number of passes does not
+     * depend on k.
      */
-    public static float[][][] memberProbabilities(BatchScorer scorer, List<BatchScorer.Slot> slots,
+    public static float[][][] memberProbabilities(Scorer scorer, List<Scorer.Slot> slots,
             List<Encoder.Encoded> rows, int batchSize) {
         int k = slots.size();
-        Integer[] order = new Integer[rows.size()];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = i;
-        }
-        Arrays.sort(order, Comparator.comparingInt((Integer i) -> rows.get(i).ids().length).thenComparingInt(i -> i));
-        List<BatchScorer.Item> items = new ArrayList<>(rows.size() * k);
+        List<Scorer.Item> items = new ArrayList<>(rows.size() * k);
         for (Encoder.Encoded r : rows) {
             for (int m = 0; m < k; m++) {
-                items.add(new BatchScorer.Item(m, r));                 // item index = row·k + member
+                items.add(new Scorer.Item(m, r));                 // item index = row·k + member
             }
         }
-        List<int[]> batches = new ArrayList<>();
-        for (int start = 0; start < order.length; start += batchSize) {
-            int end = Math.min(order.length, start + batchSize);
-            int[] batch = new int[(end - start) * k];
-            for (int i = start; i < end; i++) {
-                for (int m = 0; m < k; m++) {
-                    batch[(i - start) * k + m] = order[i] * k + m;
-                }
-            }
-            batches.add(batch);
-        }
-        float[][] flat = scorer.score(slots, items, batches);
+        float[][] flat = scorer.score(slots, items, Scorer.buckets(slots, items, batchSize * k, 0));
         float[][][] out = new float[rows.size()][k][];
         for (int i = 0; i < rows.size(); i++) {
             for (int m = 0; m < k; m++) {

@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 
+import io.softprompt.util.Tensors;
 /**
  * Shared transformer layers as functions over NDArrays (frozen weights, no DJL Blocks needed).
  *

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 
+import io.softprompt.util.Tensors;
 /**
  * The forward pass with a soft prompt in front of the token embeddings, and the two objectives.
  *

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.util.Map;
 
+import io.softprompt.util.Tensors;
 /**
  * Rotary position embedding (RoPE) as transformers' Llama: inverse frequencies theta^(-2i/K), the
  * "rotate half" pairing (i, i + K/2), positions 0..S-1 over prompt and tokens, and the {@code llama3}

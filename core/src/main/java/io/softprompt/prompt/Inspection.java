@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.softprompt.model.LanguageModel;
-import io.softprompt.model.Tensors;
+import io.softprompt.util.Tensors;
 
 /**
  * Looking inside a prompt (Lester et al. §7): each vector's L2 norm and its K nearest vocabulary

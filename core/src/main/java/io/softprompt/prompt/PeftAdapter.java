@@ -61,7 +61,7 @@ public final class PeftAdapter {
     }
 
     /** Writes the folder: staged beside it, then renamed into place; an existing folder only with force. */
-    public static void write(Path dir, SoftPrompt sp, String modelKind, boolean force) throws IOException {
+    public static void write(Path dir, Prompt sp, String modelKind, boolean force) throws IOException {
         Path abs = dir.toAbsolutePath().normalize();
         if (Files.exists(abs) && !force) {
             throw new UserException(dir + ": exists; pass --force to replace it");

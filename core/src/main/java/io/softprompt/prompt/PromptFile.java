@@ -1,12 +1,19 @@
 package io.softprompt.prompt;
 
+import io.softprompt.data.Task;
+import io.softprompt.loader.LoadedModel;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.safetensors.SafetensorsWriter;
+import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
+import io.softprompt.util.Version;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * The .sp prompt file: a safetensors file holding one float32 tensor {@code prompt_embeddings} [N, D]
@@ -40,25 +47,48 @@ public final class PromptFile {
     public static final String METRICS = "metrics";             // JSON object
     public static final String CREATED = "created";             // ISO-8601 UTC
     public static final String SOFTWARE = "software";
+    public static final String IMPORTED_FROM = "imported_from";
 
     private PromptFile() {}
 
-    /** The task's keys (task, template, columns, verbalizer, type), the inverse of {@link SoftPrompt#task}. */
-    public static Map<String, String> taskMetadata(io.softprompt.data.Task t) {
+    /** The task's keys (task, template, columns, verbalizer, type), the inverse of {@link Prompt#task}. */
+    public static Map<String, String> taskMetadata(Task t) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put(TASK, t.name());
         m.put(TEMPLATE, t.template());
         m.put(TEXT_COLUMN, t.textColumn());
         m.put(LABEL_COLUMN, t.labelColumn());
-        m.put(VERBALIZER, io.softprompt.util.Json.write(t.verbalizer()));
+        m.put(VERBALIZER, Json.write(t.verbalizer()));
         m.put(TASK_TYPE, t.type());
         m.put(TARGET_COLUMN, t.targetColumn());
-        m.values().removeIf(java.util.Objects::isNull);
+        m.values().removeIf(Objects::isNull);
+        return m;
+    }
+
+    /**
+     * The metadata every .sp carries about its base model, task and initialisation, assembled here for
+     * every writer (train, import): model type, name, vocabulary size, fingerprint, tokenizer, init,
+     * the task's keys, the time and the software. Writers add their own keys (train_config, metrics,
+     * imported_from) to it.
+     */
+    public static Map<String, String> metadata(LoadedModel model, String modelName,
+            Task task, String init) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put(MODEL_TYPE, model.lm().modelType());
+        m.put(MODEL_NAME, modelName);
+        m.put(VOCAB_SIZE, Integer.toString(model.lm().vocabSize()));
+        m.put(MODEL_FINGERPRINT, model.fingerprint());
+        m.put(TOKENIZER, model.tokenizer().identity());
+        m.put(INIT, init);
+        m.putAll(taskMetadata(task));
+        m.put(CREATED, Instant.now().toString());
+        m.put(SOFTWARE, Version.software());
+        m.values().removeIf(Objects::isNull);
         return m;
     }
 
     /** Writes atomically: temp file + rename. The "format" and "format_version" keys are set here. */
-    public static void write(Path file, SoftPrompt prompt) throws IOException {
+    public static void write(Path file, Prompt prompt) throws IOException {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(FORMAT, FORMAT_NAME);
         meta.put(FORMAT_VERSION, VERSION);
@@ -70,7 +100,7 @@ public final class PromptFile {
         SafetensorsWriter.write(file, tensors, meta);
     }
 
-    public static SoftPrompt read(Path file) {
+    public static Prompt read(Path file) {
         SafetensorsFile f = SafetensorsFile.open(file);
         Map<String, String> meta = f.metadata();
         String format = meta.get(FORMAT);
@@ -95,7 +125,7 @@ public final class PromptFile {
         }
         long[] shape = f.info(TENSOR).shape();
         if (shape.length != 2 || shape[0] < 1 || shape[1] < 1) {
-            throw new UserException(file + ": '" + TENSOR + "' must be 2-D [N, D], found " + java.util.Arrays.toString(shape));
+            throw new UserException(file + ": '" + TENSOR + "' must be 2-D [N, D], found " + Arrays.toString(shape));
         }
         float[] values = f.readFloats(TENSOR);
         for (float v : values) {
@@ -106,8 +136,8 @@ public final class PromptFile {
         String hs = meta.get(HIDDEN_SIZE);
         if (hs != null && !hs.equals(Long.toString(shape[1]))) {
             throw new UserException(file + ": metadata hidden_size " + hs + " contradicts tensor shape "
-                    + java.util.Arrays.toString(shape));
+                    + Arrays.toString(shape));
         }
-        return new SoftPrompt(values, (int) shape[0], (int) shape[1], meta);
+        return new Prompt(values, (int) shape[0], (int) shape[1], meta);
     }
 }

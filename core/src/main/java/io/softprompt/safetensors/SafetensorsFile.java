@@ -1,6 +1,6 @@
 package io.softprompt.safetensors;
 
-import io.softprompt.model.Tensors;
+import io.softprompt.util.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;

@@ -1,7 +1,7 @@
 package io.softprompt.serve;
 
 import io.softprompt.data.Encoder;
-import io.softprompt.infer.BatchScorer;
+import io.softprompt.scoring.Scorer;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Gathers the items of concurrent requests, of any tasks, into batches: one worker thread (the model
  * runs one batch at a time) takes the first waiting item, waits up to the window for more, up to the
- * largest batch, then scores them all with {@link BatchScorer}. The queue is bounded: a request whose
+ * largest batch, then scores them all with {@link Scorer}. The queue is bounded: a request whose
  * items do not all fit is refused whole (the server answers 503).
  */
 public final class MicroBatcher implements AutoCloseable {
@@ -24,7 +24,7 @@ public final class MicroBatcher implements AutoCloseable {
     /** One item waiting for its probabilities. */
     public record Pending(PromptRegistry.Entry entry, Encoder.Encoded row, CompletableFuture<float[]> result) {}
 
-    private final BatchScorer scorer;
+    private final Scorer scorer;
     private final ArrayBlockingQueue<Pending> queue;
     private final int maxBatch;
     private final long windowNanos;
@@ -33,7 +33,7 @@ public final class MicroBatcher implements AutoCloseable {
     private final Thread worker;
     private volatile boolean running = true;
 
-    public MicroBatcher(BatchScorer scorer, int queueCapacity, int maxBatch, long windowMillis, int tokenBudget,
+    public MicroBatcher(Scorer scorer, int queueCapacity, int maxBatch, long windowMillis, int tokenBudget,
             ServeMetrics metrics) {
         this.scorer = scorer;
         this.queue = new ArrayBlockingQueue<>(queueCapacity);
@@ -91,9 +91,9 @@ public final class MicroBatcher implements AutoCloseable {
     }
 
     private void score(List<Pending> batch) {
-        Map<BatchScorer.Slot, Integer> index = new IdentityHashMap<>();
-        List<BatchScorer.Slot> slots = new ArrayList<>();
-        List<BatchScorer.Item> items = new ArrayList<>();
+        Map<Scorer.Slot, Integer> index = new IdentityHashMap<>();
+        List<Scorer.Slot> slots = new ArrayList<>();
+        List<Scorer.Item> items = new ArrayList<>();
         for (Pending p : batch) {
             Integer k = index.get(p.entry().slot());
             if (k == null) {
@@ -101,9 +101,9 @@ public final class MicroBatcher implements AutoCloseable {
                 index.put(p.entry().slot(), k);
                 slots.add(p.entry().slot());
             }
-            items.add(new BatchScorer.Item(k, p.row()));
+            items.add(new Scorer.Item(k, p.row()));
         }
-        List<int[]> batches = BatchScorer.buckets(slots, items, maxBatch, tokenBudget);
+        List<int[]> batches = Scorer.buckets(slots, items, maxBatch, tokenBudget);
         for (int[] b : batches) {
             metrics.batch(b.length);
         }

@@ -3,9 +3,8 @@ package io.softprompt.serve;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.softprompt.infer.BatchScorer;
-import io.softprompt.infer.Predictor;
-import io.softprompt.model.LoadedModel;
+import io.softprompt.scoring.Scorer;
+import io.softprompt.loader.LoadedModel;
 import io.softprompt.util.Json;
 import java.io.IOException;
 import java.io.InputStream;
@@ -50,7 +49,7 @@ public final class PredictServer implements AutoCloseable {
     private final LoadedModel model;
     private final Settings settings;
     private final PromptRegistry registry;
-    private final BatchScorer scorer;
+    private final Scorer scorer;
     private final MicroBatcher batcher;
     private final ServeMetrics metrics = new ServeMetrics();
     private final HttpServer http;
@@ -60,7 +59,7 @@ public final class PredictServer implements AutoCloseable {
     public PredictServer(LoadedModel model, java.nio.file.Path promptDir, Settings s) throws IOException {
         this.model = model;
         this.settings = s;
-        this.scorer = new BatchScorer(model.lm(), s.prefixCache());
+        this.scorer = new Scorer(model.lm(), s.prefixCache());
         this.registry = new PromptRegistry(promptDir, model, s.maxLength(), scorer::forget);
         registry.refresh();
         this.batcher = new MicroBatcher(scorer, s.queueCapacity(), s.maxBatch(), s.windowMillis(), s.tokenBudget(), metrics);
@@ -286,7 +285,7 @@ public final class PredictServer implements AutoCloseable {
             }
             r.put("task", p.entry().name());
             List<String> labels = p.entry().task().labels();
-            r.put("label", labels.get(Predictor.argmax(probs)));
+            r.put("label", labels.get(Scorer.argmax(probs)));
             Map<String, Float> pm = new LinkedHashMap<>();
             for (int c = 0; c < labels.size(); c++) {
                 pm.put(labels.get(c), probs[c]);

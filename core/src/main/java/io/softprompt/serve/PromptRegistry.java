@@ -1,11 +1,12 @@
 package io.softprompt.serve;
 
 import io.softprompt.data.Encoder;
+import io.softprompt.infer.Member;
 import io.softprompt.data.Task;
-import io.softprompt.infer.BatchScorer;
-import io.softprompt.model.LoadedModel;
+import io.softprompt.scoring.Scorer;
+import io.softprompt.loader.LoadedModel;
 import io.softprompt.prompt.PromptFile;
-import io.softprompt.prompt.SoftPrompt;
+import io.softprompt.prompt.Prompt;
 import io.softprompt.util.UserException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -32,18 +33,18 @@ public final class PromptRegistry {
     private static final Logger LOG = LoggerFactory.getLogger(PromptRegistry.class);
 
     /** A served prompt. */
-    public record Entry(String name, Path file, SoftPrompt prompt, Task task, Encoder encoder, BatchScorer.Slot slot,
+    public record Entry(String name, Path file, Prompt prompt, Task task, Encoder encoder, Scorer.Slot slot,
             FileTime modified, long size) {}
 
     private final Path dir;
     private final LoadedModel model;
     private final int maxLength;
-    private final Consumer<BatchScorer.Slot> onDrop;
+    private final Consumer<Scorer.Slot> onDrop;
     private volatile Map<String, Entry> entries = Map.of();
     private volatile Map<String, String> refused = Map.of();
     private final Map<String, FileTime> refusedSeen = new java.util.HashMap<>();
 
-    public PromptRegistry(Path dir, LoadedModel model, int maxLength, Consumer<BatchScorer.Slot> onDrop) {
+    public PromptRegistry(Path dir, LoadedModel model, int maxLength, Consumer<Scorer.Slot> onDrop) {
         if (!Files.isDirectory(dir)) {
             throw new UserException("--prompts " + dir + ": not a folder");
         }
@@ -124,17 +125,11 @@ public final class PromptRegistry {
     }
 
     private Entry load(String name, Path f, FileTime mtime, long size) {
-        SoftPrompt sp = PromptFile.read(f);
-        Task task = sp.task(f.toString());
-        if (task.textToText()) {
+        Prompt sp = PromptFile.read(f);
+        Member m = Member.of(model, name, f.toString(), sp, maxLength, false);
+        if (m.task().textToText()) {
             throw new UserException(f + ": a text-to-text prompt; serve answers classification tasks");
         }
-        sp.checkFits(model, f.toString(), false);
-        int len = Math.min(maxLength, model.lm().maxPositions() - sp.tokens());
-        if (len < 2) {
-            throw new UserException(f + ": " + sp.tokens() + " prompt tokens leave no room for text");
-        }
-        Encoder enc = new Encoder(model.tokenizer(), task, len, model.lm());
-        return new Entry(name, f, sp, task, enc, new BatchScorer.Slot(sp.values(), sp.tokens(), enc.labels()), mtime, size);
+        return new Entry(name, f, sp, m.task(), m.encoder(), m.slot(), mtime, size);
     }
 }

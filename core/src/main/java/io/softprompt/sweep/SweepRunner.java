@@ -36,12 +36,18 @@ public final class SweepRunner {
     private final Path out;
     private final int workers;
     private final PrintWriter err;
+    private final List<String> trainCommand;
     private final List<String> extraArgs;
 
-    public SweepRunner(Path out, int workers, PrintWriter err, List<String> extraArgs) {
+    /**
+     * trainCommand starts {@code softprompt train} in a child process (the caller knows how: this
+     * package sits below the command line); the runner appends each run's flags, then extraArgs.
+     */
+    public SweepRunner(Path out, int workers, PrintWriter err, List<String> trainCommand, List<String> extraArgs) {
         this.out = out;
         this.workers = workers;
         this.err = err;
+        this.trainCommand = List.copyOf(trainCommand);
         this.extraArgs = extraArgs;
     }
 
@@ -98,9 +104,7 @@ public final class SweepRunner {
             return "skip";
         }
         Files.createDirectories(dir);
-        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                "-Xmx512m", "-XX:+UseSerialGC", "-XX:MaxDirectMemorySize=64g", "-Dai.djl.offline=true",
-                "-cp", System.getProperty("java.class.path"), "io.softprompt.cli.Main", "train"));
+        List<String> cmd = new ArrayList<>(trainCommand);
         String event;
         if (Files.isRegularFile(dir.resolve(RunDir.CHECKPOINT))) {
             cmd.addAll(List.of("--resume", dir.toString()));
@@ -111,9 +115,6 @@ public final class SweepRunner {
             cmd.addAll(List.of("--config", cfg.toString(), "--run-dir", dir.toString(), "-o", dir.resolve("prompt.sp").toString(),
                     "--force"));
             event = "start";
-        }
-        if (System.getProperty("softprompt.offline") != null) {
-            cmd.add(4, "-Dsoftprompt.offline=" + System.getProperty("softprompt.offline"));
         }
         cmd.addAll(List.of("--parent-pid", Long.toString(ProcessHandle.current().pid())));
         cmd.addAll(extraArgs);

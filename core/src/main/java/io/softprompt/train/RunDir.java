@@ -6,7 +6,10 @@ import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,10 +17,14 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * A run folder: what a training run leaves behind, each file written so that a kill at any moment
- * leaves a usable state.
+ * leaves a usable state, and one process at a time (an OS file lock on {@code .lock}, released when
+ * the process ends however it ends, so a killed run never blocks its own resume).
  *
  * <pre>
  *   config.json              the effective configuration (a valid --config file)
@@ -25,46 +32,67 @@ import java.util.Map;
  *   metrics.jsonl            one JSON object per logged step (appended, flushed per line)
  *   best.sp                  the best prompt so far (atomic)
  *   final.json               the outcome; present only when the run finished
+ *   .lock                    held while a process trains here; holds its PID
  * </pre>
  */
-public final class RunDir {
+public final class RunDir implements AutoCloseable {
     public static final String CONFIG = "config.json";
     public static final String CHECKPOINT = "checkpoint.safetensors";
     public static final String METRICS = "metrics.jsonl";
     public static final String BEST = "best.sp";
     public static final String FINAL = "final.json";
+    public static final String LOCK = ".lock";
+    /** Temp files of {@link AtomicFiles}: ".NAME.tmp-PID". */
+    private static final Pattern TEMP = Pattern.compile("^\\..+\\.tmp-(\\d+)$");
 
     private final Path dir;
+    private FileChannel lockChannel;
+    private FileLock lock;
 
     private RunDir(Path dir) {
-        this.dir = dir;
+        this.dir = dir.toAbsolutePath().normalize();
     }
 
     /**
-     * A fresh run in {@code dir}. Refuses a folder holding an unfinished run unless {@code force}, so that
-     * a second command cannot wipe out a resumable run by accident; a finished run's files are replaced.
+     * A fresh run in {@code dir}, locked for this process. Refuses a folder holding an unfinished run
+     * (it can be resumed) or a finished one (its prompt is someone's finished work) unless
+     * {@code force}, and a folder another process trains in, whatever {@code force} says.
      */
     public static RunDir create(Path dir, boolean force) {
         RunDir r = new RunDir(dir);
-        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+        if (Files.exists(r.dir) && !Files.isDirectory(r.dir)) {
             throw new UserException("--run-dir " + dir + ": exists and is not a folder");
         }
-        if (!force && Files.isRegularFile(r.checkpoint()) && !r.finished()) {
-            throw new UserException("--run-dir " + dir + ": holds an unfinished run; continue it with --resume " + dir
-                    + ", or pass --force to start over");
-        }
         try {
-            Files.createDirectories(dir);
-            for (String f : List.of(CHECKPOINT, METRICS, BEST, FINAL, CONFIG)) {
-                Files.deleteIfExists(dir.resolve(f));
-            }
+            Files.createDirectories(r.dir);
         } catch (IOException e) {
-            throw new UserException("--run-dir " + dir + ": cannot prepare: " + e.getMessage());
+            throw new UserException("--run-dir " + dir + ": cannot create: " + AtomicFiles.reason(e));
+        }
+        r.lock();
+        try {
+            if (!force && r.finished()) {
+                throw new UserException("--run-dir " + dir + ": holds a finished run (" + FINAL + "); pass --force to "
+                        + "train again over it, or choose another --output/--run-dir");
+            }
+            if (!force && Files.isRegularFile(r.checkpoint())) {
+                throw new UserException("--run-dir " + dir + ": holds an unfinished run; continue it with --resume " + dir
+                        + ", or pass --force to start over");
+            }
+            for (String f : List.of(CHECKPOINT, METRICS, BEST, FINAL, CONFIG)) {
+                Files.deleteIfExists(r.dir.resolve(f));
+            }
+            r.removeStaleTemps();
+        } catch (IOException e) {
+            r.close();
+            throw new UserException("--run-dir " + dir + ": cannot prepare: " + AtomicFiles.reason(e));
+        } catch (RuntimeException e) {
+            r.close();
+            throw e;
         }
         return r;
     }
 
-    /** An existing run to resume. */
+    /** An existing run to resume, locked for this process; temp files a killed process left are removed. */
     public static RunDir open(Path dir) {
         if (!Files.isDirectory(dir)) {
             throw new UserException("--resume " + dir + ": not a folder");
@@ -73,7 +101,74 @@ public final class RunDir {
         if (!Files.isRegularFile(r.checkpoint())) {
             throw new UserException("--resume " + dir + ": not a run folder (no " + CHECKPOINT + ")");
         }
+        r.lock();
+        try {
+            r.removeStaleTemps();
+        } catch (IOException e) {
+            r.close();
+            throw new UserException("--resume " + dir + ": cannot clean up: " + AtomicFiles.reason(e));
+        }
         return r;
+    }
+
+    /**
+     * Takes the folder's lock or refuses naming the process that holds it. The lock is the OS's (fcntl
+     * on Linux): it goes with the process, so a SIGKILLed run leaves only a file whose lock is free.
+     */
+    private void lock() {
+        Path file = dir.resolve(LOCK);
+        try {
+            lockChannel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            try {
+                lock = lockChannel.tryLock();
+            } catch (OverlappingFileLockException e) {
+                lock = null; // this very JVM holds it (a second job in-process)
+            }
+            if (lock == null) {
+                String holder = new String(Files.readAllBytes(file), StandardCharsets.US_ASCII).strip();
+                lockChannel.close();
+                lockChannel = null;
+                throw new UserException(dir + ": another process is training in this run folder (PID "
+                        + (holder.isEmpty() ? "unknown" : holder) + "); wait for it to end or use another --run-dir");
+            }
+            lockChannel.truncate(0);
+            lockChannel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
+            lockChannel.force(false);
+        } catch (IOException e) {
+            close();
+            throw new UserException(dir + ": cannot lock the run folder: " + AtomicFiles.reason(e));
+        }
+    }
+
+    /** Releases the lock (the .lock file stays; its lock is what counts). */
+    @Override
+    public void close() {
+        try {
+            if (lock != null) {
+                lock.release();
+            }
+            if (lockChannel != null) {
+                lockChannel.close();
+            }
+        } catch (IOException ignored) {
+            // the lock goes with the channel or the process anyway
+        } finally {
+            lock = null;
+            lockChannel = null;
+        }
+    }
+
+    /** Deletes ".NAME.tmp-PID" files whose process is gone (a run killed mid-write left them). */
+    void removeStaleTemps() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                Matcher m = TEMP.matcher(p.getFileName().toString());
+                if (m.matches() && Files.isRegularFile(p)
+                        && !ProcessHandle.of(Long.parseLong(m.group(1))).map(ProcessHandle::isAlive).orElse(false)) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
     }
 
     public Path dir() {
@@ -92,12 +187,16 @@ public final class RunDir {
         return dir.resolve(METRICS);
     }
 
+    public Path config() {
+        return dir.resolve(CONFIG);
+    }
+
     public boolean finished() {
         return Files.isRegularFile(dir.resolve(FINAL));
     }
 
     public void writeConfig(TrainConfig cfg) {
-        write(dir.resolve(CONFIG), Json.pretty(cfg));
+        write(config(), Json.pretty(cfg));
     }
 
     public void writeFinal(Map<String, Object> outcome) {
@@ -108,7 +207,7 @@ public final class RunDir {
         try {
             c.write(checkpoint());
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write checkpoint " + checkpoint(), e);
+            throw new UserException("cannot write checkpoint " + checkpoint() + ": " + AtomicFiles.reason(e), e);
         }
     }
 
@@ -123,7 +222,7 @@ public final class RunDir {
             w.write(Json.write(line));
             w.write('\n');
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot append to " + metrics(), e);
+            throw new UserException("cannot append to " + metrics() + ": " + AtomicFiles.reason(e), e);
         }
     }
 
@@ -150,7 +249,7 @@ public final class RunDir {
             }
             AtomicFiles.writeString(m, keep.isEmpty() ? "" : String.join("\n", keep) + "\n");
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot rewrite " + m, e);
+            throw new UserException("cannot rewrite " + m + ": " + AtomicFiles.reason(e), e);
         }
     }
 
@@ -158,7 +257,7 @@ public final class RunDir {
         try {
             AtomicFiles.writeString(file, content + "\n");
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file, e);
+            throw new UserException("cannot write " + file + ": " + AtomicFiles.reason(e), e);
         }
     }
 }

@@ -1,6 +1,6 @@
 package io.softprompt.train;
 
-import io.softprompt.model.Tensors;
+import io.softprompt.util.Tensors;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -9,7 +9,6 @@ import ai.djl.training.GradientCollector;
 import io.softprompt.data.Encoder;
 import io.softprompt.eval.Evaluator;
 import io.softprompt.eval.Metrics;
-import io.softprompt.infer.Predictor;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
 import io.softprompt.util.Rss;
@@ -21,6 +20,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 
+import io.softprompt.scoring.Objective;
 /**
  * Prompt tuning: only the N×D prompt learns; the model is frozen. Reads top to bottom like nanoGPT's
  * train.py: set up (or restore a checkpoint), then for each step take a batch, forward, check the loss
@@ -33,10 +33,27 @@ public final class Trainer {
     public interface Listener {
         void onStep(Step s);
 
+        /** An evaluation is about to score {@code examples} dev rows (progress displays say so). */
+        default void onEvalStart(int step, int examples) {}
+
         void onEval(int step, Metrics dev, boolean best);
 
         /** A new best prompt [N·D] (write it out: a crash later must not lose it). */
         default void onBest(int step, float[] prompt, Metrics dev) {}
+
+        /**
+         * Each step's loss [] before it is checked and differentiated; the identity unless a fault is
+         * being injected (the command line's hidden --debug-nan-at tests the divergence guard this way).
+         */
+        default NDArray loss(int step, NDArray loss) {
+            return loss;
+        }
+    }
+
+    /** Scores a prompt [N·D] on the dev set: classes through the scorer, text by generation. */
+    @FunctionalInterface
+    public interface Evaluation {
+        Evaluator.Result evaluate(float[] prompt);
     }
 
     /** One step's figures. */
@@ -51,26 +68,29 @@ public final class Trainer {
      * (null without one); run is the run folder (null: nothing is saved); resume the checkpoint to
      * continue from (null: start at step 1); fingerprint identifies the model in checkpoints.
      */
-    public record Extras(float[] anchor, RunDir run, Checkpoint resume, String fingerprint, int debugNanAt,
-            long debugStepDelayMs) {
-        public static Extras none() {
-            return new Extras(null, null, null, null, 0, 0);
+    public record Context(float[] anchor, RunDir run, Checkpoint resume, String fingerprint) {
+        public static Context none() {
+            return new Context(null, null, null, null);
         }
     }
 
     private Trainer() {}
 
+    /**
+     * Trains from {@code init} [N·D] (or the context's checkpoint). {@code eval} scores the dev set of
+     * {@code devSize} rows every eval_every steps (null or devSize 0: no evaluation; the last prompt
+     * is the result).
+     */
     public static Result train(TrainConfig cfg, LanguageModel lm, Encoder encoder, List<Encoder.Encoded> train,
-            List<Encoder.Encoded> dev, float[] init, Listener listener, Extras x) {
+            Evaluation eval, int devSize, float[] init, Listener listener, Context x) {
         // ---- setup ----
         int n = cfg.tokens();
         int d = lm.hiddenSize();
         int total = cfg.steps();
-        int classes = encoder.labelTokens().length;
+        boolean evaluates = eval != null && devSize > 0;
         Objective objective = Objective.parse(cfg.objective());
         Schedule schedule = Schedule.parse(cfg.schedule());
         boolean textToText = encoder.task().textToText();
-        Predictor predictor = new Predictor(lm, encoder.labels(), cfg.evalBatchSize(), cfg.padTo());
         RunDir run = x.run();
         Checkpoint from = x.resume();
 
@@ -113,7 +133,7 @@ public final class Trainer {
                         rows.add(train.get(perm[cursor++]));
                     }
                     Encoder.Batch b = Encoder.batch(rows, cfg.padTo(), lm.specials().pad());
-                    double lr = schedule.lr(cfg.lr(), cfg.warmup(), total, step);
+                    double lr = schedule.lr(cfg.learningRate(), cfg.warmup(), total, step);
                     double gradNorm;
                     // ---- forward, backward, update (every temporary dies with this scope) ----
                     try (NDManager scope = root.newSubManager()) {
@@ -126,11 +146,9 @@ public final class Trainer {
                             if (anchor != null) { // Khashabi et al.'s regulariser: γ·‖P − E(text)‖²/N
                                 NDArray diff = prompt.sub(anchor);                             // [N, D]
                                 diff.attach(scope);
-                                loss = loss.add(diff.square().sum().mul(Layers.scalar(diff, (float) (cfg.anchorWeight() / n))));
+                                loss = loss.add(diff.square().sum().mul(Layers.scalar(diff, (float) (cfg.anchorWeightOrZero() / n))));
                             }
-                            if (step == x.debugNanAt()) {
-                                loss = loss.mul(Float.NaN);
-                            }
+                            loss = listener.loss(step, loss);
                             lastLoss = loss.getFloat();
                             if (!Double.isFinite(lastLoss)) {
                                 throw diverged("loss", lastLoss, step, run, checkpointStep, bestStep);
@@ -149,9 +167,6 @@ public final class Trainer {
                             grad.subi(grad);                                                   // zero for the next step
                         }
                     }
-                    if (x.debugStepDelayMs() > 0) {
-                        sleep(x.debugStepDelayMs());
-                    }
                     double secs = (System.nanoTime() - t0) / 1e9;
                     if (step > step0 + 3) { // steady state: the first steps pay for warm-up of the native library
                         trainSecs += secs;
@@ -166,12 +181,11 @@ public final class Trainer {
                     if (cfg.logEvery() > 0 && (step % cfg.logEvery() == 0 || step == total || step == 1)) {
                         line = logLine(step, lastLoss, lr, gradNorm, rate, started);
                     }
-                    boolean evalNow = !dev.isEmpty() && (step % cfg.evalEvery() == 0 || step == total);
+                    boolean evalNow = evaluates && (step % cfg.evalEvery() == 0 || step == total);
                     if (evalNow) {
                         float[] current = prompt.toFloatArray();
-                        Evaluator.Result r = textToText
-                                ? Evaluator.exactMatch(lm, encoder.tokenizer(), current, n, dev)
-                                : Evaluator.evaluate(predictor, current, n, dev, classes);
+                        listener.onEvalStart(step, devSize);
+                        Evaluator.Result r = eval.evaluate(current);
                         evalSecs += r.seconds();
                         evalExamples += r.metrics().examples();
                         boolean improved = bestMetric == null || r.metrics().accuracy() > bestMetric;
@@ -207,7 +221,7 @@ public final class Trainer {
                             os.put(k, v.toFloatArray());
                             shapes.put(k, v.getShape().getShape());
                         });
-                        float[] bestNow = dev.isEmpty() ? prompt.toFloatArray() : best;
+                        float[] bestNow = evaluates ? best : prompt.toFloatArray();
                         run.saveCheckpoint(new Checkpoint(prompt.toFloatArray(), bestNow, new long[] {n, d}, os, shapes,
                                 st, cfg, x.fingerprint()));
                         checkpointStep = step;
@@ -216,7 +230,7 @@ public final class Trainer {
                         break;
                     }
                 }
-                if (dev.isEmpty()) {
+                if (!evaluates) {
                     best = prompt.toFloatArray();
                     bestStep = lastStep;
                 }
@@ -283,13 +297,5 @@ public final class Trainer {
             p[j] = t;
         }
         return p;
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

@@ -44,6 +44,34 @@ public final class AtomicFiles {
         write(target, out -> out.write(content.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
 
+    /**
+     * The operating system's reason for an I/O failure, as it words it ("No space left on device",
+     * "Read-only file system", "Permission denied"), without the file name the caller already names.
+     */
+    public static String reason(IOException e) {
+        if (e instanceof java.nio.file.FileSystemException f) {
+            if (f.getReason() != null) {
+                return f.getReason();
+            }
+            if (e instanceof java.nio.file.NoSuchFileException) {
+                return "No such file or directory";
+            }
+            if (e instanceof java.nio.file.AccessDeniedException) {
+                return "Permission denied";
+            }
+            if (e instanceof java.nio.file.FileAlreadyExistsException) {
+                return "File exists";
+            }
+            if (e instanceof java.nio.file.NotDirectoryException) {
+                return "Not a directory";
+            }
+            if (e instanceof java.nio.file.DirectoryNotEmptyException) {
+                return "Directory not empty";
+            }
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    }
+
     /** Renames atomically where the file system allows it. */
     public static void move(Path from, Path to) throws IOException {
         try {

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.softprompt.Fixtures;
-import io.softprompt.model.LoadedModel;
+import io.softprompt.loader.LoadedModel;
 import io.softprompt.prompt.PromptInit;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.util.UserException;

@@ -22,6 +22,7 @@ import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.softprompt.loader.LoadedModel;
 /**
  * Layouts beyond the shipped fixtures, checked by equivalence: an untied head that holds the tied
  * matrix must give the same logits; config keys the fixtures leave at defaults must be honoured.

@@ -12,7 +12,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.Fixtures;
 import io.softprompt.data.Encoder;
 import io.softprompt.safetensors.SafetensorsFile;
-import io.softprompt.train.Objective;
+import io.softprompt.scoring.Objective;
 import io.softprompt.util.Json;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,6 +22,8 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
+import io.softprompt.loader.ModelRegistry;
+import io.softprompt.loader.LoadedModel;
 /**
  * Golden parity against the reference implementation (transformers + peft): for every fixture folder
  * under -Dsoftprompt.fixtures, load with the production loader and compare plain logits, prompted

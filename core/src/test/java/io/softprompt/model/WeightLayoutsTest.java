@@ -18,6 +18,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.softprompt.loader.LoadedModel;
 /** The same checkpoint stored as F16, BF16 or in shards loads to the same model (up to rounding). */
 class WeightLayoutsTest {
     @TempDir

@@ -25,7 +25,7 @@ class PromptFileTest {
     @TempDir
     Path tmp;
 
-    static SoftPrompt sample() {
+    static Prompt sample() {
         float[] v = new float[3 * 4];
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) Math.sin(i) * 0.3f;
@@ -34,13 +34,13 @@ class PromptFileTest {
         meta.put(PromptFile.TASK, "sst2");
         meta.put(PromptFile.TEMPLATE, "{sentence} It was");
         meta.put(PromptFile.VERBALIZER, "{\"0\":\" negative\",\"1\":\" positive\"}");
-        return new SoftPrompt(v, 3, 4, meta);
+        return new Prompt(v, 3, 4, meta);
     }
 
     @Test
     void djlReadsTheFileWithItsOwnSafetensorsDecoder() throws Exception {
         Path f = tmp.resolve("task.sp");
-        SoftPrompt p = sample();
+        Prompt p = sample();
         PromptFile.write(f, p);
         try (NDManager m = NDManager.newBaseManager(); InputStream in = Files.newInputStream(f)) {
             NDList list = NDList.decode(m, in);
@@ -57,7 +57,7 @@ class PromptFileTest {
     void roundTripKeepsValuesAndMetadata() throws Exception {
         Path f = tmp.resolve("task.sp");
         PromptFile.write(f, sample());
-        SoftPrompt r = PromptFile.read(f);
+        Prompt r = PromptFile.read(f);
         assertArrayEquals(sample().values(), r.values());
         assertEquals("softprompt", r.meta(PromptFile.FORMAT));
         assertEquals("1.0", r.meta(PromptFile.FORMAT_VERSION));

@@ -1,5 +1,6 @@
 package io.softprompt.model.gpt2;
 
+import io.softprompt.model.RandomWeights;
 import io.softprompt.safetensors.SafetensorsWriter;
 import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Json;
@@ -40,41 +41,25 @@ public final class Gpt2Checkpoint {
         Random rnd = new Random(seed);
         int d = s.hidden();
         Map<String, SafetensorsWriter.Tensor> t = new LinkedHashMap<>();
-        t.put("transformer.wte.weight", normal(rnd, s.vocab(), d));
-        t.put("transformer.wpe.weight", normal(rnd, s.positions(), d));
+        t.put("transformer.wte.weight", RandomWeights.normal(rnd, s.vocab(), d));
+        t.put("transformer.wpe.weight", RandomWeights.normal(rnd, s.positions(), d));
         for (int l = 0; l < s.layers(); l++) {
             String p = "transformer.h." + l + ".";
-            t.put(p + "ln_1.weight", fill(1f, d));
-            t.put(p + "ln_1.bias", fill(0f, d));
-            t.put(p + "attn.c_attn.weight", normal(rnd, d, 3 * d));
-            t.put(p + "attn.c_attn.bias", fill(0f, 3 * d));
-            t.put(p + "attn.c_proj.weight", normal(rnd, d, d));
-            t.put(p + "attn.c_proj.bias", fill(0f, d));
-            t.put(p + "ln_2.weight", fill(1f, d));
-            t.put(p + "ln_2.bias", fill(0f, d));
-            t.put(p + "mlp.c_fc.weight", normal(rnd, d, 4 * d));
-            t.put(p + "mlp.c_fc.bias", fill(0f, 4 * d));
-            t.put(p + "mlp.c_proj.weight", normal(rnd, 4 * d, d));
-            t.put(p + "mlp.c_proj.bias", fill(0f, d));
+            t.put(p + "ln_1.weight", RandomWeights.fill(1f, d));
+            t.put(p + "ln_1.bias", RandomWeights.fill(0f, d));
+            t.put(p + "attn.c_attn.weight", RandomWeights.normal(rnd, d, 3 * d));
+            t.put(p + "attn.c_attn.bias", RandomWeights.fill(0f, 3 * d));
+            t.put(p + "attn.c_proj.weight", RandomWeights.normal(rnd, d, d));
+            t.put(p + "attn.c_proj.bias", RandomWeights.fill(0f, d));
+            t.put(p + "ln_2.weight", RandomWeights.fill(1f, d));
+            t.put(p + "ln_2.bias", RandomWeights.fill(0f, d));
+            t.put(p + "mlp.c_fc.weight", RandomWeights.normal(rnd, d, 4 * d));
+            t.put(p + "mlp.c_fc.bias", RandomWeights.fill(0f, 4 * d));
+            t.put(p + "mlp.c_proj.weight", RandomWeights.normal(rnd, 4 * d, d));
+            t.put(p + "mlp.c_proj.bias", RandomWeights.fill(0f, d));
         }
-        t.put("transformer.ln_f.weight", fill(1f, d));
-        t.put("transformer.ln_f.bias", fill(0f, d));
+        t.put("transformer.ln_f.weight", RandomWeights.fill(1f, d));
+        t.put("transformer.ln_f.bias", RandomWeights.fill(0f, d));
         SafetensorsWriter.write(dir.resolve("model.safetensors"), t, Map.of("format", "pt"));
-    }
-
-    /** N(0, 0.02) values [rows, cols]. */
-    public static SafetensorsWriter.Tensor normal(Random rnd, int rows, int cols) {
-        float[] v = new float[rows * cols];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) (rnd.nextGaussian() * 0.02);
-        }
-        return SafetensorsWriter.Tensor.f32(v, rows, cols);
-    }
-
-    /** A constant vector [n]. */
-    public static SafetensorsWriter.Tensor fill(float value, int n) {
-        float[] v = new float[n];
-        java.util.Arrays.fill(v, value);
-        return SafetensorsWriter.Tensor.f32(v, n);
     }
 }

@@ -192,7 +192,7 @@ public final class Gpt2Model implements LanguageModel {
                 throw new UserException("sequence of prompt + tokens exceeds the model's n_positions " + config.nPositions());
             }
             x = Layers.scoped(embeds, false, e -> e.add(Layers.embedding(
-                    io.softprompt.model.Tensors.create(e.getManager(), pos, new Shape(b, q)), wpe)));     // [B, Q, D]
+                    io.softprompt.util.Tensors.create(e.getManager(), pos, new Shape(b, q)), wpe)));     // [B, Q, D]
         }
         for (int l = 0; l < blocks.size(); l++) {
             int layer = l;

@@ -1,6 +1,6 @@
 package io.softprompt.model.llama;
 
-import io.softprompt.model.gpt2.Gpt2Checkpoint;
+import io.softprompt.model.RandomWeights;
 import io.softprompt.safetensors.SafetensorsWriter;
 import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Json;
@@ -42,20 +42,20 @@ public final class LlamaCheckpoint {
         Random rnd = new Random(seed);
         Map<String, SafetensorsWriter.Tensor> t = new LinkedHashMap<>();
         int d = s.hidden();
-        t.put("model.embed_tokens.weight", Gpt2Checkpoint.normal(rnd, s.vocab(), d));
+        t.put("model.embed_tokens.weight", RandomWeights.normal(rnd, s.vocab(), d));
         for (int l = 0; l < s.layers(); l++) {
             String p = "model.layers." + l + ".";
-            t.put(p + "input_layernorm.weight", Gpt2Checkpoint.fill(1f, d));
-            t.put(p + "self_attn.q_proj.weight", Gpt2Checkpoint.normal(rnd, s.heads() * k, d));
-            t.put(p + "self_attn.k_proj.weight", Gpt2Checkpoint.normal(rnd, s.kvHeads() * k, d));
-            t.put(p + "self_attn.v_proj.weight", Gpt2Checkpoint.normal(rnd, s.kvHeads() * k, d));
-            t.put(p + "self_attn.o_proj.weight", Gpt2Checkpoint.normal(rnd, d, s.heads() * k));
-            t.put(p + "post_attention_layernorm.weight", Gpt2Checkpoint.fill(1f, d));
-            t.put(p + "mlp.gate_proj.weight", Gpt2Checkpoint.normal(rnd, s.intermediate(), d));
-            t.put(p + "mlp.up_proj.weight", Gpt2Checkpoint.normal(rnd, s.intermediate(), d));
-            t.put(p + "mlp.down_proj.weight", Gpt2Checkpoint.normal(rnd, d, s.intermediate()));
+            t.put(p + "input_layernorm.weight", RandomWeights.fill(1f, d));
+            t.put(p + "self_attn.q_proj.weight", RandomWeights.normal(rnd, s.heads() * k, d));
+            t.put(p + "self_attn.k_proj.weight", RandomWeights.normal(rnd, s.kvHeads() * k, d));
+            t.put(p + "self_attn.v_proj.weight", RandomWeights.normal(rnd, s.kvHeads() * k, d));
+            t.put(p + "self_attn.o_proj.weight", RandomWeights.normal(rnd, d, s.heads() * k));
+            t.put(p + "post_attention_layernorm.weight", RandomWeights.fill(1f, d));
+            t.put(p + "mlp.gate_proj.weight", RandomWeights.normal(rnd, s.intermediate(), d));
+            t.put(p + "mlp.up_proj.weight", RandomWeights.normal(rnd, s.intermediate(), d));
+            t.put(p + "mlp.down_proj.weight", RandomWeights.normal(rnd, d, s.intermediate()));
         }
-        t.put("model.norm.weight", Gpt2Checkpoint.fill(1f, d));
+        t.put("model.norm.weight", RandomWeights.fill(1f, d));
         SafetensorsWriter.write(dir.resolve("model.safetensors"), t, Map.of("format", "pt"));
     }
 }

@@ -1,6 +1,6 @@
 package io.softprompt.model.t5;
 
-import io.softprompt.model.gpt2.Gpt2Checkpoint;
+import io.softprompt.model.RandomWeights;
 import io.softprompt.safetensors.SafetensorsWriter;
 import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Json;
@@ -38,37 +38,37 @@ public final class T5Checkpoint {
         int d = s.dModel();
         int in = s.heads() * s.dKv();
         Map<String, SafetensorsWriter.Tensor> t = new LinkedHashMap<>();
-        t.put("shared.weight", Gpt2Checkpoint.normal(rnd, s.vocab(), d));
+        t.put("shared.weight", RandomWeights.normal(rnd, s.vocab(), d));
         for (String stack : new String[] {"encoder", "decoder"}) {
             int layers = stack.equals("encoder") ? s.layers() : s.decoderLayers();
             for (int l = 0; l < layers; l++) {
                 String p = stack + ".block." + l + ".layer.";
                 attention(t, rnd, p + "0.SelfAttention.", d, in);
-                t.put(p + "0.layer_norm.weight", Gpt2Checkpoint.fill(1f, d));
+                t.put(p + "0.layer_norm.weight", RandomWeights.fill(1f, d));
                 if (l == 0) {
-                    t.put(p + "0.SelfAttention.relative_attention_bias.weight", Gpt2Checkpoint.normal(rnd, 32, s.heads()));
+                    t.put(p + "0.SelfAttention.relative_attention_bias.weight", RandomWeights.normal(rnd, 32, s.heads()));
                 }
                 int ff = 1;
                 if (stack.equals("decoder")) {
                     attention(t, rnd, p + "1.EncDecAttention.", d, in);
-                    t.put(p + "1.layer_norm.weight", Gpt2Checkpoint.fill(1f, d));
+                    t.put(p + "1.layer_norm.weight", RandomWeights.fill(1f, d));
                     ff = 2;
                 }
-                t.put(p + ff + ".DenseReluDense.wi_0.weight", Gpt2Checkpoint.normal(rnd, s.dFf(), d));
-                t.put(p + ff + ".DenseReluDense.wi_1.weight", Gpt2Checkpoint.normal(rnd, s.dFf(), d));
-                t.put(p + ff + ".DenseReluDense.wo.weight", Gpt2Checkpoint.normal(rnd, d, s.dFf()));
-                t.put(p + ff + ".layer_norm.weight", Gpt2Checkpoint.fill(1f, d));
+                t.put(p + ff + ".DenseReluDense.wi_0.weight", RandomWeights.normal(rnd, s.dFf(), d));
+                t.put(p + ff + ".DenseReluDense.wi_1.weight", RandomWeights.normal(rnd, s.dFf(), d));
+                t.put(p + ff + ".DenseReluDense.wo.weight", RandomWeights.normal(rnd, d, s.dFf()));
+                t.put(p + ff + ".layer_norm.weight", RandomWeights.fill(1f, d));
             }
-            t.put(stack + ".final_layer_norm.weight", Gpt2Checkpoint.fill(1f, d));
+            t.put(stack + ".final_layer_norm.weight", RandomWeights.fill(1f, d));
         }
-        t.put("lm_head.weight", Gpt2Checkpoint.normal(rnd, s.vocab(), d));
+        t.put("lm_head.weight", RandomWeights.normal(rnd, s.vocab(), d));
         SafetensorsWriter.write(dir.resolve("model.safetensors"), t, Map.of("format", "pt"));
     }
 
     private static void attention(Map<String, SafetensorsWriter.Tensor> t, Random rnd, String p, int d, int in) {
-        t.put(p + "q.weight", Gpt2Checkpoint.normal(rnd, in, d));
-        t.put(p + "k.weight", Gpt2Checkpoint.normal(rnd, in, d));
-        t.put(p + "v.weight", Gpt2Checkpoint.normal(rnd, in, d));
-        t.put(p + "o.weight", Gpt2Checkpoint.normal(rnd, d, in));
+        t.put(p + "q.weight", RandomWeights.normal(rnd, in, d));
+        t.put(p + "k.weight", RandomWeights.normal(rnd, in, d));
+        t.put(p + "v.weight", RandomWeights.normal(rnd, in, d));
+        t.put(p + "o.weight", RandomWeights.normal(rnd, d, in));
     }
 }

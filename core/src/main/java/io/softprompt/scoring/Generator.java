@@ -1,6 +1,6 @@
-package io.softprompt.infer;
+package io.softprompt.scoring;
 
-import io.softprompt.model.Tensors;
+import io.softprompt.util.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;

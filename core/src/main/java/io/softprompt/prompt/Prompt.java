@@ -1,8 +1,9 @@
 package io.softprompt.prompt;
 
 import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.data.Task;
-import io.softprompt.model.LoadedModel;
+import io.softprompt.loader.LoadedModel;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.util.LinkedHashMap;
@@ -12,8 +13,8 @@ import java.util.Map;
  * A learned prompt: N×D float32 values (row-major) and the metadata that travels with it in the .sp
  * file (see {@link PromptFile} for the keys).
  */
-public record SoftPrompt(float[] values, int tokens, int hidden, Map<String, String> metadata) {
-    public SoftPrompt {
+public record Prompt(float[] values, int tokens, int hidden, Map<String, String> metadata) {
+    public Prompt {
         if (values.length != tokens * hidden) {
             throw new IllegalArgumentException("values do not match " + tokens + "x" + hidden);
         }
@@ -61,9 +62,39 @@ public record SoftPrompt(float[] values, int tokens, int hidden, Map<String, Str
         }
     }
 
-    public SoftPrompt withMetadata(Map<String, String> extra) {
+    /** The max_length recorded in the prompt's training configuration, else {@code fallback}. */
+    public int trainedMaxLength(int fallback) {
+        String cfg = meta(PromptFile.TRAIN_CONFIG);
+        if (cfg != null) {
+            try {
+                JsonNode node = Json.MAPPER.readTree(cfg).get("max_length");
+                if (node != null && node.canConvertToInt()) {
+                    return node.asInt();
+                }
+            } catch (java.io.IOException ignored) {
+                // an unreadable train_config: the fallback
+            }
+        }
+        return fallback;
+    }
+
+    /** A value of the prompt's training configuration (e.g. "dev"), or null. */
+    public String trainedValue(String key) {
+        String cfg = meta(PromptFile.TRAIN_CONFIG);
+        if (cfg == null) {
+            return null;
+        }
+        try {
+            JsonNode node = Json.MAPPER.readTree(cfg).get(key);
+            return node == null || !node.isTextual() ? null : node.asText();
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
+    public Prompt withMetadata(Map<String, String> extra) {
         Map<String, String> m = new LinkedHashMap<>(metadata);
         m.putAll(extra);
-        return new SoftPrompt(values, tokens, hidden, m);
+        return new Prompt(values, tokens, hidden, m);
     }
 }

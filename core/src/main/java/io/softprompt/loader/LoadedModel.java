@@ -1,4 +1,4 @@
-package io.softprompt.model;
+package io.softprompt.loader;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -9,6 +9,9 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 
+import io.softprompt.model.TextTokenizer;
+import io.softprompt.model.ModelFolder;
+import io.softprompt.model.LanguageModel;
 /**
  * A loaded frozen model with its tokenizer: what every command works on. Closing it frees the
  * weights (they live in their own NDManager).

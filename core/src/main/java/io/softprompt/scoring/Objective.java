@@ -1,6 +1,6 @@
-package io.softprompt.train;
+package io.softprompt.scoring;
 
-import io.softprompt.model.Tensors;
+import io.softprompt.util.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;

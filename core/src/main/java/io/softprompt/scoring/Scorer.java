@@ -1,4 +1,4 @@
-package io.softprompt.infer;
+package io.softprompt.scoring;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -9,32 +9,37 @@ import io.softprompt.model.KvCache;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
 import io.softprompt.model.Prompted;
-import io.softprompt.model.Tensors;
-import io.softprompt.train.Objective;
+import io.softprompt.util.Tensors;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Class probabilities for rows that each carry their own prompt: different prompts, prompt lengths,
- * templates and verbalisers share one forward pass. This is what prompt tuning is for: one frozen
- * model, many tasks, one batch (ensembles of prompts are the same thing with one task).
+ * The one way class probabilities are computed: for a single prompt (eval, infer, the evaluation
+ * inside train), ensembles, rows of mixed tasks and serve. Rows that each carry their own prompt
+ * (different prompts, prompt lengths, templates and verbalisers) share one forward pass: one frozen
+ * model, many tasks, one batch.
  *
- * <p>Dimension legend: B rows, S = max over rows of N_i + T_i, D hidden, P total prompt rows of all
- * slots, U distinct label tokens in the batch.
+ * <p>Dimension legend (docs/ARCHITECTURE.md): B rows, T tokens, N prompt tokens, S = N + T, D hidden,
+ * P cached prompt positions, A all prompt rows of every slot (the prompt table), U distinct label
+ * tokens in the batch, M (row, class) pairs, R decoder steps, V vocabulary.
  *
  * <p>Row i is laid out [prompt_i (N_i)][tokens_i (T_i)][padding], exactly as when its prompt runs
  * alone, so positions and masks match the single-prompt path. The embeddings are assembled by two
  * gathers and a select: token embeddings [B, S, D] and prompt rows [B, S, D] from one table of every
- * slot's prompt [P, D], mixed by a 0/1 mask. Only the rows at each decision position meet the LM head,
- * and only the label tokens' columns of it.
+ * slot's prompt [A, D], mixed by a 0/1 mask. Only the rows at each decision position meet the LM head,
+ * and only the label tokens' columns of it. With the prefix cache (decoder-only models) a prompt's
+ * keys and values are computed once and batches run only their rows' tokens.
  */
-public final class BatchScorer implements AutoCloseable {
-    /** A prompt: values [N·D] row-major, N, and the label tokens of its task. */
+public final class Scorer implements AutoCloseable {
+    /** A prompt: values [N·D] row-major, N, and the label tokens of its task. Compared by identity of its arrays. */
     public record Slot(float[] values, int tokens, Encoder.Labels labels) {}
 
     /** One row to score: which slot's prompt it carries, and its encoded input. */
@@ -43,23 +48,32 @@ public final class BatchScorer implements AutoCloseable {
     private final LanguageModel lm;
     private final AtomicLong forwardPasses = new AtomicLong();
     private final boolean prefixCache;
+    private final int padTo;
     private final NDManager cacheManager;
-    private final Map<Slot, KvCache> prefixes = new java.util.concurrent.ConcurrentHashMap<>();
-    private final java.util.Queue<Slot> forgotten = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final Map<Slot, KvCache> prefixes = new ConcurrentHashMap<>();
+    private final Queue<Slot> forgotten = new ConcurrentLinkedQueue<>();
 
     /** Without the prefix cache: rows of different prompts share each forward pass. */
-    public BatchScorer(LanguageModel lm) {
-        this(lm, false);
+    public Scorer(LanguageModel lm) {
+        this(lm, false, 0);
     }
 
     /**
      * With {@code prefixCache} on a decoder-only model, each prompt's keys and values at every layer
      * are computed once (they do not depend on the input: attention is causal) and every batch feeds
-     * only its rows' tokens; rows of different prompts still share a pass. Other kinds ignore it.
+     * only its rows' tokens; rows of different prompts still share a pass. Other kinds ignore it: a
+     * prompt under bidirectional attention depends on the input. Caches live until {@link #forget} or
+     * {@link #close}.
      */
-    public BatchScorer(LanguageModel lm, boolean prefixCache) {
+    public Scorer(LanguageModel lm, boolean prefixCache) {
+        this(lm, prefixCache, 0);
+    }
+
+    /** As {@link #Scorer(LanguageModel, boolean)}, padding every batch's tokens to at least padTo (benchmarks at fixed shapes). */
+    public Scorer(LanguageModel lm, boolean prefixCache, int padTo) {
         this.lm = lm;
         this.prefixCache = prefixCache && lm.kind() == LanguageModel.Kind.DECODER;
+        this.padTo = padTo;
         this.cacheManager = this.prefixCache ? NDManager.newBaseManager() : null;
     }
 
@@ -102,29 +116,22 @@ public final class BatchScorer implements AutoCloseable {
 
     /**
      * Batches of item indices: items sorted by length (N_i + T_i) so that padding stays small, cut at
-     * {@code batchSize} rows or when B × S would pass {@code tokenBudget} (0: no budget).
+     * {@code batchSize} rows or when B × S would pass {@code tokenBudget} (0: no budget). The only
+     * length bucketer: every scoring path batches this way.
      */
     public static List<int[]> buckets(List<Slot> slots, List<Item> items, int batchSize, int tokenBudget) {
-        return buckets(slots, items, batchSize, tokenBudget, false);
-    }
-
-    /** As {@link #buckets(List, List, int, int)}; with {@code byPrompt} a batch never mixes prompts (no padded prefix caches). */
-    public static List<int[]> buckets(List<Slot> slots, List<Item> items, int batchSize, int tokenBudget, boolean byPrompt) {
         Integer[] order = new Integer[items.size()];
         for (int i = 0; i < order.length; i++) {
             order[i] = i;
         }
-        Comparator<Integer> bySlot = Comparator.comparingInt(i -> byPrompt ? items.get(i).slot() : 0);
-        Arrays.sort(order, bySlot.thenComparingInt((Integer i) -> length(slots, items.get(i))).thenComparingInt(i -> i));
+        Arrays.sort(order, Comparator.comparingInt((Integer i) -> length(slots, items.get(i))).thenComparingInt(i -> i));
         List<int[]> out = new ArrayList<>();
         List<Integer> cur = new ArrayList<>();
         int longest = 0;
         for (int i : order) {
             int len = length(slots, items.get(i));
             int s = Math.max(longest, len);
-            boolean newPrompt = byPrompt && !cur.isEmpty() && items.get(cur.get(0)).slot() != items.get(i).slot();
-            if (!cur.isEmpty() && (newPrompt || cur.size() == batchSize
-                    || (tokenBudget > 0 && (long) s * (cur.size() + 1) > tokenBudget))) {
+            if (!cur.isEmpty() && (cur.size() == batchSize || (tokenBudget > 0 && (long) s * (cur.size() + 1) > tokenBudget))) {
                 out.add(cur.stream().mapToInt(Integer::intValue).toArray());
                 cur.clear();
                 s = len;
@@ -136,6 +143,35 @@ public final class BatchScorer implements AutoCloseable {
             out.add(cur.stream().mapToInt(Integer::intValue).toArray());
         }
         return out;
+    }
+
+    /**
+     * One prompt's class probabilities [rows][C] in input order, batchSize rows per pass; its prefix
+     * cache (if any) is dropped afterwards, so a prompt that changes (training) never piles up caches.
+     */
+    public float[][] probabilities(Slot slot, List<Encoder.Encoded> rows, int batchSize) {
+        List<Slot> slots = List.of(slot);
+        List<Item> items = new ArrayList<>(rows.size());
+        for (Encoder.Encoded r : rows) {
+            items.add(new Item(0, r));
+        }
+        try {
+            return score(slots, items, buckets(slots, items, batchSize, 0));
+        } finally {
+            forget(slot);
+            dropForgotten();
+        }
+    }
+
+    /** The class with the highest probability (the first of equals). */
+    public static int argmax(float[] p) {
+        int best = 0;
+        for (int i = 1; i < p.length; i++) {
+            if (p[i] > p[best]) {
+                best = i;
+            }
+        }
+        return best;
     }
 
     private static int length(List<Slot> slots, Item it) {
@@ -186,7 +222,8 @@ public final class BatchScorer implements AutoCloseable {
             return scoreCached(parent, slots, part);
         }
         int b = part.size();
-        int s = part.stream().mapToInt(it -> length(slots, it)).max().orElse(1);
+        int s = part.stream().mapToInt(it -> slots.get(it.slot()).tokens() + Math.max(padTo, it.row().ids().length))
+                .max().orElse(1);
         long pad = lm.specials().pad();
         long[] ids = new long[b * s];
         long[] pidx = new long[b * s];
@@ -247,7 +284,7 @@ public final class BatchScorer implements AutoCloseable {
         int b = part.size();
         boolean one = part.stream().allMatch(it -> it.slot() == part.get(0).slot());
         int p = part.stream().mapToInt(it -> slots.get(it.slot()).tokens()).max().orElse(0);
-        int t = part.stream().mapToInt(it -> it.row().ids().length).max().orElse(1);
+        int t = Math.max(padTo, part.stream().mapToInt(it -> it.row().ids().length).max().orElse(1));
         long[] ids = new long[b * t];
         Arrays.fill(ids, lm.specials().pad());
         long[] mask = new long[b * (p + t)];

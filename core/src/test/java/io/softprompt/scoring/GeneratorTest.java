@@ -1,4 +1,4 @@
-package io.softprompt.infer;
+package io.softprompt.scoring;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.softprompt.Fixtures;
 import io.softprompt.model.LanguageModel;
-import io.softprompt.model.LoadedModel;
+import io.softprompt.loader.LoadedModel;
 import io.softprompt.util.UserException;
 import java.nio.file.Path;
 import java.util.Random;

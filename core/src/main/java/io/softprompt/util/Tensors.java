@@ -1,4 +1,4 @@
-package io.softprompt.model;
+package io.softprompt.util;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;

@@ -1,4 +1,4 @@
-package io.softprompt.infer;
+package io.softprompt.scoring;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.softprompt.Fixtures;
 import io.softprompt.data.Encoder;
 import io.softprompt.data.Task;
-import io.softprompt.model.LoadedModel;
+import io.softprompt.loader.LoadedModel;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Random;
@@ -37,9 +37,10 @@ class PaddingTest {
                 for (int i = 0; i < prompt.length; i++) {
                     prompt[i] = (float) r.nextGaussian() * 0.3f;
                 }
-                Predictor p = new Predictor(m.lm(), enc.labels(), 8);
-                float[] alone = p.probabilities(prompt, n, List.of(shortRow))[0];
-                float[] batched = p.probabilities(prompt, n, List.of(longRow, shortRow))[1];
+                Scorer p = new Scorer(m.lm(), false);
+                Scorer.Slot slot = new Scorer.Slot(prompt, n, enc.labels());
+                float[] alone = p.probabilities(slot, List.of(shortRow), 8)[0];
+                float[] batched = p.probabilities(slot, List.of(longRow, shortRow), 8)[1];
                 for (int c = 0; c < alone.length; c++) {
                     assertEquals(alone[c], batched[c], 1e-5f, dir.getFileName() + " class " + c);
                 }

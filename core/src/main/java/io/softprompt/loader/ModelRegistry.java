@@ -1,4 +1,4 @@
-package io.softprompt.model;
+package io.softprompt.loader;
 
 import ai.djl.ndarray.NDManager;
 import io.softprompt.model.bert.BertModel;
@@ -10,6 +10,9 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import io.softprompt.model.TextTokenizer;
+import io.softprompt.model.ModelFolder;
+import io.softprompt.model.LanguageModel;
 /** model_type → architecture factory. Explicit registrations, no reflection. */
 public final class ModelRegistry {
     /** Builds an architecture from a model folder, loading its frozen weights into {@code manager}. */

@@ -1,4 +1,4 @@
-package io.softprompt.infer;
+package io.softprompt.scoring;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.softprompt.Fixtures;
 import io.softprompt.data.Encoder;
 import io.softprompt.data.Task;
-import io.softprompt.model.LoadedModel;
+import io.softprompt.loader.LoadedModel;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,9 +16,14 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
+import io.softprompt.infer.Ensemble;
 
-/** Rows of different prompts and tasks in one forward pass; ensembles. On every fixture architecture. */
-class BatchScorerTest {
+/**
+ * The one scorer: rows of different prompts and tasks in one forward pass, ensembles, the prefix
+ * cache, and the single-prompt path that eval, infer and the evaluation inside train use; each held
+ * against {@link Reference}. On every fixture architecture.
+ */
+class ScorerTest {
     static Task task(String name, String template, String... labelWords) {
         LinkedHashMap<String, String> v = new LinkedHashMap<>();
         for (int i = 0; i < labelWords.length; i++) {
@@ -47,30 +52,29 @@ class BatchScorerTest {
                     task("topic", "Topic of: {sentence} is", " movie", " plot", " film"),
                     task("grade", "{sentence} grade", " the", " a")};
                 int[] lengths = {2, 5, 3};
-                List<BatchScorer.Slot> slots = new ArrayList<>();
+                List<Scorer.Slot> slots = new ArrayList<>();
                 List<Encoder> encoders = new ArrayList<>();
                 for (int k = 0; k < 3; k++) {
                     Encoder enc = new Encoder(m.tokenizer(), tasks[k], 64, m.lm());
                     encoders.add(enc);
-                    slots.add(new BatchScorer.Slot(prompt(lengths[k], d, 10 + k), lengths[k], enc.labels()));
+                    slots.add(new Scorer.Slot(prompt(lengths[k], d, 10 + k), lengths[k], enc.labels()));
                 }
-                List<BatchScorer.Item> items = new ArrayList<>();
+                List<Scorer.Item> items = new ArrayList<>();
                 for (int i = 0; i < TEXTS.length; i++) {
                     for (int k = 0; k < 3; k++) {
-                        items.add(new BatchScorer.Item(k, encoders.get(k).encode(TEXTS[(i + k) % TEXTS.length], -1)));
+                        items.add(new Scorer.Item(k, encoders.get(k).encode(TEXTS[(i + k) % TEXTS.length], -1)));
                     }
                 }
-                BatchScorer scorer = new BatchScorer(m.lm());
+                Scorer scorer = new Scorer(m.lm());
                 List<int[]> one = new ArrayList<>();
                 one.add(java.util.stream.IntStream.range(0, items.size()).toArray());
                 float[][] mixed = scorer.score(slots, items, one);
                 assertEquals(1, scorer.forwardPasses(), "all twelve rows of three tasks in one forward pass");
                 double worst = 0;
                 for (int i = 0; i < items.size(); i++) {
-                    BatchScorer.Item it = items.get(i);
-                    BatchScorer.Slot slot = slots.get(it.slot());
-                    float[] alone = new Predictor(m.lm(), slot.labels(), 1)
-                            .probabilities(slot.values(), slot.tokens(), List.of(it.row()))[0];
+                    Scorer.Item it = items.get(i);
+                    Scorer.Slot slot = slots.get(it.slot());
+                    float[] alone = Reference.probabilities(m.lm(), slot.values(), slot.tokens(), it.row(), slot.labels());
                     assertEquals(alone.length, mixed[i].length);
                     for (int c = 0; c < alone.length; c++) {
                         worst = Math.max(worst, Math.abs(alone[c] - mixed[i][c]));
@@ -93,19 +97,19 @@ class BatchScorerTest {
                 for (String s : TEXTS) {
                     rows.add(enc.encode(s, -1));
                 }
-                float[][] single = new Predictor(m.lm(), enc.labels(), 2).probabilities(p, 3, rows);
+                float[][] single = new Scorer(m.lm()).probabilities(new Scorer.Slot(p, 3, enc.labels()), rows, 2);
                 for (int k : new int[] {1, 3, 5}) {
-                    List<BatchScorer.Slot> slots = new ArrayList<>();
+                    List<Scorer.Slot> slots = new ArrayList<>();
                     for (int j = 0; j < k; j++) {
-                        slots.add(new BatchScorer.Slot(p, 3, enc.labels()));
+                        slots.add(new Scorer.Slot(p, 3, enc.labels()));
                     }
-                    BatchScorer scorer = new BatchScorer(m.lm());
+                    Scorer scorer = new Scorer(m.lm());
                     float[][][] member = Ensemble.memberProbabilities(scorer, slots, rows, 2);
                     assertEquals(2, scorer.forwardPasses(), "4 rows at batch size 2: two passes, whatever k (" + k + ")");
                     for (int i = 0; i < rows.size(); i++) {
                         for (Ensemble e : Ensemble.values()) {
                             Ensemble.Decision dec = e.combine(member[i]);
-                            assertEquals(Predictor.argmax(single[i]), dec.label(), e + " k=" + k + " row " + i);
+                            assertEquals(Scorer.argmax(single[i]), dec.label(), e + " k=" + k + " row " + i);
                         }
                         assertArrayEquals(single[i], Ensemble.MEAN.combine(member[i]).scores(), 1e-5f);
                     }
@@ -117,7 +121,7 @@ class BatchScorerTest {
     @TestFactory
     Stream<DynamicTest> prefixCacheEqualsTheUncachedPath() {
         return Fixtures.all().stream()
-                .filter(BatchScorerTest::isDecoder) // every decoder-only fixture, whatever its name
+                .filter(ScorerTest::isDecoder) // every decoder-only fixture, whatever its name
                 .map(dir -> DynamicTest.dynamicTest(dir.getFileName().toString(), () -> {
                     try (LoadedModel m = LoadedModel.load(dir, "x")) {
                         assertEquals(io.softprompt.model.LanguageModel.Kind.DECODER, m.lm().kind());
@@ -125,25 +129,34 @@ class BatchScorerTest {
                         Task[] tasks = {task("mood", "{sentence} it was", " bad", " good"),
                             task("topic", "Topic of: {sentence} is", " movie", " plot", " film")};
                         int[] lengths = {4, 7};
-                        List<BatchScorer.Slot> slots = new ArrayList<>();
+                        List<Scorer.Slot> slots = new ArrayList<>();
                         List<Encoder> encoders = new ArrayList<>();
                         for (int k = 0; k < 2; k++) {
                             Encoder enc = new Encoder(m.tokenizer(), tasks[k], 64, m.lm());
                             encoders.add(enc);
-                            slots.add(new BatchScorer.Slot(prompt(lengths[k], d, 20 + k), lengths[k], enc.labels()));
+                            slots.add(new Scorer.Slot(prompt(lengths[k], d, 20 + k), lengths[k], enc.labels()));
                         }
-                        List<BatchScorer.Item> items = new ArrayList<>();
+                        List<Scorer.Item> items = new ArrayList<>();
                         for (int i = 0; i < 9; i++) {
-                            items.add(new BatchScorer.Item(i % 2, encoders.get(i % 2).encode(TEXTS[i % TEXTS.length], -1)));
+                            items.add(new Scorer.Item(i % 2, encoders.get(i % 2).encode(TEXTS[i % TEXTS.length], -1)));
                         }
-                        float[][] plain = new BatchScorer(m.lm()).score(slots, items, BatchScorer.buckets(slots, items, 4, 0));
-                        try (BatchScorer cached = new BatchScorer(m.lm(), true)) {
+                        float[][] plain = new Scorer(m.lm()).score(slots, items, Scorer.buckets(slots, items, 4, 0));
+                        try (Scorer cached = new Scorer(m.lm(), true)) {
                             assertTrue(cached.cached());
                             // mixed batches (prompts of lengths 4 and 7 side by side) and one-prompt batches
-                            List<int[]> mixed = BatchScorer.buckets(slots, items, 4, 0);
+                            List<int[]> mixed = Scorer.buckets(slots, items, 4, 0);
                             assertTrue(mixed.stream().anyMatch(bt -> java.util.Arrays.stream(bt)
                                     .map(i -> items.get(i).slot()).distinct().count() > 1), "some batch mixes prompts");
-                            List<int[]> single = BatchScorer.buckets(slots, items, 4, 0, true);
+                            List<int[]> single = new ArrayList<>(); // one prompt per batch: its cache expanded, not stacked
+                            for (int k = 0; k < 2; k++) {
+                                List<Integer> at = new ArrayList<>();
+                                for (int i = 0; i < items.size(); i++) {
+                                    if (items.get(i).slot() == k) {
+                                        at.add(i);
+                                    }
+                                }
+                                single.add(at.stream().mapToInt(Integer::intValue).toArray());
+                            }
                             float[][] got = cached.score(slots, items, mixed);
                             float[][] again = cached.score(slots, items, single); // the cached prefixes are reused, unchanged
                             assertEquals(mixed.size() + single.size(), cached.forwardPasses());
@@ -160,6 +173,39 @@ class BatchScorerTest {
                         }
                     }
                 }));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> singlePromptCachedEqualsUncachedEqualsReference() {
+        return Fixtures.all().stream().map(dir -> DynamicTest.dynamicTest(dir.getFileName().toString(), () -> {
+            try (LoadedModel m = LoadedModel.load(dir, "x")) {
+                Task t = task("mood", "{sentence} it was", " bad", " good");
+                Encoder enc = new Encoder(m.tokenizer(), t, 64, m.lm());
+                Scorer.Slot slot = new Scorer.Slot(prompt(5, m.lm().hiddenSize(), 3), 5, enc.labels());
+                List<Encoder.Encoded> rows = new ArrayList<>();
+                for (String s : TEXTS) {
+                    rows.add(enc.encode(s, -1));
+                }
+                float[][] plain = new Scorer(m.lm(), false).probabilities(slot, rows, 3);
+                float[][] cached;
+                try (Scorer sc = new Scorer(m.lm(), true)) {
+                    assertEquals(m.lm().kind() == io.softprompt.model.LanguageModel.Kind.DECODER, sc.cached());
+                    cached = sc.probabilities(slot, rows, 3);
+                }
+                double worstCache = 0;
+                double worstRef = 0;
+                for (int i = 0; i < rows.size(); i++) {
+                    float[] ref = Reference.probabilities(m.lm(), slot.values(), 5, rows.get(i), slot.labels());
+                    for (int c = 0; c < ref.length; c++) {
+                        worstCache = Math.max(worstCache, Math.abs(plain[i][c] - cached[i][c]));
+                        worstRef = Math.max(worstRef, Math.abs(ref[c] - cached[i][c]));
+                    }
+                }
+                System.out.printf("SINGLE PROMPT %s: cached vs uncached %.2e, vs reference %.2e%n", dir.getFileName(),
+                        worstCache, worstRef);
+                assertTrue(worstCache <= 1e-5 && worstRef <= 1e-5, "worst " + worstCache + " / " + worstRef);
+            }
+        }));
     }
 
     static boolean isDecoder(java.nio.file.Path dir) {
@@ -188,13 +234,13 @@ class BatchScorerTest {
     @Test
     void bucketsRespectBatchSizeAndTokenBudget() {
         Encoder.Labels labels = new Encoder.Labels(new long[] {1, 2}, new long[][] {{1}, {2}});
-        List<BatchScorer.Slot> slots = List.of(new BatchScorer.Slot(new float[4], 2, labels),
-                new BatchScorer.Slot(new float[16], 8, labels));
-        List<BatchScorer.Item> items = new ArrayList<>();
+        List<Scorer.Slot> slots = List.of(new Scorer.Slot(new float[4], 2, labels),
+                new Scorer.Slot(new float[16], 8, labels));
+        List<Scorer.Item> items = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
-            items.add(new BatchScorer.Item(i % 2, new Encoder.Encoded(new long[1 + i], -1)));
+            items.add(new Scorer.Item(i % 2, new Encoder.Encoded(new long[1 + i], -1)));
         }
-        List<int[]> b = BatchScorer.buckets(slots, items, 4, 40);
+        List<int[]> b = Scorer.buckets(slots, items, 4, 40);
         java.util.Set<Integer> seen = new java.util.TreeSet<>();
         for (int[] batch : b) {
             assertTrue(batch.length <= 4);

@@ -1,0 +1,174 @@
+package io.softprompt.api;
+
+import io.softprompt.data.DataSource;
+import io.softprompt.data.Encoder;
+import io.softprompt.data.Example;
+import io.softprompt.data.TsvReader;
+import io.softprompt.eval.Evaluator;
+import io.softprompt.eval.Metrics;
+import io.softprompt.hub.ModelLocator;
+import io.softprompt.infer.Member;
+import io.softprompt.infer.MultiTask;
+import io.softprompt.loader.LoadedModel;
+import io.softprompt.prompt.Prompt;
+import io.softprompt.prompt.PromptFile;
+import io.softprompt.scoring.Generator;
+import io.softprompt.scoring.Scorer;
+import io.softprompt.train.TrainConfig;
+import io.softprompt.train.TrainJob;
+import io.softprompt.train.Trainer;
+import io.softprompt.util.UserException;
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Java API: one frozen model, and the prompts trained, evaluated and used on it. Everything the
+ * command line does goes through here or the classes it names; nothing needs picocli.
+ *
+ * <pre>{@code
+ * try (SoftPrompt sp = SoftPrompt.load("models/sentiment-lm")) {
+ *     TrainJob.Outcome run = sp.train(TrainConfig.builder().task("sst2").tokens(20).steps(300).output("sst2.sp").build());
+ *     Prompt prompt = run.prompt();
+ *     System.out.println(sp.evaluate(prompt, Path.of("dev.tsv")).metrics().accuracy());
+ *     for (MultiTask.Answer a : sp.predict(prompt, List.of("a gorgeous, witty film"))) {
+ *         System.out.println(a.label() + " " + a.probabilities());
+ *     }
+ * }
+ * }</pre>
+ *
+ * Not thread-safe: use one instance per thread, or serialise calls (the model itself is shared
+ * read-only and {@code softprompt serve} batches concurrent requests onto one thread).
+ */
+public final class SoftPrompt implements AutoCloseable {
+    private final LoadedModel model;
+    private final String name;
+
+    private SoftPrompt(LoadedModel model, String name) {
+        this.model = model;
+        this.name = name;
+    }
+
+    /**
+     * Loads a model: a Hugging Face folder, a hub id (kept in {@code ./models/<id>} and downloaded
+     * there when missing), or null for the default model. Download progress and notes go nowhere.
+     */
+    public static SoftPrompt load(String model) {
+        return load(model, ModelLocator.defaultModelsDir(), new PrintWriter(Writer.nullWriter()), false);
+    }
+
+    /** As {@link #load(String)}, with the hub models' folder and where progress is printed. */
+    public static SoftPrompt load(String model, Path modelsDir, PrintWriter progress, boolean terminal) {
+        ModelLocator.Located where = new ModelLocator(modelsDir, progress, terminal).locate(model);
+        return new SoftPrompt(LoadedModel.load(where.folder(), where.name()), where.name());
+    }
+
+    /** Wraps a model already loaded; closing the result closes it. */
+    public static SoftPrompt of(LoadedModel model) {
+        return new SoftPrompt(model, model.name());
+    }
+
+    public LoadedModel model() {
+        return model;
+    }
+
+    /** The model's name as recorded in the prompts trained on it. */
+    public String name() {
+        return name;
+    }
+
+    /** Trains a prompt with {@code cfg} on this model (its model key is ignored) and writes it; quietly. */
+    public TrainJob.Outcome train(TrainConfig cfg) {
+        return train(cfg, new Trainer.Listener() {
+            @Override
+            public void onStep(Trainer.Step s) {}
+
+            @Override
+            public void onEval(int step, Metrics dev, boolean best) {}
+        });
+    }
+
+    /** As {@link #train(TrainConfig)}, reporting to {@code listener}; an existing output or finished run is refused. */
+    public TrainJob.Outcome train(TrainConfig cfg, Trainer.Listener listener) {
+        try (TrainJob job = TrainJob.prepare(cfg.toBuilder().model(name).build(), null, false)) {
+            return job.run(model, name, listener);
+        }
+    }
+
+    /** Runs a job already prepared (or resumed) on this model. */
+    public TrainJob.Outcome train(TrainJob job, Trainer.Listener listener) {
+        return job.run(model, name, listener);
+    }
+
+    /** Reads a .sp file and checks it fits this model (hidden size and fingerprint). */
+    public Prompt read(Path file) {
+        Prompt p = PromptFile.read(file);
+        p.checkFits(model, file.toString(), false);
+        return p;
+    }
+
+    /** The prompt ready to run here (its encoder, at the input length it was trained with). */
+    public Member member(String name, Prompt prompt) {
+        return Member.of(model, name, "prompt " + (name != null ? name : prompt.meta(PromptFile.TASK)), prompt, null, false);
+    }
+
+    /** Accuracy, macro-F1 and confusion (exact match for text-to-text) on labelled TSV or JSONL data. */
+    public Evaluator.Result evaluate(Prompt prompt, Path data) {
+        Member m = member(null, prompt);
+        return evaluate(m, TsvReader.read(DataSource.file(data), m.task(), true));
+    }
+
+    /** As {@link #evaluate(Prompt, Path)} for rows already read. */
+    public Evaluator.Result evaluate(Member m, List<Example> rows) {
+        List<Encoder.Encoded> encoded = m.encoder().encodeAll(rows);
+        if (m.task().textToText()) {
+            return Evaluator.exactMatch(model.lm(), model.tokenizer(), m.prompt().values(), m.prompt().tokens(), encoded);
+        }
+        try (Scorer scorer = new Scorer(model.lm(), true)) {
+            return Evaluator.classify(scorer, m.slot(), encoded, 32);
+        }
+    }
+
+    /** The label and class probabilities of each text (generated text for a text-to-text prompt), in order. */
+    public List<MultiTask.Answer> predict(Prompt prompt, List<String> texts) {
+        List<MultiTask.Row> rows = new ArrayList<>();
+        for (String t : texts) {
+            rows.add(new MultiTask.Row(0, t));
+        }
+        return MultiTask.answer(model, List.of(member(null, prompt)), rows, new MultiTask.Batching(32, 0, true, 32));
+    }
+
+    /** Rows of several tasks, each (task name, text), answered with the prompt of that name in shared batches. */
+    public List<MultiTask.Answer> predict(Map<String, Prompt> prompts, List<Map.Entry<String, String>> rows) {
+        List<Member> members = new ArrayList<>();
+        List<String> names = new ArrayList<>(prompts.keySet());
+        for (String n : names) {
+            members.add(member(n, prompts.get(n)));
+        }
+        List<MultiTask.Row> in = new ArrayList<>();
+        for (Map.Entry<String, String> r : rows) {
+            int k = names.indexOf(r.getKey());
+            if (k < 0) {
+                throw new UserException("unknown task '" + r.getKey() + "' (prompts given: " + names + ")");
+            }
+            in.add(new MultiTask.Row(k, r.getValue()));
+        }
+        return MultiTask.answer(model, members, in, new MultiTask.Batching(32, 0, true, 32));
+    }
+
+    /** Greedy continuation of text under the prompt (decoder LMs and T5), at most maxNewTokens tokens. */
+    public String generate(Prompt prompt, String text, int maxNewTokens) {
+        Member m = member(null, prompt);
+        long[] ids = new Generator(model.lm(), true).generate(prompt.values(), prompt.tokens(), m.encoder().encodeText(text),
+                maxNewTokens);
+        return model.tokenizer().decode(ids);
+    }
+
+    @Override
+    public void close() {
+        model.close();
+    }
+}

@@ -1,0 +1,78 @@
+package io.softprompt.infer;
+
+import io.softprompt.loader.LoadedModel;
+import io.softprompt.scoring.Generator;
+import io.softprompt.scoring.Scorer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Rows of several tasks, each answered with its own prompt: classification rows of every task share
+ * length-bucketed forward passes through the {@link Scorer} (prefix cache, label logits only);
+ * text-to-text rows are generated. Answers come back in row order.
+ */
+public final class MultiTask {
+    /** One row: the index of its member (prompt) and its text. */
+    public record Row(int member, String text) {}
+
+    /** One answer: the member's name, the label and class probabilities (classification) or the generated text. */
+    public record Answer(String task, String label, Map<String, Float> probabilities, String generated) {}
+
+    /** How rows are batched. */
+    public record Batching(int batchSize, int tokenBudget, boolean prefixCache, int maxNewTokens) {}
+
+    private MultiTask() {}
+
+    public static List<Answer> answer(LoadedModel model, List<Member> members, List<Row> rows, Batching how) {
+        List<Scorer.Slot> slots = new ArrayList<>();
+        for (Member m : members) {
+            slots.add(m.slot());
+        }
+        List<Scorer.Item> items = new ArrayList<>();
+        List<Integer> itemRow = new ArrayList<>();
+        for (int i = 0; i < rows.size(); i++) {
+            Row r = rows.get(i);
+            Member m = members.get(r.member());
+            if (!m.task().textToText()) {
+                items.add(new Scorer.Item(r.member(), m.encoder().encode(r.text(), -1)));
+                itemRow.add(i);
+            }
+        }
+        float[][] probs;
+        try (Scorer scorer = new Scorer(model.lm(), how.prefixCache())) {
+            probs = scorer.score(slots, items, Scorer.buckets(slots, items, how.batchSize(), how.tokenBudget()));
+        }
+        float[][] byRow = new float[rows.size()][];
+        for (int k = 0; k < items.size(); k++) {
+            byRow[itemRow.get(k)] = probs[k];
+        }
+        List<Answer> out = new ArrayList<>(rows.size());
+        Generator g = null;
+        for (int i = 0; i < rows.size(); i++) {
+            Member m = members.get(rows.get(i).member());
+            if (m.task().textToText()) {
+                if (g == null) {
+                    g = new Generator(model.lm(), true);
+                }
+                long[] ids = g.generate(m.prompt().values(), m.prompt().tokens(), m.encoder().encodeText(rows.get(i).text()),
+                        how.maxNewTokens());
+                out.add(new Answer(m.name(), null, null, model.tokenizer().decode(ids)));
+            } else {
+                out.add(classified(m, byRow[i]));
+            }
+        }
+        return out;
+    }
+
+    /** The member's label for probabilities p [C], with p keyed by label. */
+    public static Answer classified(Member m, float[] p) {
+        List<String> labels = m.task().labels();
+        Map<String, Float> pm = new LinkedHashMap<>();
+        for (int c = 0; c < labels.size(); c++) {
+            pm.put(labels.get(c), p[c]);
+        }
+        return new Answer(m.name(), labels.get(Scorer.argmax(p)), pm, null);
+    }
+}

@@ -1,0 +1,337 @@
+package io.softprompt.train;
+
+import io.softprompt.data.DataSource;
+import io.softprompt.data.Encoder;
+import io.softprompt.data.Example;
+import io.softprompt.data.Task;
+import io.softprompt.data.TsvReader;
+import io.softprompt.eval.Evaluator;
+import io.softprompt.eval.Metrics;
+import io.softprompt.hub.DemoModel;
+import io.softprompt.loader.LoadedModel;
+import io.softprompt.prompt.Prompt;
+import io.softprompt.prompt.PromptFile;
+import io.softprompt.prompt.PromptInit;
+import io.softprompt.scoring.Scorer;
+import io.softprompt.util.AtomicFiles;
+import io.softprompt.util.Json;
+import io.softprompt.util.Rss;
+import io.softprompt.util.UserException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One training run from configuration to .sp file. {@link #prepare} and {@link #resume} do everything
+ * that needs no model (check the configuration, read the task and data, check the output can be
+ * written, claim and lock the run folder), so bad input fails before a model is loaded; {@link #run}
+ * trains on a loaded model, writes best.sp whenever the dev accuracy improves, then the .sp and
+ * final.json. Close the job to release the run folder.
+ */
+public final class TrainJob implements AutoCloseable {
+    /** What a finished run produced: the prompt as written, where, and final.json's figures. */
+    public record Outcome(Path output, RunDir run, Prompt prompt, Trainer.Result result, Map<String, Object> summary) {}
+
+    private final TrainConfig cfg;
+    private final Task task;
+    private final DataSource trainSource;
+    private final DataSource devSource;
+    private final List<Example> trainRows;
+    private final List<Example> devRows;
+    private final RunDir run;
+    private final Checkpoint from;
+
+    private TrainJob(TrainConfig cfg, Task task, DataSource trainSource, DataSource devSource, List<Example> trainRows,
+            List<Example> devRows, RunDir run, Checkpoint from) {
+        this.cfg = cfg;
+        this.task = task;
+        this.trainSource = trainSource;
+        this.devSource = devSource;
+        this.trainRows = trainRows;
+        this.devRows = devRows;
+        this.run = run;
+        this.from = from;
+    }
+
+    /**
+     * A fresh run of {@code given}: validated, paths made absolute, data read, the output checked and
+     * the run folder ({@code runDir}, default next to the output: {@code x.sp} → {@code x.run/})
+     * locked. A finished run or an existing output is replaced only with {@code force}.
+     */
+    public static TrainJob prepare(TrainConfig given, Path runDir, boolean force) {
+        TrainConfig cfg = check(given);
+        Task t = Task.resolve(cfg.task());
+        DataSource trainSrc = trainSource(cfg, t);
+        DataSource devSrc = devSource(cfg, t);
+        List<Example> trainRows = TsvReader.read(trainSrc, t, true);
+        List<Example> devRows = devSrc == null ? List.of() : TsvReader.read(devSrc, t, true);
+        Path out = Path.of(cfg.output());
+        checkOutput(out, force);
+        RunDir run = RunDir.create(runDir != null ? runDir : defaultRunDir(out), force);
+        return new TrainJob(cfg, t, trainSrc, devSrc, trainRows, devRows, run, null);
+    }
+
+    /**
+     * Everything about {@code given} that can be checked without reading the data or loading a model:
+     * the values, the task, and that the data files exist; returns the config as {@link #prepare}
+     * records it (validated, normalised). A sweep checks every grid point this way before any runs.
+     */
+    public static TrainConfig check(TrainConfig given) {
+        given.validate();
+        Task t = Task.resolve(given.task());
+        TrainConfig cfg = given.normalized(t.name());
+        DataSource trainSrc = trainSource(cfg, t);
+        DataSource devSrc = devSource(cfg, t);
+        if (trainSrc == null) {
+            throw new UserException("--train: task " + t.name() + " names no training data; pass --train FILE");
+        }
+        if (cfg.patience() != null && devSrc == null) {
+            throw new UserException("--patience needs a dev set: pass --dev FILE");
+        }
+        for (DataSource d : new DataSource[] {trainSrc, devSrc}) {
+            if (d != null && d.path() != null && !Files.isRegularFile(d.path())) {
+                throw new UserException(d.name() + ": " + (Files.exists(d.path()) ? "not a file" : "file not found"));
+            }
+        }
+        return cfg;
+    }
+
+    private static DataSource trainSource(TrainConfig cfg, Task t) {
+        return cfg.train() != null ? DataSource.file(Path.of(cfg.train())) : t.defaultData(true);
+    }
+
+    private static DataSource devSource(TrainConfig cfg, Task t) {
+        return cfg.dev() != null ? DataSource.file(Path.of(cfg.dev())) : (cfg.train() != null ? null : t.defaultData(false));
+    }
+
+    /** Continues the run in {@code runDir} from its checkpoint, with the configuration it started with. */
+    public static TrainJob resume(Path runDir) {
+        RunDir run = RunDir.open(runDir);
+        try {
+            if (run.finished()) {
+                throw new UserException("--resume " + runDir + ": the run already finished (" + RunDir.FINAL + ")");
+            }
+            Checkpoint from = run.loadCheckpoint();
+            TrainConfig cfg = from.config();
+            Task t = Task.resolve(cfg.task());
+            DataSource trainSrc = trainSource(cfg, t);
+            DataSource devSrc = devSource(cfg, t);
+            List<Example> trainRows = TsvReader.read(trainSrc, t, true);
+            List<Example> devRows = devSrc == null ? List.of() : TsvReader.read(devSrc, t, true);
+            return new TrainJob(cfg, t, trainSrc, devSrc, trainRows, devRows, run, from);
+        } catch (RuntimeException e) {
+            run.close();
+            throw e;
+        }
+    }
+
+    /** {@code x.sp} → {@code x.run/} beside it. */
+    public static Path defaultRunDir(Path output) {
+        String name = output.getFileName().toString();
+        String stem = name.endsWith(".sp") ? name.substring(0, name.length() - 3) : name;
+        return output.resolveSibling(stem + ".run");
+    }
+
+    /**
+     * The output must be a file (not a folder), new unless {@code force}, in a folder this process can
+     * write: probed by creating a file there, so the OS's reason ("Read-only file system", "Permission
+     * denied") comes out before any training, not after.
+     */
+    static void checkOutput(Path out, boolean force) {
+        if (Files.isDirectory(out)) {
+            throw new UserException("--output " + out + ": is a folder; name the .sp file to write");
+        }
+        if (Files.exists(out) && !force) {
+            throw new UserException("--output " + out + ": exists; pass --force to overwrite it");
+        }
+        Path dir = out.toAbsolutePath().getParent();
+        try {
+            Files.createDirectories(dir);
+            Files.deleteIfExists(Files.createTempFile(dir, ".softprompt-probe-", ".tmp"));
+        } catch (IOException e) {
+            throw new UserException("--output " + out + ": cannot write in " + dir + ": " + AtomicFiles.reason(e));
+        }
+    }
+
+    public TrainConfig config() {
+        return cfg;
+    }
+
+    public Task task() {
+        return task;
+    }
+
+    public RunDir runDir() {
+        return run;
+    }
+
+    /** The checkpoint this job continues, or null for a fresh run. */
+    public Checkpoint resumedFrom() {
+        return from;
+    }
+
+    public int trainExamples() {
+        return trainRows.size();
+    }
+
+    public int devExamples() {
+        return devRows.size();
+    }
+
+    /**
+     * Refuses a model this run cannot train on: another model than the checkpoint's (by fingerprint),
+     * or too few positions for the prompt and the inputs.
+     */
+    public void checkModel(LoadedModel model, String modelName) {
+        if (from != null && from.fingerprint() != null && !from.fingerprint().equals(model.fingerprint())) {
+            throw new UserException("--resume " + run.dir() + ": the run was trained on another model (fingerprint "
+                    + from.fingerprint() + "; " + modelName + " has " + model.fingerprint() + ")");
+        }
+        int maxPos = model.lm().maxPositions();
+        if (cfg.maxLength() != null && cfg.tokens() + cfg.maxLength() > maxPos) {
+            throw new UserException("--tokens " + cfg.tokens() + " + --max-length " + cfg.maxLength()
+                    + " exceeds the model's " + maxPos + " positions; lower one of them");
+        }
+        if (cfg.tokens() + 2 > maxPos) {
+            throw new UserException("--tokens " + cfg.tokens() + " leaves no room for text in the model's " + maxPos
+                    + " positions");
+        }
+    }
+
+    /**
+     * Trains on {@code model} (named {@code modelName} in what is written). The listener sees every
+     * step and evaluation; best.sp is written at each improvement whatever the listener does.
+     */
+    public Outcome run(LoadedModel model, String modelName, Trainer.Listener listener) {
+        checkModel(model, modelName);
+        int maxPos = model.lm().maxPositions();
+        TrainConfig c = withData(modelName).resolved(trainRows.size(), maxPos);
+        Encoder enc = new Encoder(model.tokenizer(), task, c.maxLength(), model.lm());
+        List<Encoder.Encoded> train = enc.encodeAll(trainRows);
+        List<Encoder.Encoded> dev = enc.encodeAll(devRows);
+        if (from != null) {
+            run.truncateMetricsAfter(from.state().step());
+        } else {
+            run.writeConfig(c);
+        }
+        PromptInit init = PromptInit.parse(c.init());
+        float[] initValues = init.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.initText(), enc.labelTokens());
+        float[] anchor = c.anchorText() == null ? null
+                : PromptInit.TEXT.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.anchorText(), null);
+        Map<String, String> meta = PromptFile.metadata(model, modelName, task, init.id());
+        meta.put(PromptFile.TRAIN_CONFIG, Json.write(c));
+
+        long started = System.nanoTime();
+        Trainer.Result r;
+        try (Scorer scorer = new Scorer(model.lm(), true, c.padTo())) {
+            Trainer.Evaluation eval = task.textToText()
+                    ? p -> Evaluator.exactMatch(model.lm(), model.tokenizer(), p, c.tokens(), dev)
+                    : p -> Evaluator.classify(scorer, new Scorer.Slot(p, c.tokens(), enc.labels()), dev, c.evalBatchSize());
+            Trainer.Listener writesBest = new Trainer.Listener() {
+                @Override
+                public void onStep(Trainer.Step s) {
+                    listener.onStep(s);
+                }
+
+                @Override
+                public void onEvalStart(int step, int examples) {
+                    listener.onEvalStart(step, examples);
+                }
+
+                @Override
+                public void onEval(int step, Metrics m, boolean best) {
+                    listener.onEval(step, m, best);
+                }
+
+                @Override
+                public void onBest(int step, float[] prompt, Metrics m) {
+                    write(run.best(), prompt, c.tokens(), model, meta, step, m);
+                    listener.onBest(step, prompt, m);
+                }
+
+                @Override
+                public ai.djl.ndarray.NDArray loss(int step, ai.djl.ndarray.NDArray loss) {
+                    return listener.loss(step, loss);
+                }
+            };
+            r = Trainer.train(c, model.lm(), enc, train, eval, dev.size(), initValues, writesBest,
+                    new Trainer.Context(anchor, run, from, model.fingerprint()));
+        }
+        Path out = Path.of(c.output());
+        Prompt written = write(out, r.bestPrompt(), c.tokens(), model, meta, r.bestStep(), r.bestDev());
+        Map<String, Object> j = summary(c, modelName, DemoModel.isDemo(model.folder()), r, (System.nanoTime() - started) / 1e9);
+        j.put("output", out.toString());
+        j.put("run_dir", run.dir().toString());
+        run.writeFinal(j);
+        return new Outcome(out, run, written, r, j);
+    }
+
+    /** The config with the model as named and the data files as resolved (a task's own files by absolute path). */
+    private TrainConfig withData(String modelName) {
+        TrainConfig.Builder b = cfg.toBuilder();
+        if (cfg.model() == null || !Files.isDirectory(Path.of(cfg.model()))) {
+            b.model(modelName);
+        }
+        if (trainSource.path() != null) {
+            b.train(trainSource.path().toAbsolutePath().normalize().toString());
+        }
+        if (devSource != null && devSource.path() != null) {
+            b.dev(devSource.path().toAbsolutePath().normalize().toString());
+        }
+        return b.build();
+    }
+
+    private static Map<String, Object> summary(TrainConfig c, String modelName, boolean demo, Trainer.Result r,
+            double wall) {
+        Metrics best = r.bestDev();
+        Map<String, Object> j = new LinkedHashMap<>();
+        j.put("model", modelName);
+        j.put("demo_model", demo);
+        j.put("task", c.task());
+        j.put("tokens", c.tokens());
+        j.put("init", c.init());
+        j.put("seed", c.seed());
+        j.put("steps", r.steps());
+        j.put("stopped_early", r.stoppedEarly());
+        j.put("resumed_from_step", r.resumedFrom() > 0 ? r.resumedFrom() : null);
+        j.put("best_step", r.bestStep());
+        j.put("best_dev_accuracy", best == null ? null : best.accuracy());
+        j.put("best_dev_macro_f1", best == null || !Double.isFinite(best.macroF1()) ? null : best.macroF1());
+        j.put("final_loss", r.lastLoss());
+        j.put("train_examples_per_sec", finite(r.trainExamplesPerSec()));
+        j.put("eval_examples_per_sec", finite(r.evalExamplesPerSec()));
+        j.put("wall_seconds", wall);
+        j.put("peak_rss_mb", Rss.peakMb());
+        return j;
+    }
+
+    private static Double finite(double v) {
+        return Double.isFinite(v) ? v : null;
+    }
+
+    private static Prompt write(Path file, float[] values, int n, LoadedModel model, Map<String, String> base, int step,
+            Metrics dev) {
+        Map<String, String> meta = new LinkedHashMap<>(base);
+        Map<String, Object> metrics = new LinkedHashMap<>();
+        metrics.put("best_step", step);
+        if (dev != null) {
+            metrics.put("dev", dev.toMap());
+        }
+        meta.put(PromptFile.METRICS, Json.write(metrics));
+        Prompt p = new Prompt(values, n, model.lm().hiddenSize(), meta);
+        try {
+            PromptFile.write(file, p);
+        } catch (IOException e) {
+            throw new UserException("cannot write " + file + ": " + AtomicFiles.reason(e), e);
+        }
+        return p;
+    }
+
+    @Override
+    public void close() {
+        run.close();
+    }
+}
