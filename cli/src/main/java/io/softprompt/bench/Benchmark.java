@@ -9,10 +9,11 @@ import io.softprompt.data.Example;
 import io.softprompt.data.Task;
 import io.softprompt.data.TsvReader;
 import io.softprompt.eval.Evaluator;
-import io.softprompt.scoring.Scorer;
+import io.softprompt.eval.Metrics;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.model.gpt2.Gpt2Model;
 import io.softprompt.prompt.PromptInit;
+import io.softprompt.scoring.Scorer;
 import io.softprompt.train.TrainConfig;
 import io.softprompt.train.Trainer;
 import io.softprompt.util.Rss;
@@ -72,7 +73,7 @@ public final class Benchmark {
                 }
 
                 @Override
-                public void onEval(int step, io.softprompt.eval.Metrics dev, boolean best) {}
+                public void onEval(int step, Metrics dev, boolean best) {}
             }, Trainer.Context.none());
             Evaluator.Result e;
             Scorer.Slot slot = new Scorer.Slot(init, n, enc.labels());

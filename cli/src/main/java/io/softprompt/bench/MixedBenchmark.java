@@ -2,19 +2,22 @@ package io.softprompt.bench;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import io.softprompt.data.DataSource;
 import io.softprompt.data.Encoder;
 import io.softprompt.data.Example;
 import io.softprompt.data.Task;
 import io.softprompt.data.TsvReader;
-import io.softprompt.scoring.Scorer;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.Layers;
 import io.softprompt.model.Prompted;
-import io.softprompt.util.Tensors;
 import io.softprompt.prompt.PromptInit;
+import io.softprompt.scoring.Scorer;
+import io.softprompt.util.Tensors;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -141,13 +144,13 @@ public final class MixedBenchmark {
                         for (int r = 0; r < bt.size(); r++) {
                             flat[r] = r * sl + slot.tokens() + bt.positions()[r];
                         }
-                        NDArray rowsAt = io.softprompt.model.Layers.embedding(Tensors.create(s, flat), logits); // [B, V]
-                        NDArray labels = rowsAt.get(new ai.djl.ndarray.index.NDIndex(":, {}",
+                        NDArray rowsAt = Layers.embedding(Tensors.create(s, flat), logits); // [B, V]
+                        NDArray labels = rowsAt.get(new NDIndex(":, {}",
                                 Tensors.create(s, slot.labels().first())));                                // [B, C]
                         float[] probs = labels.softmax(1).toFloatArray();
                         int c = slot.labels().first().length;
                         for (int r = 0; r < idx.size(); r++) {
-                            out[idx.get(r)] = java.util.Arrays.copyOfRange(probs, r * c, (r + 1) * c);
+                            out[idx.get(r)] = Arrays.copyOfRange(probs, r * c, (r + 1) * c);
                         }
                     }
                 }

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -94,7 +95,7 @@ public final class RandomModel {
         tok.put("version", "1.0");
         tok.put("truncation", null);
         tok.put("padding", null);
-        tok.put("added_tokens", java.util.Arrays.stream(specials).map(s -> Map.of("id", vocab.get(s), "content", s,
+        tok.put("added_tokens", Arrays.stream(specials).map(s -> Map.of("id", vocab.get(s), "content", s,
                 "single_word", false, "lstrip", false, "rstrip", false, "normalized", false, "special", true)).toList());
         tok.put("normalizer", Map.of("type", "Lowercase"));
         tok.put("pre_tokenizer", Map.of("type", "Whitespace"));

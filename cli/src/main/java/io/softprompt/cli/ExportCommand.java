@@ -2,8 +2,8 @@ package io.softprompt.cli;
 
 import io.softprompt.prompt.Npy;
 import io.softprompt.prompt.PeftAdapter;
-import io.softprompt.prompt.PromptFile;
 import io.softprompt.prompt.Prompt;
+import io.softprompt.prompt.PromptFile;
 import io.softprompt.util.UserException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -4,10 +4,10 @@ import io.softprompt.util.UserException;
 import io.softprompt.util.Version;
 import java.io.PrintWriter;
 import java.util.Arrays;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /** Entry point. Only {@link #main} calls System.exit; everything else returns an exit code. */
 @Command(name = "softprompt",

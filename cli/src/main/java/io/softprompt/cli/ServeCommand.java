@@ -5,6 +5,8 @@ import io.softprompt.loader.LoadedModel;
 import io.softprompt.serve.PredictServer;
 import io.softprompt.util.UserException;
 import java.io.PrintWriter;
+import java.net.BindException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -87,7 +89,7 @@ public final class ServeCommand implements Callable<Integer> {
         if (windowMs < 0 || timeoutMs < 1 || tokenBudget < 0) {
             throw new UserException("--batch-window-ms and --token-budget must not be negative, --timeout-ms positive");
         }
-        if (!java.nio.file.Files.isDirectory(prompts)) {
+        if (!Files.isDirectory(prompts)) {
             throw new UserException("--prompts " + prompts + ": not a folder");
         }
         ModelLocator.Located where = modelOptions.locate(null, err);
@@ -96,7 +98,7 @@ public final class ServeCommand implements Callable<Integer> {
         try {
             server = new PredictServer(model, prompts, new PredictServer.Settings(port, host, maxBatch, windowMs, queue,
                     maxItems, maxTextChars, 1 << 20, tokenBudget, !noPrefixCache, timeoutMs, maxLength));
-        } catch (java.net.BindException e) {
+        } catch (BindException e) {
             model.close();
             throw new UserException("--port " + port + ": cannot bind " + host + ":" + port + " (" + e.getMessage() + ")");
         }

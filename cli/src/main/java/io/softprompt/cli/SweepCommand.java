@@ -2,11 +2,14 @@ package io.softprompt.cli;
 
 import io.softprompt.sweep.SweepPlan;
 import io.softprompt.sweep.SweepRunner;
+import io.softprompt.train.RunDir;
 import io.softprompt.train.TrainConfig;
 import io.softprompt.train.TrainJob;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -77,7 +80,7 @@ public final class SweepCommand implements Callable<Integer> {
             }
             try {
                 plan.base().set(o.substring(0, eq), Json.MAPPER.readTree(o.substring(eq + 1)));
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 // a bare word is taken as a string: --set model=gpt2
                 plan.base().put(o.substring(0, eq), o.substring(eq + 1));
             }
@@ -156,10 +159,10 @@ public final class SweepCommand implements Callable<Integer> {
     }
 
     static String state(Path dir) {
-        if (java.nio.file.Files.isRegularFile(dir.resolve(io.softprompt.train.RunDir.FINAL))) {
+        if (Files.isRegularFile(dir.resolve(RunDir.FINAL))) {
             return "finished";
         }
-        if (java.nio.file.Files.isRegularFile(dir.resolve(io.softprompt.train.RunDir.CHECKPOINT))) {
+        if (Files.isRegularFile(dir.resolve(RunDir.CHECKPOINT))) {
             return "interrupted";
         }
         return "new";

@@ -1,5 +1,6 @@
 package io.softprompt.cli;
 
+import java.io.IOException;
 import java.util.Locale;
 import org.jline.terminal.spi.SystemStream;
 import org.jline.terminal.spi.TerminalProvider;
@@ -53,7 +54,7 @@ final class Terminal {
         if (provider == null) {
             try {
                 provider = TerminalProvider.load("exec");
-            } catch (java.io.IOException | RuntimeException | LinkageError e) {
+            } catch (IOException | RuntimeException | LinkageError e) {
                 return null;
             }
         }

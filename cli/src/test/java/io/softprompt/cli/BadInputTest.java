@@ -6,10 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.softprompt.Fixtures;
 import io.softprompt.model.FixtureCopies;
-import io.softprompt.prompt.PromptFile;
 import io.softprompt.prompt.Prompt;
+import io.softprompt.prompt.PromptFile;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.safetensors.SafetensorsWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,6 +19,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,7 +59,7 @@ class BadInputTest {
         assertFalse(Files.exists(out), "no output file after a failure");
         try (var s = Files.list(tmp)) {
             assertTrue(s.noneMatch(p -> p.getFileName().toString().contains(".tmp-")), "no temp file left");
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new AssertionError(e);
         }
         return last;
@@ -93,15 +96,15 @@ class BadInputTest {
         Path m = FixtureCopies.copy(gpt2, tmp.resolve("lie"), "F32", 1);
         Path w = m.resolve("model.safetensors");
         byte[] b = Files.readAllBytes(w);
-        String text = new String(b, java.nio.charset.StandardCharsets.ISO_8859_1);
+        String text = new String(b, StandardCharsets.ISO_8859_1);
         // shift one tensor's end offset by 4 bytes: the span no longer matches its shape
-        var matcher = java.util.regex.Pattern.compile("\"data_offsets\":\\[(\\d+),(\\d+)\\]").matcher(text);
+        var matcher = Pattern.compile("\"data_offsets\":\\[(\\d+),(\\d+)\\]").matcher(text);
         assertTrue(matcher.find());
         String orig = matcher.group();
         long end = Long.parseLong(matcher.group(2));
         String lie = "\"data_offsets\":[" + matcher.group(1) + "," + (end + 4) + "]";
         assertEquals(orig.length(), lie.length(), "same header length keeps the file layout");
-        Files.write(w, text.replace(orig, lie).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        Files.write(w, text.replace(orig, lie).getBytes(StandardCharsets.ISO_8859_1));
         String e = trainFails(m);
         assertTrue(e.contains(w.toString()) && e.contains("lies about offsets"), e);
     }

@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.Fixtures;
-import io.softprompt.prompt.PromptFile;
 import io.softprompt.prompt.Prompt;
+import io.softprompt.prompt.PromptFile;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.util.Json;
 import java.io.ByteArrayInputStream;

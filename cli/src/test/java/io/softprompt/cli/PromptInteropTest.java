@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.softprompt.Fixtures;
+import io.softprompt.model.TextTokenizer;
+import io.softprompt.prompt.Npy;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.util.Json;
@@ -19,6 +22,8 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,8 +62,8 @@ class PromptInteropTest {
             Cli.Run x = Cli.run("export", "--prompt", e.getValue().toString(), "--to", "peft", dir.toString());
             assertEquals(0, x.code(), x.err());
             // PEFT's documented layout: adapter_config.json (PromptTuningConfig) + adapter_model.safetensors
-            assertEquals(java.util.Set.of("adapter_config.json", "adapter_model.safetensors", "softprompt.json"),
-                    new java.util.TreeSet<>(Arrays.asList(dir.toFile().list())));
+            assertEquals(Set.of("adapter_config.json", "adapter_model.safetensors", "softprompt.json"),
+                    new TreeSet<>(Arrays.asList(dir.toFile().list())));
             JsonNode cfg = Json.MAPPER.readTree(dir.resolve("adapter_config.json").toFile());
             assertEquals("PROMPT_TUNING", cfg.get("peft_type").asText());
             assertEquals(taskTypes.get(e.getKey()), cfg.get("task_type").asText());
@@ -125,7 +130,7 @@ class PromptInteropTest {
         Cli.Run r = Cli.run("inspect", "--prompt", sp.toString(), "--model", Fixtures.of("gpt2").toString(), "--top", "4", "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode j = Json.MAPPER.readTree(r.out());
-        io.softprompt.model.TextTokenizer tok = io.softprompt.model.TextTokenizer.open(Fixtures.of("gpt2").resolve("tokenizer.json"));
+        TextTokenizer tok = TextTokenizer.open(Fixtures.of("gpt2").resolve("tokenizer.json"));
         long[] ids = tok.encode(text);
         assertEquals(3, ids.length, "one token per word in the fixture's vocabulary");
         for (int i = 0; i < 3; i++) {
@@ -183,12 +188,12 @@ class PromptInteropTest {
         Path wrongDim = tmp.resolve("wrong-dim");
         assertEquals(0, Cli.run("export", "--prompt", sp.toString(), "--to", "peft", wrongDim.toString()).code());
         JsonNode c = Json.MAPPER.readTree(wrongDim.resolve("adapter_config.json").toFile());
-        ((com.fasterxml.jackson.databind.node.ObjectNode) c).put("token_dim", 32);
+        ((ObjectNode) c).put("token_dim", 32);
         Files.writeString(wrongDim.resolve("adapter_config.json"), c.toString());
         Path twoSub = tmp.resolve("two-sub");
         assertEquals(0, Cli.run("export", "--prompt", trained.get("t5").toString(), "--to", "peft", twoSub.toString()).code());
         JsonNode c2 = Json.MAPPER.readTree(twoSub.resolve("adapter_config.json").toFile());
-        ((com.fasterxml.jackson.databind.node.ObjectNode) c2).put("num_transformer_submodules", 2);
+        ((ObjectNode) c2).put("num_transformer_submodules", 2);
         Files.writeString(twoSub.resolve("adapter_config.json"), c2.toString());
 
         Path good = tmp.resolve("good.npy");
@@ -203,7 +208,7 @@ class PromptInteropTest {
         Path truncated = tmp.resolve("truncated.npy");
         Files.write(truncated, Arrays.copyOf(g, g.length - 10));
         Path bigD = tmp.resolve("bigd.npy");
-        io.softprompt.prompt.Npy.write(bigD, new float[3 * 32], 3, 32);
+        Npy.write(bigD, new float[3 * 32], 3, 32);
         Path notNpy = tmp.resolve("text.npy");
         Files.writeString(notNpy, "hello");
 

@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
@@ -52,7 +53,7 @@ class TrainingRunTest {
 
     /** train with this class's defaults; a flag in extra replaces the default (flags with a value, or bare). */
     static String[] train(String out, String... extra) {
-        java.util.LinkedHashMap<String, String> flags = new java.util.LinkedHashMap<>();
+        LinkedHashMap<String, String> flags = new LinkedHashMap<>();
         String[] defaults = {"--task", task.toString(), "--model", model.toString(), "--tokens", "4", "--steps", "40",
             "--batch-size", "4", "--lr", "0.05", "--eval-every", "10", "--checkpoint-every", "5", "--log-every", "5",
             "-o", tmp.resolve(out).toString()};

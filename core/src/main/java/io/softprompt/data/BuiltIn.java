@@ -3,6 +3,7 @@ package io.softprompt.data;
 import io.softprompt.util.UserException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Path;
 
 /** Built-in tasks and their sample data, packaged from configs/ and data/samples/ into the jar. */
 final class BuiltIn {
@@ -22,7 +23,7 @@ final class BuiltIn {
 
     /** A data path of a built-in task, relative to configs/ (e.g. ../data/samples/sst2/train.tsv). */
     static DataSource data(String task, String rel) {
-        String normalized = java.nio.file.Path.of("/configs").resolve(rel).normalize().toString();
+        String normalized = Path.of("/configs").resolve(rel).normalize().toString();
         return DataSource.resource(normalized);
     }
 }

@@ -212,7 +212,7 @@ public final class Encoder {
         if (body.length > budget) {
             long[] head = tokenizer.encode(prefix + t);
             int keep = budget - suffixIds.length;
-            body = concat(java.util.Arrays.copyOf(head, Math.min(keep, head.length)), suffixIds);
+            body = concat(Arrays.copyOf(head, Math.min(keep, head.length)), suffixIds);
         }
         long[] ids = concat(specials.prefix(), body, specials.suffix());
         if (ids.length == 0) {

@@ -11,7 +11,9 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -74,7 +76,7 @@ public final class DemoModel {
             try (BufferedReader r = DataSource.resource(res).open()) {
                 String line;
                 while ((line = r.readLine()) != null) {
-                    Matcher m = WORD.matcher(line.toLowerCase(java.util.Locale.ROOT));
+                    Matcher m = WORD.matcher(line.toLowerCase(Locale.ROOT));
                     while (m.find()) {
                         words.add(m.group());
                     }
@@ -126,7 +128,7 @@ public final class DemoModel {
             return;
         }
         try (var s = Files.walk(dir)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
             }
         }

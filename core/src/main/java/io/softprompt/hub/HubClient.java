@@ -16,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -259,10 +258,5 @@ public final class HubClient {
                 received / 1e6, total > 0 ? String.format(Locale.ROOT, "%.1f", total / 1e6) : "?", bytesPerSec / 1e6);
         progress.print(terminal ? "\r" + line + (end ? "\n" : "") : line + "\n");
         progress.flush();
-    }
-
-    /** Files the folder must hold to be used (for the error message when offline). */
-    public static List<String> requiredFiles() {
-        return new ArrayList<>(List.of("config.json", "tokenizer.json", "model.safetensors"));
     }
 }

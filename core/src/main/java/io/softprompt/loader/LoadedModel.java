@@ -2,16 +2,17 @@ package io.softprompt.loader;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.softprompt.model.LanguageModel;
+import io.softprompt.model.ModelFolder;
+import io.softprompt.model.TextTokenizer;
 import io.softprompt.util.Hashing;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 
-import io.softprompt.model.TextTokenizer;
-import io.softprompt.model.ModelFolder;
-import io.softprompt.model.LanguageModel;
 /**
  * A loaded frozen model with its tokenizer: what every command works on. Closing it frees the
  * weights (they live in their own NDManager).
@@ -84,7 +85,7 @@ public final class LoadedModel implements AutoCloseable {
     public static String fingerprint(NDArray embeddings) {
         MessageDigest md = Hashing.sha256();
         long[] s = embeddings.getShape().getShape();
-        md.update((s[0] + "," + s[1]).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        md.update((s[0] + "," + s[1]).getBytes(StandardCharsets.US_ASCII));
         ByteBuffer bytes = embeddings.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
         float[] row = new float[(int) s[1]];
         ByteBuffer le = ByteBuffer.allocate(row.length * 4).order(ByteOrder.LITTLE_ENDIAN);

@@ -1,18 +1,17 @@
 package io.softprompt.loader;
 
 import ai.djl.ndarray.NDManager;
+import io.softprompt.model.LanguageModel;
+import io.softprompt.model.ModelFolder;
+import io.softprompt.model.TextTokenizer;
 import io.softprompt.model.bert.BertModel;
 import io.softprompt.model.gpt2.Gpt2Model;
 import io.softprompt.model.llama.LlamaModel;
 import io.softprompt.model.t5.T5Model;
 import io.softprompt.util.UserException;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-import io.softprompt.model.TextTokenizer;
-import io.softprompt.model.ModelFolder;
-import io.softprompt.model.LanguageModel;
 /** model_type → architecture factory. Explicit registrations, no reflection. */
 public final class ModelRegistry {
     /** Builds an architecture from a model folder, loading its frozen weights into {@code manager}. */
@@ -35,9 +34,6 @@ public final class ModelRegistry {
 
     private ModelRegistry() {}
 
-    public static Map<String, Factory> factories() {
-        return Collections.unmodifiableMap(FACTORIES);
-    }
 
     public static boolean supports(ModelFolder folder) {
         return FACTORIES.containsKey(folder.modelType())

@@ -4,13 +4,17 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Keys and values of the positions already run, per layer, so generation feeds one new token per step
- * instead of the whole sequence. Shapes: [B, G, P, K] (G key/value heads, P cached positions, K head
- * size). Encoder-decoders also keep each layer's cross-attention keys and values, computed once.
+ * instead of the whole sequence. Shapes: [B, Hkv, P, K] (Hkv key/value heads, P cached positions, K head
+ * size; docs/ARCHITECTURE.md). Encoder-decoders also keep each layer's cross-attention keys and values, computed once.
  */
 public final class KvCache implements AutoCloseable {
     private final NDManager manager;
@@ -30,8 +34,8 @@ public final class KvCache implements AutoCloseable {
     }
 
     /**
-     * Appends a layer's new keys and values [B, G, Q, K] and returns the layer's full keys and values
-     * [B, G, P+Q, K], kept in the cache's own NDManager.
+     * Appends a layer's new keys and values [B, Hkv, Q, K] and returns the layer's full keys and values
+     * [B, Hkv, P+Q, K], kept in the cache's own NDManager.
      */
     public NDList append(int layer, NDArray k, NDArray v) {
         while (keys.size() <= layer) {
@@ -52,7 +56,7 @@ public final class KvCache implements AutoCloseable {
     }
 
     /** Cross-attention keys and values of a layer, computed by {@code compute} the first time. */
-    public NDList cross(int layer, java.util.function.Supplier<NDList> compute) {
+    public NDList cross(int layer, Supplier<NDList> compute) {
         while (cross.size() <= layer) {
             cross.add(null);
         }
@@ -66,8 +70,8 @@ public final class KvCache implements AutoCloseable {
 
     /**
      * A new cache for a batch of {@code batch} rows that all start with this cache's positions (a
-     * prompt's keys and values, computed once for B = 1): every layer's [1, G, P, K] repeated to
-     * [B, G, P, K]. This cache is left untouched, so it can seed any number of batches.
+     * prompt's keys and values, computed once for B = 1): every layer's [1, Hkv, P, K] repeated to
+     * [B, Hkv, P, K]. This cache is left untouched, so it can seed any number of batches.
      */
     public KvCache expand(NDManager parent, int batch) {
         KvCache c = new KvCache(parent);
@@ -85,8 +89,8 @@ public final class KvCache implements AutoCloseable {
 
     /**
      * A cache for a batch whose rows start with different prefixes (prompts of different lengths):
-     * row i gets {@code prefixes.get(i)}'s keys and values [1, G, N_i, K], padded with zeros to the
-     * longest, P = max N_i → [B, G, P, K] per layer. The padding must be masked out in the key mask
+     * row i gets {@code prefixes.get(i)}'s keys and values [1, Hkv, N_i, K], padded with zeros to the
+     * longest, P = max N_i → [B, Hkv, P, K] per layer. The padding must be masked out in the key mask
      * ([B, P + Q]: ones for the N_i real positions), and row i's new tokens sit at positions N_i, N_i+1,
      * ... ({@link #rowStarts()}), so each row is computed exactly as with its own prefix alone.
      */
@@ -94,7 +98,7 @@ public final class KvCache implements AutoCloseable {
         KvCache c = new KvCache(parent);
         int p = prefixes.stream().mapToInt(KvCache::length).max().orElse(0);
         int layers = prefixes.get(0).keys.size();
-        java.util.Map<KvCache, NDList> padded = new java.util.IdentityHashMap<>();
+        Map<KvCache, NDList> padded = new IdentityHashMap<>();
         try (NDManager tmp = parent.newSubManager()) {
             for (int l = 0; l < layers; l++) {
                 padded.clear();
@@ -103,12 +107,12 @@ public final class KvCache implements AutoCloseable {
                 for (KvCache pre : prefixes) {
                     int layer = l;
                     NDList kv = padded.computeIfAbsent(pre, x -> {
-                        NDArray k = x.keys.get(layer);                                 // [1, G, N, K]
-                        NDArray v = x.values.get(layer);                               // [1, G, N, K]
+                        NDArray k = x.keys.get(layer);                                 // [1, Hkv, N, K]
+                        NDArray v = x.values.get(layer);                               // [1, Hkv, N, K]
                         if (x.length < p) {
-                            ai.djl.ndarray.types.Shape s = k.getShape();
-                            NDArray zeros = tmp.zeros(new ai.djl.ndarray.types.Shape(1, s.get(1), p - x.length, s.get(3)));
-                            k = NDArrays.concat(new NDList(k, zeros), 2);              // [1, G, P, K]
+                            Shape s = k.getShape();
+                            NDArray zeros = tmp.zeros(new Shape(1, s.get(1), p - x.length, s.get(3)));
+                            k = NDArrays.concat(new NDList(k, zeros), 2);              // [1, Hkv, P, K]
                             v = NDArrays.concat(new NDList(v, zeros), 2);
                             k.attach(tmp);
                             v.attach(tmp);
@@ -118,8 +122,8 @@ public final class KvCache implements AutoCloseable {
                     ks.add(kv.get(0));
                     vs.add(kv.get(1));
                 }
-                NDArray k = NDArrays.concat(ks, 0);                                    // [B, G, P, K]
-                NDArray v = NDArrays.concat(vs, 0);                                    // [B, G, P, K]
+                NDArray k = NDArrays.concat(ks, 0);                                    // [B, Hkv, P, K]
+                NDArray v = NDArrays.concat(vs, 0);                                    // [B, Hkv, P, K]
                 k.attach(c.manager);
                 v.attach(c.manager);
                 c.keys.add(k);

@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDArray;
  * A frozen transformer that takes input embeddings, so a soft prompt can be prepended in front of the
  * token embeddings (for encoder-decoders: in front of the encoder input only).
  *
- * <p>Dimension legend: B batch, T tokens, N prompt tokens, S = N + T, D hidden, V vocabulary,
+ * <p>Dimensions (docs/ARCHITECTURE.md): B batch, T tokens, N prompt tokens, S = N + T, D hidden, V vocabulary,
  * R decoder steps, M selected rows, C selected vocabulary ids (label tokens).
  */
 public interface LanguageModel {

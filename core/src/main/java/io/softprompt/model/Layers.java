@@ -5,12 +5,13 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
-
 import io.softprompt.util.Tensors;
+import java.util.function.UnaryOperator;
+
 /**
  * Shared transformer layers as functions over NDArrays (frozen weights, no DJL Blocks needed).
  *
- * <p>Dimension legend: B batch, S sequence (prompt N + tokens T), D hidden, H heads, K head size
+ * <p>Dimensions (docs/ARCHITECTURE.md): B batch, S sequence (prompt N + tokens T), D hidden, H heads, K head size
  * (D / H), F feed-forward width, V vocabulary.
  *
  * <p>Every operation puts the activation first ({@code x.matMul(w)}, not {@code w...}) so the result
@@ -63,7 +64,7 @@ public final class Layers {
      * output survives, in the input's manager. When {@code consume} the input is released too (it is an
      * earlier layer's output: autograd keeps whatever backward needs).
      */
-    public static NDArray scoped(NDArray x, boolean consume, java.util.function.UnaryOperator<NDArray> layer) {
+    public static NDArray scoped(NDArray x, boolean consume, UnaryOperator<NDArray> layer) {
         NDManager outer = x.getManager();
         try (NDManager scope = outer.newSubManager()) {
             if (consume) {
@@ -101,7 +102,7 @@ public final class Layers {
     }
 
     /** Hugging Face activation names used by the supported architectures. */
-    public static java.util.function.UnaryOperator<NDArray> activation(String name) {
+    public static UnaryOperator<NDArray> activation(String name) {
         return switch (name) {
             case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> Layers::geluNew;
             case "gelu" -> Layers::gelu;

@@ -1,6 +1,7 @@
 package io.softprompt.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
@@ -38,7 +39,7 @@ public record ModelFolder(Path path, JsonNode config, String modelType) {
     public <T> T bind(Class<T> type) {
         try {
             return Json.MAPPER.treeToValue(config, type);
-        } catch (com.fasterxml.jackson.databind.exc.MismatchedInputException e) {
+        } catch (MismatchedInputException e) {
             String key = e.getPath().isEmpty() ? "?" : e.getPath().get(0).getFieldName();
             throw new UserException(configFile() + ": key '" + key + "' has a wrong type: "
                     + e.getOriginalMessage().split("\n")[0]);

@@ -4,14 +4,16 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
-
 import io.softprompt.util.Tensors;
+
 /**
- * The forward pass with a soft prompt in front of the token embeddings, and the two objectives.
+ * The forward pass with a soft prompt in front of the token embeddings (the objectives built on it
+ * are in scoring.Objective).
  *
- * <p>Dimension legend: B batch, T tokens, N prompt tokens, S = N + T, D hidden, V vocabulary,
- * C classes (label tokens).
+ * <p>Dimensions (docs/ARCHITECTURE.md): B batch, T tokens, N prompt tokens, S = N + T, D hidden,
+ * C classes (label tokens), M selected rows.
  *
  * <p>The prompt occupies positions 0..N-1 and the tokens N..N+T-1, as the reference (PEFT) does;
  * right padding is masked. Only the prompt requires gradients; the decision row is picked out before
@@ -64,7 +66,7 @@ public final class Prompted {
             row.attach(m);
             p = row.broadcast(b, prompt.getShape().get(0), prompt.getShape().get(1)); // [B, N, D]
         } else {
-            p = prompt.get(new ai.djl.ndarray.index.NDIndex(":"));       // [B, N, D] view
+            p = prompt.get(new NDIndex(":"));       // [B, N, D] view
             p.attach(m);
         }
         long n = p.getShape().get(1);

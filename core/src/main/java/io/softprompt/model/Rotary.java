@@ -5,13 +5,13 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.softprompt.util.Tensors;
 import java.util.Map;
 
-import io.softprompt.util.Tensors;
 /**
  * Rotary position embedding (RoPE) as transformers' Llama: inverse frequencies theta^(-2i/K), the
  * "rotate half" pairing (i, i + K/2), positions 0..S-1 over prompt and tokens, and the {@code llama3}
- * rope_scaling type. Dimension legend: B batch, H heads, S positions, K head size.
+ * rope_scaling type. Dimensions (docs/ARCHITECTURE.md): B batch, H heads, S positions, K head size.
  */
 public final class Rotary {
     private final float[] invFreq; // [K/2]

@@ -6,6 +6,7 @@ import io.softprompt.util.UserException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 
 /**
  * Special token ids and how an input is framed: an optional leading BOS (decoder LMs), [CLS] ... [SEP]
@@ -82,7 +83,7 @@ public record Specials(long[] prefix, long[] suffix, long mask, String maskText,
             long[] plain = tok.encode("a");
             long[] framed = tok.encodeWithSpecials("a");
             int lead = indexOf(framed, plain);
-            return lead > 0 ? java.util.Arrays.copyOf(framed, lead) : new long[0];
+            return lead > 0 ? Arrays.copyOf(framed, lead) : new long[0];
         }
         return defaultBos && bos >= 0 ? new long[] {bos} : new long[0];
     }

@@ -1,7 +1,9 @@
 package io.softprompt.model;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.fasterxml.jackson.core.JsonToken;
 import io.softprompt.util.Hashing;
+import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -21,15 +23,15 @@ public final class TextTokenizer implements AutoCloseable {
 
     /** Whether tokenizer.json has a top-level non-null "post_processor" (streamed, not loaded whole). */
     static boolean hasPostProcessor(Path file) throws IOException {
-        try (var p = io.softprompt.util.Json.MAPPER.getFactory().createParser(file.toFile())) {
-            if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+        try (var p = Json.MAPPER.getFactory().createParser(file.toFile())) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
                 return false;
             }
-            while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String name = p.currentName();
                 var t = p.nextToken();
                 if (name.equals("post_processor")) {
-                    return t != com.fasterxml.jackson.core.JsonToken.VALUE_NULL;
+                    return t != JsonToken.VALUE_NULL;
                 }
                 p.skipChildren();
             }

@@ -15,7 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 
-import io.softprompt.util.Tensors;
 /**
  * The tensors of a Hugging Face model folder: {@code model.safetensors}, or the shards listed in
  * {@code model.safetensors.index.json} ({"weight_map": {tensor: shard file}}). Tensors are loaded one

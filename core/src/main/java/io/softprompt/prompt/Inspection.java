@@ -13,10 +13,10 @@ import io.softprompt.util.Tensors;
  * vocabulary. Khashabi et al. 2021 showed such readings can mislead: a prompt can sit near the
  * embeddings of an unrelated text and still solve the task.
  *
- * <p>Dimension legend: N prompt tokens, D hidden, V vocabulary, K neighbours.
+ * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, D hidden, V vocabulary, X neighbours per position.
  */
 public final class Inspection {
-    /** Per position: norm, neighbour ids [K] and cosine similarities [K]; the mean vocabulary norm. */
+    /** Per position: norm, neighbour ids [X] and cosine similarities [X]; the mean vocabulary norm. */
     public record Result(float[] norms, long[][] ids, float[][] similarity, double meanVocabNorm) {
         public double meanPromptNorm() {
             double s = 0;
@@ -40,7 +40,7 @@ public final class Inspection {
             NDArray eUnit = e.div(eNorm.maximum(1e-12f));                          // [V, D]
             eUnit.attach(m);
             NDArray sims = p.div(pNorm.maximum(1e-12f)).matMul(eUnit.transpose()); // [N, V]
-            NDList top = sims.topK(Math.min(k, (int) e.getShape().get(0)), 1);    // values, indices [N, K]
+            NDList top = sims.topK(Math.min(k, (int) e.getShape().get(0)), 1);    // values, indices [N, X]
             float[] vals = top.get(0).toFloatArray();
             long[] idx = top.get(1).toLongArray();
             int kk = (int) top.get(0).getShape().get(1);

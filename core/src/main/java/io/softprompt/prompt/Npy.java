@@ -9,6 +9,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -90,7 +92,7 @@ public final class Npy {
             throw new UserException(file + ": a Fortran-order array; save with np.ascontiguousarray(arr)");
         }
         String[] dims = s.group(1).split(",");
-        java.util.List<Integer> shape = new java.util.ArrayList<>();
+        List<Integer> shape = new ArrayList<>();
         for (String dim : dims) {
             if (!dim.isBlank()) {
                 try {

@@ -10,6 +10,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -95,7 +97,7 @@ public final class PeftAdapter {
             if (Files.exists(abs)) {
                 deleteTree(abs);
             }
-            Files.move(stage, abs, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            Files.move(stage, abs, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             deleteTree(stage);
         }
@@ -144,7 +146,7 @@ public final class PeftAdapter {
         }
         long[] shape = f.info(PromptFile.TENSOR).shape();
         if (shape.length != 2 || shape[0] != (long) n * sub || shape[1] != dim) {
-            throw new UserException(wFile + ": '" + PromptFile.TENSOR + "' has shape " + java.util.Arrays.toString(shape)
+            throw new UserException(wFile + ": '" + PromptFile.TENSOR + "' has shape " + Arrays.toString(shape)
                     + " but " + CONFIG + " says [" + n * sub + ", " + dim + "]");
         }
         float[] values = f.readFloats(PromptFile.TENSOR);

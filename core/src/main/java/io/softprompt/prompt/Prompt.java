@@ -1,11 +1,13 @@
 package io.softprompt.prompt;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.data.Task;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
+import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -40,7 +42,7 @@ public record Prompt(float[] values, int tokens, int hidden, Map<String, String>
             String labelColumn = meta(PromptFile.LABEL_COLUMN);
             return new Task(name, template, textColumn, labelColumn, v, null, null, null, null, meta(PromptFile.TASK_TYPE),
                     meta(PromptFile.TARGET_COLUMN)).validated(source);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new UserException(source + ": metadata 'verbalizer' is not a JSON object");
         }
     }
@@ -71,7 +73,7 @@ public record Prompt(float[] values, int tokens, int hidden, Map<String, String>
                 if (node != null && node.canConvertToInt()) {
                     return node.asInt();
                 }
-            } catch (java.io.IOException ignored) {
+            } catch (IOException ignored) {
                 // an unreadable train_config: the fallback
             }
         }
@@ -87,7 +89,7 @@ public record Prompt(float[] values, int tokens, int hidden, Map<String, String>
         try {
             JsonNode node = Json.MAPPER.readTree(cfg).get(key);
             return node == null || !node.isTextual() ? null : node.asText();
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return null;
         }
     }

@@ -1,14 +1,17 @@
 package io.softprompt.prompt;
 
-import io.softprompt.util.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.softprompt.model.Layers;
 import io.softprompt.model.LanguageModel;
+import io.softprompt.model.Layers;
 import io.softprompt.model.TextTokenizer;
+import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.Locale;
 import java.util.Random;
+import java.util.Set;
 
 /**
  * How the N×D prompt starts (Lester et al. §3.2), all seeded:
@@ -69,7 +72,7 @@ public enum PromptInit {
                 return rows(lm, tiled);
             }
             case LABELS -> {
-                long[] head = labelTokens.length > n ? java.util.Arrays.copyOf(labelTokens, n) : labelTokens;
+                long[] head = labelTokens.length > n ? Arrays.copyOf(labelTokens, n) : labelTokens;
                 long[] rest = sample(rnd, n - head.length, Math.min(VOCAB_POOL, lm.vocabSize()), head);
                 long[] ids = new long[n];
                 System.arraycopy(head, 0, ids, 0, head.length);
@@ -83,7 +86,7 @@ public enum PromptInit {
     /** k distinct ids from [0, pool) not in exclude (with repetition only when the pool is too small). */
     static long[] sample(Random rnd, int k, int pool, long[] exclude) {
         long[] out = new long[k];
-        java.util.Set<Long> used = new java.util.HashSet<>();
+        Set<Long> used = new HashSet<>();
         for (long e : exclude) {
             used.add(e);
         }

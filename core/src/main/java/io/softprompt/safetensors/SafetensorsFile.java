@@ -1,12 +1,12 @@
 package io.softprompt.safetensors;
 
-import io.softprompt.util.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.core.type.TypeReference;
 import io.softprompt.util.Json;
+import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 import java.io.IOException;
 import java.nio.ByteBuffer;

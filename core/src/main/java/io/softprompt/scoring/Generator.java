@@ -1,6 +1,5 @@
 package io.softprompt.scoring;
 
-import io.softprompt.util.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -11,6 +10,7 @@ import ai.djl.ndarray.types.Shape;
 import io.softprompt.model.KvCache;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Prompted;
+import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,7 +21,7 @@ import java.util.List;
  * With the key/value cache each step feeds one token; without it each step recomputes the whole
  * sequence (kept as the reference the cached path is tested against). Stops at EOS or maxNew tokens.
  *
- * <p>Dimension legend: N prompt tokens, T input tokens, D hidden, V vocabulary, S = N + T.
+ * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, T input tokens, D hidden, V vocabulary, S = N + T.
  */
 public final class Generator {
     private final LanguageModel lm;

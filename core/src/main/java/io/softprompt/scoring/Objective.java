@@ -1,6 +1,5 @@
 package io.softprompt.scoring;
 
-import io.softprompt.util.Tensors;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -8,8 +7,10 @@ import ai.djl.ndarray.types.Shape;
 import io.softprompt.data.Encoder;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Prompted;
+import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -59,7 +60,7 @@ public enum Objective {
         int b = classes.length;
         if (this == VERBALIZER) {
             long[] start = new long[b];
-            java.util.Arrays.fill(start, lm.specials().decoderStart());
+            Arrays.fill(start, lm.specials().decoderStart());
             NDArray h = lm.decode(Tensors.create(m, start, new Shape(b, 1)), enc.get(0), enc.get(1)); // [B, 1, D]
             return Prompted.crossEntropy(lm.logits(h.reshape(b, -1), Tensors.create(m, labels.first())), Tensors.create(m, classes));
         }
@@ -92,7 +93,7 @@ public enum Objective {
         }
         List<Encoder.Encoded> joined = new ArrayList<>();
         for (Encoder.Encoded r : rows) {
-            long[] all = java.util.Arrays.copyOf(r.ids(), r.ids().length + r.target().length);
+            long[] all = Arrays.copyOf(r.ids(), r.ids().length + r.target().length);
             System.arraycopy(r.target(), 0, all, r.ids().length, r.target().length);
             joined.add(new Encoder.Encoded(all, -1));
         }
@@ -134,7 +135,7 @@ public enum Objective {
             int r = seqs.stream().mapToInt(a -> a.length).max().orElse(1);
             int b = seqs.size();
             long[] in = new long[b * r];
-            java.util.Arrays.fill(in, pad);
+            Arrays.fill(in, pad);
             int m = seqs.stream().mapToInt(a -> a.length).sum();
             long[] flat = new long[m];
             long[] tgt = new long[m];

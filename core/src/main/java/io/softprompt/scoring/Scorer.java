@@ -27,7 +27,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * (different prompts, prompt lengths, templates and verbalisers) share one forward pass: one frozen
  * model, many tasks, one batch.
  *
- * <p>Dimension legend (docs/ARCHITECTURE.md): B rows, T tokens, N prompt tokens, S = N + T, D hidden,
+ * <p>Dimensions (docs/ARCHITECTURE.md): B rows, T tokens, N prompt tokens, S = N + T, D hidden,
  * P cached prompt positions, A all prompt rows of every slot (the prompt table), U distinct label
  * tokens in the batch, M (row, class) pairs, R decoder steps, V vocabulary.
  *

@@ -1,16 +1,18 @@
 package io.softprompt.serve;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.softprompt.scoring.Scorer;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.scoring.Scorer;
 import io.softprompt.util.Json;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -56,7 +58,7 @@ public final class PredictServer implements AutoCloseable {
     private final ExecutorService handlers;
     private final ScheduledExecutorService watcher;
 
-    public PredictServer(LoadedModel model, java.nio.file.Path promptDir, Settings s) throws IOException {
+    public PredictServer(LoadedModel model, Path promptDir, Settings s) throws IOException {
         this.model = model;
         this.settings = s;
         this.scorer = new Scorer(model.lm(), s.prefixCache());
@@ -213,7 +215,7 @@ public final class PredictServer implements AutoCloseable {
         JsonNode root;
         try {
             root = Json.MAPPER.readTree(body);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new BadRequest(400, "malformed JSON: " + e.getOriginalMessage().split("\n")[0]);
         }
         if (root == null || !root.isObject()) {

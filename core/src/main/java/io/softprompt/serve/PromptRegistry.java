@@ -1,18 +1,19 @@
 package io.softprompt.serve;
 
 import io.softprompt.data.Encoder;
-import io.softprompt.infer.Member;
 import io.softprompt.data.Task;
-import io.softprompt.scoring.Scorer;
+import io.softprompt.infer.Member;
 import io.softprompt.loader.LoadedModel;
-import io.softprompt.prompt.PromptFile;
 import io.softprompt.prompt.Prompt;
+import io.softprompt.prompt.PromptFile;
+import io.softprompt.scoring.Scorer;
 import io.softprompt.util.UserException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,7 +43,7 @@ public final class PromptRegistry {
     private final Consumer<Scorer.Slot> onDrop;
     private volatile Map<String, Entry> entries = Map.of();
     private volatile Map<String, String> refused = Map.of();
-    private final Map<String, FileTime> refusedSeen = new java.util.HashMap<>();
+    private final Map<String, FileTime> refusedSeen = new HashMap<>();
 
     public PromptRegistry(Path dir, LoadedModel model, int maxLength, Consumer<Scorer.Slot> onDrop) {
         if (!Files.isDirectory(dir)) {

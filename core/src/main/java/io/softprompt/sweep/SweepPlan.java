@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -33,7 +34,7 @@ public record SweepPlan(String name, ObjectNode base, LinkedHashMap<String, List
         JsonNode root;
         try {
             root = Json.MAPPER.readTree(file.toFile());
-        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
+        } catch (NoSuchFileException | FileNotFoundException e) {
             throw new UserException("--config " + file + ": file not found");
         } catch (IOException e) {
             throw new UserException(file + ": not valid JSON: " + e.getMessage().split("\n")[0]);

@@ -7,6 +7,7 @@ import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -326,7 +327,7 @@ public final class SweepReport {
             String p = x.next();
             String q = y.next();
             int c = p.chars().allMatch(Character::isDigit) && q.chars().allMatch(Character::isDigit)
-                    ? new java.math.BigInteger(p).compareTo(new java.math.BigInteger(q)) : p.compareTo(q);
+                    ? new BigInteger(p).compareTo(new BigInteger(q)) : p.compareTo(q);
             if (c != 0) {
                 return c;
             }

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -59,9 +60,9 @@ public final class SweepRunner {
         meta.put("grid", plan.grid());
         AtomicFiles.writeString(out.resolve("sweep.json"), Json.pretty(meta) + "\n");
         ConcurrentLinkedQueue<SweepPlan.Run> queue = new ConcurrentLinkedQueue<>(runs);
-        List<String> finished = java.util.Collections.synchronizedList(new ArrayList<>());
-        List<String> skipped = java.util.Collections.synchronizedList(new ArrayList<>());
-        List<String> failed = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<String> finished = Collections.synchronizedList(new ArrayList<>());
+        List<String> skipped = Collections.synchronizedList(new ArrayList<>());
+        List<String> failed = Collections.synchronizedList(new ArrayList<>());
         AtomicInteger done = new AtomicInteger();
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / workers);
         err.printf(Locale.ROOT, "sweep %s: %d runs in %s, %d worker(s) x %d thread(s)%n", plan.name(), runs.size(), out,

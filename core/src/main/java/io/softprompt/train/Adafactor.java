@@ -2,6 +2,7 @@ package io.softprompt.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -44,8 +45,8 @@ public final class Adafactor implements Optimizer {
         long[] s = param.getShape().getShape();
         this.factored = s.length == 2;
         if (factored) {
-            row = manager.zeros(new ai.djl.ndarray.types.Shape(s[0]));
-            col = manager.zeros(new ai.djl.ndarray.types.Shape(s[1]));
+            row = manager.zeros(new Shape(s[0]));
+            col = manager.zeros(new Shape(s[1]));
         } else {
             row = manager.zeros(param.getShape());
             col = null;

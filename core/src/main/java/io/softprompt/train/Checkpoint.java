@@ -1,6 +1,7 @@
 package io.softprompt.train;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.softprompt.eval.Metrics;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.safetensors.SafetensorsWriter;
 import io.softprompt.util.Json;
@@ -35,7 +36,7 @@ public record Checkpoint(float[] prompt, float[] bestPrompt, long[] promptShape,
             @JsonProperty("epoch") int epoch,
             @JsonProperty("cursor") int cursor,
             @JsonProperty("best_metric") Double bestMetric,
-            @JsonProperty("best_dev") io.softprompt.eval.Metrics bestDev,
+            @JsonProperty("best_dev") Metrics bestDev,
             @JsonProperty("best_step") int bestStep,
             @JsonProperty("evals_since_best") int evalsSinceBest,
             @JsonProperty("last_loss") double lastLoss,

@@ -44,9 +44,4 @@ public enum Schedule {
             case CONSTANT -> lr;
         };
     }
-
-    /** Linear warmup, then constant (kept for callers that predate the other schedules). */
-    public static double warmupConstant(double lr, int warmup, int step) {
-        return CONSTANT.lr(lr, warmup, Integer.MAX_VALUE, step);
-    }
 }

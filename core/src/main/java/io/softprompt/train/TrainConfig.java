@@ -2,18 +2,22 @@ package io.softprompt.train;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.softprompt.prompt.PromptInit;
 import io.softprompt.scoring.Objective;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
+import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -89,7 +93,7 @@ public record TrainConfig(
 
     /** The keys (flag names with '_'), in order. */
     public static Set<String> keys() {
-        Set<String> keys = new java.util.LinkedHashSet<>();
+        Set<String> keys = new LinkedHashSet<>();
         Json.MAPPER.valueToTree(defaults()).fieldNames().forEachRemaining(keys::add);
         return keys;
     }
@@ -113,21 +117,21 @@ public record TrainConfig(
             merged.set(e.getKey(), e.getValue());
             try {
                 VALUES.treeToValue(merged, TrainConfig.class);
-            } catch (com.fasterxml.jackson.core.JsonProcessingException | IllegalArgumentException ex) {
+            } catch (JsonProcessingException | IllegalArgumentException ex) {
                 throw new UserException(source + ": key '" + e.getKey() + "' must be " + expected(e.getKey())
                         + " (got " + e.getValue() + ")");
             }
         }
         try {
             return VALUES.treeToValue(merged, TrainConfig.class);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new UserException(source + ": " + e.getOriginalMessage().split("\n")[0]);
         }
     }
 
     /** What a key's value must be, in words, from its component's type. */
     static String expected(String key) {
-        for (java.lang.reflect.Field f : TrainConfig.class.getDeclaredFields()) {
+        for (Field f : TrainConfig.class.getDeclaredFields()) {
             JsonProperty p = f.getAnnotation(JsonProperty.class);
             if (p != null && p.value().equals(key)) {
                 Class<?> t = f.getType();
@@ -158,7 +162,7 @@ public record TrainConfig(
     public TrainConfig normalized(String taskName) {
         Builder b = toBuilder();
         b.optimizer = Optimizer.check(optimizer);
-        b.init = io.softprompt.prompt.PromptInit.parse(init).id();
+        b.init = PromptInit.parse(init).id();
         b.objective = Objective.parse(objective).name().toLowerCase(Locale.ROOT);
         b.schedule = Schedule.parse(schedule).id();
         b.lr = learningRate();
@@ -203,10 +207,10 @@ public record TrainConfig(
         Optimizer.check(optimizer);
         Objective.parse(objective);
         Schedule.parse(schedule);
-        io.softprompt.prompt.PromptInit init = io.softprompt.prompt.PromptInit.parse(this.init);
-        check(init != io.softprompt.prompt.PromptInit.TEXT || (initText != null && !initText.isBlank()),
+        PromptInit init = PromptInit.parse(this.init);
+        check(init != PromptInit.TEXT || (initText != null && !initText.isBlank()),
                 "--init text needs --init-text \"...\"");
-        check(initText == null || init == io.softprompt.prompt.PromptInit.TEXT,
+        check(initText == null || init == PromptInit.TEXT,
                 "--init-text is only used with --init text (got --init " + this.init + ")");
         check(anchorText == null || !anchorText.isBlank(), "--anchor-text must not be empty");
         check(anchorWeight == null || (anchorWeight >= 0 && Double.isFinite(anchorWeight)),

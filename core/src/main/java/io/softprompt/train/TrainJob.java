@@ -1,5 +1,6 @@
 package io.softprompt.train;
 
+import ai.djl.ndarray.NDArray;
 import io.softprompt.data.DataSource;
 import io.softprompt.data.Encoder;
 import io.softprompt.data.Example;
@@ -253,7 +254,7 @@ public final class TrainJob implements AutoCloseable {
                 }
 
                 @Override
-                public ai.djl.ndarray.NDArray loss(int step, ai.djl.ndarray.NDArray loss) {
+                public NDArray loss(int step, NDArray loss) {
                     return listener.loss(step, loss);
                 }
             };

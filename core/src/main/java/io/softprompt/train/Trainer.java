@@ -1,6 +1,5 @@
 package io.softprompt.train;
 
-import io.softprompt.util.Tensors;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -11,8 +10,11 @@ import io.softprompt.eval.Evaluator;
 import io.softprompt.eval.Metrics;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
+import io.softprompt.scoring.Objective;
 import io.softprompt.util.Rss;
+import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,7 +22,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 
-import io.softprompt.scoring.Objective;
 /**
  * Prompt tuning: only the N×D prompt learns; the model is frozen. Reads top to bottom like nanoGPT's
  * train.py: set up (or restore a checkpoint), then for each step take a batch, forward, check the loss
@@ -260,7 +261,7 @@ public final class Trainer {
             if (checkpointStep > 0) {
                 sb.append("; kept checkpoint ").append(run.checkpoint()).append(" (step ").append(checkpointStep).append(')');
             }
-            if (bestStep > 0 && java.nio.file.Files.isRegularFile(run.best())) {
+            if (bestStep > 0 && Files.isRegularFile(run.best())) {
                 sb.append(", best prompt ").append(run.best()).append(" (step ").append(bestStep).append(')');
             }
         }

@@ -1,11 +1,22 @@
 package io.softprompt.util;
 
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 
 /** Writes files so that readers see either the old content or the complete new one, never half. */
 public final class AtomicFiles {
@@ -26,10 +37,10 @@ public final class AtomicFiles {
         }
         Path tmp = abs.resolveSibling("." + abs.getFileName() + ".tmp-" + ProcessHandle.current().pid());
         try {
-            try (var ch = java.nio.channels.FileChannel.open(tmp,
-                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING,
-                    java.nio.file.StandardOpenOption.WRITE);
-                 OutputStream out = new java.io.BufferedOutputStream(java.nio.channels.Channels.newOutputStream(ch), 1 << 16)) {
+            try (var ch = FileChannel.open(tmp,
+                    StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE);
+                 OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16)) {
                 writer.write(out);
                 out.flush();
                 ch.force(true);
@@ -41,7 +52,7 @@ public final class AtomicFiles {
     }
 
     public static void writeString(Path target, String content) throws IOException {
-        write(target, out -> out.write(content.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        write(target, out -> out.write(content.getBytes(StandardCharsets.UTF_8)));
     }
 
     /**
@@ -49,23 +60,23 @@ public final class AtomicFiles {
      * "Read-only file system", "Permission denied"), without the file name the caller already names.
      */
     public static String reason(IOException e) {
-        if (e instanceof java.nio.file.FileSystemException f) {
+        if (e instanceof FileSystemException f) {
             if (f.getReason() != null) {
                 return f.getReason();
             }
-            if (e instanceof java.nio.file.NoSuchFileException) {
+            if (e instanceof NoSuchFileException) {
                 return "No such file or directory";
             }
-            if (e instanceof java.nio.file.AccessDeniedException) {
+            if (e instanceof AccessDeniedException) {
                 return "Permission denied";
             }
-            if (e instanceof java.nio.file.FileAlreadyExistsException) {
+            if (e instanceof FileAlreadyExistsException) {
                 return "File exists";
             }
-            if (e instanceof java.nio.file.NotDirectoryException) {
+            if (e instanceof NotDirectoryException) {
                 return "Not a directory";
             }
-            if (e instanceof java.nio.file.DirectoryNotEmptyException) {
+            if (e instanceof DirectoryNotEmptyException) {
                 return "Directory not empty";
             }
         }

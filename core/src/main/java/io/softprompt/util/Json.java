@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -42,7 +43,7 @@ public final class Json {
         } catch (JsonProcessingException e) {
             throw new UserException(file + ": not valid JSON" + location(e) + ": "
                     + e.getOriginalMessage().split("\n")[0]);
-        } catch (java.io.FileNotFoundException | NoSuchFileException e) {
+        } catch (FileNotFoundException | NoSuchFileException e) {
             throw new UserException(file + ": file not found");
         } catch (IOException e) {
             throw new UserException(file + ": cannot read: " + e.getMessage());

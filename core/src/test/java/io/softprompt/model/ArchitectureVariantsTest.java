@@ -5,11 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.softprompt.Fixtures;
+import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.t5.T5ModelBuckets;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.safetensors.SafetensorsWriter;
 import io.softprompt.util.Json;
@@ -22,7 +26,6 @@ import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.softprompt.loader.LoadedModel;
 /**
  * Layouts beyond the shipped fixtures, checked by equivalence: an untied head that holds the tied
  * matrix must give the same logits; config keys the fixtures leave at defaults must be honoured.
@@ -52,8 +55,8 @@ class ArchitectureVariantsTest {
     static float[] logits(Path dir) {
         try (LoadedModel m = LoadedModel.load(dir, "x"); NDManager nd = NDManager.newBaseManager()) {
             NDArray ids = nd.create(new long[] {4, 9, 17, 3, 5, 8}, new Shape(2, 3));
-            NDArray mask = nd.ones(new Shape(2, 3), ai.djl.ndarray.types.DataType.INT64);
-            NDArray prompt = nd.randomNormal(0, 0.1f, new Shape(2, m.lm().hiddenSize()), ai.djl.ndarray.types.DataType.FLOAT32);
+            NDArray mask = nd.ones(new Shape(2, 3), DataType.INT64);
+            NDArray prompt = nd.randomNormal(0, 0.1f, new Shape(2, m.lm().hiddenSize()), DataType.FLOAT32);
             NDArray h;
             if (m.lm().kind() == LanguageModel.Kind.SEQ2SEQ) {
                 var enc = Prompted.run(m.lm(), prompt, ids, mask);
@@ -80,9 +83,9 @@ class ArchitectureVariantsTest {
         var e = f.info("model.embed_tokens.weight");
         Path untied = variant("llama", "untied", Map.of("lm_head.weight",
                 SafetensorsWriter.Tensor.f32(f.readFloats(e.name()), e.shape())), c -> c.put("tie_word_embeddings", false));
-        ai.djl.engine.Engine.getInstance().setRandomSeed(3);
+        Engine.getInstance().setRandomSeed(3);
         float[] a = logits(Fixtures.of("llama"));
-        ai.djl.engine.Engine.getInstance().setRandomSeed(3);
+        Engine.getInstance().setRandomSeed(3);
         float[] b = logits(untied);
         assertEquals(0f, maxDiff(a, b), 1e-6f);
     }
@@ -106,9 +109,9 @@ class ArchitectureVariantsTest {
         }
         Path untied = variant("t5", "untied", Map.of("lm_head.weight", SafetensorsWriter.Tensor.f32(head, s.shape())),
                 c -> c.put("tie_word_embeddings", false));
-        ai.djl.engine.Engine.getInstance().setRandomSeed(5);
+        Engine.getInstance().setRandomSeed(5);
         float[] a = logits(Fixtures.of("t5"));
-        ai.djl.engine.Engine.getInstance().setRandomSeed(5);
+        Engine.getInstance().setRandomSeed(5);
         float[] b = logits(untied);
         assertTrue(maxDiff(a, b) < 1e-5f, "max diff " + maxDiff(a, b));
     }
@@ -116,9 +119,9 @@ class ArchitectureVariantsTest {
     @Test
     void ropeThetaAndEpsilonAreRead() throws Exception {
         Path other = variant("llama", "theta", Map.of(), c -> c.put("rope_theta", 500000.0));
-        ai.djl.engine.Engine.getInstance().setRandomSeed(7);
+        Engine.getInstance().setRandomSeed(7);
         float[] a = logits(Fixtures.of("llama"));
-        ai.djl.engine.Engine.getInstance().setRandomSeed(7);
+        Engine.getInstance().setRandomSeed(7);
         float[] b = logits(other);
         assertTrue(maxDiff(a, b) > 1e-4f, "rope_theta changes the positions' rotation");
     }
@@ -146,12 +149,12 @@ class ArchitectureVariantsTest {
     @Test
     void t5RelativeBucketsMatchTransformers() {
         // values from transformers' T5Attention._relative_position_bucket(num_buckets=32, max_distance=128)
-        long[] bi = io.softprompt.model.t5.T5ModelBuckets.of(0, 1, 200, true);
+        long[] bi = T5ModelBuckets.of(0, 1, 200, true);
         assertEquals(0, bi[0]);    // same position
         assertEquals(17, bi[1]);   // one to the right: 16 + 1
         assertEquals(16 + 8, bi[8]); // rel 8: 16 + max_exact(8) + floor(log(1)/..)=0 → 24
         assertEquals(31, bi[199]); // far right saturates
-        long[] uni = io.softprompt.model.t5.T5ModelBuckets.of(150, 1, 151, false);
+        long[] uni = T5ModelBuckets.of(150, 1, 151, false);
         assertEquals(0, uni[150]);
         assertEquals(1, uni[149]);
         assertEquals(31, uni[0]);  // 150 back saturates at num_buckets - 1

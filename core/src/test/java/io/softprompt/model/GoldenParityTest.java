@@ -7,23 +7,31 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.Fixtures;
 import io.softprompt.data.Encoder;
+import io.softprompt.loader.LoadedModel;
+import io.softprompt.loader.ModelRegistry;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.scoring.Objective;
+import io.softprompt.util.Hashing;
 import io.softprompt.util.Json;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
-import io.softprompt.loader.ModelRegistry;
-import io.softprompt.loader.LoadedModel;
 /**
  * Golden parity against the reference implementation (transformers + peft): for every fixture folder
  * under -Dsoftprompt.fixtures, load with the production loader and compare plain logits, prompted
@@ -38,7 +46,7 @@ class GoldenParityTest {
         List<Path> committed = Fixtures.all();
         assertFalse(committed.isEmpty(), "no committed fixtures under " + Fixtures.root());
         List<DynamicTest> tests = new ArrayList<>();
-        java.util.Set<String> seen = new java.util.HashSet<>();
+        Set<String> seen = new HashSet<>();
         for (Path dir : committed) {
             seen.add(digest(dir));
             tests.add(DynamicTest.dynamicTest(dir.getFileName().toString(), () -> check(dir, dir.getFileName().toString())));
@@ -58,15 +66,15 @@ class GoldenParityTest {
     }
 
     /** SHA-256 over golden.safetensors and model.safetensors: same bytes, same fixture. */
-    static String digest(Path dir) throws java.io.IOException {
-        java.security.MessageDigest md = io.softprompt.util.Hashing.sha256();
+    static String digest(Path dir) throws IOException {
+        MessageDigest md = Hashing.sha256();
         for (String f : List.of("golden.safetensors", "model.safetensors", "config.json")) {
             Path p = dir.resolve(f);
-            if (java.nio.file.Files.isRegularFile(p)) {
-                md.update(java.nio.file.Files.readAllBytes(p));
+            if (Files.isRegularFile(p)) {
+                md.update(Files.readAllBytes(p));
             }
         }
-        return java.util.HexFormat.of().formatHex(md.digest());
+        return HexFormat.of().formatHex(md.digest());
     }
 
     static void check(Path dir, String label) throws Exception {
@@ -175,7 +183,7 @@ class GoldenParityTest {
     static float[] lossAndGrad(LanguageModel lm, NDManager m, float[] promptValues, long[] pShape, NDArray ids,
             NDArray mask, long[] positions, long[] classes, Encoder.Labels labels, Objective objective) {
         try (NDManager scope = m.newSubManager()) {
-            NDArray prompt = scope.create(promptValues, new ai.djl.ndarray.types.Shape(pShape));
+            NDArray prompt = scope.create(promptValues, new Shape(pShape));
             prompt.setRequiresGradient(true);
             float loss;
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {

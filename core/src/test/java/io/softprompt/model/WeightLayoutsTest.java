@@ -7,18 +7,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.softprompt.Fixtures;
+import io.softprompt.loader.LoadedModel;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.util.UserException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
-import io.softprompt.loader.LoadedModel;
 /** The same checkpoint stored as F16, BF16 or in shards loads to the same model (up to rounding). */
 class WeightLayoutsTest {
     @TempDir
@@ -42,7 +43,7 @@ class WeightLayoutsTest {
             }
             assertArrayEquals(expected, loaded, "embedding values converted exactly from " + dtype);
             NDArray ids = nd.create(new long[] {1, 5, 9, 14, 2, 3}, new Shape(2, 3));
-            NDArray mask = nd.ones(new Shape(2, 3), ai.djl.ndarray.types.DataType.INT64);
+            NDArray mask = nd.ones(new Shape(2, 3), DataType.INT64);
             float[] a = ref.lm().logits(Prompted.hidden(ref.lm(), null, ids, mask).reshape(6, -1)).toFloatArray();
             float[] b = m.lm().logits(Prompted.hidden(m.lm(), null, ids, mask).reshape(6, -1)).toFloatArray();
             double max = 0;

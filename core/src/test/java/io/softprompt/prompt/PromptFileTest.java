@@ -16,6 +16,7 @@ import io.softprompt.util.UserException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -83,7 +84,7 @@ class PromptFileTest {
         Path f = tmp.resolve("bad.sp");
         PromptFile.write(f, sample());
         byte[] b = Files.readAllBytes(f);
-        Files.write(f, java.util.Arrays.copyOf(b, b.length - 7));
+        Files.write(f, Arrays.copyOf(b, b.length - 7));
         UserException e = assertThrows(UserException.class, () -> PromptFile.read(f));
         assertTrue(e.getMessage().startsWith(f.toString()), e.getMessage());
         Files.writeString(f, "this is not a prompt");

@@ -7,12 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import io.softprompt.util.UserException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -39,7 +42,7 @@ class SafetensorsTest {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray a = r.toNDArray("a", m);
             assertArrayEquals(new float[] {1, -2.5f, 3, 4, 5, 6}, a.toFloatArray());
-            assertEquals(new ai.djl.ndarray.types.Shape(2, 3), a.getShape());
+            assertEquals(new Shape(2, 3), a.getShape());
         }
     }
 
@@ -74,7 +77,7 @@ class SafetensorsTest {
         assertTrue(Float.isNaN(Half.fp16ToFloat((short) 0x7e00)));
         assertEquals(1f, Half.bf16ToFloat((short) 0x3f80));
         try (NDManager m = NDManager.newBaseManager()) {
-            assertEquals(ai.djl.ndarray.types.DataType.FLOAT32, r.toNDArray("b", m).getDataType());
+            assertEquals(DataType.FLOAT32, r.toNDArray("b", m).getDataType());
         }
     }
 
@@ -84,7 +87,7 @@ class SafetensorsTest {
         SafetensorsWriter.write(f, Map.of("w", SafetensorsWriter.Tensor.f32(new float[100], 10, 10)), Map.of());
         byte[] all = Files.readAllBytes(f);
         Path cut = tmp.resolve("cut.safetensors");
-        Files.write(cut, java.util.Arrays.copyOf(all, all.length - 40));
+        Files.write(cut, Arrays.copyOf(all, all.length - 40));
         UserException e = assertThrows(UserException.class, () -> SafetensorsFile.open(cut));
         assertTrue(e.getMessage().startsWith(cut.toString()), e.getMessage());
         assertTrue(e.getMessage().contains("'w'") && e.getMessage().contains("truncated"), e.getMessage());

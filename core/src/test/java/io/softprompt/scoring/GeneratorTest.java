@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.softprompt.Fixtures;
-import io.softprompt.model.LanguageModel;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.LanguageModel;
 import io.softprompt.util.UserException;
 import java.nio.file.Path;
 import java.util.Random;

@@ -3,6 +3,7 @@ package io.softprompt.scoring;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.softprompt.data.Encoder;
 import io.softprompt.model.LanguageModel;
@@ -23,7 +24,7 @@ final class Reference {
             NDArray p = Tensors.create(m, prompt, new Shape(n, lm.hiddenSize()));                  // [N, D]
             long[] ids = row.ids();
             NDArray idArr = Tensors.create(m, ids, new Shape(1, ids.length));                       // [1, T]
-            NDArray mask = m.ones(new Shape(1, ids.length), ai.djl.ndarray.types.DataType.INT64);   // [1, T]
+            NDArray mask = m.ones(new Shape(1, ids.length), DataType.INT64);   // [1, T]
             int c = labels.first().length;
             float[] scores = new float[c];
             if (lm.kind() != LanguageModel.Kind.SEQ2SEQ) {

@@ -7,16 +7,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.softprompt.Fixtures;
 import io.softprompt.data.Encoder;
 import io.softprompt.data.Task;
+import io.softprompt.infer.Ensemble;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.LanguageModel;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
-import io.softprompt.infer.Ensemble;
 
 /**
  * The one scorer: rows of different prompts and tasks in one forward pass, ensembles, the prefix
@@ -67,7 +73,7 @@ class ScorerTest {
                 }
                 Scorer scorer = new Scorer(m.lm());
                 List<int[]> one = new ArrayList<>();
-                one.add(java.util.stream.IntStream.range(0, items.size()).toArray());
+                one.add(IntStream.range(0, items.size()).toArray());
                 float[][] mixed = scorer.score(slots, items, one);
                 assertEquals(1, scorer.forwardPasses(), "all twelve rows of three tasks in one forward pass");
                 double worst = 0;
@@ -124,7 +130,7 @@ class ScorerTest {
                 .filter(ScorerTest::isDecoder) // every decoder-only fixture, whatever its name
                 .map(dir -> DynamicTest.dynamicTest(dir.getFileName().toString(), () -> {
                     try (LoadedModel m = LoadedModel.load(dir, "x")) {
-                        assertEquals(io.softprompt.model.LanguageModel.Kind.DECODER, m.lm().kind());
+                        assertEquals(LanguageModel.Kind.DECODER, m.lm().kind());
                         int d = m.lm().hiddenSize();
                         Task[] tasks = {task("mood", "{sentence} it was", " bad", " good"),
                             task("topic", "Topic of: {sentence} is", " movie", " plot", " film")};
@@ -145,7 +151,7 @@ class ScorerTest {
                             assertTrue(cached.cached());
                             // mixed batches (prompts of lengths 4 and 7 side by side) and one-prompt batches
                             List<int[]> mixed = Scorer.buckets(slots, items, 4, 0);
-                            assertTrue(mixed.stream().anyMatch(bt -> java.util.Arrays.stream(bt)
+                            assertTrue(mixed.stream().anyMatch(bt -> Arrays.stream(bt)
                                     .map(i -> items.get(i).slot()).distinct().count() > 1), "some batch mixes prompts");
                             List<int[]> single = new ArrayList<>(); // one prompt per batch: its cache expanded, not stacked
                             for (int k = 0; k < 2; k++) {
@@ -189,7 +195,7 @@ class ScorerTest {
                 float[][] plain = new Scorer(m.lm(), false).probabilities(slot, rows, 3);
                 float[][] cached;
                 try (Scorer sc = new Scorer(m.lm(), true)) {
-                    assertEquals(m.lm().kind() == io.softprompt.model.LanguageModel.Kind.DECODER, sc.cached());
+                    assertEquals(m.lm().kind() == LanguageModel.Kind.DECODER, sc.cached());
                     cached = sc.probabilities(slot, rows, 3);
                 }
                 double worstCache = 0;
@@ -208,9 +214,9 @@ class ScorerTest {
         }));
     }
 
-    static boolean isDecoder(java.nio.file.Path dir) {
+    static boolean isDecoder(Path dir) {
         try (LoadedModel m = LoadedModel.load(dir, "x")) {
-            return m.lm().kind() == io.softprompt.model.LanguageModel.Kind.DECODER;
+            return m.lm().kind() == LanguageModel.Kind.DECODER;
         }
     }
 
@@ -241,7 +247,7 @@ class ScorerTest {
             items.add(new Scorer.Item(i % 2, new Encoder.Encoded(new long[1 + i], -1)));
         }
         List<int[]> b = Scorer.buckets(slots, items, 4, 40);
-        java.util.Set<Integer> seen = new java.util.TreeSet<>();
+        Set<Integer> seen = new TreeSet<>();
         for (int[] batch : b) {
             assertTrue(batch.length <= 4);
             int s = 0;

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 class OptimTest {
@@ -86,14 +88,14 @@ class OptimTest {
         double[][] step1 = {{0.31449441727974736, -1.2840562458843996, 1.6579413724702587},
             {1.1835986734172137, -0.05280892354994232, -1.0417012108826387}};
         try (NDManager nd = NDManager.newBaseManager()) {
-            NDArray param = nd.create(new float[] {0.5f, -1f, 2f, 1.5f, 0.25f, -0.75f}, new ai.djl.ndarray.types.Shape(2, 3));
+            NDArray param = nd.create(new float[] {0.5f, -1f, 2f, 1.5f, 0.25f, -0.75f}, new Shape(2, 3));
             try (Optimizer opt = Optimizer.create("adafactor", nd, param, wd)) {
                 for (int t = 0; t < 3; t++) {
                     float[] g = new float[6];
                     for (int k = 0; k < 6; k++) {
                         g[k] = (float) grads[t][k / 3][k % 3];
                     }
-                    opt.step(param, nd.create(g, new ai.djl.ndarray.types.Shape(2, 3)), lr);
+                    opt.step(param, nd.create(g, new Shape(2, 3)), lr);
                     float[] got = param.toFloatArray();
                     for (int k = 0; k < 6; k++) {
                         assertEquals(expected[t][k / 3][k % 3], got[k], 2e-6, "step " + (t + 1) + " element " + k);
@@ -104,8 +106,8 @@ class OptimTest {
                 }
                 assertEquals(3, opt.steps());
                 assertEquals(2, opt.state().size(), "factored: one row and one column statistic");
-                assertEquals(new ai.djl.ndarray.types.Shape(2), opt.state().get("adafactor.exp_avg_sq_row").getShape());
-                assertEquals(new ai.djl.ndarray.types.Shape(3), opt.state().get("adafactor.exp_avg_sq_col").getShape());
+                assertEquals(new Shape(2), opt.state().get("adafactor.exp_avg_sq_row").getShape());
+                assertEquals(new Shape(3), opt.state().get("adafactor.exp_avg_sq_col").getShape());
             }
         }
     }
@@ -125,11 +127,11 @@ class OptimTest {
 
     @Test
     void dataOrderIsAPureFunctionOfSeedAndEpoch() {
-        assertEquals(java.util.Arrays.toString(Trainer.order(50, 7, 3)), java.util.Arrays.toString(Trainer.order(50, 7, 3)));
-        org.junit.jupiter.api.Assertions.assertNotEquals(java.util.Arrays.toString(Trainer.order(50, 7, 3)),
-                java.util.Arrays.toString(Trainer.order(50, 7, 4)));
+        assertEquals(Arrays.toString(Trainer.order(50, 7, 3)), Arrays.toString(Trainer.order(50, 7, 3)));
+        org.junit.jupiter.api.Assertions.assertNotEquals(Arrays.toString(Trainer.order(50, 7, 3)),
+                Arrays.toString(Trainer.order(50, 7, 4)));
         int[] sorted = Trainer.order(50, 7, 3).clone();
-        java.util.Arrays.sort(sorted);
+        Arrays.sort(sorted);
         for (int i = 0; i < 50; i++) {
             assertEquals(i, sorted[i], "a permutation");
         }

@@ -3,8 +3,8 @@ package io.softprompt.model.bert;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import io.softprompt.model.Layers;
 import io.softprompt.model.LanguageModel;
+import io.softprompt.model.Layers;
 import io.softprompt.model.ModelFolder;
 import io.softprompt.model.Specials;
 import io.softprompt.model.TextTokenizer;
@@ -18,7 +18,7 @@ import java.util.function.UnaryOperator;
  * BERT and RoBERTa with their masked-LM head: absolute positions plus token type 0, post-LayerNorm
  * blocks, bidirectional attention; the label word is read at the mask token.
  *
- * <p>Dimension legend: B batch, S positions (prompt N + tokens T), D hidden, H heads, K head size,
+ * <p>Dimensions (docs/ARCHITECTURE.md): B batch, S positions (prompt N + tokens T), D hidden, H heads, K head size,
  * F intermediate width, V vocabulary, M selected rows, C selected ids.
  *
  * <p>Hugging Face tensor names, with prefix {@code bert.} or {@code roberta.}:

@@ -5,28 +5,30 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import io.softprompt.model.KvCache;
-import io.softprompt.model.Layers;
 import io.softprompt.model.LanguageModel;
+import io.softprompt.model.Layers;
 import io.softprompt.model.ModelFolder;
 import io.softprompt.model.Specials;
 import io.softprompt.model.TextTokenizer;
 import io.softprompt.model.WeightStore;
+import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.function.UnaryOperator;
 
 /**
  * GPT-2 (transformers GPT2LMHeadModel): learned absolute positions, pre-LayerNorm blocks, fused QKV
- * Conv1D, tied LM head.
+ * Conv1D, an LM head tied to the token embeddings (or lm_head.weight when config.json unties it).
  *
- * <p>Dimension legend: B batch, T tokens, N prompt tokens, S = N + T, D hidden (n_embd), H heads
- * (n_head), K head size (D / H), F feed-forward width (n_inner), V vocabulary, P positions
- * (n_positions), M selected rows, C selected ids.
+ * <p>Dimensions (docs/ARCHITECTURE.md): B batch, T tokens, N prompt tokens, S = N + T, D hidden (n_embd),
+ * H heads (n_head), K head size (D / H), F feed-forward width (n_inner), V vocabulary, W learned positions
+ * (n_positions), Q new and P cached positions, M selected rows, C selected ids.
  *
  * <p>Hugging Face tensor names: {@code transformer.wte.weight} [V, D], {@code transformer.wpe.weight}
- * [P, D], per layer {@code transformer.h.L.{ln_1,attn.c_attn,attn.c_proj,ln_2,mlp.c_fc,mlp.c_proj}},
+ * [W, D], per layer {@code transformer.h.L.{ln_1,attn.c_attn,attn.c_proj,ln_2,mlp.c_fc,mlp.c_proj}},
  * {@code transformer.ln_f}. Conv1D weights are stored [in, out]. The original OpenAI checkpoints omit
  * the {@code transformer.} prefix; both are accepted.
  */
@@ -45,7 +47,7 @@ public final class Gpt2Model implements LanguageModel {
 
     private final Gpt2Config config;
     private final NDArray wte;   // [V, D]
-    private final NDArray wpe;   // [P, D]
+    private final NDArray wpe;   // [W, D]
     private final NDArray lnfW;  // [D]
     private final NDArray lnfB;  // [D]
     private final NDArray head;  // [V, D] (wte when tied)
@@ -188,11 +190,11 @@ public final class Gpt2Model implements LanguageModel {
                     pos[(int) (i * q + j)] = rowStarts[i] + j;
                 }
             }
-            if (java.util.Arrays.stream(rowStarts).max().orElse(0) + q > config.nPositions()) {
+            if (Arrays.stream(rowStarts).max().orElse(0) + q > config.nPositions()) {
                 throw new UserException("sequence of prompt + tokens exceeds the model's n_positions " + config.nPositions());
             }
             x = Layers.scoped(embeds, false, e -> e.add(Layers.embedding(
-                    io.softprompt.util.Tensors.create(e.getManager(), pos, new Shape(b, q)), wpe)));     // [B, Q, D]
+                    Tensors.create(e.getManager(), pos, new Shape(b, q)), wpe)));     // [B, Q, D]
         }
         for (int l = 0; l < blocks.size(); l++) {
             int layer = l;

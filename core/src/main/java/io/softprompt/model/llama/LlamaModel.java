@@ -4,8 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import io.softprompt.model.KvCache;
-import io.softprompt.model.Layers;
 import io.softprompt.model.LanguageModel;
+import io.softprompt.model.Layers;
 import io.softprompt.model.ModelFolder;
 import io.softprompt.model.Rotary;
 import io.softprompt.model.Specials;
@@ -20,8 +20,9 @@ import java.util.function.UnaryOperator;
  * The Llama family (llama, mistral, qwen2, any LlamaForCausalLM): RMSNorm, rotary positions, SwiGLU
  * MLP, grouped-query attention, tied or untied LM head.
  *
- * <p>Dimension legend: B batch, S positions (prompt N + tokens T), D hidden, H query heads, G key/value
- * heads, K head size, F intermediate width, V vocabulary, M selected rows, C selected ids.
+ * <p>Dimensions (docs/ARCHITECTURE.md): B batch, S positions (prompt N + tokens T), D hidden, H query heads,
+ * Hkv key/value heads, K head size, F intermediate width, V vocabulary, Q new and P cached positions,
+ * M selected rows, C selected ids.
  *
  * <p>Hugging Face tensor names: {@code model.embed_tokens.weight} [V, D], per layer
  * {@code model.layers.L.{input_layernorm, self_attn.{q,k,v,o}_proj, post_attention_layernorm,
@@ -31,8 +32,8 @@ public final class LlamaModel implements LanguageModel {
     private record Block(
             NDArray inNorm,                     // [D]
             NDArray q, NDArray qb,              // [H·K, D], [H·K] or null
-            NDArray k, NDArray kb,              // [G·K, D], [G·K] or null
-            NDArray v, NDArray vb,              // [G·K, D], [G·K] or null
+            NDArray k, NDArray kb,              // [Hkv·K, D], [Hkv·K] or null
+            NDArray v, NDArray vb,              // [Hkv·K, D], [Hkv·K] or null
             NDArray o,                          // [D, H·K]
             NDArray postNorm,                   // [D]
             NDArray gate, NDArray up,           // [F, D]
@@ -178,12 +179,12 @@ public final class LlamaModel implements LanguageModel {
         int g = c.numKeyValueHeads();
         NDArray n = Layers.rmsNorm(x, b.inNorm(), eps);                       // [B, Q, D]
         NDArray q = Rotary.apply(Layers.splitHeads(Layers.linear(n, b.q(), b.qb()), h), cos, sin); // [B, H, Q, K]
-        NDArray k = Rotary.apply(Layers.splitHeads(Layers.linear(n, b.k(), b.kb()), g), cos, sin); // [B, G, Q, K]
-        NDArray v = Layers.splitHeads(Layers.linear(n, b.v(), b.vb()), g);   // [B, G, Q, K]
+        NDArray k = Rotary.apply(Layers.splitHeads(Layers.linear(n, b.k(), b.kb()), g), cos, sin); // [B, Hkv, Q, K]
+        NDArray v = Layers.splitHeads(Layers.linear(n, b.v(), b.vb()), g);   // [B, Hkv, Q, K]
         if (cache != null) {
             var kv = cache.append(layer, k, v);
-            k = kv.get(0);                                                    // [B, G, P+Q, K]
-            v = kv.get(1);                                                    // [B, G, P+Q, K]
+            k = kv.get(0);                                                    // [B, Hkv, P+Q, K]
+            v = kv.get(1);                                                    // [B, Hkv, P+Q, K]
         }
         k = Layers.repeatKv(k, h / g);                                        // [B, H, P+Q, K]
         v = Layers.repeatKv(v, h / g);                                        // [B, H, P+Q, K]

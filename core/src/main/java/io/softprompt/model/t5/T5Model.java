@@ -1,16 +1,17 @@
 package io.softprompt.model.t5;
 
-import io.softprompt.util.Tensors;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.softprompt.model.KvCache;
-import io.softprompt.model.Layers;
 import io.softprompt.model.LanguageModel;
+import io.softprompt.model.Layers;
 import io.softprompt.model.ModelFolder;
 import io.softprompt.model.Specials;
 import io.softprompt.model.TextTokenizer;
 import io.softprompt.model.WeightStore;
+import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,9 +23,9 @@ import java.util.function.UnaryOperator;
  * FFN, and a head tied to the embeddings with a d_model^-0.5 rescale (v1.0) or untied (v1.1). The
  * prompt goes in front of the encoder input only.
  *
- * <p>Dimension legend: B batch, S encoder positions (prompt N + tokens T), R decoder steps, D d_model,
- * H heads, K d_kv, I = H·K attention width, F d_ff, V vocabulary, U buckets, M selected rows,
- * C selected ids.
+ * <p>Dimensions (docs/ARCHITECTURE.md): B batch, S encoder positions (prompt N + tokens T), R decoder
+ * steps, D d_model, H heads, K d_kv, I = H·K attention width, F d_ff, V vocabulary, E relative-position
+ * buckets, Q new and P cached positions, M selected rows, C selected ids.
  *
  * <p>Hugging Face tensor names: {@code shared.weight} [V, D]; {@code encoder.block.L.layer.0.SelfAttention.
  * {q,k,v,o}} and {@code .relative_attention_bias} (block 0), {@code layer.0.layer_norm},
@@ -43,8 +44,8 @@ public final class T5Model implements LanguageModel {
     private final NDArray shared;       // [V, D]
     private final NDArray head;         // [V, D] (tied: shared; else lm_head)
     private final NDArray headT;        // [D, V] view, made once
-    private final NDArray encBias;      // [U, H]
-    private final NDArray decBias;      // [U, H]
+    private final NDArray encBias;      // [E, H]
+    private final NDArray decBias;      // [E, H]
     private final NDArray encNorm;      // [D]
     private final NDArray decNorm;      // [D]
     private final List<Block> encoder;
@@ -192,7 +193,7 @@ public final class T5Model implements LanguageModel {
         return out;
     }
 
-    /** Position bias [1, H, Q, K] from a bucket table [U, H]. */
+    /** Position bias [1, H, Q, P+Q] from a bucket table [E, H]. */
     private NDArray positionBias(NDManager m, NDArray table, int qStart, int q, int k, boolean bidirectional) {
         long[] b = buckets(qStart, q, k, bidirectional, c.numBuckets(), c.maxDistance());
         NDArray bias = Layers.embedding(Tensors.create(m, b, new Shape(q, k)), table);  // [Q, K, H]
@@ -261,7 +262,7 @@ public final class T5Model implements LanguageModel {
         int h = c.numHeads();
         NDArray n = Layers.rmsNorm(x, a.norm(), c.layerNormEpsilon().floatValue());  // [B, Q, D]
         NDArray q = Layers.splitHeads(Layers.linear(n, a.q(), null), h);            // [B, H, Q, K]
-        var kv = cache.cross(layer, () -> new ai.djl.ndarray.NDList(
+        var kv = cache.cross(layer, () -> new NDList(
                 Layers.splitHeads(Layers.linear(encoded, a.k(), null), h),
                 Layers.splitHeads(Layers.linear(encoded, a.v(), null), h)));        // [B, H, S, K] ×2
         return Layers.linear(Layers.mergeHeads(Layers.attention(q, kv.get(0), kv.get(1), mask, 1f)), a.o(), null);
