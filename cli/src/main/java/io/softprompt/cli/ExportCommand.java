@@ -4,10 +4,13 @@ import io.softprompt.prompt.Npy;
 import io.softprompt.prompt.PeftAdapter;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
+import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -19,7 +22,8 @@ import picocli.CommandLine.Spec;
 
 /** softprompt export: a .sp prompt as a PEFT adapter folder or a NumPy .npy array. */
 @Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Write a prompt for other tools: a PEFT prompt-tuning adapter folder "
+        description = {"Write a prompt as a PEFT adapter folder or a NumPy .npy array.",
+            "A PEFT prompt-tuning adapter folder "
                 + "(PeftModel.from_pretrained loads it on the same base model), or a NumPy .npy array [N, D] "
                 + "float32 (the layout of Lester et al.'s released prompts).",
             "  softprompt export --prompt sst2.sp --to peft sst2-adapter/",
@@ -65,6 +69,14 @@ public final class ExportCommand implements Callable<Integer> {
         }
         spec.commandLine().getErr().printf(Locale.ROOT, "wrote %s (%s, prompt_embeddings [%d, %d] float32)%n", outPath,
                 format, sp.tokens(), sp.hidden());
+        if (common.json) {
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("output", outPath.toAbsolutePath().normalize().toString());
+            j.put("format", format);
+            j.put("tokens", sp.tokens());
+            j.put("hidden_size", sp.hidden());
+            spec.commandLine().getOut().println(Json.write(j));
+        }
         return 0;
     }
 }

@@ -7,6 +7,7 @@ import io.softprompt.prompt.Npy;
 import io.softprompt.prompt.PeftAdapter;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
+import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -24,8 +25,8 @@ import picocli.CommandLine.Spec;
 
 /** softprompt import: a PEFT adapter folder or a .npy array as a .sp prompt for a model. */
 @Command(name = "import", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Turn a PEFT prompt-tuning adapter folder or a NumPy .npy array [N, D] into a .sp prompt "
-                + "for a model. The shape is checked against the model; the task (template and verbalizer) comes "
+        description = {"Turn a PEFT adapter folder or a .npy array into a .sp prompt for a model.",
+            "The source holds a prompt [N, D]. The shape is checked against the model; the task (template and verbalizer) comes "
                 + "from the source when it carries one (adapters exported by softprompt), else from --task.",
             "  softprompt import sst2-adapter/ --model gpt2 --output sst2.sp",
             "  softprompt import prompt.npy --model t5-base --task sst2 --output sst2.sp"})
@@ -112,6 +113,17 @@ public final class ImportCommand implements Callable<Integer> {
             meta.put(PromptFile.IMPORTED_FROM, source.toAbsolutePath().normalize().toString());
             PromptFile.write(output, new Prompt(values, n, d, meta));
             err.printf(Locale.ROOT, "wrote %s (%d tokens x %d, task %s, model %s)%n", output, n, d, t.name(), where.name());
+            if (common.json) {
+                Map<String, Object> j = new LinkedHashMap<>();
+                j.put("output", output.toAbsolutePath().normalize().toString());
+                j.put("source", source.toAbsolutePath().normalize().toString());
+                j.put("tokens", n);
+                j.put("hidden_size", d);
+                j.put("task", t.name());
+                j.put("model", where.name());
+                j.put("init", init);
+                spec.commandLine().getOut().println(Json.write(j));
+            }
         }
         return 0;
     }

@@ -29,8 +29,9 @@ import picocli.CommandLine.Spec;
 
 /** softprompt infer: the label and class probabilities of each input, or its generated continuation. */
 @Command(name = "infer", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Use trained prompts on new inputs: the label and class probabilities per input, or with "
-                + "--generate (always for text-to-text tasks) the greedy continuation.",
+        description = {"Classify new inputs with trained prompts, or generate continuations.",
+            "Prints the label and class probabilities per input, or with --generate (always for text-to-text tasks) "
+                    + "the greedy continuation.",
             "Texts come from the arguments, or one per line from standard input; --input FILE.jsonl mixes rows of "
                     + "several tasks (--prompt NAME=FILE) in shared batches. --json prints one JSON object per input."})
 public final class InferCommand implements Callable<Integer> {

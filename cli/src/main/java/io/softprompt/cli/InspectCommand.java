@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
 
 /** softprompt inspect: each prompt vector's norm and nearest vocabulary tokens. */
 @Command(name = "inspect", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Look inside a prompt: per position the vector's L2 norm and its K nearest vocabulary tokens "
+        description = {"Look inside a prompt: norms and nearest vocabulary tokens.",
+            "Per position the vector's L2 norm and its K nearest vocabulary tokens "
                 + "by cosine similarity, then how the prompt's norms compare with the vocabulary's and how many "
                 + "positions are nearest to a verbalizer word (Lester et al. 2021, section 7)."})
 public final class InspectCommand implements Callable<Integer> {
@@ -34,8 +35,8 @@ public final class InspectCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
-    @Mixin
-    PromptOptions promptOptions;
+    @Option(names = "--prompt", required = true, paramLabel = "FILE.sp", description = "The prompt to look inside.")
+    String prompt;
 
     @Mixin
     ModelOptions modelOptions;
@@ -50,9 +51,8 @@ public final class InspectCommand implements Callable<Integer> {
         if (top < 1) {
             throw new UserException("--top must be at least 1 (got " + top + ")");
         }
-        if (promptOptions.prompts.size() != 1) {
-            throw new UserException("inspect takes one --prompt");
-        }
+        PromptOptions promptOptions = new PromptOptions();
+        promptOptions.prompts = List.of(prompt);
         try (PromptOptions.Session s = promptOptions.open(modelOptions, err, null)) {
             Prompt sp = s.first().prompt();
             Inspection.Result r = Inspection.of(s.model().lm(), sp.values(), sp.tokens(), top);
@@ -82,7 +82,7 @@ public final class InspectCommand implements Callable<Integer> {
             }
             if (common.json) {
                 Map<String, Object> j = new LinkedHashMap<>();
-                j.put("prompt", promptOptions.prompts.get(0));
+                j.put("prompt", prompt);
                 j.put("model", s.model().name());
                 j.put("tokens", sp.tokens());
                 j.put("hidden_size", sp.hidden());
@@ -94,7 +94,7 @@ public final class InspectCommand implements Callable<Integer> {
                 out.println(Json.write(j));
                 return 0;
             }
-            out.printf(Locale.ROOT, "prompt %s: %d tokens x %d on %s%n", promptOptions.prompts.get(0), sp.tokens(), sp.hidden(),
+            out.printf(Locale.ROOT, "prompt %s: %d tokens x %d on %s%n", prompt, sp.tokens(), sp.hidden(),
                     s.model().name());
             out.println("pos    norm  nearest tokens (cosine similarity)");
             for (Map<String, Object> p : positions) {

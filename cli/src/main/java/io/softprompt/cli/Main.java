@@ -4,9 +4,11 @@ import io.softprompt.util.UserException;
 import io.softprompt.util.Version;
 import java.io.PrintWriter;
 import java.util.Arrays;
+import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.UnmatchedArgumentException;
 import picocli.CommandLine;
 
 /** Entry point. Only {@link #main} calls System.exit; everything else returns an exit code. */
@@ -16,7 +18,7 @@ import picocli.CommandLine;
         description = "Soft-prompt tuning of frozen Hugging Face transformers (Lester et al. 2021) on the JVM.",
         subcommands = {TrainCommand.class, EvalCommand.class, InferCommand.class, InspectCommand.class,
             ExportCommand.class, ImportCommand.class, ServeCommand.class, SweepCommand.class, ReportCommand.class,
-            CommandLine.HelpCommand.class},
+            CompletionCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:success",
@@ -24,15 +26,17 @@ import picocli.CommandLine;
             "2:bad input: a flag, file or line (the message names it)",
             "3:training stopped on a non-finite loss or gradient (last good checkpoint and best prompt kept)",
             "4:sweep: some runs failed (the others finished; re-run to retry)"})
-public final class Main implements Runnable {
+public final class Main implements Callable<Integer> {
     public static final int EXIT_INTERNAL = 1;
 
     @Spec
     CommandSpec spec;
 
+    /** A bare {@code softprompt}: the usage on standard error, exit 2 (a command is missing). */
     @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+        return UserException.EXIT_CODE;
     }
 
     public static void main(String[] args) {
@@ -52,7 +56,13 @@ public final class Main implements Runnable {
         cl.setErr(err);
         cl.setParameterExceptionHandler((ex, a) -> {
             CommandLine c = ex.getCommandLine();
-            err.println("softprompt: error: " + ex.getMessage() + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
+            String hint = "";
+            if (ex instanceof UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+                hint = "; did you mean " + String.join(" or ", u.getSuggestions().subList(0, Math.min(3,
+                        u.getSuggestions().size()))) + "?";
+            }
+            err.println("softprompt: error: " + ex.getMessage() + hint + " (see '" + c.getCommandSpec().qualifiedName()
+                    + " --help')");
             err.flush();
             return UserException.EXIT_CODE;
         });

@@ -1,8 +1,14 @@
 package io.softprompt.cli;
 
 import io.softprompt.sweep.SweepReport;
+import io.softprompt.util.Json;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -12,7 +18,8 @@ import picocli.CommandLine.Spec;
 
 /** softprompt report: a CSV, a Markdown table and plots of a sweep's runs. */
 @Command(name = "report", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Summarise the runs under RUNS_DIR (a sweep's --out, or any folder of run folders): runs.csv, "
+        description = {"Tables and plots of a sweep's runs.",
+            "Summarises the runs under RUNS_DIR (a sweep's --out, or any folder of run folders): runs.csv, "
                 + "summary.md (mean ± std over seeds), accuracy against prompt length per initialisation with error "
                 + "bars and training curves, as PNG and SVG."})
 public final class ReportCommand implements Callable<Integer> {
@@ -33,6 +40,17 @@ public final class ReportCommand implements Callable<Integer> {
         System.setProperty("java.awt.headless", "true");
         SweepReport.write(runs, out);
         spec.commandLine().getErr().println("wrote " + out.resolve("summary.md") + ", runs.csv and plots");
+        if (common.json) {
+            List<String> files;
+            try (Stream<Path> s = Files.list(out)) {
+                files = s.map(p -> p.getFileName().toString()).sorted().toList();
+            }
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("runs", runs.toAbsolutePath().normalize().toString());
+            j.put("out", out.toAbsolutePath().normalize().toString());
+            j.put("files", files);
+            spec.commandLine().getOut().println(Json.write(j));
+        }
         return 0;
     }
 }

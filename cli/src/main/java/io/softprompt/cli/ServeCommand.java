@@ -18,7 +18,8 @@ import picocli.CommandLine.Spec;
 
 /** softprompt serve: an HTTP JSON API over one frozen model and a folder of prompts. */
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Serve every NAME.sp in a folder as task NAME over HTTP, on one frozen model. Requests of "
+        description = {"Serve a folder of prompts over HTTP on one frozen model.",
+            "Every NAME.sp in the folder is task NAME. Requests of "
                 + "different tasks are micro-batched into shared forward passes; new or changed .sp files are "
                 + "picked up within a second; a prompt that does not fit the model is refused and logged.",
             "  POST /v1/predict  {\"task\": \"sst2\", \"text\": \"a fine film\"}  or  {\"items\": [{...}, ...]}",
@@ -29,7 +30,7 @@ public final class ServeCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Mixin
-    CommonOptions common;
+    VerboseOption verbose;
 
     @Mixin
     ModelOptions modelOptions;
@@ -111,9 +112,6 @@ public final class ServeCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         err.printf("serving %d task(s) %s from %s on http://%s:%d (model %s)%n", server.registry().entries().size(),
                 server.registry().entries().keySet(), prompts, host, server.port(), where.name());
-        if (!server.registry().refused().isEmpty()) {
-            server.registry().refused().forEach((f, why) -> err.println("refused " + f + ": " + why));
-        }
         err.flush();
         stop.await();
         return 0;

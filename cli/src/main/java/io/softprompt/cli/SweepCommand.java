@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
 
 /** softprompt sweep: a grid of training runs, resumable and shardable. */
 @Command(name = "sweep", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Run a grid of training runs: every combination of the config's \"grid\" values on top of its "
+        description = {"Run a grid of training runs, resumable and shardable.",
+            "Every combination of the config's \"grid\" values on top of its "
                 + "\"base\" flags (keys are train flags, as in train --config). Each run gets OUT/<id>/ (a train run "
                 + "folder: prompt.sp, config.json, metrics.jsonl, final.json). Re-running skips finished runs and "
                 + "resumes interrupted ones. Relative paths in the config are taken from the current folder.",
@@ -136,6 +137,17 @@ public final class SweepCommand implements Callable<Integer> {
         SweepRunner.Outcome o = new SweepRunner(out, workers, err, childTrainCommand(), extra).run(plan, runs);
         err.printf("sweep %s: %d finished, %d already done, %d failed%n", plan.name(), o.finished().size(), o.skipped().size(),
                 o.failed().size());
+        if (common.json) {
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("sweep", plan.name());
+            j.put("out", out.toAbsolutePath().normalize().toString());
+            j.put("runs", runs.size());
+            j.put("finished", o.finished());
+            j.put("skipped", o.skipped());
+            j.put("failed", o.failed());
+            out_.println(Json.write(j));
+            out_.flush();
+        }
         if (!o.failed().isEmpty()) {
             throw new UserException(o.failed().size() + " of " + runs.size() + " runs failed: " + o.failed()
                     + " (see " + out + "/<run>/train.log); re-run the sweep to retry them", EXIT_RUNS_FAILED);

@@ -2,6 +2,7 @@ package io.softprompt.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 import java.util.Locale;
 import java.util.Map;
@@ -28,7 +29,11 @@ public interface Optimizer extends AutoCloseable {
             if (v == null || v.length != e.getValue().size()) {
                 throw new UserException("checkpoint: optimizer state '" + e.getKey() + "' is missing or has a wrong size");
             }
-            e.getValue().set(v);
+            // copied in by arithmetic from a PyTorch-owned array: NDArray.set() takes libtorch's
+            // deprecated AutoNonVariableTypeMode path and prints a warning on every resume
+            try (NDArray src = Tensors.create(e.getValue().getManager(), v, e.getValue().getShape())) {
+                e.getValue().muli(0).addi(src);
+            }
         }
         setSteps(steps);
     }
