@@ -1,28 +1,51 @@
 #!/usr/bin/env bash
-# Memory check: 2,000 training steps on a small random GPT-2 (4 layers, d 256, the real GPT-2
-# tokenizer) over ../shared/data/sst2, printing resident memory every 100 steps, then the growth from
-# step 200 to the last step (target: under 5%). Not a test: run it by hand or in CI.
-#   scripts/memcheck.sh [STEPS]
-# Env: SHARED (default ../shared); WORK (default a temp folder).
+# Memory check: trains STEPS steps (batch 8, 20 prompt tokens, inputs up to 64 tokens, an evaluation
+# every 200 steps) through bin/softprompt and prints resident memory every 100 steps, then the growth
+# from step 200 (after the first evaluation: its buffers are a one-time allocation) to the last step
+# (target: under 5%). Not a test: run it by hand or in CI.
+#   scripts/memcheck.sh [MODEL] [STEPS]
+#   MODEL: gpt2-tiny (default; the committed fixture, 2 layers, d 64) | gpt2-mini (random, 4 layers,
+#          d 256, the real GPT-2 tokenizer) | gpt2-small (random, GPT-2 small's shapes)
+# Env: SHARED (default ../shared: SST-2 and the GPT-2 tokenizer; without it gpt2-tiny trains on the
+#      built-in sample); WORK (default a temp folder); SOFTPROMPT_HEAP, SOFTPROMPT_MALLOC as the launcher.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${SHARED:-../shared}
 WORK=${WORK:-${TMPDIR:-/tmp}/softprompt-memcheck}
-STEPS=${1:-2000}
+MODEL=${1:-gpt2-tiny}
+STEPS=${2:-2000}
 [ -x target/softprompt/bin/softprompt ] || mvn -B -q package -DskipTests
-model="$WORK/gpt2-mini-random"
-if [ ! -f "$model/model.safetensors" ]; then
-  echo "writing a random gpt2-mini to $model (once)" >&2
-  java -cp "target/softprompt/lib/*" io.softprompt.bench.RandomModel gpt2-mini "$model" \
-    "$SHARED/tokenizers/gpt2/tokenizer.json" "$SHARED/data/sst2/train.tsv" >&2
+mkdir -p "$WORK"
+data=()
+if [ -f "$SHARED/data/sst2/train.tsv" ]; then
+  data=(--train "$SHARED/data/sst2/train.tsv" --dev "$SHARED/data/sst2/dev.tsv")
+  what="SST-2 ($SHARED/data/sst2)"
+else
+  what="the built-in SST-2 sample ($SHARED/data/sst2 not found)"
 fi
+case "$MODEL" in
+  gpt2-tiny) model=core/src/test/resources/fixtures/gpt2-tiny ;;
+  gpt2-mini|gpt2-small)
+    model="$WORK/$MODEL-random"
+    if [ ! -f "$SHARED/tokenizers/gpt2/tokenizer.json" ]; then
+      echo "memcheck: $MODEL needs the GPT-2 tokenizer and SST-2 under $SHARED (set SHARED)" >&2; exit 2
+    fi
+    if [ ! -f "$model/model.safetensors" ]; then
+      echo "writing a random $MODEL to $model (once)" >&2
+      java -Xmx6g -cp "target/softprompt/lib/*" io.softprompt.bench.RandomModel "$MODEL" "$model" \
+        "$SHARED/tokenizers/gpt2/tokenizer.json" "$SHARED/data/sst2/train.tsv" >&2
+    fi ;;
+  *) echo "memcheck: unknown MODEL $MODEL (gpt2-tiny | gpt2-mini | gpt2-small)" >&2; exit 2 ;;
+esac
 rm -rf "$WORK/run" "$WORK/mem.sp"
-target/softprompt/bin/softprompt train --model "$model" --task sst2 \
-  --train "$SHARED/data/sst2/train.tsv" --dev "$SHARED/data/sst2/dev.tsv" \
-  --tokens 20 --steps "$STEPS" --batch-size 8 --max-length 64 --eval-every 1000 --checkpoint-every 500 \
+t0=$(date +%s)
+target/softprompt/bin/softprompt train --model "$model" --task sst2 "${data[@]}" \
+  --tokens 20 --steps "$STEPS" --batch-size 8 --max-length 64 --eval-every 200 --checkpoint-every 500 \
   --log-every 100 -o "$WORK/mem.sp" --run-dir "$WORK/run" >/dev/null 2>"$WORK/train.log" || {
     tail -5 "$WORK/train.log" >&2; exit 1; }
-echo "step  rss_mb  (random-weight gpt2-mini: memory only, the accuracy means nothing)"
+echo "model $MODEL ($model), data $what, $STEPS steps in $(( $(date +%s) - t0 )) s"
+echo "allocator ${SOFTPROMPT_MALLOC:-jemalloc}, heap ${SOFTPROMPT_HEAP:-512m} (memory only: random or tiny weights)"
+echo "step  rss_mb"
 sed -E 's/.*"step":([0-9]+).*"rss_mb":([0-9.]+).*/\1 \2/' "$WORK/run/metrics.jsonl" |
   awk '{ printf "%5d  %7.1f\n", $1, $2; rss[$1] = $2; last = $1 }
        END { if (rss[200] > 0) printf "growth from step 200 to step %d: %+.2f%%\n", last, 100 * (rss[last] - rss[200]) / rss[200] }'

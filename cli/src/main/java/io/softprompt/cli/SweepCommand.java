@@ -158,7 +158,7 @@ public final class SweepCommand implements Callable<Integer> {
     /** This JVM's java and classpath running {@code softprompt train}: a bounded heap, as the launcher sets. */
     static List<String> childTrainCommand() {
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                "-Xmx512m", "-XX:+UseSerialGC", "-XX:MaxDirectMemorySize=64g", "-Dai.djl.offline=true"));
+                "-Xms64m", "-Xmn24m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:MaxDirectMemorySize=64g", "-Dai.djl.offline=true"));
         if (System.getProperty("softprompt.offline") != null) {
             cmd.add("-Dsoftprompt.offline=" + System.getProperty("softprompt.offline"));
         }

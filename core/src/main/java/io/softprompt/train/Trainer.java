@@ -209,6 +209,7 @@ public final class Trainer {
                         stoppedEarly = cfg.patience() != null && evalsSinceBest >= cfg.patience();
                     }
                     if (line != null && run != null) {
+                        line.put("rss_mb", Rss.currentMb()); // at the end of the step, evaluation included
                         run.log(line);
                     }
                     // ---- checkpoint ----
