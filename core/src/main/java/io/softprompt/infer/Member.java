@@ -1,11 +1,18 @@
 package io.softprompt.infer;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import io.softprompt.data.Encoder;
 import io.softprompt.data.Task;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.Prompted;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.scoring.Scorer;
+import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
+import java.util.List;
 
 /**
  * A trained prompt made ready to run on one model: its name (what rows ask for), where it came from,
@@ -35,7 +42,57 @@ public record Member(String name, String source, Prompt prompt, Task task, Encod
                     + "model's " + model.lm().maxPositions() + " positions");
         }
         Encoder enc = new Encoder(model.tokenizer(), task, len, model.lm());
-        return new Member(name != null ? name : task.name(), source, prompt, task, enc,
+        Member m = new Member(name != null ? name : task.name(), source, prompt, task, enc,
                 new Scorer.Slot(prompt.values(), prompt.tokens(), enc.labels()));
+        m.checkFinite(model);
+        return m;
+    }
+
+    /** A prompt whose values the file allows but the model cannot use: its output is NaN or infinite. */
+    public static final class NonFinite extends UserException {
+        private static final long serialVersionUID = 1L;
+
+        NonFinite(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Runs the prompt once in front of a one-word input and refuses it when the model's output is
+     * not finite: finite values can still overflow inside the model (a norm of 1e30 squared), so the
+     * file's own check is not enough. One short forward pass.
+     */
+    void checkFinite(LoadedModel model) {
+        Encoder.Encoded probe = encoder.encode("a", -1);
+        boolean finite;
+        if (task.textToText()) {
+            try (NDManager m = NDManager.newBaseManager()) {
+                NDArray p = Tensors.create(m, prompt.values(), new Shape(prompt.tokens(), prompt.hidden()));     // [N, D]
+                NDArray ids = Tensors.create(m, probe.ids(), new Shape(1, probe.ids().length));                 // [1, T]
+                NDArray mask = m.ones(new Shape(1, probe.ids().length), DataType.INT64);                        // [1, T]
+                finite = allFinite(Prompted.hidden(model.lm(), p, ids, mask).toFloatArray());                  // [1, S, D]
+            }
+        } else {
+            try (Scorer s = new Scorer(model.lm(), false)) {
+                finite = allFinite(s.probabilities(slot, List.of(probe), 1)[0]);
+            }
+        }
+        if (!finite) {
+            float max = 0;
+            for (float v : prompt.values()) {
+                max = Math.max(max, Math.abs(v));
+            }
+            throw new NonFinite(source + ": the prompt's values (largest |x| = " + max + ") make the model's output "
+                    + "non-finite (NaN or infinite); it cannot be used on " + model.name());
+        }
+    }
+
+    private static boolean allFinite(float[] values) {
+        for (float v : values) {
+            if (!Float.isFinite(v)) {
+                return false;
+            }
+        }
+        return true;
     }
 }

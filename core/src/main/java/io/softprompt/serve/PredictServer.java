@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.softprompt.infer.MultiTask;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.scoring.Scorer;
 import io.softprompt.util.Json;
@@ -13,13 +14,13 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -33,20 +34,50 @@ import org.slf4j.LoggerFactory;
  * <pre>
  *   POST /v1/predict   {"task": T, "text": X [, "id": I]}  or  {"items": [{...}, ...]}
  *   GET  /v1/tasks     the served tasks, and the prompt files refused with their reasons
- *   GET  /health       {"status": "ok", ...}
- *   GET  /metrics      requests, items, errors, batch sizes, latency percentiles
+ *   GET  /health       {"status": "ok", ...}  (never needs the token)
+ *   GET  /metrics      requests, items, errors, batch sizes, latency percentiles; Prometheus text
+ *                      with Accept: text/plain or ?format=prometheus
  * </pre>
  *
- * Built on the JDK's own HTTP server (com.sun.net.httpserver): a JSON API of four routes needs no
- * framework, and the server adds no dependency to the distribution. Request handlers run on a small
- * pool and wait for their items; the model runs on the {@link MicroBatcher}'s one thread.
+ * Built on the JDK's own HTTP server (com.sun.net.httpserver): four JSON routes need no framework.
+ * Every client is treated as hostile: requests must arrive within the read timeout (a
+ * {@link ConnectionGuard} drops slow ones without holding up the others), at most
+ * {@code maxConnections} are served at once (503 beyond), a Content-Length over the limit is refused
+ * before a byte of the body is read, and with a token every route but /health needs
+ * {@code Authorization: Bearer <token>} (compared in constant time). The model runs on the
+ * {@link MicroBatcher}'s one thread.
  */
 public final class PredictServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PredictServer.class);
 
-    /** Limits and batching settings. */
+    /** Limits and batching settings; {@link #defaults()} are {@code softprompt serve}'s. */
     public record Settings(int port, String host, int maxBatch, long windowMillis, int queueCapacity, int maxItems,
-            int maxTextChars, int maxBodyBytes, int tokenBudget, boolean prefixCache, long timeoutMillis, int maxLength) {}
+            int maxTextChars, int maxBodyBytes, int tokenBudget, boolean prefixCache, long timeoutMillis, int maxLength,
+            long readTimeoutMillis, int maxConnections, String token) {
+        public static Settings defaults() {
+            return new Settings(8080, "127.0.0.1", 32, 5, 1024, 64, 10_000, 1 << 20, 0, true, 30_000, 128, 10_000, 64, null);
+        }
+
+        public Settings withPort(int p) {
+            return new Settings(p, host, maxBatch, windowMillis, queueCapacity, maxItems, maxTextChars, maxBodyBytes,
+                    tokenBudget, prefixCache, timeoutMillis, maxLength, readTimeoutMillis, maxConnections, token);
+        }
+
+        public Settings withLimits(int maxItemsPerRequest, int queue, int maxBodyBytes) {
+            return new Settings(port, host, maxBatch, windowMillis, queue, maxItemsPerRequest, maxTextChars, maxBodyBytes,
+                    tokenBudget, prefixCache, timeoutMillis, maxLength, readTimeoutMillis, maxConnections, token);
+        }
+
+        public Settings withGuard(long readTimeout, int connections) {
+            return new Settings(port, host, maxBatch, windowMillis, queueCapacity, maxItems, maxTextChars, maxBodyBytes,
+                    tokenBudget, prefixCache, timeoutMillis, maxLength, readTimeout, connections, token);
+        }
+
+        public Settings withToken(String t) {
+            return new Settings(port, host, maxBatch, windowMillis, queueCapacity, maxItems, maxTextChars, maxBodyBytes,
+                    tokenBudget, prefixCache, timeoutMillis, maxLength, readTimeoutMillis, maxConnections, t);
+        }
+    }
 
     private final LoadedModel model;
     private final Settings settings;
@@ -55,28 +86,26 @@ public final class PredictServer implements AutoCloseable {
     private final MicroBatcher batcher;
     private final ServeMetrics metrics = new ServeMetrics();
     private final HttpServer http;
-    private final ExecutorService handlers;
+    private final ConnectionGuard guard;
     private final ScheduledExecutorService watcher;
+    private final byte[] expectedAuth;
 
     public PredictServer(LoadedModel model, Path promptDir, Settings s) throws IOException {
         this.model = model;
         this.settings = s;
+        this.expectedAuth = s.token() == null ? null : ("Bearer " + s.token()).getBytes(StandardCharsets.UTF_8);
         this.scorer = new Scorer(model.lm(), s.prefixCache());
         this.registry = new PromptRegistry(promptDir, model, s.maxLength(), scorer::forget);
         registry.refresh();
         this.batcher = new MicroBatcher(scorer, s.queueCapacity(), s.maxBatch(), s.windowMillis(), s.tokenBudget(), metrics);
+        this.guard = new ConnectionGuard(s.maxConnections(), s.readTimeoutMillis());
         this.http = HttpServer.create(new InetSocketAddress(s.host(), s.port()), 128);
-        this.handlers = Executors.newFixedThreadPool(16, r -> {
-            Thread t = new Thread(r, "softprompt-http");
-            t.setDaemon(true);
-            return t;
-        });
-        http.setExecutor(handlers);
-        http.createContext("/v1/predict", ex -> handle(ex, "POST", this::predict));
-        http.createContext("/v1/tasks", ex -> handle(ex, "GET", this::tasks));
-        http.createContext("/health", ex -> handle(ex, "GET", e -> new Reply(200, health())));
-        http.createContext("/metrics", ex -> handle(ex, "GET", e -> new Reply(200, metrics.snapshot(batcher.queued()))));
-        http.createContext("/", ex -> handle(ex, null, e -> error(404, "no such route: " + e.getRequestURI().getPath()
+        http.setExecutor(guard);
+        http.createContext("/v1/predict", ex -> handle(ex, "POST", true, this::predict));
+        http.createContext("/v1/tasks", ex -> handle(ex, "GET", true, this::tasks));
+        http.createContext("/health", ex -> handle(ex, "GET", false, e -> new Reply(200, health())));
+        http.createContext("/metrics", ex -> handle(ex, "GET", true, this::metrics));
+        http.createContext("/", ex -> handle(ex, null, true, e -> error(404, "no such route: " + e.getRequestURI().getPath()
                 + " (POST /v1/predict, GET /v1/tasks, GET /health, GET /metrics)")));
         this.watcher = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "softprompt-watch");
@@ -112,10 +141,26 @@ public final class PredictServer implements AutoCloseable {
     static final class BadRequest extends RuntimeException {
         private static final long serialVersionUID = 1L;
         final int status;
+        final boolean close;
 
         BadRequest(int status, String message) {
+            this(status, message, false);
+        }
+
+        /** close: the connection is closed after the answer (an unread body must not be drained). */
+        BadRequest(int status, String message, boolean close) {
             super(message);
             this.status = status;
+            this.close = close;
+        }
+    }
+
+    /** The client went away or was too slow: nothing to answer. */
+    static final class ClientGone extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        ClientGone(String why) {
+            super(why, null, false, false);
         }
     }
 
@@ -123,21 +168,61 @@ public final class PredictServer implements AutoCloseable {
         Reply apply(HttpExchange ex) throws Exception;
     }
 
-    private void handle(HttpExchange ex, String method, Route route) {
+    private void handle(HttpExchange ex, String method, boolean needsToken, Route route) {
         long t0 = System.nanoTime();
         Reply reply;
+        boolean close = false;
         try {
-            if (method != null && !method.equals(ex.getRequestMethod())) {
+            if (ConnectionGuard.overloaded()) {
+                reply = error(503, "server busy: " + guard.maxConnections() + " connections are being served; retry shortly");
+                close = true;
+            } else if (needsToken && expectedAuth != null && !authorized(ex)) {
+                reply = new Reply(401, errorBody(401, "missing or wrong bearer token (Authorization: Bearer <token>)"),
+                        Map.of("WWW-Authenticate", "Bearer"));
+            } else if (method != null && !method.equals(ex.getRequestMethod())) {
                 reply = error(405, ex.getRequestMethod() + " is not allowed here; use " + method);
             } else {
                 reply = route.apply(ex);
             }
         } catch (BadRequest e) {
             reply = error(e.status, e.getMessage());
+            close = e.close;
+        } catch (ClientGone e) {
+            LOG.info("client {} dropped: {}", ex.getRemoteAddress(), e.getMessage());
+            ex.close();
+            return;
         } catch (Throwable e) { // the server never dies on a request
             LOG.error("request {} failed", ex.getRequestURI(), e);
             reply = error(500, "internal error: " + e);
         }
+        count(ex, reply, t0);
+        guard.rearm();
+        try {
+            byte[] body = reply.body() instanceof String text ? text.getBytes(StandardCharsets.UTF_8)
+                    : Json.write(reply.body()).getBytes(StandardCharsets.UTF_8);
+            ex.getResponseHeaders().set("Content-Type", reply.body() instanceof String
+                    ? "text/plain; version=0.0.4; charset=utf-8" : "application/json");
+            reply.headers().forEach((k, v) -> ex.getResponseHeaders().set(k, v));
+            if (close) {
+                ex.getResponseHeaders().set("Connection", "close");
+            }
+            ex.sendResponseHeaders(reply.status(), body.length);
+            try (OutputStream os = ex.getResponseBody()) {
+                os.write(body);
+            }
+        } catch (IOException e) {
+            LOG.info("client {} went away before its answer was sent ({})", ex.getRemoteAddress(), e.toString());
+        } finally {
+            ex.close();
+        }
+    }
+
+    private boolean authorized(HttpExchange ex) {
+        String got = ex.getRequestHeaders().getFirst("Authorization");
+        return got != null && MessageDigest.isEqual(got.getBytes(StandardCharsets.UTF_8), expectedAuth);
+    }
+
+    private void count(HttpExchange ex, Reply reply, long t0) {
         if (reply.status() >= 500 && reply.status() != 503) {
             metrics.serverErrors.incrementAndGet();
         } else if (reply.status() == 503) {
@@ -151,26 +236,17 @@ public final class PredictServer implements AutoCloseable {
                 metrics.latency((System.nanoTime() - t0) / 1e6);
             }
         }
-        try {
-            byte[] body = Json.write(reply.body()).getBytes(StandardCharsets.UTF_8);
-            ex.getResponseHeaders().set("Content-Type", "application/json");
-            reply.headers().forEach((k, v) -> ex.getResponseHeaders().set(k, v));
-            ex.sendResponseHeaders(reply.status(), body.length);
-            try (OutputStream os = ex.getResponseBody()) {
-                os.write(body);
-            }
-        } catch (IOException e) {
-            LOG.debug("client went away: {}", e.toString());
-        } finally {
-            ex.close();
-        }
     }
 
     static Reply error(int status, String message) {
+        return new Reply(status, errorBody(status, message), status == 503 ? Map.of("Retry-After", "1") : Map.of());
+    }
+
+    private static Map<String, Object> errorBody(int status, String message) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("error", message);
         m.put("status", status);
-        return new Reply(status, m, status == 503 ? Map.of("Retry-After", "1") : Map.of());
+        return m;
     }
 
     private Map<String, Object> health() {
@@ -181,6 +257,20 @@ public final class PredictServer implements AutoCloseable {
         m.put("tasks", registry.entries().size());
         m.put("prefix_cache", scorer.cached());
         return m;
+    }
+
+    private Reply metrics(HttpExchange ex) {
+        String accept = ex.getRequestHeaders().getFirst("Accept");
+        String query = ex.getRequestURI().getQuery();
+        boolean text = (query != null && query.contains("format=prometheus"))
+                || (accept != null && accept.contains("text/plain") && !accept.contains("application/json"));
+        if (text) {
+            return new Reply(200, metrics.prometheus(batcher.queued(), guard.inFlight(), guard.dropped()));
+        }
+        Map<String, Object> m = metrics.snapshot(batcher.queued());
+        m.put("connections", guard.inFlight());
+        m.put("connections_dropped_slow", guard.dropped());
+        return new Reply(200, m);
     }
 
     private Reply tasks(HttpExchange ex) {
@@ -200,13 +290,34 @@ public final class PredictServer implements AutoCloseable {
         return new Reply(200, out);
     }
 
-    private byte[] readBody(HttpExchange ex) throws IOException {
+    /**
+     * The request body, at most maxBodyBytes: a larger Content-Length is refused before anything is
+     * read; the read runs under the read deadline (a client that stalls is dropped).
+     */
+    private byte[] readBody(HttpExchange ex) {
+        String length = ex.getRequestHeaders().getFirst("Content-Length");
+        if (length != null) {
+            long n;
+            try {
+                n = Long.parseLong(length.trim());
+            } catch (NumberFormatException e) {
+                throw new BadRequest(400, "Content-Length '" + length + "' is not a number", true);
+            }
+            if (n > settings.maxBodyBytes()) {
+                throw new BadRequest(413, "request body of " + n + " bytes; at most " + settings.maxBodyBytes(), true);
+            }
+        }
         try (InputStream in = ex.getRequestBody()) {
             byte[] b = in.readNBytes(settings.maxBodyBytes() + 1);
             if (b.length > settings.maxBodyBytes()) {
-                throw new BadRequest(413, "request body over " + settings.maxBodyBytes() + " bytes");
+                throw new BadRequest(413, "request body over " + settings.maxBodyBytes() + " bytes", true);
             }
             return b;
+        } catch (IOException e) {
+            throw new ClientGone(Thread.interrupted() || e instanceof java.nio.channels.ClosedByInterruptException
+                    ? "body not sent within " + settings.readTimeoutMillis() + " ms" : "while sending its body: " + e);
+        } finally {
+            ConnectionGuard.disarm(); // the request is read: what follows may take as long as scoring takes
         }
     }
 
@@ -262,7 +373,8 @@ public final class PredictServer implements AutoCloseable {
                 throw new BadRequest(413, where + "text of " + text.asText().length() + " characters; at most "
                         + settings.maxTextChars());
             }
-            ids.add(it.has("id") ? (it.get("id").isNumber() ? it.get("id").numberValue() : it.get("id").asText()) : null);
+            JsonNode id = it.get("id");
+            ids.add(id == null ? null : id.isNumber() ? id.numberValue() : id.asText());
             pending.add(new MicroBatcher.Pending(e, e.encoder().encode(text.asText(), -1), new CompletableFuture<>()));
         }
         metrics.items.addAndGet(pending.size());
@@ -281,18 +393,14 @@ public final class PredictServer implements AutoCloseable {
             } catch (ExecutionException e) {
                 return error(500, "scoring failed: " + e.getCause());
             }
+            MultiTask.Answer a = MultiTask.classified(p.entry().member(), probs);
             Map<String, Object> r = new LinkedHashMap<>();
             if (ids.get(i) != null) {
                 r.put("id", ids.get(i));
             }
             r.put("task", p.entry().name());
-            List<String> labels = p.entry().task().labels();
-            r.put("label", labels.get(Scorer.argmax(probs)));
-            Map<String, Float> pm = new LinkedHashMap<>();
-            for (int c = 0; c < labels.size(); c++) {
-                pm.put(labels.get(c), probs[c]);
-            }
-            r.put("probabilities", pm);
+            r.put("label", a.label());
+            r.put("probabilities", a.probabilities());
             results.add(r);
         }
         if (!many) {
@@ -306,7 +414,7 @@ public final class PredictServer implements AutoCloseable {
         http.stop(0);
         watcher.shutdownNow();
         batcher.close();
-        handlers.shutdownNow();
+        guard.close();
         scorer.close();
     }
 }
