@@ -2,13 +2,16 @@ package io.softprompt.cli;
 
 import io.softprompt.data.Task;
 import io.softprompt.hub.ModelLocator;
+import io.softprompt.infer.Member;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.prompt.Npy;
 import io.softprompt.prompt.PeftAdapter;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
+import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,12 +52,19 @@ public final class ImportCommand implements Callable<Integer> {
     @Option(names = "--task", paramLabel = "NAME|FILE", description = "The task the prompt solves (template, verbalizer).")
     String task;
 
-    @Option(names = "--force", description = "Import even if the source names another model's fingerprint.")
+    @Option(names = "--force", description = "Replace an existing output; import even if the source names another "
+            + "model's fingerprint.")
     boolean force;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
+        if (Files.isDirectory(output)) {
+            throw new UserException("--output " + output + ": is a folder; name the .sp file to write");
+        }
+        if (Files.exists(output) && !force) {
+            throw new UserException("--output " + output + ": exists; pass --force to overwrite it");
+        }
         float[] values;
         int n;
         int d;
@@ -69,7 +79,10 @@ public final class ImportCommand implements Callable<Integer> {
             n = a.tokens();
             d = a.dim();
             carried.putAll(a.metadata());
-            init = carried.getOrDefault(PromptFile.INIT, "peft:" + a.config().path("prompt_tuning_init").asText("RANDOM"));
+            init = "peft:" + a.config().path("prompt_tuning_init").asText("RANDOM");
+            if (a.note() != null) {
+                err.println("note: " + a.note());
+            }
         } else if (source.toString().endsWith(".npy")) {
             Npy.Array a = Npy.read(source);
             values = a.values();
@@ -99,19 +112,22 @@ public final class ImportCommand implements Callable<Integer> {
                 throw new UserException(source + ": prompt is [" + n + ", " + d + "] but model " + where.name()
                         + " has hidden size " + model.lm().hiddenSize());
             }
-            if (n + 2 > model.lm().maxPositions()) {
-                throw new UserException(source + ": " + n + " prompt tokens leave no room in the model's "
-                        + model.lm().maxPositions() + " positions");
-            }
             String fp = carried.get(PromptFile.MODEL_FINGERPRINT);
             if (fp != null && !fp.equals(model.fingerprint()) && !force) {
                 throw new UserException(source + ": exported from another base model (fingerprint " + fp + ", "
                         + where.name() + " has " + model.fingerprint() + "); --force to import anyway");
             }
             Map<String, String> meta = new LinkedHashMap<>(carried);
-            meta.putAll(PromptFile.metadata(model, where.name(), t, init));
+            meta.putAll(PromptFile.metadata(model, where.name(), t, init)); // a fresh 'created', this software
             meta.put(PromptFile.IMPORTED_FROM, source.toAbsolutePath().normalize().toString());
-            PromptFile.write(output, new Prompt(values, n, d, meta));
+            Prompt imported = new Prompt(values, n, d, meta);
+            // fitted as every command fits a prompt: positions left for text, label words told apart, a finite output
+            Member.of(model, null, source.toString(), imported, null, true);
+            try {
+                PromptFile.write(output, imported);
+            } catch (IOException e) {
+                throw new UserException("cannot write " + output + ": " + AtomicFiles.reason(e), e);
+            }
             err.printf(Locale.ROOT, "wrote %s (%d tokens x %d, task %s, model %s)%n", output, n, d, t.name(), where.name());
             if (common.json) {
                 Map<String, Object> j = new LinkedHashMap<>();

@@ -79,6 +79,10 @@ public final class Main implements Callable<Integer> {
                 err.flush();
                 return ((UserException) root).exitCode();
             }
+            String memory = outOfMemory(ex);
+            if (memory != null) {
+                return memoryError(err, memory, ex, verbose);
+            }
             err.println("softprompt: internal error: " + ex + (verbose ? "" : " (rerun with --verbose for the stack trace)"));
             if (verbose) {
                 ex.printStackTrace(err);
@@ -86,10 +90,44 @@ public final class Main implements Callable<Integer> {
             err.flush();
             return EXIT_INTERNAL;
         });
-        int code = cl.execute(args);
+        int code;
+        try {
+            code = cl.execute(args);
+        } catch (OutOfMemoryError e) { // an Error passes picocli's handler
+            code = memoryError(err, "the Java heap is full (" + e.getMessage() + ")", e, verbose);
+        }
         out.flush();
         err.flush();
         return code;
+    }
+
+    /**
+     * What ran out, when a failure is the machine's memory rather than a bug: the Java heap, or
+     * PyTorch's allocator refusing a tensor (a batch too large for this machine). Null otherwise.
+     */
+    static String outOfMemory(Throwable ex) {
+        for (Throwable t = ex; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof OutOfMemoryError) {
+                return "the Java heap is full (" + t.getMessage() + ")";
+            }
+            String m = t.getMessage();
+            if (m != null && (m.contains("not enough memory") || m.contains("can't allocate memory")
+                    || m.contains("DefaultCPUAllocator") || m.contains("CUDA out of memory"))) {
+                String line = m.lines().filter(l -> l.contains("allocate")).findFirst().orElse(m.lines().findFirst().orElse(m));
+                return "PyTorch could not allocate a tensor (" + line.replaceAll(".*(you tried to allocate)", "$1").strip() + ")";
+            }
+        }
+        return null;
+    }
+
+    private static int memoryError(PrintWriter err, String what, Throwable ex, boolean verbose) {
+        err.println("softprompt: error: not enough memory: " + what + "; lower --batch-size, --eval-batch-size or "
+                + "--max-length (or raise SOFTPROMPT_HEAP for a large dataset)");
+        if (verbose) {
+            ex.printStackTrace(err);
+        }
+        err.flush();
+        return UserException.EXIT_CODE;
     }
 
     /** Version from the jar manifest (Implementation-Version), "dev" when run from classes. */

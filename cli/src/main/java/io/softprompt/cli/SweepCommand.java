@@ -2,18 +2,15 @@ package io.softprompt.cli;
 
 import io.softprompt.sweep.SweepPlan;
 import io.softprompt.sweep.SweepRunner;
-import io.softprompt.train.RunDir;
-import io.softprompt.train.TrainConfig;
-import io.softprompt.train.TrainJob;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -60,6 +57,9 @@ public final class SweepCommand implements Callable<Integer> {
             + "or --set steps=500 (repeatable).")
     List<String> overrides = new ArrayList<>();
 
+    @Option(names = "--force", description = "Start afresh the runs whose folders were started with another configuration.")
+    boolean force;
+
     @Option(names = "--dry-run", description = "List the runs (and what would happen to each) without running them.")
     boolean dryRun;
 
@@ -105,14 +105,29 @@ public final class SweepCommand implements Callable<Integer> {
             }
             runs = plan.shard(i, n);
         }
-        // every run's flags, task and data files are checked as train would check them, before anything runs
+        // every run's flags, task and data files are checked as train would check them, before anything runs,
+        // and a run folder started with another configuration is never taken for this run
+        SweepRunner runner = new SweepRunner(out, workers, err, childTrainCommand(), debugArgs());
+        Map<String, SweepRunner.State> states = new LinkedHashMap<>();
+        List<String> changed = new ArrayList<>();
         for (SweepPlan.Run r : runs) {
             String source = config + " (run " + r.id() + ")";
+            String fp;
             try {
-                TrainJob.check(TrainConfig.overlay(TrainConfig.defaults(), r.config(), source));
+                fp = SweepRunner.fingerprint(r, source);
             } catch (UserException e) {
                 throw e.getMessage().startsWith(source) ? e : new UserException(source + ": " + e.getMessage());
             }
+            SweepRunner.State st = runner.state(r, fp);
+            states.put(r.id(), st);
+            if (st == SweepRunner.State.CHANGED) {
+                changed.add(r.id());
+            }
+        }
+        if (!changed.isEmpty() && !force && !dryRun) {
+            throw new UserException(out + ": " + changed.size() + " run folder(s) were started with another configuration "
+                    + "than this sweep now gives them (" + String.join(", ", changed.subList(0, Math.min(3, changed.size())))
+                    + (changed.size() > 3 ? ", ..." : "") + "); pass --force to start them afresh, or use another --out");
         }
         if (dryRun) {
             for (SweepPlan.Run r : runs) {
@@ -120,7 +135,7 @@ public final class SweepCommand implements Callable<Integer> {
                 j.put("index", r.index());
                 j.put("run", r.id());
                 j.put("point", r.point());
-                j.put("state", state(out.resolve(r.id())));
+                j.put("state", states.get(r.id()).name().toLowerCase(Locale.ROOT));
                 out_.println(Json.write(j));
             }
             return 0;
@@ -130,11 +145,7 @@ public final class SweepCommand implements Callable<Integer> {
             err.printf("warning: --workers %d on %d cores: each run gets 1 thread and they compete for the cores%n",
                     workers, cores);
         }
-        List<String> extra = new ArrayList<>();
-        if (debugStepDelayMs > 0) {
-            extra.addAll(List.of("--debug-step-delay-ms", Long.toString(debugStepDelayMs)));
-        }
-        SweepRunner.Outcome o = new SweepRunner(out, workers, err, childTrainCommand(), extra).run(plan, runs);
+        SweepRunner.Outcome o = runner.run(plan, runs);
         err.printf("sweep %s: %d finished, %d already done, %d failed%n", plan.name(), o.finished().size(), o.skipped().size(),
                 o.failed().size());
         if (common.json) {
@@ -155,6 +166,10 @@ public final class SweepCommand implements Callable<Integer> {
         return 0;
     }
 
+    private List<String> debugArgs() {
+        return debugStepDelayMs > 0 ? List.of("--debug-step-delay-ms", Long.toString(debugStepDelayMs)) : List.of();
+    }
+
     /** This JVM's java and classpath running {@code softprompt train}: a bounded heap, as the launcher sets. */
     static List<String> childTrainCommand() {
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
@@ -168,15 +183,5 @@ public final class SweepCommand implements Callable<Integer> {
 
     private static List<SweepPlan.Run> reexpand(SweepPlan plan) {
         return SweepPlan.load(plan, plan.base());
-    }
-
-    static String state(Path dir) {
-        if (Files.isRegularFile(dir.resolve(RunDir.FINAL))) {
-            return "finished";
-        }
-        if (Files.isRegularFile(dir.resolve(RunDir.CHECKPOINT))) {
-            return "interrupted";
-        }
-        return "new";
     }
 }

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.softprompt.Fixtures;
 import io.softprompt.model.TextTokenizer;
 import io.softprompt.prompt.Npy;
+import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.util.Json;
@@ -73,7 +74,7 @@ class PromptInteropTest {
             assertEquals(1, cfg.get("num_transformer_submodules").asInt());
             assertTrue(cfg.get("inference_mode").asBoolean());
             assertEquals(Fixtures.of(e.getKey()).toString(), cfg.get("base_model_name_or_path").asText());
-            assertTrue(List.of("RANDOM", "TEXT", "SAMPLE_VOCAB").contains(cfg.get("prompt_tuning_init").asText()));
+            assertEquals("RANDOM", cfg.get("prompt_tuning_init").asText(), "a value PEFT 0.17.1 loads, whatever the init");
             // the safetensors header, read by hand: one F32 tensor [N·S, D] and metadata {"format": "pt"}
             byte[] all = Files.readAllBytes(dir.resolve("adapter_model.safetensors"));
             long len = ByteBuffer.wrap(all, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
@@ -92,6 +93,104 @@ class PromptInteropTest {
             Cli.Run ev0 = Cli.run("eval", "--prompt", e.getValue().toString(), "--model", Fixtures.of(e.getKey()).toString(), "--json");
             assertEquals(Json.MAPPER.readTree(ev0.out()).get("accuracy"), Json.MAPPER.readTree(ev.out()).get("accuracy"));
         }
+    }
+
+    @Test
+    void anInitTextExportIsExactlyWhatPeftLoads() throws Exception {
+        Path sp = tmp.resolve("text-init.sp");
+        Cli.Run t = Cli.run("train", "--task", task.toString(), "--model", Fixtures.of("gpt2").toString(), "--tokens", "3",
+                "--steps", "0", "--init", "text", "--init-text", "it was good", "-o", sp.toString());
+        assertEquals(0, t.code(), t.err());
+        Path dir = tmp.resolve("text-adapter");
+        assertEquals(0, Cli.run("export", "--prompt", sp.toString(), "--to", "peft", dir.toString()).code());
+        JsonNode expected = Json.MAPPER.readTree("{\"peft_type\": \"PROMPT_TUNING\", \"task_type\": \"CAUSAL_LM\", "
+                + "\"auto_mapping\": null, \"base_model_name_or_path\": " + Json.write(Fixtures.of("gpt2").toString()) + ", "
+                + "\"revision\": null, \"inference_mode\": true, \"num_virtual_tokens\": 3, \"token_dim\": 64, "
+                + "\"num_transformer_submodules\": 1, \"num_attention_heads\": null, \"num_layers\": null, "
+                + "\"prompt_tuning_init\": \"RANDOM\", \"prompt_tuning_init_text\": null, \"tokenizer_name_or_path\": null, "
+                + "\"tokenizer_kwargs\": null}");
+        assertEquals(expected, Json.MAPPER.readTree(dir.resolve("adapter_config.json").toFile()),
+                "TEXT would need tokenizer_name_or_path and re-embed the text at load; RANDOM loads and the weights win");
+        JsonNode ours = Json.MAPPER.readTree(dir.resolve("softprompt.json").toFile());
+        assertEquals("text", ours.get("init").asText(), "the real init stays in softprompt.json");
+        assertArrayEquals(tensorBytes(sp), tensorBytes(dir.resolve("adapter_model.safetensors")));
+        Path back = tmp.resolve("text-back.sp");
+        Cli.Run i = Cli.run("import", dir.toString(), "--model", Fixtures.of("gpt2").toString(), "-o", back.toString());
+        assertEquals(0, i.code(), i.err());
+        Prompt imported = PromptFile.read(back);
+        assertEquals("peft:RANDOM", imported.meta(PromptFile.INIT), "an import records peft:<INIT> (docs/FORMAT.md)");
+        assertTrue(imported.meta(PromptFile.CREATED).compareTo(PromptFile.read(sp).meta(PromptFile.CREATED)) > 0,
+                "a fresh 'created'");
+        assertEquals(dir.toAbsolutePath().normalize().toString(), imported.meta(PromptFile.IMPORTED_FROM));
+    }
+
+    @Test
+    void peftsDefaultSeq2SeqAdapterIsImportedFromItsFirstNRows() throws Exception {
+        // PEFT's default for SEQ_2_SEQ_LM: num_transformer_submodules 2, a [2N, D] tensor of which prompt tuning feeds
+        // only the first N rows to the model
+        int n = 3;
+        int d = PromptFile.read(trained.get("t5")).hidden();
+        float[] rows = new float[2 * n * d];
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = i < n * d ? (float) Math.sin(i) * 0.2f : 99f;
+        }
+        Path dir = Files.createDirectories(tmp.resolve("peft-t5"));
+        Files.writeString(dir.resolve("adapter_config.json"), "{\"peft_type\": \"PROMPT_TUNING\", \"task_type\": "
+                + "\"SEQ_2_SEQ_LM\", \"num_virtual_tokens\": " + n + ", \"token_dim\": " + d + ", "
+                + "\"num_transformer_submodules\": 2, \"prompt_tuning_init\": \"TEXT\", \"inference_mode\": true}");
+        io.softprompt.safetensors.SafetensorsWriter.write(dir.resolve("adapter_model.safetensors"),
+                Map.of(PromptFile.TENSOR, io.softprompt.safetensors.SafetensorsWriter.Tensor.f32(rows, 2 * n, d)),
+                Map.of("format", "pt"));
+        Path out = tmp.resolve("t5-from-peft.sp");
+        Cli.Run r = Cli.run("import", dir.toString(), "--model", Fixtures.of("t5").toString(), "--task", task.toString(), "-o",
+                out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("feeds only its first 3 rows"), "says so in one line: " + r.err());
+        Prompt p = PromptFile.read(out);
+        assertEquals(n, p.tokens());
+        assertArrayEquals(Arrays.copyOf(rows, n * d), p.values(), "exactly the first N rows");
+        assertEquals("peft:TEXT", p.meta(PromptFile.INIT));
+    }
+
+    @Test
+    void importGuardsItsOutputAndTheTasksLabelWords() throws Exception {
+        Path npy = tmp.resolve("guard.npy");
+        assertEquals(0, Cli.run("export", "--prompt", trained.get("gpt2").toString(), "--to", "npy", npy.toString()).code());
+        Path out = tmp.resolve("guard.sp");
+        String model = Fixtures.of("gpt2").toString();
+        assertEquals(0, Cli.run("import", npy.toString(), "--model", model, "--task", task.toString(), "-o", out.toString()).code());
+        byte[] before = Files.readAllBytes(out);
+        Cli.Run again = Cli.run("import", npy.toString(), "--model", model, "--task", task.toString(), "-o", out.toString());
+        assertEquals(2, again.code());
+        assertTrue(again.errLine().contains("exists; pass --force"), again.err());
+        assertArrayEquals(before, Files.readAllBytes(out));
+        assertEquals(0, Cli.run("import", npy.toString(), "--model", model, "--task", task.toString(), "-o", out.toString(),
+                "--force").code());
+        Path clash = tmp.resolve("clash.json");
+        Files.writeString(clash, "{\"name\": \"clash\", \"template\": \"{text} it was\", \"text_column\": \"text\","
+                + " \"verbalizer\": {\"a\": \" good\", \"b\": \" good film\"}}");
+        Cli.Run c = Cli.run("import", npy.toString(), "--model", model, "--task", clash.toString(), "-o",
+                tmp.resolve("clash.sp").toString());
+        assertEquals(2, c.code(), c.err());
+        assertTrue(c.errLine().contains("start with the same token"), c.err());
+        assertFalse(Files.exists(tmp.resolve("clash.sp")));
+    }
+
+    @Test
+    void aPromptWithoutAModelNameNeverConjuresTheDemoModel() throws Exception {
+        Prompt p = PromptFile.read(trained.get("gpt2"));
+        Map<String, String> meta = new LinkedHashMap<>(p.metadata());
+        meta.remove(PromptFile.MODEL_NAME);
+        Path bare = tmp.resolve("bare.sp");
+        PromptFile.write(bare, new Prompt(p.values(), p.tokens(), p.hidden(), meta));
+        Path models = tmp.resolve("bare-models");
+        Cli.Run r = Cli.run("eval", "--prompt", bare.toString(), "--models-dir", models.toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.errLine().contains("names no base model (model_name); pass --model"), r.err());
+        assertFalse(Files.exists(models), "no demo model was written");
+        Cli.Run ok = Cli.run("eval", "--prompt", bare.toString(), "--model", Fixtures.of("gpt2").toString(), "--data",
+                tmp.resolve("mood.tsv").toString());
+        assertEquals(0, ok.code(), ok.err());
     }
 
     @Test
@@ -216,7 +315,7 @@ class PromptInteropTest {
         String[][] cases = {
             {"peft_type is LORA, not PROMPT_TUNING", lora.toString()},
             {"has shape [3, 64] but adapter_config.json says [3, 32]", wrongDim.toString()},
-            {"num_transformer_submodules is 2", twoSub.toString()},
+            {"has shape [3, 64] but adapter_config.json says [6, 64]", twoSub.toString()},
             {"dtype <f8 is not float32", f8.toString()},
             {"Fortran-order", fortran.toString()},
             {"is not a 2-D prompt", threeD.toString()},

@@ -241,6 +241,9 @@ public final class Encoder {
     public static Batch batch(List<Encoded> rows, int padTo, long padId) {
         int t = Math.max(padTo, rows.stream().mapToInt(r -> r.ids().length).max().orElse(0));
         int b = rows.size();
+        if ((long) b * t > Integer.MAX_VALUE / 8) {
+            throw new UserException("a batch of " + b + " rows x " + t + " tokens is too large; lower --batch-size");
+        }
         long[] ids = new long[b * t];
         Arrays.fill(ids, padId);
         long[] mask = new long[b * t];

@@ -7,10 +7,16 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /** JSON lines: one object per line with the task's text column and its label or target. */
 final class JsonlReader {
     private JsonlReader() {}
+
+    private static String kind(JsonNode n) {
+        return n.isNull() ? "null" : n.isNumber() ? "a number" : n.isBoolean() ? "true/false" : n.isArray() ? "a list"
+                : n.isObject() ? "an object" : n.getNodeType().toString().toLowerCase(Locale.ROOT);
+    }
 
     static List<Example> read(DataSource source, Task task, boolean requireAnswers) {
         List<Example> out = new ArrayList<>();
@@ -20,6 +26,9 @@ final class JsonlReader {
             int lineNo = 0;
             while ((line = r.readLine()) != null) {
                 lineNo++;
+                if (lineNo == 1 && line.startsWith("\uFEFF")) {
+                    line = line.substring(1); // a UTF-8 byte order mark, as editors on Windows write it
+                }
                 if (line.isBlank()) {
                     continue;
                 }
@@ -29,13 +38,26 @@ final class JsonlReader {
                 } catch (IOException e) {
                     throw new UserException(source.name() + ":" + lineNo + ": not a JSON object");
                 }
+                if (row == null || !row.isObject()) {
+                    throw new UserException(source.name() + ":" + lineNo + ": not a JSON object");
+                }
                 JsonNode text = row.get(task.textColumn());
-                if (text == null || !text.isValueNode()) {
+                if (text == null) {
                     throw new UserException(source.name() + ":" + lineNo + ": no '" + task.textColumn() + "' field");
+                }
+                if (!text.isTextual()) {
+                    throw new UserException(source.name() + ":" + lineNo + ": '" + task.textColumn() + "' must be a string (got "
+                            + kind(text) + ")");
                 }
                 JsonNode a = row.get(answer);
                 if ((a == null || a.isNull()) && requireAnswers) {
-                    throw new UserException(source.name() + ":" + lineNo + ": no '" + answer + "' field");
+                    throw new UserException(source.name() + ":" + lineNo + ": no '" + answer + "' field"
+                            + (a != null ? " (it is null)" : ""));
+                }
+                boolean labelOk = a == null || a.isNull() || a.isTextual() || (!task.textToText() && a.isIntegralNumber());
+                if (!labelOk) {
+                    throw new UserException(source.name() + ":" + lineNo + ": '" + answer + "' must be a string"
+                            + (task.textToText() ? "" : " or a whole number") + " (got " + kind(a) + ")");
                 }
                 if (task.textToText()) {
                     out.add(new Example(text.asText().strip(), -1, lineNo, a == null ? null : a.asText().strip()));

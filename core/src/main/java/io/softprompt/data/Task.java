@@ -102,8 +102,19 @@ public record Task(
                 targetColumn);
     }
 
-    /** Checks the template names the text column and the verbalizer has at least two distinct words. */
+    /** A name that becomes a file name (the default output, run folders, served task names) as it is. */
+    private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+
+    /**
+     * Checks the name is a plain file-name-safe identifier (it becomes {@code NAME.sp} and
+     * {@code NAME.run/}: no '/', no "..", no control characters), the template names the text column
+     * and the verbalizer has at least two non-empty words.
+     */
     public Task validated(String source) {
+        if (name == null || !NAME.matcher(name).matches() || name.contains("..")) {
+            throw new UserException(source + ": task name " + (name == null ? "null" : Json.write(name)) + " is not a plain "
+                    + "name (letters, digits, '.', '_' or '-', at most 128, no '..'): it becomes a file name");
+        }
         if (!template.contains("{" + textColumn + "}")) {
             throw new UserException(source + ": template '" + template + "' has no {" + textColumn + "} placeholder");
         }

@@ -5,7 +5,9 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * GLUE-style TSV: a header line naming the columns (e.g. {@code sentence\tlabel}), then one row per
@@ -34,6 +36,12 @@ public final class TsvReader {
                         + task.textColumn() + "\\t" + task.labelColumn() + "')");
             }
             List<String> cols = Arrays.asList(stripBom(header).split("\t", -1));
+            Set<String> seen = new HashSet<>();
+            for (String c : cols) {
+                if (!seen.add(c)) {
+                    throw new UserException(source.name() + ":1: header names column '" + c + "' twice");
+                }
+            }
             int textCol = cols.indexOf(task.textColumn());
             String answerName = task.textToText() ? task.targetColumn() : task.labelColumn();
             int labelCol = cols.indexOf(answerName);

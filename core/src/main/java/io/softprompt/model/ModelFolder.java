@@ -1,13 +1,16 @@
 package io.softprompt.model;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.IOException;
+import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Set;
 
 /** A Hugging Face model folder: config.json, safetensors weights, tokenizer.json. */
 public record ModelFolder(Path path, JsonNode config, String modelType) {
@@ -35,8 +38,47 @@ public record ModelFolder(Path path, JsonNode config, String modelType) {
         return new ModelFolder(path, node, type.asText());
     }
 
-    /** Binds config.json to an architecture's config record; a wrong type names the key. */
+    /** Sizes that must be whole numbers of at least 1: a 0 would divide by zero or build empty layers. */
+    private static final Set<String> POSITIVE = Set.of("vocab_size", "n_positions", "n_embd", "n_layer", "n_head", "n_inner",
+            "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+            "max_position_embeddings", "d_model", "d_kv", "d_ff", "num_layers", "num_decoder_layers", "num_heads",
+            "relative_attention_num_buckets", "relative_attention_max_distance", "type_vocab_size", "head_dim");
+    /** Epsilons and bases that must be positive, finite numbers. */
+    private static final Set<String> POSITIVE_REAL = Set.of("layer_norm_epsilon", "layer_norm_eps", "rms_norm_eps",
+            "rope_theta");
+
+    /**
+     * Binds config.json to an architecture's config record; a wrong type names the key, and so does a
+     * size below 1 or an epsilon that is not a positive number (one-line errors instead of a division
+     * by zero deep in the model).
+     */
     public <T> T bind(Class<T> type) {
+        T bound = bindRaw(type);
+        for (Field f : type.getDeclaredFields()) {
+            JsonProperty p = f.getAnnotation(JsonProperty.class);
+            if (p == null || (!POSITIVE.contains(p.value()) && !POSITIVE_REAL.contains(p.value()))) {
+                continue;
+            }
+            Object v;
+            try {
+                f.setAccessible(true);
+                v = f.get(bound);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                continue;
+            }
+            if (v instanceof Number n) {
+                boolean ok = POSITIVE.contains(p.value()) ? n.longValue() >= 1 && n.doubleValue() == n.longValue()
+                        : n.doubleValue() > 0 && Double.isFinite(n.doubleValue());
+                if (!ok) {
+                    throw new UserException(configFile() + ": '" + p.value() + "' must be a positive "
+                            + (POSITIVE.contains(p.value()) ? "whole number" : "number") + " (got " + n + ")");
+                }
+            }
+        }
+        return bound;
+    }
+
+    private <T> T bindRaw(Class<T> type) {
         try {
             return Json.MAPPER.treeToValue(config, type);
         } catch (MismatchedInputException e) {

@@ -27,17 +27,20 @@ import java.util.stream.Stream;
  *   softprompt.json             (ours, ignored by PEFT) the .sp metadata: task, template, verbaliser
  * </pre>
  *
- * <p>Our prompts go in front of the input (the encoder's, for T5), so exports have S = 1; PEFT then
- * prompts the encoder only. An adapter with S = 2 (PEFT's default for SEQ_2_SEQ_LM, a second prompt
- * for the decoder) cannot be reproduced by an encoder-only prompt and is refused on import.
+ * <p>Our prompts go in front of the input (the encoder's, for T5), so exports have S = 1. An adapter
+ * with S = 2 (PEFT's default for SEQ_2_SEQ_LM) stores [2N, D], of which PEFT's prompt tuning feeds
+ * only the first N rows to the model; import takes those and says so.
  */
 public final class PeftAdapter {
     public static final String CONFIG = "adapter_config.json";
     public static final String WEIGHTS = "adapter_model.safetensors";
     public static final String OURS = "softprompt.json";
 
-    /** What an adapter folder holds. */
-    public record Adapter(float[] values, int tokens, int dim, JsonNode config, Map<String, String> metadata) {}
+    /**
+     * What an adapter folder holds: the prompt the model is fed [tokens, dim], the config, our metadata
+     * (softprompt.json) and a note when only part of the stored tensor is that prompt.
+     */
+    public record Adapter(float[] values, int tokens, int dim, JsonNode config, Map<String, String> metadata, String note) {}
 
     private PeftAdapter() {}
 
@@ -50,17 +53,13 @@ public final class PeftAdapter {
         };
     }
 
-    /** PEFT's prompt_tuning_init for ours (PEFT knows RANDOM, TEXT and SAMPLE_VOCAB). */
-    static String init(String ours) {
-        if (ours == null) {
-            return "RANDOM";
-        }
-        return switch (ours) {
-            case "text" -> "TEXT";
-            case "vocab", "labels" -> "SAMPLE_VOCAB";
-            default -> "RANDOM";
-        };
-    }
+    /**
+     * What adapter_config.json says for prompt_tuning_init, whatever the prompt's real init: RANDOM.
+     * PEFT 0.17.1 knows only RANDOM and TEXT, TEXT needs tokenizer_name_or_path and re-embeds the
+     * text at load, and the saved weights overwrite the initial values either way. The real init
+     * stays in softprompt.json.
+     */
+    static final String PEFT_INIT = "RANDOM";
 
     /** Writes the folder: staged beside it, then renamed into place; an existing folder only with force. */
     public static void write(Path dir, Prompt sp, String modelKind, boolean force) throws IOException {
@@ -84,8 +83,7 @@ public final class PeftAdapter {
             cfg.put("num_transformer_submodules", 1);
             cfg.put("num_attention_heads", null);
             cfg.put("num_layers", null);
-            String init = init(sp.meta(PromptFile.INIT));
-            cfg.put("prompt_tuning_init", init);
+            cfg.put("prompt_tuning_init", PEFT_INIT);
             cfg.put("prompt_tuning_init_text", null);
             cfg.put("tokenizer_name_or_path", null);
             cfg.put("tokenizer_kwargs", null);
@@ -128,9 +126,8 @@ public final class PeftAdapter {
         if (n < 1 || dim < 1) {
             throw new UserException(cfgFile + ": num_virtual_tokens and token_dim must be positive integers");
         }
-        if (sub != 1) {
-            throw new UserException(cfgFile + ": num_transformer_submodules is " + sub + " (a second prompt for the "
-                    + "decoder); softprompt prompts the input only; train the adapter with num_transformer_submodules=1");
+        if (sub != 1 && sub != 2) {
+            throw new UserException(cfgFile + ": num_transformer_submodules is " + sub + " (PEFT writes 1 or 2)");
         }
         Path wFile = dir.resolve(WEIGHTS);
         if (!Files.isRegularFile(wFile)) {
@@ -150,6 +147,14 @@ public final class PeftAdapter {
                     + " but " + CONFIG + " says [" + n * sub + ", " + dim + "]");
         }
         float[] values = f.readFloats(PromptFile.TENSOR);
+        String note = null;
+        if (sub == 2) {
+            // PEFT's default for SEQ_2_SEQ_LM: the tensor has 2N rows, but prompt tuning feeds only the first N
+            // to the model (measured against peft 0.17.1: changing rows N..2N changes no output)
+            values = Arrays.copyOf(values, n * dim);
+            note = dir + ": a two-submodule adapter [" + 2 * n + ", " + dim + "]; PEFT's prompt tuning feeds only its "
+                    + "first " + n + " rows to the model, so those are the prompt";
+        }
         Map<String, String> meta = new LinkedHashMap<>();
         Path ours = dir.resolve(OURS);
         if (Files.isRegularFile(ours)) {
@@ -160,7 +165,7 @@ public final class PeftAdapter {
                 throw new UserException(ours + ": not valid JSON");
             }
         }
-        return new Adapter(values, n, dim, cfg, meta);
+        return new Adapter(values, n, dim, cfg, meta, note);
     }
 
     static void deleteTree(Path p) throws IOException {

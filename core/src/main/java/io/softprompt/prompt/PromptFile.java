@@ -92,20 +92,46 @@ public final class PromptFile {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(FORMAT, FORMAT_NAME);
         meta.put(FORMAT_VERSION, VERSION);
-        meta.put(NUM_TOKENS, Integer.toString(prompt.tokens()));
-        meta.put(HIDDEN_SIZE, Integer.toString(prompt.hidden()));
         meta.putAll(prompt.metadata());
+        meta.put(FORMAT, FORMAT_NAME);
+        meta.put(FORMAT_VERSION, VERSION);
+        meta.put(NUM_TOKENS, Integer.toString(prompt.tokens()));   // the tensor's shape, whatever a source said
+        meta.put(HIDDEN_SIZE, Integer.toString(prompt.hidden()));
         Map<String, SafetensorsWriter.Tensor> tensors = new LinkedHashMap<>();
         tensors.put(TENSOR, SafetensorsWriter.Tensor.f32(prompt.values(), prompt.tokens(), prompt.hidden()));
         SafetensorsWriter.write(file, tensors, meta);
     }
 
+    /** A required decimal-integer key that must equal a dimension of the tensor. */
+    private static void requireDimension(Path file, Map<String, String> meta, String key, long dim, long[] shape) {
+        String v = meta.get(key);
+        if (v == null) {
+            throw new UserException(file + ": no '" + key + "' metadata key (docs/FORMAT.md)");
+        }
+        if (!v.matches("[0-9]{1,9}")) {
+            throw new UserException(file + ": metadata " + key + " is not a decimal integer");
+        }
+        if (Long.parseLong(v) != dim) {
+            throw new UserException(file + ": metadata " + key + " " + v + " contradicts the tensor's shape "
+                    + Arrays.toString(shape));
+        }
+    }
+
+    /**
+     * Reads and checks a .sp file against docs/FORMAT.md: the container (header, offsets, string
+     * metadata), the format key and major version, the tensor's rank and values, and the metadata that
+     * must agree with its shape. The task and the model it fits are checked where it is used.
+     */
     public static Prompt read(Path file) {
         SafetensorsFile f = SafetensorsFile.open(file);
         Map<String, String> meta = f.metadata();
         String format = meta.get(FORMAT);
-        if (format != null && !FORMAT_NAME.equals(format)) {
-            throw new UserException(file + ": not a softprompt file (format '" + format + "')");
+        if (format == null) {
+            throw new UserException(file + ": not a softprompt file (no 'format' metadata key; docs/FORMAT.md)");
+        }
+        if (!FORMAT_NAME.equals(format)) {
+            throw new UserException(file + ": not a softprompt file (format '" + format + "'"
+                    + ("pt".equals(format) ? ": PEFT adapter weights? softprompt import reads the adapter folder" : "") + ")");
         }
         String version = meta.get(FORMAT_VERSION);
         if (version != null) {
@@ -133,11 +159,8 @@ public final class PromptFile {
                 throw new UserException(file + ": '" + TENSOR + "' holds non-finite values (NaN or Inf)");
             }
         }
-        String hs = meta.get(HIDDEN_SIZE);
-        if (hs != null && !hs.equals(Long.toString(shape[1]))) {
-            throw new UserException(file + ": metadata hidden_size " + hs + " contradicts tensor shape "
-                    + Arrays.toString(shape));
-        }
+        requireDimension(file, meta, NUM_TOKENS, shape[0], shape);
+        requireDimension(file, meta, HIDDEN_SIZE, shape[1], shape);
         return new Prompt(values, (int) shape[0], (int) shape[1], meta);
     }
 }

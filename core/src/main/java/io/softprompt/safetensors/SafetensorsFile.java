@@ -4,8 +4,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.type.TypeReference;
-import io.softprompt.util.Json;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 import java.io.IOException;
@@ -33,6 +36,10 @@ import java.util.Set;
  */
 public final class SafetensorsFile {
     private static final long MAX_HEADER = 100L << 20;
+    /** A key twice in the header is an error, not "the last one wins". */
+    private static final ObjectMapper HEADER = new ObjectMapper()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS);
 
     /** One tensor's entry in the header. Offsets are relative to the start of the data section. */
     public record TensorInfo(String name, String dtype, long[] shape, long begin, long end) {
@@ -78,9 +85,14 @@ public final class SafetensorsFile {
             readFully(ch, hb, 8);
             Map<String, Object> header;
             try {
-                header = Json.MAPPER.readValue(hb.array(), new TypeReference<LinkedHashMap<String, Object>>() {});
-            } catch (IOException e) {
+                header = HEADER.readValue(hb.array(), new TypeReference<LinkedHashMap<String, Object>>() {});
+            } catch (JsonParseException e) {
+                if (e.getMessage() != null && e.getMessage().startsWith("Duplicate field")) {
+                    throw bad(path, "a key appears twice in the header");
+                }
                 throw bad(path, "header is not valid JSON");
+            } catch (IOException e) {
+                throw bad(path, "header is not a JSON object");
             }
             long dataStart = 8 + headerLen;
             long dataSize = size - dataStart;
@@ -88,13 +100,21 @@ public final class SafetensorsFile {
             Map<String, String> metadata = new LinkedHashMap<>();
             for (var e : header.entrySet()) {
                 if (e.getKey().equals("__metadata__")) {
-                    if (e.getValue() instanceof Map<?, ?> m) {
-                        m.forEach((k, v) -> metadata.put(String.valueOf(k), String.valueOf(v)));
+                    if (!(e.getValue() instanceof Map<?, ?> m)) {
+                        throw bad(path, "__metadata__ is not a JSON object");
+                    }
+                    for (var kv : m.entrySet()) {
+                        if (!(kv.getValue() instanceof String v)) {
+                            throw bad(path, "metadata value of '" + kv.getKey() + "' is not a string (safetensors "
+                                    + "metadata maps strings to strings)");
+                        }
+                        metadata.put(String.valueOf(kv.getKey()), v);
                     }
                     continue;
                 }
                 tensors.put(e.getKey(), parseEntry(path, e.getKey(), e.getValue(), dataSize));
             }
+            checkLayout(path, tensors.values(), dataSize);
             return new SafetensorsFile(path, dataStart, Collections.unmodifiableMap(tensors),
                     Collections.unmodifiableMap(metadata));
         } catch (NoSuchFileException e) {
@@ -122,19 +142,28 @@ public final class SafetensorsFile {
         long[] dims = new long[sh.size()];
         long numel = 1;
         for (int i = 0; i < dims.length; i++) {
-            if (!(sh.get(i) instanceof Number n) || n.longValue() < 0) {
+            if (!integral(sh.get(i)) || ((Number) sh.get(i)).longValue() < 0) {
                 throw bad(path, "tensor '" + name + "' has a malformed shape " + sh);
             }
-            dims[i] = n.longValue();
-            numel *= dims[i];
+            dims[i] = ((Number) sh.get(i)).longValue();
+            try {
+                numel = Math.multiplyExact(numel, dims[i]);
+            } catch (ArithmeticException e) {
+                throw bad(path, "tensor '" + name + "' has a shape " + sh + " too large to exist");
+            }
         }
-        if (!(off.get(0) instanceof Number b) || !(off.get(1) instanceof Number en)) {
-            throw bad(path, "tensor '" + name + "' has malformed data_offsets " + off);
+        if (!integral(off.get(0)) || !integral(off.get(1))) {
+            throw bad(path, "tensor '" + name + "' has data_offsets " + off + " that are not whole numbers");
         }
+        Number b = (Number) off.get(0);
+        Number en = (Number) off.get(1);
         long begin = b.longValue();
         long end = en.longValue();
         if (begin < 0 || end < begin) {
             throw bad(path, "tensor '" + name + "' has data_offsets " + off + " that run backwards");
+        }
+        if (numel > dataSize) {
+            throw bad(path, "tensor '" + name + "' of shape " + sh + " needs more bytes than the file holds");
         }
         if (end - begin != numel * elemBytes) {
             throw bad(path, "tensor '" + name + "' spans " + (end - begin) + " bytes but " + dt
@@ -145,6 +174,35 @@ public final class SafetensorsFile {
                     + dataSize + " data bytes (truncated file or header lies about offsets)");
         }
         return new TensorInfo(name, dt, dims, begin, end);
+    }
+
+    /** A whole number as JSON writes one (not 1.5, not "1", not 1e3 read as a double). */
+    private static boolean integral(Object o) {
+        return o instanceof Integer || o instanceof Long || o instanceof java.math.BigInteger bi && bi.bitLength() < 63;
+    }
+
+    /**
+     * The spec's layout rule: tensors' byte ranges tile the data section exactly, in some order, with
+     * no overlap and no hole (the reference library refuses the same files).
+     */
+    private static void checkLayout(Path path, java.util.Collection<TensorInfo> infos, long dataSize) {
+        List<TensorInfo> byBegin = new java.util.ArrayList<>(infos);
+        byBegin.sort(java.util.Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
+        long at = 0;
+        for (TensorInfo t : byBegin) {
+            if (t.begin() < at) {
+                throw bad(path, "tensor '" + t.name() + "' overlaps another tensor's bytes (data_offsets [" + t.begin()
+                        + ", " + t.end() + "])");
+            }
+            if (t.begin() > at) {
+                throw bad(path, "bytes " + at + ".." + t.begin() + " of the data belong to no tensor (data_offsets leave a "
+                        + "hole before '" + t.name() + "')");
+            }
+            at = t.end();
+        }
+        if (at != dataSize) {
+            throw bad(path, "the tensors cover " + at + " of the file's " + dataSize + " data bytes");
+        }
     }
 
     private static UserException bad(Path path, String what) {

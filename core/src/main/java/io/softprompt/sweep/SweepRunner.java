@@ -2,7 +2,10 @@ package io.softprompt.sweep;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.train.RunDir;
+import io.softprompt.train.TrainConfig;
+import io.softprompt.train.TrainJob;
 import io.softprompt.util.AtomicFiles;
+import io.softprompt.util.Hashing;
 import io.softprompt.util.Json;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -15,6 +18,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -98,16 +102,62 @@ public final class SweepRunner {
         return new Outcome(List.copyOf(finished), List.copyOf(skipped), List.copyOf(failed));
     }
 
+    /** The file in each run folder that records which configuration the run was started with. */
+    public static final String RUN_RECORD = "sweep-run.json";
+
+    /**
+     * The fingerprint of a run's full effective configuration (defaults, base, grid point; validated
+     * and with every path resolved, as train records it): SHA-256 of its JSON.
+     */
+    public static String fingerprint(SweepPlan.Run r, String source) {
+        TrainConfig cfg = TrainJob.check(TrainConfig.overlay(TrainConfig.defaults(), r.config(), source));
+        return "sha256:" + HexFormat.of().formatHex(Hashing.sha256().digest(Json.write(cfg).getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** What a run folder holds against the plan: new, finished, interrupted, or changed (another configuration). */
+    public enum State { NEW, FINISHED, INTERRUPTED, CHANGED }
+
+    /** A run's state; CHANGED when its folder was started with another configuration than the one now planned. */
+    public State state(SweepPlan.Run r, String fingerprint) throws IOException {
+        Path dir = out.resolve(r.id());
+        boolean started = Files.isRegularFile(dir.resolve(RunDir.CHECKPOINT)) || Files.isRegularFile(dir.resolve(RunDir.FINAL))
+                || Files.isRegularFile(dir.resolve(RUN_RECORD));
+        if (!started) {
+            return State.NEW;
+        }
+        String recorded = null;
+        if (Files.isRegularFile(dir.resolve(RUN_RECORD))) {
+            recorded = Json.MAPPER.readTree(dir.resolve(RUN_RECORD).toFile()).path("fingerprint").asText(null);
+        }
+        if (!fingerprint.equals(recorded)) {
+            return State.CHANGED;
+        }
+        return Files.isRegularFile(dir.resolve(RunDir.FINAL)) ? State.FINISHED : State.INTERRUPTED;
+    }
+
     private String runOne(SweepPlan.Run r, int threads) throws IOException, InterruptedException {
         Path dir = out.resolve(r.id());
-        if (Files.isRegularFile(dir.resolve(RunDir.FINAL))) {
+        String fp = fingerprint(r, "run " + r.id());
+        State state = state(r, fp);
+        if (state == State.FINISHED) {
             event(r.id(), "skip", Map.of());
             return "skip";
         }
+        if (state == State.CHANGED) { // the caller refused these unless it was told to start them afresh
+            for (String f : List.of(RunDir.CHECKPOINT, RunDir.FINAL, RunDir.METRICS, RunDir.BEST, RunDir.CONFIG, RUN_RECORD,
+                    "prompt.sp", "train.log")) {
+                Files.deleteIfExists(dir.resolve(f));
+            }
+            event(r.id(), "reset", Map.of("reason", "configuration changed"));
+        }
         Files.createDirectories(dir);
+        Map<String, Object> record = new LinkedHashMap<>();
+        record.put("fingerprint", fp);
+        record.put("config", r.config());
+        AtomicFiles.writeString(dir.resolve(RUN_RECORD), Json.pretty(record) + "\n");
         List<String> cmd = new ArrayList<>(trainCommand);
         String event;
-        if (Files.isRegularFile(dir.resolve(RunDir.CHECKPOINT))) {
+        if (state == State.INTERRUPTED && Files.isRegularFile(dir.resolve(RunDir.CHECKPOINT))) {
             cmd.addAll(List.of("--resume", dir.toString()));
             event = "resume";
         } else {

@@ -82,6 +82,10 @@ public final class BertModel implements LanguageModel {
             throw new UserException(folder.configFile() + ": position_embedding_type '" + c.positionEmbeddingType()
                     + "' is not supported (only absolute)");
         }
+        if (c.hiddenSize() % c.numAttentionHeads() != 0) {
+            throw new UserException(folder.configFile() + ": hidden_size " + c.hiddenSize() + " is not a multiple of "
+                    + "num_attention_heads " + c.numAttentionHeads());
+        }
         WeightStore w = folder.weights();
         String base = c.roberta() ? "roberta." : "bert.";
         long d = c.hiddenSize();

@@ -29,7 +29,7 @@ public record LlamaConfig(
         numHiddenLayers = numHiddenLayers == null ? 32 : numHiddenLayers;
         numAttentionHeads = numAttentionHeads == null ? 32 : numAttentionHeads;
         numKeyValueHeads = numKeyValueHeads == null ? numAttentionHeads : numKeyValueHeads;
-        headDim = headDim == null ? hiddenSize / numAttentionHeads : headDim;
+        headDim = headDim == null ? (numAttentionHeads > 0 ? hiddenSize / numAttentionHeads : 0) : headDim; // 0 heads: refused by bind
         hiddenAct = hiddenAct == null ? "silu" : hiddenAct;
         maxPositionEmbeddings = maxPositionEmbeddings == null ? 2048 : maxPositionEmbeddings;
         rmsNormEps = rmsNormEps == null ? 1e-6 : rmsNormEps;
