@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${SHARED:-../shared}
+. scripts/lib.sh
+need_shared
 WORK=${WORK:-${TMPDIR:-/tmp}/softprompt-bench}
 [ -x target/softprompt/bin/softprompt ] || mvn -B -q package -DskipTests
 model="$WORK/gpt2-small-random"

@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${SHARED:-../shared}
+. scripts/lib.sh
+need_shared
 WORK=${WORK:-${TMPDIR:-/tmp}/softprompt-bench}
 MODEL=${1:-gpt2-small}
 STEPS=${2:-30}
