@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import io.softprompt.api.SoftPrompt;
 import io.softprompt.data.Task;
 import io.softprompt.eval.Metrics;
+import io.softprompt.hub.EmbeddedModel;
 import io.softprompt.hub.ModelLocator;
 import io.softprompt.train.RunDir;
 import io.softprompt.train.TrainConfig;
@@ -92,9 +93,19 @@ public final class TrainCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         // ---- the job: checks, task and data, output and run folder, all before a model loads ----
-        try (TrainJob job = resume != null ? resumeJob() : TrainJob.prepare(configuration(), runDir, force)) {
+        TrainConfig given = null;
+        ModelLocator.Located where = null;
+        if (resume == null) {
+            given = configuration().validate();
+            Task.resolve(given.task());
+            where = modelOptions.locate(given.model(), err);
+            given = TrainJob.withModelData(given, where.trainData(), where.devData());
+        }
+        try (TrainJob job = resume != null ? resumeJob() : TrainJob.prepare(given, runDir, force)) {
             TrainConfig cfg = job.config();
-            ModelLocator.Located where = modelOptions.locate(cfg.model(), err);
+            if (where == null) {
+                where = modelOptions.locate(cfg.model(), err);
+            }
             try (SoftPrompt sp = SoftPrompt.of(ModelOptions.load(where))) {
                 job.checkModel(sp.model(), where.name());
                 if (job.resumedFrom() != null) {
@@ -111,7 +122,7 @@ public final class TrainCommand implements Callable<Integer> {
                 err.printf(Locale.ROOT, "wrote %s (best dev accuracy %s at step %d%s)%s%n", o.output(),
                         acc == null ? "n/a" : String.format(Locale.ROOT, "%.4f", (Double) acc), o.result().bestStep(),
                         o.result().stoppedEarly() ? ", stopped early at step " + o.result().steps() : "",
-                        where.demo() ? " -- " + ModelLocator.DEMO_CAVEAT : "");
+                        where.demo() ? " -- " + ModelLocator.DEMO_CAVEAT : where.embedded() ? " -- " + EmbeddedModel.CAVEAT : "");
                 if (common.json) {
                     out.println(Json.write(o.summary()));
                 }

@@ -21,7 +21,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** train → eval → infer in-process, on the built-in demo model and on the gpt2 fixture. */
+/** train → eval → infer in-process, on the embedded default model (sentiment-lm), the demo model and the gpt2 fixture. */
 class CliEndToEndTest {
     @TempDir
     Path tmp;
@@ -36,11 +36,13 @@ class CliEndToEndTest {
     @Test
     void trainEvalInferOnTheDefaultModel() throws Exception {
         Path sp = tmp.resolve("out/sst2.sp");
-        // no --model: offline in tests, so the embedded demo model is built and used, with a warning
+        // no --model: offline in tests, so the embedded sentiment-lm is extracted and used, with its SST-2 data and a note
         Cli.Run t = Cli.run(demo("train", "--task", "sst2", "--tokens", "5", "--steps", "12", "--eval-every", "6",
                 "--json", "-o", sp.toString()));
         assertEquals(0, t.code(), t.err());
-        assertTrue(t.err().contains("demo model"), t.err());
+        assertTrue(t.err().contains("using the embedded sentiment-lm") && t.err().contains("not a pretrained language model"),
+                t.err());
+        assertTrue(t.err().contains("33674 train, 872 dev examples"), "its own SST-2 data: " + t.err());
         assertTrue(t.err().contains("step 12/12"), "plain progress lines when not on a terminal: " + t.err());
         JsonNode j = Json.MAPPER.readTree(t.out());
         for (String key : List.of("train_examples_per_sec", "eval_examples_per_sec", "best_dev_accuracy", "steps",
@@ -53,7 +55,7 @@ class CliEndToEndTest {
 
         Prompt p = PromptFile.read(sp);
         assertEquals(5, p.tokens());
-        assertEquals("softprompt-demo", p.meta(PromptFile.MODEL_NAME));
+        assertEquals("sentiment-lm", p.meta(PromptFile.MODEL_NAME));
         for (String key : List.of(PromptFile.MODEL_TYPE, PromptFile.HIDDEN_SIZE, PromptFile.VOCAB_SIZE,
                 PromptFile.MODEL_FINGERPRINT, PromptFile.INIT, PromptFile.TASK, PromptFile.TEMPLATE,
                 PromptFile.VERBALIZER, PromptFile.TOKENIZER, PromptFile.TRAIN_CONFIG, PromptFile.METRICS,
@@ -68,14 +70,14 @@ class CliEndToEndTest {
         assertEquals(0, e.code(), e.err());
         JsonNode ej = Json.MAPPER.readTree(e.out());
         assertEquals(j.get("best_dev_accuracy").asDouble(), ej.get("accuracy").asDouble(), 1e-9);
-        assertEquals(120, ej.get("examples").asInt());
+        assertEquals(872, ej.get("examples").asInt(), "the dev file it was trained with: SST-2 dev");
         long total = 0;
         for (JsonNode row : ej.get("confusion")) {
             for (JsonNode c : row) {
                 total += c.asLong();
             }
         }
-        assertEquals(120, total);
+        assertEquals(872, total);
 
         // infer: arguments, then standard input; probabilities sum to one
         Cli.Run i = Cli.run(demo("infer", "--prompt", sp.toString(), "--json", "a charming film", "dull and flat"));

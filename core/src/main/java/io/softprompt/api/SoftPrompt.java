@@ -46,10 +46,12 @@ import java.util.Map;
 public final class SoftPrompt implements AutoCloseable {
     private final LoadedModel model;
     private final String name;
+    private final ModelLocator.Located where;
 
-    private SoftPrompt(LoadedModel model, String name) {
+    private SoftPrompt(LoadedModel model, String name, ModelLocator.Located where) {
         this.model = model;
         this.name = name;
+        this.where = where;
     }
 
     /**
@@ -63,12 +65,12 @@ public final class SoftPrompt implements AutoCloseable {
     /** As {@link #load(String)}, with the hub models' folder and where progress is printed. */
     public static SoftPrompt load(String model, Path modelsDir, PrintWriter progress, boolean terminal) {
         ModelLocator.Located where = new ModelLocator(modelsDir, progress, terminal).locate(model);
-        return new SoftPrompt(LoadedModel.load(where.folder(), where.name()), where.name());
+        return new SoftPrompt(LoadedModel.load(where.folder(), where.name()), where.name(), where);
     }
 
     /** Wraps a model already loaded; closing the result closes it. */
     public static SoftPrompt of(LoadedModel model) {
-        return new SoftPrompt(model, model.name());
+        return new SoftPrompt(model, model.name(), null);
     }
 
     public LoadedModel model() {
@@ -91,9 +93,16 @@ public final class SoftPrompt implements AutoCloseable {
         });
     }
 
-    /** As {@link #train(TrainConfig)}, reporting to {@code listener}; an existing output or finished run is refused. */
+    /**
+     * As {@link #train(TrainConfig)}, reporting to {@code listener}; an existing output or finished run is
+     * refused. On the embedded model with the sst2 task and no data named, its own SST-2 data are used.
+     */
     public TrainJob.Outcome train(TrainConfig cfg, Trainer.Listener listener) {
-        try (TrainJob job = TrainJob.prepare(cfg.toBuilder().model(name).build(), null, false)) {
+        TrainConfig c = cfg.toBuilder().model(name).build();
+        if (where != null) {
+            c = TrainJob.withModelData(c, where.trainData(), where.devData());
+        }
+        try (TrainJob job = TrainJob.prepare(c, null, false)) {
             return job.run(model, name, listener);
         }
     }

@@ -9,7 +9,8 @@ import java.util.regex.Pattern;
 /**
  * Turns what the user typed for --model into a local folder: an existing folder as is; a hub id such
  * as {@code gpt2} or {@code org/name} from {@code models/<id>}, downloaded there when missing; nothing at
- * all means gpt2 when it is on disk or the hub answers, else the embedded demo model.
+ * all means gpt2 when it is on disk or the hub answers, else the embedded sentiment-lm
+ * ({@link EmbeddedModel}); {@code demo} is the untrained tiny demo model.
  */
 public final class ModelLocator {
     public static final String DEFAULT_MODEL = "gpt2";
@@ -17,8 +18,25 @@ public final class ModelLocator {
     public static final String DEMO_CAVEAT = "demo model: untrained, the accuracy means nothing";
     private static final Pattern HUB_ID = Pattern.compile("[A-Za-z0-9][\\w.-]*(/[A-Za-z0-9][\\w.-]*)?");
 
-    /** The folder and the name to record in the prompt file. */
-    public record Located(Path folder, String name, boolean demo) {}
+    /**
+     * The folder and the name to record in the prompt file; demo for the untrained demo model;
+     * trainData and devData when the model ships its own data (the embedded sentiment-lm), else null.
+     */
+    public record Located(Path folder, String name, boolean demo, Path trainData, Path devData) {
+        Located(Path folder, String name, boolean demo) {
+            this(folder, name, demo, null, null);
+        }
+
+        static Located embedded(Path folder) {
+            return new Located(folder, EmbeddedModel.NAME, false, EmbeddedModel.trainData(folder),
+                    EmbeddedModel.devData(folder));
+        }
+
+        /** Whether it is the model shipped inside the library. */
+        public boolean embedded() {
+            return trainData != null;
+        }
+    }
 
     private final Path modelsDir;
     private final PrintWriter err;
@@ -48,7 +66,13 @@ public final class ModelLocator {
         }
         Path p = Path.of(spec);
         if (Files.isDirectory(p)) {
+            if (EmbeddedModel.isEmbedded(p)) {
+                return Located.embedded(p);
+            }
             return new Located(p, spec, DemoModel.isDemo(p.toAbsolutePath().normalize()));
+        }
+        if (spec.equals(EmbeddedModel.NAME)) {
+            return Located.embedded(EmbeddedModel.ensure(modelsDir));
         }
         if (!HUB_ID.matcher(spec).matches() || spec.startsWith(".")) {
             throw new UserException("--model: model folder not found: " + spec);
@@ -78,9 +102,9 @@ public final class ModelLocator {
                 return locate(DEFAULT_MODEL);
             }
         }
-        err.println("warning: no --model given, no " + local + " and no hub: using the built-in demo model "
-                + "(tiny GPT-2, random weights, UNTRAINED: its accuracy means nothing). Pass --model DIR|HUB_ID for real work.");
+        err.println("note: no --model given, no " + local + " and no hub: using the embedded " + EmbeddedModel.CAVEAT
+                + "; with the built-in sst2 task it trains on its own SST-2 data. Pass --model DIR|HUB_ID for real work.");
         err.flush();
-        return new Located(DemoModel.ensure(modelsDir), DemoModel.NAME, true);
+        return Located.embedded(EmbeddedModel.ensure(modelsDir));
     }
 }

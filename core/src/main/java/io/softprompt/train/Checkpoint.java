@@ -41,7 +41,8 @@ public record Checkpoint(float[] prompt, float[] bestPrompt, long[] promptShape,
             @JsonProperty("evals_since_best") int evalsSinceBest,
             @JsonProperty("last_loss") double lastLoss,
             @JsonProperty("train_seconds") double trainSeconds,
-            @JsonProperty("train_examples") long trainExamples) {}
+            @JsonProperty("train_examples") long trainExamples,
+            @JsonProperty("initial_dev") Metrics initialDev) {}
 
     public void write(Path file) throws IOException {
         Map<String, SafetensorsWriter.Tensor> t = new LinkedHashMap<>();

@@ -61,6 +61,9 @@ public record TrainConfig(
         @JsonProperty("anchor_weight") Double anchorWeight,
         @JsonProperty("pad_to") int padTo) {
 
+    /** A key a config file may hold for people: ignored. */
+    public static final String DESCRIPTION = "description";
+
     /** Peak learning rates when none is given (Lester et al. used 0.3 with Adafactor). */
     public static final double ADAMW_LR = 0.03;
     public static final double ADAFACTOR_LR = 0.3;
@@ -110,6 +113,9 @@ public record TrainConfig(
         Set<String> known = keys();
         for (Iterator<Map.Entry<String, JsonNode>> it = json.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
+            if (e.getKey().equals(DESCRIPTION)) {
+                continue; // what the file is for, in words
+            }
             if (!known.contains(e.getKey())) {
                 throw new UserException(source + ": unknown key '" + e.getKey() + "' (known: "
                         + String.join(", ", new TreeSet<>(known)) + ")");

@@ -129,6 +129,17 @@ public final class TrainJob implements AutoCloseable {
         }
     }
 
+    /**
+     * A model that ships its own SST-2 data (the embedded sentiment-lm) trains on it when the task is
+     * sst2 and the user named no data: the built-in sample is a small synthetic stand-in.
+     */
+    public static TrainConfig withModelData(TrainConfig cfg, Path train, Path dev) {
+        if (train == null || cfg.train() != null || cfg.dev() != null || !"sst2".equals(Task.resolve(cfg.task()).name())) {
+            return cfg;
+        }
+        return cfg.toBuilder().train(train.toString()).dev(dev == null ? null : dev.toString()).build();
+    }
+
     /** {@code x.sp} → {@code x.run/} beside it. */
     public static Path defaultRunDir(Path output) {
         String name = output.getFileName().toString();
@@ -298,6 +309,7 @@ public final class TrainJob implements AutoCloseable {
         j.put("steps", r.steps());
         j.put("stopped_early", r.stoppedEarly());
         j.put("resumed_from_step", r.resumedFrom() > 0 ? r.resumedFrom() : null);
+        j.put("initial_dev_accuracy", r.initialDev() == null ? null : r.initialDev().accuracy());
         j.put("best_step", r.bestStep());
         j.put("best_dev_accuracy", best == null ? null : best.accuracy());
         j.put("best_dev_macro_f1", best == null || !Double.isFinite(best.macroF1()) ? null : best.macroF1());

@@ -62,7 +62,8 @@ public final class Trainer {
 
     /** The outcome: the best prompt (or the last when there is no dev set) and figures. */
     public record Result(float[] bestPrompt, Metrics bestDev, int bestStep, int steps, double lastLoss,
-            double trainExamplesPerSec, double evalExamplesPerSec, boolean stoppedEarly, int resumedFrom) {}
+            double trainExamplesPerSec, double evalExamplesPerSec, boolean stoppedEarly, int resumedFrom,
+            Metrics initialDev) {}
 
     /**
      * What a run needs besides its config. anchor [N·D] is E(anchor text) for the anchor regulariser
@@ -113,6 +114,14 @@ public final class Trainer {
         boolean stoppedEarly = false;
         int lastStep = step0;
         long started = System.nanoTime();
+        // ---- the starting point: what the prompt scores before any step (a learning curve starts there) ----
+        Metrics initialDev = from == null ? null : from.state().initialDev();
+        if (evaluates && from == null) {
+            listener.onEvalStart(0, devSize);
+            Evaluator.Result r0 = eval.evaluate(init);
+            initialDev = r0.metrics();
+            listener.onEval(0, initialDev, false); // recorded in the checkpoint and final.json, not as a step of the log
+        }
 
         try (NDManager root = NDManager.newBaseManager()) {
             NDArray prompt = Tensors.create(root, from == null ? init : from.prompt(), new Shape(n, d)); // [N, D] the only trainable tensor
@@ -216,7 +225,8 @@ public final class Trainer {
                     boolean checkpointNow = cfg.checkpointEvery() > 0 && step % cfg.checkpointEvery() == 0;
                     if (run != null && (checkpointNow || stoppedEarly || step == total)) {
                         Checkpoint.State st = new Checkpoint.State(step, cfg.optimizer(), opt.steps(), cfg.seed(), epoch,
-                                cursor, bestMetric, bestDev, bestStep, evalsSinceBest, lastLoss, trainSecs, trainExamples);
+                                cursor, bestMetric, bestDev, bestStep, evalsSinceBest, lastLoss, trainSecs, trainExamples,
+                                initialDev);
                         Map<String, float[]> os = new LinkedHashMap<>();
                         Map<String, long[]> shapes = new LinkedHashMap<>();
                         opt.state().forEach((k, v) -> {
@@ -240,7 +250,7 @@ public final class Trainer {
         }
         double trainRate = trainSecs > 0 ? trainExamples / trainSecs : Double.NaN;
         double evalRate = evalSecs > 0 ? evalExamples / evalSecs : Double.NaN;
-        return new Result(best, bestDev, bestStep, lastStep, lastLoss, trainRate, evalRate, stoppedEarly, step0);
+        return new Result(best, bestDev, bestStep, lastStep, lastLoss, trainRate, evalRate, stoppedEarly, step0, initialDev);
     }
 
     private static Map<String, Object> logLine(int step, double loss, double lr, double gradNorm, double rate, long started) {

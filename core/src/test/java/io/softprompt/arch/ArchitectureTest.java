@@ -39,7 +39,8 @@ class ArchitectureTest {
             Map.entry("cli", 12), Map.entry("bench", 12), Map.entry("spark", 12));
     private static final Pattern PACKAGE = Pattern.compile("^package io\\.softprompt\\.([\\w.]+);", Pattern.MULTILINE);
     private static final Pattern REFERENCE = Pattern.compile("io\\.softprompt\\.([a-z0-9_]+(?:\\.[a-z0-9_]+)*)\\.[A-Z]");
-    private static final Pattern HF_NAME = Pattern.compile("\"[^\"]*(\\.weight|\\.bias|lm_head|embed_tokens|wte|wpe)[^\"]*\"");
+    private static final Pattern LITERAL = Pattern.compile("\"(?:\\\\.|[^\"\\\\\n])*\"");
+    private static final Pattern HF_NAME = Pattern.compile("(\\.weight|\\.bias|lm_head|embed_tokens|\\bwte\\b|\\bwpe\\b)");
 
     static Path root() {
         return Path.of(System.getProperty("softprompt.root", "..")).toAbsolutePath().normalize();
@@ -110,9 +111,11 @@ class ArchitectureTest {
                 continue;
             }
             String noComments = src.replaceAll("(?s)/\\*.*?\\*/", "").replaceAll("(?m)//.*$", "");
-            Matcher m = HF_NAME.matcher(noComments);
+            Matcher m = LITERAL.matcher(noComments);
             while (m.find()) {
-                found.add(f.getFileName() + ": " + m.group());
+                if (HF_NAME.matcher(m.group()).find()) {
+                    found.add(f.getFileName() + ": " + m.group());
+                }
             }
         }
         assertTrue(found.isEmpty(), "Hugging Face tensor names outside model.<arch>: " + found);
