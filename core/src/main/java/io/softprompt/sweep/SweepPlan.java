@@ -22,6 +22,10 @@ import java.util.Set;
  *
  * <pre>{"name": "sst2-length", "base": {"task": "sst2", "steps": 1000},
  *  "grid": {"tokens": [1, 5, 20, 100], "init": ["random", "vocab", "labels"], "seed": [1, 2, 3]}}</pre>
+ *
+ * A grid value may be an object that sets several keys together, when one value needs another:
+ * {@code "init": ["random", {"init": "text", "init_text": "review : sentiment :"}]}; the run's folder
+ * name uses the value of the grid's own key inside it ({@code init-text}).
  */
 public record SweepPlan(String name, ObjectNode base, LinkedHashMap<String, List<JsonNode>> grid, List<Run> runs) {
     /** Flags the sweep sets itself. */
@@ -106,7 +110,13 @@ public record SweepPlan(String name, ObjectNode base, LinkedHashMap<String, List
                 ordered.put(k, point.get(k));
             }
             ObjectNode cfg = base.deepCopy();
-            ordered.forEach(cfg::set);
+            ordered.forEach((k, v) -> {
+                if (v.isObject()) {
+                    cfg.setAll((ObjectNode) v); // a value that sets several keys together
+                } else {
+                    cfg.set(k, v);
+                }
+            });
             runs.add(new Run(i, id(ordered), ordered, cfg));
         }
         return runs;
@@ -127,7 +137,8 @@ public record SweepPlan(String name, ObjectNode base, LinkedHashMap<String, List
             if (sb.length() > 0) {
                 sb.append('_');
             }
-            String v = e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString();
+            JsonNode value = e.getValue().isObject() && e.getValue().has(e.getKey()) ? e.getValue().get(e.getKey()) : e.getValue();
+            String v = value.isTextual() ? value.asText() : value.toString();
             sb.append(e.getKey()).append('-').append(v.replaceAll("[^A-Za-z0-9.]+", "-"));
         }
         return sb.toString();

@@ -275,6 +275,7 @@ public final class TrainJob implements AutoCloseable {
         Path out = Path.of(c.output());
         Prompt written = write(out, r.bestPrompt(), c.tokens(), model, meta, r.bestStep(), r.bestDev());
         Map<String, Object> j = summary(c, modelName, DemoModel.isDemo(model.folder()), r, (System.nanoTime() - started) / 1e9);
+        j.put("dev_majority_accuracy", majority(devRows));
         j.put("output", out.toString());
         j.put("run_dir", run.dir().toString());
         run.writeFinal(j);
@@ -319,6 +320,18 @@ public final class TrainJob implements AutoCloseable {
         j.put("wall_seconds", wall);
         j.put("peak_rss_mb", Rss.peakMb());
         return j;
+    }
+
+    /** The dev accuracy of always answering the most frequent class (null without labelled dev rows). */
+    static Double majority(List<Example> dev) {
+        Map<Integer, Integer> counts = new LinkedHashMap<>();
+        for (Example e : dev) {
+            if (e.label() >= 0) {
+                counts.merge(e.label(), 1, Integer::sum);
+            }
+        }
+        int total = counts.values().stream().mapToInt(Integer::intValue).sum();
+        return total == 0 ? null : (double) counts.values().stream().mapToInt(Integer::intValue).max().orElse(0) / total;
     }
 
     private static Double finite(double v) {
