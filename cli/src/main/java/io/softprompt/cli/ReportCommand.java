@@ -2,13 +2,10 @@ package io.softprompt.cli;
 
 import io.softprompt.sweep.SweepReport;
 import io.softprompt.util.Json;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -38,17 +35,16 @@ public final class ReportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         System.setProperty("java.awt.headless", "true");
-        SweepReport.write(runs, out);
-        spec.commandLine().getErr().println("wrote " + out.resolve("summary.md") + ", runs.csv and plots");
+        SweepReport.Summary s = SweepReport.write(runs, out);
+        spec.commandLine().getErr().println("wrote " + out.resolve("summary.md") + " and " + (s.files().size() - 1)
+                + " more files: " + s.runs() + " runs" + (s.settings() > 1 ? " in " + s.settings() + " settings" : ""));
         if (common.json) {
-            List<String> files;
-            try (Stream<Path> s = Files.list(out)) {
-                files = s.map(p -> p.getFileName().toString()).sorted().toList();
-            }
             Map<String, Object> j = new LinkedHashMap<>();
-            j.put("runs", runs.toAbsolutePath().normalize().toString());
+            j.put("runs_dir", runs.toAbsolutePath().normalize().toString());
             j.put("out", out.toAbsolutePath().normalize().toString());
-            j.put("files", files);
+            j.put("runs", s.runs());
+            j.put("settings", s.settings());
+            j.put("files", s.files());
             spec.commandLine().getOut().println(Json.write(j));
         }
         return 0;

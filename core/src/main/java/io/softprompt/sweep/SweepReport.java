@@ -5,7 +5,6 @@ import io.softprompt.train.RunDir;
 import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.file.Files;
@@ -17,40 +16,77 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Stream;
-import org.knowm.xchart.BitmapEncoder;
-import org.knowm.xchart.VectorGraphicsEncoder;
-import org.knowm.xchart.XYChart;
-import org.knowm.xchart.XYChartBuilder;
-import org.knowm.xchart.style.Styler;
-import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
- * softprompt report: every run folder under a sweep's output, as
+ * softprompt report: every run folder under a folder (a sweep's output, or run folders made any
+ * other way), as
  *
  * <pre>
  *   runs.csv                       one row per run: its grid values and outcome
- *   summary.md                     mean ± std over seeds of best dev accuracy per grid point
- *   accuracy-vs-length.png/.svg    best dev accuracy against prompt length, one line per
- *                                  initialisation, error bars = std over seeds (Lester et al. Fig. 3)
+ *   summary.md                     per setting, mean ± std over seeds of initial and best dev accuracy
+ *   accuracy-vs-length.png/.svg    best dev accuracy against prompt length, a line per value of the other
+ *                                  varying keys (initialisation, say), error bars = std over seeds, the
+ *                                  majority-class baseline as a line (Lester et al. Fig. 3)
  *   accuracy-vs-length.csv         the plotted numbers
- *   training-curves.png/.svg/.csv  training loss against step, mean over seeds per grid point
+ *   training-curves.png/.svg/.csv  training loss (EMA-smoothed) and dev accuracy against step, side by
+ *                                  side, mean over seeds per group
  * </pre>
  *
- * Plots are drawn with XChart (PNG through Java2D, SVG through VectorGraphics2D).
+ * Which runs are seeds of one point: runs are first split into settings by what they were trained on
+ * (model, task, train and dev data): runs of different settings are never pooled. Within a setting
+ * runs are grouped by the keys that vary between them and are grid keys of a sweep (sweep.json, or
+ * each run's sweep-run.json); without any sweep record, by the varying training keys, never by paths
+ * (output, data, model), derived values (a warmup that is 10% of steps) or bookkeeping
+ * (checkpoint_every, log_every). What remains to tell runs of a group apart is the seed.
  */
 public final class SweepReport {
-    /** A finished (or unfinished) run as the report sees it. */
-    public record Row(String id, Map<String, JsonNode> point, JsonNode config, JsonNode outcome, List<double[]> losses) {
+    /** Keys that name what was trained on: runs differing in them are different settings, never seeds of one point. */
+    static final List<String> IDENTITY = List.of("model", "task", "train", "dev");
+    /** Keys that never group runs: the output, bookkeeping that cannot change the result, the seed. */
+    static final Set<String> NOT_GROUPING = Set.of("output", "seed", "checkpoint_every", "log_every", "eval_batch_size",
+            "pad_to");
+    /** The smoothing of the plotted training loss: an exponential moving average over logged points. */
+    static final double EMA = 0.9;
+
+    /** A run as the report sees it: its folder name, config, final.json (null: unfinished), logged points. */
+    public record Row(String id, JsonNode config, JsonNode outcome, List<double[]> losses, List<double[]> devAccuracy,
+            Set<String> gridKeys, Map<String, JsonNode> point) {
         public boolean finished() {
             return outcome != null;
         }
 
         public double accuracy() {
-            return outcome == null || outcome.get("best_dev_accuracy") == null || outcome.get("best_dev_accuracy").isNull()
-                    ? Double.NaN : outcome.get("best_dev_accuracy").asDouble();
+            return value("best_dev_accuracy");
+        }
+
+        public double initialAccuracy() {
+            return value("initial_dev_accuracy");
+        }
+
+        public double majority() {
+            return value("dev_majority_accuracy");
+        }
+
+        double value(String key) {
+            return outcome == null || outcome.get(key) == null || outcome.get(key).isNull() ? Double.NaN
+                    : outcome.get(key).asDouble();
+        }
+
+        Row at(Map<String, JsonNode> p) {
+            return new Row(id, config, outcome, losses, devAccuracy, gridKeys, p);
+        }
+
+        /** The run's setting: what it was trained on. */
+        String setting() {
+            StringBuilder sb = new StringBuilder();
+            for (String k : IDENTITY) {
+                sb.append(k).append('=').append(text(config.get(k))).append('\n');
+            }
+            return sb.toString();
         }
     }
 
@@ -66,30 +102,128 @@ public final class SweepReport {
         }
     }
 
-    private SweepReport() {}
+    /** The runs of one setting, the keys that group them, and the groups (name → runs) in natural order. */
+    public record Setting(String label, List<Row> rows, List<String> keys, Map<String, List<Row>> groups) {
+        /** The dev majority-class accuracy of this setting's data (NaN when no run recorded it). */
+        double majority() {
+            return rows.stream().mapToDouble(Row::majority).filter(d -> !Double.isNaN(d)).max().orElse(Double.NaN);
+        }
 
-    public static List<String> gridKeys(Path runs, List<Row> rows) throws IOException {
-        Path sweep = runs.resolve("sweep.json");
-        if (Files.isRegularFile(sweep)) {
-            List<String> keys = new ArrayList<>();
-            Json.MAPPER.readTree(sweep.toFile()).path("grid").fieldNames().forEachRemaining(keys::add);
-            return keys;
+        /** What every plot's caption says: the model, the task, the steps. */
+        String caption() {
+            JsonNode c = rows.get(0).config();
+            Set<String> steps = new LinkedHashSet<>();
+            rows.forEach(r -> steps.add(text(r.config().get("steps"))));
+            return shortName(text(c.get("model"))) + ", " + shortName(text(c.get("task"))) + ", " + String.join("/", steps)
+                    + " steps";
         }
-        // no sweep.json: the keys whose values differ between runs
-        Set<String> keys = new LinkedHashSet<>();
-        for (Row r : rows) {
-            r.config().fieldNames().forEachRemaining(k -> {
-                for (Row o : rows) {
-                    if (!String.valueOf(o.config().get(k)).equals(String.valueOf(r.config().get(k)))
-                            && !Set.of("output", "train", "dev").contains(k)) {
-                        keys.add(k);
-                    }
-                }
-            });
-        }
-        return new ArrayList<>(keys);
     }
 
+    /** What a report wrote. */
+    public record Summary(int runs, int settings, List<String> files) {}
+
+    private SweepReport() {}
+
+    public static Summary write(Path runs, Path out) throws IOException {
+        List<Setting> settings = settings(scan(runs));
+        Files.createDirectories(out);
+        List<String> files = new ArrayList<>();
+        List<Row> all = settings.stream().flatMap(s -> s.rows().stream()).toList();
+        writeCsv(out, settings, files);
+        StringBuilder md = new StringBuilder("# Sweep report\n\n");
+        md.append("Runs: ").append(all.size()).append(" in `").append(runs).append("` (")
+                .append(all.stream().filter(Row::finished).count()).append(" finished)");
+        md.append(settings.size() > 1 ? "; " + settings.size() + " settings (different models or data: never pooled)" : "")
+                .append(".\n");
+        for (int i = 0; i < settings.size(); i++) {
+            Setting s = settings.get(i);
+            String suffix = settings.size() == 1 ? "" : "-" + (i + 1);
+            summarize(md, s, settings.size() > 1 ? "## Setting " + (i + 1) + ": " + s.label() : null);
+            if (s.keys().contains("tokens")) {
+                String name = "accuracy-vs-length" + suffix;
+                ReportPlots.accuracyVsLength(s, out.resolve(name));
+                files.addAll(List.of(name + ".png", name + ".svg", name + ".csv"));
+                md.append("\n![accuracy against prompt length](").append(name).append(".png)\n");
+            } else {
+                md.append("\n(no `tokens` among the keys that vary: no accuracy-against-length plot)\n");
+            }
+            String curves = "training-curves" + suffix;
+            if (ReportPlots.trainingCurves(s, out.resolve(curves))) {
+                files.addAll(List.of(curves + ".png", curves + ".svg", curves + ".csv"));
+                md.append("\n![training curves](").append(curves).append(".png)\n\nLoss smoothed with an exponential "
+                        + "moving average (weight ").append(EMA).append(" on the past) over the logged steps; dev accuracy "
+                        + "at each evaluation, step 0 the initial prompt; both the mean over seeds.\n");
+            }
+        }
+        AtomicFiles.writeString(out.resolve("summary.md"), md.toString());
+        files.add(0, "summary.md");
+        return new Summary(all.size(), settings.size(), files);
+    }
+
+    private static void summarize(StringBuilder md, Setting s, String heading) {
+        if (heading != null) {
+            md.append('\n').append(heading).append('\n');
+        }
+        double majority = s.majority();
+        md.append("\nModel, task, data: ").append(s.label().replace("\n", "; ")).append(". ");
+        md.append(Double.isNaN(majority) ? "" : String.format(Locale.ROOT, "Dev majority class: %.4f. ", majority));
+        if (ReportPlots.randomWeights(text(s.rows().get(0).config().get("model")))) {
+            md.append("**Random weights: the accuracies are noise; this shows the pipeline, not prompt tuning.**");
+        }
+        md.append("\n\n| ");
+        for (String k : s.keys()) {
+            md.append(k).append(" | ");
+        }
+        md.append("seeds | best dev accuracy (mean ± std) | initial dev accuracy (mean ± std) |\n|");
+        md.append("---|".repeat(s.keys().size() + 3)).append('\n');
+        for (List<Row> g : s.groups().values()) {
+            List<Row> done = g.stream().filter(Row::finished).toList();
+            Stat best = Stat.of(done.stream().map(Row::accuracy).filter(d -> !d.isNaN()).toList());
+            Stat init = Stat.of(done.stream().map(Row::initialAccuracy).filter(d -> !d.isNaN()).toList());
+            md.append("| ");
+            for (String k : s.keys()) {
+                md.append(text(g.get(0).point().get(k))).append(" | ");
+            }
+            md.append(best.n()).append(" | ").append(best.n() == 0 ? "—" : String.format(Locale.ROOT, "%.4f ± %.4f", best.mean(),
+                    best.std())).append(" | ").append(init.n() == 0 ? "—" : String.format(Locale.ROOT, "%.4f ± %.4f", init.mean(),
+                    init.std())).append(" |\n");
+        }
+        List<String> unfinished = s.rows().stream().filter(r -> !r.finished()).map(Row::id).toList();
+        if (!unfinished.isEmpty()) {
+            md.append("\nUnfinished runs (not in the means): ").append(String.join(", ", unfinished)).append('\n');
+        }
+    }
+
+    private static void writeCsv(Path out, List<Setting> settings, List<String> files) throws IOException {
+        Set<String> keys = new LinkedHashSet<>();
+        settings.forEach(s -> keys.addAll(s.keys()));
+        StringBuilder csv = new StringBuilder("run");
+        for (String k : keys) {
+            csv.append(',').append(k);
+        }
+        csv.append(",seed,setting,finished,best_dev_accuracy,best_dev_macro_f1,initial_dev_accuracy,dev_majority_accuracy,"
+                + "best_step,steps,stopped_early,final_loss,train_examples_per_sec,wall_seconds,model\n");
+        for (int i = 0; i < settings.size(); i++) {
+            for (Row r : settings.get(i).rows()) {
+                csv.append(csvCell(r.id()));
+                for (String k : keys) {
+                    csv.append(',').append(csvCell(text(r.config().get(k))));
+                }
+                csv.append(',').append(text(r.config().get("seed"))).append(',').append(i + 1).append(',').append(r.finished());
+                JsonNode f = r.outcome();
+                for (String k : List.of("best_dev_accuracy", "best_dev_macro_f1", "initial_dev_accuracy",
+                        "dev_majority_accuracy", "best_step", "steps", "stopped_early", "final_loss", "train_examples_per_sec",
+                        "wall_seconds")) {
+                    csv.append(',').append(f == null || f.get(k) == null || f.get(k).isNull() ? "" : f.get(k).asText());
+                }
+                csv.append(',').append(csvCell(text(r.config().get("model")))).append('\n');
+            }
+        }
+        AtomicFiles.writeString(out.resolve("runs.csv"), csv.toString());
+        files.add("runs.csv");
+    }
+
+    /** Every run folder (holding config.json) directly under runs, sorted by name. */
     public static List<Row> scan(Path runs) throws IOException {
         if (!Files.isDirectory(runs)) {
             throw new UserException(runs + ": not a folder");
@@ -101,196 +235,141 @@ public final class SweepReport {
         if (dirs.isEmpty()) {
             throw new UserException(runs + ": holds no run folders (none has " + RunDir.CONFIG + ")");
         }
+        Set<String> sweepGrid = new LinkedHashSet<>();
+        Path sweep = runs.resolve("sweep.json");
+        if (Files.isRegularFile(sweep)) {
+            Json.MAPPER.readTree(sweep.toFile()).path("grid").fieldNames().forEachRemaining(sweepGrid::add);
+        }
         List<Row> rows = new ArrayList<>();
         for (Path d : dirs) {
             JsonNode cfg = Json.MAPPER.readTree(d.resolve(RunDir.CONFIG).toFile());
-            JsonNode fin = Files.isRegularFile(d.resolve(RunDir.FINAL)) ? Json.MAPPER.readTree(d.resolve(RunDir.FINAL).toFile()) : null;
+            JsonNode fin = Files.isRegularFile(d.resolve(RunDir.FINAL)) ? Json.MAPPER.readTree(d.resolve(RunDir.FINAL).toFile())
+                    : null;
             List<double[]> losses = new ArrayList<>();
+            List<double[]> dev = new ArrayList<>();
+            if (fin != null && fin.hasNonNull("initial_dev_accuracy")) {
+                dev.add(new double[] {0, fin.get("initial_dev_accuracy").asDouble()});
+            }
             if (Files.isRegularFile(d.resolve(RunDir.METRICS))) {
                 for (String l : Files.readAllLines(d.resolve(RunDir.METRICS))) {
-                    JsonNode n = Json.MAPPER.readTree(l);
-                    losses.add(new double[] {n.get("step").asDouble(), n.get("loss").asDouble()});
+                    JsonNode n;
+                    try {
+                        n = Json.MAPPER.readTree(l);
+                    } catch (IOException torn) {
+                        continue; // a line cut by a kill
+                    }
+                    if (n.hasNonNull("loss")) {
+                        losses.add(new double[] {n.get("step").asDouble(), n.get("loss").asDouble()});
+                    }
+                    if (n.has("dev") && n.get("dev").hasNonNull("accuracy")) {
+                        dev.add(new double[] {n.get("step").asDouble(), n.get("dev").get("accuracy").asDouble()});
+                    }
                 }
             }
-            rows.add(new Row(d.getFileName().toString(), new LinkedHashMap<>(), cfg, fin, losses));
+            Set<String> grid = new LinkedHashSet<>(sweepGrid);
+            Path record = d.resolve(SweepRunner.RUN_RECORD);
+            if (Files.isRegularFile(record)) {
+                Json.MAPPER.readTree(record.toFile()).path("grid").forEach(k -> grid.add(k.asText()));
+            }
+            rows.add(new Row(d.getFileName().toString(), cfg, fin, losses, dev, grid, Map.of()));
         }
         return rows;
     }
 
-    public static void write(Path runs, Path out) throws IOException {
-        List<Row> scanned = scan(runs);
-        List<String> keys = gridKeys(runs, scanned);
-        List<Row> rows = new ArrayList<>();
-        for (Row r : scanned) {
-            Map<String, JsonNode> point = new LinkedHashMap<>();
-            for (String k : keys) {
-                point.put(k, r.config().get(k));
-            }
-            rows.add(new Row(r.id(), point, r.config(), r.outcome(), r.losses()));
-        }
-        Files.createDirectories(out);
-        String model = rows.get(0).config().path("model").asText("?");
-        boolean random = randomWeights(model);
-        List<String> groupKeys = keys.stream().filter(k -> !k.equals("seed")).toList();
-
-        // ---- runs.csv ----
-        StringBuilder csv = new StringBuilder("run");
-        for (String k : keys) {
-            csv.append(',').append(k);
-        }
-        csv.append(",finished,best_dev_accuracy,best_dev_macro_f1,best_step,steps,stopped_early,final_loss,"
-                + "train_examples_per_sec,wall_seconds,model\n");
+    /** Runs split by what they were trained on, each setting's grouping keys and groups. */
+    public static List<Setting> settings(List<Row> rows) {
+        Map<String, List<Row>> bySetting = new LinkedHashMap<>();
         for (Row r : rows) {
-            csv.append(csvCell(r.id()));
-            for (String k : keys) {
-                csv.append(',').append(csvCell(text(r.point().get(k))));
-            }
-            JsonNode f = r.outcome();
-            csv.append(',').append(r.finished());
-            for (String k : List.of("best_dev_accuracy", "best_dev_macro_f1", "best_step", "steps", "stopped_early",
-                    "final_loss", "train_examples_per_sec", "wall_seconds")) {
-                csv.append(',').append(f == null || f.get(k) == null || f.get(k).isNull() ? "" : f.get(k).asText());
-            }
-            csv.append(',').append(csvCell(r.config().path("model").asText(""))).append('\n');
+            bySetting.computeIfAbsent(r.setting(), k -> new ArrayList<>()).add(r);
         }
-        AtomicFiles.writeString(out.resolve("runs.csv"), csv.toString());
-
-        // ---- summary.md: mean ± std over seeds ----
-        Map<String, List<Row>> groups = new TreeMap<>(SweepReport::naturalCompare);
-        for (Row r : rows) {
-            groups.computeIfAbsent(groupName(r, groupKeys), g -> new ArrayList<>()).add(r);
-        }
-        StringBuilder md = new StringBuilder("# Sweep report\n\n");
-        md.append("Runs: ").append(rows.size()).append(" in `").append(runs).append("` (")
-                .append(rows.stream().filter(Row::finished).count()).append(" finished). Model: `").append(model).append("`");
-        md.append(random ? " — **random weights: the accuracies are noise, this shows the pipeline, not prompt tuning**.\n\n"
-                : ".\n\n");
-        md.append("| ");
-        for (String k : groupKeys) {
-            md.append(k).append(" | ");
-        }
-        md.append("seeds | best dev accuracy (mean ± std) |\n|");
-        md.append("---|".repeat(groupKeys.size() + 2)).append('\n');
-        for (List<Row> g : groups.values()) {
-            Stat st = Stat.of(g.stream().filter(Row::finished).map(Row::accuracy).filter(d -> !d.isNaN()).toList());
-            md.append("| ");
-            for (String k : groupKeys) {
-                md.append(text(g.get(0).point().get(k))).append(" | ");
-            }
-            md.append(st.n()).append(" | ").append(st.n() == 0 ? "—" : String.format(Locale.ROOT, "%.4f ± %.4f", st.mean(), st.std()))
-                    .append(" |\n");
-        }
-        List<String> unfinished = rows.stream().filter(r -> !r.finished()).map(Row::id).toList();
-        if (!unfinished.isEmpty()) {
-            md.append("\nUnfinished runs (not in the means): ").append(String.join(", ", unfinished)).append('\n');
-        }
-
-        // ---- accuracy against prompt length, one line per initialisation ----
-        if (keys.contains("tokens")) {
-            List<String> seriesKeys = groupKeys.stream().filter(k -> !k.equals("tokens")).toList();
-            Map<String, TreeMap<Double, List<Double>>> series = new TreeMap<>(SweepReport::naturalCompare);
-            for (Row r : rows) {
-                if (!r.finished() || Double.isNaN(r.accuracy())) {
-                    continue;
+        List<Setting> out = new ArrayList<>();
+        for (Map.Entry<String, List<Row>> e : bySetting.entrySet()) {
+            List<Row> rs = e.getValue();
+            List<String> keys = groupingKeys(rs);
+            Map<String, List<Row>> groups = new TreeMap<>(SweepReport::naturalCompare);
+            List<Row> withPoints = new ArrayList<>();
+            for (Row r : rs) {
+                Map<String, JsonNode> point = new LinkedHashMap<>();
+                for (String k : keys) {
+                    point.put(k, r.config().get(k));
                 }
-                String name = seriesKeys.isEmpty() ? "all" : groupName(r, seriesKeys);
-                series.computeIfAbsent(name, s -> new TreeMap<>())
-                        .computeIfAbsent(r.point().get("tokens").asDouble(), t -> new ArrayList<>()).add(r.accuracy());
+                Row p = r.at(point);
+                withPoints.add(p);
+                groups.computeIfAbsent(groupName(p, keys), g -> new ArrayList<>()).add(p);
             }
-            XYChart chart = new XYChartBuilder().width(800).height(500).title("Best dev accuracy by prompt length"
-                    + (random ? " (random-weight model)" : "")).xAxisTitle("prompt length (tokens)").yAxisTitle("best dev accuracy")
-                    .build();
-            style(chart);
-            StringBuilder data = new StringBuilder("series,tokens,mean,std,n\n");
-            double min = Double.MAX_VALUE;
-            double max = 0;
-            for (var e : series.entrySet()) {
-                int n = e.getValue().size();
-                double[] x = new double[n];
-                double[] y = new double[n];
-                double[] err = new double[n];
-                int i = 0;
-                for (var p : e.getValue().entrySet()) {
-                    Stat st = Stat.of(p.getValue());
-                    x[i] = p.getKey();
-                    y[i] = st.mean();
-                    err[i] = st.std();
-                    min = Math.min(min, x[i]);
-                    max = Math.max(max, x[i]);
-                    data.append(csvCell(e.getKey())).append(',').append(fmt(x[i])).append(',').append(st.mean()).append(',')
-                            .append(st.std()).append(',').append(st.n()).append('\n');
-                    i++;
-                }
-                chart.addSeries(e.getKey(), x, y, err).setMarker(SeriesMarkers.CIRCLE);
-            }
-            chart.getStyler().setXAxisLogarithmic(max / Math.max(min, 1e-9) >= 10);
-            saveChart(chart, out.resolve("accuracy-vs-length"));
-            AtomicFiles.writeString(out.resolve("accuracy-vs-length.csv"), data.toString());
-            md.append("\n![accuracy against prompt length](accuracy-vs-length.png)\n");
+            out.add(new Setting(label(rs.get(0)), withPoints, keys, groups));
+        }
+        out.sort((a, b) -> Integer.compare(b.rows().size(), a.rows().size())); // the main body of runs first
+        return out;
+    }
+
+    /**
+     * The keys that group a setting's runs: grid keys of a sweep when any run has a sweep record,
+     * else every training key; in both cases only those whose values differ between the runs, never
+     * the setting's identity, paths, bookkeeping, the seed, or a warmup that is just 10% of the steps.
+     */
+    static List<String> groupingKeys(List<Row> rows) {
+        Set<String> grid = new LinkedHashSet<>();
+        rows.forEach(r -> grid.addAll(r.gridKeys()));
+        Set<String> candidates = new LinkedHashSet<>();
+        if (!grid.isEmpty()) {
+            candidates.addAll(grid);
         } else {
-            md.append("\n(no `tokens` in the grid: no accuracy-against-length plot)\n");
+            rows.forEach(r -> r.config().fieldNames().forEachRemaining(candidates::add));
         }
-
-        // ---- training curves: loss against step, mean over seeds ----
-        XYChart curves = new XYChartBuilder().width(800).height(500).title("Training loss (mean over seeds)")
-                .xAxisTitle("step").yAxisTitle("loss").build();
-        style(curves);
-        StringBuilder cdata = new StringBuilder("series,step,mean_loss,n\n");
-        for (var g : groups.entrySet()) {
-            TreeMap<Double, List<Double>> byStep = new TreeMap<>();
-            for (Row r : g.getValue()) {
-                for (double[] p : r.losses()) {
-                    byStep.computeIfAbsent(p[0], s -> new ArrayList<>()).add(p[1]);
+        candidates.removeAll(IDENTITY);
+        candidates.removeAll(NOT_GROUPING);
+        if (grid.isEmpty() && rows.stream().allMatch(r -> r.config().path("warmup").asInt(-1)
+                == r.config().path("steps").asInt(-2) / 10)) {
+            candidates.remove("warmup"); // derived from steps, not chosen
+        }
+        List<String> keys = new ArrayList<>();
+        for (String k : candidates) {
+            Set<String> values = new LinkedHashSet<>();
+            rows.forEach(r -> values.add(Objects.toString(r.config().get(k))));
+            if (values.size() > 1) {
+                keys.add(k);
+            }
+        }
+        if (grid.isEmpty()) {
+            // a key the others determine is derived (max_length from tokens, warmup from steps): it groups nothing
+            for (int i = keys.size() - 1; i >= 0; i--) {
+                List<String> others = new ArrayList<>(keys);
+                others.remove(i);
+                if (!others.isEmpty() && combinations(rows, others) == combinations(rows, keys)) {
+                    keys.remove(i);
                 }
             }
-            if (byStep.isEmpty()) {
-                continue;
-            }
-            double[] x = new double[byStep.size()];
-            double[] y = new double[byStep.size()];
-            int i = 0;
-            for (var p : byStep.entrySet()) {
-                Stat st = Stat.of(p.getValue());
-                x[i] = p.getKey();
-                y[i++] = st.mean();
-                cdata.append(csvCell(g.getKey())).append(',').append(fmt(p.getKey())).append(',').append(st.mean()).append(',')
-                        .append(st.n()).append('\n');
-            }
-            curves.addSeries(g.getKey(), x, y).setMarker(SeriesMarkers.NONE);
         }
-        if (!curves.getSeriesMap().isEmpty()) {
-            saveChart(curves, out.resolve("training-curves"));
-            AtomicFiles.writeString(out.resolve("training-curves.csv"), cdata.toString());
-            md.append("\n![training curves](training-curves.png)\n");
-        }
-        AtomicFiles.writeString(out.resolve("summary.md"), md.toString());
+        return keys;
     }
 
-    private static void style(XYChart c) {
-        c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
-        c.getStyler().setErrorBarsColorSeriesColor(true);
-        c.getStyler().setMarkerSize(6);
+    private static int combinations(List<Row> rows, List<String> keys) {
+        Set<String> seen = new LinkedHashSet<>();
+        for (Row r : rows) {
+            StringBuilder sb = new StringBuilder();
+            keys.forEach(k -> sb.append(Objects.toString(r.config().get(k))).append('\u0000'));
+            seen.add(sb.toString());
+        }
+        return seen.size();
     }
 
-    private static void saveChart(XYChart chart, Path base) throws IOException {
-        byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
-        AtomicFiles.write(base.resolveSibling(base.getFileName() + ".png"), o -> o.write(png));
-        ByteArrayOutputStream svg = new ByteArrayOutputStream();
-        VectorGraphicsEncoder.saveVectorGraphic(chart, svg, VectorGraphicsEncoder.VectorGraphicsFormat.SVG);
-        AtomicFiles.write(base.resolveSibling(base.getFileName() + ".svg"), o -> o.write(svg.toByteArray()));
+    private static String label(Row r) {
+        List<String> parts = new ArrayList<>();
+        for (String k : IDENTITY) {
+            String v = text(r.config().get(k));
+            parts.add(k + " " + (v.isEmpty() ? "(built-in)" : shortName(v)));
+        }
+        return String.join(", ", parts);
     }
 
-    /** Whether the run's model folder says its weights are random (our benchmark models do). */
-    static boolean randomWeights(String model) {
-        Path cfg = Path.of(model).resolve("config.json");
-        if (model.equals("softprompt-demo") || model.equals("demo")) {
-            return true;
+    /** A path's last element (without .json/.tsv), a name as it is. */
+    static String shortName(String v) {
+        if (v == null || v.isEmpty()) {
+            return "";
         }
-        try {
-            return Files.isRegularFile(cfg) && Json.MAPPER.readTree(cfg.toFile()).path("random_weights").asBoolean(false);
-        } catch (IOException e) {
-            return false;
-        }
+        String s = Path.of(v).getFileName() == null ? v : Path.of(v).getFileName().toString();
+        return s.replaceFirst("\\.(json|tsv|jsonl)$", "");
     }
 
     static String groupName(Row r, List<String> keys) {
@@ -316,7 +395,7 @@ public final class SweepReport {
     }
 
     static String csvCell(String s) {
-        return s.contains(",") || s.contains("\"") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+        return s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
     }
 
     /** Orders "tokens=5" before "tokens=20". */

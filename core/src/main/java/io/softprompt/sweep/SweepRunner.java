@@ -77,7 +77,7 @@ public final class SweepRunner {
             Thread t = new Thread(() -> {
                 for (SweepPlan.Run r; (r = queue.poll()) != null; ) {
                     try {
-                        String what = runOne(r, threads);
+                        String what = runOne(plan, r, threads);
                         (what.equals("skip") ? skipped : what.equals("finish") ? finished : failed).add(r.id());
                     } catch (IOException e) {
                         failed.add(r.id());
@@ -135,7 +135,7 @@ public final class SweepRunner {
         return Files.isRegularFile(dir.resolve(RunDir.FINAL)) ? State.FINISHED : State.INTERRUPTED;
     }
 
-    private String runOne(SweepPlan.Run r, int threads) throws IOException, InterruptedException {
+    private String runOne(SweepPlan plan, SweepPlan.Run r, int threads) throws IOException, InterruptedException {
         Path dir = out.resolve(r.id());
         String fp = fingerprint(r, "run " + r.id());
         State state = state(r, fp);
@@ -153,6 +153,8 @@ public final class SweepRunner {
         Files.createDirectories(dir);
         Map<String, Object> record = new LinkedHashMap<>();
         record.put("fingerprint", fp);
+        record.put("sweep", plan.name());
+        record.put("grid", plan.grid().keySet());
         record.put("config", r.config());
         AtomicFiles.writeString(dir.resolve(RUN_RECORD), Json.pretty(record) + "\n");
         List<String> cmd = new ArrayList<>(trainCommand);

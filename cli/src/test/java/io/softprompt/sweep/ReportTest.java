@@ -1,0 +1,106 @@
+package io.softprompt.sweep;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.softprompt.Fixtures;
+import io.softprompt.cli.Cli;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The report on a folder of run folders made by hand (no sweep.json): grouped by the keys that
+ * vary and were chosen, never by paths or derived values; runs on other data never pooled as seeds;
+ * plots that show data, span the majority baseline, dodge their error bars and keep text as text.
+ */
+class ReportTest {
+    @TempDir
+    static Path tmp;
+    static Path runs;
+
+    @BeforeAll
+    static void adHocRuns() throws Exception {
+        Path task = Fixtures.moodTask(tmp, 3);
+        Path other = tmp.resolve("other.tsv");
+        Files.writeString(other, "text\ty\na dull plot\tneg\nthe great film\tpos\na fine film\tpos\n");
+        runs = Files.createDirectories(tmp.resolve("runs"));
+        String model = Fixtures.of("gpt2").toString();
+        for (int tokens : new int[] {2, 8}) {
+            for (String init : List.of("random", "vocab")) {
+                for (int seed : new int[] {1, 2}) {
+                    String name = "t" + tokens + "-" + init + "-s" + seed;
+                    Cli.Run r = Cli.run("train", "--model", model, "--task", task.toString(), "--tokens", "" + tokens, "--init",
+                            init, "--seed", "" + seed, "--steps", "10", "--eval-every", "5", "--batch-size", "2", "--lr", "0.3",
+                            "-o", runs.resolve(name + ".sp").toString(), "--run-dir", runs.resolve(name).toString());
+                    assertEquals(0, r.code(), r.err());
+                }
+            }
+        }
+        for (int seed : new int[] {1, 2}) { // same flags, other training data: another setting
+            Cli.Run r = Cli.run("train", "--model", model, "--task", task.toString(), "--train", other.toString(), "--dev",
+                    other.toString(), "--tokens", "2", "--init", "random", "--seed", "" + seed, "--steps", "10", "--batch-size",
+                    "2", "-o", runs.resolve("other-s" + seed + ".sp").toString(), "--run-dir",
+                    runs.resolve("other-s" + seed).toString());
+            assertEquals(0, r.code(), r.err());
+        }
+    }
+
+    @Test
+    void adHocRunsAreGroupedByWhatVariesAndNeverPooledAcrossData() throws Exception {
+        Path out = tmp.resolve("report");
+        Cli.Run r = Cli.run("report", runs.toString(), "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        String md = Files.readString(out.resolve("summary.md"));
+        assertTrue(md.contains("2 settings (different models or data: never pooled)"), md);
+        assertTrue(md.contains("| tokens | init | seeds | best dev accuracy (mean ± std) |"), "grouped by tokens and init: " + md);
+        assertFalse(md.contains("| output |") || md.contains("| warmup |") || md.contains("| seed |"), md);
+        assertTrue(md.contains("| 2 | random | 2 |") && md.contains("| 8 | vocab | 2 |"), "two seeds per point: " + md);
+        assertTrue(md.contains("Dev majority class:"), md);
+        List<String> csv = Files.readAllLines(out.resolve("runs.csv"));
+        assertEquals(11, csv.size(), "header + 10 runs");
+        long inSetting2 = csv.stream().filter(l -> l.startsWith("other-s")).filter(l -> l.contains(",2,true,")).count();
+        assertEquals(2, inSetting2, "the runs on other data form their own setting: " + csv);
+
+        // the plot of the first setting has its data, in the palette's colours, on white
+        BufferedImage png = ImageIO.read(out.resolve("accuracy-vs-length-1.png").toFile());
+        int blue = 0;
+        int vermillion = 0;
+        for (int y = 0; y < png.getHeight(); y++) {
+            for (int x = 0; x < png.getWidth(); x++) {
+                int rgb = png.getRGB(x, y) & 0xFFFFFF;
+                blue += rgb == 0x0072B2 ? 1 : 0;
+                vermillion += rgb == 0xD55E00 ? 1 : 0;
+            }
+        }
+        assertTrue(blue > 50 && vermillion > 50, "both series drawn: " + blue + " / " + vermillion);
+        String svg = Files.readString(out.resolve("accuracy-vs-length-1.svg"));
+        assertTrue(svg.contains("<text") && svg.contains("Best dev accuracy by prompt length"), "SVG text is text");
+        assertTrue(svg.contains("std over 2 seeds") && svg.contains("10 steps"), "the caption names steps and seeds");
+        assertTrue(svg.contains("majority class"), "the baseline is drawn and named");
+        List<String> plotted = Files.readAllLines(out.resolve("accuracy-vs-length-1.csv"));
+        assertTrue(plotted.stream().anyMatch(l -> l.startsWith("init: random,2,")), plotted.toString());
+        assertTrue(Files.isRegularFile(out.resolve("training-curves-1.png")));
+        assertTrue(Files.readString(out.resolve("training-curves-1.svg")).contains("Dev accuracy"));
+    }
+
+    @Test
+    void errorBarsAreDodgedAndTheAxisSpansTheBaseline() {
+        double a = ReportPlots.dodge(20, 0, 3, true);
+        double b = ReportPlots.dodge(20, 1, 3, true);
+        double c = ReportPlots.dodge(20, 2, 3, true);
+        assertTrue(a < b && b < c && b == 20, a + " " + b + " " + c);
+        assertNotEquals(ReportPlots.dodge(5, 0, 2, false), ReportPlots.dodge(5, 1, 2, false));
+        assertEquals(5, ReportPlots.dodge(5, 0, 1, false));
+        double[] range = ReportPlots.yRange(0.55, 0.61, 0.509);
+        assertTrue(range[0] < 0.509 && range[1] > 0.61 && range[1] <= 1.0, range[0] + ".." + range[1]);
+        assertEquals(1.0, ReportPlots.yRange(0.9, 0.99, 0.5)[1], 0.0);
+    }
+}
