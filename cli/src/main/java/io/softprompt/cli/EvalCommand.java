@@ -13,7 +13,6 @@ import io.softprompt.scoring.Scorer;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -79,7 +78,7 @@ public final class EvalCommand implements Callable<Integer> {
         }
         try (PromptOptions.Session s = promptOptions.open(modelOptions, err, fit)) {
             Member first = s.first();
-            DataSource src = source(first);
+            DataSource src = PromptOptions.devData(first, data);
             List<Encoder.Encoded> rows = first.encoder().encodeAll(TsvReader.read(src, first.task(), true));
             Evaluator.Result r;
             List<Map<String, Object>> members = null;
@@ -101,27 +100,6 @@ public final class EvalCommand implements Callable<Integer> {
             }
         }
         return 0;
-    }
-
-    /** --data, else the dev file the prompt was trained with (when it still exists), else the task's dev sample. */
-    private DataSource source(Member m) {
-        if (data != null) {
-            return DataSource.file(data);
-        }
-        String dev = m.prompt().trainedValue("dev");
-        if (dev != null && Files.isRegularFile(Path.of(dev))) {
-            return DataSource.file(Path.of(dev));
-        }
-        DataSource builtIn = null;
-        try {
-            builtIn = Task.resolve(m.task().name()).defaultData(false);
-        } catch (UserException e) {
-            // not a built-in task: no default dev data
-        }
-        if (builtIn == null) {
-            throw new UserException("--data: the prompt's task names no dev data; pass --data FILE");
-        }
-        return builtIn;
     }
 
     private Evaluator.Result ensemble(PromptOptions.Session s, Ensemble how, List<Encoder.Encoded> rows,

@@ -1,10 +1,17 @@
 package io.softprompt.cli;
 
+import io.softprompt.data.DataSource;
+import io.softprompt.data.Encoder;
+import io.softprompt.data.TsvReader;
+import io.softprompt.eval.Evaluator;
+import io.softprompt.infer.Member;
 import io.softprompt.prompt.Inspection;
 import io.softprompt.prompt.Prompt;
+import io.softprompt.scoring.Scorer;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -24,7 +31,9 @@ import picocli.CommandLine.Spec;
         description = {"Look inside a prompt: norms and nearest vocabulary tokens.",
             "Per position the vector's L2 norm and its K nearest vocabulary tokens "
                 + "by cosine similarity, then how the prompt's norms compare with the vocabulary's and how many "
-                + "positions are nearest to a verbalizer word (Lester et al. 2021, section 7)."})
+                + "positions are nearest to a verbalizer word (Lester et al. 2021, section 7).",
+            "--project also evaluates the discrete prompt of those nearest tokens beside the prompt itself: what "
+                + "a prompt's nearest words read like says little about what it does (Khashabi et al. 2021)."})
 public final class InspectCommand implements Callable<Integer> {
     static final String CAUTION = "nearest tokens are a reading aid, not an explanation: a prompt can sit near "
             + "an unrelated text's embeddings and still solve its task (Khashabi et al. 2021, Prompt Waywardness)";
@@ -44,6 +53,59 @@ public final class InspectCommand implements Callable<Integer> {
     @Option(names = "--top", defaultValue = "5", paramLabel = "K", description = "Neighbours per position (default: ${DEFAULT-VALUE}).")
     int top;
 
+    @Option(names = "--project", description = "Also replace each prompt vector by its nearest vocabulary token's "
+            + "embedding and evaluate that discrete prompt beside the prompt itself on --data (Khashabi et al. 2021).")
+    boolean project;
+
+    @Option(names = "--data", paramLabel = "FILE", description = "With --project: labelled TSV or JSONL (default: the dev "
+            + "file the prompt was trained with, else the task's dev sample).")
+    Path data;
+
+    @Option(names = "--batch-size", paramLabel = "B", description = "With --project: rows per forward pass (default: 32).")
+    Integer batchSize;
+
+    @Mixin
+    PromptOptions.Fit fit;
+
+    /**
+     * The Waywardness check: the prompt and its projection onto the vocabulary, both evaluated on the
+     * same rows with the same scorer (or by generation for text-to-text tasks).
+     */
+    private Map<String, Object> projection(PromptOptions.Session s, Inspection.Result r) {
+        Member m = s.first();
+        DataSource src = PromptOptions.devData(m, data);
+        List<Encoder.Encoded> rows = m.encoder().encodeAll(TsvReader.read(src, m.task(), true));
+        float[] projected = Inspection.projection(s.model().lm(), r);
+        int b = batchSize == null ? 32 : batchSize;
+        double[] acc = new double[2];
+        float[][] prompts = {m.prompt().values(), projected};
+        for (int k = 0; k < 2; k++) {
+            if (m.task().textToText()) {
+                acc[k] = Evaluator.exactMatch(s.model().lm(), s.model().tokenizer(), prompts[k], m.prompt().tokens(), rows)
+                        .metrics().accuracy();
+            } else {
+                try (Scorer scorer = new Scorer(s.model().lm(), true)) {
+                    acc[k] = Evaluator.classify(scorer, new Scorer.Slot(prompts[k], m.prompt().tokens(), m.slot().labels()),
+                            rows, b).metrics().accuracy();
+                }
+            }
+        }
+        long[] nearest = new long[r.ids().length];
+        for (int i = 0; i < nearest.length; i++) {
+            nearest[i] = r.ids()[i][0];
+        }
+        Map<String, Object> j = new LinkedHashMap<>();
+        j.put("data", src.name());
+        j.put("examples", rows.size());
+        j.put("metric", m.task().textToText() ? "exact match" : "accuracy");
+        j.put("prompt_accuracy", acc[0]);
+        j.put("projected_accuracy", acc[1]);
+        j.put("projected_ids", nearest);
+        j.put("projected_text", Json.write(s.model().tokenizer().decode(nearest)));
+        j.put("caution", Inspection.WAYWARDNESS);
+        return j;
+    }
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -51,9 +113,15 @@ public final class InspectCommand implements Callable<Integer> {
         if (top < 1) {
             throw new UserException("--top must be at least 1 (got " + top + ")");
         }
+        if (!project && (data != null || batchSize != null || fit.maxLength != null)) {
+            throw new UserException("--data, --batch-size and --max-length are used with --project (evaluating the projection)");
+        }
+        if (batchSize != null && batchSize < 1) {
+            throw new UserException("--batch-size must be at least 1 (got " + batchSize + ")");
+        }
         PromptOptions promptOptions = new PromptOptions();
         promptOptions.prompts = List.of(prompt);
-        try (PromptOptions.Session s = promptOptions.open(modelOptions, err, null)) {
+        try (PromptOptions.Session s = promptOptions.open(modelOptions, err, fit)) {
             Prompt sp = s.first().prompt();
             Inspection.Result r = Inspection.of(s.model().lm(), sp.values(), sp.tokens(), top);
             Set<Long> verbalizer = new HashSet<>();
@@ -80,6 +148,7 @@ public final class InspectCommand implements Callable<Integer> {
                 p.put("nearest", near);
                 positions.add(p);
             }
+            Map<String, Object> projection = project ? projection(s, r) : null;
             if (common.json) {
                 Map<String, Object> j = new LinkedHashMap<>();
                 j.put("prompt", prompt);
@@ -90,6 +159,9 @@ public final class InspectCommand implements Callable<Integer> {
                 j.put("mean_prompt_norm", r.meanPromptNorm());
                 j.put("mean_vocab_norm", r.meanVocabNorm());
                 j.put("positions_nearest_verbalizer", nearVerbalizer);
+                if (projection != null) {
+                    j.put("projection", projection);
+                }
                 j.put("caution", CAUTION);
                 out.println(Json.write(j));
                 return 0;
@@ -109,7 +181,17 @@ public final class InspectCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "mean prompt norm %.3f, mean vocabulary norm %.3f (ratio %.2f)%n", r.meanPromptNorm(),
                     r.meanVocabNorm(), r.meanPromptNorm() / r.meanVocabNorm());
             out.printf(Locale.ROOT, "positions nearest to a verbalizer word: %d of %d%n", nearVerbalizer, sp.tokens());
-            out.println("note: " + CAUTION);
+            if (projection != null) {
+                String metric = (String) projection.get("metric");
+                out.printf(Locale.ROOT, "projection onto the vocabulary (each vector -> its nearest token), on %s (%d examples):%n",
+                        projection.get("data"), (Integer) projection.get("examples"));
+                out.printf(Locale.ROOT, "  prompt      %s %.4f%n", metric, (Double) projection.get("prompt_accuracy"));
+                out.printf(Locale.ROOT, "  projected   %s %.4f   %s%n", metric, (Double) projection.get("projected_accuracy"),
+                        projection.get("projected_text"));
+                out.println("caution: " + Inspection.WAYWARDNESS);
+            } else {
+                out.println("note: " + CAUTION);
+            }
         }
         return 0;
     }

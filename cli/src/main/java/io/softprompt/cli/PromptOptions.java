@@ -1,5 +1,7 @@
 package io.softprompt.cli;
 
+import io.softprompt.data.DataSource;
+import io.softprompt.data.Task;
 import io.softprompt.hub.ModelLocator;
 import io.softprompt.infer.Member;
 import io.softprompt.loader.LoadedModel;
@@ -88,6 +90,27 @@ public final class PromptOptions {
             model.close();
             throw e;
         }
+    }
+
+    /** --data, else the dev file the prompt was trained with (when it still exists), else the task's dev sample. */
+    static DataSource devData(Member m, Path data) {
+        if (data != null) {
+            return DataSource.file(data);
+        }
+        String dev = m.prompt().trainedValue("dev");
+        if (dev != null && Files.isRegularFile(Path.of(dev))) {
+            return DataSource.file(Path.of(dev));
+        }
+        DataSource builtIn = null;
+        try {
+            builtIn = Task.resolve(m.task().name()).defaultData(false);
+        } catch (UserException e) {
+            // not a built-in task: no default dev data
+        }
+        if (builtIn == null) {
+            throw new UserException("--data: the prompt's task names no dev data; pass --data FILE");
+        }
+        return builtIn;
     }
 
     /** True when prompts were named (NAME=FILE): several tasks, not an ensemble. */

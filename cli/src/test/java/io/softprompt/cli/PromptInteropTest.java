@@ -194,6 +194,41 @@ class PromptInteropTest {
     }
 
     @Test
+    void inspectProjectEvaluatesTheNearestTokensBesideThePrompt() throws Exception {
+        Path sp = trained.get("gpt2");
+        String model = Fixtures.of("gpt2").toString();
+        Cli.Run r = Cli.run("inspect", "--prompt", sp.toString(), "--model", model, "--project", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode p = Json.MAPPER.readTree(r.out()).get("projection");
+        assertTrue(p.get("caution").asText().contains("Khashabi"), p.toString());
+        // the projected prompt, built independently: the embedding rows of the nearest tokens, evaluated by eval
+        Prompt prompt = PromptFile.read(sp);
+        float[] projected;
+        try (io.softprompt.loader.LoadedModel m = io.softprompt.loader.LoadedModel.load(Fixtures.of("gpt2"), model)) {
+            float[] e = m.lm().embeddings().toFloatArray();
+            int d = prompt.hidden();
+            projected = new float[prompt.tokens() * d];
+            for (int i = 0; i < prompt.tokens(); i++) {
+                int id = p.get("projected_ids").get(i).asInt();
+                System.arraycopy(e, id * d, projected, i * d, d);
+            }
+        }
+        Path proj = tmp.resolve("projected.sp");
+        PromptFile.write(proj, new Prompt(projected, prompt.tokens(), prompt.hidden(), prompt.metadata()));
+        double evalProjected = Json.MAPPER.readTree(Cli.run("eval", "--prompt", proj.toString(), "--model", model, "--json")
+                .out()).get("accuracy").asDouble();
+        double evalPrompt = Json.MAPPER.readTree(Cli.run("eval", "--prompt", sp.toString(), "--model", model, "--json")
+                .out()).get("accuracy").asDouble();
+        assertEquals(evalPrompt, p.get("prompt_accuracy").asDouble(), 1e-9);
+        assertEquals(evalProjected, p.get("projected_accuracy").asDouble(), 1e-9);
+        Cli.Run text = Cli.run("inspect", "--prompt", sp.toString(), "--model", model, "--project");
+        assertTrue(text.out().contains("projected   accuracy") && text.out().contains("caution:"), text.out());
+        Cli.Run bad = Cli.run("inspect", "--prompt", sp.toString(), "--model", model, "--data", "x.tsv");
+        assertEquals(2, bad.code());
+        assertTrue(bad.errLine().contains("used with --project"), bad.err());
+    }
+
+    @Test
     void npyRoundTripIsBitIdentical() throws Exception {
         Path sp = trained.get("gpt2");
         Path npy = tmp.resolve("p.npy");

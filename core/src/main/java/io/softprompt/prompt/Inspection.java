@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.softprompt.model.LanguageModel;
+import io.softprompt.model.Layers;
 import io.softprompt.util.Tensors;
 
 /**
@@ -27,7 +28,28 @@ public final class Inspection {
         }
     }
 
+    /** What Khashabi et al. (2021) warn reads well and may still differ: a prompt and its projection. */
+    public static final String WAYWARDNESS = "a projection that reads well can still perform differently from the prompt, "
+            + "and one that reads like nonsense can still work: the nearest tokens do not explain the prompt "
+            + "(Khashabi et al. 2021, Prompt Waywardness)";
+
     private Inspection() {}
+
+    /**
+     * The discrete prompt nearest to {@code r}'s: each position replaced by the embedding of its nearest
+     * vocabulary token (by cosine, as {@link #of} ranks them) [N·D].
+     */
+    public static float[] projection(LanguageModel lm, Result r) {
+        int n = r.ids().length;
+        int d = lm.hiddenSize();
+        long[] nearest = new long[n];
+        for (int i = 0; i < n; i++) {
+            nearest[i] = r.ids()[i][0];
+        }
+        try (NDManager m = NDManager.newBaseManager()) {
+            return Layers.embedding(Tensors.create(m, nearest), lm.embeddings()).toFloatArray(); // [N, D]
+        }
+    }
 
     public static Result of(LanguageModel lm, float[] prompt, int n, int k) {
         int d = lm.hiddenSize();
