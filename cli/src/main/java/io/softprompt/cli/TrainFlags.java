@@ -33,11 +33,17 @@ public final class TrainFlags {
             description = "Prompt length N (default: ${DEFAULT-VALUE}; Lester et al.: gains flatten beyond ~20).")
     int tokens;
 
-    @Option(names = "--init", paramLabel = "METHOD", description = "random | vocab | text | labels (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--init", paramLabel = "METHOD", description = "random | vocab | text | labels (default: ${DEFAULT-VALUE}; "
+            + "transfer with --init-from).")
     String init;
 
     @Option(names = "--init-text", paramLabel = "TEXT", description = "Text whose embeddings start the prompt (--init text).")
     String initText;
+
+    @Option(names = "--init-from", paramLabel = "FILE.sp",
+            description = "Start from another prompt of the same model (prompt transfer, Vu et al. 2022): its rows, "
+                    + "truncated or tiled to --tokens; refused across models (hidden size, fingerprint).")
+    Path initFrom;
 
     @Option(names = "--objective", paramLabel = "KIND",
             description = "verbalizer (CE over label tokens) | lm (full-vocabulary CE) (default: ${DEFAULT-VALUE}). "

@@ -23,7 +23,9 @@ public enum PromptInit {
     RANDOM,
     VOCAB,
     TEXT,
-    LABELS;
+    LABELS,
+    /** Another prompt of the same model (prompt transfer, Vu et al. 2022): see {@link #transfer}. */
+    TRANSFER;
 
     /** Sampled vocabulary comes from ids below this (or the whole vocabulary when smaller). */
     public static final int VOCAB_POOL = 5000;
@@ -32,7 +34,8 @@ public enum PromptInit {
         try {
             return valueOf(s.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new UserException("--init: unknown value '" + s + "' (expected random, vocab, text or labels)");
+            throw new UserException("--init: unknown value '" + s + "' (expected random, vocab, text or labels; "
+                    + "--init-from FILE.sp starts from another prompt)");
         }
     }
 
@@ -79,8 +82,31 @@ public enum PromptInit {
                 System.arraycopy(rest, 0, ids, head.length, rest.length);
                 return rows(lm, ids);
             }
+            case TRANSFER -> throw new IllegalStateException("a transfer starts from a prompt file: PromptInit.transfer");
             default -> throw new IllegalStateException();
         }
+    }
+
+    /**
+     * Prompt transfer (Vu et al. 2022, SPoT): the values of another prompt of the same model [N·D],
+     * its rows truncated to N or tiled up to N. Refused when the source was trained on another model
+     * (hidden size or fingerprint): its vectors would mean nothing here.
+     */
+    public static float[] transfer(Prompt source, String file, int n, int hidden, String fingerprint) {
+        if (source.hidden() != hidden) {
+            throw new UserException("--init-from " + file + ": its hidden size " + source.hidden() + " is not the model's "
+                    + hidden);
+        }
+        String fp = source.meta(PromptFile.MODEL_FINGERPRINT);
+        if (fp == null || !fp.equals(fingerprint)) {
+            throw new UserException("--init-from " + file + ": trained on another base model (fingerprint " + fp
+                    + ", this model has " + fingerprint + "); a prompt transfers only within one model");
+        }
+        float[] out = new float[n * hidden];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(source.values(), (i % source.tokens()) * hidden, out, i * hidden, hidden);
+        }
+        return out;
     }
 
     /** k distinct ids from [0, pool) not in exclude (with repetition only when the pool is too small). */

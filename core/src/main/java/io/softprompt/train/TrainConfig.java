@@ -40,6 +40,7 @@ public record TrainConfig(
         @JsonProperty("tokens") int tokens,
         @JsonProperty("init") String init,
         @JsonProperty("init_text") String initText,
+        @JsonProperty("init_from") String initFrom,
         @JsonProperty("objective") String objective,
         @JsonProperty("steps") Integer steps,
         @JsonProperty("epochs") Integer epochs,
@@ -168,7 +169,8 @@ public record TrainConfig(
     public TrainConfig normalized(String taskName) {
         Builder b = toBuilder();
         b.optimizer = Optimizer.check(optimizer);
-        b.init = PromptInit.parse(init).id();
+        b.init = initFrom != null ? PromptInit.TRANSFER.id() : PromptInit.parse(init).id();
+        b.initFrom = abs(initFrom);
         b.objective = Objective.parse(objective).name().toLowerCase(Locale.ROOT);
         b.schedule = Schedule.parse(schedule).id();
         b.lr = learningRate();
@@ -218,6 +220,11 @@ public record TrainConfig(
                 "--init text needs --init-text \"...\"");
         check(initText == null || init == PromptInit.TEXT,
                 "--init-text is only used with --init text (got --init " + this.init + ")");
+        check(initFrom == null || init == PromptInit.VOCAB || init == PromptInit.TRANSFER,
+                "--init-from replaces --init (got --init " + this.init + ")");
+        check(initFrom == null || initText == null, "--init-text is only used with --init text, not --init-from");
+        check(initFrom == null || Files.isRegularFile(Path.of(initFrom)), "--init-from " + initFrom + ": file not found");
+        check(init != PromptInit.TRANSFER || initFrom != null, "--init transfer needs --init-from FILE.sp");
         check(anchorText == null || !anchorText.isBlank(), "--anchor-text must not be empty");
         check(anchorWeight == null || (anchorWeight >= 0 && Double.isFinite(anchorWeight)),
                 "--anchor-weight must be a non-negative number (got " + anchorWeight + ")");
@@ -252,6 +259,7 @@ public record TrainConfig(
         private int tokens = 20;
         private String init = "vocab";
         private String initText;
+        private String initFrom;
         private String objective = "verbalizer";
         private Integer steps;
         private Integer epochs;
@@ -284,6 +292,7 @@ public record TrainConfig(
             tokens = c.tokens;
             init = c.init;
             initText = c.initText;
+            initFrom = c.initFrom;
             objective = c.objective;
             steps = c.steps;
             epochs = c.epochs;
@@ -347,6 +356,12 @@ public record TrainConfig(
 
         public Builder initText(String v) {
             initText = v;
+            return this;
+        }
+
+        /** A .sp of the same model to start from (prompt transfer); its rows truncated or tiled to the length. */
+        public Builder initFrom(String v) {
+            initFrom = v;
             return this;
         }
 
@@ -455,7 +470,7 @@ public record TrainConfig(
         }
 
         public TrainConfig build() {
-            return new TrainConfig(task, model, train, dev, output, tokens, init, initText, objective, steps, epochs,
+            return new TrainConfig(task, model, train, dev, output, tokens, init, initText, initFrom, objective, steps, epochs,
                     batchSize, optimizer, lr, schedule, warmup, weightDecay, clipNorm, seed, maxLength, evalEvery,
                     evalBatchSize, patience, checkpointEvery, logEvery, anchorText, anchorWeight, padTo);
         }

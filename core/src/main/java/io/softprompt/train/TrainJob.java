@@ -230,7 +230,10 @@ public final class TrainJob implements AutoCloseable {
             run.writeConfig(c);
         }
         PromptInit init = PromptInit.parse(c.init());
-        float[] initValues = init.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.initText(), enc.labelTokens());
+        float[] initValues = init == PromptInit.TRANSFER
+                ? PromptInit.transfer(PromptFile.read(Path.of(c.initFrom())), c.initFrom(), c.tokens(), model.lm().hiddenSize(),
+                        model.fingerprint())
+                : init.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.initText(), enc.labelTokens());
         float[] anchor = c.anchorText() == null ? null
                 : PromptInit.TEXT.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.anchorText(), null);
         Map<String, String> meta = PromptFile.metadata(model, modelName, task, init.id());
