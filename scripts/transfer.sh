@@ -13,11 +13,8 @@ STEPS=${2:-1500}
 sp=target/softprompt/bin/softprompt
 [ -x "$sp" ] || mvn -B -q package -DskipTests
 rm -rf "$WORK" && mkdir -p "$WORK"
-# the embedded model, extracted where this run can read its data
-$sp eval --help >/dev/null
-model="$WORK/models/sentiment-lm"
-$sp train --model sentiment-lm --models-dir "$WORK/models" --steps 0 -o "$WORK/extract.sp" >/dev/null 2>&1
-train="$model/data/train.tsv"
+data=core/src/main/resources/models/sentiment-lm/data   # the embedded model's own SST-2 rows
+train="$data/train.tsv"
 rows=$(( $(wc -l < "$train") - 1 ))
 half=$(( rows / 2 ))
 { head -1 "$train"; tail -n +2 "$train" | head -n "$half"; } > "$WORK/half-a.tsv"
@@ -25,7 +22,7 @@ half=$(( rows / 2 ))
 run() { # name, extra flags...
   local name=$1; shift
   $sp train --config configs/train-sentiment-lm.json --models-dir "$WORK/models" --seed "$SEED" --steps "$STEPS" \
-    --dev "$model/data/dev.tsv" -o "$WORK/$name.sp" --json "$@" > "$WORK/$name.json" 2> "$WORK/$name.log" || {
+    --dev "$data/dev.tsv" -o "$WORK/$name.sp" --json "$@" > "$WORK/$name.json" 2> "$WORK/$name.log" || {
       tail -3 "$WORK/$name.log" >&2; exit 1; }
 }
 t0=$(date +%s)
