@@ -60,6 +60,15 @@ public final class TrainFlags {
     @Option(names = "--batch-size", paramLabel = "B", description = "Default: ${DEFAULT-VALUE}.")
     int batchSize;
 
+    @Option(names = "--grad-accum", paramLabel = "M",
+            description = "Micro-batches of --batch-size rows per optimizer step: a step sees B x M rows, in M passes "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int gradAccum;
+
+    @Option(names = "--group-by-length", description = "Length-grouped sampling (as the HF Trainer's option): batches "
+            + "of similar lengths, less padding; each epoch's order still a pure function of the seed.")
+    boolean groupByLength;
+
     @Option(names = "--optimizer", paramLabel = "NAME",
             description = "adamw | adafactor (Lester et al.: Adafactor, lr 0.3, decay rate 0.8, factored, "
                     + "update clipping 1.0) (default: ${DEFAULT-VALUE}).")

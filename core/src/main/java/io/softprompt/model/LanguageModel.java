@@ -1,5 +1,6 @@
 package io.softprompt.model;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 
 /**
@@ -37,6 +38,11 @@ public interface LanguageModel {
 
     /** The input embedding matrix [V, D]. */
     NDArray embeddings();
+
+    /** Where the weights live; every array of a forward pass is made there. */
+    default Device device() {
+        return embeddings().getDevice();
+    }
 
     /** Token embeddings: ids [B, T] → [B, T, D], in the ids' NDManager. */
     NDArray embed(NDArray ids);

@@ -45,6 +45,8 @@ public record TrainConfig(
         @JsonProperty("steps") Integer steps,
         @JsonProperty("epochs") Integer epochs,
         @JsonProperty("batch_size") int batchSize,
+        @JsonProperty("grad_accum") int gradAccum,
+        @JsonProperty("group_by_length") boolean groupByLength,
         @JsonProperty("optimizer") String optimizer,
         @JsonProperty("lr") Double lr,
         @JsonProperty("schedule") String schedule,
@@ -155,6 +157,11 @@ public record TrainConfig(
         return lr != null ? lr : "adafactor".equals(optimizer) ? ADAFACTOR_LR : ADAMW_LR;
     }
 
+    /** Rows one optimizer step sees: batch_size micro-batches of it, grad_accum of them. */
+    public int rowsPerStep() {
+        return batchSize * gradAccum;
+    }
+
     /** The anchor term's weight: 0 without an anchor text. */
     public double anchorWeightOrZero() {
         return anchorText == null ? 0 : anchorWeight != null ? anchorWeight : ANCHOR_WEIGHT;
@@ -198,6 +205,7 @@ public record TrainConfig(
         check(steps == null || steps >= 0, "--steps must not be negative (got " + steps + "; 0 writes the initialised prompt)");
         check(epochs == null || epochs >= 1, "--epochs must be at least 1 (got " + epochs + ")");
         check(batchSize >= 1, "--batch-size must be at least 1 (got " + batchSize + ")");
+        check(gradAccum >= 1, "--grad-accum must be at least 1 (got " + gradAccum + ")");
         check(evalBatchSize >= 1, "--eval-batch-size must be at least 1 (got " + evalBatchSize + ")");
         check(lr == null || (lr > 0 && Double.isFinite(lr)), "--lr must be a positive number (got " + lr + ")");
         check(weightDecay >= 0 && Double.isFinite(weightDecay), "--weight-decay must be a non-negative number (got "
@@ -243,7 +251,8 @@ public record TrainConfig(
     /** Steps from epochs, warmup (10% of steps) and max length (128, or what positions allow). */
     public TrainConfig resolved(int trainSize, int maxPositions) {
         Builder b = toBuilder();
-        b.steps = steps != null ? steps : epochs != null ? (int) Math.ceil((double) epochs * trainSize / batchSize) : 200;
+        b.steps = steps != null ? steps : epochs != null ? (int) Math.ceil((double) epochs * trainSize / ((long) batchSize * gradAccum))
+                : 200;
         b.warmup = warmup != null ? warmup : b.steps / 10;
         b.maxLength = maxLength != null ? maxLength : Math.min(128, maxPositions - tokens);
         return b.build();
@@ -264,6 +273,8 @@ public record TrainConfig(
         private Integer steps;
         private Integer epochs;
         private int batchSize = 8;
+        private int gradAccum = 1;
+        private boolean groupByLength;
         private String optimizer = "adamw";
         private Double lr;
         private String schedule = "constant";
@@ -297,6 +308,8 @@ public record TrainConfig(
             steps = c.steps;
             epochs = c.epochs;
             batchSize = c.batchSize;
+            gradAccum = c.gradAccum;
+            groupByLength = c.groupByLength;
             optimizer = c.optimizer;
             lr = c.lr;
             schedule = c.schedule;
@@ -386,6 +399,18 @@ public record TrainConfig(
             return this;
         }
 
+        /** Micro-batches of batch_size rows per optimizer step (a step then sees batch_size × grad_accum rows). */
+        public Builder gradAccum(int v) {
+            gradAccum = v;
+            return this;
+        }
+
+        /** Length-grouped sampling: batches of similar lengths (less padding), as the HF Trainer's option. */
+        public Builder groupByLength(boolean v) {
+            groupByLength = v;
+            return this;
+        }
+
         /** adamw | adafactor. */
         public Builder optimizer(String v) {
             optimizer = v;
@@ -471,7 +496,7 @@ public record TrainConfig(
 
         public TrainConfig build() {
             return new TrainConfig(task, model, train, dev, output, tokens, init, initText, initFrom, objective, steps, epochs,
-                    batchSize, optimizer, lr, schedule, warmup, weightDecay, clipNorm, seed, maxLength, evalEvery,
+                    batchSize, gradAccum, groupByLength, optimizer, lr, schedule, warmup, weightDecay, clipNorm, seed, maxLength, evalEvery,
                     evalBatchSize, patience, checkpointEvery, logEvery, anchorText, anchorWeight, padTo);
         }
     }

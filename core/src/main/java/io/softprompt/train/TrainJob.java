@@ -21,6 +21,7 @@ import io.softprompt.util.UserException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,6 +45,7 @@ public final class TrainJob implements AutoCloseable {
     private final List<Example> devRows;
     private final RunDir run;
     private final Checkpoint from;
+    private UserException failure;
 
     private TrainJob(TrainConfig cfg, Task task, DataSource trainSource, DataSource devSource, List<Example> trainRows,
             List<Example> devRows, RunDir run, Checkpoint from) {
@@ -218,6 +220,85 @@ public final class TrainJob implements AutoCloseable {
      * step and evaluation; best.sp is written at each improvement whatever the listener does.
      */
     public Outcome run(LoadedModel model, String modelName, Trainer.Listener listener) {
+        try (Prepared p = prepare(model, modelName, listener)) {
+            Trainer.Result r = Trainer.train(p.cfg, model.lm(), p.run.encoder(), p.run.train(), p.run.eval(),
+                    p.run.devSize(), p.run.init(), p.run.listener(), p.run.context());
+            return p.finish(r);
+        }
+    }
+
+    /**
+     * Trains several jobs together on one model, sharing each forward pass (a pack, see {@link Trainer});
+     * each job's run folder, .sp and final.json read exactly as if it had run alone. A job whose loss
+     * or gradient turned non-finite has no outcome (null at its place) and keeps its last good files;
+     * its reason is in {@link #failure()}. tokenBudget (0: none) caps a pass's rows × length.
+     */
+    public static List<Outcome> runPack(List<TrainJob> jobs, LoadedModel model, String modelName,
+            List<Trainer.Listener> listeners, int tokenBudget) {
+        List<Prepared> prepared = new ArrayList<>();
+        try {
+            for (int k = 0; k < jobs.size(); k++) {
+                prepared.add(jobs.get(k).prepare(model, modelName, listeners.get(k)));
+            }
+            List<Trainer.Run> runs = prepared.stream().map(p -> p.run).toList();
+            List<Trainer.Result> results = Trainer.trainPack(model.lm(), runs, tokenBudget);
+            List<Outcome> out = new ArrayList<>();
+            for (int k = 0; k < jobs.size(); k++) {
+                Trainer.Result r = results.get(k);
+                jobs.get(k).failure = r.failure();
+                out.add(r.failure() == null ? prepared.get(k).finish(r) : null);
+            }
+            return out;
+        } finally {
+            prepared.forEach(Prepared::close);
+        }
+    }
+
+    /** Why this job's run stopped in a pack (a non-finite loss or gradient), or null. */
+    public UserException failure() {
+        return failure;
+    }
+
+    /** What training needs (the Trainer's run) and what finishing needs (metadata, timing). */
+    private final class Prepared implements AutoCloseable {
+        final TrainConfig cfg;
+        final Trainer.Run run;
+        final Scorer scorer;
+        final Map<String, String> meta;
+        final LoadedModel model;
+        final String modelName;
+        final long started = System.nanoTime();
+
+        Prepared(TrainConfig cfg, Trainer.Run run, Scorer scorer, Map<String, String> meta, LoadedModel model, String name) {
+            this.cfg = cfg;
+            this.run = run;
+            this.scorer = scorer;
+            this.meta = meta;
+            this.model = model;
+            this.modelName = name;
+        }
+
+        /** The .sp of the best prompt, then final.json. */
+        Outcome finish(Trainer.Result r) {
+            Path out = Path.of(cfg.output());
+            Prompt written = write(out, r.bestPrompt(), cfg.tokens(), model, meta, r.bestStep(), r.bestDev());
+            Map<String, Object> j = summary(cfg, modelName, DemoModel.isDemo(model.folder()), r,
+                    (System.nanoTime() - started) / 1e9);
+            j.put("dev_majority_accuracy", majority(devRows));
+            j.put("output", out.toString());
+            j.put("run_dir", TrainJob.this.run.dir().toString());
+            TrainJob.this.run.writeFinal(j);
+            return new Outcome(out, TrainJob.this.run, written, r, j);
+        }
+
+        @Override
+        public void close() {
+            scorer.close();
+        }
+    }
+
+    /** Encodes the data, records the config, draws the initial prompt, wires evaluation and best.sp. */
+    private Prepared prepare(LoadedModel model, String modelName, Trainer.Listener listener) {
         checkModel(model, modelName);
         int maxPos = model.lm().maxPositions();
         TrainConfig c = withData(modelName).resolved(trainRows.size(), maxPos);
@@ -238,51 +319,40 @@ public final class TrainJob implements AutoCloseable {
                 : PromptInit.TEXT.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.anchorText(), null);
         Map<String, String> meta = PromptFile.metadata(model, modelName, task, init.id());
         meta.put(PromptFile.TRAIN_CONFIG, Json.write(c));
+        Scorer scorer = new Scorer(model.lm(), true, c.padTo());
+        Trainer.Evaluation eval = task.textToText()
+                ? p -> Evaluator.exactMatch(model.lm(), model.tokenizer(), p, c.tokens(), dev)
+                : p -> Evaluator.classify(scorer, new Scorer.Slot(p, c.tokens(), enc.labels()), dev, c.evalBatchSize());
+        Trainer.Listener writesBest = new Trainer.Listener() {
+            @Override
+            public void onStep(Trainer.Step s) {
+                listener.onStep(s);
+            }
 
-        long started = System.nanoTime();
-        Trainer.Result r;
-        try (Scorer scorer = new Scorer(model.lm(), true, c.padTo())) {
-            Trainer.Evaluation eval = task.textToText()
-                    ? p -> Evaluator.exactMatch(model.lm(), model.tokenizer(), p, c.tokens(), dev)
-                    : p -> Evaluator.classify(scorer, new Scorer.Slot(p, c.tokens(), enc.labels()), dev, c.evalBatchSize());
-            Trainer.Listener writesBest = new Trainer.Listener() {
-                @Override
-                public void onStep(Trainer.Step s) {
-                    listener.onStep(s);
-                }
+            @Override
+            public void onEvalStart(int step, int examples) {
+                listener.onEvalStart(step, examples);
+            }
 
-                @Override
-                public void onEvalStart(int step, int examples) {
-                    listener.onEvalStart(step, examples);
-                }
+            @Override
+            public void onEval(int step, Metrics m, boolean best) {
+                listener.onEval(step, m, best);
+            }
 
-                @Override
-                public void onEval(int step, Metrics m, boolean best) {
-                    listener.onEval(step, m, best);
-                }
+            @Override
+            public void onBest(int step, float[] prompt, Metrics m) {
+                write(run.best(), prompt, c.tokens(), model, meta, step, m);
+                listener.onBest(step, prompt, m);
+            }
 
-                @Override
-                public void onBest(int step, float[] prompt, Metrics m) {
-                    write(run.best(), prompt, c.tokens(), model, meta, step, m);
-                    listener.onBest(step, prompt, m);
-                }
-
-                @Override
-                public NDArray loss(int step, NDArray loss) {
-                    return listener.loss(step, loss);
-                }
-            };
-            r = Trainer.train(c, model.lm(), enc, train, eval, dev.size(), initValues, writesBest,
-                    new Trainer.Context(anchor, run, from, model.fingerprint()));
-        }
-        Path out = Path.of(c.output());
-        Prompt written = write(out, r.bestPrompt(), c.tokens(), model, meta, r.bestStep(), r.bestDev());
-        Map<String, Object> j = summary(c, modelName, DemoModel.isDemo(model.folder()), r, (System.nanoTime() - started) / 1e9);
-        j.put("dev_majority_accuracy", majority(devRows));
-        j.put("output", out.toString());
-        j.put("run_dir", run.dir().toString());
-        run.writeFinal(j);
-        return new Outcome(out, run, written, r, j);
+            @Override
+            public NDArray loss(int step, NDArray loss) {
+                return listener.loss(step, loss);
+            }
+        };
+        Trainer.Run r = new Trainer.Run(c, enc, train, eval, dev.size(), initValues, writesBest,
+                new Trainer.Context(anchor, run, from, model.fingerprint()));
+        return new Prepared(c, r, scorer, meta, model, modelName);
     }
 
     /** The config with the model as named and the data files as resolved (a task's own files by absolute path). */

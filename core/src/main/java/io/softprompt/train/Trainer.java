@@ -11,11 +11,14 @@ import io.softprompt.eval.Metrics;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
 import io.softprompt.scoring.Objective;
+import io.softprompt.scoring.PackedLoss;
 import io.softprompt.util.Rss;
 import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 import java.nio.file.Files;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -23,11 +26,21 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * Prompt tuning: only the N×D prompt learns; the model is frozen. Reads top to bottom like nanoGPT's
- * train.py: set up (or restore a checkpoint), then for each step take a batch, forward, check the loss
- * is finite, backward, clip the gradient's global norm, step the optimiser, log; every
- * {@code eval_every} steps evaluate, keep the best prompt and stop early when patience runs out;
- * every {@code checkpoint_every} steps save everything needed to continue.
+ * Prompt tuning: only the N×D prompts learn; the model is frozen. Reads top to bottom like nanoGPT's
+ * train.py: set up (or restore each run's checkpoint), then for each step take each run's batch,
+ * forward, check the losses are finite, backward, clip each gradient's global norm, step each
+ * optimiser, log; every {@code eval_every} steps evaluate, keep the best prompt and stop early when
+ * patience runs out; every {@code checkpoint_every} steps save everything needed to continue.
+ *
+ * <p>One run is a pack of one. A pack of K runs (different prompts, lengths, tasks, optimisers,
+ * seeds) shares each forward pass over the one frozen model: each run draws its own batch from its
+ * own data order, its loss is the mean over its own rows ({@link PackedLoss}), so its gradient,
+ * optimiser step, schedule, clipping, evaluations and early stopping are its own, and its run folder
+ * reads exactly as a solo run's. A run that stops leaves the pack; the others go on.
+ *
+ * <p>Gradient accumulation: grad_accum micro-batches of batch_size rows per step, each micro-batch's
+ * loss weighted by its share of the step's loss terms, so a step equals one batch of
+ * batch_size × grad_accum rows.
  */
 public final class Trainer {
     /** What the caller sees while training runs. */
@@ -60,10 +73,13 @@ public final class Trainer {
     /** One step's figures. */
     public record Step(int step, int total, double loss, double lr, double gradNorm, double examplesPerSec) {}
 
-    /** The outcome: the best prompt (or the last when there is no dev set) and figures. */
+    /**
+     * The outcome: the best prompt (or the last when there is no dev set) and figures; failure is the
+     * message of a run that stopped on a non-finite loss or gradient (its last good files kept), else null.
+     */
     public record Result(float[] bestPrompt, Metrics bestDev, int bestStep, int steps, double lastLoss,
             double trainExamplesPerSec, double evalExamplesPerSec, boolean stoppedEarly, int resumedFrom,
-            Metrics initialDev) {}
+            Metrics initialDev, UserException failure) {}
 
     /**
      * What a run needs besides its config. anchor [N·D] is E(anchor text) for the anchor regulariser
@@ -76,181 +92,416 @@ public final class Trainer {
         }
     }
 
+    /**
+     * One run of a pack: its resolved config, encoder (task, label words), encoded training rows, dev
+     * evaluation (null: none) over devSize rows, initial prompt [N·D], listener and context.
+     */
+    public record Run(TrainConfig cfg, Encoder encoder, List<Encoder.Encoded> train, Evaluation eval, int devSize,
+            float[] init, Listener listener, Context context) {}
+
     private Trainer() {}
 
     /**
      * Trains from {@code init} [N·D] (or the context's checkpoint). {@code eval} scores the dev set of
      * {@code devSize} rows every eval_every steps (null or devSize 0: no evaluation; the last prompt
-     * is the result).
+     * is the result). A non-finite loss or gradient throws (exit code 3), naming the files kept.
      */
     public static Result train(TrainConfig cfg, LanguageModel lm, Encoder encoder, List<Encoder.Encoded> train,
             Evaluation eval, int devSize, float[] init, Listener listener, Context x) {
-        // ---- setup ----
-        int n = cfg.tokens();
-        int d = lm.hiddenSize();
-        int total = cfg.steps();
-        boolean evaluates = eval != null && devSize > 0;
-        Objective objective = Objective.parse(cfg.objective());
-        Schedule schedule = Schedule.parse(cfg.schedule());
-        boolean textToText = encoder.task().textToText();
-        RunDir run = x.run();
-        Checkpoint from = x.resume();
-
-        int step0 = from == null ? 0 : from.state().step();
-        int epoch = from == null ? 0 : from.state().epoch();
-        int cursor = from == null ? 0 : from.state().cursor();
-        int[] perm = order(train.size(), cfg.seed(), epoch);
-        float[] best = from == null ? init.clone() : from.bestPrompt();
-        Double bestMetric = from == null ? null : from.state().bestMetric();
-        Metrics bestDev = from == null ? null : from.state().bestDev();
-        int bestStep = from == null ? 0 : from.state().bestStep();
-        int evalsSinceBest = from == null ? 0 : from.state().evalsSinceBest();
-        double lastLoss = from == null ? Double.NaN : from.state().lastLoss();
-        double trainSecs = from == null ? 0 : from.state().trainSeconds();
-        long trainExamples = from == null ? 0 : from.state().trainExamples();
-        double evalSecs = 0;
-        long evalExamples = 0;
-        int checkpointStep = step0;
-        boolean stoppedEarly = false;
-        int lastStep = step0;
-        long started = System.nanoTime();
-        // ---- the starting point: what the prompt scores before any step (a learning curve starts there) ----
-        Metrics initialDev = from == null ? null : from.state().initialDev();
-        if (evaluates && from == null) {
-            listener.onEvalStart(0, devSize);
-            Evaluator.Result r0 = eval.evaluate(init);
-            initialDev = r0.metrics();
-            listener.onEval(0, initialDev, false); // recorded in the checkpoint and final.json, not as a step of the log
+        Result r = trainPack(lm, List.of(new Run(cfg, encoder, train, eval, devSize, init, listener, x)), 0).get(0);
+        if (r.failure() != null) {
+            throw r.failure();
         }
+        return r;
+    }
 
-        try (NDManager root = NDManager.newBaseManager()) {
-            NDArray prompt = Tensors.create(root, from == null ? init : from.prompt(), new Shape(n, d)); // [N, D] the only trainable tensor
-            prompt.setRequiresGradient(true);
-            NDArray anchor = x.anchor() == null ? null : Tensors.create(root, x.anchor(), new Shape(n, d)); // [N, D]
-            try (Optimizer opt = Optimizer.create(cfg.optimizer(), root, prompt, cfg.weightDecay())) {
-                if (from != null) {
-                    opt.restore(from.optimizer(), from.state().optimizerSteps());
+    /**
+     * Trains the runs together, sharing every forward pass; results in run order. tokenBudget (0: none)
+     * caps a pass's rows × length: past it the runs of a step are split over several passes.
+     */
+    public static List<Result> trainPack(LanguageModel lm, List<Run> runs, int tokenBudget) {
+        try (NDManager root = NDManager.newBaseManager(lm.device())) {
+            List<State> states = new ArrayList<>();
+            try {
+                for (Run r : runs) {
+                    states.add(new State(r, lm, root));
                 }
-                for (int step = step0 + 1; step <= total; step++) {
-                    long t0 = System.nanoTime();
-                    // ---- batch ----
-                    List<Encoder.Encoded> rows = new ArrayList<>(cfg.batchSize());
-                    for (int k = 0; k < cfg.batchSize(); k++) {
-                        if (cursor == perm.length) {
-                            perm = order(train.size(), cfg.seed(), ++epoch);
-                            cursor = 0;
-                        }
-                        rows.add(train.get(perm[cursor++]));
-                    }
-                    Encoder.Batch b = Encoder.batch(rows, cfg.padTo(), lm.specials().pad());
-                    double lr = schedule.lr(cfg.learningRate(), cfg.warmup(), total, step);
-                    double gradNorm;
-                    // ---- forward, backward, update (every temporary dies with this scope) ----
-                    try (NDManager scope = root.newSubManager()) {
-                        NDArray ids = Tensors.create(scope, b.ids(), new Shape(b.size(), b.length()));   // [B, T]
-                        NDArray mask = Tensors.create(scope, b.mask(), new Shape(b.size(), b.length())); // [B, T]
-                        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                            NDArray loss = textToText                                          // []
-                                    ? Objective.sequenceLoss(lm, prompt, scope, rows, cfg.padTo())
-                                    : objective.loss(lm, prompt, ids, mask, b.positions(), b.classes(), encoder.labels());
-                            if (anchor != null) { // Khashabi et al.'s regulariser: γ·‖P − E(text)‖²/N
-                                NDArray diff = prompt.sub(anchor);                             // [N, D]
-                                diff.attach(scope);
-                                loss = loss.add(diff.square().sum().mul(Layers.scalar(diff, (float) (cfg.anchorWeightOrZero() / n))));
-                            }
-                            loss = listener.loss(step, loss);
-                            lastLoss = loss.getFloat();
-                            if (!Double.isFinite(lastLoss)) {
-                                throw diverged("loss", lastLoss, step, run, checkpointStep, bestStep);
-                            }
-                            gc.backward(loss);
-                        }
-                        try (NDArray grad = prompt.getGradient()) {                          // [N, D]
-                            gradNorm = norm(grad);
-                            if (!Double.isFinite(gradNorm)) {
-                                throw diverged("gradient", gradNorm, step, run, checkpointStep, bestStep);
-                            }
-                            if (cfg.clipNorm() != null && gradNorm > cfg.clipNorm()) {
-                                grad.muli((float) (cfg.clipNorm() / gradNorm));
-                            }
-                            opt.step(prompt, grad, lr);
-                            grad.subi(grad);                                                   // zero for the next step
-                        }
-                    }
-                    double secs = (System.nanoTime() - t0) / 1e9;
-                    if (step > step0 + 3) { // steady state: the first steps pay for warm-up of the native library
-                        trainSecs += secs;
-                        trainExamples += b.size();
-                    }
-                    double rate = trainSecs > 0 ? trainExamples / trainSecs : b.size() / secs;
-                    listener.onStep(new Step(step, total, lastLoss, lr, gradNorm, rate));
-                    lastStep = step;
+                // ---- the starting point: what each prompt scores before any step ----
+                for (State s : states) {
+                    s.evaluateInitial();
+                }
+                while (states.stream().anyMatch(State::active)) {
+                    step(lm, root, states.stream().filter(State::active).toList(), tokenBudget);
+                }
+            } finally {
+                states.forEach(State::close);
+            }
+            List<Result> out = new ArrayList<>();
+            for (State s : states) {
+                out.add(s.result());
+            }
+            return out;
+        }
+    }
 
-                    // ---- evaluate, keep the best, stop early ----
-                    Map<String, Object> line = null;
-                    if (cfg.logEvery() > 0 && (step % cfg.logEvery() == 0 || step == total || step == 1)) {
-                        line = logLine(step, lastLoss, lr, gradNorm, rate, started);
+    /** One optimizer step of every active run: batches, forward and backward (in passes), then each run's update. */
+    private static void step(LanguageModel lm, NDManager root, List<State> active, int tokenBudget) {
+        long t0 = System.nanoTime();
+        for (State s : active) {
+            s.beginStep();
+        }
+        int micro = active.stream().mapToInt(s -> s.cfg.gradAccum()).max().orElse(1);
+        for (int j = 0; j < micro; j++) {
+            List<State> here = new ArrayList<>();
+            for (State s : active) {
+                if (j < s.cfg.gradAccum() && !s.failedThisStep()) {
+                    here.add(s);
+                }
+            }
+            for (List<State> pass : passes(here, j, tokenBudget)) {
+                forwardBackward(lm, root, pass, j);
+            }
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        int rows = active.stream().mapToInt(s -> s.cfg.rowsPerStep()).sum();
+        for (State s : active) {
+            s.endStep(secs, rows);
+        }
+    }
+
+    /** The runs of micro-batch j in passes of at most tokenBudget rows × length (each run whole in one pass). */
+    static List<List<State>> passes(List<State> runs, int j, int tokenBudget) {
+        List<List<State>> out = new ArrayList<>();
+        List<State> cur = new ArrayList<>();
+        long rows = 0;
+        int longest = 0;
+        for (State s : runs) {
+            List<Encoder.Encoded> mb = s.microBatch(j);
+            int len = s.cfg.tokens() + mb.stream().mapToInt(r -> r.ids().length + (r.target() == null ? 0 : r.target().length))
+                    .max().orElse(0);
+            long nextRows = rows + mb.size();
+            int nextLongest = Math.max(longest, len);
+            if (!cur.isEmpty() && tokenBudget > 0 && nextRows * nextLongest > tokenBudget) {
+                out.add(cur);
+                cur = new ArrayList<>();
+                nextRows = mb.size();
+                nextLongest = len;
+            }
+            cur.add(s);
+            rows = nextRows;
+            longest = nextLongest;
+        }
+        if (!cur.isEmpty()) {
+            out.add(cur);
+        }
+        return out;
+    }
+
+    /**
+     * One forward and backward pass over the runs' micro-batch j: a run alone takes the solo path (the
+     * prompt prepended by {@code Prompted}, the objective of {@link Objective}); several share one
+     * pass ({@link PackedLoss}). Every temporary dies with the pass's scope; gradients accumulate in
+     * each prompt until its update.
+     */
+    private static void forwardBackward(LanguageModel lm, NDManager root, List<State> pass, int j) {
+        try (NDManager scope = root.newSubManager()) {
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                List<NDArray> losses;
+                if (pass.size() == 1) {
+                    losses = List.of(pass.get(0).soloLoss(lm, scope, j));
+                } else {
+                    List<PackedLoss.Part> parts = new ArrayList<>();
+                    for (State s : pass) {
+                        parts.add(new PackedLoss.Part(s.prompt, s.objective, s.run.encoder().labels(), s.textToText,
+                                s.microBatch(j)));
                     }
-                    boolean evalNow = evaluates && (step % cfg.evalEvery() == 0 || step == total);
-                    if (evalNow) {
-                        float[] current = prompt.toFloatArray();
-                        listener.onEvalStart(step, devSize);
-                        Evaluator.Result r = eval.evaluate(current);
-                        evalSecs += r.seconds();
-                        evalExamples += r.metrics().examples();
-                        boolean improved = bestMetric == null || r.metrics().accuracy() > bestMetric;
-                        if (improved) {
-                            best = current;
-                            bestMetric = r.metrics().accuracy();
-                            bestDev = r.metrics();
-                            bestStep = step;
-                            evalsSinceBest = 0;
-                            listener.onBest(step, best, bestDev);
-                        } else {
-                            evalsSinceBest++;
-                        }
-                        listener.onEval(step, r.metrics(), improved);
-                        if (line == null) {
-                            line = logLine(step, lastLoss, lr, gradNorm, rate, started);
-                        }
-                        line.put("dev", r.metrics().toMap());
-                        line.put("best", improved);
-                        stoppedEarly = cfg.patience() != null && evalsSinceBest >= cfg.patience();
-                    }
-                    if (line != null && run != null) {
-                        line.put("rss_mb", Rss.currentMb()); // at the end of the step, evaluation included
-                        run.log(line);
-                    }
-                    // ---- checkpoint ----
-                    boolean checkpointNow = cfg.checkpointEvery() > 0 && step % cfg.checkpointEvery() == 0;
-                    if (run != null && (checkpointNow || stoppedEarly || step == total)) {
-                        Checkpoint.State st = new Checkpoint.State(step, cfg.optimizer(), opt.steps(), cfg.seed(), epoch,
-                                cursor, bestMetric, bestDev, bestStep, evalsSinceBest, lastLoss, trainSecs, trainExamples,
-                                initialDev);
-                        Map<String, float[]> os = new LinkedHashMap<>();
-                        Map<String, long[]> shapes = new LinkedHashMap<>();
-                        opt.state().forEach((k, v) -> {
-                            os.put(k, v.toFloatArray());
-                            shapes.put(k, v.getShape().getShape());
-                        });
-                        float[] bestNow = evaluates ? best : prompt.toFloatArray();
-                        run.saveCheckpoint(new Checkpoint(prompt.toFloatArray(), bestNow, new long[] {n, d}, os, shapes,
-                                st, cfg, x.fingerprint()));
-                        checkpointStep = step;
-                    }
-                    if (stoppedEarly) {
-                        break;
+                    losses = PackedLoss.losses(lm, scope, parts);
+                }
+                NDArray total = null;
+                for (int k = 0; k < pass.size(); k++) {
+                    NDArray weighted = pass.get(k).weigh(losses.get(k), j, scope);                 // []
+                    if (weighted != null) {
+                        total = total == null ? weighted : total.add(weighted);
                     }
                 }
-                if (!evaluates) {
-                    best = prompt.toFloatArray();
-                    bestStep = lastStep;
+                if (total != null) {
+                    gc.backward(total);
                 }
             }
         }
-        double trainRate = trainSecs > 0 ? trainExamples / trainSecs : Double.NaN;
-        double evalRate = evalSecs > 0 ? evalExamples / evalSecs : Double.NaN;
-        return new Result(best, bestDev, bestStep, lastStep, lastLoss, trainRate, evalRate, stoppedEarly, step0, initialDev);
+    }
+
+    /** Everything one run carries through the loop. */
+    private static final class State implements AutoCloseable {
+        final Run run;
+        final TrainConfig cfg;
+        final int n;
+        final int d;
+        final int total;
+        final boolean evaluates;
+        final boolean textToText;
+        final Objective objective;
+        final Schedule schedule;
+        final LanguageModel lm;
+        final RunDir dir;
+        final Checkpoint from;
+        final int step0;
+        final long started = System.nanoTime();
+        final NDArray prompt;   // [N, D] the only trainable tensor
+        final NDArray anchor;   // [N, D] or null
+        final Optimizer opt;
+        final int[] lengths;    // of the training rows (length-grouped sampling)
+        int epoch;
+        int cursor;
+        int[] perm;
+        float[] best;
+        Double bestMetric;
+        Metrics bestDev;
+        int bestStep;
+        int evalsSinceBest;
+        double lastLoss;
+        double trainSecs;
+        long trainExamples;
+        double evalSecs;
+        long evalExamples;
+        int checkpointStep;
+        boolean stoppedEarly;
+        int step;
+        int lastStep;
+        Metrics initialDev;
+        UserException failure;
+        // this step's
+        List<Encoder.Encoded> rows;
+        int terms;
+        double stepLoss;
+        double lr;
+
+        State(Run run, LanguageModel lm, NDManager root) {
+            this.run = run;
+            this.cfg = run.cfg();
+            this.lm = lm;
+            this.n = cfg.tokens();
+            this.d = lm.hiddenSize();
+            this.total = cfg.steps();
+            this.evaluates = run.eval() != null && run.devSize() > 0;
+            this.textToText = run.encoder().task().textToText();
+            this.objective = Objective.parse(cfg.objective());
+            this.schedule = Schedule.parse(cfg.schedule());
+            this.dir = run.context().run();
+            this.from = run.context().resume();
+            this.lengths = run.train().stream().mapToInt(r -> r.ids().length).toArray();
+            step0 = from == null ? 0 : from.state().step();
+            epoch = from == null ? 0 : from.state().epoch();
+            cursor = from == null ? 0 : from.state().cursor();
+            perm = order(lengths, cfg, epoch);
+            best = from == null ? run.init().clone() : from.bestPrompt();
+            bestMetric = from == null ? null : from.state().bestMetric();
+            bestDev = from == null ? null : from.state().bestDev();
+            bestStep = from == null ? 0 : from.state().bestStep();
+            evalsSinceBest = from == null ? 0 : from.state().evalsSinceBest();
+            lastLoss = from == null ? Double.NaN : from.state().lastLoss();
+            trainSecs = from == null ? 0 : from.state().trainSeconds();
+            trainExamples = from == null ? 0 : from.state().trainExamples();
+            initialDev = from == null ? null : from.state().initialDev();
+            checkpointStep = step0;
+            step = step0;
+            lastStep = step0;
+            prompt = Tensors.create(root, from == null ? run.init() : from.prompt(), new Shape(n, d));   // [N, D]
+            prompt.setRequiresGradient(true);
+            float[] a = run.context().anchor();
+            anchor = a == null ? null : Tensors.create(root, a, new Shape(n, d));                           // [N, D]
+            opt = Optimizer.create(cfg.optimizer(), root, prompt, cfg.weightDecay());
+            if (from != null) {
+                opt.restore(from.optimizer(), from.state().optimizerSteps());
+            }
+        }
+
+        boolean active() {
+            return failure == null && !stoppedEarly && step < total;
+        }
+
+        boolean failedThisStep() {
+            return failure != null;
+        }
+
+        void evaluateInitial() {
+            if (evaluates && from == null) {
+                run.listener().onEvalStart(0, run.devSize());
+                initialDev = run.eval().evaluate(run.init()).metrics();
+                run.listener().onEval(0, initialDev, false); // recorded in the checkpoint and final.json, not as a log step
+            }
+        }
+
+        /** The step's rows: batch_size × grad_accum of them, from this run's own data order. */
+        void beginStep() {
+            step++;
+            rows = new ArrayList<>(cfg.rowsPerStep());
+            for (int k = 0; k < cfg.rowsPerStep(); k++) {
+                if (cursor == perm.length) {
+                    perm = order(lengths, cfg, ++epoch);
+                    cursor = 0;
+                }
+                rows.add(run.train().get(perm[cursor++]));
+            }
+            terms = PackedLoss.terms(lm, objective, run.encoder().labels(), textToText, rows);
+            stepLoss = 0;
+            lr = schedule.lr(cfg.learningRate(), cfg.warmup(), total, step);
+        }
+
+        List<Encoder.Encoded> microBatch(int j) {
+            return rows.subList(j * cfg.batchSize(), (j + 1) * cfg.batchSize());
+        }
+
+        /** The solo path: the prompt prepended by Prompted, the loss of Objective, as measured against PEFT. */
+        NDArray soloLoss(LanguageModel lm, NDManager scope, int j) {
+            List<Encoder.Encoded> mb = microBatch(j);
+            if (textToText) {
+                return Objective.sequenceLoss(lm, prompt, scope, mb, cfg.padTo());
+            }
+            Encoder.Batch b = Encoder.batch(mb, cfg.padTo(), lm.specials().pad());
+            NDArray ids = Tensors.create(scope, b.ids(), new Shape(b.size(), b.length()));   // [B, T]
+            NDArray mask = Tensors.create(scope, b.mask(), new Shape(b.size(), b.length())); // [B, T]
+            return objective.loss(lm, prompt, ids, mask, b.positions(), b.classes(), run.encoder().labels());
+        }
+
+        /**
+         * Micro-batch j's loss [] weighted by its share of the step's loss terms, plus the anchor term
+         * once per step; checked for finiteness (null when this run just failed).
+         */
+        NDArray weigh(NDArray loss, int j, NDManager scope) {
+            double w = cfg.gradAccum() == 1 ? 1.0
+                    : (double) PackedLoss.terms(lm, objective, run.encoder().labels(), textToText, microBatch(j)) / terms;
+            NDArray l = w == 1.0 ? loss : loss.mul(Layers.scalar(loss, (float) w));
+            if (anchor != null && j == 0) { // Khashabi et al.'s regulariser: γ·‖P − E(text)‖²/N
+                NDArray diff = prompt.sub(anchor);                                                // [N, D]
+                diff.attach(scope);
+                l = l.add(diff.square().sum().mul(Layers.scalar(diff, (float) (cfg.anchorWeightOrZero() / n))));
+            }
+            l = run.listener().loss(step, l);
+            double v = l.getFloat();
+            if (!Double.isFinite(v)) {
+                failure = diverged("loss", v);
+                return null;
+            }
+            stepLoss += v;
+            return l;
+        }
+
+        /** The update, the figures, the evaluation and the checkpoint of this step. */
+        void endStep(double secs, int packRows) {
+            if (failure != null) {
+                return;
+            }
+            double gradNorm;
+            try (NDArray grad = prompt.getGradient()) {                                           // [N, D]
+                gradNorm = norm(grad);
+                if (!Double.isFinite(gradNorm)) {
+                    failure = diverged("gradient", gradNorm);
+                    return;
+                }
+                if (cfg.clipNorm() != null && gradNorm > cfg.clipNorm()) {
+                    grad.muli((float) (cfg.clipNorm() / gradNorm));
+                }
+                opt.step(prompt, grad, lr);
+                grad.subi(grad);                                                                    // zero for the next step
+            }
+            lastLoss = stepLoss;
+            // a run's share of a shared pass's time: its rows' share of the pass's rows
+            double mine = secs * rows.size() / Math.max(1, packRows);
+            if (step > step0 + 3) { // steady state: the first steps pay for warm-up of the native library
+                trainSecs += mine;
+                trainExamples += rows.size();
+            }
+            double rate = trainSecs > 0 ? trainExamples / trainSecs : rows.size() / mine;
+            run.listener().onStep(new Step(step, total, lastLoss, lr, gradNorm, rate));
+            lastStep = step;
+
+            // ---- evaluate, keep the best, stop early ----
+            Map<String, Object> line = null;
+            if (cfg.logEvery() > 0 && (step % cfg.logEvery() == 0 || step == total || step == 1)) {
+                line = logLine(step, lastLoss, lr, gradNorm, rate, started);
+            }
+            boolean evalNow = evaluates && (step % cfg.evalEvery() == 0 || step == total);
+            if (evalNow) {
+                float[] current = prompt.toFloatArray();
+                run.listener().onEvalStart(step, run.devSize());
+                Evaluator.Result r = run.eval().evaluate(current);
+                evalSecs += r.seconds();
+                evalExamples += r.metrics().examples();
+                boolean improved = bestMetric == null || r.metrics().accuracy() > bestMetric;
+                if (improved) {
+                    best = current;
+                    bestMetric = r.metrics().accuracy();
+                    bestDev = r.metrics();
+                    bestStep = step;
+                    evalsSinceBest = 0;
+                    run.listener().onBest(step, best, bestDev);
+                } else {
+                    evalsSinceBest++;
+                }
+                run.listener().onEval(step, r.metrics(), improved);
+                if (line == null) {
+                    line = logLine(step, lastLoss, lr, gradNorm, rate, started);
+                }
+                line.put("dev", r.metrics().toMap());
+                line.put("best", improved);
+                stoppedEarly = cfg.patience() != null && evalsSinceBest >= cfg.patience();
+            }
+            if (line != null && dir != null) {
+                line.put("rss_mb", Rss.currentMb()); // at the end of the step, evaluation included
+                dir.log(line);
+            }
+            // ---- checkpoint ----
+            boolean checkpointNow = cfg.checkpointEvery() > 0 && step % cfg.checkpointEvery() == 0;
+            if (dir != null && (checkpointNow || stoppedEarly || step == total)) {
+                Checkpoint.State st = new Checkpoint.State(step, cfg.optimizer(), opt.steps(), cfg.seed(), epoch, cursor,
+                        bestMetric, bestDev, bestStep, evalsSinceBest, lastLoss, trainSecs, trainExamples, initialDev);
+                Map<String, float[]> os = new LinkedHashMap<>();
+                Map<String, long[]> shapes = new LinkedHashMap<>();
+                opt.state().forEach((k, v) -> {
+                    os.put(k, v.toFloatArray());
+                    shapes.put(k, v.getShape().getShape());
+                });
+                float[] bestNow = evaluates ? best : prompt.toFloatArray();
+                dir.saveCheckpoint(new Checkpoint(prompt.toFloatArray(), bestNow, new long[] {n, d}, os, shapes, st, cfg,
+                        run.context().fingerprint()));
+                checkpointStep = step;
+            }
+        }
+
+        Result result() {
+            if (!evaluates && failure == null) {
+                best = prompt.toFloatArray();
+                bestStep = lastStep;
+            }
+            double trainRate = trainSecs > 0 ? trainExamples / trainSecs : Double.NaN;
+            double evalRate = evalSecs > 0 ? evalExamples / evalSecs : Double.NaN;
+            return new Result(best, bestDev, bestStep, lastStep, lastLoss, trainRate, evalRate, stoppedEarly, step0,
+                    initialDev, failure);
+        }
+
+        private UserException diverged(String what, double value) {
+            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "non-finite %s (%s) at step %d; training stopped",
+                    what, value, step));
+            if (dir != null) {
+                if (checkpointStep > 0) {
+                    sb.append("; kept checkpoint ").append(dir.checkpoint()).append(" (step ").append(checkpointStep).append(')');
+                }
+                if (bestStep > 0 && Files.isRegularFile(dir.best())) {
+                    sb.append(", best prompt ").append(dir.best()).append(" (step ").append(bestStep).append(')');
+                }
+            }
+            sb.append(". Lower --lr or set --clip-norm");
+            if (dir != null && checkpointStep > 0) {
+                sb.append(", or --resume ").append(dir.dir());
+            }
+            return new UserException(sb.toString(), UserException.EXIT_DIVERGED);
+        }
+
+        @Override
+        public void close() {
+            opt.close();
+        }
     }
 
     private static Map<String, Object> logLine(int step, double loss, double lr, double gradNorm, double rate, long started) {
@@ -265,24 +516,6 @@ public final class Trainer {
         return m;
     }
 
-    private static UserException diverged(String what, double value, int step, RunDir run, int checkpointStep, int bestStep) {
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "non-finite %s (%s) at step %d; training stopped",
-                what, value, step));
-        if (run != null) {
-            if (checkpointStep > 0) {
-                sb.append("; kept checkpoint ").append(run.checkpoint()).append(" (step ").append(checkpointStep).append(')');
-            }
-            if (bestStep > 0 && Files.isRegularFile(run.best())) {
-                sb.append(", best prompt ").append(run.best()).append(" (step ").append(bestStep).append(')');
-            }
-        }
-        sb.append(". Lower --lr or set --clip-norm");
-        if (run != null && checkpointStep > 0) {
-            sb.append(", or --resume ").append(run.dir());
-        }
-        return new UserException(sb.toString(), UserException.EXIT_DIVERGED);
-    }
-
     /** L2 norm of the gradient, accumulated in double. */
     static double norm(NDArray grad) {
         double s = 0;
@@ -290,6 +523,35 @@ public final class Trainer {
             s += (double) v * v;
         }
         return Math.sqrt(s);
+    }
+
+    /**
+     * Epoch {@code epoch}'s order of the training rows: a pure function of the rows' lengths and
+     * (seed, epoch). A permutation drawn from a generator seeded with both; with group_by_length, as
+     * the HF Trainer's LengthGroupedSampler: that permutation cut into mega-batches of 50 steps' rows,
+     * each sorted by length (longest first), cut into steps, and the steps shuffled.
+     */
+    static int[] order(int[] lengths, TrainConfig cfg, int epoch) {
+        int[] perm = order(lengths.length, cfg.seed(), epoch);
+        if (!cfg.groupByLength()) {
+            return perm;
+        }
+        int step = cfg.rowsPerStep();
+        int mega = step * 50;
+        Integer[] boxed = Arrays.stream(perm).boxed().toArray(Integer[]::new);
+        for (int a = 0; a < boxed.length; a += mega) {
+            Arrays.sort(boxed, a, Math.min(boxed.length, a + mega), Comparator.comparingInt((Integer i) -> -lengths[i]));
+        }
+        int steps = (boxed.length + step - 1) / step;
+        int[] stepOrder = shuffled(steps, new Random(cfg.seed() * 0x9E3779B97F4A7C15L + epoch + 0x51ED27L));
+        int[] out = new int[boxed.length];
+        int at = 0;
+        for (int s : stepOrder) {
+            for (int i = s * step; i < Math.min(boxed.length, (s + 1) * step); i++) {
+                out[at++] = boxed[i];
+            }
+        }
+        return out;
     }
 
     /** Epoch {@code epoch}'s permutation of the training rows: a pure function of (size, seed, epoch). */
