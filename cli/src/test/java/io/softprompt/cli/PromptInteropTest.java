@@ -8,11 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.softprompt.Fixtures;
+import io.softprompt.loader.LoadedModel;
 import io.softprompt.model.TextTokenizer;
 import io.softprompt.prompt.Npy;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.safetensors.SafetensorsFile;
+import io.softprompt.safetensors.SafetensorsWriter;
 import io.softprompt.util.Json;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -138,8 +140,8 @@ class PromptInteropTest {
         Files.writeString(dir.resolve("adapter_config.json"), "{\"peft_type\": \"PROMPT_TUNING\", \"task_type\": "
                 + "\"SEQ_2_SEQ_LM\", \"num_virtual_tokens\": " + n + ", \"token_dim\": " + d + ", "
                 + "\"num_transformer_submodules\": 2, \"prompt_tuning_init\": \"TEXT\", \"inference_mode\": true}");
-        io.softprompt.safetensors.SafetensorsWriter.write(dir.resolve("adapter_model.safetensors"),
-                Map.of(PromptFile.TENSOR, io.softprompt.safetensors.SafetensorsWriter.Tensor.f32(rows, 2 * n, d)),
+        SafetensorsWriter.write(dir.resolve("adapter_model.safetensors"),
+                Map.of(PromptFile.TENSOR, SafetensorsWriter.Tensor.f32(rows, 2 * n, d)),
                 Map.of("format", "pt"));
         Path out = tmp.resolve("t5-from-peft.sp");
         Cli.Run r = Cli.run("import", dir.toString(), "--model", Fixtures.of("t5").toString(), "--task", task.toString(), "-o",
@@ -204,7 +206,7 @@ class PromptInteropTest {
         // the projected prompt, built independently: the embedding rows of the nearest tokens, evaluated by eval
         Prompt prompt = PromptFile.read(sp);
         float[] projected;
-        try (io.softprompt.loader.LoadedModel m = io.softprompt.loader.LoadedModel.load(Fixtures.of("gpt2"), model)) {
+        try (LoadedModel m = LoadedModel.load(Fixtures.of("gpt2"), model)) {
             float[] e = m.lm().embeddings().toFloatArray();
             int d = prompt.hidden();
             projected = new float[prompt.tokens() * d];

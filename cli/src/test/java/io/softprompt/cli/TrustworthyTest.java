@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.Fixtures;
 import io.softprompt.model.FixtureCopies;
+import io.softprompt.prompt.Npy;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.train.RunDir;
 import io.softprompt.util.AtomicFiles;
@@ -17,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -61,7 +63,7 @@ class TrustworthyTest {
         assertFalse(Files.exists(work.resolve("../../evil.sp")) || Files.exists(tmp.resolve("evil.sp")));
         // import with that task
         Path npy = tmp.resolve("p.npy");
-        io.softprompt.prompt.Npy.write(npy, new float[2 * 64], 2, 64);
+        Npy.write(npy, new float[2 * 64], 2, 64);
         String imp = fails("import", npy.toString(), "--model", gpt2().toString(), "--task", task.toString(), "-o",
                 tmp.resolve("x.sp").toString());
         assertTrue(imp.contains("is not a plain name"), imp);
@@ -277,7 +279,7 @@ class TrustworthyTest {
             {"--prompts " + tmp.resolve("nope") + ": no such folder", "serve", "--prompts", tmp.resolve("nope").toString()},
         };
         for (String[] c : cases) {
-            String e = fails(java.util.Arrays.copyOfRange(c, 1, c.length));
+            String e = fails(Arrays.copyOfRange(c, 1, c.length));
             assertTrue(e.contains(c[0]), "expected '" + c[0] + "' in " + e);
         }
         Path nHead = FixtureCopies.copy(gpt2(), tmp.resolve("zero-heads"), "F32", 1);

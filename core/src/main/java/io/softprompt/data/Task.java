@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * A classification task: how to turn a row into text, and which word stands for each label.
@@ -103,7 +104,7 @@ public record Task(
     }
 
     /** A name that becomes a file name (the default output, run folders, served task names) as it is. */
-    private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
     /**
      * Checks the name is a plain file-name-safe identifier (it becomes {@code NAME.sp} and

@@ -12,13 +12,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 import java.io.IOException;
+import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -178,16 +182,16 @@ public final class SafetensorsFile {
 
     /** A whole number as JSON writes one (not 1.5, not "1", not 1e3 read as a double). */
     private static boolean integral(Object o) {
-        return o instanceof Integer || o instanceof Long || o instanceof java.math.BigInteger bi && bi.bitLength() < 63;
+        return o instanceof Integer || o instanceof Long || o instanceof BigInteger bi && bi.bitLength() < 63;
     }
 
     /**
      * The spec's layout rule: tensors' byte ranges tile the data section exactly, in some order, with
      * no overlap and no hole (the reference library refuses the same files).
      */
-    private static void checkLayout(Path path, java.util.Collection<TensorInfo> infos, long dataSize) {
-        List<TensorInfo> byBegin = new java.util.ArrayList<>(infos);
-        byBegin.sort(java.util.Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
+    private static void checkLayout(Path path, Collection<TensorInfo> infos, long dataSize) {
+        List<TensorInfo> byBegin = new ArrayList<>(infos);
+        byBegin.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
         long at = 0;
         for (TensorInfo t : byBegin) {
             if (t.begin() < at) {

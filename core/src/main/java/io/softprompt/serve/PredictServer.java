@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -314,7 +315,7 @@ public final class PredictServer implements AutoCloseable {
             }
             return b;
         } catch (IOException e) {
-            throw new ClientGone(Thread.interrupted() || e instanceof java.nio.channels.ClosedByInterruptException
+            throw new ClientGone(Thread.interrupted() || e instanceof ClosedByInterruptException
                     ? "body not sent within " + settings.readTimeoutMillis() + " ms" : "while sending its body: " + e);
         } finally {
             ConnectionGuard.disarm(); // the request is read: what follows may take as long as scoring takes

@@ -13,6 +13,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -98,14 +99,14 @@ class FormatEnforcementTest {
             meta.put(PromptFile.TEMPLATE, "{sentence} it was");
             meta.put(PromptFile.VERBALIZER, "{\"neg\": \" bad\", \"pos\": \" good\"}");
             float[] huge = new float[2 * d];
-            java.util.Arrays.fill(huge, 3e38f); // finite in the file, but its square overflows inside the model
+            Arrays.fill(huge, 3e38f); // finite in the file, but its square overflows inside the model
             Path f = tmp.resolve("huge.sp");
             PromptFile.write(f, new Prompt(huge, 2, d, meta));
             Prompt read = PromptFile.read(f); // the file itself is well-formed
             Member.NonFinite e = assertThrows(Member.NonFinite.class, () -> Member.of(model, null, f.toString(), read, null, false));
             assertTrue(e.getMessage().contains("make the model's output non-finite"), e.getMessage());
             float[] fine = new float[2 * d];
-            java.util.Arrays.fill(fine, 0.1f);
+            Arrays.fill(fine, 0.1f);
             Member.of(model, null, "fine", new Prompt(fine, 2, d, meta), null, false);
         }
     }
