@@ -13,6 +13,7 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,6 +30,7 @@ import java.util.stream.Stream;
  * <pre>
  *   config.json              the effective configuration (a valid --config file)
  *   checkpoint.safetensors   the latest checkpoint (atomic: temp file + rename)
+ *   checkpoint.prev.safetensors  the one before it (a killed pack resumes all its members at one step)
  *   metrics.jsonl            one JSON object per logged step (appended, flushed per line)
  *   best.sp                  the best prompt so far (atomic)
  *   final.json               the outcome; present only when the run finished
@@ -38,6 +40,7 @@ import java.util.stream.Stream;
 public final class RunDir implements AutoCloseable {
     public static final String CONFIG = "config.json";
     public static final String CHECKPOINT = "checkpoint.safetensors";
+    public static final String PREVIOUS = "checkpoint.prev.safetensors";
     public static final String METRICS = "metrics.jsonl";
     public static final String BEST = "best.sp";
     public static final String FINAL = "final.json";
@@ -78,7 +81,7 @@ public final class RunDir implements AutoCloseable {
                 throw new UserException("--run-dir " + dir + ": holds an unfinished run; continue it with --resume " + dir
                         + ", or pass --force to start over");
             }
-            for (String f : List.of(CHECKPOINT, METRICS, BEST, FINAL, CONFIG)) {
+            for (String f : List.of(CHECKPOINT, PREVIOUS, METRICS, BEST, FINAL, CONFIG)) {
                 Files.deleteIfExists(r.dir.resolve(f));
             }
             r.removeStaleTemps();
@@ -203,8 +206,14 @@ public final class RunDir implements AutoCloseable {
         write(dir.resolve(FINAL), Json.pretty(outcome));
     }
 
+    /** Writes the checkpoint; the one it replaces becomes {@link #PREVIOUS} (a valid checkpoint exists throughout). */
     public void saveCheckpoint(Checkpoint c) {
         try {
+            if (Files.isRegularFile(checkpoint())) {
+                Path tmp = dir.resolve("." + PREVIOUS + ".tmp-" + ProcessHandle.current().pid());
+                Files.copy(checkpoint(), tmp, StandardCopyOption.REPLACE_EXISTING);
+                AtomicFiles.move(tmp, dir.resolve(PREVIOUS));
+            }
             c.write(checkpoint());
         } catch (IOException e) {
             throw new UserException("cannot write checkpoint " + checkpoint() + ": " + AtomicFiles.reason(e), e);
@@ -213,6 +222,12 @@ public final class RunDir implements AutoCloseable {
 
     public Checkpoint loadCheckpoint() {
         return Checkpoint.read(checkpoint());
+    }
+
+    /** The checkpoint before the latest, or null when there is none. */
+    public Checkpoint loadPrevious() {
+        Path p = dir.resolve(PREVIOUS);
+        return Files.isRegularFile(p) ? Checkpoint.read(p) : null;
     }
 
     /** Appends one JSON line and flushes it: a kill loses at most the line being written. */

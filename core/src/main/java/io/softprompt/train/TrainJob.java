@@ -22,6 +22,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,7 +45,7 @@ public final class TrainJob implements AutoCloseable {
     private final List<Example> trainRows;
     private final List<Example> devRows;
     private final RunDir run;
-    private final Checkpoint from;
+    private Checkpoint from;
     private UserException failure;
 
     private TrainJob(TrainConfig cfg, Task task, DataSource trainSource, DataSource devSource, List<Example> trainRows,
@@ -229,9 +230,10 @@ public final class TrainJob implements AutoCloseable {
 
     /**
      * Trains several jobs together on one model, sharing each forward pass (a pack, see {@link Trainer});
-     * each job's run folder, .sp and final.json read exactly as if it had run alone. A job whose loss
-     * or gradient turned non-finite has no outcome (null at its place) and keeps its last good files;
-     * its reason is in {@link #failure()}. tokenBudget (0: none) caps a pass's rows × length.
+     * each job's run folder, .sp and final.json read exactly as if it had run alone, and are finished
+     * the moment the job leaves the pack. A job whose loss or gradient turned non-finite has no outcome
+     * (null at its place) and keeps its last good files; its reason is in {@link #failure()}.
+     * tokenBudget (0: none) caps a pass's rows × length. Resumed jobs should be {@link #align}ed first.
      */
     public static List<Outcome> runPack(List<TrainJob> jobs, LoadedModel model, String modelName,
             List<Trainer.Listener> listeners, int tokenBudget) {
@@ -241,17 +243,43 @@ public final class TrainJob implements AutoCloseable {
                 prepared.add(jobs.get(k).prepare(model, modelName, listeners.get(k)));
             }
             List<Trainer.Run> runs = prepared.stream().map(p -> p.run).toList();
-            List<Trainer.Result> results = Trainer.trainPack(model.lm(), runs, tokenBudget);
-            List<Outcome> out = new ArrayList<>();
-            for (int k = 0; k < jobs.size(); k++) {
-                Trainer.Result r = results.get(k);
+            Outcome[] out = new Outcome[jobs.size()];
+            Trainer.trainPack(model.lm(), runs, tokenBudget, (k, r) -> {
                 jobs.get(k).failure = r.failure();
-                out.add(r.failure() == null ? prepared.get(k).finish(r) : null);
-            }
-            return out;
+                out[k] = r.failure() == null ? prepared.get(k).finish(r) : null;
+            });
+            return Arrays.asList(out);
         } finally {
             prepared.forEach(Prepared::close);
         }
+    }
+
+    /**
+     * Lines the resumed jobs of a pack up at one step, so the pack goes on exactly as it would have
+     * without the kill: a pack checkpoints all its members together, but a kill between two members'
+     * writes leaves them one checkpoint apart; the members ahead then continue from their previous
+     * checkpoint, at the others' step. Returns what it did, one line per moved member (empty: nothing).
+     */
+    public static List<String> align(List<TrainJob> jobs) {
+        List<TrainJob> resumed = jobs.stream().filter(j -> j.from != null).toList();
+        int common = resumed.stream().mapToInt(j -> j.from.state().step()).min().orElse(0);
+        List<String> notes = new ArrayList<>();
+        for (TrainJob j : resumed) {
+            int at = j.from.state().step();
+            if (at == common) {
+                continue;
+            }
+            Checkpoint prev = j.run.loadPrevious();
+            if (prev != null && prev.state().step() == common) {
+                j.from = prev;
+                notes.add(j.run.dir() + ": resumes at step " + common + " with the rest of its pack (its checkpoint at step "
+                        + at + " was the pack's next, not written for every member)");
+            } else {
+                notes.add(j.run.dir() + ": resumes at its own step " + at + " (the pack's other members at " + common
+                        + "): equal to its solo run within rounding, not bit for bit the uninterrupted pack");
+            }
+        }
+        return notes;
     }
 
     /** Why this job's run stopped in a pack (a non-finite loss or gradient), or null. */

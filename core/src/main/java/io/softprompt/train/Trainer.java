@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.BiConsumer;
 
 /**
  * Prompt tuning: only the N×D prompts learn; the model is frozen. Reads top to bottom like nanoGPT's
@@ -120,6 +121,17 @@ public final class Trainer {
      * caps a pass's rows × length: past it the runs of a step are split over several passes.
      */
     public static List<Result> trainPack(LanguageModel lm, List<Run> runs, int tokenBudget) {
+        return trainPack(lm, runs, tokenBudget, (k, r) -> {});
+    }
+
+    /**
+     * As {@link #trainPack(LanguageModel, List, int)}, and each run's result goes to {@code onLeave}
+     * (with the run's index) the moment it leaves the pack, so its files can be finished while the
+     * others train on. In a pack every member checkpoints whenever one does and whenever one leaves:
+     * a killed pack then resumes with all its members at one step, in the same company, and ends
+     * exactly where the uninterrupted pack ends ({@code TrainJob.resumePack} picks that step).
+     */
+    public static List<Result> trainPack(LanguageModel lm, List<Run> runs, int tokenBudget, BiConsumer<Integer, Result> onLeave) {
         try (NDManager root = NDManager.newBaseManager(lm.device())) {
             List<State> states = new ArrayList<>();
             try {
@@ -130,8 +142,28 @@ public final class Trainer {
                 for (State s : states) {
                     s.evaluateInitial();
                 }
+                for (int k = 0; k < states.size(); k++) {
+                    if (!states.get(k).active()) { // resumed at its end
+                        onLeave.accept(k, states.get(k).result());
+                    }
+                }
+                boolean pack = states.size() > 1;
                 while (states.stream().anyMatch(State::active)) {
-                    step(lm, root, states.stream().filter(State::active).toList(), tokenBudget);
+                    List<State> active = states.stream().filter(State::active).toList();
+                    step(lm, root, active, tokenBudget);
+                    // ---- checkpoint: in a pack all at once when one is due or one leaves ----
+                    boolean anyLeft = active.stream().anyMatch(s -> !s.active());
+                    boolean all = pack && (anyLeft || active.stream().anyMatch(State::checkpointDue));
+                    for (State s : active) {
+                        if (s.failure == null && (all || s.checkpointDue())) {
+                            s.saveCheckpoint();
+                        }
+                    }
+                    for (State s : active) {
+                        if (!s.active()) {
+                            onLeave.accept(states.indexOf(s), s.result());
+                        }
+                    }
                 }
             } finally {
                 states.forEach(State::close);
@@ -270,6 +302,7 @@ public final class Trainer {
         int lastStep;
         Metrics initialDev;
         UserException failure;
+        Result result;
         // this step's
         List<Encoder.Encoded> rows;
         int terms;
@@ -303,6 +336,8 @@ public final class Trainer {
             trainSecs = from == null ? 0 : from.state().trainSeconds();
             trainExamples = from == null ? 0 : from.state().trainExamples();
             initialDev = from == null ? null : from.state().initialDev();
+            // a run checkpointed as it stopped early (and killed before it finished) stays stopped
+            stoppedEarly = from != null && cfg.patience() != null && evaluates && evalsSinceBest >= cfg.patience();
             checkpointStep = step0;
             step = step0;
             lastStep = step0;
@@ -451,33 +486,48 @@ public final class Trainer {
                 line.put("rss_mb", Rss.currentMb()); // at the end of the step, evaluation included
                 dir.log(line);
             }
-            // ---- checkpoint ----
-            boolean checkpointNow = cfg.checkpointEvery() > 0 && step % cfg.checkpointEvery() == 0;
-            if (dir != null && (checkpointNow || stoppedEarly || step == total)) {
-                Checkpoint.State st = new Checkpoint.State(step, cfg.optimizer(), opt.steps(), cfg.seed(), epoch, cursor,
-                        bestMetric, bestDev, bestStep, evalsSinceBest, lastLoss, trainSecs, trainExamples, initialDev);
-                Map<String, float[]> os = new LinkedHashMap<>();
-                Map<String, long[]> shapes = new LinkedHashMap<>();
-                opt.state().forEach((k, v) -> {
-                    os.put(k, v.toFloatArray());
-                    shapes.put(k, v.getShape().getShape());
-                });
-                float[] bestNow = evaluates ? best : prompt.toFloatArray();
-                dir.saveCheckpoint(new Checkpoint(prompt.toFloatArray(), bestNow, new long[] {n, d}, os, shapes, st, cfg,
-                        run.context().fingerprint()));
-                checkpointStep = step;
+        }
+
+        /** Whether this step ends with a checkpoint of its own: every checkpoint_every steps and at the end. */
+        boolean checkpointDue() {
+            if (dir == null || failure != null) {
+                return false;
             }
+            return cfg.checkpointEvery() > 0 && step % cfg.checkpointEvery() == 0 || stoppedEarly || step == total;
+        }
+
+        /** Everything needed to continue from this step, in the run folder. */
+        void saveCheckpoint() {
+            if (dir == null) {
+                return;
+            }
+            Checkpoint.State st = new Checkpoint.State(step, cfg.optimizer(), opt.steps(), cfg.seed(), epoch, cursor,
+                    bestMetric, bestDev, bestStep, evalsSinceBest, lastLoss, trainSecs, trainExamples, initialDev);
+            Map<String, float[]> os = new LinkedHashMap<>();
+            Map<String, long[]> shapes = new LinkedHashMap<>();
+            opt.state().forEach((k, v) -> {
+                os.put(k, v.toFloatArray());
+                shapes.put(k, v.getShape().getShape());
+            });
+            float[] bestNow = evaluates ? best : prompt.toFloatArray();
+            dir.saveCheckpoint(new Checkpoint(prompt.toFloatArray(), bestNow, new long[] {n, d}, os, shapes, st, cfg,
+                    run.context().fingerprint()));
+            checkpointStep = step;
         }
 
         Result result() {
+            if (result != null) {
+                return result;
+            }
             if (!evaluates && failure == null) {
                 best = prompt.toFloatArray();
                 bestStep = lastStep;
             }
             double trainRate = trainSecs > 0 ? trainExamples / trainSecs : Double.NaN;
             double evalRate = evalSecs > 0 ? evalExamples / evalSecs : Double.NaN;
-            return new Result(best, bestDev, bestStep, lastStep, lastLoss, trainRate, evalRate, stoppedEarly, step0,
+            result = new Result(best, bestDev, bestStep, lastStep, lastLoss, trainRate, evalRate, stoppedEarly, step0,
                     initialDev, failure);
+            return result;
         }
 
         private UserException diverged(String what, double value) {
