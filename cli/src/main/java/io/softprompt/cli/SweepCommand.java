@@ -28,6 +28,7 @@ import picocli.CommandLine.Spec;
                 + "resumes interrupted ones. Relative paths in the config are taken from the current folder.",
             "  softprompt sweep --config configs/sweep-sst2.json --out runs/ --workers 2",
             "  softprompt sweep --config configs/sweep-sst2.json --out runs/ --shard 2/3    (CI matrix job 2 of 3)",
+            "  softprompt sweep --config configs/sweep-sst2.json --out runs/ --pack 8       (8 runs per forward pass)",
             "Then: softprompt report runs/ --out report/"},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:every run finished", "2:bad input", "4:some runs failed (see OUT/<id>/train.log)"})
@@ -49,6 +50,16 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--workers", defaultValue = "1", paramLabel = "K",
             description = "Runs at once, each a child process with cores/K PyTorch threads (default: ${DEFAULT-VALUE}).")
     int workers;
+
+    @Option(names = "--pack", defaultValue = "1", paramLabel = "K",
+            description = "Train up to K runs that share model and max length in one process, every forward pass "
+                    + "shared (each run's folder as if it ran alone; default: ${DEFAULT-VALUE}, no packing).")
+    int pack;
+
+    @Option(names = "--token-budget", defaultValue = "0", paramLabel = "TOKENS",
+            description = "With --pack: at most this many rows x positions in one forward pass; a step's runs past it "
+                    + "go in further passes (bounds activation memory; default: 0, no limit).")
+    int tokenBudget;
 
     @Option(names = "--shard", paramLabel = "i/n", description = "Only runs whose grid index mod n is i-1 (1 <= i <= n).")
     String shard;
@@ -72,6 +83,15 @@ public final class SweepCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         if (workers < 1) {
             throw new UserException("--workers must be at least 1 (got " + workers + ")");
+        }
+        if (pack < 1) {
+            throw new UserException("--pack must be at least 1 (got " + pack + ")");
+        }
+        if (tokenBudget < 0) {
+            throw new UserException("--token-budget must be 0 (no limit) or positive (got " + tokenBudget + ")");
+        }
+        if (tokenBudget > 0 && pack == 1) {
+            throw new UserException("--token-budget applies to packs: pass --pack K as well");
         }
         SweepPlan plan = SweepPlan.load(config);
         for (String o : overrides) {
@@ -107,7 +127,7 @@ public final class SweepCommand implements Callable<Integer> {
         }
         // every run's flags, task and data files are checked as train would check them, before anything runs,
         // and a run folder started with another configuration is never taken for this run
-        SweepRunner runner = new SweepRunner(out, workers, err, childTrainCommand(), debugArgs());
+        SweepRunner runner = new SweepRunner(out, workers, pack, tokenBudget, err, childTrainCommand(), debugArgs());
         Map<String, SweepRunner.State> states = new LinkedHashMap<>();
         List<String> changed = new ArrayList<>();
         for (SweepPlan.Run r : runs) {
@@ -130,12 +150,25 @@ public final class SweepCommand implements Callable<Integer> {
                     + (changed.size() > 3 ? ", ..." : "") + "); pass --force to start them afresh, or use another --out");
         }
         if (dryRun) {
+            Map<String, Integer> packOf = new LinkedHashMap<>();
+            if (pack > 1) {
+                List<List<SweepPlan.Run>> packs = SweepRunner.packs(runs.stream()
+                        .filter(r -> states.get(r.id()) != SweepRunner.State.FINISHED).toList(), pack);
+                for (int i = 0; i < packs.size(); i++) {
+                    for (SweepPlan.Run r : packs.get(i)) {
+                        packOf.put(r.id(), i + 1);
+                    }
+                }
+            }
             for (SweepPlan.Run r : runs) {
                 Map<String, Object> j = new LinkedHashMap<>();
                 j.put("index", r.index());
                 j.put("run", r.id());
                 j.put("point", r.point());
                 j.put("state", states.get(r.id()).name().toLowerCase(Locale.ROOT));
+                if (packOf.containsKey(r.id())) {
+                    j.put("pack", packOf.get(r.id()));
+                }
                 out_.println(Json.write(j));
             }
             return 0;

@@ -6,6 +6,7 @@ import io.softprompt.data.Task;
 import io.softprompt.eval.Metrics;
 import io.softprompt.hub.EmbeddedModel;
 import io.softprompt.hub.ModelLocator;
+import io.softprompt.sweep.SweepRunner;
 import io.softprompt.train.RunDir;
 import io.softprompt.train.TrainConfig;
 import io.softprompt.train.TrainJob;
@@ -15,6 +16,8 @@ import io.softprompt.util.ParentWatch;
 import io.softprompt.util.UserException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -45,6 +48,10 @@ import picocli.CommandLine.Spec;
             "3:non-finite loss or gradient: stopped; last good checkpoint and best.sp kept"})
 public final class TrainCommand implements Callable<Integer> {
     /** Flags that may accompany --resume (the rest would change the run's configuration). */
+    /** Flags that may accompany --pack-member. */
+    static final Set<String> WITH_PACK = Set.of("--pack-member", "--token-budget", "--models-dir", "--verbose", "--json",
+            "--debug-step-delay-ms", "--parent-pid");
+
     static final Set<String> WITH_RESUME = Set.of("--resume", "--model", "--models-dir", "--task", "--verbose", "--json",
             "--debug-nan-at", "--debug-step-delay-ms", "--parent-pid");
 
@@ -81,6 +88,15 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--debug-step-delay-ms", hidden = true, defaultValue = "0", description = "Test hook: sleep per step.")
     long debugStepDelayMs;
 
+    @Option(names = "--pack-member", hidden = true, paramLabel = "RUN_DIR",
+            description = "Train these run folders as one pack over one model (sweep --pack): each resumes from its "
+                    + "checkpoint, or starts from its " + SweepRunner.CONFIG_FILE + ".")
+    List<Path> packMembers = new ArrayList<>();
+
+    @Option(names = "--token-budget", hidden = true, defaultValue = "0", paramLabel = "TOKENS",
+            description = "With --pack-member: at most this many rows x positions per forward pass (0: no limit).")
+    int tokenBudget;
+
     @Option(names = "--parent-pid", hidden = true, defaultValue = "0",
             description = "Stop at once when this process ends (sweep workers: no orphan keeps writing a run).")
     long parentPid;
@@ -92,6 +108,9 @@ public final class TrainCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (!packMembers.isEmpty()) {
+            return new PackTraining(this, out, err).call();
+        }
         // ---- the job: checks, task and data, output and run folder, all before a model loads ----
         TrainConfig given = null;
         ModelLocator.Located where = null;
@@ -162,7 +181,7 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /** The hidden test hooks, as a listener around the real one (nothing of them reaches the library). */
-    private Trainer.Listener debugHooks(Progress progress) {
+    Trainer.Listener debugHooks(Progress progress) {
         if (debugNanAt <= 0 && debugStepDelayMs <= 0) {
             return progress;
         }

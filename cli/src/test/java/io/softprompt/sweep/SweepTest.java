@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.Fixtures;
 import io.softprompt.cli.Cli;
 import io.softprompt.cli.Main;
+import io.softprompt.prompt.PromptFile;
 import io.softprompt.train.RunDir;
 import io.softprompt.util.Json;
 import java.nio.charset.StandardCharsets;
@@ -126,6 +127,89 @@ class SweepTest {
             String svg = Files.readString(report.resolve(f));
             assertTrue(svg.contains("<svg") && svg.length() > 1000, f);
         }
+    }
+
+    @Test
+    void aPackedSweepKilledAndRerunEndsAsTheUninterruptedPack() throws Exception {
+        Path whole = tmp.resolve("packed-whole");
+        Cli.Run w = Cli.run("sweep", "--config", config.toString(), "--out", whole.toString(), "--pack", "4");
+        assertEquals(0, w.code(), w.err());
+        assertTrue(w.err().contains("1 pack(s) of up to 4"), w.err());
+
+        Path out = tmp.resolve("packed");
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp",
+                System.getProperty("java.class.path"), "-Dai.djl.offline=true", "-Dsoftprompt.offline=true", "-Xmx256m",
+                Main.class.getName(), "sweep", "--config", config.toString(), "--out", out.toString(), "--pack", "4",
+                "--debug-step-delay-ms", "300"));
+        Process sweep = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("packed1.log").toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        boolean midway = false;
+        List<String> ids = List.of("tokens-2_seed-1", "tokens-2_seed-2", "tokens-4_seed-1", "tokens-4_seed-2");
+        while (!midway && System.nanoTime() < deadline && sweep.isAlive()) {
+            Thread.sleep(100);
+            midway = ids.stream().allMatch(id -> Files.isRegularFile(out.resolve(id).resolve(RunDir.CHECKPOINT)));
+        }
+        assertTrue(midway, "killed once every member has a checkpoint: " + Files.readString(tmp.resolve("packed1.log")));
+        sweep.destroyForcibly();
+        sweep.waitFor();
+        Thread.sleep(1000); // the orphaned pack notices its parent is gone and halts
+        for (String id : ids) {
+            assertTrue(!Files.exists(out.resolve(id).resolve(RunDir.FINAL)), id + " was interrupted");
+        }
+
+        Cli.Run again = Cli.run("sweep", "--config", config.toString(), "--out", out.toString(), "--pack", "4");
+        assertEquals(0, again.code(), again.err());
+        Map<String, List<String>> ev = events(out);
+        for (String id : ids) {
+            assertEquals(List.of("start", "resume", "finish"), ev.get(id), id);
+            float[] a = PromptFile.read(whole.resolve(id).resolve("prompt.sp")).values();
+            float[] b = PromptFile.read(out.resolve(id).resolve("prompt.sp")).values();
+            org.junit.jupiter.api.Assertions.assertArrayEquals(a, b, id + ": the killed pack ends bit for bit as the whole one");
+            JsonNode fa = Json.MAPPER.readTree(whole.resolve(id).resolve(RunDir.FINAL).toFile());
+            JsonNode fb = Json.MAPPER.readTree(out.resolve(id).resolve(RunDir.FINAL).toFile());
+            assertEquals(fa.get("best_dev_accuracy"), fb.get("best_dev_accuracy"), id);
+            assertTrue(fb.get("resumed_from_step").asInt() >= 3, id);
+            String log = Files.readString(out.resolve(id).resolve("train.log"));
+            assertTrue(log.contains("in a pack of 4") && log.contains("resuming at step") && log.contains("wrote "), log);
+            for (String f : List.of(RunDir.CONFIG, RunDir.METRICS, RunDir.BEST, RunDir.CHECKPOINT)) {
+                assertTrue(Files.isRegularFile(out.resolve(id).resolve(f)), id + " " + f);
+            }
+        }
+        try (var packs = Files.list(out.resolve(SweepRunner.PACKS))) {
+            assertEquals(1, packs.count(), "one pack log (both times the same pack)");
+        }
+        // and the report reads a packed sweep as any other
+        Cli.Run r = Cli.run("report", out.toString(), "--out", tmp.resolve("packed-report").toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals(5, Files.readAllLines(tmp.resolve("packed-report").resolve("runs.csv")).size());
+    }
+
+    @Test
+    void packsGroupRunsOfOneModelAndMaxLengthEvenly() throws Exception {
+        Path grid = tmp.resolve("packgrid.json");
+        Files.writeString(grid, "{\"base\": {\"steps\": 1}, \"grid\": {\"max_length\": [16, 32], \"tokens\": [1, 5],"
+                + " \"seed\": [1, 2, 3]}}");
+        Cli.Run r = Cli.run("sweep", "--config", grid.toString(), "--out", tmp.resolve("packgrid").toString(), "--pack", "4",
+                "--dry-run");
+        assertEquals(0, r.code(), r.err());
+        Map<Integer, Set<Integer>> lengths = new HashMap<>();
+        Map<Integer, Integer> sizes = new HashMap<>();
+        for (String line : r.out().strip().split("\n")) {
+            JsonNode j = Json.MAPPER.readTree(line);
+            int pack = j.get("pack").asInt();
+            lengths.computeIfAbsent(pack, k -> new HashSet<>()).add(j.get("point").get("max_length").asInt());
+            sizes.merge(pack, 1, Integer::sum);
+        }
+        assertEquals(4, sizes.size(), "6 runs per max length in packs of 4: two packs of 3 each: " + sizes);
+        sizes.values().forEach(n -> assertEquals(3, n));
+        lengths.values().forEach(l -> assertEquals(1, l.size(), "one max length per pack"));
+        Cli.Run bad = Cli.run("sweep", "--config", grid.toString(), "--out", tmp.resolve("packgrid").toString(), "--pack", "0");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--pack must be at least 1"), bad.err());
+        Cli.Run budget = Cli.run("sweep", "--config", grid.toString(), "--out", tmp.resolve("packgrid").toString(),
+                "--token-budget", "512");
+        assertEquals(2, budget.code());
+        assertTrue(budget.err().contains("--token-budget applies to packs"), budget.err());
     }
 
     @Test

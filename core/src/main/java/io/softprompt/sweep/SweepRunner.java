@@ -43,14 +43,27 @@ public final class SweepRunner {
     private final PrintWriter err;
     private final List<String> trainCommand;
     private final List<String> extraArgs;
+    private final int pack;
+    private final int tokenBudget;
 
     /**
      * trainCommand starts {@code softprompt train} in a child process (the caller knows how: this
      * package sits below the command line); the runner appends each run's flags, then extraArgs.
      */
     public SweepRunner(Path out, int workers, PrintWriter err, List<String> trainCommand, List<String> extraArgs) {
+        this(out, workers, 1, 0, err, trainCommand, extraArgs);
+    }
+
+    /**
+     * As above, with runs trained in packs of up to {@code pack} per child (runs that share model and
+     * max length; see {@link #packs}), each forward pass at most tokenBudget rows × positions (0: no limit).
+     */
+    public SweepRunner(Path out, int workers, int pack, int tokenBudget, PrintWriter err, List<String> trainCommand,
+            List<String> extraArgs) {
         this.out = out;
         this.workers = workers;
+        this.pack = pack;
+        this.tokenBudget = tokenBudget;
         this.err = err;
         this.trainCommand = List.copyOf(trainCommand);
         this.extraArgs = extraArgs;
@@ -63,33 +76,58 @@ public final class SweepRunner {
         meta.put("base", plan.base());
         meta.put("grid", plan.grid());
         AtomicFiles.writeString(out.resolve("sweep.json"), Json.pretty(meta) + "\n");
-        ConcurrentLinkedQueue<SweepPlan.Run> queue = new ConcurrentLinkedQueue<>(runs);
         List<String> finished = Collections.synchronizedList(new ArrayList<>());
         List<String> skipped = Collections.synchronizedList(new ArrayList<>());
         List<String> failed = Collections.synchronizedList(new ArrayList<>());
-        AtomicInteger done = new AtomicInteger();
+        // a unit is what one child trains: one run, or a pack of runs sharing model and max length
+        List<List<SweepPlan.Run>> units = new ArrayList<>();
+        List<SweepPlan.Run> toTrain = new ArrayList<>();
+        for (SweepPlan.Run r : runs) {
+            if (state(r, fingerprint(r, "run " + r.id())) == State.FINISHED) {
+                event(r.id(), "skip", Map.of());
+                skipped.add(r.id());
+            } else {
+                toTrain.add(r);
+            }
+        }
+        if (pack > 1) {
+            units.addAll(packs(toTrain, pack));
+        } else {
+            toTrain.forEach(r -> units.add(List.of(r)));
+        }
+        ConcurrentLinkedQueue<List<SweepPlan.Run>> queue = new ConcurrentLinkedQueue<>(units);
+        AtomicInteger done = new AtomicInteger(skipped.size());
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / workers);
-        err.printf(Locale.ROOT, "sweep %s: %d runs in %s, %d worker(s) x %d thread(s)%n", plan.name(), runs.size(), out,
-                workers, threads);
+        err.printf(Locale.ROOT, "sweep %s: %d runs in %s (%d already finished), %d worker(s) x %d thread(s)%s%n", plan.name(),
+                runs.size(), out, skipped.size(), workers, threads,
+                pack > 1 ? ", " + units.size() + " pack(s) of up to " + pack : "");
         err.flush();
         List<Thread> pool = new ArrayList<>();
         for (int w = 0; w < workers; w++) {
             Thread t = new Thread(() -> {
-                for (SweepPlan.Run r; (r = queue.poll()) != null; ) {
+                for (List<SweepPlan.Run> unit; (unit = queue.poll()) != null; ) {
+                    Map<String, String> what;
                     try {
-                        String what = runOne(plan, r, threads);
-                        (what.equals("skip") ? skipped : what.equals("finish") ? finished : failed).add(r.id());
+                        what = unit.size() == 1 && pack <= 1 ? Map.of(unit.get(0).id(), runOne(plan, unit.get(0), threads))
+                                : runPack(plan, unit, threads);
                     } catch (IOException e) {
-                        failed.add(r.id());
-                        event(r.id(), "fail", Map.of("error", e.toString()));
+                        what = new LinkedHashMap<>();
+                        for (SweepPlan.Run r : unit) {
+                            what.put(r.id(), "fail");
+                            event(r.id(), "fail", Map.of("error", e.toString()));
+                        }
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         return;
                     }
-                    int n = done.incrementAndGet();
-                    synchronized (err) {
-                        err.printf(Locale.ROOT, "[%d/%d] %s%n", n, runs.size(), r.id());
-                        err.flush();
+                    for (SweepPlan.Run r : unit) {
+                        String outcome = what.get(r.id());
+                        (outcome.equals("finish") ? finished : failed).add(r.id());
+                        int n = done.incrementAndGet();
+                        synchronized (err) {
+                            err.printf(Locale.ROOT, "[%d/%d] %s%n", n, runs.size(), r.id());
+                            err.flush();
+                        }
                     }
                 }
             }, "sweep-worker-" + w);
@@ -110,8 +148,13 @@ public final class SweepRunner {
      * and with every path resolved, as train records it): SHA-256 of its JSON.
      */
     public static String fingerprint(SweepPlan.Run r, String source) {
-        TrainConfig cfg = TrainJob.check(TrainConfig.overlay(TrainConfig.defaults(), r.config(), source));
+        TrainConfig cfg = effective(r, source);
         return "sha256:" + HexFormat.of().formatHex(Hashing.sha256().digest(Json.write(cfg).getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** A run's full effective configuration: defaults, base and grid point, checked as train checks it. */
+    static TrainConfig effective(SweepPlan.Run r, String source) {
+        return TrainJob.check(TrainConfig.overlay(TrainConfig.defaults(), r.config(), source));
     }
 
     /** What a run folder holds against the plan: new, finished, interrupted, or changed (another configuration). */
@@ -135,17 +178,96 @@ public final class SweepRunner {
         return Files.isRegularFile(dir.resolve(RunDir.FINAL)) ? State.FINISHED : State.INTERRUPTED;
     }
 
+    /**
+     * The runs to train grouped into packs of up to {@code size}: runs of one model and one max length
+     * together, in grid order (a pack's forward passes are as long as its longest rows allow), as few
+     * packs as the size allows and of sizes as even as can be (7 runs in packs of 4: 4 and 3).
+     */
+    public static List<List<SweepPlan.Run>> packs(List<SweepPlan.Run> runs, int size) {
+        Map<String, List<SweepPlan.Run>> groups = new LinkedHashMap<>();
+        for (SweepPlan.Run r : runs) {
+            TrainConfig c = effective(r, "run " + r.id());
+            groups.computeIfAbsent(c.model() + "\u0000" + c.maxLength(), k -> new ArrayList<>()).add(r);
+        }
+        List<List<SweepPlan.Run>> out = new ArrayList<>();
+        for (List<SweepPlan.Run> g : groups.values()) {
+            int count = (g.size() + size - 1) / size;   // as few packs as the size allows, their sizes as even as can be
+            for (int p = 0, from = 0; p < count; p++) {
+                int to = from + g.size() / count + (p < g.size() % count ? 1 : 0);
+                out.add(List.copyOf(g.subList(from, to)));
+                from = to;
+            }
+        }
+        return out;
+    }
+
     private String runOne(SweepPlan plan, SweepPlan.Run r, int threads) throws IOException, InterruptedException {
+        Path dir = out.resolve(r.id());
+        boolean resume = prepareFolder(plan, r);
+        List<String> cmd = new ArrayList<>(trainCommand);
+        if (resume) {
+            cmd.addAll(List.of("--resume", dir.toString()));
+        } else {
+            cmd.addAll(List.of("--config", dir.resolve(CONFIG_FILE).toString(), "--run-dir", dir.toString(), "-o",
+                    dir.resolve("prompt.sp").toString(), "--force"));
+        }
+        cmd.addAll(List.of("--parent-pid", Long.toString(ProcessHandle.current().pid())));
+        cmd.addAll(extraArgs);
+        event(r.id(), resume ? "resume" : "start", Map.of());
+        long t0 = System.nanoTime();
+        int code = launch(cmd, dir.resolve("train.log"), threads);
+        return conclude(r, code, (System.nanoTime() - t0) / 1e9, dir.resolve("train.log"));
+    }
+
+    /** One child trains the runs as a pack; each run's outcome is read from its own folder. */
+    private Map<String, String> runPack(SweepPlan plan, List<SweepPlan.Run> unit, int threads)
+            throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(trainCommand);
+        List<String> ids = unit.stream().map(SweepPlan.Run::id).toList();
+        Map<String, Boolean> resumed = new LinkedHashMap<>();
+        for (SweepPlan.Run r : unit) {
+            resumed.put(r.id(), prepareFolder(plan, r));
+            cmd.addAll(List.of("--pack-member", out.resolve(r.id()).toString()));
+        }
+        if (tokenBudget > 0) {
+            cmd.addAll(List.of("--token-budget", Integer.toString(tokenBudget)));
+        }
+        cmd.addAll(List.of("--parent-pid", Long.toString(ProcessHandle.current().pid())));
+        cmd.addAll(extraArgs);
+        Path log = out.resolve(PACKS).resolve("pack-" + ids.get(0) + ".log");
+        Files.createDirectories(log.getParent());
+        for (SweepPlan.Run r : unit) {
+            event(r.id(), resumed.get(r.id()) ? "resume" : "start", Map.of("pack", ids));
+        }
+        long t0 = System.nanoTime();
+        int code = launch(cmd, log, threads);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        Map<String, String> what = new LinkedHashMap<>();
+        for (SweepPlan.Run r : unit) {
+            Path own = out.resolve(r.id()).resolve("train.log");
+            what.put(r.id(), conclude(r, code, secs, Files.isRegularFile(own) && lastLine(own).startsWith("error") ? own : log));
+        }
+        return what;
+    }
+
+    /** Where a packed sweep's child processes log (each run's own progress is in its folder's train.log). */
+    public static final String PACKS = "packs";
+
+    /** A fresh run's configuration in its folder (train --config reads it; so does a pack member). */
+    public static final String CONFIG_FILE = "sweep-config.json";
+
+    /**
+     * Readies a run's folder: a folder started with another configuration is emptied (the caller
+     * refused these unless told to start them afresh), the run record written; returns whether the
+     * run resumes from a checkpoint (else its configuration file is written for a fresh start).
+     */
+    private boolean prepareFolder(SweepPlan plan, SweepPlan.Run r) throws IOException {
         Path dir = out.resolve(r.id());
         String fp = fingerprint(r, "run " + r.id());
         State state = state(r, fp);
-        if (state == State.FINISHED) {
-            event(r.id(), "skip", Map.of());
-            return "skip";
-        }
-        if (state == State.CHANGED) { // the caller refused these unless it was told to start them afresh
-            for (String f : List.of(RunDir.CHECKPOINT, RunDir.FINAL, RunDir.METRICS, RunDir.BEST, RunDir.CONFIG, RUN_RECORD,
-                    "prompt.sp", "train.log")) {
+        if (state == State.CHANGED) {
+            for (String f : List.of(RunDir.CHECKPOINT, RunDir.PREVIOUS, RunDir.FINAL, RunDir.METRICS, RunDir.BEST, RunDir.CONFIG,
+                    RUN_RECORD, "prompt.sp", "train.log")) {
                 Files.deleteIfExists(dir.resolve(f));
             }
             event(r.id(), "reset", Map.of("reason", "configuration changed"));
@@ -157,31 +279,27 @@ public final class SweepRunner {
         record.put("grid", plan.grid().keySet());
         record.put("config", r.config());
         AtomicFiles.writeString(dir.resolve(RUN_RECORD), Json.pretty(record) + "\n");
-        List<String> cmd = new ArrayList<>(trainCommand);
-        String event;
         if (state == State.INTERRUPTED && Files.isRegularFile(dir.resolve(RunDir.CHECKPOINT))) {
-            cmd.addAll(List.of("--resume", dir.toString()));
-            event = "resume";
-        } else {
-            Path cfg = dir.resolve("sweep-config.json");
-            AtomicFiles.writeString(cfg, Json.pretty(r.config()) + "\n");
-            cmd.addAll(List.of("--config", cfg.toString(), "--run-dir", dir.toString(), "-o", dir.resolve("prompt.sp").toString(),
-                    "--force"));
-            event = "start";
+            return true;
         }
-        cmd.addAll(List.of("--parent-pid", Long.toString(ProcessHandle.current().pid())));
-        cmd.addAll(extraArgs);
-        event(r.id(), event, Map.of());
+        AtomicFiles.writeString(dir.resolve(CONFIG_FILE), Json.pretty(r.config()) + "\n");
+        return false;
+    }
+
+    /** Runs a child with its output appended to log and threads PyTorch threads; its exit code. */
+    private static int launch(List<String> cmd, Path log, int threads) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("train.log").toFile()));
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
         pb.environment().put("MKL_NUM_THREADS", Integer.toString(threads));
         pb.environment().put("MALLOC_ARENA_MAX", "2");
-        long t0 = System.nanoTime();
-        Process p = pb.start();
-        int code = p.waitFor();
-        double secs = (System.nanoTime() - t0) / 1e9;
-        if (code == 0 && Files.isRegularFile(dir.resolve(RunDir.FINAL))) {
+        return pb.start().waitFor();
+    }
+
+    /** A run finished when its final.json is there; else it failed, with log's last line as the reason. */
+    private String conclude(SweepPlan.Run r, int code, double secs, Path log) throws IOException {
+        Path dir = out.resolve(r.id());
+        if (Files.isRegularFile(dir.resolve(RunDir.FINAL))) {
             JsonNode fin = Json.MAPPER.readTree(dir.resolve(RunDir.FINAL).toFile());
             Map<String, Object> extra = new LinkedHashMap<>();
             extra.put("seconds", secs);
@@ -189,13 +307,20 @@ public final class SweepRunner {
             event(r.id(), "finish", extra);
             return "finish";
         }
-        List<String> log = Files.readAllLines(dir.resolve("train.log"));
-        String last = log.isEmpty() ? "" : log.get(log.size() - 1);
+        String last = lastLine(log);
         event(r.id(), "fail", Map.of("exit_code", code, "message", last));
         synchronized (err) {
             err.printf(Locale.ROOT, "run %s failed (exit %d): %s%n", r.id(), code, last);
         }
         return "fail";
+    }
+
+    private static String lastLine(Path log) throws IOException {
+        if (!Files.isRegularFile(log)) {
+            return "";
+        }
+        List<String> lines = Files.readAllLines(log);
+        return lines.isEmpty() ? "" : lines.get(lines.size() - 1);
     }
 
     private synchronized void event(String run, String what, Map<String, Object> extra) {
