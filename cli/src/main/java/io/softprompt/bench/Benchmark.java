@@ -1,5 +1,6 @@
 package io.softprompt.bench;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -113,7 +114,7 @@ public final class Benchmark {
 
     /** Sustained fp32 matmul rate of this process's PyTorch on a GPT-2-sized MLP product. */
     static double matmulGflops() {
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(Engine.getInstance().defaultDevice())) {
             NDArray a = m.randomUniform(-1, 1, new Shape(512, 768));
             NDArray b = m.randomUniform(-1, 1, new Shape(768, 3072));
             for (int i = 0; i < 5; i++) {

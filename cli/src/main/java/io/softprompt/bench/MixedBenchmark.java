@@ -125,7 +125,7 @@ public final class MixedBenchmark {
                     mine.add(i);
                 }
             }
-            try (NDManager m = NDManager.newBaseManager()) {
+            try (NDManager m = NDManager.newBaseManager(lm.device())) {
                 NDArray p = Tensors.create(m, slot.values(), new Shape(slot.tokens(), lm.hiddenSize()));   // [N, D]
                 for (int start = 0; start < mine.size(); start += batch) {
                     List<Integer> idx = mine.subList(start, Math.min(mine.size(), start + batch));

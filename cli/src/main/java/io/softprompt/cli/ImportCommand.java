@@ -107,7 +107,7 @@ public final class ImportCommand implements Callable<Integer> {
             throw new UserException(source + ": carries no task; pass --task NAME|FILE for its template and verbalizer");
         }
         ModelLocator.Located where = modelOptions.locate(carried.get(PromptFile.MODEL_NAME), err);
-        try (LoadedModel model = ModelOptions.load(where)) {
+        try (LoadedModel model = modelOptions.load(where)) {
             if (d != model.lm().hiddenSize()) {
                 throw new UserException(source + ": prompt is [" + n + ", " + d + "] but model " + where.name()
                         + " has hidden size " + model.lm().hiddenSize());

@@ -2,11 +2,12 @@ package io.softprompt.cli;
 
 import io.softprompt.hub.ModelLocator;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.loader.Placement;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
-/** --model and --models-dir, shared by the commands that load a model. */
+/** --model, --models-dir, --device and --dtype, shared by the commands that load a model. */
 public final class ModelOptions {
     @Option(names = "--model", paramLabel = "DIR|HUB_ID",
             description = "Hugging Face model folder, or a hub id (e.g. gpt2) kept in <models-dir>/<id> and "
@@ -17,12 +18,22 @@ public final class ModelOptions {
             description = "Where hub models live (default: ./models, or $SOFTPROMPT_MODELS).")
     Path modelsDir;
 
+    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = Placement.AUTO,
+            description = "cpu, gpu (the first), gpu:N, or auto: a GPU if PyTorch sees one, else the CPU "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = Placement.AUTO,
+            description = "The frozen weights' precision: float32, float16, bfloat16, or auto: float32 on CPU, the "
+                    + "checkpoint's own on a GPU (default: ${DEFAULT-VALUE}). The prompt, logits and losses are float32.")
+    String dtype;
+
     ModelLocator.Located locate(String fallback, PrintWriter err) {
         Path dir = modelsDir != null ? modelsDir : ModelLocator.defaultModelsDir();
         return new ModelLocator(dir, err, Terminal.isInteractive()).locate(model != null ? model : fallback);
     }
 
-    static LoadedModel load(ModelLocator.Located where) {
-        return LoadedModel.load(where.folder(), where.name());
+    LoadedModel load(ModelLocator.Located where) {
+        return LoadedModel.load(where.folder(), where.name(), device, dtype);
     }
 }

@@ -60,7 +60,7 @@ final class PackTraining {
             for (String note : TrainJob.align(jobs)) {
                 err.println(note);
             }
-            try (SoftPrompt sp = SoftPrompt.of(ModelOptions.load(where))) {
+            try (SoftPrompt sp = SoftPrompt.of(cmd.modelOptions.load(where))) {
                 List<Trainer.Listener> listeners = new ArrayList<>();
                 List<Progress> progress = new ArrayList<>();
                 for (int k = 0; k < jobs.size(); k++) {
@@ -69,10 +69,10 @@ final class PackTraining {
                     PrintWriter log = open(job.runDir().dir().resolve("train.log"));
                     logs.add(log);
                     TrainConfig c = job.config();
-                    String line = String.format(Locale.ROOT, "%s a %d-token prompt for task %s on %s in a pack of %d%s: "
+                    String line = String.format(Locale.ROOT, "%s a %d-token prompt for task %s on %s (%s) in a pack of %d%s: "
                             + "%d train, %d dev examples, %s lr %s (%s); run folder %s",
                             job.resumedFrom() != null ? "resuming at step " + job.resumedFrom().state().step() + ":" : "training",
-                            c.tokens(), job.task().name(), where.name(), jobs.size(),
+                            c.tokens(), job.task().name(), where.name(), TrainCommand.placement(sp.model()), jobs.size(),
                             cmd.tokenBudget > 0 ? " (at most " + cmd.tokenBudget + " tokens a pass)" : "",
                             job.trainExamples(), job.devExamples(), c.optimizer(), c.learningRate(), c.schedule(),
                             job.runDir().dir());

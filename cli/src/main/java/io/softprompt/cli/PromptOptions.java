@@ -73,7 +73,7 @@ public final class PromptOptions {
             throw new UserException("--prompt " + specs.get(0)[1] + ": names no base model (model_name); pass --model");
         }
         ModelLocator.Located where = modelOptions.locate(named, err);
-        LoadedModel model = ModelOptions.load(where);
+        LoadedModel model = modelOptions.load(where);
         try {
             List<Member> members = new ArrayList<>();
             Set<String> names = new HashSet<>();

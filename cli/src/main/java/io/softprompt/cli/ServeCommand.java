@@ -131,7 +131,7 @@ public final class ServeCommand implements Callable<Integer> {
                     + "address can use the model");
         }
         ModelLocator.Located where = modelOptions.locate(null, err);
-        LoadedModel model = ModelOptions.load(where);
+        LoadedModel model = modelOptions.load(where);
         PredictServer server;
         try {
             server = new PredictServer(model, prompts, new PredictServer.Settings(port, host, maxBatch, windowMs, queue,

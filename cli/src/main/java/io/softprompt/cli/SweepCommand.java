@@ -61,6 +61,12 @@ public final class SweepCommand implements Callable<Integer> {
                     + "go in further passes (bounds activation memory; default: 0, no limit).")
     int tokenBudget;
 
+    @Option(names = "--device", paramLabel = "DEVICE", description = "Passed to every run: cpu, gpu, gpu:N or auto.")
+    String device;
+
+    @Option(names = "--dtype", paramLabel = "TYPE", description = "Passed to every run: float32, float16, bfloat16 or auto.")
+    String dtype;
+
     @Option(names = "--shard", paramLabel = "i/n", description = "Only runs whose grid index mod n is i-1 (1 <= i <= n).")
     String shard;
 
@@ -127,7 +133,7 @@ public final class SweepCommand implements Callable<Integer> {
         }
         // every run's flags, task and data files are checked as train would check them, before anything runs,
         // and a run folder started with another configuration is never taken for this run
-        SweepRunner runner = new SweepRunner(out, workers, pack, tokenBudget, err, childTrainCommand(), debugArgs());
+        SweepRunner runner = new SweepRunner(out, workers, pack, tokenBudget, err, childTrainCommand(), childArgs());
         Map<String, SweepRunner.State> states = new LinkedHashMap<>();
         List<String> changed = new ArrayList<>();
         for (SweepPlan.Run r : runs) {
@@ -199,8 +205,19 @@ public final class SweepCommand implements Callable<Integer> {
         return 0;
     }
 
-    private List<String> debugArgs() {
-        return debugStepDelayMs > 0 ? List.of("--debug-step-delay-ms", Long.toString(debugStepDelayMs)) : List.of();
+    /** What every child gets besides its run's flags: the placement, and the test hook. */
+    private List<String> childArgs() {
+        List<String> a = new ArrayList<>();
+        if (device != null) {
+            a.addAll(List.of("--device", device));
+        }
+        if (dtype != null) {
+            a.addAll(List.of("--dtype", dtype));
+        }
+        if (debugStepDelayMs > 0) {
+            a.addAll(List.of("--debug-step-delay-ms", Long.toString(debugStepDelayMs)));
+        }
+        return a;
     }
 
     /** This JVM's java and classpath running {@code softprompt train}: a bounded heap, as the launcher sets. */

@@ -6,6 +6,7 @@ import io.softprompt.data.Task;
 import io.softprompt.eval.Metrics;
 import io.softprompt.hub.EmbeddedModel;
 import io.softprompt.hub.ModelLocator;
+import io.softprompt.loader.LoadedModel;
 import io.softprompt.sweep.SweepRunner;
 import io.softprompt.train.RunDir;
 import io.softprompt.train.TrainConfig;
@@ -49,10 +50,12 @@ import picocli.CommandLine.Spec;
 public final class TrainCommand implements Callable<Integer> {
     /** Flags that may accompany --resume (the rest would change the run's configuration). */
     /** Flags that may accompany --pack-member. */
-    static final Set<String> WITH_PACK = Set.of("--pack-member", "--token-budget", "--models-dir", "--verbose", "--json",
+    static final Set<String> WITH_PACK = Set.of("--pack-member", "--token-budget", "--models-dir", "--device", "--dtype",
+            "--verbose", "--json",
             "--debug-step-delay-ms", "--parent-pid");
 
-    static final Set<String> WITH_RESUME = Set.of("--resume", "--model", "--models-dir", "--task", "--verbose", "--json",
+    static final Set<String> WITH_RESUME = Set.of("--resume", "--model", "--models-dir", "--device", "--dtype", "--task",
+            "--verbose", "--json",
             "--debug-nan-at", "--debug-step-delay-ms", "--parent-pid");
 
     @Spec
@@ -125,14 +128,15 @@ public final class TrainCommand implements Callable<Integer> {
             if (where == null) {
                 where = modelOptions.locate(cfg.model(), err);
             }
-            try (SoftPrompt sp = SoftPrompt.of(ModelOptions.load(where))) {
+            try (SoftPrompt sp = SoftPrompt.of(modelOptions.load(where))) {
                 job.checkModel(sp.model(), where.name());
                 if (job.resumedFrom() != null) {
                     err.printf(Locale.ROOT, "resuming %s at step %d%n", job.runDir().dir(), job.resumedFrom().state().step());
                 }
-                err.printf(Locale.ROOT, "training a %d-token prompt for task %s on %s (%s, d=%d): %d train, %d dev examples, "
-                        + "%s lr %s (%s); run folder %s%n", cfg.tokens(), job.task().name(), where.name(),
-                        sp.model().lm().modelType(), sp.model().lm().hiddenSize(), job.trainExamples(), job.devExamples(),
+                err.printf(Locale.ROOT, "training a %d-token prompt for task %s on %s (%s, d=%d, %s): %d train, %d dev "
+                        + "examples, %s lr %s (%s); run folder %s%n", cfg.tokens(), job.task().name(), where.name(),
+                        sp.model().lm().modelType(), sp.model().lm().hiddenSize(), placement(sp.model()), job.trainExamples(),
+                        job.devExamples(),
                         cfg.optimizer(), cfg.learningRate(), cfg.schedule(), job.runDir().dir());
                 Progress progress = Progress.forTerminal(err);
                 TrainJob.Outcome o = job.run(sp.model(), where.name(), debugHooks(progress));
@@ -148,6 +152,11 @@ public final class TrainCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** "cpu, float32": where the model lives and its weights' precision. */
+    static String placement(LoadedModel m) {
+        return m.device() + ", " + m.dtype().toString().toLowerCase(Locale.ROOT);
     }
 
     /** Defaults, then the --config file, then the flags given on the command line. */

@@ -66,6 +66,16 @@ class BadInputTest {
     }
 
     @Test
+    void devicesAndPrecisionsThisMachineCannotRun() {
+        String gpu = trainFails(gpt2, "--device", "gpu");
+        assertTrue(gpu.contains("--device gpu: PyTorch sees no GPU"), gpu);
+        String bf = trainFails(gpt2, "--device", "cpu", "--dtype", "bfloat16");
+        assertTrue(bf.contains("--dtype bfloat16: bfloat16 arrays abort"), bf);
+        String odd = trainFails(gpt2, "--dtype", "int4");
+        assertTrue(odd.contains("--dtype int4: expected auto, float32, float16 or bfloat16"), odd);
+    }
+
+    @Test
     void missingModelFolder() {
         Path missing = tmp.resolve("no-such-model");
         String e = trainFails(missing);

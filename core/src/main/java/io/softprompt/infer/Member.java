@@ -66,7 +66,7 @@ public record Member(String name, String source, Prompt prompt, Task task, Encod
         Encoder.Encoded probe = encoder.encode("a", -1);
         boolean finite;
         if (task.textToText()) {
-            try (NDManager m = NDManager.newBaseManager()) {
+            try (NDManager m = NDManager.newBaseManager(model.lm().device())) {
                 NDArray p = Tensors.create(m, prompt.values(), new Shape(prompt.tokens(), prompt.hidden()));     // [N, D]
                 NDArray ids = Tensors.create(m, probe.ids(), new Shape(1, probe.ids().length));                 // [1, T]
                 NDArray mask = m.ones(new Shape(1, probe.ids().length), DataType.INT64);                        // [1, T]

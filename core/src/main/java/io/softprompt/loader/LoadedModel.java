@@ -1,7 +1,9 @@
 package io.softprompt.loader;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.ModelFolder;
 import io.softprompt.model.TextTokenizer;
@@ -24,6 +26,7 @@ public final class LoadedModel implements AutoCloseable {
     private final TextTokenizer tokenizer;
     private final NDManager manager;
     private String fingerprint;
+    private DataType dtype = DataType.FLOAT32;
 
     private LoadedModel(Path folder, String name, LanguageModel lm, TextTokenizer tokenizer, NDManager manager) {
         this.folder = folder;
@@ -33,15 +36,27 @@ public final class LoadedModel implements AutoCloseable {
         this.manager = manager;
     }
 
-    /** Loads config.json, the weights and tokenizer.json from a Hugging Face model folder. */
+    /** Loads config.json, the weights and tokenizer.json from a Hugging Face model folder, on the default device. */
     public static LoadedModel load(Path folder, String name) {
-        ModelFolder mf = ModelFolder.open(folder);
+        return load(folder, name, Placement.AUTO, Placement.AUTO);
+    }
+
+    /**
+     * As {@link #load(Path, String)}, on {@code device} (cpu, gpu, gpu:N, auto) with the frozen weights
+     * in {@code dtype} (float32, float16, bfloat16, auto); see {@link Placement}.
+     */
+    public static LoadedModel load(Path folder, String name, String device, String dtype) {
+        ModelFolder opened = ModelFolder.open(folder);
+        Device dev = Placement.device(device);
+        ModelFolder mf = opened.withDtype(Placement.dtype(dtype, dev, opened.weights()));
         ModelRegistry.Factory factory = ModelRegistry.factory(mf);
         TextTokenizer tok = TextTokenizer.open(mf.tokenizerFile());
-        NDManager manager = NDManager.newBaseManager();
+        NDManager manager = NDManager.newBaseManager(dev);
         try {
             LanguageModel lm = factory.load(mf, manager, tok);
-            return new LoadedModel(folder, name, lm, tok, manager);
+            LoadedModel loaded = new LoadedModel(folder, name, lm, tok, manager);
+            loaded.dtype = mf.dtype();
+            return loaded;
         } catch (RuntimeException e) {
             manager.close();
             tok.close();
@@ -68,6 +83,16 @@ public final class LoadedModel implements AutoCloseable {
 
     public NDManager manager() {
         return manager;
+    }
+
+    /** The frozen weights' precision (embedding tables are float32 whatever it is). */
+    public DataType dtype() {
+        return dtype;
+    }
+
+    /** Where the weights live: every array of a forward and backward pass is made there. */
+    public Device device() {
+        return manager.getDevice();
     }
 
     /**

@@ -2,6 +2,7 @@ package io.softprompt.model;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 
 /**
  * A frozen transformer that takes input embeddings, so a soft prompt can be prepended in front of the
@@ -38,6 +39,12 @@ public interface LanguageModel {
 
     /** The input embedding matrix [V, D]. */
     NDArray embeddings();
+
+    /**
+     * The precision of the frozen weights and of the forward pass (FLOAT32, FLOAT16 or BFLOAT16); the
+     * embedding table and the logits are float32 whatever it is.
+     */
+    DataType dtype();
 
     /** Where the weights live; every array of a forward pass is made there. */
     default Device device() {

@@ -56,7 +56,7 @@ public final class Layers {
      * as NaN gradients after a garbage collection).
      */
     public static NDArray scalar(NDArray x, float value) {
-        return Tensors.create(x.getManager(), new float[] {value}, new Shape());
+        return Tensors.create(x.getManager(), new float[] {value}, new Shape()); // float32 [] keeps a half x half
     }
 
     /**
@@ -87,8 +87,48 @@ public final class Layers {
      * RMSNorm (Llama, T5): x / sqrt(mean(x²) + eps) · weight, over the last axis. x [..., D], weight [D].
      */
     public static NDArray rmsNorm(NDArray x, NDArray weight, float eps) {
+        if (x.getDataType() == DataType.FLOAT16) {
+            // x² would overflow float16 past |x| = 256: square x / 32 (|x| up to 8192); eps / 32² would
+            // underflow to 0 (and a zero row, a padding embedding, to 0 / 0): at least float16's smallest step
+            NDArray xs = x.mul(scalar(x, 1f / 32));                                    // [..., D]
+            float e = Math.max(eps / 1024, 6e-8f);
+            NDArray ms = xs.mul(xs).mean(new int[] {-1}, true).addi(scalar(x, e));     // [..., 1]
+            return xs.div(ms.sqrt()).mul(weight);                                    // [..., D]
+        }
         NDArray ms = x.mul(x).mean(new int[] {-1}, true).addi(scalar(x, eps)); // [..., 1]
         return x.div(ms.sqrt()).mul(weight);                          // [..., D]
+    }
+
+    /**
+     * x as float32, differentiably: DJL's {@code toType} runs under a no-grad guard (its JNI torchTo),
+     * so a cast there would cut the gradient; x · ones [1] (float32) promotes instead, and backward
+     * casts the gradient back. (Going down to half has no such route: the trainable prompt is made
+     * in the model's dtype instead, see Trainer.)
+     */
+    public static NDArray upcast(NDArray x) {
+        if (x.getDataType() == DataType.FLOAT32) {
+            return x;
+        }
+        return x.mul(Tensors.create(x.getManager(), new float[] {1f}, new Shape(1)));
+    }
+
+    /**
+     * A constant in like's dtype (itself when it is): token embeddings, masks, rotary tables. Not
+     * differentiable (see {@link #upcast}): never for a tensor a gradient must flow through.
+     */
+    public static NDArray matchType(NDArray x, NDArray like) {
+        return x.getDataType() == like.getDataType() ? x : x.toType(like.getDataType(), false);
+    }
+
+    /**
+     * Logits [M, V] in float32 from hidden states [M, D] and a head stored transposed [D, V]: a float32
+     * head (a tied embedding table) takes the hidden states upcast; a half head multiplies in half.
+     */
+    public static NDArray head(NDArray hidden, NDArray headT) {
+        if (hidden.getDataType() == headT.getDataType()) {
+            return upcast(hidden.matMul(headT));
+        }
+        return upcast(hidden).matMul(headT);
     }
 
     /** SiLU: x · sigmoid(x). */
@@ -168,9 +208,18 @@ public final class Layers {
      */
     public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask, float scale) {
         NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).muli(scalar(q, scale)); // [B,H,S,S]
-        scores = scores.addi(mask);
+        scores = scores.addi(maskIn(mask, scores));
         NDArray probs = scores.softmax(-1);                               // [B,H,S,S]
         return probs.matMul(v);                                           // [B,H,S,K]
+    }
+
+    /** An additive mask (or bias) [B, 1|H, Q, K] in the scores' dtype; float16's at most -65504 (finite, no NaN rows). */
+    static NDArray maskIn(NDArray mask, NDArray scores) {
+        if (mask.getDataType() == scores.getDataType()) {
+            return mask;
+        }
+        NDArray m = scores.getDataType() == DataType.FLOAT16 ? mask.maximum(scalar(mask, -65504f)) : mask;
+        return m.toType(scores.getDataType(), false);
     }
 
     /** [B, S, H·K] → [B, H, S, K]. */

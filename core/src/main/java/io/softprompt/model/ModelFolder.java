@@ -1,5 +1,6 @@
 package io.softprompt.model;
 
+import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
@@ -13,7 +14,7 @@ import java.nio.file.Path;
 import java.util.Set;
 
 /** A Hugging Face model folder: config.json, safetensors weights, tokenizer.json. */
-public record ModelFolder(Path path, JsonNode config, String modelType) {
+public record ModelFolder(Path path, JsonNode config, String modelType, DataType dtype) {
     public static ModelFolder open(Path path) {
         if (!Files.isDirectory(path)) {
             throw new UserException(path + ": model folder not found");
@@ -35,7 +36,7 @@ public record ModelFolder(Path path, JsonNode config, String modelType) {
         if (type == null || !type.isTextual()) {
             throw new UserException(cfg + ": no 'model_type' key");
         }
-        return new ModelFolder(path, node, type.asText());
+        return new ModelFolder(path, node, type.asText(), DataType.FLOAT32);
     }
 
     /** Sizes that must be whole numbers of at least 1: a 0 would divide by zero or build empty layers. */
@@ -98,7 +99,13 @@ public record ModelFolder(Path path, JsonNode config, String modelType) {
         return path.resolve("tokenizer.json");
     }
 
+    /** The weights, loaded as {@link #dtype} (the frozen model's precision); embedding tables stay float32. */
     public WeightStore weights() {
-        return WeightStore.open(path);
+        return WeightStore.open(path).as(dtype);
+    }
+
+    /** This folder with its weights loaded as dtype (FLOAT32, FLOAT16 or BFLOAT16). */
+    public ModelFolder withDtype(DataType dtype) {
+        return new ModelFolder(path, config, modelType, dtype);
     }
 }

@@ -70,6 +70,7 @@ public final class Prompted {
             p.attach(m);
         }
         long n = p.getShape().get(1);
+        p = Layers.matchType(p, tokens); // a scoring prompt into a half model (a trained one comes in the model's dtype)
         NDArray embeds = NDArrays.concat(new NDList(p, tokens), 1);       // [B, S, D]
         NDArray full = NDArrays.concat(new NDList(m.ones(new Shape(b, n), mask.getDataType()), mask), 1); // [B, S]
         return new NDList(lm.forward(embeds, full), full);

@@ -108,6 +108,6 @@ public final class Rotary {
     public static NDArray apply(NDArray x, NDArray cos, NDArray sin) {
         NDList halves = x.split(2, 3);
         NDArray rotated = NDArrays.concat(new NDList(halves.get(1).neg(), halves.get(0)), 3); // [B, H, S, K]
-        return x.mul(cos).add(rotated.mul(sin));
+        return x.mul(Layers.matchType(cos, x)).add(rotated.mul(Layers.matchType(sin, x)));
     }
 }

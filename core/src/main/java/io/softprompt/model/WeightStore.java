@@ -2,6 +2,7 @@ package io.softprompt.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.util.Json;
@@ -18,7 +19,10 @@ import java.util.Set;
 /**
  * The tensors of a Hugging Face model folder: {@code model.safetensors}, or the shards listed in
  * {@code model.safetensors.index.json} ({"weight_map": {tensor: shard file}}). Tensors are loaded one
- * at a time, checked against the shape the architecture expects, and converted to float32.
+ * at a time, checked against the shape the architecture expects, and converted to the store's dtype
+ * (float32 by default; see {@link #as}): {@link #load} gives that dtype, {@link #loadFloat32} float32
+ * whatever it is (embedding tables: the prompt lives among them, and the model's fingerprint and a
+ * prompt's initialisation read them).
  */
 public final class WeightStore {
     public static final String SINGLE = "model.safetensors";
@@ -26,10 +30,39 @@ public final class WeightStore {
 
     private final Path folder;
     private final Map<String, SafetensorsFile> byTensor;
+    private final DataType dtype;
 
-    private WeightStore(Path folder, Map<String, SafetensorsFile> byTensor) {
+    private WeightStore(Path folder, Map<String, SafetensorsFile> byTensor, DataType dtype) {
         this.folder = folder;
         this.byTensor = byTensor;
+        this.dtype = dtype;
+    }
+
+    /** This store loading its tensors as dtype. */
+    public WeightStore as(DataType type) {
+        return new WeightStore(folder, byTensor, type);
+    }
+
+    public DataType dtype() {
+        return dtype;
+    }
+
+    /**
+     * The floating-point dtype most of the checkpoint's parameters are stored in (by element count):
+     * FLOAT16 for an F16 checkpoint, BFLOAT16 for BF16, else FLOAT32.
+     */
+    public DataType storedDtype() {
+        Map<String, Long> count = new HashMap<>();
+        for (var e : byTensor.entrySet()) {
+            SafetensorsFile.TensorInfo info = e.getValue().info(e.getKey());
+            count.merge(info.dtype(), Arrays.stream(info.shape()).reduce(1, (a, b) -> a * b), Long::sum);
+        }
+        String top = count.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse("F32");
+        return switch (top) {
+            case "F16" -> DataType.FLOAT16;
+            case "BF16" -> DataType.BFLOAT16;
+            default -> DataType.FLOAT32;
+        };
     }
 
     public static WeightStore open(Path folder) {
@@ -71,7 +104,7 @@ public final class WeightStore {
             throw new UserException(folder + ": no " + SINGLE + " or " + INDEX
                     + " (only safetensors weights are supported; no pytorch_model.bin)");
         }
-        return new WeightStore(folder, byTensor);
+        return new WeightStore(folder, byTensor, DataType.FLOAT32);
     }
 
     public Set<String> names() {
@@ -82,8 +115,17 @@ public final class WeightStore {
         return byTensor.containsKey(name);
     }
 
-    /** Loads a tensor as float32 and checks its shape; the error names the tensor and both shapes. */
+    /** Loads a tensor as the store's dtype and checks its shape; the error names the tensor and both shapes. */
     public NDArray load(String name, NDManager manager, long... expectedShape) {
+        return load(name, manager, dtype, expectedShape);
+    }
+
+    /** Loads a tensor as float32 whatever the store's dtype (embedding tables). */
+    public NDArray loadFloat32(String name, NDManager manager, long... expectedShape) {
+        return load(name, manager, DataType.FLOAT32, expectedShape);
+    }
+
+    private NDArray load(String name, NDManager manager, DataType type, long... expectedShape) {
         SafetensorsFile f = byTensor.get(name);
         if (f == null) {
             throw new UserException(folder + ": missing tensor '" + name + "'");
@@ -93,16 +135,25 @@ public final class WeightStore {
             throw new UserException(f.path() + ": tensor '" + name + "' has shape " + Arrays.toString(shape)
                     + " but config.json implies " + Arrays.toString(expectedShape));
         }
-        NDArray a = f.toNDArray(name, manager);
+        NDArray a = f.toNDArray(name, manager, type);
         a.setName(name);
         return a;
     }
 
     /** Loads the first of several candidate names that exists (checkpoints differ in prefixes). */
     public NDArray loadAny(NDManager manager, long[] expectedShape, String... candidates) {
+        return loadAny(manager, dtype, expectedShape, candidates);
+    }
+
+    /** As {@link #loadAny(NDManager, long[], String...)}, as float32 (embedding tables). */
+    public NDArray loadAnyFloat32(NDManager manager, long[] expectedShape, String... candidates) {
+        return loadAny(manager, DataType.FLOAT32, expectedShape, candidates);
+    }
+
+    private NDArray loadAny(NDManager manager, DataType type, long[] expectedShape, String... candidates) {
         for (String c : candidates) {
             if (has(c)) {
-                return load(c, manager, expectedShape);
+                return load(c, manager, type, expectedShape);
             }
         }
         throw new UserException(folder + ": missing tensor '" + candidates[0] + "'");

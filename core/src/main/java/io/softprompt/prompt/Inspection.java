@@ -46,14 +46,14 @@ public final class Inspection {
         for (int i = 0; i < n; i++) {
             nearest[i] = r.ids()[i][0];
         }
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(lm.device())) {
             return Layers.embedding(Tensors.create(m, nearest), lm.embeddings()).toFloatArray(); // [N, D]
         }
     }
 
     public static Result of(LanguageModel lm, float[] prompt, int n, int k) {
         int d = lm.hiddenSize();
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(lm.device())) {
             NDArray p = Tensors.create(m, prompt, new Shape(n, d));                // [N, D]
             NDArray e = lm.embeddings();                                           // [V, D]
             NDArray pNorm = p.norm(new int[] {1}, true);                           // [N, 1]

@@ -130,7 +130,7 @@ public enum PromptInit {
 
     /** Rows of the embedding matrix [len(ids), D], flattened. */
     static float[] rows(LanguageModel lm, long[] ids) {
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(lm.device())) {
             NDArray r = Layers.embedding(Tensors.create(m, ids), lm.embeddings()); // [N, D]
             return r.toFloatArray();
         }

@@ -326,6 +326,41 @@ public final class SafetensorsFile {
     /**
      * The tensor as an NDArray in {@code manager}: float types become FLOAT32, integer types INT64.
      */
+    /**
+     * The tensor as {@code type}: FLOAT32 (every float dtype widened exactly), or FLOAT16 / BFLOAT16 —
+     * straight from the file's bytes when stored so (half a float32 copy's memory, no rounding), else
+     * converted by PyTorch. (DJL 0.36 on CPU aborts the JVM making BFLOAT16 arrays either way: callers
+     * refuse it there.)
+     */
+    public NDArray toNDArray(String name, NDManager manager, DataType type) {
+        if (type == DataType.FLOAT32) {
+            return toNDArray(name, manager);
+        }
+        TensorInfo info = info(name);
+        String stored = type == DataType.FLOAT16 ? "F16" : type == DataType.BFLOAT16 ? "BF16" : null;
+        if (stored == null) {
+            throw new IllegalArgumentException("weights as " + type + ": only float32, float16 and bfloat16");
+        }
+        if (stored.equals(info.dtype()) && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
+            ByteBuffer buf = ByteBuffer.allocateDirect((int) (info.end() - info.begin())).order(ByteOrder.LITTLE_ENDIAN);
+            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+                readFully(ch, buf, dataStart + info.begin());
+            } catch (IOException e) {
+                throw new UserException(path + ": cannot read tensor '" + name + "': " + e.getMessage());
+            }
+            buf.rewind();
+            return Tensors.create(manager, buf, info.djlShape(), type);
+        }
+        if (!info.dtype().startsWith("F") && !info.dtype().equals("BF16")) {
+            return toNDArray(name, manager);   // integer tensors keep their type
+        }
+        try (NDArray wide = toNDArray(name, manager)) {
+            NDArray half = wide.toType(type, false);
+            half.attach(manager);
+            return half;
+        }
+    }
+
     public NDArray toNDArray(String name, NDManager manager) {
         TensorInfo info = info(name);
         Shape shape = info.djlShape();

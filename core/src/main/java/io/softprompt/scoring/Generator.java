@@ -37,7 +37,7 @@ public final class Generator {
 
     /** Generated token ids (EOS excluded). prompt [N·D] row-major; input already framed by the encoder. */
     public long[] generate(float[] prompt, int n, long[] input, int maxNew) {
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(lm.device())) {
             NDArray p = Tensors.create(m, prompt, new Shape(n, lm.hiddenSize()));                 // [N, D]
             return lm.kind() == LanguageModel.Kind.SEQ2SEQ ? seq2seq(m, p, input, maxNew) : decoder(m, p, input, maxNew);
         }

@@ -74,7 +74,7 @@ public final class Scorer implements AutoCloseable {
         this.lm = lm;
         this.prefixCache = prefixCache && lm.kind() == LanguageModel.Kind.DECODER;
         this.padTo = padTo;
-        this.cacheManager = this.prefixCache ? NDManager.newBaseManager() : null;
+        this.cacheManager = this.prefixCache ? NDManager.newBaseManager(lm.device()) : null;
     }
 
     public boolean cached() {
@@ -201,7 +201,7 @@ public final class Scorer implements AutoCloseable {
         for (int k = 0; k < slots.size(); k++) {
             System.arraycopy(slots.get(k).values(), 0, table, offset[k] * d, slots.get(k).tokens() * d);
         }
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(lm.device())) {
             NDArray prompts = Tensors.create(m, table, new Shape(total, d));           // [P, D]
             for (int[] batch : batches) {
                 List<Item> part = new ArrayList<>(batch.length);

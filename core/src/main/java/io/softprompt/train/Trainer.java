@@ -3,6 +3,7 @@ package io.softprompt.train;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.softprompt.data.Encoder;
@@ -244,7 +245,7 @@ public final class Trainer {
                 } else {
                     List<PackedLoss.Part> parts = new ArrayList<>();
                     for (State s : pass) {
-                        parts.add(new PackedLoss.Part(s.prompt, s.objective, s.run.encoder().labels(), s.textToText,
+                        parts.add(new PackedLoss.Part(s.leaf, s.objective, s.run.encoder().labels(), s.textToText,
                                 s.microBatch(j)));
                     }
                     losses = PackedLoss.losses(lm, scope, parts);
@@ -279,7 +280,9 @@ public final class Trainer {
         final Checkpoint from;
         final int step0;
         final long started = System.nanoTime();
-        final NDArray prompt;   // [N, D] the only trainable tensor
+        final NDArray prompt;   // [N, D] the only trainable tensor, float32 (the master copy for a half model)
+        final boolean half;     // the model computes in half: each step differentiates a half copy of the prompt
+        NDArray leaf;           // [N, D] what this step differentiates: the prompt itself, or its half copy
         final NDArray anchor;   // [N, D] or null
         final Optimizer opt;
         final int[] lengths;    // of the training rows (length-grouped sampling)
@@ -342,7 +345,11 @@ public final class Trainer {
             step = step0;
             lastStep = step0;
             prompt = Tensors.create(root, from == null ? run.init() : from.prompt(), new Shape(n, d));   // [N, D]
-            prompt.setRequiresGradient(true);
+            half = lm.dtype() != DataType.FLOAT32;
+            if (!half) {
+                prompt.setRequiresGradient(true);
+                leaf = prompt;
+            }
             float[] a = run.context().anchor();
             anchor = a == null ? null : Tensors.create(root, a, new Shape(n, d));                           // [N, D]
             opt = Optimizer.create(cfg.optimizer(), root, prompt, cfg.weightDecay());
@@ -370,6 +377,10 @@ public final class Trainer {
         /** The step's rows: batch_size × grad_accum of them, from this run's own data order. */
         void beginStep() {
             step++;
+            if (half) { // mixed precision: the forward runs in the model's dtype, the update on the float32 master
+                leaf = prompt.toType(lm.dtype(), true);                                               // [N, D]
+                leaf.setRequiresGradient(true);
+            }
             rows = new ArrayList<>(cfg.rowsPerStep());
             for (int k = 0; k < cfg.rowsPerStep(); k++) {
                 if (cursor == perm.length) {
@@ -391,12 +402,12 @@ public final class Trainer {
         NDArray soloLoss(LanguageModel lm, NDManager scope, int j) {
             List<Encoder.Encoded> mb = microBatch(j);
             if (textToText) {
-                return Objective.sequenceLoss(lm, prompt, scope, mb, cfg.padTo());
+                return Objective.sequenceLoss(lm, leaf, scope, mb, cfg.padTo());
             }
             Encoder.Batch b = Encoder.batch(mb, cfg.padTo(), lm.specials().pad());
             NDArray ids = Tensors.create(scope, b.ids(), new Shape(b.size(), b.length()));   // [B, T]
             NDArray mask = Tensors.create(scope, b.mask(), new Shape(b.size(), b.length())); // [B, T]
-            return objective.loss(lm, prompt, ids, mask, b.positions(), b.classes(), run.encoder().labels());
+            return objective.loss(lm, leaf, ids, mask, b.positions(), b.classes(), run.encoder().labels());
         }
 
         /**
@@ -408,7 +419,7 @@ public final class Trainer {
                     : (double) PackedLoss.terms(lm, objective, run.encoder().labels(), textToText, microBatch(j)) / terms;
             NDArray l = w == 1.0 ? loss : loss.mul(Layers.scalar(loss, (float) w));
             if (anchor != null && j == 0) { // Khashabi et al.'s regulariser: γ·‖P − E(text)‖²/N
-                NDArray diff = prompt.sub(anchor);                                                // [N, D]
+                NDArray diff = Layers.upcast(leaf).sub(anchor);                                   // [N, D]
                 diff.attach(scope);
                 l = l.add(diff.square().sum().mul(Layers.scalar(diff, (float) (cfg.anchorWeightOrZero() / n))));
             }
@@ -428,7 +439,7 @@ public final class Trainer {
                 return;
             }
             double gradNorm;
-            try (NDArray grad = prompt.getGradient()) {                                           // [N, D]
+            try (NDArray grad = gradient()) {                                                     // [N, D] float32
                 gradNorm = norm(grad);
                 if (!Double.isFinite(gradNorm)) {
                     failure = diverged("gradient", gradNorm);
@@ -438,7 +449,12 @@ public final class Trainer {
                     grad.muli((float) (cfg.clipNorm() / gradNorm));
                 }
                 opt.step(prompt, grad, lr);
-                grad.subi(grad);                                                                    // zero for the next step
+                if (!half) {
+                    grad.subi(grad);                                                                // zero for the next step
+                }
+            }
+            if (half) {
+                leaf.close();                                                                       // its gradient with it
             }
             lastLoss = stepLoss;
             // a run's share of a shared pass's time: its rows' share of the pass's rows
@@ -485,6 +501,19 @@ public final class Trainer {
             if (line != null && dir != null) {
                 line.put("rss_mb", Rss.currentMb()); // at the end of the step, evaluation included
                 dir.log(line);
+            }
+        }
+
+        /** This step's gradient of the prompt [N, D] in float32 (the leaf's own, or a float32 copy of the half one's). */
+        NDArray gradient() {
+            NDArray g = leaf.getGradient();
+            if (!half) {
+                return g;
+            }
+            try (g) {
+                NDArray wide = g.toType(DataType.FLOAT32, true);
+                wide.attach(prompt.getManager());
+                return wide;
             }
         }
 
@@ -550,6 +579,9 @@ public final class Trainer {
 
         @Override
         public void close() {
+            if (half && leaf != null) {
+                leaf.close();
+            }
             opt.close();
         }
     }

@@ -165,6 +165,35 @@ class PackTest {
         }
     }
 
+    /**
+     * A float16 model trains its float32 prompt (mixed precision: each step differentiates a half copy,
+     * the float32 master takes the update): the losses and the prompt follow the float32 run closely.
+     */
+    @Test
+    void aHalfModelTrainsAFloat32PromptAsTheFloat32ModelDoes() throws Exception {
+        for (String arch : List.of("gpt2", "t5")) {
+            try (LoadedModel full = LoadedModel.load(Fixtures.of(arch), arch, "cpu", "float32");
+                 LoadedModel half = LoadedModel.load(Fixtures.of(arch), arch, "cpu", "float16")) {
+                Task t = task("mood", "{sentence} it was", " bad", " good");
+                List<double[]> fullSteps = new ArrayList<>();
+                List<double[]> halfSteps = new ArrayList<>();
+                Trainer.Run rf = recorded(run(full, t, 2, 3, "adamw", "verbalizer", 5, 4, 1, 20), fullSteps);
+                Trainer.Run rh = recorded(run(half, t, 2, 3, "adamw", "verbalizer", 5, 4, 1, 20), halfSteps);
+                float[] pf = Trainer.trainPack(full.lm(), List.of(rf), 0).get(0).bestPrompt();
+                float[] ph = Trainer.trainPack(half.lm(), List.of(rh), 0).get(0).bestPrompt();
+                double firstLoss = Math.abs(halfSteps.get(0)[0] - fullSteps.get(0)[0]) / fullSteps.get(0)[0];
+                double lastLoss = Math.abs(halfSteps.get(19)[0] - fullSteps.get(19)[0]) / fullSteps.get(19)[0];
+                double rel = relative(ph, pf);
+                System.out.printf("HALF TRAIN %s: float16 model vs float32, step-1 loss %.1e, step-20 loss %.1e, prompt after "
+                        + "20 AdamW steps %.1e (relative)%n", arch, firstLoss, lastLoss, rel);
+                assertTrue(firstLoss < 1e-2, "step 1: " + firstLoss);
+                assertTrue(lastLoss < 5e-2, "step 20: " + lastLoss);
+                assertTrue(rel < 5e-2, "prompt: " + rel);
+                assertTrue(relative(rh.init(), ph) > 1e-3, "it trained");
+            }
+        }
+    }
+
     @Test
     void lengthGroupedOrderIsAPermutationOfSimilarLengthsAndAPureFunction() {
         int[] lengths = new int[1000];

@@ -3,6 +3,7 @@ package io.softprompt.model.bert;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
 import io.softprompt.model.ModelFolder;
@@ -91,7 +92,7 @@ public final class BertModel implements LanguageModel {
         long d = c.hiddenSize();
         long f = c.intermediateSize();
         String e = base + "embeddings.";
-        NDArray words = w.load(e + "word_embeddings.weight", m, c.vocabSize(), d);
+        NDArray words = w.loadFloat32(e + "word_embeddings.weight", m, c.vocabSize(), d);
         NDArray pos = w.load(e + "position_embeddings.weight", m, c.maxPositionEmbeddings(), d);
         NDArray types = w.load(e + "token_type_embeddings.weight", m, c.typeVocabSize(), d);
         NDArray type0 = types.get(0);
@@ -160,13 +161,18 @@ public final class BertModel implements LanguageModel {
     }
 
     @Override
+    public DataType dtype() {
+        return embLnW.getDataType();
+    }
+
+    @Override
     public NDArray embeddings() {
         return words;
     }
 
     @Override
     public NDArray embed(NDArray ids) {
-        return Layers.embedding(ids, words);                                   // [B, T, D]
+        return Layers.matchType(Layers.embedding(ids, words), embLnW);         // [B, T, D] in the model's precision
     }
 
     @Override
@@ -182,7 +188,7 @@ public final class BertModel implements LanguageModel {
         NDArray attnMask = Layers.additiveMask(outer, mask, false);           // [B, 1, 1, S]
         NDArray x = Layers.scoped(embeds, false, e -> {
             NDArray pos = positions.get(e.getManager(), new NDIndex(off + ":" + (off + s))); // [S, D]
-            return Layers.layerNorm(e.add(pos).add(type0), embLnW, embLnB, eps);           // [B, S, D]
+            return Layers.layerNorm(Layers.matchType(e, embLnW).add(pos).add(type0), embLnW, embLnB, eps); // [B, S, D]
         });
         for (Block b : blocks) {
             x = Layers.scoped(x, true, in -> block(b, in, attnMask, eps));
@@ -210,13 +216,13 @@ public final class BertModel implements LanguageModel {
 
     @Override
     public NDArray logits(NDArray hidden) {
-        return transform(hidden).matMul(wordsT).add(headBias);                 // [M, V]
+        return Layers.head(transform(hidden), wordsT).add(headBias);           // [M, V] float32
     }
 
     @Override
     public NDArray logits(NDArray hidden, NDArray ids) {
         NDArray rows = Layers.embedding(ids, words);                           // [C, D]
         NDArray bias = Layers.embedding(ids, headBiasCol).reshape(-1);     // [C]
-        return transform(hidden).matMul(rows.transpose()).add(bias);           // [M, C]
+        return Layers.head(transform(hidden), rows.transpose()).add(bias);     // [M, C] float32
     }
 }

@@ -3,6 +3,7 @@ package io.softprompt.model.gpt2;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.softprompt.model.KvCache;
 import io.softprompt.model.LanguageModel;
@@ -84,7 +85,7 @@ public final class Gpt2Model implements LanguageModel {
         WeightStore w = folder.weights();
         long d = c.nEmbd();
         long f = c.inner();
-        NDArray wte = t(w, manager, "wte.weight", c.vocabSize(), d);
+        NDArray wte = w.loadAnyFloat32(manager, new long[] {c.vocabSize(), d}, "transformer.wte.weight", "wte.weight");
         NDArray wpe = t(w, manager, "wpe.weight", c.nPositions(), d);
         NDArray lnfW = t(w, manager, "ln_f.weight", d);
         NDArray lnfB = t(w, manager, "ln_f.bias", d);
@@ -153,13 +154,18 @@ public final class Gpt2Model implements LanguageModel {
     }
 
     @Override
+    public DataType dtype() {
+        return lnfW.getDataType();
+    }
+
+    @Override
     public NDArray embeddings() {
         return wte;
     }
 
     @Override
     public NDArray embed(NDArray ids) {
-        return Layers.embedding(ids, wte); // [B, T, D]
+        return Layers.matchType(Layers.embedding(ids, wte), lnfW); // [B, T, D] in the model's precision
     }
 
     @Override
@@ -180,8 +186,8 @@ public final class Gpt2Model implements LanguageModel {
         int[] rowStarts = cache == null ? null : cache.rowStarts();
         NDArray x;
         if (rowStarts == null) {
-            x = Layers.scoped(embeds, false,
-                    e -> e.add(wpe.get(e.getManager(), new NDIndex(start + ":" + (start + q))))); // [B, Q, D]
+            x = Layers.scoped(embeds, false, e -> Layers.matchType(e, lnfW)   // in the model's precision
+                    .add(wpe.get(e.getManager(), new NDIndex(start + ":" + (start + q))))); // [B, Q, D]
         } else { // rows continue prefixes of different lengths: row i's tokens sit at rowStarts[i]..
             long b = embeds.getShape().get(0);
             long[] pos = new long[(int) (b * q)];
@@ -193,7 +199,7 @@ public final class Gpt2Model implements LanguageModel {
             if (Arrays.stream(rowStarts).max().orElse(0) + q > config.nPositions()) {
                 throw new UserException("sequence of prompt + tokens exceeds the model's n_positions " + config.nPositions());
             }
-            x = Layers.scoped(embeds, false, e -> e.add(Layers.embedding(
+            x = Layers.scoped(embeds, false, e -> Layers.matchType(e, lnfW).add(Layers.embedding(
                     Tensors.create(e.getManager(), pos, new Shape(b, q)), wpe)));     // [B, Q, D]
         }
         for (int l = 0; l < blocks.size(); l++) {
@@ -230,12 +236,12 @@ public final class Gpt2Model implements LanguageModel {
 
     @Override
     public NDArray logits(NDArray hidden) {
-        return hidden.matMul(headT);                          // [M, V]
+        return Layers.head(hidden, headT);                                // [M, V] float32
     }
 
     @Override
     public NDArray logits(NDArray hidden, NDArray ids) {
         NDArray rows = Layers.embedding(ids, head);                      // [C, D]
-        return hidden.matMul(rows.transpose());                          // [M, C]
+        return Layers.head(hidden, rows.transpose());                    // [M, C] float32
     }
 }

@@ -3,6 +3,7 @@ package io.softprompt.model.llama;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import io.softprompt.model.KvCache;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
@@ -76,7 +77,7 @@ public final class LlamaModel implements LanguageModel {
         long f = c.intermediateSize();
         long qd = (long) c.numAttentionHeads() * c.headDim();
         long kvd = (long) c.numKeyValueHeads() * c.headDim();
-        NDArray embed = w.load("model.embed_tokens.weight", m, c.vocabSize(), d);
+        NDArray embed = w.loadFloat32("model.embed_tokens.weight", m, c.vocabSize(), d);
         NDArray head = !c.tieWordEmbeddings() && w.has("lm_head.weight") ? w.load("lm_head.weight", m, c.vocabSize(), d) : embed;
         if (!c.tieWordEmbeddings() && !w.has("lm_head.weight")) {
             throw new UserException(folder.path() + ": missing tensor 'lm_head.weight' (config says tie_word_embeddings false)");
@@ -137,13 +138,18 @@ public final class LlamaModel implements LanguageModel {
     }
 
     @Override
+    public DataType dtype() {
+        return norm.getDataType();
+    }
+
+    @Override
     public NDArray embeddings() {
         return embed;
     }
 
     @Override
     public NDArray embed(NDArray ids) {
-        return Layers.embedding(ids, embed);                                   // [B, T, D]
+        return Layers.matchType(Layers.embedding(ids, embed), norm);           // [B, T, D] in the model's precision
     }
 
     @Override
@@ -160,8 +166,8 @@ public final class LlamaModel implements LanguageModel {
         NDList rope = cache != null && cache.rowStarts() != null
                 ? rotary.tables(outer, cache.rowStarts(), q)                      // cos, sin [B, 1, Q, K]: rows start apart
                 : rotary.tables(outer, start, q);                                 // cos, sin [Q, K]
-        NDArray x = embeds;
-        boolean consume = false;
+        NDArray x = Layers.matchType(embeds, norm);                              // [B, Q, D] in the model's precision
+        boolean consume = x != embeds;
         for (int l = 0; l < blocks.size(); l++) {
             int layer = l;
             x = Layers.scoped(x, consume, in -> block(blocks.get(layer), in, attnMask, rope.get(0), rope.get(1), cache, layer));
@@ -198,11 +204,13 @@ public final class LlamaModel implements LanguageModel {
 
     @Override
     public NDArray logits(NDArray hidden) {
-        return hidden.matMul(headT);                                           // [M, V]
+        return Layers.head(hidden, headT);                                     // [M, V] float32
     }
 
     @Override
     public NDArray logits(NDArray hidden, NDArray ids) {
-        return Layers.linear(hidden, Layers.embedding(ids, head), null);       // [M, C]
+        NDArray rows = Layers.embedding(ids, head);                            // [C, D]
+        return hidden.getDataType() == rows.getDataType() ? Layers.upcast(Layers.linear(hidden, rows, null))
+                : Layers.linear(Layers.upcast(hidden), rows, null);            // [M, C] float32
     }
 }

@@ -3,6 +3,7 @@ package io.softprompt.model.t5;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.softprompt.model.KvCache;
 import io.softprompt.model.LanguageModel;
@@ -77,7 +78,7 @@ public final class T5Model implements LanguageModel {
         WeightStore w = folder.weights();
         long d = c.dModel();
         long in = c.inner();
-        NDArray shared = w.load("shared.weight", m, c.vocabSize(), d);
+        NDArray shared = w.loadFloat32("shared.weight", m, c.vocabSize(), d);
         NDArray head = c.tieWordEmbeddings() ? shared : w.load("lm_head.weight", m, c.vocabSize(), d);
         List<Block> enc = new ArrayList<>();
         for (int l = 0; l < c.numLayers(); l++) {
@@ -148,13 +149,18 @@ public final class T5Model implements LanguageModel {
     }
 
     @Override
+    public DataType dtype() {
+        return encNorm.getDataType();
+    }
+
+    @Override
     public NDArray embeddings() {
         return shared;
     }
 
     @Override
     public NDArray embed(NDArray ids) {
-        return Layers.embedding(ids, shared);                                   // [B, T, D]
+        return Layers.matchType(Layers.embedding(ids, shared), encNorm);        // [B, T, D] in the model's precision
     }
 
     /**
@@ -205,8 +211,8 @@ public final class T5Model implements LanguageModel {
         NDManager outer = embeds.getManager();
         int s = (int) embeds.getShape().get(1);
         NDArray bias = positionBias(outer, encBias, 0, s, s, true).add(Layers.additiveMask(outer, mask, false)); // [B, H, S, S]
-        NDArray x = embeds;
-        boolean consume = false;
+        NDArray x = Layers.matchType(embeds, encNorm);                          // [B, S, D] in the model's precision
+        boolean consume = x != embeds;
         for (Block b : encoder) {
             x = Layers.scoped(x, consume, in -> {
                 NDArray h = in.add(attention(b.self(), in, in, bias));          // [B, S, D]
@@ -225,7 +231,7 @@ public final class T5Model implements LanguageModel {
         NDArray selfBias = positionBias(outer, decBias, start, q, start + q, false)
                 .add(Layers.additiveMask(outer, outer.ones(new Shape(1, start + q)), true, start, q)); // [1, H, Q, P+Q]
         NDArray crossMask = Layers.additiveMask(outer, encoderMask, false);                       // [B, 1, 1, S]
-        NDArray x = Layers.embedding(decoderIds, shared);                                         // [B, Q, D]
+        NDArray x = Layers.matchType(Layers.embedding(decoderIds, shared), decNorm);               // [B, Q, D]
         for (int l = 0; l < decoder.size(); l++) {
             Block b = decoder.get(l);
             int layer = l;
@@ -300,12 +306,12 @@ public final class T5Model implements LanguageModel {
 
     @Override
     public NDArray logits(NDArray hidden) {
-        return headInput(hidden).matMul(headT);                                    // [M, V]
+        return Layers.head(headInput(hidden), headT);                              // [M, V] float32
     }
 
     @Override
     public NDArray logits(NDArray hidden, NDArray ids) {
         NDArray rows = Layers.embedding(ids, head);                                // [C, D]
-        return headInput(hidden).matMul(rows.transpose());                         // [M, C]
+        return Layers.head(headInput(hidden), rows.transpose());                   // [M, C] float32
     }
 }
