@@ -62,6 +62,15 @@ public interface LanguageModel {
     NDArray forward(NDArray embeds, NDArray mask);
 
     /**
+     * The final hidden states [M, D] of M rows only, at flat indices b·S + s into [B, S] (the decision
+     * positions of a batch): {@code Prompted.rows(forward(embeds, mask), flat)}, and a model may skip
+     * its last layer's attention output and MLP for every other position (GPT-2 does).
+     */
+    default NDArray forwardRows(NDArray embeds, NDArray mask, long[] flat) {
+        return Prompted.rows(forward(embeds, mask), flat);
+    }
+
+    /**
      * DECODER only, for generation: runs Q new positions embeds [B, Q, D] after the cache's P positions,
      * keyMask [B, P+Q] over all of them, appending to the cache → [B, Q, D]. A null cache is the plain
      * forward.

@@ -28,17 +28,14 @@ public final class Prompted {
      * Pass a null prompt for the plain model.
      */
     public static NDArray hiddenAt(LanguageModel lm, NDArray prompt, NDArray ids, NDArray mask, long[] positions) {
-        NDManager m = ids.getManager();
-        NDArray hidden = hidden(lm, prompt, ids, mask);                   // [B, S, D]
-        long b = hidden.getShape().get(0);
-        long s = hidden.getShape().get(1);
+        NDList in = prepend(lm, prompt, ids, mask);                       // [B, S, D], [B, S]
+        long s = in.get(1).getShape().get(1);
         long n = s - ids.getShape().get(1);
         long[] flat = new long[positions.length];
         for (int i = 0; i < positions.length; i++) {
             flat[i] = i * s + n + positions[i];
         }
-        NDArray rows = hidden.reshape(b * s, hidden.getShape().get(2));   // [B·S, D]
-        return Layers.embedding(Tensors.create(m, flat), rows);                    // [B, D]
+        return lm.forwardRows(in.get(0), in.get(1), flat);                // [B, D]
     }
 
     /** Final hidden states for all positions: [B, S, D] with S = N + T (N = 0 without a prompt). */
@@ -51,11 +48,17 @@ public final class Prompted {
      * hidden states [B, S, D] and the mask over them [B, S] (N leading ones, then the token mask).
      */
     public static NDList run(LanguageModel lm, NDArray prompt, NDArray ids, NDArray mask) {
+        NDList in = prepend(lm, prompt, ids, mask);                       // [B, S, D], [B, S]
+        return new NDList(lm.forward(in.get(0), in.get(1)), in.get(1));
+    }
+
+    /** The embedded input with the prompt in front: [B, S, D] and its mask [B, S] (the token mask without a prompt). */
+    static NDList prepend(LanguageModel lm, NDArray prompt, NDArray ids, NDArray mask) {
         NDManager m = ids.getManager();
         long b = ids.getShape().get(0);
         NDArray tokens = lm.embed(ids);                                   // [B, T, D]
         if (prompt == null) {
-            return new NDList(lm.forward(tokens, mask), mask);
+            return new NDList(tokens, mask);
         }
         // The prompt lives in a long-lived manager; DJL puts an op's result in its first operand's
         // manager, so the derived views are moved into this batch's scope at once, or every
@@ -73,7 +76,7 @@ public final class Prompted {
         p = Layers.matchType(p, tokens); // a scoring prompt into a half model (a trained one comes in the model's dtype)
         NDArray embeds = NDArrays.concat(new NDList(p, tokens), 1);       // [B, S, D]
         NDArray full = NDArrays.concat(new NDList(m.ones(new Shape(b, n), mask.getDataType()), mask), 1); // [B, S]
-        return new NDList(lm.forward(embeds, full), full);
+        return new NDList(embeds, full);
     }
 
     /** Rows of x [B, R, D] at (b, r) pairs given as flat indices b·R + r → [M, D]. */

@@ -613,6 +613,11 @@ public final class Trainer {
      * the HF Trainer's LengthGroupedSampler: that permutation cut into mega-batches of 50 steps' rows,
      * each sorted by length (longest first), cut into steps, and the steps shuffled.
      */
+    /** Epoch {@code epoch}'s order of the rows as training draws them (benchmarks count its padding). */
+    public static int[] orderFor(List<Encoder.Encoded> rows, TrainConfig cfg, int epoch) {
+        return order(rows.stream().mapToInt(r -> r.ids().length).toArray(), cfg, epoch);
+    }
+
     static int[] order(int[] lengths, TrainConfig cfg, int epoch) {
         int[] perm = order(lengths.length, cfg.seed(), epoch);
         if (!cfg.groupByLength()) {

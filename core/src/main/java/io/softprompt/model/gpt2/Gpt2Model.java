@@ -9,6 +9,7 @@ import io.softprompt.model.KvCache;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
 import io.softprompt.model.ModelFolder;
+import io.softprompt.model.Prompted;
 import io.softprompt.model.Specials;
 import io.softprompt.model.TextTokenizer;
 import io.softprompt.model.WeightStore;
@@ -211,6 +212,63 @@ public final class Gpt2Model implements LanguageModel {
         }
         float eps = config.layerNormEpsilon().floatValue();
         return Layers.scoped(x, true, in -> Layers.layerNorm(in, lnfW, lnfB, eps)); // [B, Q, D]
+    }
+
+    /**
+     * The last block for M rows only (flat indices b·S + s): keys and values of every position, then
+     * the attention output, MLP and final norm of the M query rows alone. Decision-position objectives
+     * read one row per example, so this skips the last layer's output work for the other S − 1.
+     */
+    @Override
+    public NDArray forwardRows(NDArray embeds, NDArray keyMask, long[] flat) {
+        NDManager outer = embeds.getManager();
+        long s = embeds.getShape().get(1);
+        if (s > config.nPositions()) {
+            return LanguageModel.super.forwardRows(embeds, keyMask, flat); // the one error message
+        }
+        NDArray attnMask = Layers.additiveMask(outer, keyMask, true, 0, s);               // [B, 1, S, S]
+        NDArray x = Layers.scoped(embeds, false, e -> Layers.matchType(e, lnfW)
+                .add(wpe.get(e.getManager(), new NDIndex("0:" + s))));                  // [B, S, D]
+        for (int l = 0; l < blocks.size() - 1; l++) {
+            int layer = l;
+            x = Layers.scoped(x, true, in -> block(blocks.get(layer), in, attnMask, null, layer));
+        }
+        Block last = blocks.get(blocks.size() - 1);
+        long[] allowed = keyMask.toLongArray();
+        return Layers.scoped(x, true, in -> lastRows(last, in, allowed, flat));         // [M, D]
+    }
+
+    private NDArray lastRows(Block b, NDArray x, long[] keyMask, long[] flat) {
+        NDManager m = x.getManager();
+        float eps = config.layerNormEpsilon().floatValue();
+        int heads = config.nHead();
+        long bs = x.getShape().get(0);
+        long s = x.getShape().get(1);
+        long d = x.getShape().get(2);
+        int rows = flat.length;
+        NDArray h = Layers.layerNorm(x, b.ln1W(), b.ln1B(), eps);        // [B, S, D]
+        var parts = Layers.linearIO(h, b.attnW(), b.attnB()).split(3, 2); // [B, S, D] ×3
+        long[] batchOf = new long[rows];
+        float[] visible = new float[(int) (rows * s)];                  // query i sees key j: real and j ≤ its position
+        for (int i = 0; i < rows; i++) {
+            batchOf[i] = flat[i] / s;
+            long pos = flat[i] % s;
+            for (int j = 0; j <= pos; j++) {
+                visible[(int) (i * s + j)] = keyMask[(int) (batchOf[i] * s + j)] != 0 ? 1f : 0f;
+            }
+        }
+        NDArray of = Tensors.create(m, batchOf);                                          // [M]
+        NDArray q = Layers.splitHeads(Prompted.rows(parts.get(0), flat).reshape(rows, 1, d), heads);                  // [M, H, 1, K]
+        NDArray k = Layers.splitHeads(Layers.embedding(of, parts.get(1).reshape(bs, s * d)).reshape(rows, s, d), heads); // [M, H, S, K]
+        NDArray v = Layers.splitHeads(Layers.embedding(of, parts.get(2).reshape(bs, s * d)).reshape(rows, s, d), heads); // [M, H, S, K]
+        NDArray allowed = Tensors.create(m, visible, new Shape(rows, 1, 1, s));                                   // [M, 1, 1, S]
+        NDArray mask = allowed.sub(Layers.scalar(allowed, 1f)).muli(Layers.scalar(allowed, -Layers.MASK_VALUE));   // [M, 1, 1, S]
+        NDArray a = Layers.mergeHeads(Layers.attention(q, k, v, mask, b.scale())).reshape(rows, d);              // [M, D]
+        NDArray x1 = Prompted.rows(x, flat).add(Layers.linearIO(a, b.projW(), b.projB()));                      // [M, D]
+        NDArray h2 = Layers.layerNorm(x1, b.ln2W(), b.ln2B(), eps);                                             // [M, D]
+        NDArray mlp = activation.apply(Layers.linearIO(h2, b.fcW(), b.fcB()));                                  // [M, F]
+        NDArray out = x1.add(Layers.linearIO(mlp, b.fcProjW(), b.fcProjB()));                                   // [M, D]
+        return Layers.layerNorm(out, lnfW, lnfB, eps);                                                          // [M, D]
     }
 
     private NDArray block(Block b, NDArray x, NDArray mask, KvCache cache, int layer) {
