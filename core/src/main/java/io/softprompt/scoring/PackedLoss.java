@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.softprompt.data.Encoder;
@@ -95,44 +96,72 @@ public final class PackedLoss {
         NDArray select = Tensors.create(m, toLong(isPrompt), new Shape(b, s, 1)).toType(DataType.BOOLEAN, false); // [B, S, 1]
         NDArray embeds = NDArrays.where(select.broadcast(b, s, lm.hiddenSize()), pr, tok);           // [B, S, D]
         NDArray keyMask = Tensors.create(m, mask, new Shape(b, s));                                  // [B, S]
-        NDArray h = lm.forward(embeds, keyMask);                                                     // [B, S, D]
-
         List<NDArray> out = new ArrayList<>(parts.size());
+        if (seq2seq) {
+            NDArray h = lm.forward(embeds, keyMask);                                                 // [B, S, D]
+            int first = 0;
+            for (Part p : parts) {
+                out.add(decoderLoss(lm, m, p, h, keyMask, first, p.rows().size()));
+                first += p.rows().size();
+            }
+            return out;
+        }
+        // decoder and masked LMs read each part's loss at a few rows: one forward for all of them (forwardRows)
+        List<long[]> flats = new ArrayList<>();
         int first = 0;
+        int total = 0;
         for (int k = 0; k < parts.size(); k++) {
-            Part p = parts.get(k);
-            int rows = p.rows().size();
-            int n = tokens(parts, k);
-            out.add(seq2seq ? decoderLoss(lm, m, p, h, keyMask, first, rows)
-                    : inLineLoss(lm, m, p, h, s, n, first, rows));
-            first += rows;
+            long[] flat = rowsOf(parts.get(k), s, tokens(parts, k), first);
+            flats.add(flat);
+            first += parts.get(k).rows().size();
+            total += flat.length;
+        }
+        long[] all = new long[total];
+        int at = 0;
+        for (long[] f : flats) {
+            System.arraycopy(f, 0, all, at, f.length);
+            at += f.length;
+        }
+        NDArray h = lm.forwardRows(embeds, keyMask, all);                                             // [M, D]
+        at = 0;
+        for (int k = 0; k < parts.size(); k++) {
+            int len = flats.get(k).length;
+            NDArray mine = h.get(new NDIndex(at + ":" + (at + len)));                                   // [M_k, D]
+            mine.attach(m);
+            out.add(inLineLoss(lm, m, parts.get(k), mine));
+            at += len;
         }
         return out;
     }
 
-    /** Decoder and masked LMs: the loss is read in the rows themselves, at the decision or target positions. */
-    private static NDArray inLineLoss(LanguageModel lm, NDManager m, Part p, NDArray h, int s, int n, int first, int rows) {
+    /** The flat rows b·S + s a part's loss reads: its decision positions, or (text-to-text) the positions predicting its targets. */
+    private static long[] rowsOf(Part p, int s, int n, int first) {
+        int rows = p.rows().size();
         if (p.textToText()) {
-            int total = p.rows().stream().mapToInt(r -> r.target().length).sum();
-            long[] flat = new long[total];
-            long[] targets = new long[total];
+            long[] flat = new long[p.rows().stream().mapToInt(r -> r.target().length).sum()];
             int t = 0;
             for (int i = 0; i < rows; i++) {
                 Encoder.Encoded r = p.rows().get(i);
                 for (int j = 0; j < r.target().length; j++) {
-                    flat[t] = (long) (first + i) * s + n + r.ids().length - 1 + j; // these logits predict target j
-                    targets[t++] = r.target()[j];
+                    flat[t++] = (long) (first + i) * s + n + r.ids().length - 1 + j; // these logits predict target j
                 }
             }
-            return Prompted.crossEntropy(lm.logits(Prompted.rows(h, flat)), Tensors.create(m, targets));   // [M, V]
+            return flat;
         }
         long[] flat = new long[rows];
-        long[] classes = new long[rows];
         for (int i = 0; i < rows; i++) {
             flat[i] = (long) (first + i) * s + n + p.rows().get(i).position();
-            classes[i] = p.rows().get(i).label();
         }
-        NDArray at = Prompted.rows(h, flat);                                                         // [B_k, D]
+        return flat;
+    }
+
+    /** Decoder and masked LMs: the loss read at the part's rows of the final hidden states, at [M_k, D] (see rowsOf). */
+    private static NDArray inLineLoss(LanguageModel lm, NDManager m, Part p, NDArray at) {
+        if (p.textToText()) {
+            long[] targets = p.rows().stream().flatMapToLong(r -> Arrays.stream(r.target())).toArray();
+            return Prompted.crossEntropy(lm.logits(at), Tensors.create(m, targets));                  // [M, V]
+        }
+        long[] classes = p.rows().stream().mapToLong(Encoder.Encoded::label).toArray();
         return switch (p.objective()) {
             case VERBALIZER -> Prompted.crossEntropy(lm.logits(at, Tensors.create(m, p.labels().first())),
                     Tensors.create(m, classes));                                                     // [B_k, C]

@@ -258,7 +258,7 @@ public final class Scorer implements AutoCloseable {
                 NDArray enc = lm.forward(embeds, msk);                                   // [B, S, D]
                 return sequenceScores(m, enc, msk, slots, part);
             }
-            NDArray h = Prompted.rows(lm.forward(embeds, msk), decision);                // [B, D]
+            NDArray h = lm.forwardRows(embeds, msk, decision);                           // [B, D]
             return labelProbabilities(m, h, slots, part);
         }
     }
