@@ -9,4 +9,8 @@ public final class CommonOptions {
 
     @Option(names = "--json", description = "Print the result as JSON on standard output.")
     boolean json;
+
+    public boolean json() {
+        return json;
+    }
 }

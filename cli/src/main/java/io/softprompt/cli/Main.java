@@ -50,8 +50,15 @@ public final class Main implements Callable<Integer> {
 
     /** Runs a command line with the given writers (tests call this in-process). */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
+        return execute(new CommandLine(new Main()), out, err, args);
+    }
+
+    /**
+     * Runs a command line on {@code cl} (another program's command tree built from these commands: the
+     * Spark module's) with this CLI's handling: one-line errors, exit codes, --verbose stack traces.
+     */
+    public static int execute(CommandLine cl, PrintWriter out, PrintWriter err, String... args) {
         boolean verbose = Arrays.asList(args).contains("--verbose");
-        CommandLine cl = new CommandLine(new Main());
         cl.setOut(out);
         cl.setErr(err);
         cl.setParameterExceptionHandler((ex, a) -> {

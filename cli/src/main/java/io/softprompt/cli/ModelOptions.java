@@ -28,12 +28,18 @@ public final class ModelOptions {
                     + "checkpoint's own on a GPU (default: ${DEFAULT-VALUE}). The prompt, logits and losses are float32.")
     String dtype;
 
-    ModelLocator.Located locate(String fallback, PrintWriter err) {
+    /** The model named by --model (else {@code fallback}): a local folder, the embedded model, or a hub download. */
+    public ModelLocator.Located locate(String fallback, PrintWriter err) {
         Path dir = modelsDir != null ? modelsDir : ModelLocator.defaultModelsDir();
         return new ModelLocator(dir, err, Terminal.isInteractive()).locate(model != null ? model : fallback);
     }
 
-    LoadedModel load(ModelLocator.Located where) {
+    /** --device as given (cpu, gpu, gpu:N, auto). */
+    public String device() {
+        return device;
+    }
+
+    public LoadedModel load(ModelLocator.Located where) {
         return LoadedModel.load(where.folder(), where.name(), device, dtype);
     }
 }

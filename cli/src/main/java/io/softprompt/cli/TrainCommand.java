@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -60,6 +61,21 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    /** For the loaded model, where each step's loss and gradient are computed when not here (softprompt-spark), or null. */
+    private final Function<LoadedModel, Trainer.Distributor> distributor;
+
+    public TrainCommand() {
+        this(null);
+    }
+
+    /**
+     * The train command of another front end (softprompt-spark), which computes each step's loss and
+     * gradient with the distributor it makes for the loaded model; everything else is this command's.
+     */
+    public TrainCommand(Function<LoadedModel, Trainer.Distributor> distributor) {
+        this.distributor = distributor;
+    }
 
     @Mixin
     CommonOptions common;
@@ -112,6 +128,9 @@ public final class TrainCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (!packMembers.isEmpty()) {
+            if (distributor != null) {
+                throw new UserException("--pack-member: a distributed run trains alone");
+            }
             return new PackTraining(this, out, err).call();
         }
         // ---- the job: checks, task and data, output and run folder, all before a model loads ----
@@ -139,7 +158,7 @@ public final class TrainCommand implements Callable<Integer> {
                         job.devExamples(),
                         cfg.optimizer(), cfg.learningRate(), cfg.schedule(), job.runDir().dir());
                 Progress progress = Progress.forTerminal(err);
-                TrainJob.Outcome o = job.run(sp.model(), where.name(), debugHooks(progress));
+                TrainJob.Outcome o = job.distribute(distributor == null ? null : distributor.apply(sp.model())).run(sp.model(), where.name(), debugHooks(progress));
                 progress.finish();
                 Object acc = o.summary().get("best_dev_accuracy");
                 err.printf(Locale.ROOT, "wrote %s (best dev accuracy %s at step %d%s)%s%n", o.output(),

@@ -4,6 +4,7 @@ import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Specials;
 import io.softprompt.model.TextTokenizer;
 import io.softprompt.util.UserException;
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -31,7 +32,9 @@ public final class Encoder {
      * One encoded example: token ids (no padding), class index (-1 when unknown), decision index in ids,
      * and for text-to-text tasks the target's tokens followed by EOS (else null).
      */
-    public record Encoded(long[] ids, int label, int position, long[] target) {
+    public record Encoded(long[] ids, int label, int position, long[] target) implements Serializable {
+        private static final long serialVersionUID = 1L;
+
         /** An input whose decision is read at its last token. */
         public Encoded(long[] ids, int label) {
             this(ids, label, ids.length - 1, null);
@@ -46,7 +49,9 @@ public final class Encoder {
      * The label words as token ids: the first token of each (what is read at the decision position) and
      * each whole word (for encoder-decoders, followed by EOS: the decoder's target).
      */
-    public record Labels(long[] first, long[][] sequences) {}
+    public record Labels(long[] first, long[][] sequences) implements Serializable {
+        private static final long serialVersionUID = 1L;
+    }
 
     /**
      * A padded batch. ids and mask are [B, T] row-major; positions [B] is each row's decision position

@@ -8,6 +8,7 @@ import io.softprompt.loader.LoadedModel;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.IOException;
+import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -15,7 +16,9 @@ import java.util.Map;
  * A learned prompt: N×D float32 values (row-major) and the metadata that travels with it in the .sp
  * file (see {@link PromptFile} for the keys).
  */
-public record Prompt(float[] values, int tokens, int hidden, Map<String, String> metadata) {
+public record Prompt(float[] values, int tokens, int hidden, Map<String, String> metadata) implements Serializable {
+    private static final long serialVersionUID = 1L;
+
     public Prompt {
         if (values.length != tokens * hidden) {
             throw new IllegalArgumentException("values do not match " + tokens + "x" + hidden);

@@ -98,13 +98,22 @@ public final class PromptRegistry {
     private final Path dir;
     private final Path realDir;
     private final LoadedModel model;
-    private final int maxLength;
+    private final Integer maxLength;
     private final Consumer<Scorer.Slot> onDrop;
+    private final boolean textToText;
     private volatile Map<String, Entry> entries = Map.of();
     private volatile Map<String, String> refused = Map.of();
     private final Map<String, FileTime> refusedSeen = new HashMap<>();
 
     public PromptRegistry(Path dir, LoadedModel model, int maxLength, Consumer<Scorer.Slot> onDrop) {
+        this(dir, model, Integer.valueOf(maxLength), onDrop, false);
+    }
+
+    /**
+     * A registry under the same file rules that also takes text-to-text prompts when {@code textToText}
+     * (batch scoring generates for them; serve does not); maxLength null: each prompt's trained length.
+     */
+    public PromptRegistry(Path dir, LoadedModel model, Integer maxLength, Consumer<Scorer.Slot> onDrop, boolean textToText) {
         if (!Files.isDirectory(dir)) {
             throw new UserException("--prompts " + dir + ": not a folder");
         }
@@ -117,6 +126,7 @@ public final class PromptRegistry {
         this.model = model;
         this.maxLength = maxLength;
         this.onDrop = onDrop;
+        this.textToText = textToText;
     }
 
     public Map<String, Entry> entries() {
@@ -231,7 +241,7 @@ public final class PromptRegistry {
         if (fp != null && !fp.equals(model.fingerprint())) {
             throw new Refused(Refusal.FINGERPRINT, f + ": fingerprint " + fp + ", model " + model.fingerprint());
         }
-        if (sp.task(f.toString()).textToText()) {
+        if (!textToText && sp.task(f.toString()).textToText()) {
             throw new Refused(Refusal.TEXT_TO_TEXT, f + ": a text-to-text prompt");
         }
         Member m;

@@ -47,6 +47,7 @@ public final class TrainJob implements AutoCloseable {
     private final RunDir run;
     private Checkpoint from;
     private UserException failure;
+    private Trainer.Distributor distributor;
 
     private TrainJob(TrainConfig cfg, Task task, DataSource trainSource, DataSource devSource, List<Example> trainRows,
             List<Example> devRows, RunDir run, Checkpoint from) {
@@ -282,6 +283,16 @@ public final class TrainJob implements AutoCloseable {
         return notes;
     }
 
+    /**
+     * Computes each step's loss and gradient with {@code d} (data-parallel workers) instead of in this
+     * process; the rows drawn, the update, evaluation and checkpoints stay the same, so a run can
+     * resume in either mode. Returns this job.
+     */
+    public TrainJob distribute(Trainer.Distributor d) {
+        this.distributor = d;
+        return this;
+    }
+
     /** Why this job's run stopped in a pack (a non-finite loss or gradient), or null. */
     public UserException failure() {
         return failure;
@@ -379,7 +390,7 @@ public final class TrainJob implements AutoCloseable {
             }
         };
         Trainer.Run r = new Trainer.Run(c, enc, train, eval, dev.size(), initValues, writesBest,
-                new Trainer.Context(anchor, run, from, model.fingerprint()));
+                new Trainer.Context(anchor, run, from, model.fingerprint()).distributed(distributor));
         return new Prepared(c, r, scorer, meta, model, modelName);
     }
 

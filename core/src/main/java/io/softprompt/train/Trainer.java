@@ -16,6 +16,7 @@ import io.softprompt.scoring.PackedLoss;
 import io.softprompt.util.Rss;
 import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
+import java.io.Serializable;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -88,10 +89,104 @@ public final class Trainer {
      * (null without one); run is the run folder (null: nothing is saved); resume the checkpoint to
      * continue from (null: start at step 1); fingerprint identifies the model in checkpoints.
      */
-    public record Context(float[] anchor, RunDir run, Checkpoint resume, String fingerprint) {
+    public record Context(float[] anchor, RunDir run, Checkpoint resume, String fingerprint, Distributor distributor) {
+        public Context(float[] anchor, RunDir run, Checkpoint resume, String fingerprint) {
+            this(anchor, run, resume, fingerprint, null);
+        }
+
         public static Context none() {
             return new Context(null, null, null, null);
         }
+
+        /** This context with each step's loss and gradient computed by {@code d} (null: in this process). */
+        public Context distributed(Distributor d) {
+            return new Context(anchor, run, resume, fingerprint, d);
+        }
+    }
+
+    /**
+     * Where a run's loss and gradient come from when not from this process's own forward pass:
+     * data-parallel workers (the softprompt-spark module). Opened once per run with what any worker
+     * needs to compute a share of a step; everything else (the rows drawn, clipping, the optimiser,
+     * the schedule, evaluation, checkpoints) stays here, so a distributed run is the local run.
+     */
+    @FunctionalInterface
+    public interface Distributor {
+        Gradients open(LossSpec spec);
+    }
+
+    /** A step's sums over its rows, computed elsewhere. */
+    public interface Gradients extends AutoCloseable {
+        /** The loss and gradient [N·D] summed over {@code rows} at {@code prompt} [N·D]. */
+        Sums compute(float[] prompt, List<Encoder.Encoded> rows);
+
+        @Override
+        default void close() {}
+    }
+
+    /** What a worker needs to compute the loss of any rows: the prompt's shape, objective and label words. */
+    public record LossSpec(int tokens, int hidden, Objective objective, Encoder.Labels labels, boolean textToText, int padTo)
+            implements Serializable {
+        private static final long serialVersionUID = 1L;
+    }
+
+    /**
+     * The loss and its gradient [N·D] summed (not averaged) over some rows, with the number of loss
+     * terms they make ({@link PackedLoss#terms}): sums of shards add up to the step's, which divides by its terms.
+     */
+    public record Sums(double loss, double[] gradient, long terms) implements Serializable {
+        private static final long serialVersionUID = 1L;
+
+        public static Sums zero(int size) {
+            return new Sums(0, new double[size], 0);
+        }
+
+        /** this + o (a new array: aggregations may hold either operand). */
+        public Sums plus(Sums o) {
+            double[] g = gradient.clone();
+            for (int i = 0; i < g.length; i++) {
+                g[i] += o.gradient[i];
+            }
+            return new Sums(loss + o.loss, g, terms + o.terms);
+        }
+    }
+
+    /**
+     * One shard of a step on this process's model: the loss of {@code rows} at {@code prompt} [N·D],
+     * computed by the very code a local step runs ({@link #loss}), scaled from a mean to a sum, and its
+     * gradient. Workers call it; one call at a time per JVM (DJL allows one gradient collector).
+     */
+    public static Sums shard(LanguageModel lm, LossSpec spec, float[] prompt, List<Encoder.Encoded> rows) {
+        try (NDManager scope = NDManager.newBaseManager(lm.device())) {
+            NDArray leaf = Tensors.create(scope, prompt, new Shape(spec.tokens(), spec.hidden()));         // [N, D]
+            leaf.setRequiresGradient(true);
+            int terms = PackedLoss.terms(lm, spec.objective(), spec.labels(), spec.textToText(), rows);
+            double loss;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray mean = loss(lm, leaf, scope, rows, spec.objective(), spec.labels(), spec.textToText(), spec.padTo()); // []
+                NDArray sum = mean.mul(Layers.scalar(mean, terms));                                          // []
+                loss = sum.getFloat();
+                gc.backward(sum);
+            }
+            float[] g = leaf.getGradient().toFloatArray();                                                  // [N·D]
+            double[] wide = new double[g.length];
+            for (int i = 0; i < g.length; i++) {
+                wide[i] = g[i];
+            }
+            return new Sums(loss, wide, terms);
+        }
+    }
+
+    /** The mean loss [] of rows at prompt leaf [N, D]: Objective's loss, as measured against PEFT. */
+    static NDArray loss(LanguageModel lm, NDArray leaf, NDManager scope, List<Encoder.Encoded> rows, Objective objective,
+            Encoder.Labels labels, boolean textToText, int padTo) {
+        if (textToText) {
+            return Objective.sequenceLoss(lm, leaf, scope, rows, padTo);
+        }
+        Encoder.Batch b = Encoder.batch(rows, padTo, lm.specials().pad());
+        NDArray ids = Tensors.create(scope, b.ids(), new Shape(b.size(), b.length()));   // [B, T]
+        NDArray mask = Tensors.create(scope, b.mask(), new Shape(b.size(), b.length())); // [B, T]
+        return objective.loss(lm, leaf, ids, mask, b.positions(), b.classes(), labels);
     }
 
     /**
@@ -133,6 +228,9 @@ public final class Trainer {
      * exactly where the uninterrupted pack ends ({@code TrainJob.resumePack} picks that step).
      */
     public static List<Result> trainPack(LanguageModel lm, List<Run> runs, int tokenBudget, BiConsumer<Integer, Result> onLeave) {
+        if (runs.size() > 1 && runs.stream().anyMatch(r -> r.context().distributor() != null)) {
+            throw new UserException("a distributed run trains alone, not in a pack");
+        }
         try (NDManager root = NDManager.newBaseManager(lm.device())) {
             List<State> states = new ArrayList<>();
             try {
@@ -187,12 +285,17 @@ public final class Trainer {
         for (int j = 0; j < micro; j++) {
             List<State> here = new ArrayList<>();
             for (State s : active) {
-                if (j < s.cfg.gradAccum() && !s.failedThisStep()) {
+                if (j < s.cfg.gradAccum() && !s.failedThisStep() && s.remote == null) {
                     here.add(s);
                 }
             }
             for (List<State> pass : passes(here, j, tokenBudget)) {
                 forwardBackward(lm, root, pass, j);
+            }
+        }
+        for (State s : active) {
+            if (s.remote != null) {
+                s.remoteStep();
             }
         }
         double secs = (System.nanoTime() - t0) / 1e9;
@@ -284,6 +387,8 @@ public final class Trainer {
         final boolean half;     // the model computes in half: each step differentiates a half copy of the prompt
         NDArray leaf;           // [N, D] what this step differentiates: the prompt itself, or its half copy
         final NDArray anchor;   // [N, D] or null
+        final Gradients remote; // distributed: each step's loss and gradient come from workers (null: computed here)
+        float[] remoteGrad;     // [N·D] this step's, when remote
         final Optimizer opt;
         final int[] lengths;    // of the training rows (length-grouped sampling)
         int epoch;
@@ -356,6 +461,17 @@ public final class Trainer {
             if (from != null) {
                 opt.restore(from.optimizer(), from.state().optimizerSteps());
             }
+            Distributor dist = run.context().distributor();
+            if (dist != null) {
+                if (half || anchor != null) {
+                    opt.close();
+                    throw new UserException("distributed training computes in float32 without --anchor-text: "
+                            + (half ? "drop --dtype " + lm.dtype().toString().toLowerCase(Locale.ROOT) : "drop --anchor-text"));
+                }
+                remote = dist.open(new LossSpec(n, d, objective, run.encoder().labels(), textToText, cfg.padTo()));
+            } else {
+                remote = null;
+            }
         }
 
         boolean active() {
@@ -400,14 +516,25 @@ public final class Trainer {
 
         /** The solo path: the prompt prepended by Prompted, the loss of Objective, as measured against PEFT. */
         NDArray soloLoss(LanguageModel lm, NDManager scope, int j) {
-            List<Encoder.Encoded> mb = microBatch(j);
-            if (textToText) {
-                return Objective.sequenceLoss(lm, leaf, scope, mb, cfg.padTo());
+            return loss(lm, leaf, scope, microBatch(j), objective, run.encoder().labels(), textToText, cfg.padTo());
+        }
+
+        /**
+         * A distributed step: the workers' sums over all the step's rows, divided by its loss terms, as
+         * the step's loss and gradient (a local step's mean, up to the order of summation).
+         */
+        void remoteStep() {
+            Sums s = remote.compute(prompt.toFloatArray(), rows);
+            double v = s.loss() / s.terms();
+            if (!Double.isFinite(v)) {
+                failure = diverged("loss", v);
+                return;
             }
-            Encoder.Batch b = Encoder.batch(mb, cfg.padTo(), lm.specials().pad());
-            NDArray ids = Tensors.create(scope, b.ids(), new Shape(b.size(), b.length()));   // [B, T]
-            NDArray mask = Tensors.create(scope, b.mask(), new Shape(b.size(), b.length())); // [B, T]
-            return objective.loss(lm, leaf, ids, mask, b.positions(), b.classes(), run.encoder().labels());
+            stepLoss = v;
+            remoteGrad = new float[s.gradient().length];
+            for (int i = 0; i < remoteGrad.length; i++) {
+                remoteGrad[i] = (float) (s.gradient()[i] / s.terms());
+            }
         }
 
         /**
@@ -449,7 +576,7 @@ public final class Trainer {
                     grad.muli((float) (cfg.clipNorm() / gradNorm));
                 }
                 opt.step(prompt, grad, lr);
-                if (!half) {
+                if (!half && remote == null) {
                     grad.subi(grad);                                                                // zero for the next step
                 }
             }
@@ -506,6 +633,9 @@ public final class Trainer {
 
         /** This step's gradient of the prompt [N, D] in float32 (the leaf's own, or a float32 copy of the half one's). */
         NDArray gradient() {
+            if (remote != null) {
+                return Tensors.create(prompt.getManager(), remoteGrad, new Shape(n, d));
+            }
             NDArray g = leaf.getGradient();
             if (!half) {
                 return g;
@@ -583,6 +713,13 @@ public final class Trainer {
                 leaf.close();
             }
             opt.close();
+            if (remote != null) {
+                try {
+                    remote.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException("closing the distributed gradients: " + e.getMessage(), e);
+                }
+            }
         }
     }
 

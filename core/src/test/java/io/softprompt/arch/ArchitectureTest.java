@@ -36,7 +36,8 @@ class ArchitectureTest {
             Map.entry("train", 9), Map.entry("infer", 9),
             Map.entry("serve", 10), Map.entry("sweep", 10),
             Map.entry("api", 11),
-            Map.entry("cli", 12), Map.entry("bench", 12), Map.entry("spark", 12));
+            Map.entry("cli", 12), Map.entry("bench", 12),
+            Map.entry("spark", 13));
     private static final Pattern PACKAGE = Pattern.compile("^package io\\.softprompt\\.([\\w.]+);", Pattern.MULTILINE);
     private static final Pattern REFERENCE = Pattern.compile("io\\.softprompt\\.([a-z0-9_]+(?:\\.[a-z0-9_]+)*)\\.[A-Z]");
     private static final Pattern LITERAL = Pattern.compile("\"(?:\\\\.|[^\"\\\\\n])*\"");

@@ -1,0 +1,316 @@
+package io.softprompt.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.softprompt.Fixtures;
+import io.softprompt.cli.Main;
+import io.softprompt.data.Encoder;
+import io.softprompt.data.Task;
+import io.softprompt.loader.LoadedModel;
+import io.softprompt.prompt.Prompt;
+import io.softprompt.prompt.PromptFile;
+import io.softprompt.train.Checkpoint;
+import io.softprompt.train.RunDir;
+import io.softprompt.train.Trainer;
+import io.softprompt.util.Json;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Spark in local[2], against the single process: batch scoring equals infer --input, data-parallel
+ * training equals train (AdamW and Adafactor), and a killed driver resumes to the same prompt.
+ */
+class SparkTest {
+    @TempDir
+    static Path tmp;
+    static SparkSession spark;
+    static Path model;
+    static Path mood;
+
+    @BeforeAll
+    static void start() throws Exception {
+        spark = SparkSession.builder().master("local[2]").appName("softprompt test").config("spark.ui.enabled", "false")
+                .getOrCreate();
+        model = Fixtures.of("gpt2");
+        mood = Fixtures.moodTask(tmp, 20);
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+        ModelHolder.closeAll();
+    }
+
+    record Run(int code, String out, String err) {}
+
+    static Run spark(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = SparkMain.execute(new PrintWriter(out), new PrintWriter(err), args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    static Run cli(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.execute(new PrintWriter(out), new PrintWriter(err), args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    // ---------------------------------------------------------------- scoring
+
+    @Test
+    void scoringEqualsInferOnAMixedTableWithBadRowsInTheirErrorColumn() throws Exception {
+        Path prompts = Files.createDirectories(tmp.resolve("prompts"));
+        try (LoadedModel m = LoadedModel.load(model, "gpt2-tiny")) {
+            writePrompt(m, prompts.resolve("sst2.sp"), Task.resolve("sst2"), 2, 1);
+            writePrompt(m, prompts.resolve("mood.sp"), Task.resolve(mood.toString()), 5, 2);
+            writePrompt(m, prompts.resolve("long.sp"), Task.resolve("sst2"), 9, 3);
+        }
+        Files.writeString(prompts.resolve("notes.txt"), "not a prompt");
+        String[] tasks = {"sst2", "mood", "long"};
+        String[] words = ("the a film movie plot was great dull boring fine fun slow sharp warm cold story actors "
+                + "score music long short bright dark clever flat").split(" ");
+        Random rnd = new Random(7);
+        StringBuilder good = new StringBuilder();
+        StringBuilder all = new StringBuilder();
+        int rows = 3000;
+        for (int i = 1; i <= rows; i++) {
+            StringBuilder text = new StringBuilder();
+            for (int w = 0, n = 2 + rnd.nextInt(30); w < n; w++) {
+                text.append(w == 0 ? "" : " ").append(words[rnd.nextInt(words.length)]);
+            }
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("id", i);
+            row.put("task", tasks[rnd.nextInt(3)]);
+            row.put("text", text.toString());
+            String line = Json.write(row) + "\n";
+            good.append(line);
+            all.append(line);
+            if (i == 1234) { // the bad rows sit between good ones
+                all.append("{\"id\": 100001, \"task\": \"nosuch\", \"text\": \"a fine film\"}\n");
+                all.append("{\"id\": 100002, \"task\": \"mood\", \"text\": \"  \"}\n");
+            }
+        }
+        Path goodRows = Files.writeString(tmp.resolve("good.jsonl"), good);
+        Path allRows = Files.writeString(tmp.resolve("all.jsonl"), all);
+
+        Run infer = cli("infer", "--model", model.toString(), "--prompt", "sst2=" + prompts.resolve("sst2.sp"),
+                "--prompt", "mood=" + prompts.resolve("mood.sp"), "--prompt", "long=" + prompts.resolve("long.sp"),
+                "--input", goodRows.toString());
+        assertEquals(0, infer.code(), infer.err());
+        Map<Long, JsonNode> expected = new HashMap<>();
+        for (String line : infer.out().split("\n")) {
+            JsonNode j = Json.MAPPER.readTree(line);
+            expected.put(j.get("id").asLong(), j);
+        }
+        assertEquals(rows, expected.size());
+
+        Path out = tmp.resolve("scored");
+        Run s = spark("score", "--model", model.toString(), "--prompts", prompts.toString(), "--input", allRows.toString(),
+                "--output", out.toString(), "--chunk-rows", "500");
+        assertEquals(0, s.code(), s.err());
+        assertTrue(s.err().contains("scored " + (rows + 2) + " rows (2 with an error)"), s.err());
+        List<Row> got = spark.read().parquet(out.toString()).collectAsList();
+        assertEquals(rows + 2, got.size());
+        double worst = 0;
+        long prevId = 0;
+        int at = 0;
+        for (Row r : got) {
+            long id = r.getLong(r.fieldIndex("id"));
+            String error = r.getString(r.fieldIndex("error"));
+            if (id > 100000) {
+                assertEquals(1235, at + 1, "the bad rows keep their place");
+                assertTrue(error.startsWith(id == 100001 ? "unknown task 'nosuch'" : "empty text"), error);
+                assertNull(r.get(r.fieldIndex("label")));
+                continue;
+            }
+            at++;
+            assertTrue(id > prevId, "row order kept: " + id + " after " + prevId);
+            prevId = id;
+            assertNull(error, "row " + id);
+            JsonNode e = expected.get(id);
+            assertEquals(e.get("task").asText(), r.getString(r.fieldIndex("task")));
+            assertEquals(e.get("label").asText(), r.getString(r.fieldIndex("label")), "row " + id);
+            Map<String, Double> p = r.getJavaMap(r.fieldIndex("probabilities"));
+            assertEquals(e.get("probabilities").size(), p.size());
+            for (Map.Entry<String, Double> c : p.entrySet()) {
+                worst = Math.max(worst, Math.abs(c.getValue() - e.get("probabilities").get(c.getKey()).asDouble()));
+            }
+        }
+        System.out.printf(Locale.ROOT, "spark score vs infer --input: %d rows, 3 tasks (N = 2, 5, 9), largest probability "
+                + "difference %.3g%n", rows, worst);
+        assertTrue(worst <= 1e-6, "probabilities within 1e-6 of infer --input: " + worst);
+
+        Run again = spark("score", "--model", model.toString(), "--prompts", prompts.toString(), "--input",
+                allRows.toString(), "--output", out.toString());
+        assertEquals(2, again.code());
+        assertTrue(again.err().contains("--output " + out + " exists; --force replaces it"), again.err());
+    }
+
+    @Test
+    void scoringRefusesBadArgumentsWithOneLine() throws Exception {
+        Path empty = Files.createDirectories(tmp.resolve("no-prompts"));
+        Path rows = Files.writeString(tmp.resolve("one.jsonl"), "{\"task\": \"x\", \"text\": \"y\"}\n");
+        Run r = spark("score", "--model", model.toString(), "--prompts", empty.toString(), "--input", rows.toString(),
+                "--output", tmp.resolve("o1").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("softprompt: error: --prompts " + empty + ": no usable prompt"), r.err());
+        Run missing = spark("score", "--model", model.toString(), "--prompts", tmp.resolve("nope").toString(), "--input",
+                rows.toString(), "--output", tmp.resolve("o2").toString());
+        assertEquals(2, missing.code());
+        assertTrue(missing.err().contains("no such folder"), missing.err());
+        Path noText = Files.writeString(tmp.resolve("notext.jsonl"), "{\"task\": \"x\", \"words\": \"y\"}\n");
+        Files.copy(writeOne(), empty.resolve("x.sp"));
+        Run cols = spark("score", "--model", model.toString(), "--prompts", empty.toString(), "--input", noText.toString(),
+                "--output", tmp.resolve("o3").toString());
+        assertEquals(2, cols.code());
+        assertTrue(cols.err().contains("the input needs columns 'task' and 'text'"), cols.err());
+        assertEquals(1, cols.err().strip().split("\n").length, cols.err());
+    }
+
+    private static Path writeOne() throws Exception {
+        Path p = tmp.resolve("one.sp");
+        try (LoadedModel m = LoadedModel.load(model, "gpt2-tiny")) {
+            writePrompt(m, p, Task.resolve("sst2"), 3, 4);
+        }
+        return p;
+    }
+
+    static void writePrompt(LoadedModel m, Path file, Task task, int n, long seed) throws Exception {
+        int d = m.lm().hiddenSize();
+        float[] v = new float[n * d];
+        Random r = new Random(seed);
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (r.nextGaussian() * 0.5);
+        }
+        PromptFile.write(file, new Prompt(v, n, d, PromptFile.metadata(m, "gpt2-tiny", task, "random")));
+    }
+
+    // ---------------------------------------------------------------- training
+
+    String[] train(Path out, String optimizer, String... extra) {
+        List<String> a = new ArrayList<>(List.of("train", "--model", model.toString(), "--task", mood.toString(),
+                "--tokens", "4", "--steps", "20", "--batch-size", "8", "--optimizer", optimizer, "--lr",
+                optimizer.equals("adamw") ? "0.05" : "0.3", "--seed", "5", "--eval-every", "10", "--checkpoint-every", "5",
+                "--output", out.toString()));
+        a.addAll(Arrays.asList(extra));
+        return a.toArray(String[]::new);
+    }
+
+    static float[] lastPrompt(Path sp) {
+        Path run = Path.of(sp.toString().replaceAll("\\.sp$", ".run"));
+        return Checkpoint.read(run.resolve(RunDir.CHECKPOINT)).prompt();
+    }
+
+    /** max |a − b| / max |a|, printed. */
+    static double relative(String what, float[] a, float[] b) {
+        double diff = 0;
+        double scale = 0;
+        for (int i = 0; i < a.length; i++) {
+            diff = Math.max(diff, Math.abs(a[i] - b[i]));
+            scale = Math.max(scale, Math.abs(a[i]));
+        }
+        double rel = diff / scale;
+        System.out.printf(Locale.ROOT, "%s: largest difference %.3g (%.3g relative)%n", what, diff, rel);
+        return rel;
+    }
+
+    @Test
+    void dataParallelTrainingEqualsTheSingleProcess() {
+        for (String opt : List.of("adamw", "adafactor")) {
+            Path single = tmp.resolve("single-" + opt + ".sp");
+            Run a = cli(train(single, opt));
+            assertEquals(0, a.code(), a.err());
+            Path dist = tmp.resolve("spark-" + opt + ".sp");
+            Run b = spark(train(dist, opt));
+            assertEquals(0, b.code(), b.err());
+            assertTrue(relative("spark train (local[2], 2 shards) vs train, 20 steps " + opt, lastPrompt(single),
+                    lastPrompt(dist)) <= 1e-5);
+            assertTrue(relative("best prompt " + opt, PromptFile.read(single).values(), PromptFile.read(dist).values()) <= 1e-5);
+        }
+    }
+
+    @Test
+    void aKilledRunResumesToTheSameResultAcrossTheTwoModes() throws Exception {
+        Path single = tmp.resolve("whole.sp");
+        assertEquals(0, cli(train(single, "adamw")).code());
+        List<String> jvm = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp",
+                System.getProperty("java.class.path"), "-Xmx1g", "-Dspark.master=local[2]", "-Dspark.ui.enabled=false"));
+        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (arg.startsWith("--add-") || arg.startsWith("-XX:+Ignore") || arg.startsWith("-Djdk.reflect")
+                    || arg.startsWith("-Dio.netty") || arg.startsWith("-Dai.djl")) {
+                jvm.add(arg);
+            }
+        }
+        // a Spark driver killed mid-run, resumed by the plain CLI; a CLI run killed, resumed on Spark
+        for (boolean sparkFirst : new boolean[] {true, false}) {
+            String name = sparkFirst ? "spark-killed" : "cli-killed";
+            Path out = tmp.resolve(name + ".sp");
+            Path run = tmp.resolve(name + ".run");
+            List<String> cmd = new ArrayList<>(jvm);
+            cmd.add(sparkFirst ? SparkMain.class.getName() : Main.class.getName());
+            cmd.addAll(Arrays.asList(train(out, "adamw", "--debug-step-delay-ms", "300")));
+            Path log = tmp.resolve(name + ".log");
+            Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            int seen = 0;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+            while (seen < 5 && System.nanoTime() < deadline && child.isAlive()) {
+                Thread.sleep(50);
+                if (Files.isRegularFile(run.resolve(RunDir.CHECKPOINT))) {
+                    seen = Checkpoint.read(run.resolve(RunDir.CHECKPOINT)).state().step();
+                }
+            }
+            assertTrue(child.isAlive(), name + ": still training when killed: " + Files.readString(log));
+            child.destroyForcibly();
+            assertEquals(137, child.waitFor(), "killed by SIGKILL");
+            int at = Checkpoint.read(run.resolve(RunDir.CHECKPOINT)).state().step();
+            assertTrue(at >= 5 && at < 20, "killed mid-run, after step " + at);
+            Run resumed = sparkFirst ? cli("train", "--resume", run.toString()) : spark("train", "--resume", run.toString());
+            assertEquals(0, resumed.code(), resumed.err());
+            assertTrue(resumed.err().contains("resuming " + run + " at step " + at), resumed.err());
+            assertTrue(relative((sparkFirst ? "spark driver killed at step " + at + ", resumed by the CLI"
+                    : "CLI run killed at step " + at + ", resumed on spark") + ", vs uninterrupted train", lastPrompt(single),
+                    lastPrompt(out)) <= 1e-5);
+        }
+    }
+
+    @Test
+    void shardsAreContiguousNonEmptyAndSumsAdd() {
+        List<Encoder.Encoded> rows = new ArrayList<>();
+        for (int i = 0; i < 7; i++) {
+            rows.add(new Encoder.Encoded(new long[] {i}, 0));
+        }
+        List<List<Encoder.Encoded>> s = SparkTraining.shards(rows, 3);
+        assertEquals(List.of(2, 2, 3), s.stream().map(List::size).toList());
+        assertEquals(rows, s.stream().flatMap(List::stream).toList());
+        assertEquals(2, SparkTraining.shards(rows.subList(0, 2), 8).size());
+        Trainer.Sums a = new Trainer.Sums(1.5, new double[] {1, 2}, 3);
+        Trainer.Sums b = a.plus(new Trainer.Sums(0.5, new double[] {3, 4}, 1));
+        assertEquals(2.0, b.loss());
+        assertEquals(4, b.terms());
+        assertEquals(List.of(4.0, 6.0), Arrays.stream(b.gradient()).boxed().toList());
+        assertEquals(List.of(1.0, 2.0), Arrays.stream(a.gradient()).boxed().toList(), "operands untouched");
+    }
+}
