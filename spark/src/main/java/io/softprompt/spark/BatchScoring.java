@@ -15,6 +15,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import org.apache.spark.Partitioner;
+import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
@@ -31,6 +33,7 @@ import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.LongAccumulator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.Tuple2;
 import scala.jdk.javaapi.CollectionConverters;
 
 /**
@@ -48,27 +51,35 @@ public final class BatchScoring {
     /**
      * How to score: the model folder (every executor must read it at this path) and device; the
      * prompts folder; the longest input (null: each prompt's trained length, as infer); the scorer's
-     * batch size, token budget (0: none), prefix cache; new tokens for text-to-text; rows per chunk.
+     * batch size, token budget (0: none), prefix cache; new tokens for text-to-text; rows per chunk;
+     * partitions: spread the rows over this many partitions in order (0: the input's own partitions).
      */
     public record Options(String model, String device, String prompts, Integer maxLength, int batchSize, int tokenBudget,
-            boolean prefixCache, int maxNewTokens, int chunkRows) implements Serializable {
+            boolean prefixCache, int maxNewTokens, int chunkRows, int partitions) implements Serializable {
         private static final long serialVersionUID = 1L;
 
         public static Options of(Path model, Path prompts) {
             return new Options(model.toAbsolutePath().normalize().toString(), "auto",
-                    prompts.toAbsolutePath().normalize().toString(), null, 32, 0, true, 32, 1024);
+                    prompts.toAbsolutePath().normalize().toString(), null, 32, 0, true, 32, 1024, 0);
         }
 
         public Options withDevice(String d) {
-            return new Options(model, d, prompts, maxLength, batchSize, tokenBudget, prefixCache, maxNewTokens, chunkRows);
+            return new Options(model, d, prompts, maxLength, batchSize, tokenBudget, prefixCache, maxNewTokens, chunkRows,
+                    partitions);
         }
 
         public Options withBatching(int batch, int budget, boolean cache, int newTokens, int chunk) {
-            return new Options(model, device, prompts, maxLength, batch, budget, cache, newTokens, chunk);
+            return new Options(model, device, prompts, maxLength, batch, budget, cache, newTokens, chunk, partitions);
         }
 
         public Options withMaxLength(Integer len) {
-            return new Options(model, device, prompts, len, batchSize, tokenBudget, prefixCache, maxNewTokens, chunkRows);
+            return new Options(model, device, prompts, len, batchSize, tokenBudget, prefixCache, maxNewTokens, chunkRows,
+                    partitions);
+        }
+
+        public Options withPartitions(int p) {
+            return new Options(model, device, prompts, maxLength, batchSize, tokenBudget, prefixCache, maxNewTokens, chunkRows,
+                    p);
         }
     }
 
@@ -122,8 +133,43 @@ public final class BatchScoring {
 
         JavaRDD<Row> numbered = hasId ? in.javaRDD()
                 : in.javaRDD().zipWithIndex().map(t -> RowFactory.create(t._2() + 1, t._1().get(0), t._1().get(1)));
+        if (o.partitions() > 0) {
+            numbered = inOrder(numbered, o.partitions());
+        }
         JavaRDD<Row> out = numbered.mapPartitions(new Partition(key, b, o, rows, errors));
         return new Scored(spark.createDataFrame(out, schema(idType)), List.copyOf(prompts.keySet()), rows, errors);
+    }
+
+    /**
+     * The rows spread over {@code parts} partitions with their order kept: partition i holds the i-th
+     * slice of the row numbers, sorted within (one file read as one partition keeps one executor busy).
+     */
+    static JavaRDD<Row> inOrder(JavaRDD<Row> rows, int parts) {
+        long n = rows.count();
+        JavaPairRDD<Long, Row> keyed = rows.zipWithIndex().mapToPair(t -> new Tuple2<>(t._2(), t._1()));
+        return keyed.repartitionAndSortWithinPartitions(new Slices(parts, n)).values();
+    }
+
+    /** Row number → partition: {@code parts} contiguous slices of {@code n} rows. */
+    static final class Slices extends Partitioner {
+        private static final long serialVersionUID = 1L;
+        private final int parts;
+        private final long n;
+
+        Slices(int parts, long n) {
+            this.parts = parts;
+            this.n = Math.max(1, n);
+        }
+
+        @Override
+        public int numPartitions() {
+            return parts;
+        }
+
+        @Override
+        public int getPartition(Object key) {
+            return (int) Math.min(parts - 1, (Long) key * parts / n);
+        }
     }
 
     /** One partition, scored chunk by chunk as the output is pulled (a partition never sits whole in memory). */

@@ -7,6 +7,7 @@ import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -74,6 +75,11 @@ public final class ScoreCommand implements Callable<Integer> {
             description = "Rows a task scores together (length buckets form within a chunk; default: ${DEFAULT-VALUE}).")
     int chunkRows;
 
+    @Option(names = "--partitions", defaultValue = "0", paramLabel = "N",
+            description = "Spread the rows over N partitions, in order (default: the input's own; one file is one "
+                    + "partition, which keeps one executor busy).")
+    int partitions;
+
     @Option(names = "--no-prefix-cache", description = "Recompute each prompt's prefix in every batch.")
     boolean noPrefixCache;
 
@@ -89,6 +95,9 @@ public final class ScoreCommand implements Callable<Integer> {
                 throw new UserException(v[0] + " must be at least 1 (got " + v[1] + ")");
             }
         }
+        if (partitions < 0) {
+            throw new UserException("--partitions must be 0 (the input's own) or more (got " + partitions + ")");
+        }
         if (tokenBudget < 0) {
             throw new UserException("--token-budget must be 0 (no limit) or more (got " + tokenBudget + ")");
         }
@@ -103,8 +112,8 @@ public final class ScoreCommand implements Callable<Integer> {
         if (!outFormat.equals("parquet") && !outFormat.equals("json")) {
             throw new UserException("--output-format must be parquet or json (got " + outputFormat + ")");
         }
-        if (!java.nio.file.Files.isDirectory(prompts)) {
-            throw new UserException("--prompts " + prompts + ": " + (java.nio.file.Files.exists(prompts) ? "not a folder" : "no such folder"));
+        if (!Files.isDirectory(prompts)) {
+            throw new UserException("--prompts " + prompts + ": " + (Files.exists(prompts) ? "not a folder" : "no such folder"));
         }
         ModelLocator.Located where = modelOptions.locate(null, err);
         SparkSession spark = SparkSession.builder().appName("softprompt score").getOrCreate();
@@ -124,7 +133,7 @@ public final class ScoreCommand implements Callable<Integer> {
         };
         BatchScoring.Options o = BatchScoring.Options.of(where.folder(), prompts.toAbsolutePath().normalize())
                 .withDevice(modelOptions.device()).withMaxLength(maxLength)
-                .withBatching(batchSize, tokenBudget, !noPrefixCache, maxNewTokens, chunkRows);
+                .withBatching(batchSize, tokenBudget, !noPrefixCache, maxNewTokens, chunkRows).withPartitions(partitions);
         long t0 = System.nanoTime();
         BatchScoring.Scored s = BatchScoring.score(spark, table, o);
         // written beside the output, moved into place only when complete: never a half-written table

@@ -129,7 +129,7 @@ class SparkTest {
 
         Path out = tmp.resolve("scored");
         Run s = spark("score", "--model", model.toString(), "--prompts", prompts.toString(), "--input", allRows.toString(),
-                "--output", out.toString(), "--chunk-rows", "500");
+                "--output", out.toString(), "--chunk-rows", "500", "--partitions", "3");
         assertEquals(0, s.code(), s.err());
         assertTrue(s.err().contains("scored " + (rows + 2) + " rows (2 with an error)"), s.err());
         List<Row> got = spark.read().parquet(out.toString()).collectAsList();
