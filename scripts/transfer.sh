@@ -17,8 +17,9 @@ data=core/src/main/resources/models/sentiment-lm/data   # the embedded model's o
 train="$data/train.tsv"
 rows=$(( $(wc -l < "$train") - 1 ))
 half=$(( rows / 2 ))
-{ head -1 "$train"; tail -n +2 "$train" | head -n "$half"; } > "$WORK/half-a.tsv"
-{ head -1 "$train"; tail -n +2 "$train" | tail -n +"$(( half + 1 ))"; } > "$WORK/half-b.tsv"
+# one pass each (a head closing a pipe early would kill the script under pipefail)
+awk -v h="$half" 'NR == 1 || NR <= h + 1' "$train" > "$WORK/half-a.tsv"
+awk -v h="$half" 'NR == 1 || NR > h + 1' "$train" > "$WORK/half-b.tsv"
 run() { # name, extra flags...
   local name=$1; shift
   $sp train --config configs/train-sentiment-lm.json --models-dir "$WORK/models" --seed "$SEED" --steps "$STEPS" \

@@ -30,6 +30,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -132,7 +133,7 @@ class SparkTest {
                 "--output", out.toString(), "--chunk-rows", "500", "--partitions", "3");
         assertEquals(0, s.code(), s.err());
         assertTrue(s.err().contains("scored " + (rows + 2) + " rows (2 with an error)"), s.err());
-        List<Row> got = spark.read().parquet(out.toString()).collectAsList();
+        List<Row> got = inOrder("parquet", out);
         assertEquals(rows + 2, got.size());
         double worst = 0;
         long prevId = 0;
@@ -170,6 +171,49 @@ class SparkTest {
     }
 
     @Test
+    void textToTextRowsAreGeneratedAsInferDoes() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("t2t"));
+        Path task = Files.writeString(dir.resolve("echo.json"), """
+                {"name": "echo", "type": "text-to-text", "template": "{input} it was"}
+                """);
+        Path prompts = Files.createDirectories(dir.resolve("prompts"));
+        try (LoadedModel m = LoadedModel.load(model, "gpt2-tiny")) {
+            writePrompt(m, prompts.resolve("echo.sp"), Task.resolve(task.toString()), 3, 9);
+            writePrompt(m, prompts.resolve("sst2.sp"), Task.resolve("sst2"), 2, 10);
+        }
+        StringBuilder rows = new StringBuilder();
+        for (int i = 1; i <= 12; i++) {
+            rows.append(Json.write(Map.of("id", i, "task", i % 3 == 0 ? "sst2" : "echo", "text", "row " + i + " a fine film")))
+                    .append('\n');
+        }
+        Path in = Files.writeString(dir.resolve("rows.jsonl"), rows);
+        Run infer = cli("infer", "--model", model.toString(), "--prompt", "echo=" + prompts.resolve("echo.sp"), "--prompt",
+                "sst2=" + prompts.resolve("sst2.sp"), "--input", in.toString(), "--max-new-tokens", "6");
+        assertEquals(0, infer.code(), infer.err());
+        Path out = dir.resolve("scored.json");
+        Run s = spark("score", "--model", model.toString(), "--prompts", prompts.toString(), "--input", in.toString(),
+                "--output", out.toString(), "--output-format", "json", "--max-new-tokens", "6", "--partitions", "2");
+        assertEquals(0, s.code(), s.err());
+        List<Row> got = inOrder("json", out);
+        String[] lines = infer.out().split("\n");
+        assertEquals(lines.length, got.size());
+        int generated = 0;
+        for (int i = 0; i < lines.length; i++) {
+            JsonNode e = Json.MAPPER.readTree(lines[i]);
+            Row r = got.get(i);
+            assertEquals(e.get("id").asLong(), r.getLong(r.fieldIndex("id")), "row order kept");
+            if (e.has("generated")) {
+                generated++;
+                assertEquals(e.get("generated").asText(), r.getString(r.fieldIndex("generation")), "row " + i);
+                assertTrue(r.isNullAt(r.fieldIndex("label")));
+            } else {
+                assertEquals(e.get("label").asText(), r.getString(r.fieldIndex("label")));
+            }
+        }
+        assertEquals(8, generated, "the echo rows are generated, the sst2 rows classified");
+    }
+
+    @Test
     void scoringRefusesBadArgumentsWithOneLine() throws Exception {
         Path empty = Files.createDirectories(tmp.resolve("no-prompts"));
         Path rows = Files.writeString(tmp.resolve("one.jsonl"), "{\"task\": \"x\", \"text\": \"y\"}\n");
@@ -188,6 +232,20 @@ class SparkTest {
         assertEquals(2, cols.code());
         assertTrue(cols.err().contains("the input needs columns 'task' and 'text'"), cols.err());
         assertEquals(1, cols.err().strip().split("\n").length, cols.err());
+    }
+
+    /**
+     * The rows of a written table in the order it holds them: part files in name order, each read
+     * alone (Spark's readers pack files by size, so reading the folder at once promises no order).
+     */
+    static List<Row> inOrder(String format, Path dir) throws Exception {
+        List<Row> out = new ArrayList<>();
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path part : s.filter(p -> p.getFileName().toString().startsWith("part-")).sorted().toList()) {
+                out.addAll(spark.read().format(format).load(part.toString()).collectAsList());
+            }
+        }
+        return out;
     }
 
     private static Path writeOne() throws Exception {
