@@ -52,20 +52,29 @@ OPENS="-XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector --add
  --add-opens=java.base/sun.security.action=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED
  -Djdk.reflect.useDirectMethodHandle=false -Dio.netty.tryReflectionSetAccessible=true"
 spark_java() { java -cp "$SPARK_HOME/jars/*" $OPENS "$@"; }
+# a daemon in the background as java itself (so $! is the JVM's PID and stopping it stops the JVM)
+spark_daemon() { local log=$1; shift; ( exec java -cp "$SPARK_HOME/jars/*" $OPENS "$@" >"$log" 2>&1 ) & PIDS+=($!); }
 
 # ---- the cluster: started in the background, always stopped ----
 PIDS=()
-stop_all() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap stop_all EXIT INT TERM
+stop_all() {
+  # workers first (they stop their executors), then the master
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill "${PIDS[$i]}" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
 MASTER=spark://127.0.0.1:$PORT
-spark_java -Xmx512m org.apache.spark.deploy.master.Master --host 127.0.0.1 --port "$PORT" --webui-port 0 \
-  >"$WORK/master.log" 2>&1 &
-PIDS+=($!)
+if (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then
+  echo "port $PORT is taken (another Spark master?): set SPARK_PORT" >&2
+  exit 2
+fi
+spark_daemon "$WORK/master.log" -Xmx512m org.apache.spark.deploy.master.Master --host 127.0.0.1 --port "$PORT" --webui-port 0
 for w in 1 2; do
+  rm -rf "$WORK/worker-$w"
   mkdir -p "$WORK/worker-$w"
-  spark_java -Xmx512m org.apache.spark.deploy.worker.Worker --host 127.0.0.1 --cores 1 --memory 3g \
-    --work-dir "$WORK/worker-$w" --webui-port 0 "$MASTER" >"$WORK/worker-$w.log" 2>&1 &
-  PIDS+=($!)
+  spark_daemon "$WORK/worker-$w.log" -Xmx512m org.apache.spark.deploy.worker.Worker --host 127.0.0.1 --cores 1 \
+    --memory 3g --work-dir "$WORK/worker-$w" --webui-port 0 "$MASTER"
 done
 for i in $(seq 1 60); do
   [ "$(grep -l "Successfully registered with master" "$WORK"/worker-*.log 2>/dev/null | wc -l)" = 2 ] && break
