@@ -117,8 +117,9 @@ public final class ScoreCommand implements Callable<Integer> {
         }
         ModelLocator.Located where = modelOptions.locate(null, err);
         SparkSession spark = SparkSession.builder().appName("softprompt score").getOrCreate();
-        org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(output);
-        FileSystem fs = out.getFileSystem(spark.sparkContext().hadoopConfiguration());
+        org.apache.hadoop.fs.Path given = new org.apache.hadoop.fs.Path(output);
+        FileSystem fs = given.getFileSystem(spark.sparkContext().hadoopConfiguration());
+        org.apache.hadoop.fs.Path out = fs.makeQualified(given);
         if (fs.exists(out) && !force) {
             throw new UserException("--output " + output + " exists; --force replaces it");
         }
