@@ -35,22 +35,33 @@ public final class Main implements Callable<Integer> {
     /** A bare {@code softprompt}: the usage on standard error, exit 2 (a command is missing). */
     @Override
     public Integer call() {
-        spec.commandLine().usage(spec.commandLine().getErr());
-        return UserException.EXIT_CODE;
+        return usage(spec);
     }
 
     public static void main(String[] args) {
+        System.exit(onConsole(new CommandLine(new Main()), args));
+    }
+
+    /**
+     * Runs {@code cl} on standard output and error, DJL offline unless told otherwise; returns the exit
+     * code for a {@code main} to exit with (this one, or another front end's).
+     */
+    public static int onConsole(CommandLine cl, String... args) {
         if (System.getProperty("ai.djl.offline") == null) {
             System.setProperty("ai.djl.offline", "true");
         }
-        PrintWriter out = new PrintWriter(System.out, true);
-        PrintWriter err = new PrintWriter(System.err, true);
-        System.exit(execute(out, err, args));
+        return execute(cl, new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
     }
 
     /** Runs a command line with the given writers (tests call this in-process). */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
         return execute(new CommandLine(new Main()), out, err, args);
+    }
+
+    /** The usage of a bare command group on standard error, exit 2 (a subcommand is missing). */
+    public static int usage(CommandSpec spec) {
+        spec.commandLine().usage(spec.commandLine().getErr());
+        return UserException.EXIT_CODE;
     }
 
     /**

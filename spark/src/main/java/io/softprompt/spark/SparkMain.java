@@ -2,7 +2,6 @@ package io.softprompt.spark;
 
 import io.softprompt.cli.Main;
 import io.softprompt.cli.TrainCommand;
-import io.softprompt.util.UserException;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -29,24 +28,23 @@ public final class SparkMain implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        spec.commandLine().usage(spec.commandLine().getErr());
-        return UserException.EXIT_CODE;
+        return Main.usage(spec);
     }
 
     public static void main(String[] args) {
-        if (System.getProperty("ai.djl.offline") == null) {
-            System.setProperty("ai.djl.offline", "true");
-        }
-        PrintWriter out = new PrintWriter(System.out, true);
-        PrintWriter err = new PrintWriter(System.err, true);
-        System.exit(execute(out, err, args));
+        System.exit(Main.onConsole(commandLine(), args));
     }
 
     /** Runs a command line with the given writers (tests call this in-process, with a Spark session already active). */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
+        return Main.execute(commandLine(), out, err, args);
+    }
+
+    /** score, and the CLI's train command with each step's gradient computed on the executors. */
+    static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new SparkMain());
         cl.addSubcommand("score", new ScoreCommand());
         cl.addSubcommand("train", new TrainCommand(m -> SparkTraining.distributor(m, "auto")));
-        return Main.execute(cl, out, err, args);
+        return cl;
     }
 }
