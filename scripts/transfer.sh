@@ -29,7 +29,7 @@ run() { # name, extra flags...
 t0=$(date +%s)
 run source --train "$WORK/half-a.tsv"
 run scratch --train "$WORK/half-b.tsv"
-run transfer --train "$WORK/half-b.tsv" --init-from "$WORK/source.sp"
+run transfer --train "$WORK/half-b.tsv" --init transfer --init-from "$WORK/source.sp"
 curve() { grep -o '"step":[0-9]*\|"accuracy":[0-9.]*' "$WORK/$1.run/metrics.jsonl" | awk -F: '
   /step/ { s = $2 } /accuracy/ { printf "%s:%.4f ", s, $2 }'; }
 init() { sed -E 's/.*"initial_dev_accuracy":([0-9.]+).*/\1/' "$WORK/$1.json"; }
