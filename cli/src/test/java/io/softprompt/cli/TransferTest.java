@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.softprompt.Fixtures;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
@@ -45,6 +46,14 @@ class TransferTest {
         assertEquals(0, Cli.run("train", "--task", task.toString(), "--model", gpt2, "--tokens", "3", "--steps", "5",
                 "--batch-size", "2", "--init-from", source.toString(), "-o", trained.toString()).code());
         assertTrue(!Arrays.equals(src.values(), PromptFile.read(trained).values()));
+
+        // a recipe's own init gives way to --init-from on the command line (as scripts/transfer.sh does)
+        Path recipe = Files.writeString(tmp.resolve("recipe.json"), "{\"init\": \"random\", \"tokens\": 3}");
+        Path viaRecipe = tmp.resolve("via-recipe.sp");
+        Cli.Run r = Cli.run("train", "--config", recipe.toString(), "--task", task.toString(), "--model", gpt2, "--steps", "0",
+                "--init-from", source.toString(), "-o", viaRecipe.toString());
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(src.values(), PromptFile.read(viaRecipe).values());
     }
 
     @Test

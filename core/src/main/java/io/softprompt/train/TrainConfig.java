@@ -131,6 +131,12 @@ public record TrainConfig(
                         + " (got " + e.getValue() + ")");
             }
         }
+        // a layer that names a source prompt and no init means transfer: an earlier layer's init
+        // (a recipe's "init": "random") gives way, as any key a later layer sets does
+        JsonNode from = json.get("init_from");
+        if (from != null && !from.isNull() && !json.has("init")) {
+            merged.put("init", PromptInit.TRANSFER.id());
+        }
         try {
             return VALUES.treeToValue(merged, TrainConfig.class);
         } catch (JsonProcessingException e) {
