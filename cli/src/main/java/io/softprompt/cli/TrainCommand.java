@@ -158,7 +158,10 @@ public final class TrainCommand implements Callable<Integer> {
                         job.devExamples(),
                         cfg.optimizer(), cfg.learningRate(), cfg.schedule(), job.runDir().dir());
                 Progress progress = Progress.forTerminal(err);
-                TrainJob.Outcome o = job.distribute(distributor == null ? null : distributor.apply(sp.model())).run(sp.model(), where.name(), debugHooks(progress));
+                if (distributor != null) {
+                    job.distribute(distributor.apply(sp.model()));
+                }
+                TrainJob.Outcome o = job.run(sp.model(), where.name(), debugHooks(progress));
                 progress.finish();
                 Object acc = o.summary().get("best_dev_accuracy");
                 err.printf(Locale.ROOT, "wrote %s (best dev accuracy %s at step %d%s)%s%n", o.output(),

@@ -168,7 +168,10 @@ public final class Trainer {
                 loss = sum.getFloat();
                 gc.backward(sum);
             }
-            float[] g = leaf.getGradient().toFloatArray();                                                  // [N·D]
+            float[] g;
+            try (NDArray grad = leaf.getGradient()) {                                                    // [N, D]
+                g = grad.toFloatArray();
+            }
             double[] wide = new double[g.length];
             for (int i = 0; i < g.length; i++) {
                 wide[i] = g[i];
@@ -714,11 +717,7 @@ public final class Trainer {
             }
             opt.close();
             if (remote != null) {
-                try {
-                    remote.close();
-                } catch (Exception e) {
-                    throw new IllegalStateException("closing the distributed gradients: " + e.getMessage(), e);
-                }
+                remote.close();
             }
         }
     }
