@@ -10,7 +10,10 @@ import io.softprompt.cli.Cli;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -102,5 +105,15 @@ class ReportTest {
         double[] range = ReportPlots.yRange(0.55, 0.61, 0.509);
         assertTrue(range[0] < 0.509 && range[1] > 0.61 && range[1] <= 1.0, range[0] + ".." + range[1]);
         assertEquals(1.0, ReportPlots.yRange(0.9, 0.99, 0.5)[1], 0.0);
+    }
+
+    @Test
+    void seriesBeyondThePaletteStillLookDifferent() {
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < 16; i++) { // the sentiment-lm sweep's 4 lengths x 4 inits
+            ReportPlots.Style st = ReportPlots.style(i);
+            String look = st.colour().getRGB() + " " + Arrays.toString(st.stroke().getDashArray());
+            assertTrue(seen.add(look), "series " + i + " drawn like an earlier one: " + look);
+        }
     }
 }

@@ -7,7 +7,9 @@ import java.awt.Color;
 import java.awt.Dimension;
 import java.awt.Font;
 import java.awt.Graphics2D;
+import java.awt.Polygon;
 import java.awt.RenderingHints;
+import java.awt.Shape;
 import java.awt.geom.Ellipse2D;
 import java.awt.geom.Rectangle2D;
 import java.awt.image.BufferedImage;
@@ -50,7 +52,8 @@ import org.w3c.dom.Document;
 /**
  * The report's plots, drawn with JFreeChart: PNG through Java2D, SVG through Batik's SVG generator,
  * whose text stays text (searchable, selectable). Colours are the Okabe-Ito palette, which reads on
- * white and for colour-blind readers; the legend goes below the plot so it never squeezes it; error
+ * white and for colour-blind readers, and past its seven colours each series also gets its own dash
+ * and marker, so no two series look alike; the legend goes below the plot so it never squeezes it; error
  * bars of different series are dodged sideways so they never sit on each other; the majority-class
  * baseline is a dashed line the y axis always spans.
  */
@@ -249,12 +252,31 @@ final class ReportPlots {
 
     private static void paint(XYLineAndShapeRenderer r, int n, boolean shapes) {
         for (int i = 0; i < n; i++) {
-            Color c = PALETTE[i % PALETTE.length];
-            r.setSeriesPaint(i, c);
-            r.setSeriesStroke(i, new BasicStroke(2f));
-            r.setSeriesShape(i, new Ellipse2D.Double(-4, -4, 8, 8));
+            Style st = style(i);
+            r.setSeriesPaint(i, st.colour());
+            r.setSeriesStroke(i, st.stroke());
+            r.setSeriesShape(i, st.shape());
             r.setSeriesShapesVisible(i, shapes);
         }
+    }
+
+    /** How series i is drawn: a palette colour, and past the palette's length a new dash and marker. */
+    record Style(Color colour, BasicStroke stroke, Shape shape) {}
+
+    private static final float[][] DASHES = {null, {8f, 4f}, {2f, 3f}, {10f, 3f, 2f, 3f}};
+
+    static Style style(int i) {
+        int cycle = (i / PALETTE.length) % DASHES.length;
+        float[] dash = DASHES[cycle];
+        BasicStroke stroke = dash == null ? new BasicStroke(2f)
+                : new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, dash, 0f);
+        Shape shape = switch (cycle) {
+            case 0 -> new Ellipse2D.Double(-4, -4, 8, 8);
+            case 1 -> new Rectangle2D.Double(-4, -4, 8, 8);
+            case 2 -> new Polygon(new int[] {0, 4, -4}, new int[] {-5, 4, 4}, 3);
+            default -> new Polygon(new int[] {0, 5, 0, -5}, new int[] {-5, 0, 5, 0}, 4);
+        };
+        return new Style(PALETTE[i % PALETTE.length], stroke, shape);
     }
 
     private static JFreeChart chart(String title, String caption, XYPlot plot) {
