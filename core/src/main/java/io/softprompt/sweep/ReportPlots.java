@@ -7,7 +7,6 @@ import java.awt.Color;
 import java.awt.Dimension;
 import java.awt.Font;
 import java.awt.Graphics2D;
-import java.awt.Polygon;
 import java.awt.RenderingHints;
 import java.awt.Shape;
 import java.awt.geom.Ellipse2D;
@@ -43,6 +42,7 @@ import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.chart.title.TextTitle;
 import org.jfree.chart.ui.RectangleAnchor;
 import org.jfree.chart.ui.TextAnchor;
+import org.jfree.chart.util.ShapeUtils;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
 import org.jfree.data.xy.YIntervalSeries;
@@ -239,8 +239,7 @@ final class ReportPlots {
         if (Double.isNaN(majority)) {
             return;
         }
-        ValueMarker m = new ValueMarker(majority, Color.GRAY,
-                new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f));
+        ValueMarker m = new ValueMarker(majority, Color.GRAY, dashed(1.5f, 6f, 4f));
         m.setLabel(String.format(Locale.ROOT, "majority class (%.3f)", majority));
         m.setLabelFont(CAPTION);
         m.setLabelPaint(Color.DARK_GRAY);
@@ -263,20 +262,19 @@ final class ReportPlots {
     /** How series i is drawn: a palette colour, and past the palette's length a new dash and marker. */
     record Style(Color colour, BasicStroke stroke, Shape shape) {}
 
-    private static final float[][] DASHES = {null, {8f, 4f}, {2f, 3f}, {10f, 3f, 2f, 3f}};
+    /** One line style and one marker per cycle through the palette: solid/circle, dashed/square, ... */
+    private static final BasicStroke[] STROKES = {new BasicStroke(2f), dashed(2f, 8f, 4f), dashed(2f, 2f, 3f),
+        dashed(2f, 10f, 3f, 2f, 3f)};
+    private static final Shape[] SHAPES = {new Ellipse2D.Double(-4, -4, 8, 8), new Rectangle2D.Double(-4, -4, 8, 8),
+        ShapeUtils.createUpTriangle(4.5f), ShapeUtils.createDiamond(4.5f)};
 
     static Style style(int i) {
-        int cycle = (i / PALETTE.length) % DASHES.length;
-        float[] dash = DASHES[cycle];
-        BasicStroke stroke = dash == null ? new BasicStroke(2f)
-                : new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, dash, 0f);
-        Shape shape = switch (cycle) {
-            case 0 -> new Ellipse2D.Double(-4, -4, 8, 8);
-            case 1 -> new Rectangle2D.Double(-4, -4, 8, 8);
-            case 2 -> new Polygon(new int[] {0, 4, -4}, new int[] {-5, 4, 4}, 3);
-            default -> new Polygon(new int[] {0, 5, 0, -5}, new int[] {-5, 0, 5, 0}, 4);
-        };
-        return new Style(PALETTE[i % PALETTE.length], stroke, shape);
+        int cycle = (i / PALETTE.length) % STROKES.length;
+        return new Style(PALETTE[i % PALETTE.length], STROKES[cycle], SHAPES[cycle]);
+    }
+
+    private static BasicStroke dashed(float width, float... dash) {
+        return new BasicStroke(width, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, dash, 0f);
     }
 
     private static JFreeChart chart(String title, String caption, XYPlot plot) {
