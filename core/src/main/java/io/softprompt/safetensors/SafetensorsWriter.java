@@ -3,6 +3,7 @@ package io.softprompt.safetensors;
 import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Json;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -31,15 +32,18 @@ public final class SafetensorsWriter {
     private SafetensorsWriter() {}
 
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+        AtomicFiles.write(file, out -> write(out, tensors, metadata));
+    }
+
+    /** The whole file to a stream (the caller makes the write atomic). */
+    public static void write(OutputStream out, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
         byte[] header = header(tensors, metadata);
-        AtomicFiles.write(file, out -> {
-            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
-            out.write(len.array());
-            out.write(header);
-            for (Tensor t : tensors.values()) {
-                out.write(t.data());
-            }
-        });
+        ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+        out.write(len.array());
+        out.write(header);
+        for (Tensor t : tensors.values()) {
+            out.write(t.data());
+        }
     }
 
     static byte[] header(Map<String, Tensor> tensors, Map<String, String> metadata) {

@@ -1,6 +1,7 @@
 package io.softprompt.util;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -29,25 +30,75 @@ public final class Json {
     }
 
     public static <T> T read(ObjectMapper mapper, Path file, Class<T> type) {
+        T value;
         try {
-            return mapper.readValue(file.toFile(), type);
+            value = mapper.readValue(file.toFile(), type);
         } catch (UnrecognizedPropertyException e) {
-            throw new UserException(file + ": unknown key '" + e.getPropertyName() + "'"
+            throw new UserException(file + ": unknown key " + UserException.quote(e.getPropertyName())
                     + location(e) + " (known: " + e.getKnownPropertyIds() + ")");
-        } catch (InvalidFormatException e) {
-            throw new UserException(file + ": key '" + path(e) + "' has a wrong type or value"
-                    + location(e) + ": " + e.getOriginalMessage().split("\n")[0]);
-        } catch (MismatchedInputException e) {
-            throw new UserException(file + ": key '" + path(e) + "' has a wrong type or is missing"
-                    + location(e) + ": " + e.getOriginalMessage().split("\n")[0]);
         } catch (JsonProcessingException e) {
-            throw new UserException(file + ": not valid JSON" + location(e) + ": "
-                    + e.getOriginalMessage().split("\n")[0]);
+            throw new UserException(file + ": " + describe(e));
         } catch (FileNotFoundException | NoSuchFileException e) {
             throw new UserException(file + ": file not found");
         } catch (IOException e) {
-            throw new UserException(file + ": cannot read: " + e.getMessage());
+            throw new UserException(file + ": cannot read: " + AtomicFiles.reason(e));
         }
+        if (value == null) {
+            throw new UserException(file + ": holds the JSON null, not a JSON object");
+        }
+        return value;
+    }
+
+    /**
+     * What is wrong with a JSON document, in a line that quotes none of its bytes (a binary file or
+     * another program's file passed by mistake must not be echoed): the kind of fault, the key's path
+     * where there is one, and the line.
+     */
+    public static String describe(JsonProcessingException e) {
+        if (e instanceof UnrecognizedPropertyException u) {
+            return "unknown key " + UserException.quote(u.getPropertyName()) + location(e);
+        }
+        if (e instanceof InvalidFormatException f) {
+            return "key " + UserException.quote(path(e)) + " has a wrong value" + location(e) + " (expected " + typeName(f.getTargetType()) + ")";
+        }
+        if (e instanceof MismatchedInputException m) {
+            String p = path(e);
+            if (p.isEmpty()) {
+                return "not the expected JSON" + location(e) + (m.getTargetType() == null ? ""
+                        : " (expected " + typeName(m.getTargetType()) + ")");
+            }
+            return "key " + UserException.quote(p) + " has a wrong type or is missing" + location(e)
+                    + (m.getTargetType() == null ? "" : " (expected " + typeName(m.getTargetType()) + ")");
+        }
+        if (e instanceof StreamConstraintsException) {
+            return "JSON nested or sized beyond reason" + location(e);
+        }
+        return "not valid JSON" + location(e);
+    }
+
+    private static String typeName(Class<?> c) {
+        if (c == null) {
+            return "a value";
+        }
+        if (c == String.class) {
+            return "a string";
+        }
+        if (c == Integer.class || c == int.class || c == Long.class || c == long.class) {
+            return "a whole number";
+        }
+        if (c == Double.class || c == double.class || c == Float.class || c == float.class) {
+            return "a number";
+        }
+        if (c == Boolean.class || c == boolean.class) {
+            return "true or false";
+        }
+        if (java.util.Map.class.isAssignableFrom(c) || c.isRecord()) {
+            return "a JSON object";
+        }
+        if (java.util.Collection.class.isAssignableFrom(c) || c.isArray()) {
+            return "a JSON list";
+        }
+        return "a " + c.getSimpleName();
     }
 
     private static String path(JsonProcessingException e) {
@@ -65,12 +116,12 @@ public final class Json {
             }
             return sb.toString();
         }
-        return "?";
+        return "";
     }
 
     private static String location(JsonProcessingException e) {
         var loc = e.getLocation();
-        return loc == null ? "" : " (line " + loc.getLineNr() + ")";
+        return loc == null || loc.getLineNr() < 1 ? "" : " (line " + loc.getLineNr() + ")";
     }
 
     public static String pretty(Object value) {
