@@ -5,8 +5,8 @@ import io.softprompt.prompt.PeftAdapter;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.util.Json;
+import io.softprompt.util.Outputs;
 import io.softprompt.util.UserException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -47,7 +47,8 @@ public final class ExportCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "OUT", description = "The adapter folder (peft) or .npy file (npy).")
     Path outPath;
 
-    @Option(names = "--force", description = "Replace OUT if it exists.")
+    @Option(names = "--force", description = "Replace OUT if it exists: a .npy file, or an adapter folder that holds "
+            + "only files softprompt wrote (a folder holding anything else is refused even so).")
     boolean force;
 
     @Override
@@ -58,14 +59,11 @@ public final class ExportCommand implements Callable<Integer> {
         }
         Prompt sp = PromptFile.read(prompt);
         if (format.equals("npy")) {
-            if (Files.exists(outPath) && !force) {
-                throw new UserException(outPath + ": exists; pass --force to replace it");
-            }
-            Npy.write(outPath, sp.values(), sp.tokens(), sp.hidden());
+            Outputs.file("OUT", outPath, force, Npy.writer(sp.values(), sp.tokens(), sp.hidden()));
         } else {
             String type = sp.meta(PromptFile.MODEL_TYPE);
             String kind = type == null ? "DECODER" : SEQ2SEQ.contains(type) ? "SEQ2SEQ" : MASKED.contains(type) ? "MASKED" : "DECODER";
-            PeftAdapter.write(outPath, sp, kind, force);
+            PeftAdapter.write("OUT", outPath, sp, kind, force);
         }
         spec.commandLine().getErr().printf(Locale.ROOT, "wrote %s (%s, prompt_embeddings [%d, %d] float32)%n", outPath,
                 format, sp.tokens(), sp.hidden());

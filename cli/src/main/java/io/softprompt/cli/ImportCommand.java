@@ -10,6 +10,7 @@ import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Json;
+import io.softprompt.util.Outputs;
 import io.softprompt.util.UserException;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -59,12 +60,7 @@ public final class ImportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
-        if (Files.isDirectory(output)) {
-            throw new UserException("--output " + output + ": is a folder; name the .sp file to write");
-        }
-        if (Files.exists(output) && !force) {
-            throw new UserException("--output " + output + ": exists; pass --force to overwrite it");
-        }
+        Outputs.checkFile("--output", output, force);
         float[] values;
         int n;
         int d;

@@ -1,8 +1,10 @@
 package io.softprompt.cli;
 
+import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.UserException;
 import io.softprompt.util.Version;
 import java.io.PrintWriter;
+import java.nio.file.FileSystemException;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -25,7 +27,8 @@ import picocli.CommandLine;
             "1:internal error (a bug: rerun with --verbose and report it)",
             "2:bad input: a flag, file or line (the message names it)",
             "3:training stopped on a non-finite loss or gradient (last good checkpoint and best prompt kept)",
-            "4:sweep: some runs failed (the others finished; re-run to retry)"})
+            "4:some items failed: sweep runs (the others finished; re-run to retry), or infer --input rows (each failed "
+                + "row's line says why)"})
 public final class Main implements Callable<Integer> {
     public static final int EXIT_INTERNAL = 1;
 
@@ -97,6 +100,15 @@ public final class Main implements Callable<Integer> {
                 err.flush();
                 return ((UserException) root).exitCode();
             }
+            FileSystemException fs = fileSystemFailure(ex);
+            if (fs != null) { // the file system refused (read-only, full, permissions): the user's to fix, not a bug
+                err.println("softprompt: error: " + UserException.quote(fs.getFile()) + ": " + AtomicFiles.reason(fs));
+                if (verbose) {
+                    ex.printStackTrace(err);
+                }
+                err.flush();
+                return UserException.EXIT_CODE;
+            }
             String memory = outOfMemory(ex);
             if (memory != null) {
                 return memoryError(err, memory, ex, verbose);
@@ -117,6 +129,16 @@ public final class Main implements Callable<Integer> {
         out.flush();
         err.flush();
         return code;
+    }
+
+    /** The file-system refusal behind a failure (it names the file and carries the OS's reason), or null. */
+    static FileSystemException fileSystemFailure(Throwable ex) {
+        for (Throwable t = ex; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof FileSystemException f && f.getFile() != null) {
+                return f;
+            }
+        }
+        return null;
     }
 
     /**

@@ -32,10 +32,14 @@ public final class ReportCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "REPORT_DIR", description = "Where the report goes.")
     Path out;
 
+    @Option(names = "--force", description = "Replace REPORT_DIR if it holds an earlier report (only the files a report "
+            + "wrote; a folder holding anything else is refused).")
+    boolean force;
+
     @Override
     public Integer call() throws Exception {
         System.setProperty("java.awt.headless", "true");
-        SweepReport.Summary s = SweepReport.write(runs, out);
+        SweepReport.Summary s = SweepReport.write(runs, out, force);
         spec.commandLine().getErr().println("wrote " + out.resolve("summary.md") + " and " + (s.files().size() - 1)
                 + " more files: " + s.runs() + " runs" + (s.settings() > 1 ? " in " + s.settings() + " settings" : ""));
         if (common.json) {

@@ -133,6 +133,7 @@ public final class SweepCommand implements Callable<Integer> {
         }
         // every run's flags, task and data files are checked as train would check them, before anything runs,
         // and a run folder started with another configuration is never taken for this run
+        SweepRunner.checkOut(out);
         SweepRunner runner = new SweepRunner(out, workers, pack, tokenBudget, err, childTrainCommand(), childArgs());
         Map<String, SweepRunner.State> states = new LinkedHashMap<>();
         List<String> changed = new ArrayList<>();

@@ -6,13 +6,13 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * NumPy .npy files of a 2-D float32 array [N, D], the layout of Lester et al.'s released prompts
@@ -20,9 +20,6 @@ import java.util.regex.Pattern;
  */
 public final class Npy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
-    private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
-    private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
-    private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
 
     /** An array read from a .npy file: values row-major, rows N, columns D. */
     public record Array(float[] values, int rows, int cols) {}
@@ -30,6 +27,11 @@ public final class Npy {
     private Npy() {}
 
     public static void write(Path file, float[] values, int rows, int cols) throws IOException {
+        AtomicFiles.write(file, writer(values, rows, cols));
+    }
+
+    /** The whole .npy file, for an atomic writer. */
+    public static AtomicFiles.Writer writer(float[] values, int rows, int cols) {
         String dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + rows + ", " + cols + "), }";
         int unpadded = MAGIC.length + 2 + 2 + dict.length() + 1;
         int pad = (64 - unpadded % 64) % 64;
@@ -38,82 +40,119 @@ public final class Npy {
         b.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) header.length());
         b.put(header.getBytes(StandardCharsets.US_ASCII));
         b.asFloatBuffer().put(values);
-        AtomicFiles.write(file, out -> out.write(b.array()));
+        return out -> out.write(b.array());
     }
 
+    /** The longest header a .npy file may have here (NumPy itself refuses headers past 10,000 bytes by default). */
+    static final int MAX_HEADER = 1 << 16;
+
+    /**
+     * Reads a 2-D float32 array. The header is read first and parsed as the Python dict literal it is
+     * ({@link PyLiteral}); every size is checked against the file's real size before the data is read,
+     * so a lying header costs nothing and a file too large for a prompt is refused by its size.
+     */
     public static Array read(Path file) {
-        byte[] all;
-        try {
-            all = Files.readAllBytes(file);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = ch.size();
+            ByteBuffer pre = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(ch, pre, 0, (int) Math.min(12, size));
+            if (size < 10) {
+                throw new UserException(file + ": not a .npy file (too short)");
+            }
+            for (int i = 0; i < MAGIC.length; i++) {
+                if (pre.get(i) != MAGIC[i]) {
+                    throw new UserException(file + ": not a .npy file (no \\x93NUMPY magic)");
+                }
+            }
+            int major = pre.get(6);
+            long headerLen;
+            int start;
+            if (major == 1) {
+                headerLen = Short.toUnsignedInt(pre.getShort(8));
+                start = 10;
+            } else if (major == 2 || major == 3) {
+                if (size < 12) {
+                    throw new UserException(file + ": truncated .npy header");
+                }
+                headerLen = Integer.toUnsignedLong(pre.getInt(8));
+                start = 12;
+            } else {
+                throw new UserException(file + ": .npy format version " + major + "." + pre.get(7)
+                        + " is not supported (1.0 to 3.0)");
+            }
+            if (headerLen > MAX_HEADER) {
+                throw new UserException(file + ": .npy header length " + headerLen + " is beyond reason (at most "
+                        + MAX_HEADER + " bytes)");
+            }
+            if (start + headerLen > size) {
+                throw new UserException(file + ": truncated .npy header (" + headerLen + " bytes announced, the file has "
+                        + size + ")");
+            }
+            ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
+            readFully(ch, hb, start, (int) headerLen);
+            String header = new String(hb.array(), major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
+            Object parsed;
+            try {
+                parsed = PyLiteral.parse(header);
+            } catch (IllegalArgumentException e) {
+                throw new UserException(file + ": malformed .npy header (" + e.getMessage() + ")");
+            }
+            if (!(parsed instanceof Map<?, ?> dict)) {
+                throw new UserException(file + ": malformed .npy header (not a Python dict)");
+            }
+            if (!dict.keySet().equals(Set.of("descr", "fortran_order", "shape"))) {
+                throw new UserException(file + ": malformed .npy header (keys must be exactly descr, fortran_order, shape)");
+            }
+            if (!(dict.get("descr") instanceof String descr)) {
+                throw new UserException(file + ": malformed .npy header ('descr' is not a string)");
+            }
+            if (!(dict.get("fortran_order") instanceof Boolean fortran)) {
+                throw new UserException(file + ": malformed .npy header ('fortran_order' is not True or False)");
+            }
+            if (!(dict.get("shape") instanceof PyLiteral.Tuple shape)) {
+                throw new UserException(file + ": malformed .npy header ('shape' is not a tuple)");
+            }
+            if (!descr.equals("<f4")) {
+                throw new UserException(file + ": dtype " + (descr.matches("[<>|=]?[A-Za-z][0-9]{0,3}") ? descr : UserException.quote(descr)) + " is not float32 little-endian "
+                        + "('<f4'); save with arr.astype('<f4')");
+            }
+            if (fortran) {
+                throw new UserException(file + ": a Fortran-order array; save with np.ascontiguousarray(arr)");
+            }
+            List<Object> dims = shape.items();
+            if (dims.size() != 2 || !(dims.get(0) instanceof Long rows) || !(dims.get(1) instanceof Long cols)
+                    || rows < 1 || cols < 1) {
+                throw new UserException(file + ": shape " + shape + " is not a 2-D prompt [N, D]");
+            }
+            long data = size - start - headerLen;
+            if (rows > Integer.MAX_VALUE / 4 || cols > Integer.MAX_VALUE / 4 || rows * cols > (Integer.MAX_VALUE - 8) / 4) {
+                throw new UserException(file + ": shape " + shape + " is far larger than any prompt");
+            }
+            long need = rows * cols * 4;
+            if (data != need) {
+                throw new UserException(file + ": holds " + data + " data bytes, shape " + shape + " needs " + need
+                        + (data < need ? " (truncated file)" : ""));
+            }
+            ByteBuffer body = ByteBuffer.allocate((int) need).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(ch, body, start + headerLen, (int) need);
+            float[] v = new float[(int) (rows * cols)];
+            body.rewind();
+            body.asFloatBuffer().get(v);
+            return new Array(v, (int) (long) rows, (int) (long) cols);
         } catch (NoSuchFileException e) {
             throw new UserException(file + ": file not found");
         } catch (IOException e) {
-            throw new UserException(file + ": cannot read: " + e.getMessage());
+            throw new UserException(file + ": cannot read: " + AtomicFiles.reason(e));
         }
-        ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
-        if (all.length < 10) {
-            throw new UserException(file + ": not a .npy file (too short)");
-        }
-        for (int i = 0; i < MAGIC.length; i++) {
-            if (all[i] != MAGIC[i]) {
-                throw new UserException(file + ": not a .npy file (no \\x93NUMPY magic)");
+    }
+
+    private static void readFully(FileChannel ch, ByteBuffer buf, long pos, int n) throws IOException {
+        buf.limit(n);
+        while (buf.hasRemaining()) {
+            int r = ch.read(buf, pos + buf.position());
+            if (r < 0) {
+                throw new IOException("unexpected end of file");
             }
         }
-        int major = all[6];
-        int headerLen;
-        int start;
-        if (major == 1) {
-            headerLen = Short.toUnsignedInt(b.getShort(8));
-            start = 10;
-        } else if (major == 2 || major == 3) {
-            if (all.length < 12) {
-                throw new UserException(file + ": truncated .npy header");
-            }
-            headerLen = b.getInt(8);
-            start = 12;
-        } else {
-            throw new UserException(file + ": .npy format version " + major + "." + all[7] + " is not supported (1.0 to 3.0)");
-        }
-        if (headerLen < 0 || start + headerLen > all.length) {
-            throw new UserException(file + ": truncated .npy header");
-        }
-        String header = new String(all, start, headerLen, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
-        Matcher d = DESCR.matcher(header);
-        Matcher f = FORTRAN.matcher(header);
-        Matcher s = SHAPE.matcher(header);
-        if (!d.find() || !f.find() || !s.find()) {
-            throw new UserException(file + ": malformed .npy header: " + header.strip());
-        }
-        if (!d.group(1).equals("<f4")) {
-            throw new UserException(file + ": dtype " + d.group(1) + " is not float32 little-endian ('<f4'); "
-                    + "save with arr.astype('<f4')");
-        }
-        if (f.group(1).equals("True")) {
-            throw new UserException(file + ": a Fortran-order array; save with np.ascontiguousarray(arr)");
-        }
-        String[] dims = s.group(1).split(",");
-        List<Integer> shape = new ArrayList<>();
-        for (String dim : dims) {
-            if (!dim.isBlank()) {
-                try {
-                    shape.add(Integer.parseInt(dim.strip()));
-                } catch (NumberFormatException e) {
-                    throw new UserException(file + ": malformed shape (" + s.group(1) + ")");
-                }
-            }
-        }
-        if (shape.size() != 2 || shape.get(0) < 1 || shape.get(1) < 1) {
-            throw new UserException(file + ": shape " + shape + " is not a 2-D prompt [N, D]");
-        }
-        long n = (long) shape.get(0) * shape.get(1);
-        int data = start + headerLen;
-        if (all.length - data != n * 4) {
-            throw new UserException(file + ": holds " + (all.length - data) + " data bytes, shape " + shape + " needs "
-                    + n * 4 + (all.length - data < n * 4 ? " (truncated file)" : ""));
-        }
-        float[] v = new float[(int) n];
-        b.position(data);
-        b.slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
-        return new Array(v, shape.get(0), shape.get(1));
     }
 }

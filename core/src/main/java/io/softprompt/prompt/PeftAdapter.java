@@ -1,21 +1,21 @@
 package io.softprompt.prompt;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.safetensors.SafetensorsWriter;
 import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Json;
+import io.softprompt.util.Outputs;
 import io.softprompt.util.UserException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.stream.Stream;
+import java.util.Set;
 
 /**
  * PEFT prompt-tuning adapter folders, the layout {@code PeftModel.from_pretrained} loads:
@@ -61,44 +61,54 @@ public final class PeftAdapter {
      */
     static final String PEFT_INIT = "RANDOM";
 
-    /** Writes the folder: staged beside it, then renamed into place; an existing folder only with force. */
-    public static void write(Path dir, Prompt sp, String modelKind, boolean force) throws IOException {
-        Path abs = dir.toAbsolutePath().normalize();
-        if (Files.exists(abs) && !force) {
-            throw new UserException(dir + ": exists; pass --force to replace it");
+    /** The files an adapter folder of ours holds (a folder written before manifests existed is known by these). */
+    public static final Set<String> FILES = Set.of(CONFIG, WEIGHTS, OURS);
+
+    /**
+     * Writes the folder through {@link Outputs#folder}: staged beside it, then swapped into place; an
+     * existing folder is replaced only with force, and only when it holds nothing but an adapter we wrote.
+     */
+    public static void write(Path dir, Prompt sp, String modelKind, boolean force) {
+        write("OUT", dir, sp, modelKind, force);
+    }
+
+    public static void write(String label, Path dir, Prompt sp, String modelKind, boolean force) {
+        Map<String, Object> cfg = new LinkedHashMap<>();
+        cfg.put("peft_type", "PROMPT_TUNING");
+        cfg.put("task_type", taskType(modelKind));
+        cfg.put("auto_mapping", null);
+        cfg.put("base_model_name_or_path", sp.meta(PromptFile.MODEL_NAME));
+        cfg.put("revision", null);
+        cfg.put("inference_mode", true);
+        cfg.put("num_virtual_tokens", sp.tokens());
+        cfg.put("token_dim", sp.hidden());
+        cfg.put("num_transformer_submodules", 1);
+        cfg.put("num_attention_heads", null);
+        cfg.put("num_layers", null);
+        cfg.put("prompt_tuning_init", PEFT_INIT);
+        cfg.put("prompt_tuning_init_text", null);
+        cfg.put("tokenizer_name_or_path", null);
+        cfg.put("tokenizer_kwargs", null);
+        Map<String, AtomicFiles.Writer> files = new LinkedHashMap<>();
+        files.put(CONFIG, out -> out.write((Json.pretty(cfg) + "\n").getBytes(StandardCharsets.UTF_8)));
+        Map<String, SafetensorsWriter.Tensor> t = new LinkedHashMap<>();
+        t.put(PromptFile.TENSOR, SafetensorsWriter.Tensor.f32(sp.values(), sp.tokens(), sp.hidden()));
+        files.put(WEIGHTS, out -> SafetensorsWriter.write(out, t, Map.of("format", "pt")));
+        files.put(OURS, out -> out.write((Json.pretty(sp.metadata()) + "\n").getBytes(StandardCharsets.UTF_8)));
+        Outputs.folder(label, dir, force, FILES, files);
+    }
+
+    /** A whole number of at least 1 under key (PEFT writes ints: 5.7, "5" or 1e9 are refused, never rounded). */
+    private static int positive(Path file, JsonNode cfg, String key) {
+        JsonNode v = cfg.get(key);
+        if (v == null || v.isNull()) {
+            throw new UserException(file + ": no " + key);
         }
-        Path stage = abs.resolveSibling("." + abs.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-        deleteTree(stage);
-        Files.createDirectories(stage);
-        try {
-            Map<String, Object> cfg = new LinkedHashMap<>();
-            cfg.put("peft_type", "PROMPT_TUNING");
-            cfg.put("task_type", taskType(modelKind));
-            cfg.put("auto_mapping", null);
-            cfg.put("base_model_name_or_path", sp.meta(PromptFile.MODEL_NAME));
-            cfg.put("revision", null);
-            cfg.put("inference_mode", true);
-            cfg.put("num_virtual_tokens", sp.tokens());
-            cfg.put("token_dim", sp.hidden());
-            cfg.put("num_transformer_submodules", 1);
-            cfg.put("num_attention_heads", null);
-            cfg.put("num_layers", null);
-            cfg.put("prompt_tuning_init", PEFT_INIT);
-            cfg.put("prompt_tuning_init_text", null);
-            cfg.put("tokenizer_name_or_path", null);
-            cfg.put("tokenizer_kwargs", null);
-            AtomicFiles.writeString(stage.resolve(CONFIG), Json.pretty(cfg) + "\n");
-            Map<String, SafetensorsWriter.Tensor> t = new LinkedHashMap<>();
-            t.put(PromptFile.TENSOR, SafetensorsWriter.Tensor.f32(sp.values(), sp.tokens(), sp.hidden()));
-            SafetensorsWriter.write(stage.resolve(WEIGHTS), t, Map.of("format", "pt"));
-            AtomicFiles.writeString(stage.resolve(OURS), Json.pretty(sp.metadata()) + "\n");
-            if (Files.exists(abs)) {
-                deleteTree(abs);
-            }
-            Files.move(stage, abs, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            deleteTree(stage);
+        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < 1) {
+            throw new UserException(file + ": " + key + " must be a whole number of at least 1 (got "
+                    + (v.isNumber() ? v.asText() : v.getNodeType().toString().toLowerCase(java.util.Locale.ROOT)) + ")");
         }
+        return v.asInt();
     }
 
     public static boolean isAdapter(Path dir) {
@@ -110,22 +120,25 @@ public final class PeftAdapter {
         JsonNode cfg;
         try {
             cfg = Json.MAPPER.readTree(cfgFile.toFile());
+        } catch (JsonProcessingException e) {
+            throw new UserException(cfgFile + ": " + Json.describe(e));
         } catch (IOException e) {
-            throw new UserException(cfgFile + ": not valid JSON");
+            throw new UserException(cfgFile + ": cannot read: " + AtomicFiles.reason(e));
         }
-        String type = cfg.path("peft_type").asText("");
+        if (cfg == null || !cfg.isObject()) {
+            throw new UserException(cfgFile + ": not a JSON object");
+        }
+        String type = cfg.path("peft_type").isTextual() ? cfg.path("peft_type").asText() : "";
         if (!type.equals("PROMPT_TUNING")) {
-            throw new UserException(cfgFile + ": peft_type is " + (type.isEmpty() ? "missing" : type)
+            throw new UserException(cfgFile + ": peft_type is " + (type.isEmpty() ? "missing"
+                    : type.matches("[A-Z_]{1,40}") ? type : UserException.quote(type))
                     + ", not PROMPT_TUNING (only prompt-tuning adapters hold a soft prompt)");
         }
-        int n = cfg.path("num_virtual_tokens").asInt(-1);
-        int dim = cfg.path("token_dim").asInt(-1);
+        int n = positive(cfgFile, cfg, "num_virtual_tokens");
+        int dim = positive(cfgFile, cfg, "token_dim");
         int sub = cfg.path("num_transformer_submodules").isNull() || !cfg.has("num_transformer_submodules")
                 ? ("SEQ_2_SEQ_LM".equals(cfg.path("task_type").asText()) ? 2 : 1)
-                : cfg.path("num_transformer_submodules").asInt(-1);
-        if (n < 1 || dim < 1) {
-            throw new UserException(cfgFile + ": num_virtual_tokens and token_dim must be positive integers");
-        }
+                : positive(cfgFile, cfg, "num_transformer_submodules");
         if (sub != 1 && sub != 2) {
             throw new UserException(cfgFile + ": num_transformer_submodules is " + sub + " (PEFT writes 1 or 2)");
         }
@@ -160,26 +173,14 @@ public final class PeftAdapter {
         if (Files.isRegularFile(ours)) {
             try {
                 JsonNode m = Json.MAPPER.readTree(ours.toFile());
+                if (m == null || !m.isObject()) {
+                    throw new UserException(ours + ": not a JSON object");
+                }
                 m.fields().forEachRemaining(e -> meta.put(e.getKey(), e.getValue().asText()));
             } catch (IOException e) {
                 throw new UserException(ours + ": not valid JSON");
             }
         }
         return new Adapter(values, n, dim, cfg, meta, note);
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(p)) {
-            s.sorted(Comparator.reverseOrder()).forEach(x -> {
-                try {
-                    Files.delete(x);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        }
     }
 }

@@ -3,6 +3,7 @@ package io.softprompt.sweep;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.train.RunDir;
 import io.softprompt.util.AtomicFiles;
+import io.softprompt.util.Outputs;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.IOException;
@@ -124,9 +125,40 @@ public final class SweepReport {
 
     private SweepReport() {}
 
-    public static Summary write(Path runs, Path out) throws IOException {
-        List<Setting> settings = settings(scan(runs));
-        Files.createDirectories(out);
+    /** The names a report wrote before reports carried a manifest (what --force may replace in such a folder). */
+    static final Set<String> LEGACY_FILES = legacyFiles();
+
+    private static Set<String> legacyFiles() {
+        Set<String> names = new LinkedHashSet<>(List.of("summary.md", "runs.csv"));
+        for (String base : List.of("accuracy-vs-length", "training-curves")) {
+            for (int i = 0; i <= 9; i++) {
+                for (String ext : List.of(".png", ".svg", ".csv")) {
+                    names.add(base + (i == 0 ? "" : "-" + i) + ext);
+                }
+            }
+        }
+        return Set.copyOf(names);
+    }
+
+    /**
+     * Writes the report of the runs under {@code runs} as the folder {@code out}, through
+     * {@link Outputs#folder}: built beside it and swapped in whole; an existing report folder is
+     * replaced only with force, and never a folder holding files the report did not write.
+     */
+    public static Summary write(Path runs, Path out, boolean force) {
+        Outputs.checkFolder("--out", out, force, LEGACY_FILES);
+        List<Setting> settings;
+        try {
+            settings = settings(scan(runs));
+        } catch (IOException e) {
+            throw new UserException(runs + ": cannot read: " + AtomicFiles.reason(e));
+        }
+        Summary[] done = new Summary[1];
+        Outputs.folder("--out", out, force, LEGACY_FILES, stage -> done[0] = write(runs, settings, stage));
+        return done[0];
+    }
+
+    private static Summary write(Path runs, List<Setting> settings, Path out) throws IOException {
         List<String> files = new ArrayList<>();
         List<Row> all = settings.stream().flatMap(s -> s.rows().stream()).toList();
         writeCsv(out, settings, files);

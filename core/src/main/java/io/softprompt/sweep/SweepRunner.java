@@ -7,6 +7,8 @@ import io.softprompt.train.TrainJob;
 import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Hashing;
 import io.softprompt.util.Json;
+import io.softprompt.util.Outputs;
+import io.softprompt.util.UserException;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -23,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Stream;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -69,13 +72,38 @@ public final class SweepRunner {
         this.extraArgs = extraArgs;
     }
 
+    /**
+     * Refuses an --out folder that holds something other than a sweep (no sweep.json, yet files): a
+     * sweep writes sweep.json, sweep.jsonl and a folder per run there, and must not mix them into (or
+     * reset run folders inside) a folder of the user's.
+     */
+    public static void checkOut(Path out) {
+        if (Files.exists(out) && !Files.isDirectory(out)) {
+            throw new UserException("--out " + out + ": exists and is not a folder");
+        }
+        Path abs = out.toAbsolutePath().normalize();
+        Outputs.probe("--out", out, Files.isDirectory(abs) ? abs : abs.getParent());
+        if (!Files.isDirectory(out) || Files.isRegularFile(out.resolve("sweep.json"))) {
+            return;
+        }
+        try (Stream<Path> s = Files.list(out)) {
+            var other = s.map(p -> p.getFileName().toString()).sorted().findFirst();
+            if (other.isPresent()) {
+                throw new UserException("--out " + out + ": holds " + UserException.quote(other.get()) + " but no sweep.json, "
+                        + "so it is not a sweep's folder; choose a new or empty folder");
+            }
+        } catch (IOException e) {
+            throw new UserException("--out " + out + ": cannot list: " + AtomicFiles.reason(e));
+        }
+    }
+
     public Outcome run(SweepPlan plan, List<SweepPlan.Run> runs) throws IOException, InterruptedException {
         Files.createDirectories(out);
         Map<String, Object> meta = new LinkedHashMap<>();
         meta.put("name", plan.name());
         meta.put("base", plan.base());
         meta.put("grid", plan.grid());
-        AtomicFiles.writeString(out.resolve("sweep.json"), Json.pretty(meta) + "\n");
+        Outputs.replaceString("--out", out.resolve("sweep.json"), Json.pretty(meta) + "\n");
         List<String> finished = Collections.synchronizedList(new ArrayList<>());
         List<String> skipped = Collections.synchronizedList(new ArrayList<>());
         List<String> failed = Collections.synchronizedList(new ArrayList<>());
@@ -278,11 +306,11 @@ public final class SweepRunner {
         record.put("sweep", plan.name());
         record.put("grid", plan.grid().keySet());
         record.put("config", r.config());
-        AtomicFiles.writeString(dir.resolve(RUN_RECORD), Json.pretty(record) + "\n");
+        Outputs.replaceString("--out", dir.resolve(RUN_RECORD), Json.pretty(record) + "\n");
         if (state == State.INTERRUPTED && Files.isRegularFile(dir.resolve(RunDir.CHECKPOINT))) {
             return true;
         }
-        AtomicFiles.writeString(dir.resolve(CONFIG_FILE), Json.pretty(r.config()) + "\n");
+        Outputs.replaceString("--out", dir.resolve(CONFIG_FILE), Json.pretty(r.config()) + "\n");
         return false;
     }
 
@@ -334,7 +362,7 @@ public final class SweepRunner {
             w.write(Json.write(e));
             w.write('\n');
         } catch (IOException ex) {
-            throw new UncheckedIOException(ex);
+            throw Outputs.failed("--out", out.resolve("sweep.jsonl"), ex);
         }
     }
 }

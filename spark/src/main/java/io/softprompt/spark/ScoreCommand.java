@@ -4,6 +4,8 @@ import io.softprompt.cli.CommonOptions;
 import io.softprompt.cli.ModelOptions;
 import io.softprompt.hub.ModelLocator;
 import io.softprompt.util.Json;
+import io.softprompt.util.AtomicFiles;
+import io.softprompt.util.Outputs;
 import io.softprompt.util.UserException;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -123,6 +125,13 @@ public final class ScoreCommand implements Callable<Integer> {
         if (fs.exists(out) && !force) {
             throw new UserException("--output " + output + " exists; --force replaces it");
         }
+        if (fs.exists(out)) {
+            refuseUnlessSparkTable(fs, out, output);
+        }
+        if ("file".equals(out.toUri().getScheme())) { // a local table: the OS's reason now, before any scoring
+            Path local = Path.of(out.toUri());
+            Outputs.probe("--output", local, local.getParent());
+        }
         org.apache.hadoop.fs.Path in = new org.apache.hadoop.fs.Path(input);
         if (!in.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(in)) {
             throw new UserException("--input " + input + ": no such file or folder");
@@ -141,7 +150,15 @@ public final class ScoreCommand implements Callable<Integer> {
         org.apache.hadoop.fs.Path tmp = new org.apache.hadoop.fs.Path(out.getParent(), out.getName() + ".tmp-"
                 + spark.sparkContext().applicationId());
         try {
-            s.table().write().format(outFormat).save(tmp.toString());
+            try {
+                s.table().write().format(outFormat).save(tmp.toString());
+            } catch (RuntimeException e) {
+                IOException io = ioCause(e);
+                if (io == null) {
+                    throw e;
+                }
+                throw new UserException("--output " + output + ": cannot write: " + AtomicFiles.reason(io), e);
+            }
             if (fs.exists(out)) {
                 fs.delete(out, true);
             }
@@ -167,6 +184,39 @@ public final class ScoreCommand implements Callable<Integer> {
             spec.commandLine().getOut().println(Json.write(j));
         }
         return 0;
+    }
+
+    /**
+     * --force replaces only a table Spark wrote: a folder of part files and Spark's markers (_SUCCESS,
+     * .crc files). A file, or a folder holding anything else, is the user's and is refused, naming one
+     * entry: --force never deletes what this command did not write.
+     */
+    static void refuseUnlessSparkTable(FileSystem fs, org.apache.hadoop.fs.Path out, String given) throws IOException {
+        if (!fs.getFileStatus(out).isDirectory()) {
+            throw new UserException("--output " + given + ": is a file, not a table this command wrote; --force replaces "
+                    + "only such a table, so choose another --output");
+        }
+        for (org.apache.hadoop.fs.FileStatus st : fs.listStatus(out)) {
+            String name = st.getPath().getName();
+            if (st.isDirectory() || !SPARK_OUTPUT.matcher(name).matches()) {
+                throw new UserException("--output " + given + ": holds " + UserException.quote(name) + ", which is not part "
+                        + "of a table this command wrote; --force replaces only such a table, so choose another --output");
+            }
+        }
+    }
+
+    /** The files of a table Spark writes: part files, _SUCCESS and their checksums. */
+    static final java.util.regex.Pattern SPARK_OUTPUT = java.util.regex.Pattern.compile(
+            "(\\.?part-[0-9]{5}-[0-9a-f-]+[^/]*|\\.?_SUCCESS(\\.crc)?)");
+
+    /** The I/O failure behind a Spark job's failure (a full or read-only disk), or null. */
+    static IOException ioCause(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof IOException io && io.getMessage() != null) {
+                return io;
+            }
+        }
+        return null;
     }
 
     static String formatOf(String path) {

@@ -1,6 +1,7 @@
 package io.softprompt.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,6 +20,7 @@ import io.softprompt.util.Json;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.lang.management.ManagementFactory;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,6 +37,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -232,6 +235,56 @@ class SparkTest {
         assertEquals(2, cols.code());
         assertTrue(cols.err().contains("the input needs columns 'task' and 'text'"), cols.err());
         assertEquals(1, cols.err().strip().split("\n").length, cols.err());
+    }
+
+    /**
+     * The write rule for score's table: a read-only or full destination is exit 2 with the OS's reason,
+     * nothing left there; --force replaces a table it wrote but never a folder of the user's.
+     */
+    @Test
+    void scoringToAReadOnlyOrFullDiskOrOverAFolderOfTheUsersIsRefused() throws Exception {
+        Path prompts = Files.createDirectories(tmp.resolve("wr-prompts"));
+        Files.copy(writeOne(), prompts.resolve("x.sp"));
+        Path rows = Files.writeString(tmp.resolve("wr.jsonl"), "{\"task\": \"x\", \"text\": \"a fine film\"}\n");
+        for (String[] disk : new String[][] {{"size=256k,ro", "Read-only file system"}, {"size=64k", "No space left on device"}}) {
+            Path d = Files.createDirectories(tmp.resolve("wr-" + disk[0].replaceAll("[^a-z0-9]", "")));
+            Assumptions.assumeTrue(mount(d, disk[0]), "mounting a tmpfs needs root (CI and the development machine have it)");
+            try {
+                if (!disk[0].endsWith("ro")) {
+                    try (var o = Files.newOutputStream(d.resolve("filler"))) {
+                        while (true) {
+                            o.write(new byte[4096]);
+                        }
+                    } catch (IOException full) {
+                        // full
+                    }
+                }
+                Run r = spark("score", "--model", model.toString(), "--prompts", prompts.toString(), "--input",
+                        rows.toString(), "--output", d.resolve("scored").toString());
+                assertEquals(2, r.code(), r.err());
+                assertTrue(r.err().strip().startsWith("softprompt: error: --output ") && r.err().contains(disk[1]), r.err());
+                assertFalse(Files.exists(d.resolve("scored")), "nothing written");
+            } finally {
+                new ProcessBuilder("umount", d.toString()).start().waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        }
+        Path mine = Files.createDirectories(tmp.resolve("wr-mine"));
+        Files.writeString(mine.resolve("results.xlsx"), "the user's");
+        Run over = spark("score", "--model", model.toString(), "--prompts", prompts.toString(), "--input", rows.toString(),
+                "--output", mine.toString(), "--force");
+        assertEquals(2, over.code(), over.err());
+        assertTrue(over.err().contains("holds 'results.xlsx', which is not part of a table this command wrote"), over.err());
+        assertEquals("the user's", Files.readString(mine.resolve("results.xlsx")));
+    }
+
+    static boolean mount(Path dir, String options) {
+        try {
+            Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", options, "tmpfs", dir.toString())
+                    .redirectErrorStream(true).start();
+            return p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (IOException | InterruptedException e) {
+            return false;
+        }
     }
 
     /**
