@@ -27,8 +27,7 @@ final class ConfigFile {
             }
             return root;
         } catch (JsonProcessingException e) {
-            throw new UserException(file + ": not valid JSON (line " + e.getLocation().getLineNr() + "): "
-                    + e.getOriginalMessage().split("\n")[0]);
+            throw new UserException(file + ": " + Json.describe(e));
         } catch (NoSuchFileException e) {
             throw new UserException("--config " + file + ": file not found");
         } catch (IOException e) {

@@ -1,14 +1,14 @@
 package io.softprompt.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.softprompt.data.DataSource;
+import io.softprompt.data.Lines;
 import io.softprompt.infer.MultiTask;
+import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,16 +24,22 @@ import java.util.Map;
 final class MixedTasks {
     private MixedTasks() {}
 
-    /** One input row: its id (given or its line number), its task's member index, its text. */
-    record Row(Object id, int member, String text, int line) {}
+    /**
+     * One input row: its id (given or its line number), its task's member index (-1: a task no prompt
+     * was given for), its text, and for such a row the error its output line carries.
+     */
+    record Row(Object id, int member, String text, int line, String task, String error) {}
+
+    /** The exit code when some rows could not be answered (their lines carry "error"; the rest are answered). */
+    static final int EXIT_SOME_ROWS_FAILED = 4;
 
     static List<Row> read(Path file, Map<String, Integer> members) {
         List<Row> rows = new ArrayList<>();
-        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        try (Lines r = DataSource.file(file).lines()) {
             String line;
             int n = 0;
-            while ((line = r.readLine()) != null) {
-                n++;
+            while ((line = r.next()) != null) {
+                n = r.number();
                 if (line.isBlank()) {
                     continue;
                 }
@@ -55,18 +61,20 @@ final class MixedTasks {
                     throw new UserException(file + " line " + n + ": missing or empty \"text\"");
                 }
                 Integer m = members.get(task.asText());
-                if (m == null) {
-                    throw new UserException(file + " line " + n + ": unknown task '" + task.asText() + "' (prompts given: "
-                            + members.keySet() + ")");
-                }
                 JsonNode id = j.get("id");
                 Object idValue = id == null ? n : id.isNumber() ? id.numberValue() : id.asText();
-                rows.add(new Row(idValue, m, text.asText(), n));
+                if (m == null) {
+                    // a row of a task no prompt was given for fails alone, as serve (404) and Spark (its error column) do
+                    rows.add(new Row(idValue, -1, text.asText(), n, task.asText(), "unknown task "
+                            + UserException.quote(task.asText()) + " (prompts given: " + String.join(", ", members.keySet()) + ")"));
+                    continue;
+                }
+                rows.add(new Row(idValue, m, text.asText(), n, task.asText(), null));
             }
         } catch (NoSuchFileException e) {
             throw new UserException("--input " + file + ": file not found");
         } catch (IOException e) {
-            throw new UserException("--input " + file + ": cannot read: " + e.getMessage());
+            throw new UserException("--input " + file + ": cannot read: " + AtomicFiles.reason(e));
         }
         if (rows.isEmpty()) {
             throw new UserException("--input " + file + ": no rows");
@@ -84,14 +92,25 @@ final class MixedTasks {
             List<Row> rows = read(input, byName);
             List<MultiTask.Row> in = new ArrayList<>(rows.size());
             for (Row r : rows) {
-                in.add(new MultiTask.Row(r.member(), r.text()));
+                if (r.error() == null) {
+                    in.add(new MultiTask.Row(r.member(), r.text()));
+                }
             }
-            List<MultiTask.Answer> answers = MultiTask.answer(s.model(), s.members(), in,
+            List<MultiTask.Answer> answers = in.isEmpty() ? List.of() : MultiTask.answer(s.model(), s.members(), in,
                     new MultiTask.Batching(batchSize, tokenBudget, prefixCache, maxNewTokens));
-            for (int i = 0; i < rows.size(); i++) {
-                MultiTask.Answer a = answers.get(i);
+            int failed = 0;
+            int next = 0;
+            for (Row row : rows) {
                 Map<String, Object> j = new LinkedHashMap<>();
-                j.put("id", rows.get(i).id());
+                j.put("id", row.id());
+                if (row.error() != null) {
+                    j.put("task", row.task());
+                    j.put("error", row.error());
+                    out.println(Json.write(j));
+                    failed++;
+                    continue;
+                }
+                MultiTask.Answer a = answers.get(next++);
                 j.put("task", a.task());
                 if (a.generated() != null) {
                     j.put("generated", a.generated());
@@ -102,6 +121,12 @@ final class MixedTasks {
                 out.println(Json.write(j));
             }
             out.flush();
+            if (failed > 0) {
+                err.printf("%d of %d rows of %s could not be answered (their lines carry \"error\")%n", failed, rows.size(),
+                        input);
+                err.flush();
+                return EXIT_SOME_ROWS_FAILED;
+            }
         }
         return 0;
     }

@@ -392,8 +392,20 @@ class PromptInteropTest {
         assertEquals("a", Json.MAPPER.readTree(lines[0]).get("task").asText());
         assertEquals(3, Json.MAPPER.readTree(lines[1]).get("id").asInt(), "no id: the line number");
         assertEquals("b", Json.MAPPER.readTree(lines[1]).get("task").asText());
+        // a row of a task no prompt was given for fails alone (as in serve and Spark): its line says why, the
+        // other rows are answered, and the exit code says some rows failed
+        Files.writeString(rows, "{\"task\": \"c\", \"text\": \"x\"}\n{\"task\": \"a\", \"text\": \"a fine film\"}\n");
+        Cli.Run mixed = Cli.run("infer", "--model", model, "--prompt", "a=" + sp, "--input", rows.toString());
+        assertEquals(4, mixed.code(), mixed.err());
+        String[] answered = mixed.out().strip().split("\n");
+        assertEquals(2, answered.length, mixed.out());
+        JsonNode failedRow = Json.MAPPER.readTree(answered[0]);
+        assertEquals(1, failedRow.get("id").asInt());
+        assertEquals("c", failedRow.get("task").asText());
+        assertTrue(failedRow.get("error").asText().contains("unknown task 'c'"), answered[0]);
+        assertTrue(Json.MAPPER.readTree(answered[1]).has("label"), answered[1]);
+        assertTrue(mixed.err().contains("1 of 2 rows"), mixed.err());
         String[][] bad = {
-            {"{\"task\": \"c\", \"text\": \"x\"}", "line 1: unknown task 'c'"},
             {"{\"task\": \"a\", \"text\": \"ok\"}\n{\"task\": \"a\"", "line 2: not valid JSON"},
             {"{\"task\": \"a\", \"text\": \"\"}", "line 1: missing or empty \"text\""},
             {"{\"text\": \"hi\"}", "line 1: missing \"task\""},

@@ -1,5 +1,6 @@
 package io.softprompt.data;
 
+import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.UserException;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -20,6 +21,24 @@ public record DataSource(String name, Path path, String resource) {
         return new DataSource("(built-in) " + resource, null, resource);
     }
 
+    /** The file's lines, each checked to be UTF-8 (errors name the line). */
+    public Lines lines() {
+        try {
+            if (path != null) {
+                return new Lines(Files.newInputStream(path), name);
+            }
+            InputStream in = DataSource.class.getResourceAsStream(resource);
+            if (in == null) {
+                throw new UserException(name + ": not found in the distribution");
+            }
+            return new Lines(in, name);
+        } catch (NoSuchFileException e) {
+            throw new UserException(name + ": file not found");
+        } catch (IOException e) {
+            throw new UserException(name + ": cannot read: " + AtomicFiles.reason(e));
+        }
+    }
+
     public BufferedReader open() {
         try {
             if (path != null) {
@@ -33,7 +52,7 @@ public record DataSource(String name, Path path, String resource) {
         } catch (NoSuchFileException e) {
             throw new UserException(name + ": file not found");
         } catch (IOException e) {
-            throw new UserException(name + ": cannot read: " + e.getMessage());
+            throw new UserException(name + ": cannot read: " + AtomicFiles.reason(e));
         }
     }
 }

@@ -2,8 +2,8 @@ package io.softprompt.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.util.Json;
+import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.UserException;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,10 +21,10 @@ final class JsonlReader {
     static List<Example> read(DataSource source, Task task, boolean requireAnswers) {
         List<Example> out = new ArrayList<>();
         String answer = task.textToText() ? task.targetColumn() : task.labelColumn();
-        try (BufferedReader r = source.open()) {
+        try (Lines r = source.lines()) {
             String line;
             int lineNo = 0;
-            while ((line = r.readLine()) != null) {
+            while ((line = r.next()) != null) {
                 lineNo++;
                 if (lineNo == 1 && line.startsWith("\uFEFF")) {
                     line = line.substring(1); // a UTF-8 byte order mark, as editors on Windows write it
@@ -67,14 +67,14 @@ final class JsonlReader {
                 if (a != null && !a.isNull()) {
                     label = task.classOf(a.asText());
                     if (label < 0) {
-                        throw new UserException(source.name() + ":" + lineNo + ": label '" + a.asText()
-                                + "' is not in the verbalizer (" + String.join(", ", task.labels()) + ")");
+                        throw new UserException(source.name() + ":" + lineNo + ": label " + UserException.quote(a.asText())
+                                + " is not in the verbalizer (" + String.join(", ", task.labels()) + ")");
                     }
                 }
                 out.add(new Example(text.asText().strip(), label, lineNo));
             }
         } catch (IOException e) {
-            throw new UserException(source.name() + ": cannot read: " + e.getMessage());
+            throw new UserException(source.name() + ": cannot read: " + AtomicFiles.reason(e));
         }
         if (out.isEmpty()) {
             throw new UserException(source.name() + ": no data rows");

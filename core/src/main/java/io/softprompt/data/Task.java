@@ -73,7 +73,7 @@ public record Task(
         Path p = Path.of(nameOrPath);
         if (nameOrPath.endsWith(".json") || Files.isRegularFile(p)) {
             if (!Files.isRegularFile(p)) {
-                throw new UserException("--task: file not found: " + nameOrPath);
+                throw new UserException("--task: file not found: " + UserException.quote(nameOrPath));
             }
             return load(p);
         }
@@ -84,7 +84,7 @@ public record Task(
         if (BUILT_IN.contains(nameOrPath)) {
             return BuiltIn.task(nameOrPath);
         }
-        throw new UserException("--task: unknown task '" + nameOrPath + "' (built-in: " + String.join(", ", BUILT_IN)
+        throw new UserException("--task: unknown task " + UserException.quote(nameOrPath) + " (built-in: " + String.join(", ", BUILT_IN)
                 + "; or a path to a task .json)");
     }
 
@@ -113,14 +113,21 @@ public record Task(
      */
     public Task validated(String source) {
         if (name == null || !NAME.matcher(name).matches() || name.contains("..")) {
-            throw new UserException(source + ": task name " + (name == null ? "null" : Json.write(name)) + " is not a plain "
+            throw new UserException(source + ": task name " + (name == null ? "null" : Json.write(name.length() > 60 ? name.substring(0, 60) + "…" : name)) + " is not a plain "
                     + "name (letters, digits, '.', '_' or '-', at most 128, no '..'): it becomes a file name");
         }
+        if (template == null) {
+            throw new UserException(source + ": no template");
+        }
+        if (textColumn.isEmpty() || labelColumn.isEmpty() || targetColumn.isEmpty()) {
+            throw new UserException(source + ": column names must not be empty");
+        }
         if (!template.contains("{" + textColumn + "}")) {
-            throw new UserException(source + ": template '" + template + "' has no {" + textColumn + "} placeholder");
+            throw new UserException(source + ": template " + UserException.quote(template) + " has no "
+                    + UserException.quote("{" + textColumn + "}") + " placeholder");
         }
         if (!CLASSIFICATION.equals(type) && !TEXT_TO_TEXT.equals(type)) {
-            throw new UserException(source + ": type '" + type + "' is not one of " + CLASSIFICATION + ", " + TEXT_TO_TEXT);
+            throw new UserException(source + ": type " + UserException.quote(type) + " is not one of " + CLASSIFICATION + ", " + TEXT_TO_TEXT);
         }
         if (textToText()) {
             if (!verbalizer.isEmpty()) {
@@ -133,7 +140,7 @@ public record Task(
         }
         for (var e : verbalizer.entrySet()) {
             if (e.getValue() == null || e.getValue().isBlank()) {
-                throw new UserException(source + ": verbalizer word for label '" + e.getKey() + "' is empty");
+                throw new UserException(source + ": verbalizer word for label " + UserException.quote(e.getKey()) + " is empty");
             }
         }
         return this;

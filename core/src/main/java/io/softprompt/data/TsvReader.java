@@ -1,7 +1,7 @@
 package io.softprompt.data;
 
+import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.UserException;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -29,8 +29,8 @@ public final class TsvReader {
 
     static List<Example> readTsv(DataSource source, Task task, boolean requireLabels) {
         List<Example> out = new ArrayList<>();
-        try (BufferedReader r = source.open()) {
-            String header = r.readLine();
+        try (Lines r = source.lines()) {
+            String header = r.next();
             if (header == null) {
                 throw new UserException(source.name() + ": empty file (expected a header line '"
                         + task.textColumn() + "\\t" + task.labelColumn() + "')");
@@ -39,7 +39,7 @@ public final class TsvReader {
             Set<String> seen = new HashSet<>();
             for (String c : cols) {
                 if (!seen.add(c)) {
-                    throw new UserException(source.name() + ":1: header names column '" + c + "' twice");
+                    throw new UserException(source.name() + ":1: header names column " + UserException.quote(c) + " twice");
                 }
             }
             int textCol = cols.indexOf(task.textColumn());
@@ -47,15 +47,15 @@ public final class TsvReader {
             int labelCol = cols.indexOf(answerName);
             if (textCol < 0) {
                 throw new UserException(source.name() + ":1: header has no column '" + task.textColumn()
-                        + "' (columns: " + String.join(", ", cols) + ")");
+                        + "' (columns: " + columns(cols) + ")");
             }
             if (labelCol < 0 && requireLabels) {
                 throw new UserException(source.name() + ":1: header has no column '" + answerName
-                        + "' (columns: " + String.join(", ", cols) + ")");
+                        + "' (columns: " + columns(cols) + ")");
             }
             String line;
             int lineNo = 1;
-            while ((line = r.readLine()) != null) {
+            while ((line = r.next()) != null) {
                 lineNo++;
                 if (line.isBlank()) {
                     continue;
@@ -74,19 +74,28 @@ public final class TsvReader {
                     String l = f[labelCol].trim();
                     label = task.classOf(l);
                     if (label < 0) {
-                        throw new UserException(source.name() + ":" + lineNo + ": label '" + l
-                                + "' is not in the verbalizer (" + String.join(", ", task.labels()) + ")");
+                        throw new UserException(source.name() + ":" + lineNo + ": label " + UserException.quote(l)
+                                + " is not in the verbalizer (" + String.join(", ", task.labels()) + ")");
                     }
                 }
                 out.add(new Example(f[textCol].strip(), label, lineNo));
             }
         } catch (IOException e) {
-            throw new UserException(source.name() + ": cannot read: " + e.getMessage());
+            throw new UserException(source.name() + ": cannot read: " + AtomicFiles.reason(e));
         }
         if (out.isEmpty()) {
             throw new UserException(source.name() + ": no data rows");
         }
         return out;
+    }
+
+    /** A header's columns for a message: each quoted, at most eight. */
+    private static String columns(List<String> cols) {
+        List<String> shown = new ArrayList<>();
+        for (int i = 0; i < Math.min(8, cols.size()); i++) {
+            shown.add(UserException.quote(cols.get(i)));
+        }
+        return String.join(", ", shown) + (cols.size() > 8 ? ", … (" + cols.size() + " in all)" : "");
     }
 
     private static String stripBom(String s) {

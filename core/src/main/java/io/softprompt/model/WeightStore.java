@@ -74,9 +74,10 @@ public final class WeightStore {
             try {
                 root = Json.MAPPER.readTree(index.toFile());
             } catch (IOException e) {
-                throw new UserException(index + ": not valid JSON: " + e.getMessage().split("\n")[0]);
+                throw new UserException(index + ": " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j
+                        ? Json.describe(j) : "cannot read: " + io.softprompt.util.AtomicFiles.reason(e)));
             }
-            JsonNode map = root.get("weight_map");
+            JsonNode map = root == null ? null : root.get("weight_map");
             if (map == null || !map.isObject()) {
                 throw new UserException(index + ": no 'weight_map' object");
             }
@@ -137,7 +138,23 @@ public final class WeightStore {
         }
         NDArray a = f.toNDArray(name, manager, type);
         a.setName(name);
+        if (!finite(a)) {
+            a.close();
+            throw new UserException(f.path() + ": tensor " + UserException.quote(name) + " holds non-finite values (NaN or "
+                    + "Inf): the model's weights are damaged, whatever prompt is used");
+        }
         return a;
+    }
+
+    /** Whether every value is finite (checked once at load, so a damaged checkpoint is never blamed on a prompt). */
+    private static boolean finite(NDArray a) {
+        if (a.size() == 0 || !a.getDataType().isFloating()) {
+            return true;
+        }
+        try (NDArray nan = a.isNaN(); NDArray inf = a.isInfinite(); NDArray bad = nan.logicalOr(inf);
+             NDArray any = bad.any()) {
+            return !any.getBoolean();
+        }
     }
 
     /** Loads the first of several candidate names that exists (checkpoints differ in prefixes). */

@@ -139,10 +139,10 @@ public final class PromptFile {
             try {
                 major = Integer.parseInt(version.split("\\.")[0]);
             } catch (NumberFormatException e) {
-                throw new UserException(file + ": malformed format_version '" + version + "'");
+                throw new UserException(file + ": malformed format_version " + UserException.quote(version));
             }
             if (major > MAJOR) {
-                throw new UserException(file + ": format version " + version + " is newer than this softprompt reads ("
+                throw new UserException(file + ": format version " + UserException.quote(version) + " is newer than this softprompt reads ("
                         + VERSION + "); upgrade softprompt");
             }
         }

@@ -31,10 +31,13 @@ public enum PromptInit {
     public static final int VOCAB_POOL = 5000;
 
     public static PromptInit parse(String s) {
+        if (s == null) {
+            throw new UserException("--init: no value (expected random, vocab, text or labels)");
+        }
         try {
             return valueOf(s.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new UserException("--init: unknown value '" + s + "' (expected random, vocab, text or labels; "
+            throw new UserException("--init: unknown value " + UserException.quote(s) + " (expected random, vocab, text or labels; "
                     + "--init-from FILE.sp starts from another prompt)");
         }
     }

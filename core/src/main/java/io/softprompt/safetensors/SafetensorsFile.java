@@ -9,6 +9,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 import java.io.IOException;
@@ -98,6 +99,9 @@ public final class SafetensorsFile {
             } catch (IOException e) {
                 throw bad(path, "header is not a JSON object");
             }
+            if (header == null) {
+                throw bad(path, "header is the JSON null, not a JSON object");
+            }
             long dataStart = 8 + headerLen;
             long dataSize = size - dataStart;
             Map<String, TensorInfo> tensors = new LinkedHashMap<>();
@@ -109,7 +113,7 @@ public final class SafetensorsFile {
                     }
                     for (var kv : m.entrySet()) {
                         if (!(kv.getValue() instanceof String v)) {
-                            throw bad(path, "metadata value of '" + kv.getKey() + "' is not a string (safetensors "
+                            throw bad(path, "metadata value of " + UserException.quote(String.valueOf(kv.getKey())) + " is not a string (safetensors "
                                     + "metadata maps strings to strings)");
                         }
                         metadata.put(String.valueOf(kv.getKey()), v);
@@ -124,57 +128,57 @@ public final class SafetensorsFile {
         } catch (NoSuchFileException e) {
             throw new UserException(path + ": file not found");
         } catch (IOException e) {
-            throw new UserException(path + ": cannot read: " + e.getMessage());
+            throw new UserException(path + ": cannot read: " + AtomicFiles.reason(e));
         }
     }
 
     private static TensorInfo parseEntry(Path path, String name, Object value, long dataSize) {
         if (!(value instanceof Map<?, ?> m)) {
-            throw bad(path, "tensor '" + name + "' has no {dtype, shape, data_offsets} entry");
+            throw bad(path, "tensor " + UserException.quote(name) + " has no {dtype, shape, data_offsets} entry");
         }
         Object dtype = m.get("dtype");
         Object shape = m.get("shape");
         Object offsets = m.get("data_offsets");
         if (!(dtype instanceof String dt) || !(shape instanceof List<?> sh) || !(offsets instanceof List<?> off)
                 || off.size() != 2) {
-            throw bad(path, "tensor '" + name + "' has a malformed header entry");
+            throw bad(path, "tensor " + UserException.quote(name) + " has a malformed header entry");
         }
         int elemBytes = bytesPer(dt);
         if (elemBytes < 0) {
-            throw bad(path, "tensor '" + name + "' has unsupported dtype " + dt);
+            throw bad(path, "tensor " + UserException.quote(name) + " has unsupported dtype " + UserException.quote(dt));
         }
         long[] dims = new long[sh.size()];
         long numel = 1;
         for (int i = 0; i < dims.length; i++) {
             if (!integral(sh.get(i)) || ((Number) sh.get(i)).longValue() < 0) {
-                throw bad(path, "tensor '" + name + "' has a malformed shape " + sh);
+                throw bad(path, "tensor " + UserException.quote(name) + " has a malformed shape " + sh);
             }
             dims[i] = ((Number) sh.get(i)).longValue();
             try {
                 numel = Math.multiplyExact(numel, dims[i]);
             } catch (ArithmeticException e) {
-                throw bad(path, "tensor '" + name + "' has a shape " + sh + " too large to exist");
+                throw bad(path, "tensor " + UserException.quote(name) + " has a shape " + sh + " too large to exist");
             }
         }
         if (!integral(off.get(0)) || !integral(off.get(1))) {
-            throw bad(path, "tensor '" + name + "' has data_offsets " + off + " that are not whole numbers");
+            throw bad(path, "tensor " + UserException.quote(name) + " has data_offsets " + off + " that are not whole numbers");
         }
         Number b = (Number) off.get(0);
         Number en = (Number) off.get(1);
         long begin = b.longValue();
         long end = en.longValue();
         if (begin < 0 || end < begin) {
-            throw bad(path, "tensor '" + name + "' has data_offsets " + off + " that run backwards");
+            throw bad(path, "tensor " + UserException.quote(name) + " has data_offsets " + off + " that run backwards");
         }
         if (numel > dataSize) {
-            throw bad(path, "tensor '" + name + "' of shape " + sh + " needs more bytes than the file holds");
+            throw bad(path, "tensor " + UserException.quote(name) + " of shape " + sh + " needs more bytes than the file holds");
         }
         if (end - begin != numel * elemBytes) {
-            throw bad(path, "tensor '" + name + "' spans " + (end - begin) + " bytes but " + dt
+            throw bad(path, "tensor " + UserException.quote(name) + " spans " + (end - begin) + " bytes but " + dt
                     + " shape " + sh + " needs " + numel * elemBytes + " (header lies about offsets)");
         }
         if (end > dataSize) {
-            throw bad(path, "tensor '" + name + "' ends at data byte " + end + " but the file holds only "
+            throw bad(path, "tensor " + UserException.quote(name) + " ends at data byte " + end + " but the file holds only "
                     + dataSize + " data bytes (truncated file or header lies about offsets)");
         }
         return new TensorInfo(name, dt, dims, begin, end);
@@ -195,7 +199,7 @@ public final class SafetensorsFile {
         long at = 0;
         for (TensorInfo t : byBegin) {
             if (t.begin() < at) {
-                throw bad(path, "tensor '" + t.name() + "' overlaps another tensor's bytes (data_offsets [" + t.begin()
+                throw bad(path, "tensor " + UserException.quote(t.name()) + " overlaps another tensor's bytes (data_offsets [" + t.begin()
                         + ", " + t.end() + "])");
             }
             if (t.begin() > at) {

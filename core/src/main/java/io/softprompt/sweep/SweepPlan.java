@@ -1,7 +1,9 @@
 package io.softprompt.sweep;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.FileNotFoundException;
@@ -40,8 +42,10 @@ public record SweepPlan(String name, ObjectNode base, LinkedHashMap<String, List
             root = Json.MAPPER.readTree(file.toFile());
         } catch (NoSuchFileException | FileNotFoundException e) {
             throw new UserException("--config " + file + ": file not found");
+        } catch (JsonProcessingException e) {
+            throw new UserException(file + ": " + Json.describe(e));
         } catch (IOException e) {
-            throw new UserException(file + ": not valid JSON: " + e.getMessage().split("\n")[0]);
+            throw new UserException(file + ": cannot read: " + AtomicFiles.reason(e));
         }
         if (root == null || !root.isObject()) {
             throw new UserException(file + ": must hold a JSON object with \"base\" and \"grid\"");

@@ -120,7 +120,7 @@ public record TrainConfig(
                 continue; // what the file is for, in words
             }
             if (!known.contains(e.getKey())) {
-                throw new UserException(source + ": unknown key '" + e.getKey() + "' (known: "
+                throw new UserException(source + ": unknown key " + UserException.quote(e.getKey()) + " (known: "
                         + String.join(", ", new TreeSet<>(known)) + ")");
             }
             merged.set(e.getKey(), e.getValue());
@@ -128,7 +128,7 @@ public record TrainConfig(
                 VALUES.treeToValue(merged, TrainConfig.class);
             } catch (JsonProcessingException | IllegalArgumentException ex) {
                 throw new UserException(source + ": key '" + e.getKey() + "' must be " + expected(e.getKey())
-                        + " (got " + e.getValue() + ")");
+                        + " (got " + shown(e.getValue()) + ")");
             }
         }
         // a layer that names a source prompt and no init means transfer: an earlier layer's init
@@ -140,8 +140,14 @@ public record TrainConfig(
         try {
             return VALUES.treeToValue(merged, TrainConfig.class);
         } catch (JsonProcessingException e) {
-            throw new UserException(source + ": " + e.getOriginalMessage().split("\n")[0]);
+            throw new UserException(source + ": " + Json.describe(e));
         }
+    }
+
+    /** A JSON value in a message: as JSON, cut to a sane length. */
+    private static String shown(JsonNode v) {
+        String s = v.toString();
+        return s.length() <= UserException.MAX_QUOTED ? s : s.substring(0, UserException.MAX_QUOTED) + "…";
     }
 
     /** What a key's value must be, in words, from its component's type. */
