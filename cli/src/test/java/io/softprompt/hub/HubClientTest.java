@@ -17,6 +17,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -127,6 +128,72 @@ class HubClientTest {
         assertTrue(requests.contains("GET /" + REPO + "/resolve/main/model.safetensors bytes=" + have + "-"),
                 "resumed from byte " + have + ": " + requests);
         assertEquals(1, requests.stream().filter(r -> r.endsWith("/config.json")).count(), "finished files are not fetched again");
+    }
+
+    /**
+     * The hub's file downloads redirect to another host (its storage); the token must stay with the
+     * host it was meant for, as huggingface_hub does: a loopback "storage" server on another port gets
+     * the redirected requests without it, while the endpoint itself and a same-host redirect keep it.
+     */
+    @Test
+    void theTokenNeverFollowsARedirectToAnotherHost() throws Exception {
+        HttpServer storage = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        List<String> storageAuth = new CopyOnWriteArrayList<>();
+        List<String> hubAuth = new CopyOnWriteArrayList<>();
+        storage.createContext("/", ex -> {
+            storageAuth.add(String.valueOf(ex.getRequestHeaders().getFirst("Authorization")));
+            handle(ex);
+        });
+        storage.start();
+        HttpServer hub = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        hub.createContext("/", ex -> {
+            hubAuth.add(String.valueOf(ex.getRequestHeaders().getFirst("Authorization")));
+            String path = ex.getRequestURI().getPath();
+            if (path.startsWith("/same/")) { // a redirect within the hub's own host
+                ex.getResponseHeaders().add("Location", path.substring("/same".length()));
+                ex.sendResponseHeaders(302, -1);
+                ex.close();
+            } else if (path.endsWith("/model.safetensors") || path.endsWith("/config.json")) { // to the storage host
+                ex.getResponseHeaders().add("Location", "http://127.0.0.1:" + storage.getAddress().getPort() + path);
+                ex.sendResponseHeaders(302, -1);
+                ex.close();
+            } else {
+                handle(ex);
+            }
+        });
+        hub.start();
+        try {
+            String hubUrl = "http://127.0.0.1:" + hub.getAddress().getPort();
+            HubClient c = new HubClient(hubUrl, "hf_secret_token", new PrintWriter(new StringWriter()), false);
+            Path target = tmp.resolve("models").resolve(REPO);
+            c.download(REPO, "main", target);
+            assertArrayEquals(Files.readAllBytes(served.resolve("model.safetensors")),
+                    Files.readAllBytes(target.resolve("model.safetensors")));
+            assertTrue(storageAuth.size() >= 2, "the redirected files came from the storage host: " + storageAuth);
+            assertTrue(storageAuth.stream().allMatch("null"::equals), "no token to another host: " + storageAuth);
+            assertTrue(hubAuth.stream().allMatch("Bearer hf_secret_token"::equals), "the hub gets it: " + hubAuth);
+
+            hubAuth.clear();
+            HubClient same = new HubClient(hubUrl + "/same", "hf_secret_token", new PrintWriter(new StringWriter()), false);
+            Path again = tmp.resolve("models2").resolve(REPO);
+            same.download(REPO, "main", again);
+            assertTrue(hubAuth.size() >= 2 && hubAuth.stream().allMatch("Bearer hf_secret_token"::equals),
+                    "a redirect within the endpoint's host keeps it: " + hubAuth);
+        } finally {
+            hub.stop(0);
+            storage.stop(0);
+        }
+    }
+
+    @Test
+    void sameOriginMeansSchemeHostAndPort() {
+        URI hub = URI.create("https://huggingface.co");
+        assertTrue(HubClient.sameOrigin(URI.create("https://huggingface.co/gpt2/resolve/main/x"), hub));
+        assertTrue(HubClient.sameOrigin(URI.create("https://HuggingFace.co:443/x"), hub));
+        assertFalse(HubClient.sameOrigin(URI.create("https://cdn-lfs.huggingface.co/x"), hub));
+        assertFalse(HubClient.sameOrigin(URI.create("http://huggingface.co/x"), hub), "a downgrade is another origin");
+        assertFalse(HubClient.sameOrigin(URI.create("https://huggingface.co:8443/x"), hub));
+        assertFalse(HubClient.sameOrigin(URI.create("https://huggingface.co.evil.example/x"), hub));
     }
 
     @Test

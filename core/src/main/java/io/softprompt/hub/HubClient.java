@@ -36,14 +36,21 @@ public final class HubClient {
             "generation_config.json");
 
     private final String endpoint;
+    private final String token;
     private final HttpClient http;
     private final PrintWriter progress;
     private final boolean terminal;
 
     public HubClient(String endpoint, PrintWriter progress, boolean terminal) {
+        this(endpoint, System.getenv("HF_TOKEN"), progress, terminal);
+    }
+
+    /** With the access token given (null: none) rather than HF_TOKEN's. */
+    public HubClient(String endpoint, String token, PrintWriter progress, boolean terminal) {
+        this.token = token == null || token.isBlank() ? null : token.strip();
         this.endpoint = endpoint.endsWith("/") ? endpoint.substring(0, endpoint.length() - 1) : endpoint;
         this.http = HttpClient.newBuilder()
-                .followRedirects(HttpClient.Redirect.NORMAL)
+                .followRedirects(HttpClient.Redirect.NEVER) // followed by send(): the token must not follow them
                 .connectTimeout(Duration.ofSeconds(10))
                 .build();
         this.progress = progress;
@@ -73,10 +80,9 @@ public final class HubClient {
     /** Whether the hub answers within a few seconds (used only to pick the default model). */
     public boolean reachable(String repo) {
         try {
-            HttpRequest req = request(endpoint + "/" + repo + "/resolve/main/config.json")
-                    .method("HEAD", HttpRequest.BodyPublishers.noBody())
-                    .timeout(Duration.ofSeconds(3)).build();
-            HttpResponse<Void> r = http.send(req, HttpResponse.BodyHandlers.discarding());
+            HttpResponse<Void> r = send(endpoint + "/" + repo + "/resolve/main/config.json",
+                    b -> b.method("HEAD", HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(3)),
+                    HttpResponse.BodyHandlers.discarding());
             return r.statusCode() == 200;
         } catch (IOException e) {
             return false;
@@ -146,13 +152,11 @@ public final class HubClient {
         Path part = staging.resolve(file + ".part");
         long have = Files.isRegularFile(part) ? Files.size(part) : 0;
         String url = endpoint + "/" + repo + "/resolve/" + revision + "/" + file;
-        HttpRequest.Builder rb = request(url).GET();
-        if (have > 0) {
-            rb.header("Range", "bytes=" + have + "-");
-        }
+        long from = have;
         HttpResponse<InputStream> resp;
         try {
-            resp = http.send(rb.build(), HttpResponse.BodyHandlers.ofInputStream());
+            resp = send(url, b -> from > 0 ? b.GET().header("Range", "bytes=" + from + "-") : b.GET(),
+                    HttpResponse.BodyHandlers.ofInputStream());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted");
@@ -228,13 +232,65 @@ public final class HubClient {
         }
     }
 
-    private HttpRequest.Builder request(String url) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("User-Agent", "softprompt");
-        String token = System.getenv("HF_TOKEN");
-        if (token != null && !token.isBlank()) {
-            b.header("Authorization", "Bearer " + token.trim());
+    /** Redirects followed at most (the hub's file downloads take one or two). */
+    static final int MAX_REDIRECTS = 10;
+
+    /**
+     * Sends a request to url and follows redirects itself, as huggingface_hub does: HF_TOKEN goes only
+     * to the endpoint's own origin (scheme, host and port), so a redirect to another host (the hub's
+     * file storage, or anywhere a hostile server points) never receives it; an https page never sends
+     * the client on to plain http.
+     */
+    <T> HttpResponse<T> send(String url, java.util.function.UnaryOperator<HttpRequest.Builder> method,
+            HttpResponse.BodyHandler<T> body) throws IOException, InterruptedException {
+        URI uri = URI.create(url);
+        for (int hop = 0; ; hop++) {
+            HttpRequest.Builder b = HttpRequest.newBuilder(uri).header("User-Agent", "softprompt");
+            if (token != null && sameOrigin(uri, URI.create(endpoint))) {
+                b.header("Authorization", "Bearer " + token);
+            }
+            HttpResponse<T> r = http.send(method.apply(b).build(), body);
+            int code = r.statusCode();
+            var location = r.headers().firstValue("Location");
+            if (!(code == 301 || code == 302 || code == 303 || code == 307 || code == 308) || location.isEmpty()) {
+                return r;
+            }
+            close(r);
+            if (hop == MAX_REDIRECTS) {
+                throw new IOException("more than " + MAX_REDIRECTS + " redirects from " + url);
+            }
+            URI next;
+            try {
+                next = uri.resolve(location.get().strip());
+            } catch (IllegalArgumentException e) {
+                throw new IOException("a redirect to a malformed address");
+            }
+            String scheme = next.getScheme() == null ? "" : next.getScheme().toLowerCase(Locale.ROOT);
+            if (!scheme.equals("https") && !(scheme.equals("http") && "http".equalsIgnoreCase(uri.getScheme()))) {
+                throw new IOException("refused a redirect from " + uri.getScheme() + " to " + (scheme.isEmpty() ? "no scheme" : scheme));
+            }
+            uri = next;
         }
-        return b;
+    }
+
+    /** Same scheme, host and port (default ports made explicit). */
+    static boolean sameOrigin(URI a, URI b) {
+        return a.getScheme() != null && a.getScheme().equalsIgnoreCase(b.getScheme()) && a.getHost() != null
+                && a.getHost().equalsIgnoreCase(b.getHost()) && port(a) == port(b);
+    }
+
+    private static int port(URI u) {
+        return u.getPort() >= 0 ? u.getPort() : "https".equalsIgnoreCase(u.getScheme()) ? 443 : 80;
+    }
+
+    private static void close(HttpResponse<?> r) {
+        if (r.body() instanceof InputStream in) {
+            try {
+                in.close();
+            } catch (IOException ignored) {
+                // a redirect's body: nothing in it is read
+            }
+        }
     }
 
     static long totalFromRange(String contentRange) {
