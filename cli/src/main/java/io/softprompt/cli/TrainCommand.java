@@ -164,9 +164,11 @@ public final class TrainCommand implements Callable<Integer> {
                 TrainJob.Outcome o = job.run(sp.model(), where.name(), debugHooks(progress));
                 progress.finish();
                 Object acc = o.summary().get("best_dev_accuracy");
-                err.printf(Locale.ROOT, "wrote %s (best dev accuracy %s at step %d%s)%s%n", o.output(),
+                boolean keptInitial = acc != null && o.result().bestStep() == 0 && o.result().steps() > 0;
+                err.printf(Locale.ROOT, "wrote %s (best dev accuracy %s at step %d%s%s)%s%n", o.output(),
                         acc == null ? "n/a" : String.format(Locale.ROOT, "%.4f", (Double) acc), o.result().bestStep(),
                         o.result().stoppedEarly() ? ", stopped early at step " + o.result().steps() : "",
+                        keptInitial ? "; no evaluation beat the initial prompt, so it is the one kept" : "",
                         where.demo() ? " -- " + ModelLocator.DEMO_CAVEAT : where.embedded() ? " -- " + EmbeddedModel.CAVEAT : "");
                 if (common.json) {
                     out.println(Json.write(o.summary()));

@@ -69,7 +69,9 @@ public final class ModelLocator {
             if (EmbeddedModel.isEmbedded(p)) {
                 return Located.embedded(p);
             }
-            return new Located(p, spec, DemoModel.isDemo(p.toAbsolutePath().normalize()));
+            // a folder is recorded by its absolute path: a prompt file names its model from anywhere
+            Path abs = p.toAbsolutePath().normalize();
+            return new Located(p, abs.toString(), DemoModel.isDemo(abs));
         }
         if (spec.equals(EmbeddedModel.NAME)) {
             return Located.embedded(EmbeddedModel.ensure(modelsDir));

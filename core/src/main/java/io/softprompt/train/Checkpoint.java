@@ -1,6 +1,7 @@
 package io.softprompt.train;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import io.softprompt.eval.Metrics;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.safetensors.SafetensorsWriter;
@@ -8,6 +9,7 @@ import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -72,8 +74,16 @@ public record Checkpoint(float[] prompt, float[] bestPrompt, long[] promptShape,
         try {
             state = Json.STRICT.readValue(meta.get("state"), State.class);
             config = Json.STRICT.readValue(meta.get("config"), TrainConfig.class);
+        } catch (JsonProcessingException e) {
+            throw new UserException(file + ": checkpoint metadata is damaged: " + Json.describe(e));
         } catch (IOException | IllegalArgumentException e) {
-            throw new UserException(file + ": checkpoint metadata is damaged: " + e.getMessage().split("\n")[0]);
+            throw new UserException(file + ": checkpoint metadata is damaged");
+        }
+        if (state == null || config == null) {
+            throw new UserException(file + ": checkpoint metadata is damaged (state or config is null)");
+        }
+        if (config.tokens() < 1 || config.optimizer() == null || config.steps() == null || config.steps() < 0) {
+            throw new UserException(file + ": checkpoint metadata is damaged (its config has no valid tokens, steps or optimizer)");
         }
         Map<String, float[]> opt = new LinkedHashMap<>();
         Map<String, long[]> shapes = new LinkedHashMap<>();
@@ -84,7 +94,66 @@ public record Checkpoint(float[] prompt, float[] bestPrompt, long[] promptShape,
                 shapes.put(k, f.info(name).shape());
             }
         }
-        return new Checkpoint(f.readFloats("prompt"), f.readFloats("best_prompt"), f.info("prompt").shape(), opt, shapes,
-                state, config, meta.get("model_fingerprint"));
+        Checkpoint c = new Checkpoint(f.readFloats("prompt"), f.readFloats("best_prompt"), f.info("prompt").shape(), opt,
+                shapes, state, config, meta.get("model_fingerprint"));
+        c.check(file, f.info("best_prompt").shape());
+        return c;
+    }
+
+    /**
+     * Refuses a checkpoint that cannot be where a run of its own config stands: a prompt or optimiser
+     * state that is not finite (resuming would only fail later and blame the learning rate), shapes
+     * that are not the config's [tokens, D], or a state (step, optimiser steps, data position, best
+     * step) outside what the config allows. Each names the file and what is wrong; none restarts.
+     */
+    void check(Path file, long[] bestShape) {
+        String bad = null;
+        int steps = config.steps() == null ? Integer.MAX_VALUE : config.steps();
+        if (promptShape.length != 2 || promptShape[0] != config.tokens() || promptShape[1] < 1) {
+            bad = "its prompt has shape " + Arrays.toString(promptShape) + " but its config says " + config.tokens() + " tokens";
+        } else if (!Arrays.equals(bestShape, promptShape)) {
+            bad = "its best prompt has shape " + Arrays.toString(bestShape) + ", its prompt " + Arrays.toString(promptShape);
+        } else if (!finite(prompt)) {
+            bad = "its prompt holds non-finite values (NaN or Inf)";
+        } else if (!finite(bestPrompt)) {
+            bad = "its best prompt holds non-finite values (NaN or Inf)";
+        } else if (state.step() < 0 || state.step() > steps) {
+            bad = "its step " + state.step() + " is outside the run's 0.." + steps + " steps";
+        } else if (!config.optimizer().equals(state.optimizer())) {
+            bad = "its state names optimizer " + UserException.quote(state.optimizer()) + " but its config "
+                    + UserException.quote(config.optimizer());
+        } else if (state.optimizerSteps() < 0 || state.optimizerSteps() > state.step()) {
+            bad = "its optimizer took " + state.optimizerSteps() + " steps in " + state.step() + " training steps";
+        } else if (state.epoch() < 0 || state.cursor() < 0) {
+            bad = "its data position (epoch " + state.epoch() + ", row " + state.cursor() + ") is negative";
+        } else if (state.bestStep() < 0 || state.bestStep() > state.step()) {
+            bad = "its best step " + state.bestStep() + " is not between 0 and its step " + state.step();
+        } else if (state.evalsSinceBest() < 0) {
+            bad = "its count of evaluations since the best is negative";
+        } else if (state.bestMetric() != null && !(state.bestMetric() >= 0 && state.bestMetric() <= 1)) {
+            bad = "its best metric " + state.bestMetric() + " is not between 0 and 1";
+        } else if (!Double.isFinite(state.trainSeconds()) || state.trainSeconds() < 0 || state.trainExamples() < 0) {
+            bad = "its timing figures are negative or not finite";
+        } else {
+            for (var e : optimizer.entrySet()) {
+                if (!finite(e.getValue())) {
+                    bad = "its optimizer state " + UserException.quote(e.getKey()) + " holds non-finite values";
+                    break;
+                }
+            }
+        }
+        if (bad != null) {
+            throw new UserException(file + ": damaged checkpoint: " + bad + "; start the run afresh with --force, or "
+                    + "resume from " + RunDir.PREVIOUS + " if it is sound");
+        }
+    }
+
+    private static boolean finite(float[] v) {
+        for (float x : v) {
+            if (!Float.isFinite(x)) {
+                return false;
+            }
+        }
+        return true;
     }
 }

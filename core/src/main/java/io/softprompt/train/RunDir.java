@@ -81,6 +81,11 @@ public final class RunDir implements AutoCloseable {
                 throw new UserException("--run-dir " + dir + ": holds an unfinished run; continue it with --resume " + dir
                         + ", or pass --force to start over");
             }
+            String started = r.startedFile();
+            if (!force && started != null) {
+                throw new UserException("--run-dir " + dir + ": holds an unfinished run that stopped before its first "
+                        + "checkpoint (" + started + "); pass --force to start it over");
+            }
             for (String f : List.of(CHECKPOINT, PREVIOUS, METRICS, BEST, FINAL, CONFIG)) {
                 Files.deleteIfExists(r.dir.resolve(f));
             }
@@ -102,6 +107,11 @@ public final class RunDir implements AutoCloseable {
         }
         RunDir r = new RunDir(dir);
         if (!Files.isRegularFile(r.checkpoint())) {
+            if (r.startedFile() != null) {
+                throw new UserException("--resume " + dir + ": the run stopped before its first checkpoint, so there is "
+                        + "nothing to resume; run the same train command again with --force to start it over (a lower "
+                        + "--checkpoint-every saves sooner)");
+            }
             throw new UserException("--resume " + dir + ": not a run folder (no " + CHECKPOINT + ")");
         }
         r.lock();
@@ -174,6 +184,16 @@ public final class RunDir implements AutoCloseable {
         }
     }
 
+    /** A file a started run leaves before its first checkpoint (config.json, metrics.jsonl, best.sp), or null. */
+    private String startedFile() {
+        for (String f : List.of(CONFIG, METRICS, BEST, PREVIOUS)) {
+            if (Files.exists(dir.resolve(f))) {
+                return f;
+            }
+        }
+        return null;
+    }
+
     public Path dir() {
         return dir;
     }
@@ -217,6 +237,30 @@ public final class RunDir implements AutoCloseable {
             c.write(checkpoint());
         } catch (IOException e) {
             throw new UserException("cannot write checkpoint " + checkpoint() + ": " + AtomicFiles.reason(e), e);
+        }
+    }
+
+    /**
+     * Refuses a checkpoint whose config is not the one this run folder started with (config.json):
+     * a checkpoint copied in from another run, or a config.json edited by hand.
+     */
+    public void checkAgainstConfig(Checkpoint c) {
+        Path file = config();
+        if (!Files.isRegularFile(file)) {
+            return;
+        }
+        JsonNode recorded;
+        JsonNode saved;
+        try {
+            saved = Json.MAPPER.readTree(Json.write(c.config())); // as config.json spells it, numbers and all
+            recorded = Json.MAPPER.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new UserException(file + ": " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j
+                    ? Json.describe(j) : "cannot read: " + AtomicFiles.reason(e)));
+        }
+        if (recorded == null || !recorded.equals(saved)) {
+            throw new UserException(checkpoint() + ": its config contradicts the run's " + file + " (a checkpoint from "
+                    + "another run?); start afresh with --force or restore the run's own files");
         }
     }
 

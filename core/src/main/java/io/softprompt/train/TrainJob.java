@@ -16,6 +16,7 @@ import io.softprompt.prompt.PromptInit;
 import io.softprompt.scoring.Scorer;
 import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Json;
+import io.softprompt.util.Outputs;
 import io.softprompt.util.Rss;
 import io.softprompt.util.UserException;
 import java.io.IOException;
@@ -126,6 +127,11 @@ public final class TrainJob implements AutoCloseable {
             DataSource devSrc = devSource(cfg, t);
             List<Example> trainRows = TsvReader.read(trainSrc, t, true);
             List<Example> devRows = devSrc == null ? List.of() : TsvReader.read(devSrc, t, true);
+            if (from.state().cursor() > trainRows.size()) {
+                throw new UserException(run.checkpoint() + ": damaged checkpoint: its data position (row "
+                        + from.state().cursor() + ") is past the " + trainRows.size() + " training rows of " + trainSrc.name());
+            }
+            run.checkAgainstConfig(from);
             return new TrainJob(cfg, t, trainSrc, devSrc, trainRows, devRows, run, from);
         } catch (RuntimeException e) {
             run.close();
@@ -157,19 +163,7 @@ public final class TrainJob implements AutoCloseable {
      * denied") comes out before any training, not after.
      */
     static void checkOutput(Path out, boolean force) {
-        if (Files.isDirectory(out)) {
-            throw new UserException("--output " + out + ": is a folder; name the .sp file to write");
-        }
-        if (Files.exists(out) && !force) {
-            throw new UserException("--output " + out + ": exists; pass --force to overwrite it");
-        }
-        Path dir = out.toAbsolutePath().getParent();
-        try {
-            Files.createDirectories(dir);
-            Files.deleteIfExists(Files.createTempFile(dir, ".softprompt-probe-", ".tmp"));
-        } catch (IOException e) {
-            throw new UserException("--output " + out + ": cannot write in " + dir + ": " + AtomicFiles.reason(e));
-        }
+        Outputs.checkFile("--output", out, force);
     }
 
     public TrainConfig config() {
@@ -205,6 +199,10 @@ public final class TrainJob implements AutoCloseable {
         if (from != null && from.fingerprint() != null && !from.fingerprint().equals(model.fingerprint())) {
             throw new UserException("--resume " + run.dir() + ": the run was trained on another model (fingerprint "
                     + from.fingerprint() + "; " + modelName + " has " + model.fingerprint() + ")");
+        }
+        if (from != null && from.promptShape()[1] != model.lm().hiddenSize()) {
+            throw new UserException(run.checkpoint() + ": damaged checkpoint: its prompt is " + from.promptShape()[1]
+                    + " wide but " + modelName + " has hidden size " + model.lm().hiddenSize());
         }
         int maxPos = model.lm().maxPositions();
         if (cfg.maxLength() != null && cfg.tokens() + cfg.maxLength() > maxPos) {
@@ -426,6 +424,8 @@ public final class TrainJob implements AutoCloseable {
         j.put("best_step", r.bestStep());
         j.put("best_dev_accuracy", best == null ? null : best.accuracy());
         j.put("best_dev_macro_f1", best == null || !Double.isFinite(best.macroF1()) ? null : best.macroF1());
+        // the initial prompt is a candidate: a run that never beat it keeps it, and says so
+        j.put("kept_initial_prompt", best != null && r.bestStep() == 0 && r.steps() > 0);
         j.put("final_loss", r.lastLoss());
         j.put("train_examples_per_sec", finite(r.trainExamplesPerSec()));
         j.put("eval_examples_per_sec", finite(r.evalExamplesPerSec()));

@@ -489,7 +489,13 @@ public final class Trainer {
             if (evaluates && from == null) {
                 run.listener().onEvalStart(0, run.devSize());
                 initialDev = run.eval().evaluate(run.init()).metrics();
+                // the initial prompt is the first candidate for best: a run that only gets worse keeps it
+                best = run.init().clone();
+                bestMetric = initialDev.accuracy();
+                bestDev = initialDev;
+                bestStep = 0;
                 run.listener().onEval(0, initialDev, false); // recorded in the checkpoint and final.json, not as a log step
+                run.listener().onBest(0, best, bestDev);
             }
         }
 
@@ -699,7 +705,7 @@ public final class Trainer {
                 if (checkpointStep > 0) {
                     sb.append("; kept checkpoint ").append(dir.checkpoint()).append(" (step ").append(checkpointStep).append(')');
                 }
-                if (bestStep > 0 && Files.isRegularFile(dir.best())) {
+                if (evaluates && Files.isRegularFile(dir.best())) {
                     sb.append(", best prompt ").append(dir.best()).append(" (step ").append(bestStep).append(')');
                 }
             }
