@@ -16,6 +16,7 @@ import io.softprompt.loader.LoadedModel;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Prompted;
 import io.softprompt.prompt.PromptInit;
+import io.softprompt.train.DataOrder;
 import io.softprompt.train.TrainConfig;
 import io.softprompt.train.Trainer;
 import io.softprompt.util.Rss;
@@ -141,7 +142,7 @@ public final class ScaleBenchmark {
         for (int g = 0; g < 2; g++) {
             TrainConfig cfg = base(steps).groupByLength(g == 1).build();
             // the padding of the batches this run draws: its own order (a pure function of seed and epoch)
-            int[] order = Trainer.orderFor(rows, cfg, 0);
+            int[] order = DataOrder.orderFor(rows, cfg, 0);
             long pad = 0;
             long real = 0;
             for (int s = 0; s < steps; s++) {

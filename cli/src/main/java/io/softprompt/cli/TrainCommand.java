@@ -11,6 +11,7 @@ import io.softprompt.sweep.SweepRunner;
 import io.softprompt.train.RunDir;
 import io.softprompt.train.TrainConfig;
 import io.softprompt.train.TrainJob;
+import io.softprompt.train.DataParallel;
 import io.softprompt.train.Trainer;
 import io.softprompt.util.Json;
 import io.softprompt.util.ParentWatch;
@@ -63,7 +64,7 @@ public final class TrainCommand implements Callable<Integer> {
     CommandSpec spec;
 
     /** For the loaded model, where each step's loss and gradient are computed when not here (softprompt-spark), or null. */
-    private final Function<LoadedModel, Trainer.Distributor> distributor;
+    private final Function<LoadedModel, DataParallel.Distributor> distributor;
 
     public TrainCommand() {
         this(null);
@@ -73,7 +74,7 @@ public final class TrainCommand implements Callable<Integer> {
      * The train command of another front end (softprompt-spark), which computes each step's loss and
      * gradient with the distributor it makes for the loaded model; everything else is this command's.
      */
-    public TrainCommand(Function<LoadedModel, Trainer.Distributor> distributor) {
+    public TrainCommand(Function<LoadedModel, DataParallel.Distributor> distributor) {
         this.distributor = distributor;
     }
 

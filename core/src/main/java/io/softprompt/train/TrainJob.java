@@ -48,7 +48,7 @@ public final class TrainJob implements AutoCloseable {
     private final RunDir run;
     private Checkpoint from;
     private UserException failure;
-    private Trainer.Distributor distributor;
+    private DataParallel.Distributor distributor;
 
     private TrainJob(TrainConfig cfg, Task task, DataSource trainSource, DataSource devSource, List<Example> trainRows,
             List<Example> devRows, RunDir run, Checkpoint from) {
@@ -286,7 +286,7 @@ public final class TrainJob implements AutoCloseable {
      * process; the rows drawn, the update, evaluation and checkpoints stay the same, so a run can
      * resume in either mode. Returns this job.
      */
-    public TrainJob distribute(Trainer.Distributor d) {
+    public TrainJob distribute(DataParallel.Distributor d) {
         this.distributor = d;
         return this;
     }

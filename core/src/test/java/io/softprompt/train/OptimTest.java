@@ -121,16 +121,16 @@ class OptimTest {
     @Test
     void gradientNormIsTheL2Norm() {
         try (NDManager nd = NDManager.newBaseManager()) {
-            assertEquals(13.0, Trainer.norm(nd.create(new float[] {3, 4, 12})), 1e-9);
+            assertEquals(13.0, PackMember.norm(nd.create(new float[] {3, 4, 12})), 1e-9);
         }
     }
 
     @Test
     void dataOrderIsAPureFunctionOfSeedAndEpoch() {
-        assertEquals(Arrays.toString(Trainer.order(50, 7, 3)), Arrays.toString(Trainer.order(50, 7, 3)));
-        org.junit.jupiter.api.Assertions.assertNotEquals(Arrays.toString(Trainer.order(50, 7, 3)),
-                Arrays.toString(Trainer.order(50, 7, 4)));
-        int[] sorted = Trainer.order(50, 7, 3).clone();
+        assertEquals(Arrays.toString(DataOrder.order(50, 7, 3)), Arrays.toString(DataOrder.order(50, 7, 3)));
+        org.junit.jupiter.api.Assertions.assertNotEquals(Arrays.toString(DataOrder.order(50, 7, 3)),
+                Arrays.toString(DataOrder.order(50, 7, 4)));
+        int[] sorted = DataOrder.order(50, 7, 3).clone();
         Arrays.sort(sorted);
         for (int i = 0; i < 50; i++) {
             assertEquals(i, sorted[i], "a permutation");

@@ -202,8 +202,8 @@ class PackTest {
             lengths[i] = 5 + r.nextInt(60);
         }
         TrainConfig cfg = TrainConfig.builder().batchSize(8).groupByLength(true).seed(5).build();
-        int[] a = Trainer.order(lengths, cfg, 2);
-        assertEquals(Arrays.toString(a), Arrays.toString(Trainer.order(lengths, cfg, 2)), "pure");
+        int[] a = DataOrder.order(lengths, cfg, 2);
+        assertEquals(Arrays.toString(a), Arrays.toString(DataOrder.order(lengths, cfg, 2)), "pure");
         int[] sorted = a.clone();
         Arrays.sort(sorted);
         for (int i = 0; i < sorted.length; i++) {
@@ -211,7 +211,7 @@ class PackTest {
         }
         double grouped = 0;
         double plain = 0;
-        int[] p = Trainer.order(lengths.length, 5, 2);
+        int[] p = DataOrder.order(lengths.length, 5, 2);
         for (int s = 0; s + 8 <= a.length; s += 8) {
             grouped += spread(lengths, a, s);
             plain += spread(lengths, p, s);

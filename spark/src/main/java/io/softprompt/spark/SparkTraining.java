@@ -2,6 +2,7 @@ package io.softprompt.spark;
 
 import io.softprompt.data.Encoder;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.train.DataParallel;
 import io.softprompt.train.Trainer;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,7 +29,7 @@ public final class SparkTraining {
     private SparkTraining() {}
 
     /** The distributor for a run on {@code model} (the driver's), over the active or a new Spark session. */
-    public static Trainer.Distributor distributor(LoadedModel model, String device) {
+    public static DataParallel.Distributor distributor(LoadedModel model, String device) {
         return spec -> {
             SparkSession spark = SparkSession.builder().appName("softprompt train").getOrCreate();
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
@@ -44,13 +45,13 @@ public final class SparkTraining {
     }
 
     /** Each step: broadcast the prompt, one task per shard, sums added with treeAggregate. */
-    static final class Gradients implements Trainer.Gradients {
+    static final class Gradients implements DataParallel.Gradients {
         private final JavaSparkContext jsc;
         private final ModelHolder.Key key;
-        private final Trainer.LossSpec spec;
+        private final DataParallel.LossSpec spec;
         private final int parts;
 
-        Gradients(JavaSparkContext jsc, ModelHolder.Key key, Trainer.LossSpec spec, int parts) {
+        Gradients(JavaSparkContext jsc, ModelHolder.Key key, DataParallel.LossSpec spec, int parts) {
             this.jsc = jsc;
             this.key = key;
             this.spec = spec;
@@ -58,15 +59,15 @@ public final class SparkTraining {
         }
 
         @Override
-        public Trainer.Sums compute(float[] prompt, List<Encoder.Encoded> rows) {
+        public DataParallel.Sums compute(float[] prompt, List<Encoder.Encoded> rows) {
             Broadcast<float[]> p = jsc.broadcast(prompt);                                         // [N·D]
             try {
                 ModelHolder.Key k = key;
-                Trainer.LossSpec s = spec;
+                DataParallel.LossSpec s = spec;
                 int size = prompt.length;
                 return jsc.parallelize(shards(rows, parts), Math.min(parts, rows.size()))
-                        .map(shard -> ModelHolder.withGradients(() -> Trainer.shard(ModelHolder.get(k).lm(), s, p.value(), shard)))
-                        .treeAggregate(Trainer.Sums.zero(size), Trainer.Sums::plus, Trainer.Sums::plus);
+                        .map(shard -> ModelHolder.withGradients(() -> DataParallel.shard(ModelHolder.get(k).lm(), s, p.value(), shard)))
+                        .treeAggregate(DataParallel.Sums.zero(size), DataParallel.Sums::plus, DataParallel.Sums::plus);
             } finally {
                 p.destroy();
             }

@@ -15,6 +15,7 @@ import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.train.Checkpoint;
 import io.softprompt.train.RunDir;
+import io.softprompt.train.DataParallel;
 import io.softprompt.train.Trainer;
 import io.softprompt.util.Json;
 import java.io.PrintWriter;
@@ -417,8 +418,8 @@ class SparkTest {
         assertEquals(List.of(2, 2, 3), s.stream().map(List::size).toList());
         assertEquals(rows, s.stream().flatMap(List::stream).toList());
         assertEquals(2, SparkTraining.shards(rows.subList(0, 2), 8).size());
-        Trainer.Sums a = new Trainer.Sums(1.5, new double[] {1, 2}, 3);
-        Trainer.Sums b = a.plus(new Trainer.Sums(0.5, new double[] {3, 4}, 1));
+        DataParallel.Sums a = new DataParallel.Sums(1.5, new double[] {1, 2}, 3);
+        DataParallel.Sums b = a.plus(new DataParallel.Sums(0.5, new double[] {3, 4}, 1));
         assertEquals(2.0, b.loss());
         assertEquals(4, b.terms());
         assertEquals(List.of(4.0, 6.0), Arrays.stream(b.gradient()).boxed().toList());
