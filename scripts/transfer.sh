@@ -13,7 +13,7 @@ STEPS=${2:-1500}
 sp=target/softprompt/bin/softprompt
 [ -x "$sp" ] || mvn -B -q package -DskipTests
 rm -rf "$WORK" && mkdir -p "$WORK"
-data=core/src/main/resources/models/sentiment-lm/data   # the embedded model's own SST-2 rows
+data=sentiment-lm/src/main/resources/models/sentiment-lm/data   # the embedded model's own SST-2 rows
 train="$data/train.tsv"
 rows=$(( $(wc -l < "$train") - 1 ))
 half=$(( rows / 2 ))

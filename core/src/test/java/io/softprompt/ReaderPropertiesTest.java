@@ -11,7 +11,6 @@ import io.softprompt.prompt.Npy;
 import io.softprompt.prompt.PeftAdapter;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
-import io.softprompt.sweep.SweepPlan;
 import io.softprompt.train.Checkpoint;
 import io.softprompt.train.TrainConfig;
 import io.softprompt.util.Json;
@@ -38,12 +37,13 @@ import net.jqwik.api.lifecycle.BeforeContainer;
 /**
  * Every format softprompt reads, generated and mutated (see {@link Hostile}): .sp prompts and any
  * safetensors header and body, checkpoints, PEFT adapter folders, .npy arrays, task JSON, training
- * config JSON, sweep configs, TSV and JSON-lines rows. The property: the reader returns a value or
+ * config JSON, TSV and JSON-lines rows. The property: the reader returns a value or
  * refuses with the one-line bad-input error; never another exception, never seconds, never an
  * allocation sized by a number it has not checked against the file (a 2 GB heap turns that into an
  * OutOfMemoryError, which fails the property). {@value #TRIES} cases per format in the default build;
  * {@link #manyCasesOfEveryFormat} runs {@value #MANY} more under the {@code slow} tag. The HTTP request
- * bodies of serve are in {@code serve.RequestPropertiesTest}.
+ * bodies of serve are in {@code serve.RequestPropertiesTest}, sweep configs in the cli module's
+ * {@code sweep.SweepConfigPropertiesTest}.
  */
 class ReaderPropertiesTest {
     static final int TRIES = 2000;
@@ -100,7 +100,7 @@ class ReaderPropertiesTest {
     // ---- the formats ----
 
     enum Format {
-        SP, SAFETENSORS_HEADER, CHECKPOINT, PEFT_CONFIG, PEFT_WEIGHTS, NPY, TASK, CONFIG, SWEEP, TSV, JSONL
+        SP, SAFETENSORS_HEADER, CHECKPOINT, PEFT_CONFIG, PEFT_WEIGHTS, NPY, TASK, CONFIG, TSV, JSONL
     }
 
     /** One hostile input: the format it imitates and its bytes. */
@@ -117,9 +117,6 @@ class ReaderPropertiesTest {
     static final String CONFIG_JSON = "{\"tokens\": 8, \"lr\": 0.03, \"steps\": 100, \"optimizer\": \"adamw\","
             + " \"init\": \"text\", \"init_text\": \"review :\", \"batch_size\": 4, \"eval_every\": 10, \"patience\": 3,"
             + " \"dev\": \"dev.tsv\", \"train\": \"train.tsv\", \"schedule\": \"linear\", \"warmup\": 10, \"seed\": 7}";
-    static final String SWEEP_JSON = "{\"name\": \"s\", \"base\": {\"task\": \"sst2\", \"steps\": 5, \"lr\": 0.03},"
-            + " \"grid\": {\"tokens\": [1, 5], \"init\": [\"random\", {\"init\": \"text\", \"init_text\": \"hi\"}],"
-            + " \"seed\": [1, 2]}}";
     static final String TSV = "sentence\tlabel\na fine film\t1\na dull plot\t0\n\"quoted\"\t1\n";
     static final String JSONL = "{\"sentence\": \"a fine film\", \"label\": \"1\"}\n{\"sentence\": \"dull\", \"label\": 0}\n";
 
@@ -133,7 +130,6 @@ class ReaderPropertiesTest {
             case NPY -> Hostile.bytes(npy);
             case TASK -> Hostile.json(tree(TASK_JSON));
             case CONFIG -> Hostile.json(tree(CONFIG_JSON));
-            case SWEEP -> Hostile.json(tree(SWEEP_JSON));
             case TSV -> Hostile.bytes(TSV.getBytes(StandardCharsets.UTF_8));
             case JSONL -> Hostile.bytes(JSONL.getBytes(StandardCharsets.UTF_8));
         };
@@ -166,7 +162,6 @@ class ReaderPropertiesTest {
                 case TASK -> run(c, "task.json", f -> Task.load(f));
                 case CONFIG -> run(c, "config.json", f -> TrainConfig.overlay(TrainConfig.defaults(),
                         Json.read(f, JsonNode.class), f.toString()).validate());
-                case SWEEP -> run(c, "sweep.json", f -> SweepPlan.load(f).runs());
                 case TSV -> run(c, "rows.tsv", f -> TsvReader.read(DataSource.file(f), Task.resolve("sst2"), true));
                 case JSONL -> run(c, "rows.jsonl", f -> TsvReader.read(DataSource.file(f), Task.resolve("sst2"), true));
             };
@@ -228,11 +223,6 @@ class ReaderPropertiesTest {
     }
 
     @Provide
-    Arbitrary<Case> sweep() {
-        return of(Format.SWEEP);
-    }
-
-    @Provide
     Arbitrary<Case> rows() {
         return Arbitraries.oneOf(of(Format.TSV), of(Format.JSONL));
     }
@@ -274,11 +264,6 @@ class ReaderPropertiesTest {
 
     @Property(tries = TRIES)
     void trainingConfigsAreReadOrRefusedInOneLine(@ForAll("config") Case c) {
-        check(c);
-    }
-
-    @Property(tries = TRIES)
-    void sweepConfigsAreReadOrRefusedInOneLine(@ForAll("sweep") Case c) {
         check(c);
     }
 

@@ -30,7 +30,7 @@ public final class ModelOptions {
 
     /** The model named by --model (else {@code fallback}): a local folder, the embedded model, or a hub download. */
     public ModelLocator.Located locate(String fallback, PrintWriter err) {
-        Path dir = modelsDir != null ? modelsDir : ModelLocator.defaultModelsDir();
+        Path dir = modelsDir != null ? modelsDir : ModelLocator.modelsDir(Path.of("models"));
         return new ModelLocator(dir, err, Terminal.isInteractive()).locate(model != null ? model : fallback);
     }
 

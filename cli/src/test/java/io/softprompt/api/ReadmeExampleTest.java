@@ -68,4 +68,37 @@ class ReadmeExampleTest {
         assertEquals(20, PromptFile.read(out).tokens());
         assertTrue(Files.isRegularFile(tmp.resolve("example.run/final.json")), "the run folder beside the output");
     }
+
+    /**
+     * The example as another JVM program runs it, on its default (the embedded sentiment-lm) from an
+     * empty working folder: the library creates nothing there (the model goes to the user's cache,
+     * here a temporary $XDG_CACHE_HOME); only the output it was told to write appears, elsewhere.
+     */
+    @Test
+    void theLibraryCreatesNoFolderInTheCallersWorkingFolder() throws Exception {
+        Path src = tmp.resolve("src/Example.java");
+        Files.createDirectories(src.getParent());
+        Files.writeString(src, example());
+        Path classes = Files.createDirectories(tmp.resolve("classes"));
+        String cp = System.getProperty("java.class.path");
+        assertEquals(0, ToolProvider.getSystemJavaCompiler().run(null, null, null, "-d", classes.toString(), "-cp", cp,
+                src.toString()));
+        Path work = Files.createDirectories(tmp.resolve("work"));
+        Path cache = tmp.resolve("cache");
+        Path out = tmp.resolve("elsewhere/example.sp");
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Dai.djl.offline=true", "-Dsoftprompt.offline=true", "-cp", classes + java.io.File.pathSeparator + cp,
+                "Example", "sentiment-lm", out.toString()).directory(work.toFile()).redirectErrorStream(true);
+        pb.environment().put("XDG_CACHE_HOME", cache.toString());
+        pb.environment().remove("SOFTPROMPT_MODELS");
+        Process p = pb.start();
+        String printed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), printed);
+        assertEquals(0, p.exitValue(), printed);
+        try (var s = Files.list(work)) {
+            assertEquals(List.of(), s.toList(), "nothing in the working folder: " + printed);
+        }
+        assertTrue(Files.isRegularFile(cache.resolve("softprompt/models/sentiment-lm/config.json")), "the model in the cache");
+        assertEquals(20, PromptFile.read(out).tokens());
+    }
 }

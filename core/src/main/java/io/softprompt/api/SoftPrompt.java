@@ -55,8 +55,11 @@ public final class SoftPrompt implements AutoCloseable {
     }
 
     /**
-     * Loads a model: a Hugging Face folder, a hub id (kept in {@code ./models/<id>} and downloaded
-     * there when missing), or null for the default model. Download progress and notes go nowhere.
+     * Loads a model: a Hugging Face folder, a hub id, {@code sentiment-lm} (the embedded model: add the
+     * artifact softprompt-sentiment-lm beside this one), or null for the default model. Hub models and
+     * the embedded one are kept in {@link ModelLocator#defaultModelsDir()}: -Dsoftprompt.models or
+     * $SOFTPROMPT_MODELS, else the user's cache ({@code ~/.cache/softprompt/models}), never the working
+     * folder. Download progress and notes go nowhere.
      */
     public static SoftPrompt load(String model) {
         return load(model, ModelLocator.defaultModelsDir(), new PrintWriter(Writer.nullWriter()), false);

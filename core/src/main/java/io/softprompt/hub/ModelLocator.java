@@ -48,13 +48,30 @@ public final class ModelLocator {
         this.terminal = terminal;
     }
 
-    /** models/ in the working directory unless -Dsoftprompt.models or SOFTPROMPT_MODELS says otherwise. */
-    public static Path defaultModelsDir() {
+    /**
+     * Where models live when the caller names no folder: -Dsoftprompt.models, else SOFTPROMPT_MODELS,
+     * else {@code fallback}. The library's fallback is {@link #userCacheDir()}, never the caller's
+     * working folder; the command line passes its own ({@code ./models}, as its README says).
+     */
+    public static Path modelsDir(Path fallback) {
         String p = System.getProperty("softprompt.models");
-        if (p == null) {
+        if (p == null || p.isBlank()) {
             p = System.getenv("SOFTPROMPT_MODELS");
         }
-        return Path.of(p == null || p.isBlank() ? "models" : p);
+        return p == null || p.isBlank() ? fallback : Path.of(p);
+    }
+
+    /** The library's default: {@link #modelsDir} over the user's cache ({@link #userCacheDir()}). */
+    public static Path defaultModelsDir() {
+        return modelsDir(userCacheDir());
+    }
+
+    /** $XDG_CACHE_HOME/softprompt/models, else ~/.cache/softprompt/models (the user's, not the working folder). */
+    public static Path userCacheDir() {
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        Path cache = xdg != null && !xdg.isBlank() && Path.of(xdg).isAbsolute() ? Path.of(xdg)
+                : Path.of(System.getProperty("user.home"), ".cache");
+        return cache.resolve("softprompt").resolve("models");
     }
 
     public Located locate(String spec) {
