@@ -37,6 +37,8 @@ import java.util.Locale;
  * </ul>
  *
  * Usage: MixedBenchmark MODEL_DIR SST2_DIR [ROWS_PER_TASK]
+ *
+ * <p>Dimensions (docs/ARCHITECTURE.md): B rows, T tokens, N prompt tokens, S positions (N + T), D hidden, V vocabulary, C classes.
  */
 public final class MixedBenchmark {
     private MixedBenchmark() {}

@@ -41,6 +41,8 @@ import java.util.Locale;
  * </ol>
  *
  * <p>Usage: ScaleBenchmark MODEL_DIR SST2_DIR [steps]
+ *
+ * <p>Dimensions (docs/ARCHITECTURE.md): B rows, T tokens, N prompt tokens, S positions (N + T), D hidden.
  */
 public final class ScaleBenchmark {
     private ScaleBenchmark() {}

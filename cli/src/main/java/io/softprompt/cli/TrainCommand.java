@@ -3,7 +3,6 @@ package io.softprompt.cli;
 import ai.djl.ndarray.NDArray;
 import io.softprompt.api.SoftPrompt;
 import io.softprompt.data.Task;
-import io.softprompt.eval.Metrics;
 import io.softprompt.hub.EmbeddedModel;
 import io.softprompt.hub.ModelLocator;
 import io.softprompt.loader.LoadedModel;
@@ -12,6 +11,7 @@ import io.softprompt.train.RunDir;
 import io.softprompt.train.TrainConfig;
 import io.softprompt.train.TrainJob;
 import io.softprompt.train.DataParallel;
+import io.softprompt.train.ForwardingListener;
 import io.softprompt.train.Trainer;
 import io.softprompt.util.Json;
 import io.softprompt.util.ParentWatch;
@@ -219,7 +219,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (debugNanAt <= 0 && debugStepDelayMs <= 0) {
             return progress;
         }
-        return new Trainer.Listener() {
+        return new ForwardingListener(progress) {
             @Override
             public void onStep(Trainer.Step s) {
                 progress.onStep(s);
@@ -230,16 +230,6 @@ public final class TrainCommand implements Callable<Integer> {
                         Thread.currentThread().interrupt();
                     }
                 }
-            }
-
-            @Override
-            public void onEvalStart(int step, int examples) {
-                progress.onEvalStart(step, examples);
-            }
-
-            @Override
-            public void onEval(int step, Metrics dev, boolean best) {
-                progress.onEval(step, dev, best);
             }
 
             @Override

@@ -7,7 +7,7 @@ import io.softprompt.util.UserException;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
+
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -262,27 +262,5 @@ public final class Encoder {
             cls[i] = rows.get(i).label();
         }
         return new Batch(ids, mask, b, t, pos, cls);
-    }
-
-    /**
-     * Batches for inference: rows sorted by length so each batch pads little; returns index lists into
-     * {@code rows} so results can be put back in input order.
-     */
-    public static List<int[]> lengthBuckets(List<Encoded> rows, int batchSize) {
-        Integer[] order = new Integer[rows.size()];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = i;
-        }
-        Arrays.sort(order, Comparator.comparingInt((Integer i) -> rows.get(i).ids().length).thenComparingInt(i -> i));
-        List<int[]> out = new ArrayList<>();
-        for (int s = 0; s < order.length; s += batchSize) {
-            int e = Math.min(order.length, s + batchSize);
-            int[] idx = new int[e - s];
-            for (int k = s; k < e; k++) {
-                idx[k - s] = order[k];
-            }
-            out.add(idx);
-        }
-        return out;
     }
 }

@@ -18,6 +18,8 @@ import java.util.List;
  * A trained prompt made ready to run on one model: its name (what rows ask for), where it came from,
  * its task, an encoder framing inputs for the model, and its {@link Scorer.Slot}. Used by eval, infer,
  * ensembles, mixed-task batches, serve and the Java API alike.
+ *
+ * <p>Dimensions (docs/ARCHITECTURE.md): T tokens, N prompt tokens, S positions (N + T), D hidden.
  */
 public record Member(String name, String source, Prompt prompt, Task task, Encoder encoder, Scorer.Slot slot) {
     /** The longest input when the prompt does not say (its training's max_length). */

@@ -15,6 +15,8 @@ import java.util.function.Supplier;
  * Keys and values of the positions already run, per layer, so generation feeds one new token per step
  * instead of the whole sequence. Shapes: [B, Hkv, P, K] (Hkv key/value heads, P cached positions, K head
  * size; docs/ARCHITECTURE.md). Encoder-decoders also keep each layer's cross-attention keys and values, computed once.
+ *
+ * <p>Dimensions (docs/ARCHITECTURE.md): B rows, N prompt tokens, Hkv key/value heads, K head size, P cached positions.
  */
 public final class KvCache implements AutoCloseable {
     private final NDManager manager;

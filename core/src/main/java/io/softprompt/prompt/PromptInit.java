@@ -18,6 +18,8 @@ import java.util.Set;
  * random uniform [-0.5, 0.5]; embeddings of tokens sampled from the 5,000 lowest ids (the most
  * frequent BPE pieces); the embeddings of a text, tiled or truncated to N; the label words' first
  * tokens followed by sampled vocabulary.
+ *
+ * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, D hidden.
  */
 public enum PromptInit {
     RANDOM,

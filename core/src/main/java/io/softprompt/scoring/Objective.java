@@ -29,6 +29,8 @@ import java.util.Locale;
  * <p>A label word that tokenizes into several pieces is scored by its first piece at the decision
  * position (decoder and masked LMs); T5's text-to-text loss uses every piece. Tasks whose label words
  * share a first piece are refused when loaded.
+ *
+ * <p>Dimensions (docs/ARCHITECTURE.md): B rows, T tokens, S positions (N + T), D hidden, V vocabulary, C classes, R decoder steps, M selected rows.
  */
 public enum Objective {
     VERBALIZER,

@@ -29,7 +29,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Dimensions (docs/ARCHITECTURE.md): B rows, T tokens, N prompt tokens, S = N + T, D hidden,
  * P cached prompt positions, A all prompt rows of every slot (the prompt table), U distinct label
- * tokens in the batch, M (row, class) pairs, R decoder steps, V vocabulary.
+ * tokens in the batch, M (row, class) pairs (M_t: their target tokens), R decoder steps, V vocabulary.
  *
  * <p>Row i is laid out [prompt_i (N_i)][tokens_i (T_i)][padding], exactly as when its prompt runs
  * alone, so positions and masks match the single-prompt path. The embeddings are assembled by two
@@ -202,7 +202,7 @@ public final class Scorer implements AutoCloseable {
             System.arraycopy(slots.get(k).values(), 0, table, offset[k] * d, slots.get(k).tokens() * d);
         }
         try (NDManager m = NDManager.newBaseManager(lm.device())) {
-            NDArray prompts = Tensors.create(m, table, new Shape(total, d));           // [P, D]
+            NDArray prompts = Tensors.create(m, table, new Shape(total, d));           // [A, D]
             for (int[] batch : batches) {
                 List<Item> part = new ArrayList<>(batch.length);
                 for (int i : batch) {
@@ -351,8 +351,8 @@ public final class Scorer implements AutoCloseable {
         NDArray maskRep = Layers.embedding(pick, mask.toType(DataType.FLOAT32, false)).toType(DataType.INT64, false); // [M, S]
         Objective.Teacher t = Objective.Teacher.of(targets, lm.specials().decoderStart(), lm.specials().pad());
         NDArray h = lm.decode(Tensors.create(m, t.inputs(), new Shape(pairs, t.steps())), encRep, maskRep); // [M, R, D]
-        NDArray logp = lm.logits(Prompted.rows(h, t.flat())).logSoftmax(1);              // [K, V]
-        NDArray tok = logp.gather(Tensors.create(m, t.targets()).reshape(-1, 1), 1).reshape(-1); // [K]
+        NDArray logp = lm.logits(Prompted.rows(h, t.flat())).logSoftmax(1);              // [M_t, V]
+        NDArray tok = logp.gather(Tensors.create(m, t.targets()).reshape(-1, 1), 1).reshape(-1); // [M_t]
         float[] lp = tok.toFloatArray();
         float[] sums = new float[pairs];
         for (int j = 0; j < t.flat().length; j++) {

@@ -22,6 +22,8 @@ import java.util.Map;
  *   u   /= max(1, RMS(u) / clip)
  *   p    = p − lr·wd·p − lr·u
  * </pre>
+ *
+ * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, D hidden.
  */
 public final class Adafactor implements Optimizer {
     public static final double DECAY_RATE = 0.8;

@@ -10,6 +10,8 @@ import java.util.Map;
  * the corrected sqrt of the second moment).
  *
  * <p>Shapes: the parameter, gradient and both moments are [N, D].
+ *
+ * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, D hidden.
  */
 public final class AdamW implements Optimizer {
     private final double beta1;

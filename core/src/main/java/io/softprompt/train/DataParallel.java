@@ -20,7 +20,7 @@ import java.util.List;
  * {@link Gradients}; workers compute {@link Sums} of shards with {@link #shard}, the very loss code of a
  * local step; the trainer divides by the step's loss terms and goes on exactly as alone.
  *
- * <p>Shape legend (docs/ARCHITECTURE.md): N prompt tokens, D hidden size, B rows, T tokens.
+ * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, D hidden size, B rows, T tokens.
  */
 public final class DataParallel {
     private DataParallel() {}

@@ -12,7 +12,7 @@ import io.softprompt.util.Tensors;
  * copy of this float32 master and the update is applied to the master (DJL's toType cuts gradients,
  * so the copy is made fresh, in the model's dtype, as a leaf of its own).
  *
- * <p>Shape legend (docs/ARCHITECTURE.md): N prompt tokens, D hidden size.
+ * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, D hidden size.
  */
 final class InputPrompt implements Trainable {
     private final NDArray prompt;   // [N, D] float32: the master copy the optimiser updates

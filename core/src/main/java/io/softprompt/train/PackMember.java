@@ -23,7 +23,7 @@ import java.util.Map;
  * stands ({@link RunState}), its best prompt, and this step's rows and figures. The {@link Trainer}
  * calls its parts in the order of a step; each part is one concern of train.py's loop.
  *
- * <p>Shape legend (docs/ARCHITECTURE.md): N prompt tokens, D hidden size.
+ * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, D hidden size.
  */
 final class PackMember implements AutoCloseable {
     final Trainer.Run run;

@@ -1,6 +1,5 @@
 package io.softprompt.train;
 
-import ai.djl.ndarray.NDArray;
 import io.softprompt.data.DataSource;
 import io.softprompt.data.Encoder;
 import io.softprompt.data.Example;
@@ -360,31 +359,11 @@ public final class TrainJob implements AutoCloseable {
         Trainer.Evaluation eval = task.textToText()
                 ? p -> Evaluator.exactMatch(model.lm(), model.tokenizer(), p, c.tokens(), dev)
                 : p -> Evaluator.classify(scorer, new Scorer.Slot(p, c.tokens(), enc.labels()), dev, c.evalBatchSize());
-        Trainer.Listener writesBest = new Trainer.Listener() {
-            @Override
-            public void onStep(Trainer.Step s) {
-                listener.onStep(s);
-            }
-
-            @Override
-            public void onEvalStart(int step, int examples) {
-                listener.onEvalStart(step, examples);
-            }
-
-            @Override
-            public void onEval(int step, Metrics m, boolean best) {
-                listener.onEval(step, m, best);
-            }
-
+        Trainer.Listener writesBest = new ForwardingListener(listener) {
             @Override
             public void onBest(int step, float[] prompt, Metrics m) {
                 write(run.best(), prompt, c.tokens(), model, meta, step, m);
                 listener.onBest(step, prompt, m);
-            }
-
-            @Override
-            public NDArray loss(int step, NDArray loss) {
-                return listener.loss(step, loss);
             }
         };
         Trainer.Run r = new Trainer.Run(c, enc, train, eval, dev.size(), initValues, writesBest,

@@ -7,7 +7,7 @@ import ai.djl.ndarray.NDArray;
  * that tensor's gradient, an update, and its values. Nothing in the loop knows what it is; a new kind
  * of trainable state (a per-layer prefix, a reparameterised prompt) is a new implementation.
  *
- * <p>Shape legend (docs/ARCHITECTURE.md): N prompt tokens, D hidden size.
+ * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, D hidden size.
  */
 interface Trainable extends AutoCloseable {
     /** Readies a step; returns the leaf the step's forward passes differentiate ([N, D] for a prompt). */

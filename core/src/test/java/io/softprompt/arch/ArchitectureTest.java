@@ -275,4 +275,49 @@ class ArchitectureTest {
         }
         assertTrue(found.isEmpty(), "Hugging Face tensor names outside model.<arch>: " + found);
     }
+
+    private static final Pattern SHAPE = Pattern.compile("// \\[([^\\]]*)\\]");
+    private static final Pattern LEGEND_ROW = Pattern.compile("^\\| ([A-Z]) \\|", Pattern.MULTILINE);
+
+    /**
+     * Every file with shape comments names the one dimension legend in its header ("Dimensions
+     * (docs/ARCHITECTURE.md): ..."), and every letter of its shape comments is a letter of that legend
+     * (with a subscript, as B_k, allowed; Hkv as the legend writes it).
+     */
+    @Test
+    void shapeCommentsUseTheOneLegend() throws IOException {
+        String doc = Files.readString(root().resolve("docs/ARCHITECTURE.md"));
+        Set<String> legend = new TreeSet<>(List.of("Hkv"));
+        Matcher lm = LEGEND_ROW.matcher(doc);
+        while (lm.find()) {
+            legend.add(lm.group(1));
+        }
+        assertTrue(legend.size() >= 20, "the legend's letters: " + legend);
+        List<String> bad = new ArrayList<>();
+        int withShapes = 0;
+        for (var e : sources().entrySet()) {
+            Matcher m = SHAPE.matcher(e.getValue());
+            boolean any = false;
+            while (m.find()) {
+                for (String tok : m.group(1).split("[^A-Za-z_]+")) {
+                    if (tok.isEmpty() || !Character.isUpperCase(tok.charAt(0))) {
+                        continue;
+                    }
+                    any = true;
+                    String letter = tok.equals("Hkv") ? tok : tok.split("_")[0];
+                    if (!legend.contains(letter)) {
+                        bad.add(e.getKey() + ": '" + tok + "' in // [" + m.group(1) + "] is not in the legend");
+                    }
+                }
+            }
+            if (any) {
+                withShapes++;
+                if (!e.getValue().contains("Dimensions (docs/ARCHITECTURE.md):")) {
+                    bad.add(e.getKey() + ": shape comments but no 'Dimensions (docs/ARCHITECTURE.md):' header");
+                }
+            }
+        }
+        assertTrue(withShapes >= 20, "files with shape comments: " + withShapes);
+        assertTrue(bad.isEmpty(), String.join("\n", bad));
+    }
 }

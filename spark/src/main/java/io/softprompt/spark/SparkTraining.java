@@ -20,6 +20,8 @@ import org.slf4j.LoggerFactory;
  * local step runs); {@code treeAggregate} adds them in double. The driver's {@link Trainer} divides
  * by the step's loss terms, clips, steps the optimiser, evaluates and checkpoints exactly as it does
  * alone, so a run folder resumes in either mode.
+ *
+ * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, D hidden.
  */
 public final class SparkTraining {
     private static final Logger LOG = LoggerFactory.getLogger(SparkTraining.class);
