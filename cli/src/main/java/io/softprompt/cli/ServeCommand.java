@@ -3,6 +3,7 @@ package io.softprompt.cli;
 import io.softprompt.hub.ModelLocator;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.serve.PredictServer;
+import io.softprompt.serve.ServeSettings;
 import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.UserException;
 import java.io.IOException;
@@ -14,17 +15,21 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.IDefaultValueProvider;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.ArgSpec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** softprompt serve: an HTTP JSON API over one frozen model and a folder of prompts. */
-@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false, defaultValueProvider = ServeCommand.Defaults.class,
         description = {"Serve a folder of prompts over HTTP on one frozen model.",
             "Every NAME.sp directly in the folder is task NAME. Requests of different tasks are micro-batched into "
                 + "shared forward passes; new or changed .sp files are picked up within a second; a prompt that "
@@ -47,10 +52,10 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--prompts", required = true, paramLabel = "DIR", description = "Folder of .sp prompts (one per task).")
     Path prompts;
 
-    @Option(names = "--port", defaultValue = "8080", paramLabel = "P", description = "Default: ${DEFAULT-VALUE}; 0 picks a free port.")
+    @Option(names = "--port", paramLabel = "P", description = "Default: ${DEFAULT-VALUE}; 0 picks a free port.")
     int port;
 
-    @Option(names = "--host", defaultValue = "127.0.0.1", paramLabel = "ADDR",
+    @Option(names = "--host", paramLabel = "ADDR",
             description = "Address to bind (default: ${DEFAULT-VALUE}; 0.0.0.0 for all interfaces: use --token-file then).")
     String host;
 
@@ -58,69 +63,92 @@ public final class ServeCommand implements Callable<Integer> {
             description = "A file holding the bearer token clients must send (one line; keep it readable by you only).")
     Path tokenFile;
 
-    @Option(names = "--max-batch", defaultValue = "32", paramLabel = "B", description = "Rows per forward pass (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-batch", paramLabel = "B", description = "Rows per forward pass (default: ${DEFAULT-VALUE}).")
     int maxBatch;
 
-    @Option(names = "--batch-window-ms", defaultValue = "5", paramLabel = "MS",
+    @Option(names = "--batch-window-ms", paramLabel = "MS",
             description = "How long the first waiting item waits for others (default: ${DEFAULT-VALUE}).")
     long windowMs;
 
-    @Option(names = "--queue", defaultValue = "1024", paramLabel = "ITEMS",
+    @Option(names = "--queue", paramLabel = "ITEMS",
             description = "Items waiting at most; beyond, requests get 503 with Retry-After (default: ${DEFAULT-VALUE}).")
     int queue;
 
-    @Option(names = "--max-items", defaultValue = "64", paramLabel = "N", description = "Items per request (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-items", paramLabel = "N", description = "Items per request (default: ${DEFAULT-VALUE}).")
     int maxItems;
 
-    @Option(names = "--max-text-chars", defaultValue = "10000", paramLabel = "N", description = "Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--max-text-chars", paramLabel = "N", description = "Default: ${DEFAULT-VALUE}.")
     int maxTextChars;
 
-    @Option(names = "--max-body-bytes", defaultValue = "1048576", paramLabel = "N",
+    @Option(names = "--max-body-bytes", paramLabel = "N",
             description = "Largest request body; a larger Content-Length is refused unread (default: ${DEFAULT-VALUE}).")
     int maxBodyBytes;
 
-    @Option(names = "--max-connections", defaultValue = "64", paramLabel = "N",
+    @Option(names = "--max-connections", paramLabel = "N",
             description = "Requests served at once; beyond, 503 (default: ${DEFAULT-VALUE}).")
     int maxConnections;
 
-    @Option(names = "--read-timeout-ms", defaultValue = "10000", paramLabel = "MS",
+    @Option(names = "--read-timeout-ms", paramLabel = "MS",
             description = "A request's headers and body must arrive within this time, its answer be read within it "
                     + "(default: ${DEFAULT-VALUE}).")
     long readTimeoutMs;
 
-    @Option(names = "--token-budget", defaultValue = "0", paramLabel = "TOKENS",
+    @Option(names = "--token-budget", paramLabel = "TOKENS",
             description = "At most this many batch x length tokens per forward pass (default: no limit).")
     int tokenBudget;
 
     @Option(names = "--no-prefix-cache", description = "Do not cache each prompt's keys and values (decoder-only models).")
     boolean noPrefixCache;
 
-    @Option(names = "--max-length", defaultValue = "128", paramLabel = "T", description = "Longest input in tokens (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-length", paramLabel = "T", description = "Longest input in tokens (default: ${DEFAULT-VALUE}).")
     int maxLength;
 
-    @Option(names = "--timeout-ms", defaultValue = "30000", paramLabel = "MS",
+    @Option(names = "--timeout-ms", paramLabel = "MS",
             description = "How long a request waits for its scores (default: ${DEFAULT-VALUE}).")
     long timeoutMs;
+
+    /** The flags as the library's settings (one record validates them); its messages' keys become flags. */
+    ServeSettings settings(String token) {
+        try {
+            return ServeSettings.builder().port(port).host(host).maxBatch(maxBatch).windowMillis(windowMs).queueCapacity(queue)
+                    .maxItems(maxItems).maxTextChars(maxTextChars).maxBodyBytes(maxBodyBytes).tokenBudget(tokenBudget)
+                    .prefixCache(!noPrefixCache).timeoutMillis(timeoutMs).maxLength(maxLength).readTimeoutMillis(readTimeoutMs)
+                    .maxConnections(maxConnections).token(token).build();
+        } catch (UserException e) {
+            throw new UserException(Flags.of(e.getMessage()));
+        }
+    }
+
+    /**
+     * The defaults shown and used: {@link ServeSettings#DEFAULTS}, the one place they are written
+     * (--batch-window-ms is windowMillis, --queue queueCapacity).
+     */
+    public static final class Defaults implements IDefaultValueProvider {
+        private static final Map<String, Object> BY_FLAG = Map.ofEntries(
+                Map.entry("--port", ServeSettings.DEFAULTS.port()), Map.entry("--host", ServeSettings.DEFAULTS.host()),
+                Map.entry("--max-batch", ServeSettings.DEFAULTS.maxBatch()),
+                Map.entry("--batch-window-ms", ServeSettings.DEFAULTS.windowMillis()),
+                Map.entry("--queue", ServeSettings.DEFAULTS.queueCapacity()),
+                Map.entry("--max-items", ServeSettings.DEFAULTS.maxItems()),
+                Map.entry("--max-text-chars", ServeSettings.DEFAULTS.maxTextChars()),
+                Map.entry("--max-body-bytes", ServeSettings.DEFAULTS.maxBodyBytes()),
+                Map.entry("--max-connections", ServeSettings.DEFAULTS.maxConnections()),
+                Map.entry("--read-timeout-ms", ServeSettings.DEFAULTS.readTimeoutMillis()),
+                Map.entry("--token-budget", ServeSettings.DEFAULTS.tokenBudget()),
+                Map.entry("--max-length", ServeSettings.DEFAULTS.maxLength()),
+                Map.entry("--timeout-ms", ServeSettings.DEFAULTS.timeoutMillis()));
+
+        @Override
+        public String defaultValue(ArgSpec arg) {
+            Object v = arg instanceof OptionSpec o ? BY_FLAG.get(o.longestName()) : null;
+            return v == null ? null : v.toString();
+        }
+    }
 
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
-        for (var c : new Object[][] {{"--max-batch", maxBatch}, {"--queue", queue}, {"--max-items", maxItems},
-            {"--max-text-chars", maxTextChars}, {"--max-length", maxLength}, {"--max-connections", maxConnections},
-            {"--max-body-bytes", maxBodyBytes}}) {
-            if ((Integer) c[1] < 1) {
-                throw new UserException(c[0] + " must be at least 1 (got " + c[1] + ")");
-            }
-        }
-        if (port < 0 || port > 65535) {
-            throw new UserException("--port must be 0..65535 (got " + port + ")");
-        }
-        if (windowMs < 0 || tokenBudget < 0) {
-            throw new UserException("--batch-window-ms and --token-budget must not be negative");
-        }
-        if (timeoutMs < 1 || readTimeoutMs < 1) {
-            throw new UserException("--timeout-ms and --read-timeout-ms must be positive");
-        }
+        ServeSettings settings = settings(null); // every value checked before a model loads
         if (!Files.isDirectory(prompts)) {
             throw new UserException("--prompts " + prompts + ": " + (Files.exists(prompts) ? "not a folder" : "no such folder"));
         }
@@ -134,9 +162,7 @@ public final class ServeCommand implements Callable<Integer> {
         LoadedModel model = modelOptions.load(where);
         PredictServer server;
         try {
-            server = new PredictServer(model, prompts, new PredictServer.Settings(port, host, maxBatch, windowMs, queue,
-                    maxItems, maxTextChars, maxBodyBytes, tokenBudget, !noPrefixCache, timeoutMs, maxLength, readTimeoutMs,
-                    maxConnections, token));
+            server = new PredictServer(model, prompts, settings(token));
         } catch (BindException e) {
             model.close();
             throw new UserException("--port " + port + ": cannot bind " + host + ":" + port + ": " + e.getMessage());

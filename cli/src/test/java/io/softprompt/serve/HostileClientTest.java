@@ -55,8 +55,8 @@ class HostileClientTest {
                 "--steps", "0", "-o", prompts.resolve("mood.sp").toString());
         assertEquals(0, r.code(), r.err());
         model = LoadedModel.load(Fixtures.of("gpt2"), Fixtures.of("gpt2").toString());
-        server = new PredictServer(model, prompts, PredictServer.Settings.defaults().withPort(0)
-                .withGuard(READ_TIMEOUT_MS, 48));
+        server = new PredictServer(model, prompts, ServeSettings.builder().port(0)
+                .readTimeoutMillis(READ_TIMEOUT_MS).maxConnections(48).build());
     }
 
     @AfterAll
@@ -177,8 +177,8 @@ class HostileClientTest {
 
     @Test
     void beyondTheConnectionCapRequestsGet503() throws Exception {
-        try (PredictServer small = new PredictServer(model, prompts, PredictServer.Settings.defaults().withPort(0)
-                .withGuard(3000, 2))) {
+        try (PredictServer small = new PredictServer(model, prompts, ServeSettings.builder().port(0)
+                .readTimeoutMillis(3000).maxConnections(2).build())) {
             AtomicBoolean stop = new AtomicBoolean();
             List<Socket> sockets = new ArrayList<>();
             trickler(small.port(), stop, sockets);
@@ -200,8 +200,8 @@ class HostileClientTest {
     @Test
     void aTokenGuardsEveryRouteButHealth() throws Exception {
         String token = "0123456789abcdef-secret";
-        try (PredictServer guarded = new PredictServer(model, prompts, PredictServer.Settings.defaults().withPort(0)
-                .withToken(token))) {
+        try (PredictServer guarded = new PredictServer(model, prompts, ServeSettings.builder().port(0)
+                .token(token).build())) {
             int port = guarded.port();
             HttpResponse<String> none = send(port, "GET", "/v1/tasks", null, null);
             assertEquals(401, none.statusCode());

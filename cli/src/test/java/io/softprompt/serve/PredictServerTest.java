@@ -62,7 +62,7 @@ class PredictServerTest {
             assertEquals(0, r.code(), r.err());
         }
         model = LoadedModel.load(Fixtures.of("gpt2"), m);
-        server = new PredictServer(model, prompts, new PredictServer.Settings(0, "127.0.0.1", 8, 5, 64, 16, 200, 1 << 16, 0,
+        server = new PredictServer(model, prompts, new ServeSettings(0, "127.0.0.1", 8, 5, 64, 16, 200, 1 << 16, 0,
                 true, 30000, 64, 2000, 48, null));
     }
 
@@ -204,7 +204,7 @@ class PredictServerTest {
 
     @Test
     void aFullQueueAnswers503WithRetryAfter() throws Exception {
-        try (PredictServer small = new PredictServer(model, prompts, new PredictServer.Settings(0, "127.0.0.1", 8, 5, 2, 16, 200,
+        try (PredictServer small = new PredictServer(model, prompts, new ServeSettings(0, "127.0.0.1", 8, 5, 2, 16, 200,
                 1 << 16, 0, true, 30000, 64, 2000, 48, null))) {
             String body = "{\"items\": [{\"task\": \"mood\", \"text\": \"a\"}, {\"task\": \"mood\", \"text\": \"b\"},"
                     + " {\"task\": \"mood\", \"text\": \"c\"}]}";

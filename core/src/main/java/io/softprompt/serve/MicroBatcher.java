@@ -1,6 +1,7 @@
 package io.softprompt.serve;
 
 import io.softprompt.data.Encoder;
+import io.softprompt.infer.PromptRegistry;
 import io.softprompt.scoring.Scorer;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;

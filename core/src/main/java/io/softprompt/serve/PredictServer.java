@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.softprompt.infer.MultiTask;
+import io.softprompt.infer.PromptRegistry;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.scoring.Scorer;
 import io.softprompt.util.Json;
@@ -52,37 +53,8 @@ import org.slf4j.LoggerFactory;
 public final class PredictServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PredictServer.class);
 
-    /** Limits and batching settings; {@link #defaults()} are {@code softprompt serve}'s. */
-    public record Settings(int port, String host, int maxBatch, long windowMillis, int queueCapacity, int maxItems,
-            int maxTextChars, int maxBodyBytes, int tokenBudget, boolean prefixCache, long timeoutMillis, int maxLength,
-            long readTimeoutMillis, int maxConnections, String token) {
-        public static Settings defaults() {
-            return new Settings(8080, "127.0.0.1", 32, 5, 1024, 64, 10_000, 1 << 20, 0, true, 30_000, 128, 10_000, 64, null);
-        }
-
-        public Settings withPort(int p) {
-            return new Settings(p, host, maxBatch, windowMillis, queueCapacity, maxItems, maxTextChars, maxBodyBytes,
-                    tokenBudget, prefixCache, timeoutMillis, maxLength, readTimeoutMillis, maxConnections, token);
-        }
-
-        public Settings withLimits(int maxItemsPerRequest, int queue, int maxBodyBytes) {
-            return new Settings(port, host, maxBatch, windowMillis, queue, maxItemsPerRequest, maxTextChars, maxBodyBytes,
-                    tokenBudget, prefixCache, timeoutMillis, maxLength, readTimeoutMillis, maxConnections, token);
-        }
-
-        public Settings withGuard(long readTimeout, int connections) {
-            return new Settings(port, host, maxBatch, windowMillis, queueCapacity, maxItems, maxTextChars, maxBodyBytes,
-                    tokenBudget, prefixCache, timeoutMillis, maxLength, readTimeout, connections, token);
-        }
-
-        public Settings withToken(String t) {
-            return new Settings(port, host, maxBatch, windowMillis, queueCapacity, maxItems, maxTextChars, maxBodyBytes,
-                    tokenBudget, prefixCache, timeoutMillis, maxLength, readTimeoutMillis, maxConnections, t);
-        }
-    }
-
     private final LoadedModel model;
-    private final Settings settings;
+    private final ServeSettings settings;
     private final PromptRegistry registry;
     private final Scorer scorer;
     private final MicroBatcher batcher;
@@ -92,7 +64,7 @@ public final class PredictServer implements AutoCloseable {
     private final ScheduledExecutorService watcher;
     private final byte[] expectedAuth;
 
-    public PredictServer(LoadedModel model, Path promptDir, Settings s) throws IOException {
+    public PredictServer(LoadedModel model, Path promptDir, ServeSettings s) throws IOException {
         this.model = model;
         this.settings = s;
         this.expectedAuth = s.token() == null ? null : ("Bearer " + s.token()).getBytes(StandardCharsets.UTF_8);

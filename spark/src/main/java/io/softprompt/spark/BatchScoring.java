@@ -4,7 +4,7 @@ import io.softprompt.infer.Member;
 import io.softprompt.infer.MultiTask;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.prompt.Prompt;
-import io.softprompt.serve.PromptRegistry;
+import io.softprompt.infer.PromptRegistry;
 import io.softprompt.util.UserException;
 import java.io.Serializable;
 import java.nio.file.Path;

@@ -1,8 +1,7 @@
-package io.softprompt.serve;
+package io.softprompt.infer;
 
 import io.softprompt.data.Encoder;
 import io.softprompt.data.Task;
-import io.softprompt.infer.Member;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
