@@ -18,6 +18,7 @@ import io.softprompt.model.Prompted;
 import io.softprompt.prompt.PromptInit;
 import io.softprompt.train.DataOrder;
 import io.softprompt.train.TrainConfig;
+import io.softprompt.train.TrainConfigBuilder;
 import io.softprompt.train.Trainer;
 import io.softprompt.util.Rss;
 import io.softprompt.util.Tensors;
@@ -128,7 +129,7 @@ public final class ScaleBenchmark {
                 fullSecs / rowsSecs, n);
     }
 
-    static TrainConfig.Builder base(int steps) {
+    static TrainConfigBuilder base(int steps) {
         return TrainConfig.builder().tokens(N).objective("verbalizer").steps(steps).batchSize(BATCH).lr(0.03)
                 .schedule("constant").warmup(0).seed(1).maxLength(128).checkpointEvery(0).logEvery(0);
     }

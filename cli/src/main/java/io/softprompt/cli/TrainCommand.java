@@ -36,7 +36,7 @@ import picocli.CommandLine.Spec;
  * line), and {@link TrainJob} does the rest. The training flags themselves live in {@link TrainFlags}.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        defaultValueProvider = TrainFlags.Defaults.class,
+        defaultValueProvider = TrainFlags.Defaults.class, modelTransformer = TrainFlags.class,
         description = {"Train a soft prompt on a frozen model and write it to a .sp file.",
             "Without --model: models/gpt2 if present, else the hub's gpt2 if reachable, else a tiny built-in "
                     + "demo model (untrained; for a first look at the pipeline).",
@@ -93,8 +93,6 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Continue a run from its last checkpoint with its own configuration.")
     Path resume;
 
-    @Mixin
-    TrainFlags flags;
 
     @Option(names = "--run-dir", paramLabel = "DIR", description = "The run folder (default: the output's name with .run).")
     Path runDir;
@@ -190,7 +188,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (config != null) {
             cfg = TrainConfig.overlay(cfg, ConfigFile.read(config), config.toString());
         }
-        return TrainConfig.overlay(cfg, flags.given(spec.commandLine().getParseResult()), "command line");
+        return TrainConfig.overlay(cfg, TrainFlags.given(spec.commandLine().getParseResult()), "command line");
     }
 
     private TrainJob resumeJob() {
@@ -201,7 +199,7 @@ public final class TrainCommand implements Callable<Integer> {
             }
         }
         TrainJob job = TrainJob.resume(resume);
-        String task = flags.task;
+        String task = spec.commandLine().getParseResult().matchedOptionValue("--task", null);
         if (spec.commandLine().getParseResult().hasMatchedOption("--task") && !sameTask(job.config().task(), task)) {
             job.close();
             throw new UserException("--resume " + resume + ": the run trains task " + job.task().name() + ", not " + task);

@@ -232,7 +232,7 @@ class PackTest {
             rows.append(SENTENCES[i]).append('\t').append(i % 3).append('\n');
         }
         Files.writeString(mood.resolveSibling("topic.tsv"), rows);
-        TrainConfig.Builder base = TrainConfig.builder().steps(20).checkpointEvery(5).evalEvery(5).batchSize(4).maxLength(24)
+        TrainConfigBuilder base = TrainConfig.builder().steps(20).checkpointEvery(5).evalEvery(5).batchSize(4).maxLength(24)
                 .logEvery(1).warmup(2);
         return List.of(
                 base.build().toBuilder().task(topic.toString()).tokens(2).optimizer("adamw").lr(0.03).seed(1)

@@ -44,7 +44,8 @@ public final class SparkMain implements Callable<Integer> {
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new SparkMain());
         cl.addSubcommand("score", new ScoreCommand());
-        cl.addSubcommand("train", new TrainCommand(m -> SparkTraining.distributor(m, "auto")));
+        // as a CommandLine of its own, so picocli runs the command's model transformer (the generated training flags)
+        cl.addSubcommand("train", new CommandLine(new TrainCommand(m -> SparkTraining.distributor(m, "auto"))));
         return cl;
     }
 }
