@@ -71,7 +71,7 @@ final class ReportPlots {
     /** The runs' means (and spread) by prompt length, one series per value of the other grouping keys. */
     static void accuracyVsLength(SweepReport.Setting s, Path base) throws IOException {
         List<String> seriesKeys = s.keys().stream().filter(k -> !k.equals("tokens")).toList();
-        Map<String, TreeMap<Double, List<Double>>> series = new TreeMap<>(SweepReport::naturalCompare);
+        Map<String, TreeMap<Double, List<Double>>> series = new TreeMap<>(SweepRuns::naturalCompare);
         for (SweepReport.Row r : s.rows()) {
             if (!r.finished() || Double.isNaN(r.accuracy())) {
                 continue;
@@ -100,7 +100,7 @@ final class ReportPlots {
                 ys.add(x, st.mean(), st.mean() - err, st.mean() + err);
                 lo = Math.min(lo, st.mean() - err);
                 hi = Math.max(hi, st.mean() + err);
-                csv.append(SweepReport.csvCell(e.getKey())).append(',').append(SweepReport.fmt(p.getKey())).append(',')
+                csv.append(SweepRuns.csvCell(e.getKey())).append(',').append(SweepRuns.fmt(p.getKey())).append(',')
                         .append(st.mean()).append(',').append(st.std()).append(',').append(st.n()).append('\n');
             }
             data.addSeries(ys);
@@ -188,7 +188,7 @@ final class ReportPlots {
             for (var p : byStep.entrySet()) {
                 double m = SweepReport.Stat.of(p.getValue()).mean();
                 ls.add(p.getKey().doubleValue(), m);
-                csv.append(SweepReport.csvCell(name)).append(',').append(SweepReport.fmt(p.getKey())).append(',').append(m)
+                csv.append(SweepRuns.csvCell(name)).append(',').append(SweepRuns.fmt(p.getKey())).append(',').append(m)
                         .append(",,").append(p.getValue().size()).append('\n');
             }
             XYSeries as = new XYSeries(name);
@@ -197,7 +197,7 @@ final class ReportPlots {
                 as.add(p.getKey().doubleValue(), m);
                 lo = Math.min(lo, m);
                 hi = Math.max(hi, m);
-                csv.append(SweepReport.csvCell(name)).append(',').append(SweepReport.fmt(p.getKey())).append(",,").append(m)
+                csv.append(SweepRuns.csvCell(name)).append(',').append(SweepRuns.fmt(p.getKey())).append(",,").append(m)
                         .append(',').append(p.getValue().size()).append('\n');
             }
             losses.addSeries(ls);
@@ -334,11 +334,11 @@ final class ReportPlots {
             return "all runs";
         }
         if (keys.size() == 1) {
-            return keys.get(0) + ": " + SweepReport.text(r.point().get(keys.get(0)));
+            return keys.get(0) + ": " + SweepRuns.text(r.point().get(keys.get(0)));
         }
         List<String> parts = new ArrayList<>();
         for (String k : keys) {
-            parts.add(k + " " + SweepReport.text(r.point().get(k)));
+            parts.add(k + " " + SweepRuns.text(r.point().get(k)));
         }
         return String.join(", ", parts);
     }

@@ -1,7 +1,5 @@
 package io.softprompt.serve;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.softprompt.infer.MultiTask;
@@ -9,7 +7,6 @@ import io.softprompt.infer.PromptRegistry;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.scoring.Scorer;
 import io.softprompt.util.Json;
-import io.softprompt.util.UserException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -295,86 +292,13 @@ public final class PredictServer implements AutoCloseable {
         }
     }
 
-    /** One item of a predict request: a served task, its text, the caller's id (or null). */
-    record Item(String task, String text, Object id) {}
-
-    /**
-     * A predict request's body as items, or the {@link BadRequest} (status and one line) that answers
-     * it: {"task", "text", "id"?} or {"items": [...]}, tasks among {@code served}, limits as set.
-     * Nothing of the body is echoed but a task name, cut to a sane length.
-     */
-    static List<Item> parse(byte[] body, java.util.Set<String> served, int maxItems, int maxTextChars) {
-        JsonNode root;
-        try {
-            root = Json.MAPPER.readTree(body);
-        } catch (JsonProcessingException e) {
-            throw new BadRequest(400, "malformed JSON: " + Json.describe(e));
-        } catch (java.io.IOException e) {
-            throw new BadRequest(400, "malformed JSON");
-        }
-        if (root == null || !root.isObject()) {
-            throw new BadRequest(400, "expected a JSON object: {\"task\": ..., \"text\": ...} or {\"items\": [...]}");
-        }
-        boolean many = root.has("items");
-        List<JsonNode> raw = new ArrayList<>();
-        if (many) {
-            if (!root.get("items").isArray()) {
-                throw new BadRequest(400, "\"items\" must be an array");
-            }
-            if (root.get("items").size() > maxItems) {
-                throw new BadRequest(413, root.get("items").size() + " items; at most " + maxItems + " per request");
-            }
-            root.get("items").forEach(raw::add);
-            if (raw.isEmpty()) {
-                throw new BadRequest(400, "\"items\" is empty");
-            }
-        } else {
-            raw.add(root);
-        }
-        List<Item> items = new ArrayList<>(raw.size());
-        for (int i = 0; i < raw.size(); i++) {
-            JsonNode it = raw.get(i);
-            String where = many ? "items[" + i + "]: " : "";
-            if (!it.isObject()) {
-                throw new BadRequest(400, where + "expected an object {\"task\": ..., \"text\": ...}");
-            }
-            JsonNode task = it.get("task");
-            JsonNode text = it.get("text");
-            if (task == null || !task.isTextual()) {
-                throw new BadRequest(400, where + "missing \"task\" (served: " + served + ")");
-            }
-            if (!served.contains(task.asText())) {
-                throw new BadRequest(404, where + "unknown task " + UserException.quote(task.asText()) + " (served: " + served + ")");
-            }
-            if (text == null || !text.isTextual() || text.asText().isBlank()) {
-                throw new BadRequest(400, where + "missing or empty \"text\"");
-            }
-            if (text.asText().length() > maxTextChars) {
-                throw new BadRequest(413, where + "text of " + text.asText().length() + " characters; at most " + maxTextChars);
-            }
-            JsonNode id = it.get("id");
-            items.add(new Item(task.asText(), text.asText(), id == null ? null : id.isNumber() ? id.numberValue() : id.asText()));
-        }
-        return items;
-    }
-
-    /** Whether a (well-formed, already parsed once) body is the batch form {"items": [...]}. */
-    private static boolean hasItems(byte[] body) {
-        try {
-            JsonNode root = Json.MAPPER.readTree(body);
-            return root != null && root.has("items");
-        } catch (java.io.IOException e) {
-            return false;
-        }
-    }
-
     private Reply predict(HttpExchange ex) throws Exception {
         byte[] body = readBody(ex);
         Map<String, PromptRegistry.Entry> served = registry.entries();
         List<MicroBatcher.Pending> pending = new ArrayList<>();
         List<Object> ids = new ArrayList<>();
-        boolean many = hasItems(body);
-        for (Item it : parse(body, served.keySet(), settings.maxItems(), settings.maxTextChars())) {
+        boolean many = Requests.isBatch(body);
+        for (Requests.Item it : Requests.parse(body, served.keySet(), settings.maxItems(), settings.maxTextChars())) {
             PromptRegistry.Entry e = served.get(it.task());
             ids.add(it.id());
             pending.add(new MicroBatcher.Pending(e, e.encoder().encode(it.text(), -1), new CompletableFuture<>()));

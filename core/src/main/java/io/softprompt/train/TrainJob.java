@@ -13,17 +13,13 @@ import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.prompt.PromptInit;
 import io.softprompt.scoring.Scorer;
-import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Json;
 import io.softprompt.util.Outputs;
-import io.softprompt.util.Rss;
 import io.softprompt.util.UserException;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -219,7 +215,7 @@ public final class TrainJob implements AutoCloseable {
      * step and evaluation; best.sp is written at each improvement whatever the listener does.
      */
     public Outcome run(LoadedModel model, String modelName, Trainer.Listener listener) {
-        try (Prepared p = prepare(model, modelName, listener)) {
+        try (Prepared p = wire(model, modelName, listener)) {
             Trainer.Result r = Trainer.train(p.cfg, model.lm(), p.run.encoder(), p.run.train(), p.run.eval(),
                     p.run.devSize(), p.run.init(), p.run.listener(), p.run.context());
             return p.finish(r);
@@ -238,7 +234,7 @@ public final class TrainJob implements AutoCloseable {
         List<Prepared> prepared = new ArrayList<>();
         try {
             for (int k = 0; k < jobs.size(); k++) {
-                prepared.add(jobs.get(k).prepare(model, modelName, listeners.get(k)));
+                prepared.add(jobs.get(k).wire(model, modelName, listeners.get(k)));
             }
             List<Trainer.Run> runs = prepared.stream().map(p -> p.run).toList();
             Outcome[] out = new Outcome[jobs.size()];
@@ -317,10 +313,10 @@ public final class TrainJob implements AutoCloseable {
         /** The .sp of the best prompt, then final.json. */
         Outcome finish(Trainer.Result r) {
             Path out = Path.of(cfg.output());
-            Prompt written = write(out, r.bestPrompt(), cfg.tokens(), model, meta, r.bestStep(), r.bestDev());
-            Map<String, Object> j = summary(cfg, modelName, DemoModel.isDemo(model.folder()), r,
+            Prompt written = RunRecords.writePrompt(out, r.bestPrompt(), cfg.tokens(), model, meta, r.bestStep(), r.bestDev());
+            Map<String, Object> j = RunRecords.summary(cfg, modelName, DemoModel.isDemo(model.folder()), r,
                     (System.nanoTime() - started) / 1e9);
-            j.put("dev_majority_accuracy", majority(devRows));
+            j.put("dev_majority_accuracy", RunRecords.majority(devRows));
             j.put("output", out.toString());
             j.put("run_dir", TrainJob.this.run.dir().toString());
             TrainJob.this.run.writeFinal(j);
@@ -334,7 +330,7 @@ public final class TrainJob implements AutoCloseable {
     }
 
     /** Encodes the data, records the config, draws the initial prompt, wires evaluation and best.sp. */
-    private Prepared prepare(LoadedModel model, String modelName, Trainer.Listener listener) {
+    private Prepared wire(LoadedModel model, String modelName, Trainer.Listener listener) {
         checkModel(model, modelName);
         int maxPos = model.lm().maxPositions();
         TrainConfig c = withData(modelName).resolved(trainRows.size(), maxPos);
@@ -362,7 +358,7 @@ public final class TrainJob implements AutoCloseable {
         Trainer.Listener writesBest = new ForwardingListener(listener) {
             @Override
             public void onBest(int step, float[] prompt, Metrics m) {
-                write(run.best(), prompt, c.tokens(), model, meta, step, m);
+                RunRecords.writePrompt(run.best(), prompt, c.tokens(), model, meta, step, m);
                 listener.onBest(step, prompt, m);
             }
         };
@@ -373,7 +369,7 @@ public final class TrainJob implements AutoCloseable {
 
     /** The config with the model as named and the data files as resolved (a task's own files by absolute path). */
     private TrainConfig withData(String modelName) {
-        TrainConfig.Builder b = cfg.toBuilder();
+        TrainConfigBuilder b = cfg.toBuilder();
         if (cfg.model() == null || !Files.isDirectory(Path.of(cfg.model()))) {
             b.model(modelName);
         }
@@ -384,67 +380,6 @@ public final class TrainJob implements AutoCloseable {
             b.dev(devSource.path().toAbsolutePath().normalize().toString());
         }
         return b.build();
-    }
-
-    private static Map<String, Object> summary(TrainConfig c, String modelName, boolean demo, Trainer.Result r,
-            double wall) {
-        Metrics best = r.bestDev();
-        Map<String, Object> j = new LinkedHashMap<>();
-        j.put("model", modelName);
-        j.put("demo_model", demo);
-        j.put("task", c.task());
-        j.put("tokens", c.tokens());
-        j.put("init", c.init());
-        j.put("seed", c.seed());
-        j.put("steps", r.steps());
-        j.put("stopped_early", r.stoppedEarly());
-        j.put("resumed_from_step", r.resumedFrom() > 0 ? r.resumedFrom() : null);
-        j.put("initial_dev_accuracy", r.initialDev() == null ? null : r.initialDev().accuracy());
-        j.put("best_step", r.bestStep());
-        j.put("best_dev_accuracy", best == null ? null : best.accuracy());
-        j.put("best_dev_macro_f1", best == null || !Double.isFinite(best.macroF1()) ? null : best.macroF1());
-        // the initial prompt is a candidate: a run that never beat it keeps it, and says so
-        j.put("kept_initial_prompt", best != null && r.bestStep() == 0 && r.steps() > 0);
-        j.put("final_loss", r.lastLoss());
-        j.put("train_examples_per_sec", finite(r.trainExamplesPerSec()));
-        j.put("eval_examples_per_sec", finite(r.evalExamplesPerSec()));
-        j.put("wall_seconds", wall);
-        j.put("peak_rss_mb", Rss.peakMb());
-        return j;
-    }
-
-    /** The dev accuracy of always answering the most frequent class (null without labelled dev rows). */
-    static Double majority(List<Example> dev) {
-        Map<Integer, Integer> counts = new LinkedHashMap<>();
-        for (Example e : dev) {
-            if (e.label() >= 0) {
-                counts.merge(e.label(), 1, Integer::sum);
-            }
-        }
-        int total = counts.values().stream().mapToInt(Integer::intValue).sum();
-        return total == 0 ? null : (double) counts.values().stream().mapToInt(Integer::intValue).max().orElse(0) / total;
-    }
-
-    private static Double finite(double v) {
-        return Double.isFinite(v) ? v : null;
-    }
-
-    private static Prompt write(Path file, float[] values, int n, LoadedModel model, Map<String, String> base, int step,
-            Metrics dev) {
-        Map<String, String> meta = new LinkedHashMap<>(base);
-        Map<String, Object> metrics = new LinkedHashMap<>();
-        metrics.put("best_step", step);
-        if (dev != null) {
-            metrics.put("dev", dev.toMap());
-        }
-        meta.put(PromptFile.METRICS, Json.write(metrics));
-        Prompt p = new Prompt(values, n, model.lm().hiddenSize(), meta);
-        try {
-            PromptFile.write(file, p);
-        } catch (IOException e) {
-            throw new UserException("cannot write " + file + ": " + AtomicFiles.reason(e), e);
-        }
-        return p;
     }
 
     @Override

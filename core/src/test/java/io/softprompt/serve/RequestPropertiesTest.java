@@ -18,7 +18,7 @@ import net.jqwik.api.statistics.Statistics;
 import io.softprompt.Hostile;
 
 /**
- * serve's request bodies, generated and mutated as JSON and as bytes: {@link PredictServer#parse}
+ * serve's request bodies, generated and mutated as JSON and as bytes: {@link Requests#parse}
  * answers items or a {@code BadRequest} with a client status (400, 404, 413) and a one-line message of
  * sane length; never another exception (which would be a 500), never more items than the limit.
  */
@@ -41,7 +41,7 @@ class RequestPropertiesTest {
 
     @Example
     void theSeedsAreValid() {
-        List<PredictServer.Item> items = PredictServer.parse(("{\"items\": [{\"task\": \"sst2\", \"text\": \"fine\"}, "
+        List<Requests.Item> items = Requests.parse(("{\"items\": [{\"task\": \"sst2\", \"text\": \"fine\"}, "
                 + "{\"task\": \"qa\", \"text\": \"why?\", \"id\": \"x\"}]}").getBytes(StandardCharsets.UTF_8), SERVED, MAX_ITEMS, MAX_TEXT);
         assertEquals(2, items.size());
         assertEquals("x", items.get(1).id());
@@ -50,9 +50,9 @@ class RequestPropertiesTest {
     @Property(tries = 3000)
     void requestBodiesAreItemsOrAClientError(@ForAll("bodies") byte[] body) {
         try {
-            List<PredictServer.Item> items = PredictServer.parse(body, SERVED, MAX_ITEMS, MAX_TEXT);
+            List<Requests.Item> items = Requests.parse(body, SERVED, MAX_ITEMS, MAX_TEXT);
             assertTrue(!items.isEmpty() && items.size() <= MAX_ITEMS);
-            for (PredictServer.Item it : items) {
+            for (Requests.Item it : items) {
                 assertTrue(SERVED.contains(it.task()) && !it.text().isBlank() && it.text().length() <= MAX_TEXT);
             }
             Statistics.label("answer").collect("items");
