@@ -336,7 +336,6 @@ public record TrainConfig(
                 "--anchor-weight must be a non-negative number (got " + anchorWeight + ")");
         check(anchorWeight == null || anchorText != null, "--anchor-weight needs --anchor-text \"...\" (the text the "
                 + "prompt is kept near)");
-        check(patience == null || dev != null || train == null, "--patience needs a dev set: pass --dev FILE");
         return this;
     }
 

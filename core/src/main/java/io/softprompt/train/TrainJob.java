@@ -89,7 +89,7 @@ public final class TrainJob implements AutoCloseable {
         if (trainSrc == null) {
             throw new UserException("--train: task " + t.name() + " names no training data; pass --train FILE");
         }
-        if (cfg.patience() != null && devSrc == null) {
+        if (cfg.patience() != null && devSrc == null) { // the one place: it needs the task's own dev data, if any
             throw new UserException("--patience needs a dev set: pass --dev FILE");
         }
         for (DataSource d : new DataSource[] {trainSrc, devSrc}) {
