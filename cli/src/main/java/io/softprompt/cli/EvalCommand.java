@@ -53,24 +53,20 @@ public final class EvalCommand implements Callable<Integer> {
                     + "dev sample).")
     Path data;
 
-    @Option(names = "--batch-size", defaultValue = "32", paramLabel = "B", description = "Default: ${DEFAULT-VALUE}.")
-    int batchSize;
+    @Mixin
+    ScoringOptions scoring;
 
     @Option(names = "--ensemble", paramLabel = "vote|mean",
             description = "Combine several --prompt files of one task: majority vote or mean probability. "
                     + "All members run in the same batched forward pass.")
     String ensemble;
 
-    @Option(names = "--no-prefix-cache", description = "Run the prompt with every batch instead of caching its keys and "
-            + "values once (decoder-only models; the answers are the same).")
-    boolean noPrefixCache;
-
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        if (batchSize < 1) {
-            throw new UserException("--batch-size must be at least 1 (got " + batchSize + ")");
+        if (scoring.batchSize() < 1) {
+            throw new UserException("--batch-size must be at least 1 (got " + scoring.batchSize() + ")");
         }
         Ensemble how = ensemble == null ? null : Ensemble.parse(ensemble);
         if (how == null && promptOptions.prompts.size() > 1) {
@@ -90,8 +86,8 @@ public final class EvalCommand implements Callable<Integer> {
                 r = Evaluator.exactMatch(s.model().lm(), s.model().tokenizer(), first.prompt().values(),
                         first.prompt().tokens(), rows);
             } else {
-                try (Scorer scorer = new Scorer(s.model().lm(), !noPrefixCache)) {
-                    r = Evaluator.classify(scorer, first.slot(), rows, batchSize);
+                try (Scorer scorer = new Scorer(s.model().lm(), scoring.prefixCache())) {
+                    r = Evaluator.classify(scorer, first.slot(), rows, scoring.batchSize());
                 }
             }
             print(out, s, src, r, how, members);
@@ -107,8 +103,8 @@ public final class EvalCommand implements Callable<Integer> {
         List<Scorer.Slot> slots = Ensembles.slots(s);
         long t0 = System.nanoTime();
         float[][][] probs;
-        try (Scorer scorer = new Scorer(s.model().lm(), !noPrefixCache)) {
-            probs = Ensemble.memberProbabilities(scorer, slots, rows, batchSize);
+        try (Scorer scorer = new Scorer(s.model().lm(), scoring.prefixCache())) {
+            probs = Ensemble.memberProbabilities(scorer, slots, rows, scoring.batchSize());
         }
         double secs = (System.nanoTime() - t0) / 1e9;
         int classes = s.first().task().labels().size();

@@ -50,8 +50,8 @@ public final class InferCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
 
-    @Option(names = "--batch-size", defaultValue = "32", paramLabel = "B", description = "Default: ${DEFAULT-VALUE}.")
-    int batchSize;
+    @Mixin
+    ScoringOptions scoring;
 
     @Option(names = "--generate", description = "Generate text after each input (greedy, key/value cache) "
             + "instead of classifying it; for decoder LMs and T5. Always on for text-to-text tasks.")
@@ -75,11 +75,6 @@ public final class InferCommand implements Callable<Integer> {
             description = "With --input: at most this many batch × length tokens per forward pass (default: no limit).")
     Integer tokenBudget;
 
-    @Option(names = "--no-prefix-cache",
-            description = "Run each prompt with every batch instead of caching its keys and values once "
-                    + "(decoder-only models; the answers are the same).")
-    boolean noPrefixCache;
-
     @Parameters(arity = "0..*", paramLabel = "TEXT", description = "Inputs; without them, lines of standard input.")
     List<String> texts = new ArrayList<>();
 
@@ -90,8 +85,8 @@ public final class InferCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        if (batchSize < 1) {
-            throw new UserException("--batch-size must be at least 1 (got " + batchSize + ")");
+        if (scoring.batchSize() < 1) {
+            throw new UserException("--batch-size must be at least 1 (got " + scoring.batchSize() + ")");
         }
         if (maxNewTokens < 0) {
             throw new UserException("--max-new-tokens must not be negative (got " + maxNewTokens + ")");
@@ -114,8 +109,8 @@ public final class InferCommand implements Callable<Integer> {
             if (!texts.isEmpty()) {
                 throw new UserException("--input and TEXT arguments cannot be used together");
             }
-            return MixedTasks.run(promptOptions, fit, modelOptions, input, batchSize, tokenBudget == null ? 0 : tokenBudget,
-                    maxNewTokens, !noPrefixCache, out, err);
+            return MixedTasks.run(promptOptions, fit, modelOptions, input, scoring.batchSize(), tokenBudget == null ? 0 : tokenBudget,
+                    maxNewTokens, scoring.prefixCache(), out, err);
         }
         if (how == null && promptOptions.prompts.size() > 1) {
             throw new UserException("several --prompt files need --ensemble vote|mean (or NAME=FILE with --input)");
@@ -136,17 +131,17 @@ public final class InferCommand implements Callable<Integer> {
             }
             float[][] probs = new float[rows.size()][];
             int[] chosen = new int[rows.size()];
-            try (Scorer scorer = new Scorer(s.model().lm(), !noPrefixCache)) {
+            try (Scorer scorer = new Scorer(s.model().lm(), scoring.prefixCache())) {
                 if (how != null) {
                     Ensembles.checkOneTask(s);
-                    float[][][] member = Ensemble.memberProbabilities(scorer, Ensembles.slots(s), rows, batchSize);
+                    float[][][] member = Ensemble.memberProbabilities(scorer, Ensembles.slots(s), rows, scoring.batchSize());
                     for (int i = 0; i < rows.size(); i++) {
                         Ensemble.Decision dec = how.combine(member[i]);
                         probs[i] = dec.scores();
                         chosen[i] = dec.label();
                     }
                 } else {
-                    probs = scorer.probabilities(m.slot(), rows, batchSize);
+                    probs = scorer.probabilities(m.slot(), rows, scoring.batchSize());
                     for (int i = 0; i < rows.size(); i++) {
                         chosen[i] = Scorer.argmax(probs[i]);
                     }
