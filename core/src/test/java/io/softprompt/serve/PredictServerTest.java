@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.Fixtures;
-import io.softprompt.cli.Cli;
+import io.softprompt.TestPrompts;
+import io.softprompt.api.SoftPrompt;
+import io.softprompt.infer.MultiTask;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
@@ -18,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -57,9 +60,8 @@ class PredictServerTest {
             {"topic", "Topic of: {text} is", "{\"a\": \" movie\", \"b\": \" plot\", \"c\": \" film\"}", "6"},
             {"grade", "{text} grade", "{\"lo\": \" the\", \"hi\": \" a\"}", "2"}};
         for (Object[] s : specs) {
-            Cli.Run r = Cli.run("train", "--task", task((String) s[0], (String) s[1], (String) s[2]).toString(), "--model", m,
-                    "--tokens", (String) s[3], "--init", "random", "--steps", "0", "-o", prompts.resolve(s[0] + ".sp").toString());
-            assertEquals(0, r.code(), r.err());
+            TestPrompts.initial(Fixtures.of("gpt2"), task((String) s[0], (String) s[1], (String) s[2]),
+                    Integer.parseInt((String) s[3]), "random", prompts.resolve(s[0] + ".sp"));
         }
         model = LoadedModel.load(Fixtures.of("gpt2"), m);
         server = new PredictServer(model, prompts, new ServeSettings(0, "127.0.0.1", 8, 5, 64, 16, 200, 1 << 16, 0,
@@ -83,33 +85,30 @@ class PredictServerTest {
                 HttpResponse.BodyHandlers.ofString());
     }
 
-    /** infer --input's answers for every (task, text): the reference the server must match. */
+    /**
+     * The library's answers for every (task, text), rows of all tasks in shared batches as infer --input
+     * answers them: the reference the server must match.
+     */
     static Map<String, JsonNode> inferAnswers() throws Exception {
-        StringBuilder rows = new StringBuilder();
+        Map<String, Prompt> byTask = new LinkedHashMap<>();
+        List<Map.Entry<String, String>> rows = new ArrayList<>();
         for (String t : List.of("mood", "topic", "grade")) {
+            byTask.put(t, PromptFile.read(prompts.resolve(t + ".sp")));
             for (String x : TEXTS) {
-                rows.append(Json.write(Map.of("task", t, "text", x, "id", t + "|" + x))).append('\n');
+                rows.add(Map.entry(t, x));
             }
         }
-        Path in = tmp.resolve("rows.jsonl");
-        Files.writeString(in, rows);
-        List<String> args = new ArrayList<>(List.of("infer", "--model", Fixtures.of("gpt2").toString(), "--input", in.toString()));
-        for (String t : List.of("mood", "topic", "grade")) {
-            args.add("--prompt");
-            args.add(t + "=" + prompts.resolve(t + ".sp"));
+        List<MultiTask.Answer> answers;
+        try (SoftPrompt sp = SoftPrompt.of(LoadedModel.load(Fixtures.of("gpt2"), Fixtures.of("gpt2").toString()))) {
+            answers = sp.predict(byTask, rows);
         }
-        Cli.Run r = Cli.run(args.toArray(String[]::new));
-        assertEquals(0, r.code(), r.err());
+        assertEquals(3 * TEXTS.length, answers.size());
         Map<String, JsonNode> out = new HashMap<>();
-        String[] lines = r.out().strip().split("\n");
-        assertEquals(3 * TEXTS.length, lines.length);
-        int k = 0;
-        for (String t : List.of("mood", "topic", "grade")) {
-            for (String x : TEXTS) {
-                JsonNode j = Json.MAPPER.readTree(lines[k++]);
-                assertEquals(t + "|" + x, j.get("id").asText(), "answers in input order");
-                out.put(t + "|" + x, j);
-            }
+        for (int k = 0; k < rows.size(); k++) {
+            MultiTask.Answer a = answers.get(k);
+            assertEquals(rows.get(k).getKey(), a.task(), "answers in input order");
+            out.put(rows.get(k).getKey() + "|" + rows.get(k).getValue(),
+                    Json.MAPPER.valueToTree(Map.of("label", a.label(), "probabilities", a.probabilities())));
         }
         return out;
     }

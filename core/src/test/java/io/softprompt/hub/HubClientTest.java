@@ -9,7 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.softprompt.Fixtures;
-import io.softprompt.cli.Cli;
+import io.softprompt.api.SoftPrompt;
+import io.softprompt.train.TrainConfig;
 import io.softprompt.util.UserException;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -217,7 +218,7 @@ class HubClientTest {
     }
 
     @Test
-    void theCliDownloadsAHubIdIntoModelsDir() throws Exception {
+    void theLibraryDownloadsAHubIdIntoItsModelsFolder() throws Exception {
         String oldOffline = System.getProperty("softprompt.offline");
         System.setProperty("softprompt.offline", "false");
         System.setProperty("softprompt.hub.endpoint", endpoint());
@@ -227,16 +228,19 @@ class HubClientTest {
             Files.writeString(task, "{\"name\":\"t\",\"template\":\"{sentence} it was\","
                     + "\"verbalizer\":{\"0\":\" bad\",\"1\":\" good\"},\"train\":\"d.tsv\"}");
             Files.writeString(tmp.resolve("d.tsv"), "sentence\tlabel\na good movie\t1\na bad plot\t0\n");
-            Cli.Run r = Cli.run("train", "--model", REPO, "--models-dir", models.toString(), "--task", task.toString(),
-                    "--tokens", "2", "--steps", "2", "-o", tmp.resolve("t.sp").toString());
-            assertEquals(0, r.code(), r.err());
-            assertTrue(r.err().contains("downloading"), r.err());
+            StringWriter progress = new StringWriter();
+            try (SoftPrompt sp = SoftPrompt.load(REPO, models, new PrintWriter(progress), false)) {
+                sp.train(TrainConfig.builder().task(task.toString()).tokens(2).steps(2).output(tmp.resolve("t.sp").toString())
+                        .build());
+            }
+            assertTrue(progress.toString().contains("downloading"), progress.toString());
             assertTrue(Files.isRegularFile(models.resolve(REPO).resolve("model.safetensors")));
             int before = requests.size();
-            Cli.Run again = Cli.run("train", "--model", REPO, "--models-dir", models.toString(), "--task", task.toString(),
-                    "--tokens", "2", "--steps", "2", "-o", tmp.resolve("t2.sp").toString());
-            assertEquals(0, again.code(), again.err());
-            assertEquals(before, requests.size(), "a model already in models/ is not downloaded again");
+            try (SoftPrompt sp = SoftPrompt.load(REPO, models, new PrintWriter(new StringWriter()), false)) {
+                sp.train(TrainConfig.builder().task(task.toString()).tokens(2).steps(2).output(tmp.resolve("t2.sp").toString())
+                        .build());
+            }
+            assertEquals(before, requests.size(), "a model already in the models folder is not downloaded again");
         } finally {
             if (oldOffline == null) {
                 System.clearProperty("softprompt.offline");

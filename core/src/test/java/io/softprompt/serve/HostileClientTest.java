@@ -10,7 +10,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.Fixtures;
-import io.softprompt.cli.Cli;
+import io.softprompt.TestPrompts;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.util.Json;
 import java.io.IOException;
@@ -51,9 +51,7 @@ class HostileClientTest {
     static void start() throws Exception {
         prompts = Files.createDirectories(tmp.resolve("prompts"));
         Path task = Fixtures.moodTask(tmp, 2);
-        Cli.Run r = Cli.run("train", "--task", task.toString(), "--model", Fixtures.of("gpt2").toString(), "--tokens", "3",
-                "--steps", "0", "-o", prompts.resolve("mood.sp").toString());
-        assertEquals(0, r.code(), r.err());
+        TestPrompts.initial(Fixtures.of("gpt2"), task, 3, "vocab", prompts.resolve("mood.sp"));
         model = LoadedModel.load(Fixtures.of("gpt2"), Fixtures.of("gpt2").toString());
         server = new PredictServer(model, prompts, ServeSettings.builder().port(0)
                 .readTimeoutMillis(READ_TIMEOUT_MS).maxConnections(48).build());
