@@ -93,7 +93,7 @@ public final class Main implements Callable<Integer> {
                 root = root.getCause();
             }
             if (root instanceof UserException) {
-                err.println("softprompt: error: " + root.getMessage());
+                err.println("softprompt: error: " + ((UserException) root).message(Flags::flag));
                 if (verbose) {
                     ex.printStackTrace(err);
                 }

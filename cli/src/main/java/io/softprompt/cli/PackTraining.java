@@ -92,7 +92,7 @@ final class PackTraining {
                     String line;
                     if (o == null) {
                         failed++;
-                        line = "error: " + jobs.get(k).failure().getMessage();
+                        line = "error: " + jobs.get(k).failure().message(Flags::flag);
                     } else {
                         Object acc = o.summary().get("best_dev_accuracy");
                         line = String.format(Locale.ROOT, "wrote %s (best dev accuracy %s at step %d%s)", o.output(),

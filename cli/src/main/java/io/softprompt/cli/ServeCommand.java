@@ -107,16 +107,12 @@ public final class ServeCommand implements Callable<Integer> {
             description = "How long a request waits for its scores (default: ${DEFAULT-VALUE}).")
     long timeoutMs;
 
-    /** The flags as the library's settings (one record validates them); its messages' keys become flags. */
+    /** The flags as the library's settings (one record validates them; its messages name keys, shown as flags). */
     ServeSettings settings(String token) {
-        try {
-            return ServeSettings.builder().port(port).host(host).maxBatch(maxBatch).windowMillis(windowMs).queueCapacity(queue)
+        return ServeSettings.builder().port(port).host(host).maxBatch(maxBatch).windowMillis(windowMs).queueCapacity(queue)
                     .maxItems(maxItems).maxTextChars(maxTextChars).maxBodyBytes(maxBodyBytes).tokenBudget(tokenBudget)
                     .prefixCache(!noPrefixCache).timeoutMillis(timeoutMs).maxLength(maxLength).readTimeoutMillis(readTimeoutMs)
                     .maxConnections(maxConnections).token(token).build();
-        } catch (UserException e) {
-            throw new UserException(Flags.of(e.getMessage()));
-        }
     }
 
     /**

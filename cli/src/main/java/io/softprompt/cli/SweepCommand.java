@@ -143,7 +143,7 @@ public final class SweepCommand implements Callable<Integer> {
             try {
                 fp = SweepRunner.fingerprint(r, source);
             } catch (UserException e) {
-                throw e.getMessage().startsWith(source) ? e : new UserException(source + ": " + e.getMessage());
+                throw e.raw().startsWith(source) ? e : new UserException(source + ": " + e.raw());
             }
             SweepRunner.State st = runner.state(r, fp);
             states.put(r.id(), st);

@@ -45,7 +45,7 @@ public final class TrainFlags implements IModelTransformer {
             List<String> names = new ArrayList<>(List.of(k.aliases()));
             names.add(flag(TrainConfig.key(c)));
             Class<?> type = c.getType();
-            OptionSpec.Builder b = OptionSpec.builder(names.toArray(String[]::new)).type(type).description(k.help())
+            OptionSpec.Builder b = OptionSpec.builder(names.toArray(String[]::new)).type(type).description(Flags.render(k.help()))
                     .hidden(k.hidden());
             if (type == boolean.class) {
                 b.arity("0");
@@ -59,7 +59,7 @@ public final class TrainFlags implements IModelTransformer {
 
     /** batch_size → --batch-size. */
     static String flag(String key) {
-        return "--" + key.replace('_', '-');
+        return Flags.flag(key);
     }
 
     /** The training keys the user set on the command line (any mixin's option named like a key, --model too). */

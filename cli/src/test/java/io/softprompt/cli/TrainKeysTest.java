@@ -57,7 +57,7 @@ class TrainKeysTest {
                     missing.add(key + ": " + flag + " not in train --help");
                 }
                 String shown = String.join(" ", spec.findOption(flag).description());
-                assertTrue(shown.startsWith(k.help().replace("%%", "%").split("\\$\\{")[0]), flag + ": " + shown);
+                assertTrue(shown.startsWith(Flags.render(k.help()).replace("%%", "%").split("\\$\\{")[0]), flag + ": " + shown);
             }
         }
         assertTrue(missing.isEmpty(), String.join("\n", missing));
@@ -95,7 +95,7 @@ class TrainKeysTest {
             String key = TrainConfig.key(c);
             String type = c.getType().getSimpleName().toLowerCase(Locale.ROOT).replace("integer", "int");
             JsonNode v = json.get(key);
-            String help = k.help().replace("${DEFAULT-VALUE}", v.isNull() ? "none" : v.asText()).replace("%%", "%")
+            String help = Flags.render(k.help()).replace("${DEFAULT-VALUE}", v.isNull() ? "none" : v.asText()).replace("%%", "%")
                     .replace("|", "\\|");
             sb.append("| `").append(key).append("` | `").append(k.flag() ? TrainFlags.flag(key) : "--model").append("` | ")
                     .append(type).append(" | ").append(v.isNull() ? "—" : "`" + v.asText() + "`").append(" | ").append(help)

@@ -103,7 +103,7 @@ public final class Encoder {
         this.suffixIds = tokenizer.encode(suffix);
         int framing = specials.prefix().length + specials.suffix().length;
         if (suffixIds.length + framing >= maxLength) {
-            throw new UserException("--max-length " + maxLength + " leaves no room for text: the template's tail '"
+            throw new UserException("{{max_length}} " + maxLength + " leaves no room for text: the template's tail '"
                     + suffix + "' and special tokens alone are " + (suffixIds.length + framing) + " tokens");
         }
         this.labels = labels(tokenizer, task, kind == LanguageModel.Kind.SEQ2SEQ ? specials.eos() : -1);
@@ -247,7 +247,7 @@ public final class Encoder {
         int t = Math.max(padTo, rows.stream().mapToInt(r -> r.ids().length).max().orElse(0));
         int b = rows.size();
         if ((long) b * t > Integer.MAX_VALUE / 8) {
-            throw new UserException("a batch of " + b + " rows x " + t + " tokens is too large; lower --batch-size");
+            throw new UserException("a batch of " + b + " rows x " + t + " tokens is too large; lower {{batch_size}}");
         }
         long[] ids = new long[b * t];
         Arrays.fill(ids, padId);

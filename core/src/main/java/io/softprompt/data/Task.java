@@ -73,7 +73,7 @@ public record Task(
         Path p = Path.of(nameOrPath);
         if (nameOrPath.endsWith(".json") || Files.isRegularFile(p)) {
             if (!Files.isRegularFile(p)) {
-                throw new UserException("--task: file not found: " + UserException.quote(nameOrPath));
+                throw new UserException("{{task}}: file not found: " + UserException.quote(nameOrPath));
             }
             return load(p);
         }
@@ -84,7 +84,7 @@ public record Task(
         if (BUILT_IN.contains(nameOrPath)) {
             return BuiltIn.task(nameOrPath);
         }
-        throw new UserException("--task: unknown task " + UserException.quote(nameOrPath) + " (built-in: " + String.join(", ", BUILT_IN)
+        throw new UserException("{{task}}: unknown task " + UserException.quote(nameOrPath) + " (built-in: " + String.join(", ", BUILT_IN)
                 + "; or a path to a task .json)");
     }
 

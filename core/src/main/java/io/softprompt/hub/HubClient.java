@@ -117,7 +117,7 @@ public final class HubClient {
         } catch (Unreachable e) {
             throw new UserException("cannot reach " + endpoint + " to download '" + repo + "' (" + e.getMessage()
                     + "); offline? put config.json, tokenizer.json and model.safetensors into " + target
-                    + " or pass --model DIR");
+                    + " or pass {{model}} DIR");
         } catch (IOException e) {
             throw new UserException("hub: download of " + repo + " into " + target + " failed: " + e.getMessage()
                     + "; run the same command again to resume");

@@ -94,14 +94,14 @@ public final class ModelLocator {
             return Located.embedded(EmbeddedModel.ensure(modelsDir));
         }
         if (!HUB_ID.matcher(spec).matches() || spec.startsWith(".")) {
-            throw new UserException("--model: model folder not found: " + spec);
+            throw new UserException("{{model}}: model folder not found: " + spec);
         }
         Path local = modelsDir.resolve(spec);
         if (Files.isRegularFile(local.resolve("config.json"))) {
             return new Located(local, spec, false);
         }
         if (HubClient.offline()) {
-            throw new UserException("--model: '" + spec + "' is not in " + local + " and downloads are off "
+            throw new UserException("{{model}}: '" + spec + "' is not in " + local + " and downloads are off "
                     + "(HF_HUB_OFFLINE); put config.json, tokenizer.json and model.safetensors there");
         }
         HubClient hub = new HubClient(HubClient.endpointFromEnvironment(), err, terminal);

@@ -21,7 +21,7 @@ public enum Ensemble {
         try {
             return valueOf(s.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new UserException("--ensemble: unknown value '" + s + "' (expected vote or mean)");
+            throw new UserException("{{ensemble}}: unknown value '" + s + "' (expected vote or mean)");
         }
     }
 

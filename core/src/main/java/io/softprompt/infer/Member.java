@@ -36,7 +36,7 @@ public record Member(String name, String source, Prompt prompt, Task task, Encod
         prompt.checkFits(model, source, force);
         int len = maxLength != null ? maxLength : prompt.trainedMaxLength(DEFAULT_MAX_LENGTH);
         if (len < 2) {
-            throw new UserException("--max-length must be at least 2 (got " + len + ")");
+            throw new UserException("{{max_length}} must be at least 2 (got " + len + ")");
         }
         len = Math.min(len, model.lm().maxPositions() - prompt.tokens());
         if (len < 2) {

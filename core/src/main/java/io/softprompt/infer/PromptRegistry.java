@@ -114,13 +114,13 @@ public final class PromptRegistry {
      */
     public PromptRegistry(Path dir, LoadedModel model, Integer maxLength, Consumer<Scorer.Slot> onDrop, boolean textToText) {
         if (!Files.isDirectory(dir)) {
-            throw new UserException("--prompts " + dir + ": not a folder");
+            throw new UserException("{{prompts}} " + dir + ": not a folder");
         }
         this.dir = dir;
         try {
             this.realDir = dir.toRealPath();
         } catch (IOException e) {
-            throw new UserException("--prompts " + dir + ": " + e.getMessage());
+            throw new UserException("{{prompts}} " + dir + ": " + e.getMessage());
         }
         this.model = model;
         this.maxLength = maxLength;

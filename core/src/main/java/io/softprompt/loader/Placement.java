@@ -41,15 +41,15 @@ public final class Placement {
         } else if (s.matches("(gpu|cuda):\\d{1,3}")) {
             index = Integer.parseInt(s.substring(s.indexOf(':') + 1));
         } else {
-            throw new UserException("--device " + spec + ": expected cpu, gpu, gpu:N or auto");
+            throw new UserException("{{device}} " + spec + ": expected cpu, gpu, gpu:N or auto");
         }
         int gpus = engine.getGpuCount();
         if (gpus == 0) {
-            throw new UserException("--device " + spec + ": PyTorch sees no GPU (the build's natives are CPU-only "
+            throw new UserException("{{device}} " + spec + ": PyTorch sees no GPU (the build's natives are CPU-only "
                     + "unless built with -Pcuda: see the README's section on GPUs)");
         }
         if (index >= gpus) {
-            throw new UserException("--device " + spec + ": PyTorch sees " + gpus + " GPU(s), numbered 0 to " + (gpus - 1));
+            throw new UserException("{{device}} " + spec + ": PyTorch sees " + gpus + " GPU(s), numbered 0 to " + (gpus - 1));
         }
         return Device.gpu(index);
     }
@@ -66,10 +66,10 @@ public final class Placement {
             case "float32", "fp32" -> DataType.FLOAT32;
             case "float16", "fp16", "half" -> DataType.FLOAT16;
             case "bfloat16", "bf16" -> DataType.BFLOAT16;
-            default -> throw new UserException("--dtype " + spec + ": expected auto, float32, float16 or bfloat16");
+            default -> throw new UserException("{{dtype}} " + spec + ": expected auto, float32, float16 or bfloat16");
         };
         if (t == DataType.BFLOAT16 && cpu) {
-            throw new UserException("--dtype " + spec + ": bfloat16 arrays abort DJL 0.36's PyTorch engine on CPU (measured); "
+            throw new UserException("{{dtype}} " + spec + ": bfloat16 arrays abort DJL 0.36's PyTorch engine on CPU (measured); "
                     + "use float32 or float16 on CPU");
         }
         return t;

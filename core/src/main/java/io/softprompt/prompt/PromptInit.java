@@ -34,13 +34,13 @@ public enum PromptInit {
 
     public static PromptInit parse(String s) {
         if (s == null) {
-            throw new UserException("--init: no value (expected random, vocab, text or labels)");
+            throw new UserException("{{init}}: no value (expected random, vocab, text or labels)");
         }
         try {
             return valueOf(s.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new UserException("--init: unknown value " + UserException.quote(s) + " (expected random, vocab, text or labels; "
-                    + "--init-from FILE.sp starts from another prompt)");
+            throw new UserException("{{init}}: unknown value " + UserException.quote(s) + " (expected random, vocab, text or labels; "
+                    + "{{init_from}} FILE.sp starts from another prompt)");
         }
     }
 
@@ -67,11 +67,11 @@ public enum PromptInit {
             }
             case TEXT -> {
                 if (text == null || text.isBlank()) {
-                    throw new UserException("--init text needs --init-text \"...\"");
+                    throw new UserException("{{init}} text needs {{init_text}} \"...\"");
                 }
                 long[] ids = tokenizer.encode(text);
                 if (ids.length == 0) {
-                    throw new UserException("--init-text encodes to no tokens");
+                    throw new UserException("{{init_text}} encodes to no tokens");
                 }
                 long[] tiled = new long[n];
                 for (int i = 0; i < n; i++) {
@@ -99,12 +99,12 @@ public enum PromptInit {
      */
     public static float[] transfer(Prompt source, String file, int n, int hidden, String fingerprint) {
         if (source.hidden() != hidden) {
-            throw new UserException("--init-from " + file + ": its hidden size " + source.hidden() + " is not the model's "
+            throw new UserException("{{init_from}} " + file + ": its hidden size " + source.hidden() + " is not the model's "
                     + hidden);
         }
         String fp = source.meta(PromptFile.MODEL_FINGERPRINT);
         if (fp == null || !fp.equals(fingerprint)) {
-            throw new UserException("--init-from " + file + ": trained on another base model (fingerprint " + fp
+            throw new UserException("{{init_from}} " + file + ": trained on another base model (fingerprint " + fp
                     + ", this model has " + fingerprint + "); a prompt transfers only within one model");
         }
         float[] out = new float[n * hidden];

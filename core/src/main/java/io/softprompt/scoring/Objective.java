@@ -38,12 +38,12 @@ public enum Objective {
 
     public static Objective parse(String s) {
         if (s == null) {
-            throw new UserException("--objective: no value (expected verbalizer or lm)");
+            throw new UserException("{{objective}}: no value (expected verbalizer or lm)");
         }
         try {
             return valueOf(s.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new UserException("--objective: unknown value " + UserException.quote(s) + " (expected verbalizer or lm)");
+            throw new UserException("{{objective}}: unknown value " + UserException.quote(s) + " (expected verbalizer or lm)");
         }
     }
 

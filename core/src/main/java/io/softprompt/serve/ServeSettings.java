@@ -7,8 +7,8 @@ import io.softprompt.util.UserException;
  * held to. One validated record: the defaults live in {@link #DEFAULTS} alone (the command line shows
  * and uses them), the compact constructor refuses values no server can use (a library caller cannot
  * build max_batch 0), and {@link Builder} changes some keys of another settings without copying
- * fifteen positional arguments. Messages name the keys (max_batch); the command line maps them to its
- * flags (--max-batch).
+ * fifteen positional arguments. Messages name the keys ({@link UserException#key}: max_batch); the
+ * command line shows its flags (--max-batch).
  *
  * @param port TCP port (0: a free one)
  * @param host address to bind
@@ -35,18 +35,18 @@ public record ServeSettings(int port, String host, int maxBatch, long windowMill
             true, 30_000, 128, 10_000, 64, null);
 
     public ServeSettings {
-        check(port >= 0 && port <= 65535, "port must be 0..65535 (got " + port + ")");
-        check(host != null && !host.isBlank(), "host must be an address or name");
+        check(port >= 0 && port <= 65535, "{{port}} must be 0..65535 (got " + port + ")");
+        check(host != null && !host.isBlank(), "{{host}} must be an address or name");
         for (Object[] c : new Object[][] {{"max_batch", maxBatch}, {"queue", queueCapacity}, {"max_items", maxItems},
             {"max_text_chars", maxTextChars}, {"max_length", maxLength}, {"max_connections", maxConnections},
             {"max_body_bytes", maxBodyBytes}}) {
-            check((Integer) c[1] >= 1, c[0] + " must be at least 1 (got " + c[1] + ")");
+            check((Integer) c[1] >= 1, UserException.key((String) c[0]) + " must be at least 1 (got " + c[1] + ")");
         }
-        check(windowMillis >= 0, "batch_window_ms must not be negative (got " + windowMillis + ")");
-        check(tokenBudget >= 0, "token_budget must not be negative (got " + tokenBudget + ")");
-        check(timeoutMillis >= 1, "timeout_ms must be positive (got " + timeoutMillis + ")");
-        check(readTimeoutMillis >= 1, "read_timeout_ms must be positive (got " + readTimeoutMillis + ")");
-        check(token == null || !token.isBlank(), "token must not be empty");
+        check(windowMillis >= 0, "{{batch_window_ms}} must not be negative (got " + windowMillis + ")");
+        check(tokenBudget >= 0, "{{token_budget}} must not be negative (got " + tokenBudget + ")");
+        check(timeoutMillis >= 1, "{{timeout_ms}} must be positive (got " + timeoutMillis + ")");
+        check(readTimeoutMillis >= 1, "{{read_timeout_ms}} must be positive (got " + readTimeoutMillis + ")");
+        check(token == null || !token.isBlank(), "{{token}} must not be empty");
     }
 
     private static void check(boolean ok, String message) {

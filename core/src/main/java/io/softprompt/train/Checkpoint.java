@@ -143,7 +143,7 @@ public record Checkpoint(float[] prompt, float[] bestPrompt, long[] promptShape,
             }
         }
         if (bad != null) {
-            throw new UserException(file + ": damaged checkpoint: " + bad + "; start the run afresh with --force, or "
+            throw new UserException(file + ": damaged checkpoint: " + bad + "; start the run afresh with {{force}}, or "
                     + "resume from " + RunDir.PREVIOUS + " if it is sound");
         }
     }

@@ -14,7 +14,10 @@ import java.lang.annotation.Target;
 @Retention(RetentionPolicy.RUNTIME)
 @Target({ElementType.RECORD_COMPONENT, ElementType.PARAMETER, ElementType.FIELD, ElementType.METHOD})
 public @interface Key {
-    /** The flag's help text; {@code ${DEFAULT-VALUE}} shows the default. */
+    /**
+     * The flag's help text; {@code ${DEFAULT-VALUE}} shows the default, {@code {{key}}} names another
+     * setting (the command line shows its flag).
+     */
     String help();
 
     /** The value's name in the usage line (N, FILE, LR); empty for a switch. */

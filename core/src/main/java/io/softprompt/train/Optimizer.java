@@ -49,17 +49,17 @@ public interface Optimizer extends AutoCloseable {
             case "adamw" -> new AdamW(manager, param, 0.9, 0.999, 1e-8, weightDecay);
             case "adafactor" -> new Adafactor(manager, param, Adafactor.DECAY_RATE, Adafactor.CLIP_THRESHOLD,
                     Adafactor.EPS1, weightDecay);
-            default -> throw new UserException("--optimizer: unknown value " + UserException.quote(name) + " (expected adafactor or adamw)");
+            default -> throw new UserException("{{optimizer}}: unknown value " + UserException.quote(name) + " (expected adafactor or adamw)");
         };
     }
 
     static String check(String name) {
         if (name == null) {
-            throw new UserException("--optimizer: no value (expected adafactor or adamw)");
+            throw new UserException("{{optimizer}}: no value (expected adafactor or adamw)");
         }
         String n = name.toLowerCase(Locale.ROOT);
         if (!n.equals("adamw") && !n.equals("adafactor")) {
-            throw new UserException("--optimizer: unknown value " + UserException.quote(name) + " (expected adafactor or adamw)");
+            throw new UserException("{{optimizer}}: unknown value " + UserException.quote(name) + " (expected adafactor or adamw)");
         }
         return n;
     }

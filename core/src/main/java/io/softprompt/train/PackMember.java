@@ -91,8 +91,8 @@ final class PackMember implements AutoCloseable {
         if (dist != null) {
             if (prompt.half() || anchor != null) {
                 trainable.close();
-                throw new UserException("distributed training computes in float32 without --anchor-text: "
-                        + (prompt.half() ? "drop --dtype " + lm.dtype().toString().toLowerCase(Locale.ROOT) : "drop --anchor-text"));
+                throw new UserException("distributed training computes in float32 without {{anchor_text}}: "
+                        + (prompt.half() ? "drop {{dtype}} " + lm.dtype().toString().toLowerCase(Locale.ROOT) : "drop {{anchor_text}}"));
             }
             remote = dist.open(new DataParallel.LossSpec(n, d, objective, run.encoder().labels(), textToText, cfg.padTo()));
         } else {
@@ -304,9 +304,9 @@ final class PackMember implements AutoCloseable {
                 sb.append(", best prompt ").append(dir.best()).append(" (step ").append(state.bestStep).append(')');
             }
         }
-        sb.append(". Lower --lr or set --clip-norm");
+        sb.append(". Lower {{lr}} or set {{clip_norm}}");
         if (dir != null && checkpointStep > 0) {
-            sb.append(", or --resume ").append(dir.dir());
+            sb.append(", or {{resume}} ").append(dir.dir());
         }
         return new UserException(sb.toString(), UserException.EXIT_DIVERGED);
     }

@@ -64,27 +64,27 @@ public final class RunDir implements AutoCloseable {
     public static RunDir create(Path dir, boolean force) {
         RunDir r = new RunDir(dir);
         if (Files.exists(r.dir) && !Files.isDirectory(r.dir)) {
-            throw new UserException("--run-dir " + dir + ": exists and is not a folder");
+            throw new UserException("{{run_dir}} " + dir + ": exists and is not a folder");
         }
         try {
             Files.createDirectories(r.dir);
         } catch (IOException e) {
-            throw new UserException("--run-dir " + dir + ": cannot create: " + AtomicFiles.reason(e));
+            throw new UserException("{{run_dir}} " + dir + ": cannot create: " + AtomicFiles.reason(e));
         }
         r.lock();
         try {
             if (!force && r.finished()) {
-                throw new UserException("--run-dir " + dir + ": holds a finished run (" + FINAL + "); pass --force to "
-                        + "train again over it, or choose another --output/--run-dir");
+                throw new UserException("{{run_dir}} " + dir + ": holds a finished run (" + FINAL + "); pass {{force}} to "
+                        + "train again over it, or choose another {{output}}/{{run_dir}}");
             }
             if (!force && Files.isRegularFile(r.checkpoint())) {
-                throw new UserException("--run-dir " + dir + ": holds an unfinished run; continue it with --resume " + dir
-                        + ", or pass --force to start over");
+                throw new UserException("{{run_dir}} " + dir + ": holds an unfinished run; continue it with {{resume}} " + dir
+                        + ", or pass {{force}} to start over");
             }
             String started = r.startedFile();
             if (!force && started != null) {
-                throw new UserException("--run-dir " + dir + ": holds an unfinished run that stopped before its first "
-                        + "checkpoint (" + started + "); pass --force to start it over");
+                throw new UserException("{{run_dir}} " + dir + ": holds an unfinished run that stopped before its first "
+                        + "checkpoint (" + started + "); pass {{force}} to start it over");
             }
             for (String f : List.of(CHECKPOINT, PREVIOUS, METRICS, BEST, FINAL, CONFIG)) {
                 Files.deleteIfExists(r.dir.resolve(f));
@@ -92,7 +92,7 @@ public final class RunDir implements AutoCloseable {
             r.removeStaleTemps();
         } catch (IOException e) {
             r.close();
-            throw new UserException("--run-dir " + dir + ": cannot prepare: " + AtomicFiles.reason(e));
+            throw new UserException("{{run_dir}} " + dir + ": cannot prepare: " + AtomicFiles.reason(e));
         } catch (RuntimeException e) {
             r.close();
             throw e;
@@ -103,23 +103,23 @@ public final class RunDir implements AutoCloseable {
     /** An existing run to resume, locked for this process; temp files a killed process left are removed. */
     public static RunDir open(Path dir) {
         if (!Files.isDirectory(dir)) {
-            throw new UserException("--resume " + dir + ": not a folder");
+            throw new UserException("{{resume}} " + dir + ": not a folder");
         }
         RunDir r = new RunDir(dir);
         if (!Files.isRegularFile(r.checkpoint())) {
             if (r.startedFile() != null) {
-                throw new UserException("--resume " + dir + ": the run stopped before its first checkpoint, so there is "
-                        + "nothing to resume; run the same train command again with --force to start it over (a lower "
-                        + "--checkpoint-every saves sooner)");
+                throw new UserException("{{resume}} " + dir + ": the run stopped before its first checkpoint, so there is "
+                        + "nothing to resume; run the same train command again with {{force}} to start it over (a lower "
+                        + "{{checkpoint_every}} saves sooner)");
             }
-            throw new UserException("--resume " + dir + ": not a run folder (no " + CHECKPOINT + ")");
+            throw new UserException("{{resume}} " + dir + ": not a run folder (no " + CHECKPOINT + ")");
         }
         r.lock();
         try {
             r.removeStaleTemps();
         } catch (IOException e) {
             r.close();
-            throw new UserException("--resume " + dir + ": cannot clean up: " + AtomicFiles.reason(e));
+            throw new UserException("{{resume}} " + dir + ": cannot clean up: " + AtomicFiles.reason(e));
         }
         return r;
     }
@@ -142,7 +142,7 @@ public final class RunDir implements AutoCloseable {
                 lockChannel.close();
                 lockChannel = null;
                 throw new UserException(dir + ": another process is training in this run folder (PID "
-                        + (holder.isEmpty() ? "unknown" : holder) + "); wait for it to end or use another --run-dir");
+                        + (holder.isEmpty() ? "unknown" : holder) + "); wait for it to end or use another {{run_dir}}");
             }
             lockChannel.truncate(0);
             lockChannel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
@@ -260,7 +260,7 @@ public final class RunDir implements AutoCloseable {
         }
         if (recorded == null || !recorded.equals(saved)) {
             throw new UserException(checkpoint() + ": its config contradicts the run's " + file + " (a checkpoint from "
-                    + "another run?); start afresh with --force or restore the run's own files");
+                    + "another run?); start afresh with {{force}} or restore the run's own files");
         }
     }
 

@@ -19,12 +19,12 @@ public enum Schedule {
 
     public static Schedule parse(String s) {
         if (s == null) {
-            throw new UserException("--schedule: no value (expected constant, linear or cosine)");
+            throw new UserException("{{schedule}}: no value (expected constant, linear or cosine)");
         }
         try {
             return valueOf(s.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new UserException("--schedule: unknown value " + UserException.quote(s) + " (expected constant, linear or cosine)");
+            throw new UserException("{{schedule}}: unknown value " + UserException.quote(s) + " (expected constant, linear or cosine)");
         }
     }
 

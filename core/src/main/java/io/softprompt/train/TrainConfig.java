@@ -51,21 +51,21 @@ public record TrainConfig(
         @JsonProperty("tokens") @Key(value = "20", label = "N",
                 help = "Prompt length N (default: ${DEFAULT-VALUE}; Lester et al.: gains flatten beyond ~20).") int tokens,
         @JsonProperty("init") @Key(value = "vocab", label = "METHOD",
-                help = "random | vocab | text | labels (default: ${DEFAULT-VALUE}; transfer with --init-from).") String init,
-        @JsonProperty("init_text") @Key(label = "TEXT", help = "Text whose embeddings start the prompt (--init text).")
+                help = "random | vocab | text | labels (default: ${DEFAULT-VALUE}; transfer with {{init_from}}).") String init,
+        @JsonProperty("init_text") @Key(label = "TEXT", help = "Text whose embeddings start the prompt ({{init}} text).")
         String initText,
         @JsonProperty("init_from") @Key(label = "FILE.sp", help = "Start from another prompt of the same model (prompt "
-                + "transfer, Vu et al. 2022): its rows, truncated or tiled to --tokens; refused across models (hidden "
+                + "transfer, Vu et al. 2022): its rows, truncated or tiled to {{tokens}}; refused across models (hidden "
                 + "size, fingerprint).") String initFrom,
         @JsonProperty("objective") @Key(value = "verbalizer", label = "KIND",
                 help = "verbalizer (CE over label tokens) | lm (full-vocabulary CE) (default: ${DEFAULT-VALUE}). "
                         + "Text-to-text tasks always train on the target's tokens.") String objective,
         @JsonProperty("steps") @Key(label = "N",
-                help = "Optimizer steps (default: 200 unless --epochs; 0 writes the initialised prompt untrained).")
+                help = "Optimizer steps (default: 200 unless {{epochs}}; 0 writes the initialised prompt untrained).")
         Integer steps,
-        @JsonProperty("epochs") @Key(label = "E", help = "Passes over the training data (instead of --steps).") Integer epochs,
+        @JsonProperty("epochs") @Key(label = "E", help = "Passes over the training data (instead of {{steps}}).") Integer epochs,
         @JsonProperty("batch_size") @Key(value = "8", label = "B", help = "Default: ${DEFAULT-VALUE}.") int batchSize,
-        @JsonProperty("grad_accum") @Key(value = "1", label = "M", help = "Micro-batches of --batch-size rows per optimizer "
+        @JsonProperty("grad_accum") @Key(value = "1", label = "M", help = "Micro-batches of {{batch_size}} rows per optimizer "
                 + "step: a step sees B x M rows, in M passes (default: ${DEFAULT-VALUE}).") int gradAccum,
         @JsonProperty("group_by_length") @Key(value = "false", help = "Length-grouped sampling (as the HF Trainer's "
                 + "option): batches of similar lengths, less padding; each epoch's order still a pure function of the seed.")
@@ -76,7 +76,7 @@ public record TrainConfig(
         @JsonProperty("lr") @Key(label = "LR", help = "Peak learning rate (default: 0.03 for adamw, 0.3 for adafactor).")
         Double lr,
         @JsonProperty("schedule") @Key(value = "constant", label = "KIND",
-                help = "constant | linear | cosine, each after --warmup (default: ${DEFAULT-VALUE}).") String schedule,
+                help = "constant | linear | cosine, each after {{warmup}} (default: ${DEFAULT-VALUE}).") String schedule,
         @JsonProperty("warmup") @Key(label = "STEPS", help = "Linear warmup steps (default: 10%% of steps).") Integer warmup,
         @JsonProperty("weight_decay") @Key(value = "1e-5", label = "W", help = "Default: ${DEFAULT-VALUE}.") double weightDecay,
         @JsonProperty("clip_norm") @Key(label = "MAX", help = "Clip the gradient's global L2 norm to MAX (default: off).")
@@ -96,7 +96,7 @@ public record TrainConfig(
                 help = "Append a line to metrics.jsonl this often (default: ${DEFAULT-VALUE}).") int logEvery,
         @JsonProperty("anchor_text") @Key(label = "TEXT", help = "Keep the prompt near this text's embeddings: adds "
                 + "γ·‖P − E(text)‖²/N to the loss (Khashabi et al. 2021).") String anchorText,
-        @JsonProperty("anchor_weight") @Key(label = "γ", help = "Weight of the anchor term; needs --anchor-text (default: "
+        @JsonProperty("anchor_weight") @Key(label = "γ", help = "Weight of the anchor term; needs {{anchor_text}} (default: "
                 + ANCHOR_WEIGHT + ").") Double anchorWeight,
         @JsonProperty("pad_to") @Key(value = "0", label = "T", hidden = true,
                 help = "Pad every batch to at least this many tokens (benchmarks at fixed shapes).") int padTo) {
@@ -298,43 +298,43 @@ public record TrainConfig(
 
     /** Refuses values no run can use, naming the flag; pairings that mean nothing are refused too. */
     public TrainConfig validate() {
-        check(tokens >= 1, "--tokens must be at least 1 (got " + tokens + ")");
-        check(steps == null || epochs == null, "--steps and --epochs cannot be used together");
-        check(steps == null || steps >= 0, "--steps must not be negative (got " + steps + "; 0 writes the initialised prompt)");
-        check(epochs == null || epochs >= 1, "--epochs must be at least 1 (got " + epochs + ")");
-        check(batchSize >= 1, "--batch-size must be at least 1 (got " + batchSize + ")");
-        check(gradAccum >= 1, "--grad-accum must be at least 1 (got " + gradAccum + ")");
-        check(evalBatchSize >= 1, "--eval-batch-size must be at least 1 (got " + evalBatchSize + ")");
-        check(lr == null || (lr > 0 && Double.isFinite(lr)), "--lr must be a positive number (got " + lr + ")");
-        check(weightDecay >= 0 && Double.isFinite(weightDecay), "--weight-decay must be a non-negative number (got "
+        check(tokens >= 1, "{{tokens}} must be at least 1 (got " + tokens + ")");
+        check(steps == null || epochs == null, "{{steps}} and {{epochs}} cannot be used together");
+        check(steps == null || steps >= 0, "{{steps}} must not be negative (got " + steps + "; 0 writes the initialised prompt)");
+        check(epochs == null || epochs >= 1, "{{epochs}} must be at least 1 (got " + epochs + ")");
+        check(batchSize >= 1, "{{batch_size}} must be at least 1 (got " + batchSize + ")");
+        check(gradAccum >= 1, "{{grad_accum}} must be at least 1 (got " + gradAccum + ")");
+        check(evalBatchSize >= 1, "{{eval_batch_size}} must be at least 1 (got " + evalBatchSize + ")");
+        check(lr == null || (lr > 0 && Double.isFinite(lr)), "{{lr}} must be a positive number (got " + lr + ")");
+        check(weightDecay >= 0 && Double.isFinite(weightDecay), "{{weight_decay}} must be a non-negative number (got "
                 + weightDecay + ")");
-        check(warmup == null || warmup >= 0, "--warmup must not be negative (got " + warmup + ")");
-        check(steps == null || warmup == null || warmup <= steps, "--warmup " + warmup + " is longer than --steps " + steps);
-        check(clipNorm == null || (clipNorm > 0 && Double.isFinite(clipNorm)), "--clip-norm must be a positive number (got "
+        check(warmup == null || warmup >= 0, "{{warmup}} must not be negative (got " + warmup + ")");
+        check(steps == null || warmup == null || warmup <= steps, "{{warmup}} " + warmup + " is longer than {{steps}} " + steps);
+        check(clipNorm == null || (clipNorm > 0 && Double.isFinite(clipNorm)), "{{clip_norm}} must be a positive number (got "
                 + clipNorm + ")");
-        check(maxLength == null || maxLength >= 2, "--max-length must be at least 2 (got " + maxLength + ")");
-        check(evalEvery >= 1, "--eval-every must be at least 1 (got " + evalEvery + ")");
-        check(patience == null || patience >= 1, "--patience must be at least 1 (got " + patience + ")");
-        check(checkpointEvery >= 0, "--checkpoint-every must not be negative (got " + checkpointEvery + ")");
-        check(logEvery >= 1, "--log-every must be at least 1 (got " + logEvery + ")");
-        check(padTo >= 0, "--pad-to must not be negative (got " + padTo + ")");
+        check(maxLength == null || maxLength >= 2, "{{max_length}} must be at least 2 (got " + maxLength + ")");
+        check(evalEvery >= 1, "{{eval_every}} must be at least 1 (got " + evalEvery + ")");
+        check(patience == null || patience >= 1, "{{patience}} must be at least 1 (got " + patience + ")");
+        check(checkpointEvery >= 0, "{{checkpoint_every}} must not be negative (got " + checkpointEvery + ")");
+        check(logEvery >= 1, "{{log_every}} must be at least 1 (got " + logEvery + ")");
+        check(padTo >= 0, "{{pad_to}} must not be negative (got " + padTo + ")");
         Optimizer.check(optimizer);
         Objective.parse(objective);
         Schedule.parse(schedule);
         PromptInit init = PromptInit.parse(this.init);
         check(init != PromptInit.TEXT || (initText != null && !initText.isBlank()),
-                "--init text needs --init-text \"...\"");
+                "{{init}} text needs {{init_text}} \"...\"");
         check(initText == null || init == PromptInit.TEXT,
-                "--init-text is only used with --init text (got --init " + this.init + ")");
+                "{{init_text}} is only used with {{init}} text (got {{init}} " + this.init + ")");
         check(initFrom == null || init == PromptInit.VOCAB || init == PromptInit.TRANSFER,
-                "--init-from replaces --init (got --init " + this.init + ")");
-        check(initFrom == null || initText == null, "--init-text is only used with --init text, not --init-from");
-        check(initFrom == null || Files.isRegularFile(Path.of(initFrom)), "--init-from " + initFrom + ": file not found");
-        check(init != PromptInit.TRANSFER || initFrom != null, "--init transfer needs --init-from FILE.sp");
-        check(anchorText == null || !anchorText.isBlank(), "--anchor-text must not be empty");
+                "{{init_from}} replaces {{init}} (got {{init}} " + this.init + ")");
+        check(initFrom == null || initText == null, "{{init_text}} is only used with {{init}} text, not {{init_from}}");
+        check(initFrom == null || Files.isRegularFile(Path.of(initFrom)), "{{init_from}} " + initFrom + ": file not found");
+        check(init != PromptInit.TRANSFER || initFrom != null, "{{init}} transfer needs {{init_from}} FILE.sp");
+        check(anchorText == null || !anchorText.isBlank(), "{{anchor_text}} must not be empty");
         check(anchorWeight == null || (anchorWeight >= 0 && Double.isFinite(anchorWeight)),
-                "--anchor-weight must be a non-negative number (got " + anchorWeight + ")");
-        check(anchorWeight == null || anchorText != null, "--anchor-weight needs --anchor-text \"...\" (the text the "
+                "{{anchor_weight}} must be a non-negative number (got " + anchorWeight + ")");
+        check(anchorWeight == null || anchorText != null, "{{anchor_weight}} needs {{anchor_text}} \"...\" (the text the "
                 + "prompt is kept near)");
         return this;
     }

@@ -87,10 +87,10 @@ public final class TrainJob implements AutoCloseable {
         DataSource trainSrc = trainSource(cfg, t);
         DataSource devSrc = devSource(cfg, t);
         if (trainSrc == null) {
-            throw new UserException("--train: task " + t.name() + " names no training data; pass --train FILE");
+            throw new UserException("{{train}}: task " + t.name() + " names no training data; pass {{train}} FILE");
         }
         if (cfg.patience() != null && devSrc == null) { // the one place: it needs the task's own dev data, if any
-            throw new UserException("--patience needs a dev set: pass --dev FILE");
+            throw new UserException("{{patience}} needs a dev set: pass {{dev}} FILE");
         }
         for (DataSource d : new DataSource[] {trainSrc, devSrc}) {
             if (d != null && d.path() != null && !Files.isRegularFile(d.path())) {
@@ -113,7 +113,7 @@ public final class TrainJob implements AutoCloseable {
         RunDir run = RunDir.open(runDir);
         try {
             if (run.finished()) {
-                throw new UserException("--resume " + runDir + ": the run already finished (" + RunDir.FINAL + ")");
+                throw new UserException("{{resume}} " + runDir + ": the run already finished (" + RunDir.FINAL + ")");
             }
             Checkpoint from = run.loadCheckpoint();
             TrainConfig cfg = from.config();
@@ -158,7 +158,7 @@ public final class TrainJob implements AutoCloseable {
      * denied") comes out before any training, not after.
      */
     static void checkOutput(Path out, boolean force) {
-        Outputs.checkFile("--output", out, force);
+        Outputs.checkFile("{{output}}", out, force);
     }
 
     public TrainConfig config() {
@@ -192,7 +192,7 @@ public final class TrainJob implements AutoCloseable {
      */
     public void checkModel(LoadedModel model, String modelName) {
         if (from != null && from.fingerprint() != null && !from.fingerprint().equals(model.fingerprint())) {
-            throw new UserException("--resume " + run.dir() + ": the run was trained on another model (fingerprint "
+            throw new UserException("{{resume}} " + run.dir() + ": the run was trained on another model (fingerprint "
                     + from.fingerprint() + "; " + modelName + " has " + model.fingerprint() + ")");
         }
         if (from != null && from.promptShape()[1] != model.lm().hiddenSize()) {
@@ -201,11 +201,11 @@ public final class TrainJob implements AutoCloseable {
         }
         int maxPos = model.lm().maxPositions();
         if (cfg.maxLength() != null && cfg.tokens() + cfg.maxLength() > maxPos) {
-            throw new UserException("--tokens " + cfg.tokens() + " + --max-length " + cfg.maxLength()
+            throw new UserException("{{tokens}} " + cfg.tokens() + " + {{max_length}} " + cfg.maxLength()
                     + " exceeds the model's " + maxPos + " positions; lower one of them");
         }
         if (cfg.tokens() + 2 > maxPos) {
-            throw new UserException("--tokens " + cfg.tokens() + " leaves no room for text in the model's " + maxPos
+            throw new UserException("{{tokens}} " + cfg.tokens() + " leaves no room for text in the model's " + maxPos
                     + " positions");
         }
     }

@@ -49,7 +49,7 @@ public final class Outputs {
             throw new UserException(label + " " + file + ": is a folder; name the file to write");
         }
         if (Files.exists(file) && !force) {
-            throw new UserException(label + " " + file + ": exists; pass --force to overwrite it");
+            throw new UserException(label + " " + file + ": exists; pass {{force}} to overwrite it");
         }
         probe(label, file, file.toAbsolutePath().getParent());
     }
@@ -94,7 +94,7 @@ public final class Outputs {
             return Set.of();
         }
         if (!force) {
-            throw new UserException(label + " " + dir + ": exists; pass --force to replace what softprompt wrote there");
+            throw new UserException(label + " " + dir + ": exists; pass {{force}} to replace what softprompt wrote there");
         }
         Set<String> ours = new LinkedHashSet<>(legacy);
         Path manifest = dir.resolve(MANIFEST);
@@ -111,7 +111,7 @@ public final class Outputs {
             Path p = dir.resolve(name);
             if (!ours.contains(name) || !Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 throw new UserException(label + " " + dir + ": holds " + UserException.quote(name) + ", which softprompt did "
-                        + "not write; --force replaces only softprompt's own files, so choose a new or empty folder");
+                        + "not write; {{force}} replaces only softprompt's own files, so choose a new or empty folder");
             }
         }
         probe(label, dir, dir);

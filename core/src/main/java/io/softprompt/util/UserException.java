@@ -1,5 +1,9 @@
 package io.softprompt.util;
 
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
 /**
  * An error caused by the user's input (a flag, a file, a line), or a run that had to stop. The CLI
  * prints its message on one line and exits with {@link #exitCode()} ({@link #EXIT_CODE} for bad
@@ -10,6 +14,11 @@ package io.softprompt.util;
  * {@link #quote} so that a megabyte template or a binary file's bytes never reach the terminal.
  */
 public class UserException extends RuntimeException {
+    /**
+     * How a message names a setting: {@code {{max_length}}}, the key. The library shows it as the key
+     * ({@link #getMessage()}: "max_length"); the command line as its flag ({@link #message}: "--max-length").
+     */
+    private static final Pattern KEY = Pattern.compile("\\{\\{([a-z][a-z0-9_]*)}}");
     public static final int EXIT_CODE = 2;
     /** Training stopped on a non-finite loss or gradient; the last good files were kept. */
     public static final int EXIT_DIVERGED = 3;
@@ -36,6 +45,28 @@ public class UserException extends RuntimeException {
 
     public int exitCode() {
         return exitCode;
+    }
+
+    /** The message with each setting named by its key (the library's words). */
+    @Override
+    public String getMessage() {
+        return message(key -> key);
+    }
+
+    /** The message with each setting named as {@code name} says (the command line: its flag). */
+    public String message(Function<String, String> name) {
+        String raw = raw();
+        return raw == null ? null : oneLine(KEY.matcher(raw).replaceAll(m -> Matcher.quoteReplacement(name.apply(m.group(1)))));
+    }
+
+    /** The message as written, key markers and all: for wrapping it in another message. */
+    public String raw() {
+        return super.getMessage();
+    }
+
+    /** A setting as messages name it: {@code key("max_length")} is shown "max_length" or "--max-length". */
+    public static String key(String key) {
+        return "{{" + key + "}}";
     }
 
     /** Line breaks as spaces, other control characters escaped, cut at {@link #MAX_LENGTH}. */

@@ -196,9 +196,9 @@ class HalfPrecisionTest {
         UserException bf = assertThrows(UserException.class, () -> LoadedModel.load(dir, "x", "cpu", "bfloat16"));
         assertTrue(bf.getMessage().contains("bfloat16 arrays abort"), bf.getMessage());
         UserException bad = assertThrows(UserException.class, () -> LoadedModel.load(dir, "x", "cpu", "float8"));
-        assertTrue(bad.getMessage().startsWith("--dtype float8: expected auto, float32, float16 or bfloat16"), bad.getMessage());
+        assertTrue(bad.getMessage().startsWith("dtype float8: expected auto, float32, float16 or bfloat16"), bad.getMessage());
         UserException dev = assertThrows(UserException.class, () -> LoadedModel.load(dir, "x", "tpu", "auto"));
-        assertTrue(dev.getMessage().startsWith("--device tpu: expected cpu, gpu, gpu:N or auto"), dev.getMessage());
+        assertTrue(dev.getMessage().startsWith("device tpu: expected cpu, gpu, gpu:N or auto"), dev.getMessage());
         if (Engine.getInstance().getGpuCount() == 0) {
             UserException gpu = assertThrows(UserException.class, () -> LoadedModel.load(dir, "x", "gpu:1", "auto"));
             assertTrue(gpu.getMessage().contains("PyTorch sees no GPU"), gpu.getMessage());

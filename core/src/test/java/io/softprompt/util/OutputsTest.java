@@ -43,7 +43,7 @@ class OutputsTest {
         assertEquals(List.of("a.md"), Files.readAllLines(out.resolve(Outputs.MANIFEST)));
         UserException exists = assertThrows(UserException.class,
                 () -> Outputs.folder("--out", out, false, Set.of(), stage -> Files.writeString(stage.resolve("b.md"), "two")));
-        assertTrue(exists.getMessage().contains("exists; pass --force"), exists.getMessage());
+        assertTrue(exists.getMessage().contains("exists; pass force"), exists.getMessage());
         Outputs.folder("--out", out, true, Set.of(), stage -> Files.writeString(stage.resolve("b.md"), "two"));
         assertEquals(List.of("", "report", "report/" + Outputs.MANIFEST, "report/b.md"), listing(), "a.md went with the old");
         Files.writeString(out.resolve("mine.txt"), "the user's");

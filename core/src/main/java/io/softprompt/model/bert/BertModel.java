@@ -181,7 +181,7 @@ public final class BertModel implements LanguageModel {
         long s = embeds.getShape().get(1);
         if (s > maxPositions()) {
             throw new UserException("sequence of " + s + " positions (prompt + tokens) exceeds the model's "
-                    + maxPositions() + "; lower --max-length or --tokens");
+                    + maxPositions() + "; lower {{max_length}} or {{tokens}}");
         }
         float eps = c.layerNormEps().floatValue();
         long off = c.positionOffset();

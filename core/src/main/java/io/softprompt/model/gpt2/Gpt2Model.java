@@ -181,7 +181,7 @@ public final class Gpt2Model implements LanguageModel {
         long start = cache == null ? 0 : cache.length();
         if (start + q > config.nPositions()) {
             throw new UserException("sequence of " + (start + q) + " positions (prompt + tokens) exceeds the model's "
-                    + "n_positions " + config.nPositions() + "; lower --max-length, --tokens or --max-new-tokens");
+                    + "n_positions " + config.nPositions() + "; lower {{max_length}}, {{tokens}} or {{max_new_tokens}}");
         }
         NDArray attnMask = Layers.additiveMask(outer, keyMask, true, start, q);          // [B, 1, Q, P+Q]
         int[] rowStarts = cache == null ? null : cache.rowStarts();
