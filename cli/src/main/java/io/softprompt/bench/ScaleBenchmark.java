@@ -19,6 +19,7 @@ import io.softprompt.prompt.PromptInit;
 import io.softprompt.train.DataOrder;
 import io.softprompt.train.TrainConfig;
 import io.softprompt.train.TrainConfigBuilder;
+import io.softprompt.train.TrainPlan;
 import io.softprompt.train.Trainer;
 import io.softprompt.util.Rss;
 import io.softprompt.util.Tensors;
@@ -181,7 +182,7 @@ public final class ScaleBenchmark {
             TrainConfig cfg = base(steps).seed(i + 1).init(i % 2 == 0 ? "vocab" : "random").build();
             float[] init = (i % 2 == 0 ? PromptInit.VOCAB : PromptInit.RANDOM).values(lm, model.tokenizer(), N, i + 1, null,
                     enc.labelTokens());
-            runs.add(new Trainer.Run(cfg, enc, rows, null, 0, init, quiet(), Trainer.Context.none()));
+            runs.add(new Trainer.Run(TrainPlan.of(cfg), enc, rows, null, 0, init, quiet(), Trainer.Context.none()));
         }
         long t0 = System.nanoTime();
         for (Trainer.Run r : runs) {

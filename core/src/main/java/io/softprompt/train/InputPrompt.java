@@ -23,7 +23,7 @@ final class InputPrompt implements Trainable {
     private NDArray ownGradient;    // the handle gradient() last returned for a float32 leaf
 
     /** From values [N·D] (a fresh run's init, or a checkpoint's prompt, whose optimiser state is restored). */
-    InputPrompt(NDManager root, float[] values, int n, int d, DataType dtype, TrainConfig cfg, Checkpoint from) {
+    InputPrompt(NDManager root, float[] values, int n, int d, DataType dtype, TrainPlan plan, Checkpoint from) {
         this.prompt = Tensors.create(root, values, new Shape(n, d));                                  // [N, D]
         this.dtype = dtype;
         this.half = dtype != DataType.FLOAT32;
@@ -31,7 +31,7 @@ final class InputPrompt implements Trainable {
             prompt.setRequiresGradient(true);
             leaf = prompt;
         }
-        this.opt = Optimizer.create(cfg.optimizer(), root, prompt, cfg.weightDecay());
+        this.opt = Optimizer.create(plan.optimizer(), root, prompt, plan.config().weightDecay());
         if (from != null) {
             opt.restore(from.optimizer(), from.state().optimizerSteps());
         }

@@ -44,12 +44,21 @@ public interface Optimizer extends AutoCloseable {
     void close();
 
     /** The optimisers by name, with the settings the CLI exposes. */
-    static Optimizer create(String name, NDManager manager, NDArray param, double weightDecay) {
-        return switch (name.toLowerCase(Locale.ROOT)) {
-            case "adamw" -> new AdamW(manager, param, 0.9, 0.999, 1e-8, weightDecay);
-            case "adafactor" -> new Adafactor(manager, param, Adafactor.DECAY_RATE, Adafactor.CLIP_THRESHOLD,
-                    Adafactor.EPS1, weightDecay);
-            default -> throw new UserException("{{optimizer}}: unknown value " + UserException.quote(name) + " (expected adafactor or adamw)");
+    /** The optimisers: AdamW, and Adafactor in Lester et al.'s setting. */
+    enum Kind {
+        ADAMW, ADAFACTOR;
+
+        /** A name as configs write it (any case). */
+        static Kind parse(String name) {
+            return Kind.valueOf(check(name).toUpperCase(Locale.ROOT));
+        }
+    }
+
+    static Optimizer create(Kind kind, NDManager manager, NDArray param, double weightDecay) {
+        return switch (kind) {
+            case ADAMW -> new AdamW(manager, param, 0.9, 0.999, 1e-8, weightDecay);
+            case ADAFACTOR -> new Adafactor(manager, param, Adafactor.DECAY_RATE, Adafactor.CLIP_THRESHOLD, Adafactor.EPS1,
+                    weightDecay);
         };
     }
 

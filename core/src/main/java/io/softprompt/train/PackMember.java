@@ -27,6 +27,7 @@ import java.util.Map;
  */
 final class PackMember implements AutoCloseable {
     final Trainer.Run run;
+    final TrainPlan plan;
     final TrainConfig cfg;
     final int n;
     final int d;
@@ -63,15 +64,16 @@ final class PackMember implements AutoCloseable {
 
     PackMember(Trainer.Run run, LanguageModel lm, NDManager root) {
         this.run = run;
-        this.cfg = run.cfg();
+        this.plan = run.plan();
+        this.cfg = plan.config();
         this.lm = lm;
         this.n = cfg.tokens();
         this.d = lm.hiddenSize();
-        this.total = cfg.steps();
+        this.total = plan.steps();
         this.evaluates = run.eval() != null && run.devSize() > 0;
         this.textToText = run.encoder().task().textToText();
-        this.objective = Objective.parse(cfg.objective());
-        this.schedule = Schedule.parse(cfg.schedule());
+        this.objective = plan.objective();
+        this.schedule = plan.schedule();
         this.dir = run.context().run();
         this.from = run.context().resume();
         this.state = RunState.of(from);
@@ -83,7 +85,7 @@ final class PackMember implements AutoCloseable {
         this.stoppedEarly = from != null && evaluates && state.patienceSpent(cfg.patience());
         this.checkpointStep = step0;
         this.lastStep = step0;
-        InputPrompt prompt = new InputPrompt(root, from == null ? run.init() : from.prompt(), n, d, lm.dtype(), cfg, from);
+        InputPrompt prompt = new InputPrompt(root, from == null ? run.init() : from.prompt(), n, d, lm.dtype(), plan, from);
         this.trainable = prompt;
         float[] a = run.context().anchor();
         this.anchor = a == null ? null : Tensors.create(root, a, new Shape(n, d));                         // [N, D]
@@ -124,7 +126,7 @@ final class PackMember implements AutoCloseable {
         rows = order.next(cfg.rowsPerStep());
         terms = PackedLoss.terms(lm, objective, run.encoder().labels(), textToText, rows);
         stepLoss = 0;
-        lr = schedule.lr(cfg.learningRate(), cfg.warmup(), total, state.step);
+        lr = schedule.lr(plan.lr(), plan.warmup(), total, state.step);
     }
 
     List<Encoder.Encoded> microBatch(int j) {
@@ -170,7 +172,7 @@ final class PackMember implements AutoCloseable {
         if (anchor != null && j == 0) { // Khashabi et al.'s regulariser: γ·‖P − E(text)‖²/N
             NDArray diff = Layers.upcast(leaf).sub(anchor);                                       // [N, D]
             diff.attach(scope);
-            l = l.add(diff.square().sum().mul(Layers.scalar(diff, (float) (cfg.anchorWeightOrZero() / n))));
+            l = l.add(diff.square().sum().mul(Layers.scalar(diff, (float) (plan.anchorWeight() / n))));
         }
         l = run.listener().loss(state.step, l);
         double v = l.getFloat();

@@ -362,7 +362,7 @@ public final class TrainJob implements AutoCloseable {
                 listener.onBest(step, prompt, m);
             }
         };
-        Trainer.Run r = new Trainer.Run(c, enc, train, eval, dev.size(), initValues, writesBest,
+        Trainer.Run r = new Trainer.Run(TrainPlan.of(c), enc, train, eval, dev.size(), initValues, writesBest,
                 new Trainer.Context(anchor, run, from, model.fingerprint()).distributed(distributor));
         return new Prepared(c, r, scorer, meta, model, modelName);
     }

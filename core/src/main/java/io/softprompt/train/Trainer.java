@@ -100,8 +100,13 @@ public final class Trainer {
      * One run of a pack: its resolved config, encoder (task, label words), encoded training rows, dev
      * evaluation (null: none) over devSize rows, initial prompt [N·D], listener and context.
      */
-    public record Run(TrainConfig cfg, Encoder encoder, List<Encoder.Encoded> train, Evaluation eval, int devSize,
-            float[] init, Listener listener, Context context) {}
+    public record Run(TrainPlan plan, Encoder encoder, List<Encoder.Encoded> train, Evaluation eval, int devSize,
+            float[] init, Listener listener, Context context) {
+        /** The run's config, for its plain values (batch size, seed, intervals). */
+        public TrainConfig cfg() {
+            return plan.config();
+        }
+    }
 
     private Trainer() {}
 
@@ -112,7 +117,7 @@ public final class Trainer {
      */
     public static Result train(TrainConfig cfg, LanguageModel lm, Encoder encoder, List<Encoder.Encoded> train,
             Evaluation eval, int devSize, float[] init, Listener listener, Context x) {
-        Result r = trainPack(lm, List.of(new Run(cfg, encoder, train, eval, devSize, init, listener, x)), 0).get(0);
+        Result r = trainPack(lm, List.of(new Run(TrainPlan.of(cfg), encoder, train, eval, devSize, init, listener, x)), 0).get(0);
         if (r.failure() != null) {
             throw r.failure();
         }

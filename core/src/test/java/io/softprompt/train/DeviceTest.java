@@ -104,7 +104,7 @@ class DeviceTest {
                 Trainer.Run two = PackTest.run(m, t, 2, 2, "adafactor", "lm", 2, 2, 1, 2);
                 List<Trainer.Run> runs = new ArrayList<>();
                 for (Trainer.Run x : List.of(r, two)) {
-                    runs.add(new Trainer.Run(x.cfg(), x.encoder(), x.train(), x.eval(), x.devSize(), x.init(), audit, x.context()));
+                    runs.add(new Trainer.Run(x.plan(), x.encoder(), x.train(), x.eval(), x.devSize(), x.init(), audit, x.context()));
                 }
                 Trainer.trainPack(m.lm(), runs.subList(0, 1), 0);   // the solo path
                 Trainer.trainPack(m.lm(), runs, 0);                 // the packed path

@@ -89,7 +89,7 @@ class OptimTest {
             {1.1835986734172137, -0.05280892354994232, -1.0417012108826387}};
         try (NDManager nd = NDManager.newBaseManager()) {
             NDArray param = nd.create(new float[] {0.5f, -1f, 2f, 1.5f, 0.25f, -0.75f}, new Shape(2, 3));
-            try (Optimizer opt = Optimizer.create("adafactor", nd, param, wd)) {
+            try (Optimizer opt = Optimizer.create(Optimizer.Kind.ADAFACTOR, nd, param, wd)) {
                 for (int t = 0; t < 3; t++) {
                     float[] g = new float[6];
                     for (int k = 0; k < 6; k++) {

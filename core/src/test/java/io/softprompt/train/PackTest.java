@@ -67,7 +67,7 @@ class PackTest {
                 .lr("adamw".equals(optimizer) ? 0.03 : 0.3).maxLength(32).build();
         Encoder enc = new Encoder(m.tokenizer(), t, 32, m.lm());
         float[] init = PromptInit.RANDOM.values(m.lm(), m.tokenizer(), tokens, seed, null, enc.labelTokens());
-        return new Trainer.Run(cfg, enc, enc.encodeAll(rows(t, classes)), null, 0, init, quiet(), Trainer.Context.none());
+        return new Trainer.Run(TrainPlan.of(cfg), enc, enc.encodeAll(rows(t, classes)), null, 0, init, quiet(), Trainer.Context.none());
     }
 
     static Trainer.Listener quiet() {
@@ -137,7 +137,7 @@ class PackTest {
             @Override
             public void onEval(int step, Metrics dev, boolean best) {}
         };
-        return new Trainer.Run(r.cfg(), r.encoder(), r.train(), r.eval(), r.devSize(), r.init(), l, r.context());
+        return new Trainer.Run(r.plan(), r.encoder(), r.train(), r.eval(), r.devSize(), r.init(), l, r.context());
     }
 
     @Test
