@@ -60,32 +60,62 @@ public final class SoftPrompt implements AutoCloseable {
      * the embedded one are kept in {@link ModelLocator#defaultModelsDir()}: -Dsoftprompt.models or
      * $SOFTPROMPT_MODELS, else the user's cache ({@code ~/.cache/softprompt/models}), never the working
      * folder. Download progress and notes go nowhere.
+     *
+     * @param model a folder, a hub id, {@code sentiment-lm}, or null
+     * @return the model, ready; close it when done
      */
     public static SoftPrompt load(String model) {
         return load(model, ModelLocator.defaultModelsDir(), new PrintWriter(Writer.nullWriter()), false);
     }
 
-    /** As {@link #load(String)}, with the hub models' folder and where progress is printed. */
+    /**
+     * As {@link #load(String)}, with the hub models' folder and where progress is printed.
+     *
+     * @param model a folder, a hub id, {@code sentiment-lm}, or null
+     * @param modelsDir where hub models and the embedded one are kept (created when needed)
+     * @param progress where download progress and notes go
+     * @param terminal whether progress may redraw one line (a terminal) rather than print lines
+     * @return the model, ready; close it when done
+     */
     public static SoftPrompt load(String model, Path modelsDir, PrintWriter progress, boolean terminal) {
         ModelLocator.Located where = new ModelLocator(modelsDir, progress, terminal).locate(model);
         return new SoftPrompt(LoadedModel.load(where.folder(), where.name()), where.name(), where);
     }
 
-    /** Wraps a model already loaded; closing the result closes it. */
+    /**
+     * Wraps a model already loaded; closing the result closes it.
+     *
+     * @param model the loaded model
+     * @return the facade over it
+     */
     public static SoftPrompt of(LoadedModel model) {
         return new SoftPrompt(model, model.name(), null);
     }
 
+    /**
+     * The model.
+     *
+     * @return the loaded model (weights, tokenizer, fingerprint)
+     */
     public LoadedModel model() {
         return model;
     }
 
-    /** The model's name as recorded in the prompts trained on it. */
+    /**
+     * The model's name.
+     *
+     * @return the name recorded in the prompts trained on it (a folder's absolute path, or a hub id)
+     */
     public String name() {
         return name;
     }
 
-    /** Trains a prompt with {@code cfg} on this model (its model key is ignored) and writes it; quietly. */
+    /**
+     * Trains a prompt with {@code cfg} on this model (its model key is ignored) and writes it; quietly.
+     *
+     * @param cfg the training configuration ({@link TrainConfig#builder()})
+     * @return the prompt as written, where, and the run's figures
+     */
     public TrainJob.Outcome train(TrainConfig cfg) {
         return train(cfg, new Trainer.Listener() {
             @Override
@@ -99,6 +129,10 @@ public final class SoftPrompt implements AutoCloseable {
     /**
      * As {@link #train(TrainConfig)}, reporting to {@code listener}; an existing output or finished run is
      * refused. On the embedded model with the sst2 task and no data named, its own SST-2 data are used.
+     *
+     * @param cfg the training configuration
+     * @param listener sees every step and evaluation
+     * @return the prompt as written, where, and the run's figures
      */
     public TrainJob.Outcome train(TrainConfig cfg, Trainer.Listener listener) {
         TrainConfig c = cfg.toBuilder().model(name).build();
@@ -110,30 +144,59 @@ public final class SoftPrompt implements AutoCloseable {
         }
     }
 
-    /** Runs a job already prepared (or resumed) on this model. */
+    /**
+     * Runs a job already prepared (or resumed) on this model.
+     *
+     * @param job a job from {@link TrainJob#prepare} or {@link TrainJob#resume}
+     * @param listener sees every step and evaluation
+     * @return the prompt as written, where, and the run's figures
+     */
     public TrainJob.Outcome train(TrainJob job, Trainer.Listener listener) {
         return job.run(model, name, listener);
     }
 
-    /** Reads a .sp file and checks it fits this model (hidden size and fingerprint). */
+    /**
+     * Reads a .sp file and checks it fits this model (hidden size and fingerprint).
+     *
+     * @param file the .sp file
+     * @return the prompt and its metadata
+     */
     public Prompt read(Path file) {
         Prompt p = PromptFile.read(file);
         p.checkFits(model, file.toString(), false);
         return p;
     }
 
-    /** The prompt ready to run here (its encoder, at the input length it was trained with). */
+    /**
+     * The prompt ready to run here (its encoder, at the input length it was trained with).
+     *
+     * @param name the task name it answers for (null: the prompt's own)
+     * @param prompt the prompt
+     * @return the prompt fitted to this model
+     */
     public Member member(String name, Prompt prompt) {
         return Member.of(model, name, "prompt " + (name != null ? name : prompt.meta(PromptFile.TASK)), prompt, null, false);
     }
 
-    /** Accuracy, macro-F1 and confusion (exact match for text-to-text) on labelled TSV or JSONL data. */
+    /**
+     * Accuracy, macro-F1 and confusion (exact match for text-to-text) on labelled TSV or JSONL data.
+     *
+     * @param prompt the prompt
+     * @param data a labelled TSV or JSON-lines file of the prompt's task
+     * @return the metrics and the speed
+     */
     public Evaluator.Result evaluate(Prompt prompt, Path data) {
         Member m = member(null, prompt);
         return evaluate(m, TsvReader.read(DataSource.file(data), m.task(), true));
     }
 
-    /** As {@link #evaluate(Prompt, Path)} for rows already read. */
+    /**
+     * As {@link #evaluate(Prompt, Path)} for rows already read.
+     *
+     * @param m the prompt fitted to this model ({@link #member})
+     * @param rows labelled rows of its task
+     * @return the metrics and the speed
+     */
     public Evaluator.Result evaluate(Member m, List<Example> rows) {
         List<Encoder.Encoded> encoded = m.encoder().encodeAll(rows);
         if (m.task().textToText()) {
@@ -144,7 +207,13 @@ public final class SoftPrompt implements AutoCloseable {
         }
     }
 
-    /** The label and class probabilities of each text (generated text for a text-to-text prompt), in order. */
+    /**
+     * The label and class probabilities of each text (generated text for a text-to-text prompt), in order.
+     *
+     * @param prompt the prompt
+     * @param texts the inputs
+     * @return one answer per text, in their order
+     */
     public List<MultiTask.Answer> predict(Prompt prompt, List<String> texts) {
         List<MultiTask.Row> rows = new ArrayList<>();
         for (String t : texts) {
@@ -153,7 +222,13 @@ public final class SoftPrompt implements AutoCloseable {
         return MultiTask.answer(model, List.of(member(null, prompt)), rows, new MultiTask.Batching(32, 0, true, 32));
     }
 
-    /** Rows of several tasks, each (task name, text), answered with the prompt of that name in shared batches. */
+    /**
+     * Rows of several tasks, each (task name, text), answered with the prompt of that name in shared batches.
+     *
+     * @param prompts the prompts by task name
+     * @param rows (task name, text) pairs
+     * @return one answer per row, in their order
+     */
     public List<MultiTask.Answer> predict(Map<String, Prompt> prompts, List<Map.Entry<String, String>> rows) {
         List<Member> members = new ArrayList<>();
         List<String> names = new ArrayList<>(prompts.keySet());
@@ -164,14 +239,21 @@ public final class SoftPrompt implements AutoCloseable {
         for (Map.Entry<String, String> r : rows) {
             int k = names.indexOf(r.getKey());
             if (k < 0) {
-                throw new UserException("unknown task '" + r.getKey() + "' (prompts given: " + names + ")");
+                throw new UserException("unknown task " + UserException.quote(r.getKey()) + " (prompts given: " + names + ")");
             }
             in.add(new MultiTask.Row(k, r.getValue()));
         }
         return MultiTask.answer(model, members, in, new MultiTask.Batching(32, 0, true, 32));
     }
 
-    /** Greedy continuation of text under the prompt (decoder LMs and T5), at most maxNewTokens tokens. */
+    /**
+     * Greedy continuation of text under the prompt (decoder LMs and T5), at most maxNewTokens tokens.
+     *
+     * @param prompt the prompt
+     * @param text the input
+     * @param maxNewTokens the most tokens generated
+     * @return the generated text
+     */
     public String generate(Prompt prompt, String text, int maxNewTokens) {
         Member m = member(null, prompt);
         long[] ids = new Generator(model.lm(), true).generate(prompt.values(), prompt.tokens(), m.encoder().encodeText(text),
@@ -179,6 +261,7 @@ public final class SoftPrompt implements AutoCloseable {
         return model.tokenizer().decode(ids);
     }
 
+    /** Closes the model: its native memory is freed. */
     @Override
     public void close() {
         model.close();
