@@ -15,7 +15,15 @@ public final class Evaluator {
 
     private Evaluator() {}
 
-    /** Accuracy, macro-F1 and confusion of one prompt on labelled rows, batchSize rows per forward pass. */
+    /**
+     * Accuracy, macro-F1 and confusion of one prompt on labelled rows, batchSize rows per forward pass.
+     *
+     * @param scorer the scorer of the model
+     * @param prompt the prompt with its label words
+     * @param rows labelled, encoded rows
+     * @param batchSize rows per forward pass
+     * @return the metrics and the speed
+     */
     public static Result classify(Scorer scorer, Scorer.Slot prompt, List<Encoder.Encoded> rows, int batchSize) {
         long t0 = System.nanoTime();
         float[][] probs = scorer.probabilities(prompt, rows, batchSize);
@@ -32,6 +40,13 @@ public final class Evaluator {
     /**
      * Text-to-text: greedy generation (key/value cache) for each row, scored by exact match of the
      * generated text with the target (both stripped). Reported as accuracy; macro-F1 is not defined.
+     *
+     * @param lm the model
+     * @param tok its tokenizer
+     * @param prompt the prompt [N·D]
+     * @param n its tokens N
+     * @param rows encoded rows with targets
+     * @return the exact-match rate as accuracy, and the speed
      */
     public static Result exactMatch(LanguageModel lm, TextTokenizer tok, float[] prompt, int n, List<Encoder.Encoded> rows) {
         long t0 = System.nanoTime();

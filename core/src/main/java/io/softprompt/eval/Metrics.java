@@ -5,6 +5,14 @@ import java.util.Map;
 
 /** Accuracy, macro-F1 and the confusion matrix (rows = gold class, columns = predicted). */
 public record Metrics(int examples, double accuracy, double macroF1, long[][] confusion) {
+    /**
+     * The metrics of predictions against gold classes.
+     *
+     * @param gold the gold class of each row
+     * @param predicted the predicted class of each row
+     * @param classes how many classes there are
+     * @return accuracy, macro-F1 and the confusion matrix
+     */
     public static Metrics of(int[] gold, int[] predicted, int classes) {
         long[][] cm = new long[classes][classes];
         int correct = 0;
@@ -31,6 +39,11 @@ public record Metrics(int examples, double accuracy, double macroF1, long[][] co
         return new Metrics(gold.length, gold.length == 0 ? 0 : (double) correct / gold.length, f1Sum / classes, cm);
     }
 
+    /**
+     * The metrics as JSON-ready values (final.json, metrics.jsonl, --json).
+     *
+     * @return examples, accuracy, macro_f1 (null when undefined) and confusion
+     */
     public Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("examples", examples);

@@ -30,6 +30,14 @@ public record Member(String name, String source, Prompt prompt, Task task, Encod
      * builds its encoder: inputs of at most {@code maxLength} tokens (null: the length it was trained
      * with, else {@value #DEFAULT_MAX_LENGTH}), never more than the model's positions leave after the
      * prompt. {@code source} names the prompt in errors.
+     *
+     * @param model the model
+     * @param name the task name it answers for (null: the prompt's own task name)
+     * @param source how errors name the prompt (its file, usually)
+     * @param prompt the prompt
+     * @param maxLength the longest input in tokens, or null
+     * @param force use it even if it was trained on another model (fingerprint)
+     * @return the prompt fitted to the model
      */
     public static Member of(LoadedModel model, String name, String source, Prompt prompt, Integer maxLength, boolean force) {
         Task task = prompt.task(source);

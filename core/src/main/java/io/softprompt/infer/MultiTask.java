@@ -25,6 +25,15 @@ public final class MultiTask {
 
     private MultiTask() {}
 
+    /**
+     * Answers rows of several members (prompts of different tasks and lengths) in shared batches.
+     *
+     * @param model the model
+     * @param members the prompts fitted to it
+     * @param rows each row's member index and text
+     * @param how the batching
+     * @return one answer per row, in their order
+     */
     public static List<Answer> answer(LoadedModel model, List<Member> members, List<Row> rows, Batching how) {
         List<Scorer.Slot> slots = new ArrayList<>();
         for (Member m : members) {
@@ -66,7 +75,13 @@ public final class MultiTask {
         return out;
     }
 
-    /** The member's label for probabilities p [C], with p keyed by label. */
+    /**
+     * The member's label for probabilities p [C], with p keyed by label.
+     *
+     * @param m the member
+     * @param p its class probabilities [C]
+     * @return the answer
+     */
     public static Answer classified(Member m, float[] p) {
         List<String> labels = m.task().labels();
         Map<String, Float> pm = new LinkedHashMap<>();

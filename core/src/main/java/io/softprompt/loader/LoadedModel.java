@@ -36,7 +36,13 @@ public final class LoadedModel implements AutoCloseable {
         this.manager = manager;
     }
 
-    /** Loads config.json, the weights and tokenizer.json from a Hugging Face model folder, on the default device. */
+    /**
+     * Loads config.json, the weights and tokenizer.json from a Hugging Face model folder, on the default device.
+     *
+     * @param folder the model folder
+     * @param name how the user named the model (recorded in the prompts trained on it)
+     * @return the model; close it when done
+     */
     public static LoadedModel load(Path folder, String name) {
         return load(folder, name, Placement.AUTO, Placement.AUTO);
     }
@@ -44,6 +50,12 @@ public final class LoadedModel implements AutoCloseable {
     /**
      * As {@link #load(Path, String)}, on {@code device} (cpu, gpu, gpu:N, auto) with the frozen weights
      * in {@code dtype} (float32, float16, bfloat16, auto); see {@link Placement}.
+     *
+     * @param folder the model folder
+     * @param name how the user named the model
+     * @param device cpu, gpu, gpu:N or auto
+     * @param dtype float32, float16, bfloat16 or auto
+     * @return the model; close it when done
      */
     public static LoadedModel load(Path folder, String name, String device, String dtype) {
         ModelFolder opened = ModelFolder.open(folder);
@@ -64,33 +76,65 @@ public final class LoadedModel implements AutoCloseable {
         }
     }
 
+    /**
+     * The folder it was loaded from.
+     *
+     * @return the model folder
+     */
     public Path folder() {
         return folder;
     }
 
-    /** How the user named the model (hub id or folder). */
+    /**
+     * How the user named the model.
+     *
+     * @return the hub id or folder
+     */
     public String name() {
         return name;
     }
 
+    /**
+     * The frozen network.
+     *
+     * @return the language model (forward passes, embeddings, logits)
+     */
     public LanguageModel lm() {
         return lm;
     }
 
+    /**
+     * The model's tokenizer.
+     *
+     * @return the tokenizer from tokenizer.json
+     */
     public TextTokenizer tokenizer() {
         return tokenizer;
     }
 
+    /**
+     * The manager that owns the weights.
+     *
+     * @return the model's NDManager
+     */
     public NDManager manager() {
         return manager;
     }
 
-    /** The frozen weights' precision (embedding tables are float32 whatever it is). */
+    /**
+     * The frozen weights' precision (embedding tables are float32 whatever it is).
+     *
+     * @return float32, float16 or bfloat16
+     */
     public DataType dtype() {
         return dtype;
     }
 
-    /** Where the weights live: every array of a forward and backward pass is made there. */
+    /**
+     * Where the weights live: every array of a forward and backward pass is made there.
+     *
+     * @return the device
+     */
     public Device device() {
         return manager.getDevice();
     }
@@ -99,6 +143,8 @@ public final class LoadedModel implements AutoCloseable {
      * "sha256:" + the first 16 hex digits of SHA-256 over the input embedding matrix: the ASCII
      * string "V,D" followed by its float32 little-endian bytes, row-major. Identifies the base model
      * a prompt was trained on, whatever the file layout or dtype it was stored in.
+     *
+     * @return the fingerprint
      */
     public synchronized String fingerprint() {
         if (fingerprint == null) {
@@ -107,6 +153,12 @@ public final class LoadedModel implements AutoCloseable {
         return fingerprint;
     }
 
+    /**
+     * The fingerprint of an embedding matrix (see {@link #fingerprint()}).
+     *
+     * @param embeddings the input embedding matrix [V, D]
+     * @return "sha256:" and 16 hex digits
+     */
     public static String fingerprint(NDArray embeddings) {
         MessageDigest md = Hashing.sha256();
         long[] s = embeddings.getShape().getShape();

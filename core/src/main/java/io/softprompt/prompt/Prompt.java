@@ -15,10 +15,24 @@ import java.util.Map;
 /**
  * A learned prompt: N×D float32 values (row-major) and the metadata that travels with it in the .sp
  * file (see {@link PromptFile} for the keys).
+ *
+ * @param values the prompt [N·D], row-major
+ * @param tokens N
+ * @param hidden D
+ * @param metadata the .sp metadata (copied)
+ * @serial exclude
  */
 public record Prompt(float[] values, int tokens, int hidden, Map<String, String> metadata) implements Serializable {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * Checks the values fit N × D and copies the metadata.
+     *
+     * @param values the prompt [N·D], row-major
+     * @param tokens N
+     * @param hidden D
+     * @param metadata the .sp metadata
+     */
     public Prompt {
         if (values.length != tokens * hidden) {
             throw new IllegalArgumentException("values do not match " + tokens + "x" + hidden);
@@ -26,11 +40,22 @@ public record Prompt(float[] values, int tokens, int hidden, Map<String, String>
         metadata = Map.copyOf(metadata);
     }
 
+    /**
+     * A metadata value.
+     *
+     * @param key a {@link PromptFile} key
+     * @return its value, or null
+     */
     public String meta(String key) {
         return metadata.get(key);
     }
 
-    /** The task (template, verbalizer) the prompt was trained for, from its metadata. */
+    /**
+     * The task (template, verbalizer) the prompt was trained for, from its metadata.
+     *
+     * @param source how errors name the prompt
+     * @return the task
+     */
     public Task task(String source) {
         String name = meta(PromptFile.TASK);
         String template = meta(PromptFile.TEMPLATE);
@@ -53,6 +78,10 @@ public record Prompt(float[] values, int tokens, int hidden, Map<String, String>
     /**
      * Refuses a prompt that cannot belong to this model: hidden size always, the embedding fingerprint
      * unless {@code force}.
+     *
+     * @param model the model
+     * @param source how errors name the prompt
+     * @param force accept another model's fingerprint
      */
     public void checkFits(LoadedModel model, String source, boolean force) {
         int d = model.lm().hiddenSize();
@@ -67,7 +96,12 @@ public record Prompt(float[] values, int tokens, int hidden, Map<String, String>
         }
     }
 
-    /** The max_length recorded in the prompt's training configuration, else {@code fallback}. */
+    /**
+     * The max_length recorded in the prompt's training configuration, else {@code fallback}.
+     *
+     * @param fallback the length when none is recorded
+     * @return the length
+     */
     public int trainedMaxLength(int fallback) {
         String cfg = meta(PromptFile.TRAIN_CONFIG);
         if (cfg != null) {
@@ -83,7 +117,12 @@ public record Prompt(float[] values, int tokens, int hidden, Map<String, String>
         return fallback;
     }
 
-    /** A value of the prompt's training configuration (e.g. "dev"), or null. */
+    /**
+     * A value of the prompt's training configuration (e.g. "dev"), or null.
+     *
+     * @param key a training key
+     * @return its text value, or null
+     */
     public String trainedValue(String key) {
         String cfg = meta(PromptFile.TRAIN_CONFIG);
         if (cfg == null) {
@@ -97,6 +136,12 @@ public record Prompt(float[] values, int tokens, int hidden, Map<String, String>
         }
     }
 
+    /**
+     * This prompt with more metadata.
+     *
+     * @param extra keys to add or replace
+     * @return the new prompt
+     */
     public Prompt withMetadata(Map<String, String> extra) {
         Map<String, String> m = new LinkedHashMap<>(metadata);
         m.putAll(extra);

@@ -106,6 +106,7 @@ public record TrainConfig(
 
     /** Peak learning rates when none is given (Lester et al. used 0.3 with Adafactor). */
     public static final double ADAMW_LR = 0.03;
+    /** Adafactor's peak learning rate when none is given. */
     public static final double ADAFACTOR_LR = 0.3;
     /** The anchor term's weight when --anchor-text is given without --anchor-weight. */
     public static final double ANCHOR_WEIGHT = 0.01;
@@ -121,18 +122,31 @@ public record TrainConfig(
             .configure(MapperFeature.ALLOW_COERCION_OF_SCALARS, false)
             .build();
 
-    /** The defaults: what {@code softprompt train} does with no flags (each key's {@link Key#value}). */
+    /**
+     * The defaults: what {@code softprompt train} does with no flags (each key's {@link Key#value}).
+     *
+     * @return the default config
+     */
     public static TrainConfig defaults() {
         return DEFAULTS;
     }
 
     private static final TrainConfig DEFAULTS = fromDeclarations();
 
-    /** A builder from the defaults (the generated {@code TrainConfigBuilder}: a method per key). */
+    /**
+     * A builder from the defaults (the generated {@code TrainConfigBuilder}: a method per key).
+     *
+     * @return the generated builder, holding the defaults
+     */
     public static TrainConfigBuilder builder() {
         return TrainConfigBuilder.builder(DEFAULTS);
     }
 
+    /**
+     * A builder from this config.
+     *
+     * @return the generated builder, holding these values
+     */
     public TrainConfigBuilder toBuilder() {
         return TrainConfigBuilder.builder(this);
     }
@@ -172,17 +186,30 @@ public record TrainConfig(
         return text;
     }
 
-    /** The declarations: every key with its component (name, type) and {@link Key}, in order. */
+    /**
+     * The declarations: every key with its component (name, type) and {@link Key}, in order.
+     *
+     * @return the record components
+     */
     public static List<RecordComponent> declarations() {
         return List.of(TrainConfig.class.getRecordComponents());
     }
 
-    /** A component's key: its JSON name. */
+    /**
+     * A component's key: its JSON name.
+     *
+     * @param c a component
+     * @return its key
+     */
     public static String key(RecordComponent c) {
         return c.getAccessor().getAnnotation(JsonProperty.class).value();
     }
 
-    /** The keys (flag names with '_'), in order. */
+    /**
+     * The keys (flag names with '_'), in order.
+     *
+     * @return the keys
+     */
     public static Set<String> keys() {
         Set<String> keys = new LinkedHashSet<>();
         for (RecordComponent c : declarations()) {
@@ -194,6 +221,11 @@ public record TrainConfig(
     /**
      * {@code base} with the keys of {@code json} set over it; {@code source} names the file (or run)
      * in errors: an unknown key, or a value of the wrong type, is refused naming the key.
+     *
+     * @param base the config to start from
+     * @param json the keys to set
+     * @param source how errors name where the keys came from
+     * @return the config with those keys set
      */
     public static TrainConfig overlay(TrainConfig base, JsonNode json, String source) {
         if (json == null || !json.isObject()) {
@@ -250,17 +282,29 @@ public record TrainConfig(
         return "a valid value";
     }
 
-    /** The peak learning rate: as given, else the optimiser's default. */
+    /**
+     * The peak learning rate: as given, else the optimiser's default.
+     *
+     * @return the peak learning rate
+     */
     public double learningRate() {
         return lr != null ? lr : "adafactor".equals(optimizer) ? ADAFACTOR_LR : ADAMW_LR;
     }
 
-    /** Rows one optimizer step sees: batch_size micro-batches of it, grad_accum of them. */
+    /**
+     * Rows one optimizer step sees: batch_size micro-batches of it, grad_accum of them.
+     *
+     * @return batch_size × grad_accum
+     */
     public int rowsPerStep() {
         return batchSize * gradAccum;
     }
 
-    /** The anchor term's weight: 0 without an anchor text. */
+    /**
+     * The anchor term's weight: 0 without an anchor text.
+     *
+     * @return the weight
+     */
     public double anchorWeightOrZero() {
         return anchorText == null ? 0 : anchorWeight != null ? anchorWeight : ANCHOR_WEIGHT;
     }
@@ -270,6 +314,9 @@ public record TrainConfig(
      * {@code <task>.sp}, the learning rate and anchor weight filled in, and every path the user gave
      * (task file, model folder, data, output) resolved once against the working folder: a run and
      * the .sp it writes name their files absolutely, so eval and resume work from anywhere.
+     *
+     * @param taskName the task's name (the default output is taskName.sp)
+     * @return the normalised config
      */
     public TrainConfig normalized(String taskName) {
         TrainConfigBuilder b = toBuilder();
@@ -296,7 +343,11 @@ public record TrainConfig(
         return p == null ? null : Path.of(p).toAbsolutePath().normalize().toString();
     }
 
-    /** Refuses values no run can use, naming the flag; pairings that mean nothing are refused too. */
+    /**
+     * Refuses values no run can use, naming the flag; pairings that mean nothing are refused too.
+     *
+     * @return this config
+     */
     public TrainConfig validate() {
         check(tokens >= 1, "{{tokens}} must be at least 1 (got " + tokens + ")");
         check(steps == null || epochs == null, "{{steps}} and {{epochs}} cannot be used together");
@@ -345,7 +396,13 @@ public record TrainConfig(
         }
     }
 
-    /** Steps from epochs, warmup (10% of steps) and max length (128, or what positions allow). */
+    /**
+     * Steps from epochs, warmup (10% of steps) and max length (128, or what positions allow).
+     *
+     * @param trainSize the training rows
+     * @param maxPositions the model's positions
+     * @return the config with steps, warmup and max length set
+     */
     public TrainConfig resolved(int trainSize, int maxPositions) {
         int n = steps != null ? steps : epochs != null ? (int) Math.ceil((double) epochs * trainSize / ((long) batchSize * gradAccum))
                 : 200;

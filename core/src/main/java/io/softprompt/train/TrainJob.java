@@ -61,6 +61,11 @@ public final class TrainJob implements AutoCloseable {
      * A fresh run of {@code given}: validated, paths made absolute, data read, the output checked and
      * the run folder ({@code runDir}, default next to the output: {@code x.sp} → {@code x.run/})
      * locked. A finished run or an existing output is replaced only with {@code force}.
+     *
+     * @param given the config as given
+     * @param runDir the run folder, or null for the default
+     * @param force replace a finished or unfinished run, or an existing output
+     * @return the job, its run folder locked; close it when done
      */
     public static TrainJob prepare(TrainConfig given, Path runDir, boolean force) {
         TrainConfig cfg = check(given);
@@ -79,6 +84,9 @@ public final class TrainJob implements AutoCloseable {
      * Everything about {@code given} that can be checked without reading the data or loading a model:
      * the values, the task, and that the data files exist; returns the config as {@link #prepare}
      * records it (validated, normalised). A sweep checks every grid point this way before any runs.
+     *
+     * @param given the config as given
+     * @return the config as prepare records it
      */
     public static TrainConfig check(TrainConfig given) {
         given.validate();
@@ -108,7 +116,12 @@ public final class TrainJob implements AutoCloseable {
         return cfg.dev() != null ? DataSource.file(Path.of(cfg.dev())) : (cfg.train() != null ? null : t.defaultData(false));
     }
 
-    /** Continues the run in {@code runDir} from its checkpoint, with the configuration it started with. */
+    /**
+     * Continues the run in {@code runDir} from its checkpoint, with the configuration it started with.
+     *
+     * @param runDir the run folder
+     * @return the job, its run folder locked; close it when done
+     */
     public static TrainJob resume(Path runDir) {
         RunDir run = RunDir.open(runDir);
         try {
@@ -137,6 +150,11 @@ public final class TrainJob implements AutoCloseable {
     /**
      * A model that ships its own SST-2 data (the embedded sentiment-lm) trains on it when the task is
      * sst2 and the user named no data: the built-in sample is a small synthetic stand-in.
+     *
+     * @param cfg the config
+     * @param train the model's own training rows, or null
+     * @param dev its own dev rows, or null
+     * @return the config, with the model's data when they apply
      */
     public static TrainConfig withModelData(TrainConfig cfg, Path train, Path dev) {
         if (train == null || cfg.train() != null || cfg.dev() != null || !"sst2".equals(Task.resolve(cfg.task()).name())) {
@@ -145,7 +163,12 @@ public final class TrainJob implements AutoCloseable {
         return cfg.toBuilder().train(train.toString()).dev(dev == null ? null : dev.toString()).build();
     }
 
-    /** {@code x.sp} → {@code x.run/} beside it. */
+    /**
+     * {@code x.sp} → {@code x.run/} beside it.
+     *
+     * @param output the .sp output
+     * @return the run folder beside it
+     */
     public static Path defaultRunDir(Path output) {
         String name = output.getFileName().toString();
         String stem = name.endsWith(".sp") ? name.substring(0, name.length() - 3) : name;
@@ -161,27 +184,56 @@ public final class TrainJob implements AutoCloseable {
         Outputs.checkFile("{{output}}", out, force);
     }
 
+    /**
+     * The config the run trains with.
+     *
+     * @return the validated, normalised config
+     */
     public TrainConfig config() {
         return cfg;
     }
 
+    /**
+     * The run's task.
+     *
+     * @return the task
+     */
     public Task task() {
         return task;
     }
 
+    /**
+     * The run folder (locked while the job is open).
+     *
+     * @return the run folder
+     */
     public RunDir runDir() {
         return run;
     }
 
-    /** The checkpoint this job continues, or null for a fresh run. */
+    /**
+     * The checkpoint this job continues, or null for a fresh run.
+     *
+     * @return the checkpoint, or null
+     */
     public Checkpoint resumedFrom() {
         return from;
     }
 
+    /**
+     * The training rows read.
+     *
+     * @return how many
+     */
     public int trainExamples() {
         return trainRows.size();
     }
 
+    /**
+     * The dev rows read.
+     *
+     * @return how many (0: no dev set)
+     */
     public int devExamples() {
         return devRows.size();
     }
@@ -189,6 +241,9 @@ public final class TrainJob implements AutoCloseable {
     /**
      * Refuses a model this run cannot train on: another model than the checkpoint's (by fingerprint),
      * or too few positions for the prompt and the inputs.
+     *
+     * @param model the model
+     * @param modelName how the model is named
      */
     public void checkModel(LoadedModel model, String modelName) {
         if (from != null && from.fingerprint() != null && !from.fingerprint().equals(model.fingerprint())) {
@@ -213,6 +268,11 @@ public final class TrainJob implements AutoCloseable {
     /**
      * Trains on {@code model} (named {@code modelName} in what is written). The listener sees every
      * step and evaluation; best.sp is written at each improvement whatever the listener does.
+     *
+     * @param model the model
+     * @param modelName how the model is named in what is written
+     * @param listener sees every step and evaluation
+     * @return the prompt as written, where, and the run's figures
      */
     public Outcome run(LoadedModel model, String modelName, Trainer.Listener listener) {
         try (Prepared p = wire(model, modelName, listener)) {
@@ -228,6 +288,13 @@ public final class TrainJob implements AutoCloseable {
      * the moment the job leaves the pack. A job whose loss or gradient turned non-finite has no outcome
      * (null at its place) and keeps its last good files; its reason is in {@link #failure()}.
      * tokenBudget (0: none) caps a pass's rows × length. Resumed jobs should be {@link #align}ed first.
+     *
+     * @param jobs the jobs
+     * @param model the model
+     * @param modelName how the model is named in what is written
+     * @param listeners one listener per job
+     * @param tokenBudget the most rows × positions in one forward pass (0: no limit)
+     * @return each job's outcome, null for a job that diverged
      */
     public static List<Outcome> runPack(List<TrainJob> jobs, LoadedModel model, String modelName,
             List<Trainer.Listener> listeners, int tokenBudget) {
@@ -253,6 +320,9 @@ public final class TrainJob implements AutoCloseable {
      * without the kill: a pack checkpoints all its members together, but a kill between two members'
      * writes leaves them one checkpoint apart; the members ahead then continue from their previous
      * checkpoint, at the others' step. Returns what it did, one line per moved member (empty: nothing).
+     *
+     * @param jobs the pack's jobs
+     * @return one line per member that moved
      */
     public static List<String> align(List<TrainJob> jobs) {
         List<TrainJob> resumed = jobs.stream().filter(j -> j.from != null).toList();
@@ -280,13 +350,20 @@ public final class TrainJob implements AutoCloseable {
      * Computes each step's loss and gradient with {@code d} (data-parallel workers) instead of in this
      * process; the rows drawn, the update, evaluation and checkpoints stay the same, so a run can
      * resume in either mode. Returns this job.
+     *
+     * @param d the workers
+     * @return this job
      */
     public TrainJob distribute(DataParallel.Distributor d) {
         this.distributor = d;
         return this;
     }
 
-    /** Why this job's run stopped in a pack (a non-finite loss or gradient), or null. */
+    /**
+     * Why this job's run stopped in a pack (a non-finite loss or gradient), or null.
+     *
+     * @return the failure, or null
+     */
     public UserException failure() {
         return failure;
     }

@@ -40,19 +40,46 @@ import java.util.function.BiConsumer;
 public final class Trainer {
     /** What the caller sees while training runs. */
     public interface Listener {
+        /**
+         * A step ended.
+         *
+         * @param s its figures
+         */
         void onStep(Step s);
 
-        /** An evaluation is about to score {@code examples} dev rows (progress displays say so). */
+        /**
+         * An evaluation is about to score {@code examples} dev rows (progress displays say so).
+         *
+         * @param step the step (0: the initial prompt)
+         * @param examples the dev rows
+         */
         default void onEvalStart(int step, int examples) {}
 
+        /**
+         * An evaluation ended.
+         *
+         * @param step the step (0: the initial prompt)
+         * @param dev its dev metrics
+         * @param best whether it beat every earlier evaluation
+         */
         void onEval(int step, Metrics dev, boolean best);
 
-        /** A new best prompt [N·D] (write it out: a crash later must not lose it). */
+        /**
+         * A new best prompt [N·D] (write it out: a crash later must not lose it).
+         *
+         * @param step its step (0: the initial prompt)
+         * @param prompt its values [N·D]
+         * @param dev its dev metrics
+         */
         default void onBest(int step, float[] prompt, Metrics dev) {}
 
         /**
          * Each step's loss [] before it is checked and differentiated; the identity unless a fault is
          * being injected (the command line's hidden --debug-nan-at tests the divergence guard this way).
+         *
+         * @param step the step
+         * @param loss the step's loss []
+         * @return the loss to check and differentiate
          */
         default NDArray loss(int step, NDArray loss) {
             return loss;
@@ -62,6 +89,12 @@ public final class Trainer {
     /** Scores a prompt [N·D] on the dev set: classes through the scorer, text by generation. */
     @FunctionalInterface
     public interface Evaluation {
+        /**
+         * Scores a prompt on the dev set.
+         *
+         * @param prompt its values [N·D]
+         * @return the metrics and the speed
+         */
         Evaluator.Result evaluate(float[] prompt);
     }
 
@@ -82,15 +115,33 @@ public final class Trainer {
      * continue from (null: start at step 1); fingerprint identifies the model in checkpoints.
      */
     public record Context(float[] anchor, RunDir run, Checkpoint resume, String fingerprint, DataParallel.Distributor distributor) {
+        /**
+         * A context computed in this process.
+         *
+         * @param anchor E(anchor text) [N·D], or null
+         * @param run the run folder, or null
+         * @param resume the checkpoint to continue from, or null
+         * @param fingerprint the model's fingerprint, for checkpoints
+         */
         public Context(float[] anchor, RunDir run, Checkpoint resume, String fingerprint) {
             this(anchor, run, resume, fingerprint, null);
         }
 
+        /**
+         * No anchor, no run folder, no checkpoint.
+         *
+         * @return the empty context
+         */
         public static Context none() {
             return new Context(null, null, null, null);
         }
 
-        /** This context with each step's loss and gradient computed by {@code d} (null: in this process). */
+        /**
+         * This context with each step's loss and gradient computed by {@code d} (null: in this process).
+         *
+         * @param d the workers
+         * @return the context
+         */
         public Context distributed(DataParallel.Distributor d) {
             return new Context(anchor, run, resume, fingerprint, d);
         }
@@ -102,7 +153,11 @@ public final class Trainer {
      */
     public record Run(TrainPlan plan, Encoder encoder, List<Encoder.Encoded> train, Evaluation eval, int devSize,
             float[] init, Listener listener, Context context) {
-        /** The run's config, for its plain values (batch size, seed, intervals). */
+        /**
+         * The run's config, for its plain values (batch size, seed, intervals).
+         *
+         * @return the resolved config
+         */
         public TrainConfig cfg() {
             return plan.config();
         }
@@ -114,6 +169,17 @@ public final class Trainer {
      * Trains from {@code init} [N·D] (or the context's checkpoint). {@code eval} scores the dev set of
      * {@code devSize} rows every eval_every steps (null or devSize 0: no evaluation; the last prompt
      * is the result). A non-finite loss or gradient throws (exit code 3), naming the files kept.
+     *
+     * @param cfg the resolved config (steps and warmup set)
+     * @param lm the frozen model
+     * @param encoder the task's encoder
+     * @param train the encoded training rows
+     * @param eval the dev evaluation, or null
+     * @param devSize its rows
+     * @param init the initial prompt [N·D]
+     * @param listener sees every step and evaluation
+     * @param x anchor, run folder, checkpoint and workers
+     * @return the best prompt and the run's figures
      */
     public static Result train(TrainConfig cfg, LanguageModel lm, Encoder encoder, List<Encoder.Encoded> train,
             Evaluation eval, int devSize, float[] init, Listener listener, Context x) {
@@ -127,6 +193,11 @@ public final class Trainer {
     /**
      * Trains the runs together, sharing every forward pass; results in run order. tokenBudget (0: none)
      * caps a pass's rows × length: past it the runs of a step are split over several passes.
+     *
+     * @param lm the frozen model
+     * @param runs the runs
+     * @param tokenBudget the most rows × positions in one forward pass (0: no limit)
+     * @return each run's result, in order
      */
     public static List<Result> trainPack(LanguageModel lm, List<Run> runs, int tokenBudget) {
         return trainPack(lm, runs, tokenBudget, (k, r) -> {});
@@ -138,6 +209,12 @@ public final class Trainer {
      * others train on. In a pack every member checkpoints whenever one does and whenever one leaves:
      * a killed pack then resumes with all its members at one step, in the same company, and ends
      * exactly where the uninterrupted pack ends ({@code TrainJob.align} picks that step).
+     *
+     * @param lm the frozen model
+     * @param runs the runs
+     * @param tokenBudget the most rows × positions in one forward pass (0: no limit)
+     * @param onLeave gets each run's index and result as it leaves
+     * @return each run's result, in order
      */
     public static List<Result> trainPack(LanguageModel lm, List<Run> runs, int tokenBudget, BiConsumer<Integer, Result> onLeave) {
         if (runs.size() > 1 && runs.stream().anyMatch(r -> r.context().distributor() != null)) {
