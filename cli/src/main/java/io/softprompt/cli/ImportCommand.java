@@ -8,11 +8,9 @@ import io.softprompt.prompt.Npy;
 import io.softprompt.prompt.PeftAdapter;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
-import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Json;
 import io.softprompt.util.Outputs;
 import io.softprompt.util.UserException;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -119,11 +117,7 @@ public final class ImportCommand implements Callable<Integer> {
             Prompt imported = new Prompt(values, n, d, meta);
             // fitted as every command fits a prompt: positions left for text, label words told apart, a finite output
             Member.of(model, null, source.toString(), imported, null, true);
-            try {
-                PromptFile.write(output, imported);
-            } catch (IOException e) {
-                throw new UserException("cannot write " + output + ": " + AtomicFiles.reason(e), e);
-            }
+            Outputs.replaceFile("--output", output, PromptFile.writer(imported));
             err.printf(Locale.ROOT, "wrote %s (%d tokens x %d, task %s, model %s)%n", output, n, d, t.name(), where.name());
             if (common.json) {
                 Map<String, Object> j = new LinkedHashMap<>();

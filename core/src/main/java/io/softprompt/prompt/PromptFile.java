@@ -4,6 +4,7 @@ import io.softprompt.data.Task;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.safetensors.SafetensorsWriter;
+import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import io.softprompt.util.Version;
@@ -89,6 +90,11 @@ public final class PromptFile {
 
     /** Writes atomically: temp file + rename. The "format" and "format_version" keys are set here. */
     public static void write(Path file, Prompt prompt) throws IOException {
+        AtomicFiles.write(file, writer(prompt));
+    }
+
+    /** The whole .sp file of a prompt, for a writer that makes the write atomic ({@code Outputs}). */
+    public static AtomicFiles.Writer writer(Prompt prompt) {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(FORMAT, FORMAT_NAME);
         meta.put(FORMAT_VERSION, VERSION);
@@ -99,7 +105,7 @@ public final class PromptFile {
         meta.put(HIDDEN_SIZE, Integer.toString(prompt.hidden()));
         Map<String, SafetensorsWriter.Tensor> tensors = new LinkedHashMap<>();
         tensors.put(TENSOR, SafetensorsWriter.Tensor.f32(prompt.values(), prompt.tokens(), prompt.hidden()));
-        SafetensorsWriter.write(file, tensors, meta);
+        return out -> SafetensorsWriter.write(out, tensors, meta);
     }
 
     /** A required decimal-integer key that must equal a dimension of the tensor. */

@@ -3,6 +3,7 @@ package io.softprompt.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Json;
+import io.softprompt.util.Outputs;
 import io.softprompt.util.UserException;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -313,10 +314,6 @@ public final class RunDir implements AutoCloseable {
     }
 
     private static void write(Path file, String content) {
-        try {
-            AtomicFiles.writeString(file, content + "\n");
-        } catch (IOException e) {
-            throw new UserException("cannot write " + file + ": " + AtomicFiles.reason(e), e);
-        }
+        Outputs.replaceString("", file, content + "\n");
     }
 }

@@ -5,11 +5,9 @@ import io.softprompt.eval.Metrics;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
-import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Json;
+import io.softprompt.util.Outputs;
 import io.softprompt.util.Rss;
-import io.softprompt.util.UserException;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -74,11 +72,7 @@ final class RunRecords {
         }
         meta.put(PromptFile.METRICS, Json.write(metrics));
         Prompt p = new Prompt(values, n, model.lm().hiddenSize(), meta);
-        try {
-            PromptFile.write(file, p);
-        } catch (IOException e) {
-            throw new UserException("cannot write " + file + ": " + AtomicFiles.reason(e), e);
-        }
+        Outputs.replaceFile("", file, PromptFile.writer(p));
         return p;
     }
 }
