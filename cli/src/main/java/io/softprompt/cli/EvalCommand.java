@@ -140,6 +140,9 @@ public final class EvalCommand implements Callable<Integer> {
             if (!task.textToText()) {
                 j.put("labels", task.labels());
             }
+            if (!task.textToText()) {
+                j.put("majority_accuracy", m.majorityAccuracy());
+            }
             j.put("examples_per_sec", r.examplesPerSec());
             j.put("data", src.name());
             j.put("model", s.model().name());
@@ -158,7 +161,8 @@ public final class EvalCommand implements Callable<Integer> {
                 out.printf(Locale.ROOT, "  member    %.4f  %s%n", (Double) mf.get("accuracy"), mf.get("prompt"));
             }
         }
-        out.printf(Locale.ROOT, "accuracy    %.4f%n", m.accuracy());
+        out.printf(Locale.ROOT, "accuracy    %.4f  (always the most frequent class: %.4f)%n", m.accuracy(),
+                m.majorityAccuracy());
         out.printf(Locale.ROOT, "macro-F1    %.4f%n", m.macroF1());
         out.printf(Locale.ROOT, "speed       %.1f examples/s%n", r.examplesPerSec());
         out.println("confusion   (rows: gold, columns: predicted)");

@@ -6,6 +6,7 @@ import io.softprompt.data.Task;
 import io.softprompt.hub.EmbeddedModel;
 import io.softprompt.hub.ModelLocator;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.loader.Placement;
 import io.softprompt.sweep.SweepRunner;
 import io.softprompt.train.RunDir;
 import io.softprompt.train.TrainConfig;
@@ -179,7 +180,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     /** "cpu, float32": where the model lives and its weights' precision. */
     static String placement(LoadedModel m) {
-        return m.device() + ", " + m.dtype().toString().toLowerCase(Locale.ROOT);
+        return Placement.name(m.device()) + ", " + m.dtype().toString().toLowerCase(Locale.ROOT);
     }
 
     /** Defaults, then the --config file, then the flags given on the command line. */

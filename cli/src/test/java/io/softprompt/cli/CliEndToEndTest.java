@@ -78,6 +78,13 @@ class CliEndToEndTest {
             }
         }
         assertEquals(872, total);
+        // beside it, the baseline a prompt must beat: always the most frequent dev class (SST-2 dev: 444 of 872)
+        assertEquals(444 / 872.0, ej.get("majority_accuracy").asDouble(), 1e-9);
+        Cli.Run text = Cli.run(demo("eval", "--prompt", sp.toString()));
+        assertTrue(text.out().contains("(always the most frequent class: 0.5092)"), text.out());
+        // the device as the user writes it, not DJL's "cpu()"
+        assertTrue(t.err().contains(", cpu, float32)"), t.err());
+        assertFalse(t.err().contains("cpu()"), t.err());
 
         // infer: arguments, then standard input; probabilities sum to one
         Cli.Run i = Cli.run(demo("infer", "--prompt", sp.toString(), "--json", "a charming film", "dull and flat"));

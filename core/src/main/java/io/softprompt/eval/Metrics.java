@@ -40,6 +40,23 @@ public record Metrics(int examples, double accuracy, double macroF1, long[][] co
     }
 
     /**
+     * The accuracy of always answering the most frequent gold class: the baseline a prompt must beat.
+     *
+     * @return that accuracy (0 without rows)
+     */
+    public double majorityAccuracy() {
+        long best = 0;
+        for (long[] row : confusion) {
+            long n = 0;
+            for (long c : row) {
+                n += c;
+            }
+            best = Math.max(best, n);
+        }
+        return examples == 0 ? 0 : (double) best / examples;
+    }
+
+    /**
      * The metrics as JSON-ready values (final.json, metrics.jsonl, --json).
      *
      * @return examples, accuracy, macro_f1 (null when undefined) and confusion

@@ -67,10 +67,21 @@ public final class HubClient {
         return e != null && !e.isBlank() ? e : DEFAULT_ENDPOINT;
     }
 
-    /** True when the user asked for no network (HF_HUB_OFFLINE=1 or -Dsoftprompt.offline=true). */
+    /** HF_HUB_OFFLINE's values that mean "offline", as huggingface_hub reads them. */
+    static final Set<String> TRUE = Set.of("1", "true", "yes", "on", "y", "t");
+
+    /**
+     * True when the user asked for no network: HF_HUB_OFFLINE set to a value huggingface_hub takes as
+     * true (1, true, yes, on; any case), or -Dsoftprompt.offline=true.
+     */
     public static boolean offline() {
         return "true".equalsIgnoreCase(System.getProperty("softprompt.offline"))
-                || "1".equals(System.getenv("HF_HUB_OFFLINE"));
+                || truthy(System.getenv("HF_HUB_OFFLINE"));
+    }
+
+    /** Whether an environment value means true (huggingface_hub's rule). */
+    static boolean truthy(String value) {
+        return value != null && TRUE.contains(value.strip().toLowerCase(Locale.ROOT));
     }
 
     public String endpoint() {

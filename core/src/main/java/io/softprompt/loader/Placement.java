@@ -25,6 +25,16 @@ public final class Placement {
 
     private Placement() {}
 
+    /**
+     * A device as the user writes it: {@code cpu}, or {@code gpu:N} (DJL's own toString is "cpu()").
+     *
+     * @param device the device
+     * @return its name
+     */
+    public static String name(Device device) {
+        return device.isGpu() ? "gpu:" + device.getDeviceId() : device.getDeviceType();
+    }
+
     /** cpu, gpu (the first), gpu:N, or auto (the first GPU if PyTorch sees one, else the CPU). */
     public static Device device(String spec) {
         String s = spec == null ? AUTO : spec.strip().toLowerCase(Locale.ROOT);

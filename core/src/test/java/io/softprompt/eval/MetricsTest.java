@@ -24,4 +24,12 @@ class MetricsTest {
         assertEquals(1.0, m.accuracy());
         assertEquals(0.5, m.macroF1(), 1e-12);
     }
+
+    @Test
+    void theMajorityBaselineIsTheMostFrequentGoldClassesShare() {
+        Metrics m = Metrics.of(new int[] {0, 0, 0, 1}, new int[] {1, 1, 1, 1}, 2);
+        assertEquals(0.25, m.accuracy(), 1e-12);
+        assertEquals(0.75, m.majorityAccuracy(), 1e-12, "always class 0 would score 3 of 4");
+        assertEquals(0.0, Metrics.of(new int[0], new int[0], 2).majorityAccuracy());
+    }
 }

@@ -187,6 +187,16 @@ class HubClientTest {
     }
 
     @Test
+    void hfHubOfflineTakesHuggingFaceHubsTruthyValues() {
+        for (String v : List.of("1", "true", "TRUE", "yes", "On", " y ")) {
+            assertTrue(HubClient.truthy(v), v);
+        }
+        for (String v : new String[] {null, "", "0", "false", "no", "off", "2"}) {
+            assertFalse(HubClient.truthy(v), String.valueOf(v));
+        }
+    }
+
+    @Test
     void sameOriginMeansSchemeHostAndPort() {
         URI hub = URI.create("https://huggingface.co");
         assertTrue(HubClient.sameOrigin(URI.create("https://huggingface.co/gpt2/resolve/main/x"), hub));
