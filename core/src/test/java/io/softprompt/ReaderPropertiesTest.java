@@ -37,7 +37,7 @@ import net.jqwik.api.lifecycle.BeforeContainer;
 /**
  * Every format softprompt reads, generated and mutated (see {@link Hostile}): .sp prompts and any
  * safetensors header and body, checkpoints, PEFT adapter folders, .npy arrays, task JSON, training
- * config JSON, TSV and JSON-lines rows. The property: the reader returns a value or
+ * config JSON, TSV, JSON-lines and CSV rows. The property: the reader returns a value or
  * refuses with the one-line bad-input error; never another exception, never seconds, never an
  * allocation sized by a number it has not checked against the file (a 2 GB heap turns that into an
  * OutOfMemoryError, which fails the property). {@value #TRIES} cases per format in the default build;
@@ -100,7 +100,7 @@ class ReaderPropertiesTest {
     // ---- the formats ----
 
     enum Format {
-        SP, SAFETENSORS_HEADER, CHECKPOINT, PEFT_CONFIG, PEFT_WEIGHTS, NPY, TASK, CONFIG, TSV, JSONL
+        SP, SAFETENSORS_HEADER, CHECKPOINT, PEFT_CONFIG, PEFT_WEIGHTS, NPY, TASK, CONFIG, TSV, JSONL, CSV
     }
 
     /** One hostile input: the format it imitates and its bytes. */
@@ -118,6 +118,8 @@ class ReaderPropertiesTest {
             + " \"init\": \"text\", \"init_text\": \"review :\", \"batch_size\": 4, \"eval_every\": 10, \"patience\": 3,"
             + " \"dev\": \"dev.tsv\", \"train\": \"train.tsv\", \"schedule\": \"linear\", \"warmup\": 10, \"seed\": 7}";
     static final String TSV = "sentence\tlabel\na fine film\t1\na dull plot\t0\n\"quoted\"\t1\n";
+    static final String CSV = "id,sentence,label\r\n1,\"a fine, witty film\",1\r\n2,\"it was \"\"dull\"\"\",0\r\n"
+            + "3,\"two\nlines\",1\r\n";
     static final String JSONL = "{\"sentence\": \"a fine film\", \"label\": \"1\"}\n{\"sentence\": \"dull\", \"label\": 0}\n";
 
     static Arbitrary<Case> of(Format f) {
@@ -132,6 +134,7 @@ class ReaderPropertiesTest {
             case CONFIG -> Hostile.json(tree(CONFIG_JSON));
             case TSV -> Hostile.bytes(TSV.getBytes(StandardCharsets.UTF_8));
             case JSONL -> Hostile.bytes(JSONL.getBytes(StandardCharsets.UTF_8));
+            case CSV -> Hostile.bytes(CSV.getBytes(StandardCharsets.UTF_8));
         };
         return bytes.map(b -> new Case(f, b));
     }
@@ -164,6 +167,7 @@ class ReaderPropertiesTest {
                         Json.read(f, JsonNode.class), f.toString()).validate());
                 case TSV -> run(c, "rows.tsv", f -> TsvReader.read(DataSource.file(f), Task.resolve("sst2"), true));
                 case JSONL -> run(c, "rows.jsonl", f -> TsvReader.read(DataSource.file(f), Task.resolve("sst2"), true));
+                case CSV -> run(c, "rows.csv", f -> TsvReader.read(DataSource.file(f), Task.resolve("sst2"), true));
             };
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -224,7 +228,7 @@ class ReaderPropertiesTest {
 
     @Provide
     Arbitrary<Case> rows() {
-        return Arbitraries.oneOf(of(Format.TSV), of(Format.JSONL));
+        return Arbitraries.oneOf(of(Format.TSV), of(Format.JSONL), of(Format.CSV));
     }
 
     @Provide

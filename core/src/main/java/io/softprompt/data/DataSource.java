@@ -23,15 +23,20 @@ public record DataSource(String name, Path path, String resource) {
 
     /** The file's lines, each checked to be UTF-8 (errors name the line). */
     public Lines lines() {
+        return new Lines(stream(), name);
+    }
+
+    /** The file's bytes. */
+    InputStream stream() {
         try {
             if (path != null) {
-                return new Lines(Files.newInputStream(path), name);
+                return Files.newInputStream(path);
             }
             InputStream in = DataSource.class.getResourceAsStream(resource);
             if (in == null) {
                 throw new UserException(name + ": not found in the distribution");
             }
-            return new Lines(in, name);
+            return in;
         } catch (NoSuchFileException e) {
             throw new UserException(name + ": file not found");
         } catch (IOException e) {

@@ -17,12 +17,15 @@ public final class TsvReader {
     private TsvReader() {}
 
     /**
-     * Reads rows: TSV, or JSON lines when the name ends in .jsonl. Every label must be one of the task's
-     * verbalizer keys; text-to-text rows carry a target instead.
+     * Reads rows: TSV, JSON lines when the name ends in .jsonl, CSV when it ends in .csv. Every label
+     * must be one of the task's verbalizer keys; text-to-text rows carry a target instead.
      */
     public static List<Example> read(DataSource source, Task task, boolean requireLabels) {
         if (source.name().endsWith(".jsonl")) {
             return JsonlReader.read(source, task, requireLabels);
+        }
+        if (source.name().toLowerCase(java.util.Locale.ROOT).endsWith(".csv")) {
+            return CsvReader.read(source, task, requireLabels);
         }
         return readTsv(source, task, requireLabels);
     }
