@@ -12,6 +12,10 @@ import java.util.Locale;
  * a pipe or a file: plain lines, about every 5% of the run and at each evaluation, never a '\r'.
  */
 class Progress implements Trainer.Listener {
+    /** Steps the shown loss is the mean of: one batch's loss swings too much to read a trend from. */
+    static final int LOSS_WINDOW = 20;
+    private final double[] losses = new double[LOSS_WINDOW];
+    private int seen;
     private final PrintWriter err;
     private final boolean terminal;
     private final int width;
@@ -32,16 +36,28 @@ class Progress implements Trainer.Listener {
         return new Progress(err, tty, tty ? Terminal.width() : Terminal.DEFAULT_WIDTH);
     }
 
+    /** The mean of the last {@link #LOSS_WINDOW} steps' losses, this one included. */
+    double windowMean(double loss) {
+        losses[seen++ % LOSS_WINDOW] = loss;
+        int n = Math.min(seen, LOSS_WINDOW);
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += losses[i];
+        }
+        return sum / n;
+    }
+
     @Override
     public void onStep(Trainer.Step s) {
         int step = s.step();
         int total = Math.max(1, s.total());
         double elapsed = (System.nanoTime() - start) / 1e9;
         double eta = elapsed / step * (total - step);
-        String stats = String.format(Locale.ROOT, "step %d/%d  loss %.4f  lr %.2e  dev acc %s  %.1f ex/s  ETA %s",
-                step, total, s.loss(), s.lr(), dev, s.examplesPerSec(), Terminal.duration(eta));
+        double loss = windowMean(s.loss());
+        String stats = String.format(Locale.ROOT, "step %d/%d  loss %.4f (mean of %d)  lr %.2e  dev acc %s  %.1f ex/s  ETA %s",
+                step, total, loss, Math.min(seen, LOSS_WINDOW), s.lr(), dev, s.examplesPerSec(), Terminal.duration(eta));
         if (terminal) {
-            String compact = String.format(Locale.ROOT, "%d/%d loss %.4f dev %s %.1f ex/s ETA %s", step, total, s.loss(),
+            String compact = String.format(Locale.ROOT, "%d/%d loss %.4f dev %s %.1f ex/s ETA %s", step, total, loss,
                     dev, s.examplesPerSec(), Terminal.duration(eta));
             int room = width - 1;                           // the last column would wrap on some terminals
             String text = stats.length() + 14 <= room ? stats : compact;

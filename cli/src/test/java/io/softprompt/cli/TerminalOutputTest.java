@@ -47,6 +47,20 @@ class TerminalOutputTest {
     }
 
     @Test
+    void theShownLossIsTheMeanOfTheLastTwentySteps() {
+        StringWriter sw = new StringWriter();
+        Progress p = new Progress(new PrintWriter(sw, true), false, 80);
+        assertEquals(1.0, p.windowMean(1.0));
+        assertEquals(0.75, p.windowMean(0.5), 1e-12);
+        for (int i = 0; i < 30; i++) {
+            p.windowMean(i % 2 == 0 ? 0.9 : 0.5); // a loss that swings between batches
+        }
+        assertEquals(0.7, p.windowMean(0.9), 1e-12, "the last 20: ten of 0.9, ten of 0.5");
+        p.onStep(new Trainer.Step(1, 10, 0.5, 0.03, 1.0, 10.0));
+        assertTrue(sw.toString().contains("(mean of 20)"), "the line says what the loss is: " + sw);
+    }
+
+    @Test
     void offATerminalProgressIsPlainLinesWithoutCarriageReturns() {
         Cli.Run r = Cli.run("train", "--model", Fixtures.of("gpt2").toString(), "--task", "sst2", "--tokens", "2",
                 "--steps", "6", "--eval-every", "3", "--batch-size", "2", "-o", tmp.resolve("p.sp").toString());
