@@ -21,6 +21,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -58,6 +59,30 @@ class PromptInteropTest {
     }
 
     @Test
+    void anExportedAdapterCarriesAModelCardTheHubReads() throws Exception {
+        Path dir = tmp.resolve("card-adapter");
+        Cli.Run x = Cli.run("export", "--prompt", trained.get("gpt2").toString(), "--to", "peft", dir.toString());
+        assertEquals(0, x.code(), x.err());
+        String card = Files.readString(dir.resolve("README.md"));
+        assertTrue(card.startsWith("---\n"), card);
+        String front = card.substring(4, card.indexOf("\n---\n", 4));
+        JsonNode y = new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
+                .readTree(front);
+        assertEquals(Fixtures.of("gpt2").getFileName().toString(), y.get("base_model").asText(), "a local model by its name");
+        assertEquals("peft", y.get("library_name").asText());
+        assertEquals("text-generation", y.get("pipeline_tag").asText());
+        List<String> tags = new ArrayList<>();
+        y.get("tags").forEach(t -> tags.add(t.asText()));
+        assertTrue(tags.containsAll(List.of("peft", "prompt-tuning", "softprompt")), tags.toString());
+        for (String part : List.of("## Task", "template: `", "verbalizer", "## Dev metrics", "## Training", "`tokens` | 3",
+                "PeftModel.from_pretrained", "softprompt import")) {
+            assertTrue(card.contains(part), part + " in\n" + card);
+        }
+        assertFalse(card.contains(tmp.toString()) || card.contains(Fixtures.of("gpt2").toString()),
+                "nothing machine-local: no absolute path\n" + card);
+    }
+
+    @Test
     void peftRoundTripIsBitIdenticalAndFollowsPeftsLayout() throws Exception {
         Map<String, String> taskTypes = Map.of("gpt2", "CAUSAL_LM", "t5", "SEQ_2_SEQ_LM", "bert", "FEATURE_EXTRACTION");
         for (var e : trained.entrySet()) {
@@ -65,7 +90,8 @@ class PromptInteropTest {
             Cli.Run x = Cli.run("export", "--prompt", e.getValue().toString(), "--to", "peft", dir.toString());
             assertEquals(0, x.code(), x.err());
             // PEFT's documented layout: adapter_config.json (PromptTuningConfig) + adapter_model.safetensors
-            assertEquals(Set.of("adapter_config.json", "adapter_model.safetensors", "softprompt.json"),
+            assertEquals(Set.of("adapter_config.json", "adapter_model.safetensors", "softprompt.json", "README.md",
+                    ".softprompt-files"),
                     new TreeSet<>(Arrays.asList(dir.toFile().list())));
             JsonNode cfg = Json.MAPPER.readTree(dir.resolve("adapter_config.json").toFile());
             assertEquals("PROMPT_TUNING", cfg.get("peft_type").asText());

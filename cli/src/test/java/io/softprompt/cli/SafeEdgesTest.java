@@ -89,10 +89,10 @@ class SafeEdgesTest {
         assertEquals(0, Cli.run("export", "--prompt", sp.toString(), "--to", "peft", adapter.toString(), "--force").code());
         assertEquals(3, PeftAdapter.read(adapter).tokens());
         // one stray file of the user's in it, and --force refuses again, naming it
-        Files.writeString(adapter.resolve("README.md"), "my card");
+        Files.writeString(adapter.resolve("notes.md"), "my notes");
         String stray = refused("export", "--prompt", sp.toString(), "--to", "peft", adapter.toString(), "--force");
-        assertTrue(stray.contains("holds 'README.md'"), stray);
-        assertEquals("my card", Files.readString(adapter.resolve("README.md")));
+        assertTrue(stray.contains("holds 'notes.md'"), stray);
+        assertEquals("my notes", Files.readString(adapter.resolve("notes.md")));
     }
 
     @Test

@@ -35,6 +35,8 @@ public final class PeftAdapter {
     public static final String CONFIG = "adapter_config.json";
     public static final String WEIGHTS = "adapter_model.safetensors";
     public static final String OURS = "softprompt.json";
+    /** The model card the hub shows (front matter: base_model, library_name peft, tags, pipeline_tag). */
+    public static final String CARD = "README.md";
 
     /**
      * What an adapter folder holds: the prompt the model is fed [tokens, dim], the config, our metadata
@@ -61,7 +63,7 @@ public final class PeftAdapter {
      */
     static final String PEFT_INIT = "RANDOM";
 
-    /** The files an adapter folder of ours holds (a folder written before manifests existed is known by these). */
+    /** The files an adapter folder written before model cards and manifests holds (known by these names alone). */
     public static final Set<String> FILES = Set.of(CONFIG, WEIGHTS, OURS);
 
     /**
@@ -95,6 +97,8 @@ public final class PeftAdapter {
         t.put(PromptFile.TENSOR, SafetensorsWriter.Tensor.f32(sp.values(), sp.tokens(), sp.hidden()));
         files.put(WEIGHTS, out -> SafetensorsWriter.write(out, t, Map.of("format", "pt")));
         files.put(OURS, out -> out.write((Json.pretty(sp.metadata()) + "\n").getBytes(StandardCharsets.UTF_8)));
+        files.put(CARD, out -> out.write(ModelCard.of(sp, modelKind).getBytes(StandardCharsets.UTF_8)));
+        // a manifest lists these four: an older export (the first three) is recognised by their names alone
         Outputs.folder(label, dir, force, FILES, files);
     }
 

@@ -1,0 +1,123 @@
+package io.softprompt.prompt;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.softprompt.util.Json;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The README.md an exported adapter folder carries, as the Hugging Face hub reads a model card: YAML
+ * front matter (base_model, library_name: peft, tags, pipeline_tag), then the task, its template and
+ * verbalizer, the dev metrics, the training configuration and how to load the adapter with PEFT and
+ * with softprompt. Nothing machine-local goes in: a path (a local model folder, the data files) is
+ * shown by its last name only.
+ */
+final class ModelCard {
+    private ModelCard() {}
+
+    static String of(Prompt sp, String modelKind) {
+        String base = plainName(sp.meta(PromptFile.MODEL_NAME));
+        String task = sp.meta(PromptFile.TASK) == null ? "a task" : sp.meta(PromptFile.TASK);
+        String pipeline = switch (modelKind) {
+            case "SEQ2SEQ" -> "text2text-generation";
+            case "MASKED" -> "fill-mask";
+            default -> "text-generation";
+        };
+        StringBuilder md = new StringBuilder("---\n");
+        md.append("base_model: ").append(yaml(base)).append('\n');
+        md.append("library_name: peft\n");
+        md.append("tags:\n- peft\n- prompt-tuning\n- softprompt\n- ").append(yaml(task)).append('\n');
+        md.append("pipeline_tag: ").append(pipeline).append('\n');
+        md.append("---\n\n");
+        md.append("# A soft prompt for ").append(task).append(" on ").append(base).append("\n\n");
+        md.append("A ").append(sp.tokens()).append("-token soft prompt (prompt tuning, Lester et al. 2021) for a frozen ")
+                .append(base).append(" (hidden size ").append(sp.hidden()).append("), trained with softprompt and exported as a ")
+                .append("PEFT prompt-tuning adapter. Only the prompt was learned; the model is unchanged.\n\n");
+        md.append("## Task\n\n");
+        if (sp.meta(PromptFile.TEMPLATE) != null) {
+            md.append("- template: `").append(sp.meta(PromptFile.TEMPLATE).replace("`", "'")).append("`\n");
+        }
+        JsonNode verbalizer = tree(sp.meta(PromptFile.VERBALIZER));
+        if (verbalizer != null && verbalizer.isObject() && verbalizer.size() > 0) {
+            md.append("- verbalizer (label → word):");
+            for (Iterator<Map.Entry<String, JsonNode>> it = verbalizer.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                md.append(" `").append(e.getKey()).append("` → `").append(e.getValue().asText()).append('`')
+                        .append(it.hasNext() ? "," : "\n");
+            }
+        }
+        md.append("- type: ").append(sp.meta(PromptFile.TASK_TYPE) == null ? "classification" : sp.meta(PromptFile.TASK_TYPE))
+                .append("\n\n");
+        JsonNode metrics = tree(sp.meta(PromptFile.METRICS));
+        JsonNode dev = metrics == null ? null : metrics.get("dev");
+        md.append("## Dev metrics\n\n");
+        if (dev != null && dev.isObject()) {
+            md.append(String.format(Locale.ROOT, "- accuracy %.4f on %d examples", dev.path("accuracy").asDouble(),
+                    dev.path("examples").asInt()));
+            if (dev.hasNonNull("macro_f1")) {
+                md.append(String.format(Locale.ROOT, ", macro-F1 %.4f", dev.path("macro_f1").asDouble()));
+            }
+            md.append(", best at step ").append(metrics.path("best_step").asInt()).append("\n\n");
+        } else {
+            md.append("None recorded (no dev set, or an imported prompt).\n\n");
+        }
+        JsonNode cfg = tree(sp.meta(PromptFile.TRAIN_CONFIG));
+        if (cfg != null && cfg.isObject()) {
+            md.append("## Training\n\n| key | value |\n|---|---|\n");
+            for (Iterator<Map.Entry<String, JsonNode>> it = cfg.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if (e.getValue().isNull()) {
+                    continue;
+                }
+                String v = e.getValue().isTextual() ? plainName(e.getValue().asText()) : e.getValue().toString();
+                md.append("| `").append(e.getKey()).append("` | ").append(v.replace("|", "\\|")).append(" |\n");
+            }
+            md.append('\n');
+        }
+        md.append("## Use\n\nWith PEFT (Python), on the same base model:\n\n```python\n")
+                .append("from peft import PeftModel\n")
+                .append("from transformers import AutoModelForCausalLM\n\n")
+                .append("base = AutoModelForCausalLM.from_pretrained(").append(pyString(base)).append(")\n")
+                .append("model = PeftModel.from_pretrained(base, \"path/to/this/folder\")\n```\n\n")
+                .append("(Use the model class of its kind: AutoModelForSeq2SeqLM for T5, AutoModel for BERT.)\n\n")
+                .append("With softprompt (the JVM):\n\n```sh\n")
+                .append("softprompt import path/to/this/folder --model ").append(base).append(" -o prompt.sp\n")
+                .append("softprompt infer --prompt prompt.sp \"some text\"\n```\n");
+        return md.toString();
+    }
+
+    /** A local path by its last name (a card travels; the folder it names does not); a hub id as it is. */
+    static String plainName(String value) {
+        if (value == null || value.isBlank()) {
+            return "an unnamed model";
+        }
+        if (value.startsWith("/") || value.matches("^[A-Za-z]:[\\\\/].*")) {
+            Path p = Path.of(value).getFileName();
+            return p == null ? value : p.toString();
+        }
+        return value;
+    }
+
+    private static JsonNode tree(String json) {
+        if (json == null) {
+            return null;
+        }
+        try {
+            return Json.MAPPER.readTree(json);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** A YAML scalar, quoted (JSON strings are valid YAML). */
+    private static String yaml(String s) {
+        return Json.write(s);
+    }
+
+    private static String pyString(String s) {
+        return Json.write(s);
+    }
+}
