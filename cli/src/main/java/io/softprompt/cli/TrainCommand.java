@@ -39,8 +39,10 @@ import picocli.CommandLine.Spec;
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         defaultValueProvider = TrainFlags.Defaults.class, modelTransformer = TrainFlags.class,
         description = {"Train a soft prompt on a frozen model and write it to a .sp file.",
-            "Without --model: models/gpt2 if present, else the hub's gpt2 if reachable, else a tiny built-in "
-                    + "demo model (untrained; for a first look at the pipeline).",
+            "Without --model: models/gpt2 if present, else the hub's gpt2 if reachable, else the embedded "
+                    + "sentiment-lm (a 4-layer GPT-2 trained here to hold a sentiment skill behind a cue, not a "
+                    + "pretrained language model), which trains the sst2 task on its own SST-2 data. The default 200 "
+                    + "steps are a smoke test; --config configs/train-sentiment-lm.json is a recipe that learns.",
             "Each run keeps a run folder (default: next to the output, <name>.run/) with config.json, "
                     + "checkpoint.safetensors, metrics.jsonl, best.sp and, once finished, final.json; "
                     + "--resume RUN_DIR continues a killed run exactly."},
@@ -170,6 +172,11 @@ public final class TrainCommand implements Callable<Integer> {
                         o.result().stoppedEarly() ? ", stopped early at step " + o.result().steps() : "",
                         keptInitial ? "; no evaluation beat the initial prompt, so it is the one kept" : "",
                         where.demo() ? " -- " + ModelLocator.DEMO_CAVEAT : where.embedded() ? " -- " + EmbeddedModel.CAVEAT : "");
+                if (where.embedded() && config == null && o.result().steps() <= 200) {
+                    err.printf(Locale.ROOT, "note: %d steps are a smoke test; for real learning on %s train with --config "
+                            + "configs/train-sentiment-lm.json (1,500 steps: about 0.59 dev accuracy, README 'Does the prompt "
+                            + "learn?')%n", o.result().steps(), EmbeddedModel.NAME);
+                }
                 if (common.json) {
                     out.println(Json.write(o.summary()));
                 }
