@@ -147,7 +147,7 @@ public final class InferCommand implements Callable<Integer> {
                     }
                 }
             }
-            print(out, m, inputs, probs, chosen, how == Ensemble.VOTE ? "votes" : "probabilities");
+            print(out, m, inputs, probs, chosen, how == Ensemble.VOTE ? "votes" : "probabilities", s.members().size());
         }
         return 0;
     }
@@ -187,7 +187,8 @@ public final class InferCommand implements Callable<Integer> {
         }
     }
 
-    private void print(PrintWriter out, Member m, List<String> inputs, float[][] probs, int[] chosen, String scoreKey) {
+    private void print(PrintWriter out, Member m, List<String> inputs, float[][] probs, int[] chosen, String scoreKey,
+            int members) {
         List<String> labels = m.task().labels();
         List<String> words = m.task().words();
         for (int i = 0; i < inputs.size(); i++) {
@@ -206,8 +207,16 @@ public final class InferCommand implements Callable<Integer> {
             } else {
                 StringBuilder sb = new StringBuilder();
                 sb.append(labels.get(best)).append(" (").append(words.get(best).strip()).append(")\t");
-                for (int c = 0; c < labels.size(); c++) {
-                    sb.append(String.format(Locale.ROOT, "%s=%.4f ", labels.get(c), probs[i][c]));
+                if (scoreKey.equals("votes")) { // shares of the members' votes, shown as votes, not probabilities
+                    sb.append("votes ");
+                    for (int c = 0; c < labels.size(); c++) {
+                        sb.append(String.format(Locale.ROOT, "%s=%d/%d ", labels.get(c), Math.round(probs[i][c] * members),
+                                members));
+                    }
+                } else {
+                    for (int c = 0; c < labels.size(); c++) {
+                        sb.append(String.format(Locale.ROOT, "%s=%.4f ", labels.get(c), probs[i][c]));
+                    }
                 }
                 sb.append("\t").append(inputs.get(i));
                 out.println(sb);

@@ -116,6 +116,7 @@ final class MixedTasks {
                     j.put("generated", a.generated());
                 } else {
                     j.put("label", a.label());
+                    j.put("word", a.word());
                     j.put("probabilities", a.probabilities());
                 }
                 out.println(Json.write(j));

@@ -328,6 +328,10 @@ class PromptInteropTest {
         assertEquals(0, inf.code(), inf.err());
         assertEquals(1.0, Json.MAPPER.readTree(inf.out()).get("votes").get(Json.MAPPER.readTree(inf.out()).get("label").asText())
                 .asDouble(), 1e-6);
+        Cli.Run votesText = Cli.run("infer", "--prompt", sp.toString(), "--prompt", sp.toString(), "--ensemble", "vote",
+                "--model", model, "a dull boring plot");
+        assertTrue(votesText.out().matches("(?s)\\S+ \\(\\S+\\)\tvotes (\\S+=[0-2]/2 )+\ta dull boring plot\\s*"),
+                "votes shown as votes: " + votesText.out());
         Cli.Run noHow = Cli.run("eval", "--prompt", sp.toString(), "--prompt", sp.toString(), "--model", model);
         assertEquals(2, noHow.code());
         assertTrue(noHow.errLine().contains("--ensemble"), noHow.err());
@@ -430,6 +434,7 @@ class PromptInteropTest {
         assertEquals("c", failedRow.get("task").asText());
         assertTrue(failedRow.get("error").asText().contains("unknown task 'c'"), answered[0]);
         assertTrue(Json.MAPPER.readTree(answered[1]).has("label"), answered[1]);
+        assertTrue(Json.MAPPER.readTree(answered[1]).get("word").isTextual(), "one answer schema, the word too: " + answered[1]);
         assertTrue(mixed.err().contains("1 of 2 rows"), mixed.err());
         String[][] bad = {
             {"{\"task\": \"a\", \"text\": \"ok\"}\n{\"task\": \"a\"", "line 2: not valid JSON"},

@@ -17,8 +17,17 @@ public final class MultiTask {
     /** One row: the index of its member (prompt) and its text. */
     public record Row(int member, String text) {}
 
-    /** One answer: the member's name, the label and class probabilities (classification) or the generated text. */
-    public record Answer(String task, String label, Map<String, Float> probabilities, String generated) {}
+    /**
+     * One answer: the member's name, the label, its verbalizer word and the class probabilities
+     * (classification), or the generated text.
+     *
+     * @param task the member's (task's) name
+     * @param label the chosen label, or null when generating
+     * @param word the label's word, stripped, or null when generating
+     * @param probabilities the class probabilities by label, or null when generating
+     * @param generated the generated text, or null when classifying
+     */
+    public record Answer(String task, String label, String word, Map<String, Float> probabilities, String generated) {}
 
     /** How rows are batched. */
     public record Batching(int batchSize, int tokenBudget, boolean prefixCache, int maxNewTokens) {}
@@ -67,7 +76,7 @@ public final class MultiTask {
                 }
                 long[] ids = g.generate(m.prompt().values(), m.prompt().tokens(), m.encoder().encodeText(rows.get(i).text()),
                         how.maxNewTokens());
-                out.add(new Answer(m.name(), null, null, model.tokenizer().decode(ids)));
+                out.add(new Answer(m.name(), null, null, null, model.tokenizer().decode(ids)));
             } else {
                 out.add(classified(m, byRow[i]));
             }
@@ -88,6 +97,7 @@ public final class MultiTask {
         for (int c = 0; c < labels.size(); c++) {
             pm.put(labels.get(c), p[c]);
         }
-        return new Answer(m.name(), labels.get(Scorer.argmax(p)), pm, null);
+        int best = Scorer.argmax(p);
+        return new Answer(m.name(), labels.get(best), m.task().words().get(best).strip(), pm, null);
     }
 }

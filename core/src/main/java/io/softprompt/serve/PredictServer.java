@@ -326,6 +326,7 @@ public final class PredictServer implements AutoCloseable {
             }
             r.put("task", p.entry().name());
             r.put("label", a.label());
+            r.put("word", a.word());
             r.put("probabilities", a.probabilities());
             results.add(r);
         }

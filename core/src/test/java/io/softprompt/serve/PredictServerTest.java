@@ -133,6 +133,8 @@ class PredictServerTest {
         JsonNode oj = Json.MAPPER.readTree(one.body());
         assertEquals(7, oj.get("id").asInt());
         assertSame(expected.get("mood|fine"), oj);
+        assertEquals(oj.get("label").asText().equals("neg") ? "bad" : "good", oj.get("word").asText(),
+                "the label's word, as infer --json gives it");
 
         // a bounded load: 6 client threads, 60 requests of 1-3 mixed-task items each
         ExecutorService pool = Executors.newFixedThreadPool(6);
