@@ -50,6 +50,7 @@ public final class RunDir implements AutoCloseable {
     private static final Pattern TEMP = Pattern.compile("^\\..+\\.tmp-(\\d+)$");
 
     private final Path dir;
+    private EventFile events;
     private FileChannel lockChannel;
     private FileLock lock;
 
@@ -157,6 +158,14 @@ public final class RunDir implements AutoCloseable {
     /** Releases the lock (the .lock file stays; its lock is what counts). */
     @Override
     public void close() {
+        if (events != null) {
+            try {
+                events.close();
+            } catch (IOException ignored) {
+                // every record was flushed as it was written
+            }
+            events = null;
+        }
         try {
             if (lock != null) {
                 lock.release();
@@ -275,8 +284,44 @@ public final class RunDir implements AutoCloseable {
         return Files.isRegularFile(p) ? Checkpoint.read(p) : null;
     }
 
+    /**
+     * Mirrors every line {@link #log} writes into a TensorBoard event file in {@code logDir} (a new
+     * file per process, so a resumed run adds one), headed by the run's configuration as text.
+     */
+    public void reportToTensorBoard(Path logDir, String configText) {
+        try {
+            events = new EventFile(logDir);
+            events.text(0, "config", configText);
+        } catch (IOException e) {
+            throw Outputs.failed("{{logging_dir}}", logDir, e);
+        }
+    }
+
+    /** The line's numbers as scalars: train/KEY, and dev/KEY for the evaluation's figures. */
+    private void mirror(Map<String, Object> line) throws IOException {
+        long step = ((Number) line.get("step")).longValue();
+        for (Map.Entry<String, Object> e : line.entrySet()) {
+            if (e.getValue() instanceof Number n && !e.getKey().equals("step")) {
+                events.scalar(step, "train/" + e.getKey(), n.doubleValue());
+            } else if (e.getKey().equals("dev") && e.getValue() instanceof Map<?, ?> dev) {
+                for (Map.Entry<?, ?> d : dev.entrySet()) {
+                    if (d.getValue() instanceof Number n) {
+                        events.scalar(step, "dev/" + d.getKey(), n.doubleValue());
+                    }
+                }
+            }
+        }
+    }
+
     /** Appends one JSON line and flushes it: a kill loses at most the line being written. */
     public void log(Map<String, Object> line) {
+        if (events != null) {
+            try {
+                mirror(line);
+            } catch (IOException e) {
+                throw Outputs.failed("", events.file(), e);
+            }
+        }
         try (BufferedWriter w = Files.newBufferedWriter(metrics(), StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                 StandardOpenOption.APPEND)) {
             w.write(Json.write(line));

@@ -94,6 +94,12 @@ public record TrainConfig(
                 + "the end (default: ${DEFAULT-VALUE}; 0: only at the end).") int checkpointEvery,
         @JsonProperty("log_every") @Key(value = "10", label = "STEPS",
                 help = "Append a line to metrics.jsonl this often (default: ${DEFAULT-VALUE}).") int logEvery,
+        @JsonProperty("report_to") @Key(value = "jsonl", label = "WHERE", help = "Where the logged figures go besides "
+                + "metrics.jsonl (always written): tensorboard adds TensorBoard event files (default: ${DEFAULT-VALUE}; "
+                + "tensorboard,jsonl is the same as tensorboard).") String reportTo,
+        @JsonProperty("logging_dir") @Key(label = "DIR", help = "Where the TensorBoard event files go (default: tb/ in the "
+                + "run folder; leave it unset for sweeps: tensorboard --logdir RUNS_DIR then shows every run).")
+        String loggingDir,
         @JsonProperty("anchor_text") @Key(label = "TEXT", help = "Keep the prompt near this text's embeddings: adds "
                 + "γ·‖P − E(text)‖²/N to the loss (Khashabi et al. 2021).") String anchorText,
         @JsonProperty("anchor_weight") @Key(label = "γ", help = "Weight of the anchor term; needs {{anchor_text}} (default: "
@@ -301,6 +307,16 @@ public record TrainConfig(
     }
 
     /**
+     * Whether TensorBoard event files are written.
+     *
+     * @return true when report_to names tensorboard
+     */
+    public boolean reportsToTensorBoard() {
+        return reportTo != null && java.util.Arrays.stream(reportTo.split(",")).map(String::strip)
+                .anyMatch("tensorboard"::equals);
+    }
+
+    /**
      * The anchor term's weight: 0 without an anchor text.
      *
      * @return the weight
@@ -330,6 +346,7 @@ public record TrainConfig(
         b.output(abs(output != null ? output : taskName + ".sp"));
         b.train(abs(train));
         b.dev(abs(dev));
+        b.loggingDir(abs(loggingDir));
         if (task != null && task.endsWith(".json") && Files.isRegularFile(Path.of(task))) {
             b.task(abs(task));
         }
@@ -368,6 +385,9 @@ public record TrainConfig(
         check(patience == null || patience >= 1, "{{patience}} must be at least 1 (got " + patience + ")");
         check(checkpointEvery >= 0, "{{checkpoint_every}} must not be negative (got " + checkpointEvery + ")");
         check(logEvery >= 1, "{{log_every}} must be at least 1 (got " + logEvery + ")");
+        check(reportTo != null && java.util.Arrays.stream(reportTo.split(",")).map(String::strip)
+                .allMatch(w -> w.equals("jsonl") || w.equals("tensorboard")),
+                "{{report_to}} takes jsonl and tensorboard, comma-separated (got " + UserException.quote(reportTo) + ")");
         check(padTo >= 0, "{{pad_to}} must not be negative (got " + padTo + ")");
         Optimizer.check(optimizer);
         Objective.parse(objective);

@@ -419,6 +419,9 @@ public final class TrainJob implements AutoCloseable {
         } else {
             run.writeConfig(c);
         }
+        if (c.reportsToTensorBoard()) {
+            run.reportToTensorBoard(c.loggingDir() != null ? Path.of(c.loggingDir()) : run.dir().resolve("tb"), Json.pretty(c));
+        }
         PromptInit init = PromptInit.parse(c.init());
         float[] initValues = init == PromptInit.TRANSFER
                 ? PromptInit.transfer(PromptFile.read(Path.of(c.initFrom())), c.initFrom(), c.tokens(), model.lm().hiddenSize(),
