@@ -2,28 +2,18 @@ package io.softprompt.train;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.MapperFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.soabase.recordbuilder.core.RecordBuilder;
 import io.softprompt.prompt.PromptInit;
 import io.softprompt.scoring.Objective;
-import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.lang.reflect.RecordComponent;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Iterator;
 import java.util.List;
 import java.util.LinkedHashSet;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * The effective training configuration, stored whole in the run folder (config.json), in every
@@ -117,16 +107,6 @@ public record TrainConfig(
     /** The anchor term's weight when --anchor-text is given without --anchor-weight. */
     public static final double ANCHOR_WEIGHT = 0.01;
 
-    /**
-     * Config values as the user writes them: no coercion between strings and numbers, no fractions
-     * for whole numbers, no null for a number that must be there, no unknown key.
-     */
-    private static final ObjectMapper VALUES = JsonMapper.builder()
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true)
-            .configure(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES, true)
-            .configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false)
-            .configure(MapperFeature.ALLOW_COERCION_OF_SCALARS, false)
-            .build();
 
     /**
      * The defaults: what {@code softprompt train} does with no flags (each key's {@link Key#value}).
@@ -234,58 +214,7 @@ public record TrainConfig(
      * @return the config with those keys set
      */
     public static TrainConfig overlay(TrainConfig base, JsonNode json, String source) {
-        if (json == null || !json.isObject()) {
-            throw new UserException(source + ": must hold a JSON object of training keys and values");
-        }
-        ObjectNode merged = Json.MAPPER.valueToTree(base);
-        Set<String> known = keys();
-        for (Iterator<Map.Entry<String, JsonNode>> it = json.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            if (e.getKey().equals(DESCRIPTION)) {
-                continue; // what the file is for, in words
-            }
-            if (!known.contains(e.getKey())) {
-                throw new UserException(source + ": unknown key " + UserException.quote(e.getKey()) + " (known: "
-                        + String.join(", ", new TreeSet<>(known)) + ")");
-            }
-            merged.set(e.getKey(), e.getValue());
-            try {
-                VALUES.treeToValue(merged, TrainConfig.class);
-            } catch (JsonProcessingException | IllegalArgumentException ex) {
-                throw new UserException(source + ": key '" + e.getKey() + "' must be " + expected(e.getKey())
-                        + " (got " + shown(e.getValue()) + ")");
-            }
-        }
-        // a layer that names a source prompt and no init means transfer: an earlier layer's init
-        // (a recipe's "init": "random") gives way, as any key a later layer sets does
-        JsonNode from = json.get("init_from");
-        if (from != null && !from.isNull() && !json.has("init")) {
-            merged.put("init", PromptInit.TRANSFER.id());
-        }
-        try {
-            return VALUES.treeToValue(merged, TrainConfig.class);
-        } catch (JsonProcessingException e) {
-            throw new UserException(source + ": " + Json.describe(e));
-        }
-    }
-
-    /** A JSON value in a message: as JSON, cut to a sane length. */
-    private static String shown(JsonNode v) {
-        String s = v.toString();
-        return s.length() <= UserException.MAX_QUOTED ? s : s.substring(0, UserException.MAX_QUOTED) + "…";
-    }
-
-    /** What a key's value must be, in words, from its component's type. */
-    static String expected(String key) {
-        for (RecordComponent c : declarations()) {
-            if (key(c).equals(key)) {
-                Class<?> t = c.getType();
-                return t == int.class || t == Integer.class || t == long.class || t == Long.class ? "a whole number"
-                        : t == double.class || t == Double.class ? "a number" : t == boolean.class ? "true or false"
-                        : "a string";
-            }
-        }
-        return "a valid value";
+        return ConfigOverlay.overlay(base, json, source);
     }
 
     /**

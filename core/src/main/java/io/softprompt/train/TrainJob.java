@@ -1,19 +1,11 @@
 package io.softprompt.train;
 
 import io.softprompt.data.DataSource;
-import io.softprompt.data.Encoder;
 import io.softprompt.data.Example;
 import io.softprompt.data.Task;
 import io.softprompt.data.TsvReader;
-import io.softprompt.eval.Evaluator;
-import io.softprompt.eval.Metrics;
-import io.softprompt.hub.DemoModel;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.prompt.Prompt;
-import io.softprompt.prompt.PromptFile;
-import io.softprompt.prompt.PromptInit;
-import io.softprompt.scoring.Scorer;
-import io.softprompt.util.Json;
 import io.softprompt.util.Outputs;
 import io.softprompt.util.UserException;
 import java.nio.file.Files;
@@ -34,16 +26,16 @@ public final class TrainJob implements AutoCloseable {
     /** What a finished run produced: the prompt as written, where, and final.json's figures. */
     public record Outcome(Path output, RunDir run, Prompt prompt, Trainer.Result result, Map<String, Object> summary) {}
 
-    private final TrainConfig cfg;
-    private final Task task;
-    private final DataSource trainSource;
-    private final DataSource devSource;
-    private final List<Example> trainRows;
-    private final List<Example> devRows;
-    private final RunDir run;
-    private Checkpoint from;
-    private UserException failure;
-    private DataParallel.Distributor distributor;
+    final TrainConfig cfg;
+    final Task task;
+    final DataSource trainSource;
+    final DataSource devSource;
+    final List<Example> trainRows;
+    final List<Example> devRows;
+    final RunDir run;
+    Checkpoint from;
+    UserException failure;
+    DataParallel.Distributor distributor;
 
     private TrainJob(TrainConfig cfg, Task task, DataSource trainSource, DataSource devSource, List<Example> trainRows,
             List<Example> devRows, RunDir run, Checkpoint from) {
@@ -275,7 +267,7 @@ public final class TrainJob implements AutoCloseable {
      * @return the prompt as written, where, and the run's figures
      */
     public Outcome run(LoadedModel model, String modelName, Trainer.Listener listener) {
-        try (Prepared p = wire(model, modelName, listener)) {
+        try (JobRun p = JobRun.wire(this, model, modelName, listener)) {
             Trainer.Result r = Trainer.train(p.cfg, model.lm(), p.run.encoder(), p.run.train(), p.run.eval(),
                     p.run.devSize(), p.run.init(), p.run.listener(), p.run.context());
             return p.finish(r);
@@ -298,10 +290,10 @@ public final class TrainJob implements AutoCloseable {
      */
     public static List<Outcome> runPack(List<TrainJob> jobs, LoadedModel model, String modelName,
             List<Trainer.Listener> listeners, int tokenBudget) {
-        List<Prepared> prepared = new ArrayList<>();
+        List<JobRun> prepared = new ArrayList<>();
         try {
             for (int k = 0; k < jobs.size(); k++) {
-                prepared.add(jobs.get(k).wire(model, modelName, listeners.get(k)));
+                prepared.add(JobRun.wire(jobs.get(k), model, modelName, listeners.get(k)));
             }
             List<Trainer.Run> runs = prepared.stream().map(p -> p.run).toList();
             Outcome[] out = new Outcome[jobs.size()];
@@ -311,7 +303,7 @@ public final class TrainJob implements AutoCloseable {
             });
             return Arrays.asList(out);
         } finally {
-            prepared.forEach(Prepared::close);
+            prepared.forEach(JobRun::close);
         }
     }
 
@@ -368,99 +360,6 @@ public final class TrainJob implements AutoCloseable {
         return failure;
     }
 
-    /** What training needs (the Trainer's run) and what finishing needs (metadata, timing). */
-    private final class Prepared implements AutoCloseable {
-        final TrainConfig cfg;
-        final Trainer.Run run;
-        final Scorer scorer;
-        final Map<String, String> meta;
-        final LoadedModel model;
-        final String modelName;
-        final long started = System.nanoTime();
-
-        Prepared(TrainConfig cfg, Trainer.Run run, Scorer scorer, Map<String, String> meta, LoadedModel model, String name) {
-            this.cfg = cfg;
-            this.run = run;
-            this.scorer = scorer;
-            this.meta = meta;
-            this.model = model;
-            this.modelName = name;
-        }
-
-        /** The .sp of the best prompt, then final.json. */
-        Outcome finish(Trainer.Result r) {
-            Path out = Path.of(cfg.output());
-            Prompt written = RunRecords.writePrompt(out, r.bestPrompt(), cfg.tokens(), model, meta, r.bestStep(), r.bestDev());
-            Map<String, Object> j = RunRecords.summary(cfg, modelName, DemoModel.isDemo(model.folder()), r,
-                    (System.nanoTime() - started) / 1e9);
-            j.put("dev_majority_accuracy", RunRecords.majority(devRows));
-            j.put("output", out.toString());
-            j.put("run_dir", TrainJob.this.run.dir().toString());
-            TrainJob.this.run.writeFinal(j);
-            return new Outcome(out, TrainJob.this.run, written, r, j);
-        }
-
-        @Override
-        public void close() {
-            scorer.close();
-        }
-    }
-
-    /** Encodes the data, records the config, draws the initial prompt, wires evaluation and best.sp. */
-    private Prepared wire(LoadedModel model, String modelName, Trainer.Listener listener) {
-        checkModel(model, modelName);
-        int maxPos = model.lm().maxPositions();
-        TrainConfig c = withData(modelName).resolved(trainRows.size(), maxPos);
-        Encoder enc = new Encoder(model.tokenizer(), task, c.maxLength(), model.lm());
-        List<Encoder.Encoded> train = enc.encodeAll(trainRows);
-        List<Encoder.Encoded> dev = enc.encodeAll(devRows);
-        if (from != null) {
-            run.truncateMetricsAfter(from.state().step());
-        } else {
-            run.writeConfig(c);
-        }
-        if (c.reportsToTensorBoard()) {
-            run.reportToTensorBoard(c.loggingDir() != null ? Path.of(c.loggingDir()) : run.dir().resolve("tb"), Json.pretty(c));
-        }
-        PromptInit init = PromptInit.parse(c.init());
-        float[] initValues = init == PromptInit.TRANSFER
-                ? PromptInit.transfer(PromptFile.read(Path.of(c.initFrom())), c.initFrom(), c.tokens(), model.lm().hiddenSize(),
-                        model.fingerprint())
-                : init.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.initText(), enc.labelTokens());
-        float[] anchor = c.anchorText() == null ? null
-                : PromptInit.TEXT.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.anchorText(), null);
-        Map<String, String> meta = PromptFile.metadata(model, modelName, task, init.id());
-        meta.put(PromptFile.TRAIN_CONFIG, Json.write(c));
-        Scorer scorer = new Scorer(model.lm(), true, c.padTo());
-        Trainer.Evaluation eval = task.textToText()
-                ? p -> Evaluator.exactMatch(model.lm(), model.tokenizer(), p, c.tokens(), dev)
-                : p -> Evaluator.classify(scorer, new Scorer.Slot(p, c.tokens(), enc.labels()), dev, c.evalBatchSize());
-        Trainer.Listener writesBest = new ForwardingListener(listener) {
-            @Override
-            public void onBest(int step, float[] prompt, Metrics m) {
-                RunRecords.writePrompt(run.best(), prompt, c.tokens(), model, meta, step, m);
-                listener.onBest(step, prompt, m);
-            }
-        };
-        Trainer.Run r = new Trainer.Run(TrainPlan.of(c), enc, train, eval, dev.size(), initValues, writesBest,
-                new Trainer.Context(anchor, run, from, model.fingerprint()).distributed(distributor));
-        return new Prepared(c, r, scorer, meta, model, modelName);
-    }
-
-    /** The config with the model as named and the data files as resolved (a task's own files by absolute path). */
-    private TrainConfig withData(String modelName) {
-        TrainConfigBuilder b = cfg.toBuilder();
-        if (cfg.model() == null || !Files.isDirectory(Path.of(cfg.model()))) {
-            b.model(modelName);
-        }
-        if (trainSource.path() != null) {
-            b.train(trainSource.path().toAbsolutePath().normalize().toString());
-        }
-        if (devSource != null && devSource.path() != null) {
-            b.dev(devSource.path().toAbsolutePath().normalize().toString());
-        }
-        return b.build();
-    }
 
     @Override
     public void close() {

@@ -1,0 +1,119 @@
+package io.softprompt.train;
+
+import io.softprompt.data.Encoder;
+import io.softprompt.eval.Evaluator;
+import io.softprompt.eval.Metrics;
+import io.softprompt.hub.DemoModel;
+import io.softprompt.loader.LoadedModel;
+import io.softprompt.prompt.Prompt;
+import io.softprompt.prompt.PromptFile;
+import io.softprompt.prompt.PromptInit;
+import io.softprompt.scoring.Scorer;
+import io.softprompt.util.Json;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A job wired to a model: its data encoded, its config recorded, its initial prompt drawn, its
+ * evaluation and best.sp writer in place (what the Trainer's run needs), and, when the run ends, its
+ * .sp and final.json written (what finishing needs).
+ */
+final class JobRun implements AutoCloseable {
+    final TrainJob job;
+    final TrainConfig cfg;
+    final Trainer.Run run;
+    final Scorer scorer;
+    final Map<String, String> meta;
+    final LoadedModel model;
+    final String modelName;
+    final long started = System.nanoTime();
+
+    JobRun(TrainJob job, TrainConfig cfg, Trainer.Run run, Scorer scorer, Map<String, String> meta, LoadedModel model,
+            String name) {
+        this.job = job;
+        this.cfg = cfg;
+        this.run = run;
+        this.scorer = scorer;
+        this.meta = meta;
+        this.model = model;
+        this.modelName = name;
+    }
+
+    /** The .sp of the best prompt, then final.json. */
+    TrainJob.Outcome finish(Trainer.Result r) {
+        Path out = Path.of(cfg.output());
+        Prompt written = RunRecords.writePrompt(out, r.bestPrompt(), cfg.tokens(), model, meta, r.bestStep(), r.bestDev());
+        Map<String, Object> j = RunRecords.summary(cfg, modelName, DemoModel.isDemo(model.folder()), r,
+                (System.nanoTime() - started) / 1e9);
+        j.put("dev_majority_accuracy", RunRecords.majority(job.devRows));
+        j.put("output", out.toString());
+        j.put("run_dir", job.run.dir().toString());
+        job.run.writeFinal(j);
+        return new TrainJob.Outcome(out, job.run, written, r, j);
+    }
+
+    @Override
+    public void close() {
+        scorer.close();
+    }
+
+    /** Encodes the data, records the config, draws the initial prompt, wires evaluation and best.sp. */
+    static JobRun wire(TrainJob job, LoadedModel model, String modelName, Trainer.Listener listener) {
+        job.checkModel(model, modelName);
+        int maxPos = model.lm().maxPositions();
+        TrainConfig c = withData(job, modelName).resolved(job.trainRows.size(), maxPos);
+        Encoder enc = new Encoder(model.tokenizer(), job.task, c.maxLength(), model.lm());
+        List<Encoder.Encoded> train = enc.encodeAll(job.trainRows);
+        List<Encoder.Encoded> dev = enc.encodeAll(job.devRows);
+        if (job.from != null) {
+            job.run.truncateMetricsAfter(job.from.state().step());
+        } else {
+            job.run.writeConfig(c);
+        }
+        if (c.reportsToTensorBoard()) {
+            Path logDir = c.loggingDir() != null ? Path.of(c.loggingDir()) : job.run.dir().resolve("tb");
+            job.run.reportToTensorBoard(logDir, Json.pretty(c));
+        }
+        PromptInit init = PromptInit.parse(c.init());
+        float[] initValues = init == PromptInit.TRANSFER
+                ? PromptInit.transfer(PromptFile.read(Path.of(c.initFrom())), c.initFrom(), c.tokens(), model.lm().hiddenSize(),
+                        model.fingerprint())
+                : init.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.initText(), enc.labelTokens());
+        float[] anchor = c.anchorText() == null ? null
+                : PromptInit.TEXT.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.anchorText(), null);
+        Map<String, String> meta = PromptFile.metadata(model, modelName, job.task, init.id());
+        meta.put(PromptFile.TRAIN_CONFIG, Json.write(c));
+        Scorer scorer = new Scorer(model.lm(), true, c.padTo());
+        Trainer.Evaluation eval = job.task.textToText()
+                ? p -> Evaluator.exactMatch(model.lm(), model.tokenizer(), p, c.tokens(), dev)
+                : p -> Evaluator.classify(scorer, new Scorer.Slot(p, c.tokens(), enc.labels()), dev, c.evalBatchSize());
+        Trainer.Listener writesBest = new ForwardingListener(listener) {
+            @Override
+            public void onBest(int step, float[] prompt, Metrics m) {
+                RunRecords.writePrompt(job.run.best(), prompt, c.tokens(), model, meta, step, m);
+                listener.onBest(step, prompt, m);
+            }
+        };
+        Trainer.Run r = new Trainer.Run(TrainPlan.of(c), enc, train, eval, dev.size(), initValues, writesBest,
+                new Trainer.Context(anchor, job.run, job.from, model.fingerprint()).distributed(job.distributor));
+        return new JobRun(job, c, r, scorer, meta, model, modelName);
+    }
+
+
+    /** The config with the model as named and the data files as resolved (a task's own files by absolute path). */
+    private static TrainConfig withData(TrainJob job, String modelName) {
+        TrainConfigBuilder b = job.cfg.toBuilder();
+        if (job.cfg.model() == null || !Files.isDirectory(Path.of(job.cfg.model()))) {
+            b.model(modelName);
+        }
+        if (job.trainSource.path() != null) {
+            b.train(job.trainSource.path().toAbsolutePath().normalize().toString());
+        }
+        if (job.devSource != null && job.devSource.path() != null) {
+            b.dev(job.devSource.path().toAbsolutePath().normalize().toString());
+        }
+        return b.build();
+    }
+}
