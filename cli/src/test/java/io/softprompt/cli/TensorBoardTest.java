@@ -160,40 +160,17 @@ class TensorBoardTest {
                 "-o", out.toString());
         assertEquals(0, r.code(), r.err());
         Path run = tmp.resolve("tb.run");
-        List<Path> files;
-        try (Stream<Path> s = Files.list(run.resolve("tb"))) {
-            files = s.filter(p -> p.getFileName().toString().startsWith(EventFile.PREFIX)).toList();
-        }
-        assertEquals(1, files.size(), "one event file in the run folder's tb/");
-        List<Point> points = read(files.get(0));
-        Map<String, Double> got = new TreeMap<>();
-        for (Point p : points) {
-            if (p.text() == null) {
-                got.put(p.step() + " " + p.tag(), p.value());
-            }
-        }
-        Point config = points.stream().filter(p -> "config".equals(p.tag())).findFirst().orElseThrow();
-        assertEquals(12, Json.MAPPER.readTree(config.text()).get("steps").asInt(), "the config as text");
-        Map<String, Double> expected = new TreeMap<>();
-        for (String line : Files.readAllLines(run.resolve(RunDir.METRICS))) {
-            JsonNode j = Json.MAPPER.readTree(line);
-            long step = j.get("step").asLong();
-            j.fields().forEachRemaining(e -> {
-                if (e.getValue().isNumber() && !e.getKey().equals("step")) {
-                    expected.put(step + " train/" + e.getKey(), (double) (float) e.getValue().asDouble());
-                }
-            });
-            if (j.has("dev")) {
-                for (String k : List.of("examples", "accuracy", "macro_f1")) {
-                    if (j.get("dev").get(k).isNumber()) {
-                        expected.put(step + " dev/" + k, (double) (float) j.get("dev").get(k).asDouble());
-                    }
-                }
-            }
-        }
+        Map<String, Double> got = scalars(run.resolve("tb"));
+        Map<String, Double> expected = expected(run.resolve(RunDir.METRICS));
         assertTrue(expected.size() >= 20, expected.toString());
         assertEquals(expected, got, "every logged figure, at its step, as TensorBoard's float32 holds it");
-        assertTrue(got.keySet().containsAll(Arrays.asList("12 train/loss", "6 dev/accuracy", "12 train/rss_mb")), got.keySet()
-                .toString());
+        assertTrue(got.keySet().containsAll(Arrays.asList("12 train/loss", "6 dev/accuracy", "12 train/rss_mb")),
+                got.keySet().toString());
+        Path file;
+        try (Stream<Path> s = Files.list(run.resolve("tb"))) {
+            file = s.filter(p -> p.getFileName().toString().startsWith(EventFile.PREFIX)).findFirst().orElseThrow();
+        }
+        Point config = read(file).stream().filter(p -> "config".equals(p.tag())).findFirst().orElseThrow();
+        assertEquals(12, Json.MAPPER.readTree(config.text()).get("steps").asInt(), "the config as text");
     }
 }
