@@ -297,8 +297,9 @@ public final class PredictServer implements AutoCloseable {
         Map<String, PromptRegistry.Entry> served = registry.entries();
         List<MicroBatcher.Pending> pending = new ArrayList<>();
         List<Object> ids = new ArrayList<>();
-        boolean many = Requests.isBatch(body);
-        for (Requests.Item it : Requests.parse(body, served.keySet(), settings.maxItems(), settings.maxTextChars())) {
+        Requests.Request request = Requests.read(body, served.keySet(), settings.maxItems(), settings.maxTextChars());
+        boolean many = request.batch();
+        for (Requests.Item it : request.items()) {
             PromptRegistry.Entry e = served.get(it.task());
             ids.add(it.id());
             pending.add(new MicroBatcher.Pending(e, e.encoder().encode(it.text(), -1), new CompletableFuture<>()));

@@ -14,12 +14,20 @@ final class Requests {
     /** One item of a predict request: a served task, its text, the caller's id (or null). */
     record Item(String task, String text, Object id) {}
 
+    /** A parsed request: its items, and whether it came in the batch form {"items": [...]}. */
+    record Request(List<Item> items, boolean batch) {}
+
+    /** The items of a request body (see {@link #read}). */
+    static List<Item> parse(byte[] body, java.util.Set<String> served, int maxItems, int maxTextChars) {
+        return read(body, served, maxItems, maxTextChars).items();
+    }
+
     /**
-     * A predict request's body as items, or the {@link BadRequest} (status and one line) that answers
+     * A predict request's body as items, or the {@code BadRequest} (status and one line) that answers
      * it: {"task", "text", "id"?} or {"items": [...]}, tasks among {@code served}, limits as set.
      * Nothing of the body is echoed but a task name, cut to a sane length.
      */
-    static List<Item> parse(byte[] body, java.util.Set<String> served, int maxItems, int maxTextChars) {
+    static Request read(byte[] body, java.util.Set<String> served, int maxItems, int maxTextChars) {
         JsonNode root;
         try {
             root = Json.MAPPER.readTree(body);
@@ -71,16 +79,6 @@ final class Requests {
             JsonNode id = it.get("id");
             items.add(new Item(task.asText(), text.asText(), id == null ? null : id.isNumber() ? id.numberValue() : id.asText()));
         }
-        return items;
-    }
-
-    /** Whether a body is the batch form {"items": [...]} (a malformed one is not; parse says why). */
-    static boolean isBatch(byte[] body) {
-        try {
-            JsonNode root = Json.MAPPER.readTree(body);
-            return root != null && root.has("items");
-        } catch (java.io.IOException e) {
-            return false;
-        }
+        return new Request(items, many);
     }
 }
