@@ -17,7 +17,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.function.Function;
+import java.util.concurrent.Callable;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 
@@ -228,10 +228,10 @@ public final class Hostile {
      * UserException; any other outcome fails, with the input's size and the exception, as does a
      * refusal whose message is not one line of sane length, or a read that took seconds.
      */
-    public static boolean accepts(String what, int size, Function<Void, ?> reader) {
+    public static boolean accepts(String what, int size, Callable<?> reader) {
         long t0 = System.nanoTime();
         try {
-            reader.apply(null);
+            reader.call();
             return true;
         } catch (UserException e) {
             String m = e.getMessage();

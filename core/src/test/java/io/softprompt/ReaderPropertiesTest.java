@@ -155,11 +155,11 @@ class ReaderPropertiesTest {
                 case CHECKPOINT -> run(c, "x.ckpt", f -> Checkpoint.read(f));
                 case PEFT_CONFIG -> {
                     Path a = adapter(c.bytes(), peftWeights);
-                    yield Hostile.accepts(c.toString(), c.bytes().length, x -> PeftAdapter.read(a));
+                    yield Hostile.accepts(c.toString(), c.bytes().length, () -> PeftAdapter.read(a));
                 }
                 case PEFT_WEIGHTS -> {
                     Path a = adapter(Json.write(peftConfig).getBytes(StandardCharsets.UTF_8), c.bytes());
-                    yield Hostile.accepts(c.toString(), c.bytes().length, x -> PeftAdapter.read(a));
+                    yield Hostile.accepts(c.toString(), c.bytes().length, () -> PeftAdapter.read(a));
                 }
                 case NPY -> run(c, "x.npy", f -> Npy.read(f));
                 case TASK -> run(c, "task.json", f -> Task.load(f));
@@ -177,7 +177,7 @@ class ReaderPropertiesTest {
     private static boolean run(Case c, String name, Function<Path, ?> reader) throws IOException {
         Path f = dir.resolve(name);
         Files.write(f, c.bytes());
-        return Hostile.accepts(c.toString(), c.bytes().length, x -> reader.apply(f));
+        return Hostile.accepts(c.toString(), c.bytes().length, () -> reader.apply(f));
     }
 
     private static Path adapter(byte[] config, byte[] weights) throws IOException {

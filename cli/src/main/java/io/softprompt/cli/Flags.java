@@ -1,5 +1,6 @@
 package io.softprompt.cli;
 
+import io.softprompt.util.UserException;
 import java.util.Map;
 
 /**
@@ -13,11 +14,9 @@ final class Flags {
 
     private Flags() {}
 
-    private static final java.util.regex.Pattern KEY = java.util.regex.Pattern.compile("\\{\\{([a-z][a-z0-9_]*)}}");
-
     /** A text of the library's (a key's help) with every {{key}} shown as its flag. */
     static String render(String text) {
-        return KEY.matcher(text).replaceAll(m -> java.util.regex.Matcher.quoteReplacement(flag(m.group(1))));
+        return UserException.render(text, Flags::flag);
     }
 
     /** The flag of a key: batch_size → --batch-size. */

@@ -43,7 +43,7 @@ public final class TrainFlags implements IModelTransformer {
                 continue;
             }
             List<String> names = new ArrayList<>(List.of(k.aliases()));
-            names.add(flag(TrainConfig.key(c)));
+            names.add(Flags.flag(TrainConfig.key(c)));
             Class<?> type = c.getType();
             OptionSpec.Builder b = OptionSpec.builder(names.toArray(String[]::new)).type(type).description(Flags.render(k.help()))
                     .hidden(k.hidden());
@@ -55,11 +55,6 @@ public final class TrainFlags implements IModelTransformer {
             out.add(b.build());
         }
         return out;
-    }
-
-    /** batch_size → --batch-size. */
-    static String flag(String key) {
-        return Flags.flag(key);
     }
 
     /** The training keys the user set on the command line (any mixin's option named like a key, --model too). */

@@ -49,7 +49,7 @@ class TrainKeysTest {
             } catch (NoSuchMethodException e) {
                 missing.add(key + ": no builder method " + c.getName());
             }
-            String flag = TrainFlags.flag(key);
+            String flag = Flags.flag(key);
             if (spec.findOption(flag) == null) {
                 missing.add(key + ": no flag " + flag);
             } else if (k.flag() && !k.hidden()) {
@@ -97,7 +97,7 @@ class TrainKeysTest {
             JsonNode v = json.get(key);
             String help = Flags.render(k.help()).replace("${DEFAULT-VALUE}", v.isNull() ? "none" : v.asText()).replace("%%", "%")
                     .replace("|", "\\|");
-            sb.append("| `").append(key).append("` | `").append(k.flag() ? TrainFlags.flag(key) : "--model").append("` | ")
+            sb.append("| `").append(key).append("` | `").append(k.flag() ? Flags.flag(key) : "--model").append("` | ")
                     .append(type).append(" | ").append(v.isNull() ? "—" : "`" + v.asText() + "`").append(" | ").append(help)
                     .append(" |\n");
         }

@@ -43,7 +43,7 @@ class SweepConfigPropertiesTest {
     void sweepConfigsAreReadOrRefusedInOneLine(@ForAll("sweeps") byte[] bytes) throws IOException {
         Path f = dir.resolve("sweep.json");
         Files.write(f, bytes);
-        boolean ok = Hostile.accepts("sweep config (" + bytes.length + " bytes)", bytes.length, x -> SweepPlan.load(f).runs());
+        boolean ok = Hostile.accepts("sweep config (" + bytes.length + " bytes)", bytes.length, () -> SweepPlan.load(f).runs());
         Statistics.label("outcome").collect(ok ? "accepted" : "refused with one line");
     }
 }

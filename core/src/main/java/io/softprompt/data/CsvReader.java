@@ -44,12 +44,12 @@ final class CsvReader {
             String answer = task.textToText() ? task.targetColumn() : task.labelColumn();
             if (!cols.containsKey(task.textColumn())) {
                 throw new UserException(source.name() + ":1: header has no column " + UserException.quote(task.textColumn())
-                        + " (columns: " + columns(parser.getHeaderNames()) + ")");
+                        + " (columns: " + TsvReader.columns(parser.getHeaderNames()) + ")");
             }
             boolean hasAnswer = cols.containsKey(answer);
             if (!hasAnswer && requireLabels) {
                 throw new UserException(source.name() + ":1: header has no column " + UserException.quote(answer)
-                        + " (columns: " + columns(parser.getHeaderNames()) + ")");
+                        + " (columns: " + TsvReader.columns(parser.getHeaderNames()) + ")");
             }
             line = parser.getCurrentLineNumber() + 1;
             for (CSVRecord r : parser) {
@@ -161,14 +161,5 @@ final class CsvReader {
                     + "after a closing quote)");
         }
         return new UserException(source.name() + ": cannot read: " + io.softprompt.util.AtomicFiles.reason(e));
-    }
-
-    /** A header's columns for a message: each quoted, at most eight. */
-    private static String columns(List<String> names) {
-        List<String> shown = new ArrayList<>();
-        for (int i = 0; i < Math.min(8, names.size()); i++) {
-            shown.add(UserException.quote(names.get(i)));
-        }
-        return String.join(", ", shown) + (names.size() > 8 ? ", … (" + names.size() + " in all)" : "");
     }
 }

@@ -93,7 +93,7 @@ public final class TsvReader {
     }
 
     /** A header's columns for a message: each quoted, at most eight. */
-    private static String columns(List<String> cols) {
+    static String columns(List<String> cols) {
         List<String> shown = new ArrayList<>();
         for (int i = 0; i < Math.min(8, cols.size()); i++) {
             shown.add(UserException.quote(cols.get(i)));

@@ -27,9 +27,9 @@ final class ModelCard {
             default -> "text-generation";
         };
         StringBuilder md = new StringBuilder("---\n");
-        md.append("base_model: ").append(yaml(base)).append('\n');
+        md.append("base_model: ").append(quoted(base)).append('\n');
         md.append("library_name: peft\n");
-        md.append("tags:\n- peft\n- prompt-tuning\n- softprompt\n- ").append(yaml(task)).append('\n');
+        md.append("tags:\n- peft\n- prompt-tuning\n- softprompt\n- ").append(quoted(task)).append('\n');
         md.append("pipeline_tag: ").append(pipeline).append('\n');
         md.append("---\n\n");
         md.append("# A soft prompt for ").append(task).append(" on ").append(base).append("\n\n");
@@ -80,7 +80,7 @@ final class ModelCard {
         md.append("## Use\n\nWith PEFT (Python), on the same base model:\n\n```python\n")
                 .append("from peft import PeftModel\n")
                 .append("from transformers import AutoModelForCausalLM\n\n")
-                .append("base = AutoModelForCausalLM.from_pretrained(").append(pyString(base)).append(")\n")
+                .append("base = AutoModelForCausalLM.from_pretrained(").append(quoted(base)).append(")\n")
                 .append("model = PeftModel.from_pretrained(base, \"path/to/this/folder\")\n```\n\n")
                 .append("(Use the model class of its kind: AutoModelForSeq2SeqLM for T5, AutoModel for BERT.)\n\n")
                 .append("With softprompt (the JVM):\n\n```sh\n")
@@ -112,12 +112,8 @@ final class ModelCard {
         }
     }
 
-    /** A YAML scalar, quoted (JSON strings are valid YAML). */
-    private static String yaml(String s) {
-        return Json.write(s);
-    }
-
-    private static String pyString(String s) {
+    /** A string quoted and escaped as JSON writes it: a valid YAML scalar and a valid Python literal alike. */
+    private static String quoted(String s) {
         return Json.write(s);
     }
 }

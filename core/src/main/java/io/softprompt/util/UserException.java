@@ -56,7 +56,19 @@ public class UserException extends RuntimeException {
     /** The message with each setting named as {@code name} says (the command line: its flag). */
     public String message(Function<String, String> name) {
         String raw = raw();
-        return raw == null ? null : oneLine(KEY.matcher(raw).replaceAll(m -> Matcher.quoteReplacement(name.apply(m.group(1)))));
+        return raw == null ? null : oneLine(render(raw, name));
+    }
+
+    /**
+     * Any text of the library's that names settings with {@link #key} (a message, a key's help), each
+     * named as {@code name} says.
+     *
+     * @param text the text with its markers
+     * @param name how a key is shown (the key itself, or a flag)
+     * @return the text as shown
+     */
+    public static String render(String text, Function<String, String> name) {
+        return KEY.matcher(text).replaceAll(m -> Matcher.quoteReplacement(name.apply(m.group(1))));
     }
 
     /** The message as written, key markers and all: for wrapping it in another message. */
