@@ -3,19 +3,27 @@ package io.softprompt.cli;
 import io.softprompt.hub.ModelLocator;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.loader.Placement;
+import io.softprompt.util.UserException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
-/** --model, --models-dir, --device and --dtype, shared by the commands that load a model. */
+/** --model, --revision, --models-dir, --device and --dtype, shared by the commands that load a model. */
 public final class ModelOptions {
     @Option(names = "--model", paramLabel = "DIR|HUB_ID",
-            description = "Hugging Face model folder, or a hub id (e.g. gpt2) kept in <models-dir>/<id> and "
-                    + "downloaded there when missing.")
+            description = "Hugging Face model folder, or a hub id (e.g. gpt2): <models-dir>/<id> when that folder "
+                    + "exists, else the Hugging Face cache ($HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub, "
+                    + "shared with Python tools), downloaded into it when missing.")
     String model;
 
+    @Option(names = "--revision", paramLabel = "REV",
+            description = "The hub id's branch, tag or commit (default: main); a prompt trained at another revision "
+                    + "records the commit.")
+    String revision;
+
     @Option(names = "--models-dir", paramLabel = "DIR",
-            description = "Where hub models live (default: ./models, or $SOFTPROMPT_MODELS).")
+            description = "Where the built-in models live, and hub models placed by hand as <dir>/<id> "
+                    + "(default: ./models, or $SOFTPROMPT_MODELS).")
     Path modelsDir;
 
     @Option(names = "--device", paramLabel = "DEVICE", defaultValue = Placement.AUTO,
@@ -31,7 +39,15 @@ public final class ModelOptions {
     /** The model named by --model (else {@code fallback}): a local folder, the embedded model, or a hub download. */
     public ModelLocator.Located locate(String fallback, PrintWriter err) {
         Path dir = modelsDir != null ? modelsDir : ModelLocator.modelsDir(Path.of("models"));
-        return new ModelLocator(dir, err, Terminal.isInteractive()).locate(model != null ? model : fallback);
+        String spec = model != null ? model : fallback;
+        if (revision != null) {
+            if (spec == null || spec.contains("@") || java.nio.file.Files.isDirectory(Path.of(spec))) {
+                throw new UserException("{{revision}} applies to a hub id given with {{model}}"
+                        + (spec == null ? "" : " ('" + spec + "' is " + (spec.contains("@") ? "pinned already)" : "a folder)")));
+            }
+            spec = spec + "@" + revision;
+        }
+        return new ModelLocator(dir, err, Terminal.isInteractive()).locate(spec);
     }
 
     /** --device as given (cpu, gpu, gpu:N, auto). */

@@ -172,4 +172,55 @@ class CliEndToEndTest {
         assertEquals(0, i.code(), i.err());
         assertTrue(i.out().startsWith("neg (bad)"), i.out());
     }
+
+    /**
+     * --revision on a hub id: a branch in a Hugging Face cache laid out as huggingface_hub writes it
+     * (no network: the tests run offline) resolves to its commit, which the prompt file records, so
+     * infer with no --model finds the same snapshot.
+     */
+    @Test
+    void revisionPinsAHubModelToTheCommitItsBranchNames() throws Exception {
+        Path cache = tmp.resolve("hf-hub");
+        Path repo = cache.resolve("models--test-org--tiny");
+        String commit = "abcdefabcdefabcdefabcdefabcdefabcdefabcd";
+        Path snap = repo.resolve("snapshots").resolve(commit);
+        Files.createDirectories(snap);
+        Files.createDirectories(repo.resolve("blobs"));
+        try (var files = Files.list(Fixtures.of("gpt2"))) {
+            for (Path f : files.toList()) {
+                String blob = "blob-" + f.getFileName();
+                Files.copy(f, repo.resolve("blobs").resolve(blob));
+                Files.createSymbolicLink(snap.resolve(f.getFileName().toString()), Path.of("..", "..", "blobs", blob));
+            }
+        }
+        Files.createDirectories(repo.resolve("refs"));
+        Files.writeString(repo.resolve("refs/dev"), commit);
+        String old = System.getProperty("softprompt.hf.cache");
+        System.setProperty("softprompt.hf.cache", cache.toString());
+        try {
+            Path sp = tmp.resolve("rev.sp");
+            Path data = tmp.resolve("rev.tsv");
+            Files.writeString(data, "sentence\tlabel\na fine film\t1\na dull plot\t0\n");
+            Cli.Run t = Cli.run("train", "--task", "sst2", "--model", "test-org/tiny", "--revision", "dev",
+                    "--tokens", "2", "--steps", "2", "--train", data.toString(), "--dev", data.toString(), "-o", sp.toString());
+            assertEquals(0, t.code(), t.err());
+            assertEquals("test-org/tiny@" + commit, PromptFile.read(sp).meta(PromptFile.MODEL_NAME));
+            Cli.Run i = Cli.run("infer", "--prompt", sp.toString(), "a fine film");
+            assertEquals(0, i.code(), i.err());
+
+            Cli.Run main = Cli.run("infer", "--prompt", sp.toString(), "--model", "test-org/tiny", "x");
+            assertEquals(2, main.code());
+            assertTrue(main.errLine().contains("HF_HUB_OFFLINE"), main.err());
+            Cli.Run folder = Cli.run("infer", "--prompt", sp.toString(), "--model", snap.toString(), "--revision", "dev", "x");
+            assertEquals(2, folder.code());
+            assertEquals("softprompt: error: --revision applies to a hub id given with --model ('" + snap + "' is a folder)",
+                    folder.errLine());
+        } finally {
+            if (old == null) {
+                System.clearProperty("softprompt.hf.cache");
+            } else {
+                System.setProperty("softprompt.hf.cache", old);
+            }
+        }
+    }
 }

@@ -55,13 +55,15 @@ public final class SoftPrompt implements AutoCloseable {
     }
 
     /**
-     * Loads a model: a Hugging Face folder, a hub id, {@code sentiment-lm} (the embedded model: add the
-     * artifact softprompt-sentiment-lm beside this one), or null for the default model. Hub models and
-     * the embedded one are kept in {@link ModelLocator#defaultModelsDir()}: -Dsoftprompt.models or
-     * $SOFTPROMPT_MODELS, else the user's cache ({@code ~/.cache/softprompt/models}), never the working
-     * folder. Download progress and notes go nowhere.
+     * Loads a model: a Hugging Face folder, a hub id ({@code org/name}, optionally {@code @revision}: a
+     * branch, tag or commit), {@code sentiment-lm} (the embedded model: add the artifact
+     * softprompt-sentiment-lm beside this one), or null for the default model. Hub models live in the
+     * Hugging Face cache as huggingface_hub lays it out (HF_HUB_CACHE, else HF_HOME/hub, else
+     * {@code ~/.cache/huggingface/hub}), shared with Python tools; the embedded one in
+     * {@link ModelLocator#defaultModelsDir()}: -Dsoftprompt.models or $SOFTPROMPT_MODELS, else
+     * {@code ~/.cache/softprompt/models}, never the working folder. Download progress and notes go nowhere.
      *
-     * @param model a folder, a hub id, {@code sentiment-lm}, or null
+     * @param model a folder, a hub id (with an optional {@code @revision}), {@code sentiment-lm}, or null
      * @return the model, ready; close it when done
      */
     public static SoftPrompt load(String model) {
@@ -72,7 +74,8 @@ public final class SoftPrompt implements AutoCloseable {
      * As {@link #load(String)}, with the hub models' folder and where progress is printed.
      *
      * @param model a folder, a hub id, {@code sentiment-lm}, or null
-     * @param modelsDir where hub models and the embedded one are kept (created when needed)
+     * @param modelsDir where the embedded model is kept (created when needed), and where a folder
+     *     {@code <modelsDir>/<hub id>}, when present, is used before the Hugging Face cache
      * @param progress where download progress and notes go
      * @param terminal whether progress may redraw one line (a terminal) rather than print lines
      * @return the model, ready; close it when done
@@ -104,7 +107,8 @@ public final class SoftPrompt implements AutoCloseable {
     /**
      * The model's name.
      *
-     * @return the name recorded in the prompts trained on it (a folder's absolute path, or a hub id)
+     * @return the name recorded in the prompts trained on it (a folder's absolute path, a hub id, or
+     *     {@code id@commit} for a hub id loaded at another revision than main)
      */
     public String name() {
         return name;

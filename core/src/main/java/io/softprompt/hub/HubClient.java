@@ -1,39 +1,31 @@
 package io.softprompt.hub;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import io.softprompt.util.AtomicFiles;
-import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
 /**
- * Downloads a model folder from the Hugging Face hub ({endpoint}/{repo}/resolve/{revision}/{file}):
- * config.json, tokenizer.json and the safetensors weights (single file or sharded index).
- *
- * <p>Resumable: each file streams into {@code <file>.part} inside a staging folder
- * {@code models/.<name>.download}; a rerun continues with an HTTP Range request. Size-checked against
- * the server's Content-Length / Content-Range. Atomic: the staging folder is renamed to
- * {@code models/<name>} only when every file is complete. HF_TOKEN, when set, is sent as a bearer token.
+ * Talks to the Hugging Face hub ({endpoint}/{repo}/resolve/{revision}/{file}): a file's metadata by a
+ * HEAD request (commit, ETag, size) and its bytes, resumable with an HTTP Range request and size-checked
+ * against Content-Length / Content-Range. HF_TOKEN, when set, goes to the endpoint's own origin only.
+ * Where the files go is {@link HfCache}'s business.
  */
 public final class HubClient {
     public static final String DEFAULT_ENDPOINT = "https://huggingface.co";
-    private static final List<String> OPTIONAL = List.of("tokenizer_config.json", "special_tokens_map.json",
-            "generation_config.json");
 
     private final String endpoint;
     private final String token;
@@ -103,66 +95,71 @@ public final class HubClient {
         }
     }
 
-    /** Downloads repo@revision into target (which must not exist yet). */
-    public Path download(String repo, String revision, Path target) {
-        Path staging = target.resolveSibling("." + target.getFileName() + ".download");
-        try {
-            Files.createDirectories(staging);
-            fetch(repo, revision, "config.json", staging, true);
-            fetch(repo, revision, "tokenizer.json", staging, true);
-            if (!fetch(repo, revision, "model.safetensors", staging, false)) {
-                if (!fetch(repo, revision, "model.safetensors.index.json", staging, false)) {
-                    throw new UserException("hub: " + repo + " has neither model.safetensors nor "
-                            + "model.safetensors.index.json (only safetensors checkpoints are supported)");
-                }
-                for (String shard : shards(staging.resolve("model.safetensors.index.json"))) {
-                    fetch(repo, revision, shard, staging, true);
-                }
-            }
-            for (String f : OPTIONAL) {
-                fetch(repo, revision, f, staging, false);
-            }
-            Files.createDirectories(target.getParent() == null ? Path.of(".") : target.getParent());
-            AtomicFiles.move(staging, target);
-            return target;
-        } catch (Unreachable e) {
-            throw new UserException("cannot reach " + endpoint + " to download '" + repo + "' (" + e.getMessage()
-                    + "); offline? put config.json, tokenizer.json and model.safetensors into " + target
-                    + " or pass {{model}} DIR");
-        } catch (IOException e) {
-            throw new UserException("hub: download of " + repo + " into " + target + " failed: " + e.getMessage()
-                    + "; run the same command again to resume");
-        }
-    }
-
-    private static Set<String> shards(Path index) {
-        JsonNode map = Json.read(index, JsonNode.class).get("weight_map");
-        if (map == null) {
-            throw new UserException(index + ": no 'weight_map'");
-        }
-        Set<String> out = new LinkedHashSet<>();
-        map.elements().forEachRemaining(n -> {
-            String s = n.asText();
-            if (s.contains("/") || s.contains("\\") || s.startsWith(".")) {
-                throw new UserException(index + ": shard name '" + s + "' must be a plain file name");
-            }
-            out.add(s);
-        });
-        return out;
+    /** What the hub says of one file at a revision, before any byte of it is sent. */
+    record Metadata(String commit, String etag, long size) {
     }
 
     /**
-     * One file into staging/file via staging/file.part. Returns false on 404 when not required.
-     * An interrupted transfer leaves the .part file for the next run to resume.
+     * A HEAD request for {endpoint}/{repo}/resolve/{revision}/{file}, as huggingface_hub makes it: the
+     * commit from X-Repo-Commit, the blob's name from X-Linked-Etag (LFS files, answered with a redirect
+     * to the storage host, which is not followed) or ETag, the size from X-Linked-Size or Content-Length.
+     * Null when the hub has no such file (404).
      */
-    boolean fetch(String repo, String revision, String file, Path staging, boolean required) throws IOException {
-        Path done = staging.resolve(file);
-        if (Files.isRegularFile(done)) {
-            return true;
+    Metadata metadata(String repo, String revision, String file) throws IOException {
+        String url = url(repo, revision, file);
+        HttpResponse<Void> r;
+        try {
+            r = send(url, b -> b.method("HEAD", HttpRequest.BodyPublishers.noBody()).header("Accept-Encoding", "identity"),
+                    HttpResponse.BodyHandlers.discarding(), false);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        } catch (IOException e) {
+            throw new Unreachable(describe(e));
         }
-        Path part = staging.resolve(file + ".part");
+        int code = r.statusCode();
+        if (code == 404) {
+            return null;
+        }
+        if (code == 401 || code == 403) {
+            throw new UserException("hub: " + repo + "/" + file + " needs authorisation (" + code
+                    + "); set HF_TOKEN to an access token");
+        }
+        if (code != 200 && !(code >= 300 && code < 400)) {
+            throw new UserException("hub: HEAD " + url + " answered HTTP " + code);
+        }
+        var h = r.headers();
+        String etag = h.firstValue("X-Linked-Etag").or(() -> h.firstValue("ETag")).map(HubClient::normalizeEtag).orElse(null);
+        long size;
+        try {
+            size = h.firstValue("X-Linked-Size").map(Long::parseLong)
+                    .orElse(code == 200 ? h.firstValueAsLong("Content-Length").orElse(-1L) : -1L);
+        } catch (NumberFormatException e) {
+            throw new UserException("hub: HEAD " + url + ": X-Linked-Size is not a number");
+        }
+        return new Metadata(h.firstValue("X-Repo-Commit").orElse(null), etag, size);
+    }
+
+    /** An ETag as huggingface_hub names a blob by it: no weak marker, no quotes. */
+    static String normalizeEtag(String etag) {
+        String e = etag.strip();
+        if (e.startsWith("W/")) {
+            e = e.substring(2);
+        }
+        return e.replace("\"", "");
+    }
+
+    private String url(String repo, String revision, String file) {
+        return endpoint + "/" + repo + "/resolve/" + URLEncoder.encode(revision, StandardCharsets.UTF_8) + "/" + file;
+    }
+
+    /**
+     * Streams one file into {@code part}, continuing a partial one with an HTTP Range request; returns
+     * the file's length. An interrupted transfer leaves the part for the next run to resume.
+     */
+    long fetchTo(String repo, String revision, String file, Path part) throws IOException {
         long have = Files.isRegularFile(part) ? Files.size(part) : 0;
-        String url = endpoint + "/" + repo + "/resolve/" + revision + "/" + file;
+        String url = url(repo, revision, file);
         long from = have;
         HttpResponse<InputStream> resp;
         try {
@@ -175,22 +172,14 @@ public final class HubClient {
             throw new Unreachable(describe(e));
         }
         int code = resp.statusCode();
-        if (code == 404) {
+        if (code == 416 && have > 0) {
             resp.body().close();
-            if (required) {
-                throw new UserException("hub: " + repo + "/" + file + " not found (404); is '" + repo + "' a model id?");
-            }
-            return false;
+            return have; // already complete
         }
         if (code == 401 || code == 403) {
             resp.body().close();
             throw new UserException("hub: " + repo + "/" + file + " needs authorisation (" + code
                     + "); set HF_TOKEN to an access token");
-        }
-        if (code == 416 && have > 0) {
-            resp.body().close();
-            Files.move(part, done); // already complete
-            return true;
         }
         if (code != 200 && code != 206) {
             resp.body().close();
@@ -223,15 +212,14 @@ public final class HubClient {
             }
         } catch (IOException e) {
             printProgress(file, received, total, 0, true);
-            throw new IOException(file + ": transfer interrupted after " + received + " of "
+            throw new Unreachable(file + ": transfer interrupted after " + received + " of "
                     + (total < 0 ? "?" : Long.toString(total)) + " bytes (" + describe(e) + ")");
         }
         if (total >= 0 && received != total) {
-            throw new IOException(file + ": received " + received + " of " + total + " bytes");
+            throw new Unreachable(file + ": received " + received + " of " + total + " bytes");
         }
         printProgress(file, received, total, (received - have) / Math.max((System.nanoTime() - start) / 1e9, 1e-3), true);
-        Files.move(part, done);
-        return true;
+        return received;
     }
 
     /** The hub could not be reached at all (as opposed to a transfer that broke off). */
@@ -254,6 +242,16 @@ public final class HubClient {
      */
     <T> HttpResponse<T> send(String url, java.util.function.UnaryOperator<HttpRequest.Builder> method,
             HttpResponse.BodyHandler<T> body) throws IOException, InterruptedException {
+        return send(url, method, body, true);
+    }
+
+    /**
+     * As above; with {@code anywhere} false only relative redirects (a renamed repository) are followed
+     * and any other is returned as it came (huggingface_hub's HEAD: an LFS file's redirect carries its
+     * metadata).
+     */
+    <T> HttpResponse<T> send(String url, java.util.function.UnaryOperator<HttpRequest.Builder> method,
+            HttpResponse.BodyHandler<T> body, boolean anywhere) throws IOException, InterruptedException {
         URI uri = URI.create(url);
         for (int hop = 0; ; hop++) {
             HttpRequest.Builder b = HttpRequest.newBuilder(uri).header("User-Agent", "softprompt");
@@ -264,6 +262,9 @@ public final class HubClient {
             int code = r.statusCode();
             var location = r.headers().firstValue("Location");
             if (!(code == 301 || code == 302 || code == 303 || code == 307 || code == 308) || location.isEmpty()) {
+                return r;
+            }
+            if (!anywhere && (location.get().strip().startsWith("//") || !location.get().strip().startsWith("/"))) {
                 return r;
             }
             close(r);

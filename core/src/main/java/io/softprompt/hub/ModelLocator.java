@@ -8,7 +8,9 @@ import java.util.regex.Pattern;
 
 /**
  * Turns what the user typed for --model into a local folder: an existing folder as is; a hub id such
- * as {@code gpt2} or {@code org/name} from {@code models/<id>}, downloaded there when missing; nothing at
+ * as {@code gpt2} or {@code org/name} (optionally {@code @revision}: a branch, tag or commit) from
+ * {@code models/<id>} when a folder is there, else from the Hugging Face cache ({@link HfCache}),
+ * downloaded into it when missing; nothing at
  * all means gpt2 when it is on disk or the hub answers, else the embedded sentiment-lm
  * ({@link EmbeddedModel}); {@code demo} is the untrained tiny demo model.
  */
@@ -16,6 +18,8 @@ public final class ModelLocator {
     public static final String DEFAULT_MODEL = "gpt2";
     /** What every command says when it ran on the demo model. */
     public static final String DEMO_CAVEAT = "demo model: untrained, the accuracy means nothing";
+    static final String MAIN = "main";
+    private static final Pattern REVISION = Pattern.compile("[A-Za-z0-9][\\w./-]{0,199}");
     private static final Pattern HUB_ID = Pattern.compile("[A-Za-z0-9][\\w.-]*(/[A-Za-z0-9][\\w.-]*)?");
 
     /**
@@ -39,11 +43,18 @@ public final class ModelLocator {
     }
 
     private final Path modelsDir;
+    private final HfCache cache;
     private final PrintWriter err;
     private final boolean terminal;
 
+    /** With the Hugging Face cache the environment names ({@link HfCache#fromEnvironment()}). */
     public ModelLocator(Path modelsDir, PrintWriter err, boolean terminal) {
+        this(modelsDir, HfCache.fromEnvironment(), err, terminal);
+    }
+
+    public ModelLocator(Path modelsDir, HfCache cache, PrintWriter err, boolean terminal) {
         this.modelsDir = modelsDir;
+        this.cache = cache;
         this.err = err;
         this.terminal = terminal;
     }
@@ -93,21 +104,40 @@ public final class ModelLocator {
         if (spec.equals(EmbeddedModel.NAME)) {
             return Located.embedded(EmbeddedModel.ensure(modelsDir));
         }
-        if (!HUB_ID.matcher(spec).matches() || spec.startsWith(".")) {
+        int at = spec.indexOf('@');
+        String id = at < 0 ? spec : spec.substring(0, at);
+        String revision = at < 0 ? MAIN : spec.substring(at + 1);
+        if (!HUB_ID.matcher(id).matches() || id.startsWith(".")) {
             throw new UserException("{{model}}: model folder not found: " + spec);
         }
-        Path local = modelsDir.resolve(spec);
-        if (Files.isRegularFile(local.resolve("config.json"))) {
-            return new Located(local, spec, false);
+        if (!REVISION.matcher(revision).matches() || revision.contains("..")) {
+            throw new UserException("{{revision}}: '" + revision + "' is not a branch, tag or commit name");
         }
+        Path local = modelsDir.resolve(id);
+        if (revision.equals(MAIN) && Files.isRegularFile(local.resolve("config.json"))) {
+            return new Located(local, id, false); // a folder the user (or an older softprompt) put there
+        }
+        Path cached = cache.cached(id, revision);
         if (HubClient.offline()) {
-            throw new UserException("{{model}}: '" + spec + "' is not in " + local + " and downloads are off "
-                    + "(HF_HUB_OFFLINE); put config.json, tokenizer.json and model.safetensors there");
+            if (cached != null) {
+                return new Located(cached, name(id, revision, cached), false);
+            }
+            throw new UserException("{{model}}: '" + spec + "' is neither in " + local + " nor in the Hugging Face cache "
+                    + cache.repoDir(id) + " and downloads are off (HF_HUB_OFFLINE); download it there first, or pass a folder");
         }
         HubClient hub = new HubClient(HubClient.endpointFromEnvironment(), err, terminal);
-        err.println("model '" + spec + "' not in " + local + "; downloading from " + hub.endpoint());
-        err.flush();
-        return new Located(hub.download(spec, "main", local), spec, false);
+        if (cached == null) {
+            err.println("model '" + spec + "' not in the Hugging Face cache " + cache.root() + "; downloading from "
+                    + hub.endpoint());
+            err.flush();
+        }
+        Path snapshot = cache.download(hub, id, revision, err);
+        return new Located(snapshot, name(id, revision, snapshot), false);
+    }
+
+    /** The name a prompt file records: the id alone for main, else the id pinned to the commit it ran on. */
+    private static String name(String id, String revision, Path snapshot) {
+        return revision.equals(MAIN) ? id : id + "@" + snapshot.getFileName();
     }
 
     private Located locateDefault() {
@@ -115,13 +145,18 @@ public final class ModelLocator {
         if (Files.isRegularFile(local.resolve("config.json"))) {
             return new Located(local, DEFAULT_MODEL, false);
         }
+        Path cached = cache.cached(DEFAULT_MODEL, MAIN);
+        if (cached != null) {
+            return new Located(cached, DEFAULT_MODEL, false); // the default never waits on the network
+        }
         if (!HubClient.offline()) {
             HubClient hub = new HubClient(HubClient.endpointFromEnvironment(), err, terminal);
             if (hub.reachable(DEFAULT_MODEL)) {
                 return locate(DEFAULT_MODEL);
             }
         }
-        err.println("note: no --model given, no " + local + " and no hub: using the embedded " + EmbeddedModel.CAVEAT
+        err.println("note: no --model given, no " + local + ", no " + DEFAULT_MODEL + " in the Hugging Face cache "
+                + cache.root() + " and no hub: using the embedded " + EmbeddedModel.CAVEAT
                 + "; with the built-in sst2 task it trains on its own SST-2 data. Pass --model DIR|HUB_ID for real work.");
         err.flush();
         return Located.embedded(EmbeddedModel.ensure(modelsDir));

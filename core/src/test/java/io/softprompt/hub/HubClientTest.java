@@ -3,6 +3,7 @@ package io.softprompt.hub;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,6 +11,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.softprompt.Fixtures;
 import io.softprompt.api.SoftPrompt;
+import io.softprompt.loader.LoadedModel;
 import io.softprompt.train.TrainConfig;
 import io.softprompt.util.UserException;
 import java.io.IOException;
@@ -18,10 +20,14 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.URI;
 import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -30,9 +36,16 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The hub downloader against a loopback server that serves a fixture folder as repo "test-org/tiny". */
+/**
+ * The hub client and the Hugging Face cache against a loopback hub that serves a fixture folder as
+ * repo "test-org/tiny" at two commits (branch main and branch dev), with the headers the hub sends.
+ */
 class HubClientTest {
     static final String REPO = "test-org/tiny";
+    static final String MAIN_COMMIT = "1111111111111111111111111111111111111111";
+    static final String DEV_COMMIT = "2222222222222222222222222222222222222222";
+    static final List<String> FILES = List.of("config.json", "tokenizer.json", "model.safetensors",
+            "tokenizer_config.json", "special_tokens_map.json", "generation_config.json");
 
     @TempDir
     Path tmp;
@@ -40,6 +53,7 @@ class HubClientTest {
     Path served;
     /** How many more model.safetensors responses to cut in the middle. */
     final AtomicInteger cutsLeft = new AtomicInteger();
+    volatile boolean corrupt;
     final List<String> requests = new CopyOnWriteArrayList<>();
 
     @BeforeEach
@@ -59,24 +73,58 @@ class HubClientTest {
         return "http://127.0.0.1:" + server.getAddress().getPort();
     }
 
+    static String commitOf(String revision) {
+        return switch (revision) {
+            case "main", MAIN_COMMIT -> MAIN_COMMIT;
+            case "dev", DEV_COMMIT -> DEV_COMMIT;
+            default -> null;
+        };
+    }
+
+    /**
+     * As the hub answers {repo}/resolve/{revision}/{file}: X-Repo-Commit always; small files with their
+     * git blob id as ETag; model.safetensors (an LFS file) with a redirect to the storage address
+     * (/cdn/ here) carrying X-Linked-Etag (its sha256) and X-Linked-Size.
+     */
     void handle(HttpExchange ex) throws IOException {
         String path = ex.getRequestURI().getPath();
         String range = ex.getRequestHeaders().getFirst("Range");
         requests.add(ex.getRequestMethod() + " " + path + (range == null ? "" : " " + range));
-        String prefix = "/" + REPO + "/resolve/main/";
-        Path file = path.startsWith(prefix) ? served.resolve(path.substring(prefix.length())) : null;
+        String[] parts = path.split("/");
+        boolean cdn = path.startsWith("/cdn/");
+        Path file = null;
+        if (cdn) {
+            file = served.resolve(path.substring("/cdn/".length()));
+        } else if (parts.length == 6 && (parts[1] + "/" + parts[2]).equals(REPO) && parts[3].equals("resolve")
+                && commitOf(parts[4]) != null) {
+            file = served.resolve(parts[5]);
+            ex.getResponseHeaders().add("X-Repo-Commit", commitOf(parts[4]));
+        }
         if (file == null || !Files.isRegularFile(file) || path.contains("..")) {
             ex.sendResponseHeaders(404, -1);
             ex.close();
             return;
         }
         byte[] all = Files.readAllBytes(file);
+        boolean lfs = file.getFileName().toString().equals("model.safetensors");
+        if (!cdn && lfs) {
+            ex.getResponseHeaders().add("X-Linked-Etag", "\"" + sha256(all) + "\"");
+            ex.getResponseHeaders().add("X-Linked-Size", Integer.toString(all.length));
+            ex.getResponseHeaders().add("Location", endpoint() + "/cdn/model.safetensors");
+            ex.sendResponseHeaders(302, -1);
+            ex.close();
+            return;
+        }
+        if (!cdn) {
+            ex.getResponseHeaders().add("ETag", "\"" + gitBlobId(all) + "\"");
+        }
         int from = 0;
         if (range != null && range.startsWith("bytes=")) {
             from = Integer.parseInt(range.substring(6, range.indexOf('-')));
             ex.getResponseHeaders().add("Content-Range", "bytes " + from + "-" + (all.length - 1) + "/" + all.length);
         }
         if (ex.getRequestMethod().equals("HEAD")) {
+            ex.getResponseHeaders().add("Content-Length", Integer.toString(all.length));
             ex.sendResponseHeaders(200, -1);
             ex.close();
             return;
@@ -84,13 +132,35 @@ class HubClientTest {
         int len = all.length - from;
         ex.sendResponseHeaders(range != null ? 206 : 200, len);
         try (OutputStream out = ex.getResponseBody()) {
-            if (file.getFileName().toString().equals("model.safetensors") && cutsLeft.getAndDecrement() > 0) {
+            if (lfs && cutsLeft.getAndDecrement() > 0) {
                 out.write(all, from, len / 2);   // the connection drops half way
                 out.flush();
-                ex.getHttpContext().getServer(); // keep the exchange referenced
                 throw new IOException("cut");
             }
+            if (lfs && corrupt) {
+                all = all.clone();
+                all[all.length - 1] ^= 1;
+            }
             out.write(all, from, len);
+        }
+    }
+
+    static String sha256(byte[] b) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The id git gives a file's content (SHA-1 of "blob {length}\0{bytes}"): the hub's ETag for small files. */
+    static String gitBlobId(byte[] b) {
+        try {
+            MessageDigest d = MessageDigest.getInstance("SHA-1");
+            d.update(("blob " + b.length + "\0").getBytes(StandardCharsets.US_ASCII));
+            return HexFormat.of().formatHex(d.digest(b));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 
@@ -98,37 +168,142 @@ class HubClientTest {
         return new HubClient(endpoint(), new PrintWriter(new StringWriter()), false);
     }
 
-    @Test
-    void downloadsAFolderAtomically() throws Exception {
-        Path target = tmp.resolve("models").resolve(REPO);
-        client().download(REPO, "main", target);
-        for (String f : List.of("config.json", "tokenizer.json", "model.safetensors", "tokenizer_config.json")) {
-            assertArrayEquals(Files.readAllBytes(served.resolve(f)), Files.readAllBytes(target.resolve(f)), f);
+    HfCache cache() {
+        return new HfCache(tmp.resolve("hf-hub"));
+    }
+
+    static PrintWriter quiet() {
+        return new PrintWriter(new StringWriter());
+    }
+
+    /**
+     * A cache folder as huggingface_hub lays it out: refs/{revision} holds the commit; each snapshot file
+     * is a relative link ../../blobs/{name}; a blob is named by its sha256 (LFS) or git blob id and holds
+     * exactly the served bytes; nothing half-downloaded is left.
+     */
+    void assertHfLayout(Path root, String revision, String commit) throws IOException {
+        Path repo = root.resolve("models--test-org--tiny");
+        if (!HfCache.isCommit(revision)) {
+            assertEquals(commit, Files.readString(repo.resolve("refs").resolve(revision)).strip(), "refs/" + revision);
         }
-        assertFalse(Files.exists(target.resolveSibling(".tiny.download")), "staging folder renamed away");
-        try (var s = Files.list(target)) {
-            assertTrue(s.noneMatch(p -> p.toString().endsWith(".part")));
+        Path snap = repo.resolve("snapshots").resolve(commit);
+        for (String f : FILES) {
+            Path link = snap.resolve(f);
+            assertTrue(Files.isSymbolicLink(link), f + " is a link");
+            byte[] want = Files.readAllBytes(served.resolve(f));
+            String blob = f.equals("model.safetensors") ? sha256(want) : gitBlobId(want);
+            assertEquals(Path.of("..", "..", "blobs", blob), Files.readSymbolicLink(link), f);
+            assertArrayEquals(want, Files.readAllBytes(repo.resolve("blobs").resolve(blob)), f);
+        }
+        try (var s = Files.list(repo.resolve("blobs"))) {
+            assertTrue(s.noneMatch(p -> p.toString().endsWith(".incomplete")), "no partial blob left");
+        }
+    }
+
+    @Test
+    void downloadsIntoTheCacheAsHuggingFaceHubLaysItOut() throws Exception {
+        Path snap = cache().download(client(), REPO, "main", quiet());
+        assertEquals(cache().snapshot(REPO, MAIN_COMMIT), snap);
+        assertHfLayout(cache().root(), "main", MAIN_COMMIT);
+        assertEquals(snap, cache().cached(REPO, "main"), "found again without the network");
+        assertTrue(Files.isDirectory(cache().root().resolve(".locks/models--test-org--tiny")),
+                "locks where huggingface_hub keeps them");
+
+        requests.clear();
+        assertEquals(snap, cache().download(client(), REPO, "main", quiet()));
+        assertEquals(List.of("HEAD /" + REPO + "/resolve/main/config.json"), requests,
+                "a complete snapshot costs one HEAD request for the commit, no download");
+    }
+
+    @Test
+    void revisionResolvesABranchToACommitAndSharesBlobs() throws Exception {
+        cache().download(client(), REPO, "main", quiet());
+        long blobs;
+        try (var s = Files.list(cache().repoDir(REPO).resolve("blobs"))) {
+            blobs = s.count();
+        }
+        requests.clear();
+        Path dev = cache().download(client(), REPO, "dev", quiet());
+        assertEquals(cache().snapshot(REPO, DEV_COMMIT), dev);
+        assertHfLayout(cache().root(), "dev", DEV_COMMIT);
+        assertHfLayout(cache().root(), "main", MAIN_COMMIT);
+        try (var s = Files.list(cache().repoDir(REPO).resolve("blobs"))) {
+            assertEquals(blobs, s.count(), "the same bytes at another commit are the same blob");
+        }
+        assertTrue(requests.stream().noneMatch(r -> r.startsWith("GET")), "nothing downloaded twice: " + requests);
+        assertTrue(requests.stream().allMatch(r -> r.contains("/resolve/dev/config.json") || r.contains("/resolve/" + DEV_COMMIT + "/")),
+                "the files come from the commit the branch named: " + requests);
+
+        // a commit is used as it is: no refs entry is written for it
+        assertEquals(dev, cache().download(client(), REPO, DEV_COMMIT, quiet()));
+        assertFalse(Files.exists(cache().repoDir(REPO).resolve("refs").resolve(DEV_COMMIT)));
+        assertEquals(dev, cache().cached(REPO, DEV_COMMIT));
+    }
+
+    @Test
+    void readsACacheLaidOutByHuggingFaceHubWithNoDownload() throws Exception {
+        // built from the layout's spec, as huggingface_hub's snapshot_download leaves it
+        Path root = tmp.resolve("python-cache");
+        Path repo = root.resolve("models--test-org--tiny");
+        String commit = "0123456789abcdef0123456789abcdef01234567";
+        Path snap = repo.resolve("snapshots").resolve(commit);
+        Files.createDirectories(snap);
+        Files.createDirectories(repo.resolve("blobs"));
+        for (String f : FILES) {
+            byte[] b = Files.readAllBytes(served.resolve(f));
+            String blob = f.equals("model.safetensors") ? sha256(b) : gitBlobId(b);
+            Files.write(repo.resolve("blobs").resolve(blob), b);
+            Files.createSymbolicLink(snap.resolve(f), Path.of("..", "..", "blobs", blob));
+        }
+        Files.createDirectories(repo.resolve("refs"));
+        Files.writeString(repo.resolve("refs/main"), commit); // huggingface_hub writes no newline
+        assertHfLayout(root, "main", commit);
+
+        // the tests run with softprompt.offline=true: nothing may reach the network
+        ModelLocator offline = new ModelLocator(tmp.resolve("models"), new HfCache(root), quiet(), false);
+        ModelLocator.Located at = offline.locate(REPO);
+        assertEquals(snap, at.folder());
+        assertEquals(REPO, at.name());
+        ModelLocator.Located pinned = offline.locate(REPO + "@" + commit);
+        assertEquals(snap, pinned.folder(), "a commit names the same snapshot");
+        assertEquals(REPO + "@" + commit, pinned.name(), "a pinned revision is recorded by its commit");
+        UserException missing = assertThrows(UserException.class, () -> offline.locate(REPO + "@dev"));
+        assertTrue(missing.getMessage().contains("HF_HUB_OFFLINE") && missing.getMessage().contains("models--test-org--tiny"),
+                missing.getMessage());
+        UserException bad = assertThrows(UserException.class, () -> offline.locate(REPO + "@../../etc"));
+        assertTrue(bad.getMessage().contains("not a branch, tag or commit"), bad.getMessage());
+        assertTrue(requests.isEmpty(), "no request at all: " + requests);
+        try (LoadedModel m = LoadedModel.load(at.folder(), at.name(), "cpu", "auto")) {
+            assertEquals(snap, m.folder(), "the model loads through the links");
         }
     }
 
     @Test
     void aCutTransferResumesWithARangeRequest() throws Exception {
-        Path target = tmp.resolve("models").resolve(REPO);
         cutsLeft.set(1);
-        UserException e = assertThrows(UserException.class, () -> client().download(REPO, "main", target));
+        UserException e = assertThrows(UserException.class, () -> cache().download(client(), REPO, "main", quiet()));
         assertTrue(e.getMessage().contains("model.safetensors") && e.getMessage().contains("again to resume"),
                 e.getMessage());
-        assertFalse(Files.exists(target), "nothing appears at the target until every file is complete");
-        Path part = target.resolveSibling(".tiny.download").resolve("model.safetensors.part");
+        assertNull(cache().cached(REPO, "main"), "no snapshot counts as complete until every file is");
+        String sha = sha256(Files.readAllBytes(served.resolve("model.safetensors")));
+        Path part = cache().repoDir(REPO).resolve("blobs").resolve(sha + ".incomplete");
         long have = Files.size(part);
-        assertTrue(have > 0, "the partial file is kept");
+        assertTrue(have > 0, "the partial blob is kept where huggingface_hub keeps it");
 
-        client().download(REPO, "main", target);
-        assertArrayEquals(Files.readAllBytes(served.resolve("model.safetensors")),
-                Files.readAllBytes(target.resolve("model.safetensors")));
-        assertTrue(requests.contains("GET /" + REPO + "/resolve/main/model.safetensors bytes=" + have + "-"),
+        cache().download(client(), REPO, "main", quiet());
+        assertHfLayout(cache().root(), "main", MAIN_COMMIT);
+        assertTrue(requests.contains("GET /cdn/model.safetensors bytes=" + have + "-"),
                 "resumed from byte " + have + ": " + requests);
-        assertEquals(1, requests.stream().filter(r -> r.endsWith("/config.json")).count(), "finished files are not fetched again");
+        assertEquals(1, requests.stream().filter(r -> r.startsWith("GET") && r.endsWith("/config.json")).count(),
+                "finished files are not fetched again");
+    }
+
+    @Test
+    void aBlobWhoseSha256IsNotTheHubsIsRefused() {
+        corrupt = true;
+        UserException e = assertThrows(UserException.class, () -> cache().download(client(), REPO, "main", quiet()));
+        assertTrue(e.getMessage().contains("sha256"), e.getMessage());
+        assertNull(cache().cached(REPO, "main"));
     }
 
     /**
@@ -154,7 +329,8 @@ class HubClientTest {
                 ex.getResponseHeaders().add("Location", path.substring("/same".length()));
                 ex.sendResponseHeaders(302, -1);
                 ex.close();
-            } else if (path.endsWith("/model.safetensors") || path.endsWith("/config.json")) { // to the storage host
+            } else if (ex.getRequestMethod().equals("GET")
+                    && (path.endsWith("/model.safetensors") || path.endsWith("/config.json"))) { // to the storage host
                 ex.getResponseHeaders().add("Location", "http://127.0.0.1:" + storage.getAddress().getPort() + path);
                 ex.sendResponseHeaders(302, -1);
                 ex.close();
@@ -165,19 +341,17 @@ class HubClientTest {
         hub.start();
         try {
             String hubUrl = "http://127.0.0.1:" + hub.getAddress().getPort();
-            HubClient c = new HubClient(hubUrl, "hf_secret_token", new PrintWriter(new StringWriter()), false);
-            Path target = tmp.resolve("models").resolve(REPO);
-            c.download(REPO, "main", target);
+            HubClient c = new HubClient(hubUrl, "hf_secret_token", quiet(), false);
+            Path snap = cache().download(c, REPO, "main", quiet());
             assertArrayEquals(Files.readAllBytes(served.resolve("model.safetensors")),
-                    Files.readAllBytes(target.resolve("model.safetensors")));
+                    Files.readAllBytes(snap.resolve("model.safetensors")));
             assertTrue(storageAuth.size() >= 2, "the redirected files came from the storage host: " + storageAuth);
             assertTrue(storageAuth.stream().allMatch("null"::equals), "no token to another host: " + storageAuth);
             assertTrue(hubAuth.stream().allMatch("Bearer hf_secret_token"::equals), "the hub gets it: " + hubAuth);
 
             hubAuth.clear();
-            HubClient same = new HubClient(hubUrl + "/same", "hf_secret_token", new PrintWriter(new StringWriter()), false);
-            Path again = tmp.resolve("models2").resolve(REPO);
-            same.download(REPO, "main", again);
+            HubClient same = new HubClient(hubUrl + "/same", "hf_secret_token", quiet(), false);
+            new HfCache(tmp.resolve("hf-hub2")).download(same, REPO, "main", quiet());
             assertTrue(hubAuth.size() >= 2 && hubAuth.stream().allMatch("Bearer hf_secret_token"::equals),
                     "a redirect within the endpoint's host keeps it: " + hubAuth);
         } finally {
@@ -208,30 +382,40 @@ class HubClientTest {
     }
 
     @Test
-    void unknownRepoIs404() {
+    void unknownRepoOrRevisionIs404() {
         UserException e = assertThrows(UserException.class,
-                () -> client().download("nobody/nothing", "main", tmp.resolve("models/nobody/nothing")));
-        assertTrue(e.getMessage().contains("not found (404)"), e.getMessage());
+                () -> cache().download(client(), "nobody/nothing", "main", quiet()));
+        assertTrue(e.getMessage().contains("(404)") && e.getMessage().contains("model id"), e.getMessage());
+        UserException rev = assertThrows(UserException.class,
+                () -> cache().download(client(), REPO, "no-such-branch", quiet()));
+        assertTrue(rev.getMessage().contains("'no-such-branch' one of its revisions"), rev.getMessage());
     }
 
     @Test
-    void unreachableHubSaysWhereToPutTheFiles() throws IOException {
+    void unreachableHubFallsBackToTheCacheOrSaysWhatToDo() throws IOException {
         int port;
         try (var s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort(); // closed again: nothing listens there
         }
-        Path target = tmp.resolve("models/gpt2");
         HubClient c = new HubClient("http://127.0.0.1:" + port, null, false);
-        UserException e = assertThrows(UserException.class, () -> c.download("gpt2", "main", target));
-        assertTrue(e.getMessage().contains("cannot reach") && e.getMessage().contains(target.toString()), e.getMessage());
+        UserException e = assertThrows(UserException.class, () -> cache().download(c, REPO, "main", quiet()));
+        assertTrue(e.getMessage().contains("cannot reach") && e.getMessage().contains("pass model DIR"), e.getMessage());
         assertFalse(c.reachable("gpt2"));
+
+        // with the revision in the cache, an unreachable hub is a note and the cached snapshot
+        Path snap = cache().download(client(), REPO, "main", quiet());
+        StringWriter notes = new StringWriter();
+        assertEquals(snap, cache().download(c, REPO, "main", new PrintWriter(notes)));
+        assertTrue(notes.toString().contains("using the cached " + REPO + "@main (" + MAIN_COMMIT + ")"), notes.toString());
     }
 
     @Test
-    void theLibraryDownloadsAHubIdIntoItsModelsFolder() throws Exception {
+    void theLibraryDownloadsAHubIdIntoTheHuggingFaceCache() throws Exception {
         String oldOffline = System.getProperty("softprompt.offline");
+        String oldCache = System.getProperty("softprompt.hf.cache");
         System.setProperty("softprompt.offline", "false");
         System.setProperty("softprompt.hub.endpoint", endpoint());
+        System.setProperty("softprompt.hf.cache", tmp.resolve("hf-hub").toString());
         try {
             Path models = tmp.resolve("models");
             Path task = tmp.resolve("t.json");
@@ -244,20 +428,26 @@ class HubClientTest {
                         .build());
             }
             assertTrue(progress.toString().contains("downloading"), progress.toString());
-            assertTrue(Files.isRegularFile(models.resolve(REPO).resolve("model.safetensors")));
+            assertHfLayout(tmp.resolve("hf-hub"), "main", MAIN_COMMIT);
+            assertFalse(Files.exists(models.resolve(REPO)), "hub models go to the Hugging Face cache, not the models folder");
             int before = requests.size();
-            try (SoftPrompt sp = SoftPrompt.load(REPO, models, new PrintWriter(new StringWriter()), false)) {
-                sp.train(TrainConfig.builder().task(task.toString()).tokens(2).steps(2).output(tmp.resolve("t2.sp").toString())
-                        .build());
+            try (SoftPrompt sp = SoftPrompt.load(REPO + "@dev", models, quiet(), false)) {
+                assertEquals(REPO + "@" + DEV_COMMIT, sp.name(), "a branch is recorded as the commit it named");
             }
-            assertEquals(before, requests.size(), "a model already in the models folder is not downloaded again");
+            assertTrue(requests.subList(before, requests.size()).stream().noneMatch(r -> r.startsWith("GET")),
+                    "a model already in the cache is not downloaded again: " + requests.subList(before, requests.size()));
         } finally {
-            if (oldOffline == null) {
-                System.clearProperty("softprompt.offline");
-            } else {
-                System.setProperty("softprompt.offline", oldOffline);
-            }
+            restore("softprompt.offline", oldOffline);
+            restore("softprompt.hf.cache", oldCache);
             System.clearProperty("softprompt.hub.endpoint");
+        }
+    }
+
+    private static void restore(String key, String value) {
+        if (value == null) {
+            System.clearProperty(key);
+        } else {
+            System.setProperty(key, value);
         }
     }
 }
