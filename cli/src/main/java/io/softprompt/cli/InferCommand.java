@@ -3,6 +3,7 @@ package io.softprompt.cli;
 import io.softprompt.data.Encoder;
 import io.softprompt.infer.Ensemble;
 import io.softprompt.infer.Member;
+import io.softprompt.scoring.Decoding;
 import io.softprompt.scoring.Generator;
 import io.softprompt.scoring.Scorer;
 import io.softprompt.util.Json;
@@ -31,7 +32,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "infer", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Classify new inputs with trained prompts, or generate continuations.",
             "Prints the label and class probabilities per input, or with --generate (always for text-to-text tasks) "
-                    + "the greedy continuation.",
+                    + "the continuation (greedy, or sampled with --do-sample).",
             "Texts come from the arguments, or one per line from standard input; --input FILE.jsonl mixes rows of "
                     + "several tasks (--prompt NAME=FILE) in shared batches. --json prints one JSON object per input."})
 public final class InferCommand implements Callable<Integer> {
@@ -53,13 +54,13 @@ public final class InferCommand implements Callable<Integer> {
     @Mixin
     ScoringOptions scoring;
 
-    @Option(names = "--generate", description = "Generate text after each input (greedy, key/value cache) "
-            + "instead of classifying it; for decoder LMs and T5. Always on for text-to-text tasks.")
+    @Option(names = "--generate", description = "Generate text after each input (greedy unless --do-sample; "
+            + "key/value cache, inputs batched) instead of classifying it; for decoder LMs and T5. Always on for "
+            + "text-to-text tasks.")
     boolean generate;
 
-    @Option(names = "--max-new-tokens", defaultValue = "32", paramLabel = "K",
-            description = "When generating: stop after K tokens or at end-of-sequence (default: ${DEFAULT-VALUE}).")
-    int maxNewTokens;
+    @Mixin
+    GenerationOptions generation;
 
     @Option(names = "--ensemble", paramLabel = "vote|mean",
             description = "Combine several --prompt files of one task (majority vote or mean probability), "
@@ -88,8 +89,9 @@ public final class InferCommand implements Callable<Integer> {
         if (scoring.batchSize() < 1) {
             throw new UserException("--batch-size must be at least 1 (got " + scoring.batchSize() + ")");
         }
-        if (maxNewTokens < 0) {
-            throw new UserException("--max-new-tokens must not be negative (got " + maxNewTokens + ")");
+        Decoding decoding = generation.decoding();
+        if (generation.samplingFlagsWithoutSample()) {
+            throw new UserException("--temperature, --top-k, --top-p and --seed apply to sampling: add --do-sample");
         }
         if (tokenBudget != null && input == null) {
             throw new UserException("--token-budget applies to --input batches; give --input FILE.jsonl");
@@ -110,7 +112,7 @@ public final class InferCommand implements Callable<Integer> {
                 throw new UserException("--input and TEXT arguments cannot be used together");
             }
             return MixedTasks.run(promptOptions, fit, modelOptions, input, scoring.batchSize(), tokenBudget == null ? 0 : tokenBudget,
-                    maxNewTokens, scoring.prefixCache(), out, err);
+                    decoding, scoring.prefixCache(), out, err);
         }
         if (how == null && promptOptions.prompts.size() > 1) {
             throw new UserException("several --prompt files need --ensemble vote|mean (or NAME=FILE with --input)");
@@ -122,7 +124,7 @@ public final class InferCommand implements Callable<Integer> {
                 throw new UserException("--ensemble combines class probabilities; it does not generate");
             }
             if (generate || m.task().textToText()) {
-                generate(s, m, inputs, out);
+                generate(s, m, inputs, decoding, out);
                 return 0;
             }
             List<Encoder.Encoded> rows = new ArrayList<>();
@@ -169,19 +171,30 @@ public final class InferCommand implements Callable<Integer> {
         return inputs;
     }
 
-    private void generate(PromptOptions.Session s, Member m, List<String> inputs, PrintWriter out) {
-        Generator g = new Generator(s.model().lm(), true);
-        for (String text : inputs) {
-            long[] ids = g.generate(m.prompt().values(), m.prompt().tokens(), m.encoder().encodeText(text), maxNewTokens);
-            String gen = s.model().tokenizer().decode(ids);
-            if (common.json) {
-                Map<String, Object> j = new LinkedHashMap<>();
-                j.put("text", text);
-                j.put("generated", gen);
-                j.put("tokens", ids.length);
-                out.println(Json.write(j));
-            } else {
-                out.println(gen);
+    private void generate(PromptOptions.Session s, Member m, List<String> inputs, Decoding decoding, PrintWriter out) {
+        Generator g = new Generator(s.model().lm(), s.model().tokenizer(), true);
+        int size = scoring.batchSize();
+        for (int from = 0; from < inputs.size(); from += size) {
+            List<String> chunk = inputs.subList(from, Math.min(inputs.size(), from + size));
+            List<Generator.Output> outs = g.generate(chunk.stream()
+                    .map(text -> new Generator.Request(m.prompt().values(), m.prompt().tokens(), m.encoder().encodeText(text),
+                            decoding)).toList());
+            for (int k = 0; k < chunk.size(); k++) {
+                Generator.Output o = outs.get(k);
+                if (common.json) {
+                    Map<String, Object> j = new LinkedHashMap<>();
+                    j.put("text", chunk.get(k));
+                    j.put("task", m.name());
+                    j.put("generated", o.text());
+                    j.put("finish_reason", o.finish());
+                    j.put("tokens", o.ids().length);
+                    if (decoding.sample()) {
+                        j.put("seed", decoding.seed());
+                    }
+                    out.println(Json.write(j));
+                } else {
+                    out.println(o.text());
+                }
             }
             out.flush();
         }

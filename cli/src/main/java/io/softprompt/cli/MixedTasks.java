@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.data.DataSource;
 import io.softprompt.data.Lines;
 import io.softprompt.infer.MultiTask;
+import io.softprompt.scoring.Decoding;
 import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
@@ -83,7 +84,7 @@ final class MixedTasks {
     }
 
     static int run(PromptOptions promptOptions, PromptOptions.Fit fit, ModelOptions modelOptions, Path input, int batchSize,
-            int tokenBudget, int maxNewTokens, boolean prefixCache, PrintWriter out, PrintWriter err) {
+            int tokenBudget, Decoding decoding, boolean prefixCache, PrintWriter out, PrintWriter err) {
         try (PromptOptions.Session s = promptOptions.open(modelOptions, err, fit)) {
             Map<String, Integer> byName = new LinkedHashMap<>();
             for (int k = 0; k < s.members().size(); k++) {
@@ -97,7 +98,7 @@ final class MixedTasks {
                 }
             }
             List<MultiTask.Answer> answers = in.isEmpty() ? List.of() : MultiTask.answer(s.model(), s.members(), in,
-                    new MultiTask.Batching(batchSize, tokenBudget, prefixCache, maxNewTokens));
+                    new MultiTask.Batching(batchSize, tokenBudget, prefixCache, decoding));
             int failed = 0;
             int next = 0;
             for (Row row : rows) {

@@ -103,6 +103,11 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-length", paramLabel = "T", description = "Longest input in tokens (default: ${DEFAULT-VALUE}).")
     int maxLength;
 
+    @Option(names = "--max-new-tokens", paramLabel = "K",
+            description = "The most tokens a text-to-text item may generate; its max_new_tokens defaults to this "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int maxNewTokens;
+
     @Option(names = "--timeout-ms", paramLabel = "MS",
             description = "How long a request waits for its scores (default: ${DEFAULT-VALUE}).")
     long timeoutMs;
@@ -112,7 +117,7 @@ public final class ServeCommand implements Callable<Integer> {
         return ServeSettings.builder().port(port).host(host).maxBatch(maxBatch).windowMillis(windowMs).queueCapacity(queue)
                     .maxItems(maxItems).maxTextChars(maxTextChars).maxBodyBytes(maxBodyBytes).tokenBudget(tokenBudget)
                     .prefixCache(!noPrefixCache).timeoutMillis(timeoutMs).maxLength(maxLength).readTimeoutMillis(readTimeoutMs)
-                    .maxConnections(maxConnections).token(token).build();
+                    .maxConnections(maxConnections).token(token).maxNewTokens(maxNewTokens).build();
     }
 
     /**
@@ -132,6 +137,7 @@ public final class ServeCommand implements Callable<Integer> {
                 Map.entry("--read-timeout-ms", ServeSettings.DEFAULTS.readTimeoutMillis()),
                 Map.entry("--token-budget", ServeSettings.DEFAULTS.tokenBudget()),
                 Map.entry("--max-length", ServeSettings.DEFAULTS.maxLength()),
+                Map.entry("--max-new-tokens", ServeSettings.DEFAULTS.maxNewTokens()),
                 Map.entry("--timeout-ms", ServeSettings.DEFAULTS.timeoutMillis()));
 
         @Override

@@ -1,6 +1,7 @@
 package io.softprompt.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -9,6 +10,7 @@ import io.softprompt.prompt.PromptFile;
 import io.softprompt.util.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
@@ -77,5 +79,47 @@ class TextToTextTest {
                 "--steps", "2", "-o", tmp.resolve("bert.sp").toString());
         assertEquals(2, t.code());
         assertTrue(t.err().contains("masked LM cannot generate"), t.err());
+    }
+
+    /** infer's sampling flags: a seed reproduces the text; sampling flags need --do-sample; --stop cuts. */
+    @Test
+    void inferSamplesReproduciblyForASeed() throws Exception {
+        Path model = Fixtures.of("gpt2");
+        Path sp = tmp.resolve("sample.sp");
+        Cli.Run t = Cli.run("train", "--task", task().toString(), "--model", model.toString(), "--tokens", "3", "--steps", "0",
+                "-o", sp.toString());
+        assertEquals(0, t.code(), t.err());
+        String[] sample = {"infer", "--prompt", sp.toString(), "--model", model.toString(), "--do-sample", "--temperature", "1.5",
+            "--top-k", "0", "--seed", "11", "--max-new-tokens", "10", "--json", "the movie", "a plot"};
+        Cli.Run a = Cli.run(sample);
+        Cli.Run b = Cli.run(sample);
+        assertEquals(0, a.code(), a.err());
+        assertEquals(a.out(), b.out(), "the same seed gives the same text");
+        List<String> lines = a.out().lines().toList();
+        assertEquals(2, lines.size(), a.out());
+        JsonNode first = Json.MAPPER.readTree(lines.get(0));
+        assertEquals(11, first.get("seed").asLong());
+        assertTrue(List.of("eos", "length").contains(first.get("finish_reason").asText()), a.out());
+
+        Cli.Run greedy = Cli.run("infer", "--prompt", sp.toString(), "--model", model.toString(), "--max-new-tokens", "10", "the movie");
+        Cli.Run cold = Cli.run("infer", "--prompt", sp.toString(), "--model", model.toString(), "--max-new-tokens", "10",
+                "--do-sample", "--temperature", "0", "the movie");
+        assertEquals(greedy.out(), cold.out(), "temperature 0 is greedy");
+        String text = greedy.out().strip();
+        if (text.length() > 2) {
+            String stop = text.substring(text.length() / 2, text.length() / 2 + 1);
+            Cli.Run cut = Cli.run("infer", "--prompt", sp.toString(), "--model", model.toString(), "--max-new-tokens", "10",
+                    "--stop", stop, "--json", "the movie");
+            JsonNode j = Json.MAPPER.readTree(cut.out());
+            assertEquals("stop", j.get("finish_reason").asText(), cut.out());
+            assertFalse(j.get("generated").asText().contains(stop), cut.out());
+        }
+
+        Cli.Run bad = Cli.run("infer", "--prompt", sp.toString(), "--model", model.toString(), "--temperature", "0.7", "x");
+        assertEquals(2, bad.code());
+        assertTrue(bad.errLine().endsWith("--temperature, --top-k, --top-p and --seed apply to sampling: add --do-sample"), bad.err());
+        Cli.Run badP = Cli.run("infer", "--prompt", sp.toString(), "--model", model.toString(), "--do-sample", "--top-p", "2", "x");
+        assertEquals(2, badP.code());
+        assertTrue(badP.errLine().contains("--top-p must be in (0, 1]"), badP.err());
     }
 }

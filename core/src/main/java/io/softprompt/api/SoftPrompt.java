@@ -12,6 +12,7 @@ import io.softprompt.infer.MultiTask;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
+import io.softprompt.scoring.Decoding;
 import io.softprompt.scoring.Generator;
 import io.softprompt.scoring.Scorer;
 import io.softprompt.train.TrainConfig;
@@ -223,7 +224,7 @@ public final class SoftPrompt implements AutoCloseable {
         for (String t : texts) {
             rows.add(new MultiTask.Row(0, t));
         }
-        return MultiTask.answer(model, List.of(member(null, prompt)), rows, new MultiTask.Batching(32, 0, true, 32));
+        return MultiTask.answer(model, List.of(member(null, prompt)), rows, new MultiTask.Batching(32, 0, true, Decoding.greedy(32)));
     }
 
     /**
@@ -247,7 +248,7 @@ public final class SoftPrompt implements AutoCloseable {
             }
             in.add(new MultiTask.Row(k, r.getValue()));
         }
-        return MultiTask.answer(model, members, in, new MultiTask.Batching(32, 0, true, 32));
+        return MultiTask.answer(model, members, in, new MultiTask.Batching(32, 0, true, Decoding.greedy(32)));
     }
 
     /**
@@ -259,10 +260,22 @@ public final class SoftPrompt implements AutoCloseable {
      * @return the generated text
      */
     public String generate(Prompt prompt, String text, int maxNewTokens) {
+        return generate(prompt, text, Decoding.greedy(maxNewTokens)).text();
+    }
+
+    /**
+     * Continuation of text under the prompt as {@code decoding} says: greedy or sampled (temperature,
+     * top-k, top-p, seed), stop strings, a token budget.
+     *
+     * @param prompt the prompt
+     * @param text the input
+     * @param decoding how to generate
+     * @return the generated ids and text, and why generation ended
+     */
+    public Generator.Output generate(Prompt prompt, String text, Decoding decoding) {
         Member m = member(null, prompt);
-        long[] ids = new Generator(model.lm(), true).generate(prompt.values(), prompt.tokens(), m.encoder().encodeText(text),
-                maxNewTokens);
-        return model.tokenizer().decode(ids);
+        return new Generator(model.lm(), model.tokenizer(), true)
+                .generate(new Generator.Request(prompt.values(), prompt.tokens(), m.encoder().encodeText(text), decoding));
     }
 
     /** Closes the model: its native memory is freed. */

@@ -3,6 +3,7 @@ package io.softprompt.eval;
 import io.softprompt.data.Encoder;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.TextTokenizer;
+import io.softprompt.scoring.Decoding;
 import io.softprompt.scoring.Generator;
 import io.softprompt.scoring.Scorer;
 import java.util.Arrays;
@@ -37,8 +38,11 @@ public final class Evaluator {
         return new Result(Metrics.of(gold, pred, prompt.labels().first().length), rows.size() / Math.max(secs, 1e-9), secs);
     }
 
+    /** Rows generated together when evaluating a text-to-text prompt. */
+    static final int GENERATION_BATCH = 16;
+
     /**
-     * Text-to-text: greedy generation (key/value cache) for each row, scored by exact match of the
+     * Text-to-text: greedy generation (key/value cache, rows batched) for each row, scored by exact match of the
      * generated text with the target (both stripped). Reported as accuracy; macro-F1 is not defined.
      *
      * @param lm the model
@@ -50,14 +54,18 @@ public final class Evaluator {
      */
     public static Result exactMatch(LanguageModel lm, TextTokenizer tok, float[] prompt, int n, List<Encoder.Encoded> rows) {
         long t0 = System.nanoTime();
-        Generator g = new Generator(lm, true);
+        Generator g = new Generator(lm, tok, true);
         int correct = 0;
-        for (Encoder.Encoded r : rows) {
-            long[] target = r.target();
-            long[] words = Arrays.copyOf(target, Math.max(0, target.length - 1)); // without EOS
-            long[] out = g.generate(prompt, n, r.ids(), target.length + 8);
-            if (tok.decode(out).strip().equals(tok.decode(words).strip())) {
-                correct++;
+        for (int from = 0; from < rows.size(); from += GENERATION_BATCH) {
+            List<Encoder.Encoded> chunk = rows.subList(from, Math.min(rows.size(), from + GENERATION_BATCH));
+            List<Generator.Output> outs = g.generate(chunk.stream()
+                    .map(r -> new Generator.Request(prompt, n, r.ids(), Decoding.greedy(r.target().length + 8))).toList());
+            for (int k = 0; k < chunk.size(); k++) {
+                long[] target = chunk.get(k).target();
+                long[] words = Arrays.copyOf(target, Math.max(0, target.length - 1)); // without EOS
+                if (outs.get(k).text().strip().equals(tok.decode(words).strip())) {
+                    correct++;
+                }
             }
         }
         double secs = (System.nanoTime() - t0) / 1e9;

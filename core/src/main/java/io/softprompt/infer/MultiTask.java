@@ -1,6 +1,7 @@
 package io.softprompt.infer;
 
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.scoring.Decoding;
 import io.softprompt.scoring.Generator;
 import io.softprompt.scoring.Scorer;
 import java.util.ArrayList;
@@ -29,8 +30,15 @@ public final class MultiTask {
      */
     public record Answer(String task, String label, String word, Map<String, Float> probabilities, String generated) {}
 
-    /** How rows are batched. */
-    public record Batching(int batchSize, int tokenBudget, boolean prefixCache, int maxNewTokens) {}
+    /**
+     * How rows are batched, and how text-to-text rows generate.
+     *
+     * @param batchSize the most rows in one pass
+     * @param tokenBudget the most tokens in one pass (0: no budget)
+     * @param prefixCache whether each prompt's keys and values are computed once
+     * @param decoding how text-to-text rows generate
+     */
+    public record Batching(int batchSize, int tokenBudget, boolean prefixCache, Decoding decoding) {}
 
     private MultiTask() {}
 
@@ -66,20 +74,31 @@ public final class MultiTask {
         for (int k = 0; k < items.size(); k++) {
             byRow[itemRow.get(k)] = probs[k];
         }
-        List<Answer> out = new ArrayList<>(rows.size());
-        Generator g = null;
+        List<Integer> genRows = new ArrayList<>();
+        List<Generator.Request> requests = new ArrayList<>();
         for (int i = 0; i < rows.size(); i++) {
             Member m = members.get(rows.get(i).member());
             if (m.task().textToText()) {
-                if (g == null) {
-                    g = new Generator(model.lm(), true);
-                }
-                long[] ids = g.generate(m.prompt().values(), m.prompt().tokens(), m.encoder().encodeText(rows.get(i).text()),
-                        how.maxNewTokens());
-                out.add(new Answer(m.name(), null, null, null, model.tokenizer().decode(ids)));
-            } else {
-                out.add(classified(m, byRow[i]));
+                genRows.add(i);
+                requests.add(new Generator.Request(m.prompt().values(), m.prompt().tokens(),
+                        m.encoder().encodeText(rows.get(i).text()), how.decoding()));
             }
+        }
+        String[] generated = new String[rows.size()];
+        if (!requests.isEmpty()) {
+            Generator g = new Generator(model.lm(), model.tokenizer(), true);
+            int size = Math.max(1, how.batchSize());
+            for (int from = 0; from < requests.size(); from += size) {
+                List<Generator.Output> o = g.generate(requests.subList(from, Math.min(requests.size(), from + size)));
+                for (int k = 0; k < o.size(); k++) {
+                    generated[genRows.get(from + k)] = o.get(k).text();
+                }
+            }
+        }
+        List<Answer> out = new ArrayList<>(rows.size());
+        for (int i = 0; i < rows.size(); i++) {
+            Member m = members.get(rows.get(i).member());
+            out.add(m.task().textToText() ? new Answer(m.name(), null, null, null, generated[i]) : classified(m, byRow[i]));
         }
         return out;
     }

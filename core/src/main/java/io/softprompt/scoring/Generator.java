@@ -10,100 +10,286 @@ import ai.djl.ndarray.types.Shape;
 import io.softprompt.model.KvCache;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Prompted;
+import io.softprompt.model.TextTokenizer;
 import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 
 /**
- * Greedy decoding with a soft prompt, for decoder LMs (the prompt, then the input, then generated
- * tokens) and encoder-decoders (the prompt in front of the encoder input; the decoder generates).
- * With the key/value cache each step feeds one token; without it each step recomputes the whole
- * sequence (kept as the reference the cached path is tested against). Stops at EOS or maxNew tokens.
+ * Text generation with a soft prompt, for decoder LMs (the prompt, then the input, then generated
+ * tokens) and encoder-decoders (the prompt in front of the encoder input; the decoder generates),
+ * greedy or sampled ({@link Decoding}). Rows of different prompts, inputs and settings are generated
+ * together: with the key/value cache each row's prompt and input run once (decoders: one pass per row,
+ * then the rows' caches stacked, each row at its own positions; encoder-decoders: each row encoded,
+ * padded and masked), and every later step feeds one token per row in one batched pass. Without the
+ * cache each step recomputes each row's whole sequence alone: the reference the cached path is tested
+ * against. A row ends at end-of-sequence, after its token budget, or at one of its stop strings.
  *
- * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, T input tokens, D hidden, V vocabulary, S = N + T.
+ * <p>Dimensions (docs/ARCHITECTURE.md): B rows, N prompt tokens, T input tokens, D hidden, V vocabulary,
+ * S = N + T, P cached positions.
  */
 public final class Generator {
+    /**
+     * One row to generate for.
+     *
+     * @param prompt the prompt [N·D] row-major
+     * @param n its tokens N
+     * @param input the input ids, already framed by the task's encoder
+     * @param decoding how to generate
+     */
+    public record Request(float[] prompt, int n, long[] input, Decoding decoding) {}
+
+    /**
+     * What a row generated.
+     *
+     * @param ids the generated token ids (end-of-sequence excluded)
+     * @param text their text, cut before a stop string when one ended it
+     * @param finish why it ended: {@code eos}, {@code stop} or {@code length}
+     */
+    public record Output(long[] ids, String text, String finish) {}
+
     private final LanguageModel lm;
+    private final TextTokenizer tokenizer;
     private final boolean useCache;
 
-    public Generator(LanguageModel lm, boolean useCache) {
+    public Generator(LanguageModel lm, TextTokenizer tokenizer, boolean useCache) {
         if (lm.kind() == LanguageModel.Kind.MASKED) {
             throw new UserException(lm.modelType() + " is a masked LM: it classifies but does not generate text");
         }
         this.lm = lm;
+        this.tokenizer = tokenizer;
         this.useCache = useCache;
     }
 
-    /** Generated token ids (EOS excluded). prompt [N·D] row-major; input already framed by the encoder. */
-    public long[] generate(float[] prompt, int n, long[] input, int maxNew) {
+    /** One row. */
+    public Output generate(Request r) {
+        return generate(List.of(r)).get(0);
+    }
+
+    /** Rows in one batch (see the class comment); outputs in the same order. */
+    public List<Output> generate(List<Request> rows) {
+        if (rows.isEmpty()) {
+            return List.of();
+        }
+        List<Row> state = new ArrayList<>();
+        for (Request r : rows) {
+            state.add(new Row(r));
+        }
         try (NDManager m = NDManager.newBaseManager(lm.device())) {
-            NDArray p = Tensors.create(m, prompt, new Shape(n, lm.hiddenSize()));                 // [N, D]
-            return lm.kind() == LanguageModel.Kind.SEQ2SEQ ? seq2seq(m, p, input, maxNew) : decoder(m, p, input, maxNew);
+            if (!useCache) {
+                for (Row r : state) {
+                    uncached(m, r);
+                }
+            } else if (lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
+                seq2seq(m, state);
+            } else {
+                decoder(m, state);
+            }
         }
+        return state.stream().map(Row::output).toList();
     }
 
-    private long[] decoder(NDManager m, NDArray prompt, long[] input, int maxNew) {
-        List<Long> out = new ArrayList<>();
-        long eos = lm.specials().eos();
-        try (KvCache cache = useCache ? new KvCache(m) : null) {
-            for (int step = 0; step < maxNew; step++) {
-                long next;
-                try (NDManager s = m.newSubManager()) {
-                    NDArray h;
-                    if (cache != null && step > 0) {
-                        NDArray e = lm.embed(Tensors.create(s, new long[] {out.get(out.size() - 1)}, new Shape(1, 1))); // [1, 1, D]
-                        h = lm.forward(e, s.ones(new Shape(1, cache.length() + 1), DataType.INT64), cache);  // [1, 1, D]
-                    } else {
-                        long[] ids = concat(input, out);
-                        NDArray idArr = Tensors.create(s, ids, new Shape(1, ids.length));
-                        NDArray tokens = lm.embed(idArr);                                        // [1, T, D]
-                        NDArray row = prompt.expandDims(0);                                      // [1, N, D]
-                        row.attach(s);
-                        NDArray embeds = NDArrays.concat(new NDList(row, tokens), 1);            // [1, S, D]
-                        NDArray mask = s.ones(new Shape(1, embeds.getShape().get(1)), DataType.INT64);
-                        h = lm.forward(embeds, mask, cache);                                     // [1, S, D]
+    /** A row being generated: its request, random stream, tokens so far and whether it has ended. */
+    private final class Row {
+        final Request req;
+        final SplittableRandom rng;
+        final List<Long> out = new ArrayList<>();
+        String text = "";
+        String finish;
+
+        Row(Request req) {
+            this.req = req;
+            this.rng = new SplittableRandom(req.decoding().seed());
+            if (req.decoding().maxNewTokens() == 0) {
+                finish = "length";
+            }
+        }
+
+        boolean done() {
+            return finish != null;
+        }
+
+        /** Takes the next token from logits [V]; ends the row at EOS, a stop string or its budget. */
+        void next(float[] logits) {
+            long t = Sampler.pick(logits, req.decoding(), rng);
+            if (t == lm.specials().eos()) {
+                finish = "eos";
+                return;
+            }
+            out.add(t);
+            List<String> stops = req.decoding().stop();
+            if (!stops.isEmpty()) {
+                text = tokenizer.decode(ids());
+                int cut = -1;
+                for (String s : stops) {
+                    int at = text.indexOf(s);
+                    if (at >= 0 && (cut < 0 || at < cut)) {
+                        cut = at;
                     }
-                    next = argmaxLast(h);
                 }
-                if (next == eos) {
-                    break;
+                if (cut >= 0) {
+                    text = text.substring(0, cut);
+                    finish = "stop";
+                    return;
                 }
-                out.add(next);
+            }
+            if (out.size() >= req.decoding().maxNewTokens()) {
+                finish = "length";
             }
         }
-        return out.stream().mapToLong(Long::longValue).toArray();
+
+        /** The last token fed back (EOS for a row that has ended: its output is no longer read). */
+        long last() {
+            return done() || out.isEmpty() ? lm.specials().eos() : out.get(out.size() - 1);
+        }
+
+        long[] ids() {
+            return out.stream().mapToLong(Long::longValue).toArray();
+        }
+
+        Output output() {
+            return new Output(ids(), "stop".equals(finish) ? text : tokenizer.decode(ids()), finish);
+        }
     }
 
-    private long[] seq2seq(NDManager m, NDArray prompt, long[] input, int maxNew) {
-        List<Long> out = new ArrayList<>();
-        long eos = lm.specials().eos();
-        try (NDManager enc = m.newSubManager(); KvCache cache = useCache ? new KvCache(m) : null) {
-            NDArray ids = Tensors.create(enc, input, new Shape(1, input.length));
-            NDList encoded = Prompted.run(lm, prompt, ids, enc.ones(new Shape(1, input.length), DataType.INT64)); // [1, S, D]
-            for (int step = 0; step < maxNew; step++) {
-                long next;
+    /** Decoder LMs: each row's prompt + input once (its own cache), the caches stacked, then one token per row per step. */
+    private void decoder(NDManager m, List<Row> rows) {
+        List<KvCache> own = new ArrayList<>();
+        try (NDManager pre = m.newSubManager()) {
+            for (Row r : rows) {
+                KvCache c = new KvCache(m);
+                own.add(c);
+                NDArray h = lm.forward(embedRow(pre, r, r.req.input()),
+                        pre.ones(new Shape(1, r.req.n() + r.req.input().length), DataType.INT64), c); // [1, S, D]
+                if (!r.done()) {
+                    r.next(lastLogits(h)[0]);
+                }
+            }
+        }
+        int b = rows.size();
+        int[] lengths = own.stream().mapToInt(KvCache::length).toArray();
+        try (KvCache cache = KvCache.stack(m, own)) {
+            own.forEach(KvCache::close);
+            int p = cache.length();
+            for (int step = 1; rows.stream().anyMatch(r -> !r.done()); step++) {
                 try (NDManager s = m.newSubManager()) {
-                    long[] dec = cache != null
-                            ? new long[] {step == 0 ? lm.specials().decoderStart() : out.get(out.size() - 1)}
-                            : concat(new long[] {lm.specials().decoderStart()}, out);
-                    NDArray h = lm.decode(Tensors.create(s, dec, new Shape(1, dec.length)), encoded.get(0), encoded.get(1), cache); // [1, R, D]
-                    next = argmaxLast(h);
+                    long[] ids = new long[b];
+                    long[] mask = new long[b * (p + step)];                              // [B, P + step]
+                    for (int i = 0; i < b; i++) {
+                        ids[i] = rows.get(i).last();
+                        for (int j = 0; j < p + step; j++) {
+                            mask[i * (p + step) + j] = j < lengths[i] || j >= p ? 1 : 0; // a row's padding is masked
+                        }
+                    }
+                    NDArray e = lm.embed(Tensors.create(s, ids, new Shape(b, 1)));                  // [B, 1, D]
+                    NDArray h = lm.forward(e, Tensors.create(s, mask, new Shape(b, p + step)), cache); // [B, 1, D]
+                    float[][] logits = lastLogits(h);
+                    for (int i = 0; i < b; i++) {
+                        if (!rows.get(i).done()) {
+                            rows.get(i).next(logits[i]);
+                        }
+                    }
                 }
-                if (next == eos) {
-                    break;
-                }
-                out.add(next);
             }
         }
-        return out.stream().mapToLong(Long::longValue).toArray();
     }
 
-    /** The most likely next token after the last position of h [1, L, D]. */
-    private long argmaxLast(NDArray h) {
+    /** Encoder-decoders: each row encoded with its prompt, padded to the longest and masked; the decoder steps batched. */
+    private void seq2seq(NDManager m, List<Row> rows) {
+        int b = rows.size();
+        try (NDManager enc = m.newSubManager(); KvCache cache = new KvCache(m)) {
+            List<NDList> encoded = new ArrayList<>();
+            int longest = 0;
+            for (Row r : rows) {
+                NDArray p = Tensors.create(enc, r.req.prompt(), new Shape(r.req.n(), lm.hiddenSize()));  // [N, D]
+                long[] in = r.req.input();
+                NDList e = Prompted.run(lm, p, Tensors.create(enc, in, new Shape(1, in.length)),
+                        enc.ones(new Shape(1, in.length), DataType.INT64));                     // [1, S, D], [1, S]
+                encoded.add(e);
+                longest = Math.max(longest, (int) e.get(0).getShape().get(1));
+            }
+            NDList hs = new NDList();
+            NDList masks = new NDList();
+            for (NDList e : encoded) {
+                long s = e.get(0).getShape().get(1);
+                NDArray h = e.get(0);
+                NDArray mask = e.get(1).toType(DataType.INT64, false);
+                if (s < longest) {
+                    h = NDArrays.concat(new NDList(h, enc.zeros(new Shape(1, longest - s, h.getShape().get(2)), h.getDataType())), 1);
+                    mask = NDArrays.concat(new NDList(mask, enc.zeros(new Shape(1, longest - s), DataType.INT64)), 1);
+                }
+                hs.add(h);
+                masks.add(mask);
+            }
+            NDArray hidden = NDArrays.concat(hs, 0);                                              // [B, S, D]
+            NDArray mask = NDArrays.concat(masks, 0);                                             // [B, S]
+            for (int step = 0; rows.stream().anyMatch(r -> !r.done()); step++) {
+                try (NDManager s = m.newSubManager()) {
+                    long[] ids = new long[b];
+                    for (int i = 0; i < b; i++) {
+                        ids[i] = step == 0 ? lm.specials().decoderStart() : rows.get(i).last();
+                    }
+                    NDArray h = lm.decode(Tensors.create(s, ids, new Shape(b, 1)), hidden, mask, cache); // [B, 1, D]
+                    float[][] logits = lastLogits(h);
+                    for (int i = 0; i < b; i++) {
+                        if (!rows.get(i).done()) {
+                            rows.get(i).next(logits[i]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** One row without the cache: every step runs the whole sequence again (the reference). */
+    private void uncached(NDManager m, Row r) {
+        NDArray p = Tensors.create(m, r.req.prompt(), new Shape(r.req.n(), lm.hiddenSize()));           // [N, D]
+        NDArray encoded = null;
+        NDArray encMask = null;
+        if (lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
+            long[] in = r.req.input();
+            NDList e = Prompted.run(lm, p, Tensors.create(m, in, new Shape(1, in.length)),
+                    m.ones(new Shape(1, in.length), DataType.INT64));                              // [1, S, D], [1, S]
+            encoded = e.get(0);
+            encMask = e.get(1);
+        }
+        while (!r.done()) {
+            try (NDManager s = m.newSubManager()) {
+                NDArray h;
+                if (encoded != null) {
+                    long[] dec = concat(new long[] {lm.specials().decoderStart()}, r.out);
+                    h = lm.decode(Tensors.create(s, dec, new Shape(1, dec.length)), encoded, encMask, null);     // [1, R, D]
+                } else {
+                    long[] ids = concat(r.req.input(), r.out);
+                    h = lm.forward(embedRow(s, r, ids), s.ones(new Shape(1, r.req.n() + ids.length), DataType.INT64)); // [1, S, D]
+                }
+                r.next(lastLogits(h)[0]);
+            }
+        }
+    }
+
+    /** [prompt; embedded ids] for one row: [1, N + T, D]. */
+    private NDArray embedRow(NDManager s, Row r, long[] ids) {
+        NDArray prompt = Tensors.create(s, r.req.prompt(), new Shape(1, r.req.n(), lm.hiddenSize()));  // [1, N, D]
+        NDArray tokens = lm.embed(Tensors.create(s, ids, new Shape(1, ids.length)));               // [1, T, D]
+        return NDArrays.concat(new NDList(prompt, tokens), 1);                                     // [1, S, D]
+    }
+
+    /** The logits after the last position of h [B, L, D], per row: [B][V]. */
+    private float[][] lastLogits(NDArray h) {
         long l = h.getShape().get(1);
-        NDArray last = h.get(new NDIndex(":, " + (l - 1) + ", :"));                       // [1, D]
-        return lm.logits(last).argMax(1).getLong(0);                                       // [1, V] → id
+        NDArray last = h.get(new NDIndex(":, " + (l - 1) + ", :"));                       // [B, D]
+        NDArray logits = lm.logits(last).toType(DataType.FLOAT32, false);                  // [B, V]
+        int b = (int) logits.getShape().get(0);
+        int v = (int) logits.getShape().get(1);
+        float[] flat = logits.toFloatArray();
+        float[][] out = new float[b][v];
+        for (int i = 0; i < b; i++) {
+            System.arraycopy(flat, i * v, out[i], 0, v);
+        }
+        return out;
     }
 
     private static long[] concat(long[] a, List<Long> b) {

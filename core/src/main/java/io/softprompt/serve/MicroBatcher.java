@@ -2,6 +2,7 @@ package io.softprompt.serve;
 
 import io.softprompt.data.Encoder;
 import io.softprompt.infer.PromptRegistry;
+import io.softprompt.scoring.Generator;
 import io.softprompt.scoring.Scorer;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -16,16 +17,22 @@ import org.slf4j.LoggerFactory;
 /**
  * Gathers the items of concurrent requests, of any tasks, into batches: one worker thread (the model
  * runs one batch at a time) takes the first waiting item, waits up to the window for more, up to the
- * largest batch, then scores them all with {@link Scorer}. The queue is bounded: a request whose
- * items do not all fit is refused whole (the server answers 503).
+ * largest batch, then scores them all with {@link Scorer}; items of text-to-text tasks in the batch are
+ * generated together ({@link Generator}: one batched pass per new token, with the key/value cache). The
+ * queue is bounded: a request whose items do not all fit is refused whole (the server answers 503).
  */
 public final class MicroBatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MicroBatcher.class);
 
-    /** One item waiting for its probabilities. */
-    public record Pending(PromptRegistry.Entry entry, Encoder.Encoded row, CompletableFuture<float[]> result) {}
+    /**
+     * One item waiting for its answer: class probabilities (float[]) for a classification item, a
+     * {@link Generator.Output} for one that generates ({@code generate} not null).
+     */
+    public record Pending(PromptRegistry.Entry entry, Encoder.Encoded row, Generator.Request generate,
+            CompletableFuture<Object> result) {}
 
     private final Scorer scorer;
+    private final Generator generator;
     private final ArrayBlockingQueue<Pending> queue;
     private final int maxBatch;
     private final long windowNanos;
@@ -34,9 +41,10 @@ public final class MicroBatcher implements AutoCloseable {
     private final Thread worker;
     private volatile boolean running = true;
 
-    public MicroBatcher(Scorer scorer, int queueCapacity, int maxBatch, long windowMillis, int tokenBudget,
+    public MicroBatcher(Scorer scorer, Generator generator, int queueCapacity, int maxBatch, long windowMillis, int tokenBudget,
             ServeMetrics metrics) {
         this.scorer = scorer;
+        this.generator = generator;
         this.queue = new ArrayBlockingQueue<>(queueCapacity);
         this.maxBatch = maxBatch;
         this.windowNanos = TimeUnit.MILLISECONDS.toNanos(windowMillis);
@@ -78,7 +86,9 @@ public final class MicroBatcher implements AutoCloseable {
                     }
                     batch.add(p);
                 }
-                score(batch);
+                List<Pending> gen = batch.stream().filter(p -> p.generate() != null).toList();
+                score(batch.stream().filter(p -> p.generate() == null).toList());
+                generate(gen);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
@@ -91,7 +101,24 @@ public final class MicroBatcher implements AutoCloseable {
         }
     }
 
+    private void generate(List<Pending> batch) {
+        if (batch.isEmpty()) {
+            return;
+        }
+        if (generator == null) {
+            throw new IllegalStateException("this model does not generate");
+        }
+        metrics.batch(batch.size());
+        List<Generator.Output> out = generator.generate(batch.stream().map(Pending::generate).toList());
+        for (int i = 0; i < batch.size(); i++) {
+            batch.get(i).result().complete(out.get(i));
+        }
+    }
+
     private void score(List<Pending> batch) {
+        if (batch.isEmpty()) {
+            return;
+        }
         Map<Scorer.Slot, Integer> index = new IdentityHashMap<>();
         List<Scorer.Slot> slots = new ArrayList<>();
         List<Scorer.Item> items = new ArrayList<>();

@@ -2,9 +2,11 @@ package io.softprompt.serve;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.softprompt.infer.Member;
 import io.softprompt.infer.MultiTask;
 import io.softprompt.infer.PromptRegistry;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.scoring.Generator;
 import io.softprompt.scoring.Scorer;
 import io.softprompt.util.Json;
 import java.io.IOException;
@@ -32,7 +34,9 @@ import org.slf4j.LoggerFactory;
  * The HTTP JSON API of {@code softprompt serve}: one frozen model, every prompt in a folder.
  *
  * <pre>
- *   POST /v1/predict   {"task": T, "text": X [, "id": I]}  or  {"items": [{...}, ...]}
+ *   POST /v1/predict   {"task": T, "text": X [, "id": I]}  or  {"items": [{...}, ...]}; items of
+ *                      text-to-text tasks generate (max_new_tokens, do_sample, temperature, top_k,
+ *                      top_p, seed, stop) and answer {"generated", "finish_reason", "tokens"}
  *   GET  /v1/tasks     the served tasks, and the prompt files refused with their reasons
  *   GET  /health       {"status": "ok", ...}  (never needs the token)
  *   GET  /metrics      requests, items, errors, batch sizes, latency percentiles; Prometheus text
@@ -66,9 +70,11 @@ public final class PredictServer implements AutoCloseable {
         this.settings = s;
         this.expectedAuth = s.token() == null ? null : ("Bearer " + s.token()).getBytes(StandardCharsets.UTF_8);
         this.scorer = new Scorer(model.lm(), s.prefixCache());
-        this.registry = new PromptRegistry(promptDir, model, s.maxLength(), scorer::forget);
+        boolean generates = model.lm().kind() != io.softprompt.model.LanguageModel.Kind.MASKED;
+        this.registry = new PromptRegistry(promptDir, model, s.maxLength(), scorer::forget, generates);
         registry.refresh();
-        this.batcher = new MicroBatcher(scorer, s.queueCapacity(), s.maxBatch(), s.windowMillis(), s.tokenBudget(), metrics);
+        this.batcher = new MicroBatcher(scorer, generates ? new Generator(model.lm(), model.tokenizer(), true) : null,
+                s.queueCapacity(), s.maxBatch(), s.windowMillis(), s.tokenBudget(), metrics);
         this.guard = new ConnectionGuard(s.maxConnections(), s.readTimeoutMillis());
         this.http = HttpServer.create(new InetSocketAddress(s.host(), s.port()), 128);
         http.setExecutor(guard);
@@ -252,7 +258,11 @@ public final class PredictServer implements AutoCloseable {
             m.put("file", e.file().getFileName().toString());
             m.put("task", e.task().name());
             m.put("tokens", e.prompt().tokens());
-            m.put("labels", e.task().labels());
+            if (e.task().textToText()) {
+                m.put("generates", true);
+            } else {
+                m.put("labels", e.task().labels());
+            }
             list.add(m);
         }
         Map<String, Object> out = new LinkedHashMap<>();
@@ -297,12 +307,23 @@ public final class PredictServer implements AutoCloseable {
         Map<String, PromptRegistry.Entry> served = registry.entries();
         List<MicroBatcher.Pending> pending = new ArrayList<>();
         List<Object> ids = new ArrayList<>();
-        Requests.Request request = Requests.read(body, served.keySet(), settings.maxItems(), settings.maxTextChars());
+        java.util.Set<String> textToText = new java.util.HashSet<>();
+        served.forEach((name, e) -> {
+            if (e.member().task().textToText()) {
+                textToText.add(name);
+            }
+        });
+        Requests.Request request = Requests.read(body, served.keySet(), textToText, settings.maxItems(),
+                settings.maxTextChars(), settings.maxNewTokens());
         boolean many = request.batch();
         for (Requests.Item it : request.items()) {
             PromptRegistry.Entry e = served.get(it.task());
             ids.add(it.id());
-            pending.add(new MicroBatcher.Pending(e, e.encoder().encode(it.text(), -1), new CompletableFuture<>()));
+            Member m = e.member();
+            pending.add(it.decoding() != null
+                    ? new MicroBatcher.Pending(e, null, new Generator.Request(m.prompt().values(), m.prompt().tokens(),
+                            m.encoder().encodeText(it.text()), it.decoding()), new CompletableFuture<>())
+                    : new MicroBatcher.Pending(e, e.encoder().encode(it.text(), -1), null, new CompletableFuture<>()));
         }
         metrics.items.addAndGet(pending.size());
         if (!batcher.offerAll(pending)) {
@@ -312,23 +333,32 @@ public final class PredictServer implements AutoCloseable {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(settings.timeoutMillis());
         for (int i = 0; i < pending.size(); i++) {
             MicroBatcher.Pending p = pending.get(i);
-            float[] probs;
+            Object answer;
             try {
-                probs = p.result().get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                answer = p.result().get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             } catch (TimeoutException e) {
                 return error(504, "timed out after " + settings.timeoutMillis() + " ms");
             } catch (ExecutionException e) {
-                return error(500, "scoring failed: " + e.getCause());
+                return error(500, (p.generate() != null ? "generation" : "scoring") + " failed: " + e.getCause());
             }
-            MultiTask.Answer a = MultiTask.classified(p.entry().member(), probs);
             Map<String, Object> r = new LinkedHashMap<>();
             if (ids.get(i) != null) {
                 r.put("id", ids.get(i));
             }
             r.put("task", p.entry().name());
-            r.put("label", a.label());
-            r.put("word", a.word());
-            r.put("probabilities", a.probabilities());
+            if (answer instanceof Generator.Output g) {
+                r.put("generated", g.text());
+                r.put("finish_reason", g.finish());
+                r.put("tokens", g.ids().length);
+                if (p.generate().decoding().sample()) {
+                    r.put("seed", p.generate().decoding().seed());
+                }
+            } else {
+                MultiTask.Answer a = MultiTask.classified(p.entry().member(), (float[]) answer);
+                r.put("label", a.label());
+                r.put("word", a.word());
+                r.put("probabilities", a.probabilities());
+            }
             results.add(r);
         }
         if (!many) {

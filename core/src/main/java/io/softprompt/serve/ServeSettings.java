@@ -25,21 +25,22 @@ import io.softprompt.util.UserException;
  * @param readTimeoutMillis a request's headers and body must arrive within this time
  * @param maxConnections requests served at once (beyond: 503)
  * @param token the bearer token every route but /health needs (null: none)
+ * @param maxNewTokens the most tokens a text-to-text item may ask to generate (its max_new_tokens)
  */
 public record ServeSettings(int port, String host, int maxBatch, long windowMillis, int queueCapacity, int maxItems,
         int maxTextChars, int maxBodyBytes, int tokenBudget, boolean prefixCache, long timeoutMillis, int maxLength,
-        long readTimeoutMillis, int maxConnections, String token) {
+        long readTimeoutMillis, int maxConnections, String token, int maxNewTokens) {
 
     /** The defaults: what {@code softprompt serve} does with no flags. */
     public static final ServeSettings DEFAULTS = new ServeSettings(8080, "127.0.0.1", 32, 5, 1024, 64, 10_000, 1 << 20, 0,
-            true, 30_000, 128, 10_000, 64, null);
+            true, 30_000, 128, 10_000, 64, null, 64);
 
     public ServeSettings {
         check(port >= 0 && port <= 65535, "{{port}} must be 0..65535 (got " + port + ")");
         check(host != null && !host.isBlank(), "{{host}} must be an address or name");
         for (Object[] c : new Object[][] {{"max_batch", maxBatch}, {"queue", queueCapacity}, {"max_items", maxItems},
             {"max_text_chars", maxTextChars}, {"max_length", maxLength}, {"max_connections", maxConnections},
-            {"max_body_bytes", maxBodyBytes}}) {
+            {"max_body_bytes", maxBodyBytes}, {"max_new_tokens", maxNewTokens}}) {
             check((Integer) c[1] >= 1, UserException.key((String) c[0]) + " must be at least 1 (got " + c[1] + ")");
         }
         check(windowMillis >= 0, "{{batch_window_ms}} must not be negative (got " + windowMillis + ")");
@@ -80,6 +81,7 @@ public record ServeSettings(int port, String host, int maxBatch, long windowMill
         private long readTimeoutMillis;
         private int maxConnections;
         private String token;
+        private int maxNewTokens;
 
         private Builder(ServeSettings s) {
             port = s.port;
@@ -97,6 +99,7 @@ public record ServeSettings(int port, String host, int maxBatch, long windowMill
             readTimeoutMillis = s.readTimeoutMillis;
             maxConnections = s.maxConnections;
             token = s.token;
+            maxNewTokens = s.maxNewTokens;
         }
 
         public Builder port(int v) {
@@ -174,9 +177,14 @@ public record ServeSettings(int port, String host, int maxBatch, long windowMill
             return this;
         }
 
+        public Builder maxNewTokens(int v) {
+            maxNewTokens = v;
+            return this;
+        }
+
         public ServeSettings build() {
             return new ServeSettings(port, host, maxBatch, windowMillis, queueCapacity, maxItems, maxTextChars, maxBodyBytes,
-                    tokenBudget, prefixCache, timeoutMillis, maxLength, readTimeoutMillis, maxConnections, token);
+                    tokenBudget, prefixCache, timeoutMillis, maxLength, readTimeoutMillis, maxConnections, token, maxNewTokens);
         }
     }
 }

@@ -65,7 +65,7 @@ class PredictServerTest {
         }
         model = LoadedModel.load(Fixtures.of("gpt2"), m);
         server = new PredictServer(model, prompts, new ServeSettings(0, "127.0.0.1", 8, 5, 64, 16, 200, 1 << 16, 0,
-                true, 30000, 64, 2000, 48, null));
+                true, 30000, 64, 2000, 48, null, 16));
     }
 
     @AfterAll
@@ -206,7 +206,7 @@ class PredictServerTest {
     @Test
     void aFullQueueAnswers503WithRetryAfter() throws Exception {
         try (PredictServer small = new PredictServer(model, prompts, new ServeSettings(0, "127.0.0.1", 8, 5, 2, 16, 200,
-                1 << 16, 0, true, 30000, 64, 2000, 48, null))) {
+                1 << 16, 0, true, 30000, 64, 2000, 48, null, 16))) {
             String body = "{\"items\": [{\"task\": \"mood\", \"text\": \"a\"}, {\"task\": \"mood\", \"text\": \"b\"},"
                     + " {\"task\": \"mood\", \"text\": \"c\"}]}";
             HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + small.port()

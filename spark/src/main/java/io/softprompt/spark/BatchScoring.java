@@ -244,7 +244,8 @@ public final class BatchScoring {
                 }
             }
             MultiTask.Answer[] answers = new MultiTask.Answer[chunk.size()];
-            MultiTask.Batching how = new MultiTask.Batching(o.batchSize(), o.tokenBudget(), o.prefixCache(), o.maxNewTokens());
+            MultiTask.Batching how = new MultiTask.Batching(o.batchSize(), o.tokenBudget(), o.prefixCache(),
+                    io.softprompt.scoring.Decoding.greedy(o.maxNewTokens()));
             try {
                 List<MultiTask.Answer> a = MultiTask.answer(model, members, valid, how);
                 for (int k = 0; k < a.size(); k++) {
