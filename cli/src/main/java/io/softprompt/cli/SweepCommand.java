@@ -77,7 +77,8 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Start afresh the runs whose folders were started with another configuration.")
     boolean force;
 
-    @Option(names = "--dry-run", description = "List the runs (and what would happen to each) without running them.")
+    @Option(names = "--dry-run", description = "List the runs as a table (with --json: JSON lines) and what would "
+            + "happen to each (new, finished, interrupted, changed; the pack with --pack), without running them.")
     boolean dryRun;
 
     @Option(names = "--debug-step-delay-ms", hidden = true, defaultValue = "0", description = "Test hook, passed to train.")
@@ -167,17 +168,22 @@ public final class SweepCommand implements Callable<Integer> {
                     }
                 }
             }
-            for (SweepPlan.Run r : runs) {
-                Map<String, Object> j = new LinkedHashMap<>();
-                j.put("index", r.index());
-                j.put("run", r.id());
-                j.put("point", r.point());
-                j.put("state", states.get(r.id()).name().toLowerCase(Locale.ROOT));
-                if (packOf.containsKey(r.id())) {
-                    j.put("pack", packOf.get(r.id()));
+            if (common.json) {
+                for (SweepPlan.Run r : runs) {
+                    Map<String, Object> j = new LinkedHashMap<>();
+                    j.put("index", r.index());
+                    j.put("run", r.id());
+                    j.put("point", r.point());
+                    j.put("state", states.get(r.id()).name().toLowerCase(Locale.ROOT));
+                    if (packOf.containsKey(r.id())) {
+                        j.put("pack", packOf.get(r.id()));
+                    }
+                    out_.println(Json.write(j));
                 }
-                out_.println(Json.write(j));
+            } else {
+                out_.print(dryRunTable(plan, runs, states, packOf));
             }
+            out_.flush();
             return 0;
         }
         int cores = Runtime.getRuntime().availableProcessors();
@@ -206,6 +212,61 @@ public final class SweepCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * The runs as a table: index, state, pack (with --pack), one column per grid key, the run folder;
+     * then a count per state.
+     */
+    static String dryRunTable(SweepPlan plan, List<SweepPlan.Run> runs, Map<String, SweepRunner.State> states,
+            Map<String, Integer> packOf) {
+        List<String> keys = new ArrayList<>(plan.grid().keySet());
+        List<String> header = new ArrayList<>(List.of("#", "state"));
+        if (!packOf.isEmpty()) {
+            header.add("pack");
+        }
+        header.addAll(keys);
+        header.add("run folder");
+        List<List<String>> rows = new ArrayList<>();
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        for (SweepPlan.Run r : runs) {
+            String state = states.get(r.id()).name().toLowerCase(Locale.ROOT);
+            counts.merge(state, 1, Integer::sum);
+            List<String> row = new ArrayList<>(List.of(Integer.toString(r.index()), state));
+            if (!packOf.isEmpty()) {
+                row.add(packOf.containsKey(r.id()) ? Integer.toString(packOf.get(r.id())) : "-");
+            }
+            for (String k : keys) {
+                Object v = r.point().get(k);
+                row.add(v instanceof String str ? str : Json.write(v));
+            }
+            row.add(r.id());
+            rows.add(row);
+        }
+        int[] w = new int[header.size()];
+        for (int c = 0; c < w.length; c++) {
+            w[c] = header.get(c).length();
+            for (List<String> row : rows) {
+                w[c] = Math.max(w[c], row.get(c).length());
+            }
+        }
+        StringBuilder sb = new StringBuilder();
+        for (List<String> row : java.util.stream.Stream.concat(java.util.stream.Stream.of(header), rows.stream()).toList()) {
+            StringBuilder line = new StringBuilder();
+            for (int c = 0; c < w.length; c++) {
+                String cell = row.get(c);
+                boolean right = c == 0; // the index reads best right-aligned
+                line.append(right ? " ".repeat(w[c] - cell.length()) + cell : cell + (c == w.length - 1 ? "" : " ".repeat(w[c] - cell.length())));
+                if (c < w.length - 1) {
+                    line.append("  ");
+                }
+            }
+            sb.append(line.toString().stripTrailing()).append('\n');
+        }
+        StringBuilder total = new StringBuilder(runs.size() + " run(s): ");
+        counts.forEach((k, v) -> total.append(v).append(' ').append(k).append(", "));
+        sb.append(total, 0, total.length() - 2).append(" (nothing ran: --dry-run; --json for JSON lines)\n");
+        return sb.toString();
+    }
+
     /** What every child gets besides its run's flags: the placement, and the test hook. */
     private List<String> childArgs() {
         List<String> a = new ArrayList<>();
@@ -225,8 +286,10 @@ public final class SweepCommand implements Callable<Integer> {
     static List<String> childTrainCommand() {
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
                 "-Xms64m", "-Xmn24m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:MaxDirectMemorySize=64g", "-Dai.djl.offline=true"));
-        if (System.getProperty("softprompt.offline") != null) {
-            cmd.add("-Dsoftprompt.offline=" + System.getProperty("softprompt.offline"));
+        for (String p : List.of("softprompt.offline", "softprompt.hf.cache")) {
+            if (System.getProperty(p) != null) {
+                cmd.add("-D" + p + "=" + System.getProperty(p));
+            }
         }
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "train"));
         return cmd;

@@ -2,6 +2,7 @@ package io.softprompt.cli;
 
 import java.io.IOException;
 import java.util.Locale;
+import io.softprompt.util.Durations;
 import org.jline.terminal.spi.SystemStream;
 import org.jline.terminal.spi.TerminalProvider;
 
@@ -62,11 +63,6 @@ final class Terminal {
     }
 
     static String duration(double seconds) {
-        if (!Double.isFinite(seconds) || seconds < 0) {
-            return "?";
-        }
-        long s = Math.round(seconds);
-        return s >= 3600 ? String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
-                : String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60);
+        return Durations.clock(seconds);
     }
 }

@@ -153,7 +153,7 @@ class TrustworthyTest {
         String changed = fails("sweep", "--config", sweep.toString(), "--out", runs.toString(), "--set", "steps=3");
         assertTrue(changed.contains("2 run folder(s) were started with another configuration"), changed);
         assertTrue(changed.contains("--force"), changed);
-        Cli.Run dry = Cli.run("sweep", "--config", sweep.toString(), "--out", runs.toString(), "--set", "steps=3", "--dry-run");
+        Cli.Run dry = Cli.run("sweep", "--config", sweep.toString(), "--out", runs.toString(), "--set", "steps=3", "--dry-run", "--json");
         assertTrue(dry.out().contains("\"state\":\"changed\""), dry.out());
         Cli.Run forced = Cli.run("sweep", "--config", sweep.toString(), "--out", runs.toString(), "--set", "steps=3",
                 "--force", "--json");

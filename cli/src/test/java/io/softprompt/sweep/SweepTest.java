@@ -79,6 +79,14 @@ class SweepTest {
 
         Cli.Run again = Cli.run("sweep", "--config", config.toString(), "--out", out.toString());
         assertEquals(0, again.code(), again.err());
+        // each run's line: its place, its best dev accuracy, the sweep's best so far, the time left
+        List<String> progress = again.err().lines().filter(l -> l.startsWith("[")).toList();
+        assertEquals(3, progress.size(), "one line per run trained (one was done already): " + again.err());
+        for (String line : progress) {
+            assertTrue(line.matches("\\[[234]/4] tokens-\\d_seed-\\d: best dev acc \\d\\.\\d{4} \\| sweep best \\d\\.\\d{4} "
+                    + "\\(tokens-\\d_seed-\\d\\) \\| ETA \\d+:\\d\\d"), line);
+        }
+        assertTrue(progress.get(2).endsWith("ETA 0:00"), progress.get(2));
         Map<String, List<String>> ev = events(out);
         assertEquals(4, ev.size());
         for (var e : ev.entrySet()) {
@@ -190,7 +198,7 @@ class SweepTest {
         Files.writeString(grid, "{\"base\": {\"steps\": 1}, \"grid\": {\"max_length\": [16, 32], \"tokens\": [1, 5],"
                 + " \"seed\": [1, 2, 3]}}");
         Cli.Run r = Cli.run("sweep", "--config", grid.toString(), "--out", tmp.resolve("packgrid").toString(), "--pack", "4",
-                "--dry-run");
+                "--dry-run", "--json");
         assertEquals(0, r.code(), r.err());
         Map<Integer, Set<Integer>> lengths = new HashMap<>();
         Map<Integer, Integer> sizes = new HashMap<>();
@@ -213,18 +221,37 @@ class SweepTest {
     }
 
     @Test
+    void dryRunIsATableWithOneColumnPerGridKey() throws Exception {
+        Path grid = tmp.resolve("table.json");
+        Files.writeString(grid, "{\"base\": {\"steps\": 1}, \"grid\": {\"tokens\": [5, 20], \"lr\": [0.3, 0.03]}}");
+        Cli.Run r = Cli.run("sweep", "--config", grid.toString(), "--out", tmp.resolve("table").toString(), "--dry-run",
+                "--pack", "2");
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = r.out().lines().toList();
+        System.out.println(r.out());
+        assertEquals(6, lines.size(), r.out());
+        assertTrue(lines.get(0).matches("#  state\\s+pack\\s+tokens\\s+lr\\s+run folder"), lines.get(0));
+        int folder = lines.get(0).indexOf("run folder");
+        for (String row : lines.subList(1, 5)) {
+            assertTrue(row.matches("\\d  new\\s+[12]\\s+(5|20)\\s+0\\.0?3\\s+\\S+"), row);
+            assertTrue(row.substring(folder).matches("tokens-\\d+_lr-\\S+"), "columns aligned: " + row);
+        }
+        assertEquals("4 run(s): 4 new (nothing ran: --dry-run; --json for JSON lines)", lines.get(5));
+    }
+
+    @Test
     void shardsPartitionTheGrid() throws Exception {
         Path grid = tmp.resolve("grid.json");
         Files.writeString(grid, "{\"base\": {\"steps\": 1}, \"grid\": {\"tokens\": [1, 5, 20, 100], \"init\": [\"random\","
                 + " \"vocab\", \"labels\"], \"seed\": [1, 2]}}");
         Set<String> all = new HashSet<>(runs(Cli.run("sweep", "--config", grid.toString(), "--out", tmp.resolve("g").toString(),
-                "--dry-run")));
+                "--dry-run", "--json")));
         assertEquals(24, all.size());
         Set<String> union = new HashSet<>();
         int total = 0;
         for (int i = 1; i <= 3; i++) {
             List<String> part = runs(Cli.run("sweep", "--config", grid.toString(), "--out", tmp.resolve("g").toString(),
-                    "--dry-run", "--shard", i + "/3"));
+                    "--dry-run", "--json", "--shard", i + "/3"));
             total += part.size();
             union.addAll(part);
         }
