@@ -53,7 +53,12 @@ public final class Main implements Callable<Integer> {
         if (System.getProperty("ai.djl.offline") == null) {
             System.setProperty("ai.djl.offline", "true");
         }
-        return execute(cl, new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+        // on a terminal, long messages are wrapped at word boundaries to its width
+        PrintWriter err = Terminal.isInteractive()
+                ? new PrintWriter(new WrappingWriter(new java.io.OutputStreamWriter(System.err, java.nio.charset.Charset.defaultCharset()),
+                        Terminal.width()), true)
+                : new PrintWriter(System.err, true);
+        return execute(cl, new PrintWriter(System.out, true), err, args);
     }
 
     /** Runs a command line with the given writers (tests call this in-process). */

@@ -3,12 +3,15 @@ package io.softprompt.cli;
 import io.softprompt.eval.Metrics;
 import io.softprompt.train.Trainer;
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.Locale;
 
 /**
  * Training progress. On a terminal: one line redrawn in place (a bar sized to the terminal, step,
- * loss, dev accuracy, examples/s, ETA), never wider than the terminal so it never wraps, replaced by
- * "evaluating ..." while the dev set is scored; each evaluation's result stays on its own line. In CI,
+ * loss, dev accuracy, examples/s, ETA), never wider than the terminal so it never wraps; at narrow
+ * widths the text gets shorter and the bar stays (down to 4 cells); replaced by "evaluating ..." while
+ * the dev set is scored; each evaluation's result stays, wrapped at word boundaries when it is wider
+ * than the terminal. In CI,
  * a pipe or a file: plain lines, about every 5% of the run and at each evaluation, never a '\r'.
  */
 class Progress implements Trainer.Listener {
@@ -19,15 +22,23 @@ class Progress implements Trainer.Listener {
     private final PrintWriter err;
     private final boolean terminal;
     private final int width;
-    private final long start = System.nanoTime();
+    private final java.util.function.LongSupplier clock;
+    private final long start;
     private String dev = "-";
     private boolean drawn;
 
     /** width: the terminal's columns (only used when terminal). */
     Progress(PrintWriter err, boolean terminal, int width) {
+        this(err, terminal, width, System::nanoTime);
+    }
+
+    /** With a clock in nanoseconds (tests draw screens with a fixed one). */
+    Progress(PrintWriter err, boolean terminal, int width, java.util.function.LongSupplier clock) {
         this.err = err;
         this.terminal = terminal;
         this.width = Math.max(20, width);
+        this.clock = clock;
+        this.start = clock.getAsLong();
     }
 
     /** For standard error as it is: redrawn on a terminal of its width, plain lines elsewhere. */
@@ -51,29 +62,39 @@ class Progress implements Trainer.Listener {
     public void onStep(Trainer.Step s) {
         int step = s.step();
         int total = Math.max(1, s.total());
-        double elapsed = (System.nanoTime() - start) / 1e9;
+        double elapsed = (clock.getAsLong() - start) / 1e9;
         double eta = elapsed / step * (total - step);
         double loss = windowMean(s.loss());
         String stats = String.format(Locale.ROOT, "step %d/%d  loss %.4f (mean of %d)  lr %.2e  dev acc %s  %.1f ex/s  ETA %s",
                 step, total, loss, Math.min(seen, LOSS_WINDOW), s.lr(), dev, s.examplesPerSec(), Terminal.duration(eta));
         if (terminal) {
-            String compact = String.format(Locale.ROOT, "%d/%d loss %.4f dev %s %.1f ex/s ETA %s", step, total, loss,
-                    dev, s.examplesPerSec(), Terminal.duration(eta));
-            int room = width - 1;                           // the last column would wrap on some terminals
-            String text = stats.length() + 14 <= room ? stats : compact;
-            int bar = Math.min(30, room - text.length() - 3);
-            String line;
-            if (bar >= 8) {
-                int filled = (int) ((long) bar * step / total);
-                line = "[" + "#".repeat(filled) + ".".repeat(bar - filled) + "] " + text;
-            } else {
-                line = text;
-            }
-            redraw(line);
+            redraw(barLine(step, total, List.of(stats,
+                    String.format(Locale.ROOT, "%d/%d loss %.4f dev %s %.1f ex/s ETA %s", step, total, loss, dev,
+                            s.examplesPerSec(), Terminal.duration(eta)),
+                    String.format(Locale.ROOT, "%d%% loss %.4f dev %s ETA %s", 100L * step / total, loss, dev, Terminal.duration(eta)),
+                    String.format(Locale.ROOT, "%d%% loss %.3f ETA %s", 100L * step / total, loss, Terminal.duration(eta)))));
         } else if (step == 1 || step == total || step % Math.max(1, total / 20) == 0) {
             err.println(stats);
             err.flush();
         }
+    }
+
+    /**
+     * The bar and the most informative of {@code texts} (most to least) that fits beside a bar of at
+     * least 8 cells (up to 30); at narrow widths the shortest text with a bar of at least 4; the
+     * shortest alone when even that does not fit.
+     */
+    String barLine(int step, int total, List<String> texts) {
+        int room = width - 1;                               // the last column would wrap on some terminals
+        String shortest = texts.get(texts.size() - 1);
+        for (String text : texts) {
+            int bar = Math.min(30, room - text.length() - 3);
+            if (bar >= 8 || (text == shortest && bar >= 4)) {
+                int filled = (int) ((long) bar * step / total);
+                return "[" + "#".repeat(filled) + ".".repeat(bar - filled) + "] " + text;
+            }
+        }
+        return shortest;
     }
 
     @Override
@@ -90,9 +111,13 @@ class Progress implements Trainer.Listener {
                 ? String.format(Locale.ROOT, "dev exact match %.4f", m.accuracy())
                 : String.format(Locale.ROOT, "dev accuracy %.4f, macro-F1 %.4f", m.accuracy(), m.macroF1());
         String line = String.format(Locale.ROOT, "eval at step %d: %s%s", step, what, best ? " (best so far)" : "");
-        if (terminal) {
-            redraw(fit(line));
+        if (terminal) { // over the bar; at narrow widths on several lines, cut at word boundaries, never mid-number
+            String[] lines = Terminal.wrap(line, width).split("\n");
+            redraw(lines[0]);
             err.println();
+            for (int i = 1; i < lines.length; i++) {
+                err.println(lines[i]);
+            }
             drawn = false;
         } else {
             err.println(line);

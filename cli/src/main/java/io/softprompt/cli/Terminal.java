@@ -62,6 +62,40 @@ final class Terminal {
         return provider;
     }
 
+    /**
+     * text wrapped at word boundaries so that no line reaches {@code width} columns (the last column
+     * would wrap on some terminals); continuation lines are indented by two spaces; a word longer than
+     * a line is cut. Lines joined by '\n'; text that fits is returned as it is.
+     */
+    static String wrap(String text, int width) {
+        int room = Math.max(10, width - 1);
+        if (text.length() <= room) {
+            return text;
+        }
+        StringBuilder out = new StringBuilder();
+        StringBuilder line = new StringBuilder();
+        for (String word : text.split(" ", -1)) {
+            // the room on the line being filled: the first line has it all, the others lose the indent
+            if (line.length() > 0 && line.length() + 1 + word.length() > (out.length() == 0 ? room : room - 2)) {
+                out.append(out.length() == 0 ? "" : "\n  ").append(line);
+                line.setLength(0);
+            }
+            while (line.length() == 0 && word.length() > (out.length() == 0 ? room : room - 2)) { // longer than a line: cut
+                int limit = out.length() == 0 ? room : room - 2;
+                out.append(out.length() == 0 ? "" : "\n  ").append(word, 0, limit);
+                word = word.substring(limit);
+            }
+            if (line.length() > 0) {
+                line.append(' ');
+            }
+            line.append(word);
+        }
+        if (line.length() > 0) {
+            out.append(out.length() == 0 ? "" : "\n  ").append(line);
+        }
+        return out.toString();
+    }
+
     static String duration(double seconds) {
         return Durations.clock(seconds);
     }

@@ -46,6 +46,118 @@ class TerminalOutputTest {
         }
     }
 
+    /**
+     * What a terminal shows after writing {@code stream}: a carriage return goes back to the start of
+     * the line (later text overwrites), a newline starts the next one. The screen's lines.
+     */
+    static List<String> screen(String stream) {
+        List<String> lines = new ArrayList<>();
+        StringBuilder line = new StringBuilder();
+        int col = 0;
+        for (char c : stream.toCharArray()) {
+            if (c == '\n') {
+                lines.add(line.toString().stripTrailing());
+                line.setLength(0);
+                col = 0;
+            } else if (c == '\r') {
+                col = 0;
+            } else {
+                if (col < line.length()) {
+                    line.setCharAt(col, c);
+                } else {
+                    line.append(c);
+                }
+                col++;
+            }
+        }
+        if (line.length() > 0) {
+            lines.add(line.toString().stripTrailing());
+        }
+        return lines;
+    }
+
+    /**
+     * A scripted run on a terminal of {@code width} columns, with a fixed clock (1 s per step): the
+     * long note softprompt prints first, 200 steps, evaluations at 100 and 200, the last lines. The
+     * screen at the end, and the bar as it stood at step 150.
+     */
+    static String[] drive(int width) throws Exception {
+        StringWriter sw = new StringWriter();
+        PrintWriter err = new PrintWriter(new WrappingWriter(sw, width), true);
+        err.println("note: no --model given, no models/gpt2, no gpt2 in the Hugging Face cache /root/.cache/huggingface/hub "
+                + "and no hub: using the embedded sentiment-lm: a 4-layer GPT-2 trained here on SST-2 to hold a sentiment "
+                + "skill behind a cue, not a pretrained language model");
+        long[] now = {0};
+        Progress p = new Progress(err, true, width, () -> now[0]);
+        String at150 = null;
+        for (int step = 1; step <= 200; step++) {
+            now[0] = step * 1_000_000_000L;
+            p.onStep(new Trainer.Step(step, 200, 0.70 - step * 0.0004, 3e-2 * (1 - step / 200.0), 10.0, 16.0));
+            if (step % 100 == 0) {
+                p.onEvalStart(step, 872);
+                p.onEval(step, new Metrics(872, 0.5 + step * 0.0002, 0.49 + step * 0.0002, new long[2][2]), true);
+            }
+            if (step == 150) {
+                err.flush();
+                List<String> s = screen(sw.toString());
+                at150 = s.get(s.size() - 1);
+            }
+        }
+        p.finish();
+        err.println("wrote sst2.sp (best dev accuracy 0.5400 at step 200) -- sentiment-lm: a 4-layer GPT-2 trained here on "
+                + "SST-2 to hold a sentiment skill behind a cue, not a pretrained language model");
+        err.flush();
+        return new String[] {String.join("\n", screen(sw.toString())), at150};
+    }
+
+    /**
+     * Screens at 50, 80 and 120 columns: nothing reaches the last column, the bar is there at every
+     * width, evaluation results are whole (wrapped at word boundaries, never cut), notes wrap at word
+     * boundaries. docs/SCREENS.md holds these screens; -Dsoftprompt.writeScreens=true rewrites it.
+     */
+    @Test
+    void screensAtFiftyEightyAndOneHundredTwentyColumns() throws Exception {
+        StringBuilder doc = new StringBuilder("# What a terminal shows\n\nDrawn by `TerminalOutputTest` (a scripted 200-step run, "
+                + "one second per step) through the same `Progress` and line wrapping `softprompt train` uses on a "
+                + "terminal; the test fails when the code draws anything else.\n");
+        for (int width : new int[] {50, 80, 120}) {
+            String[] drawn = drive(width);
+            String screen = drawn[0];
+            for (String line : screen.split("\n")) {
+                assertTrue(line.length() < width, width + " columns: a line of " + line.length() + ": '" + line + "'");
+            }
+            assertTrue(drawn[1].matches("\\[#+\\.+\\] .*"), width + " columns: the bar is there at step 150: " + drawn[1]);
+            String oneLine = screen.replace("\n  ", " ");
+            assertTrue(oneLine.contains("eval at step 200: dev accuracy 0.5400, macro-F1 0.5300 (best so far)"),
+                    width + " columns: the evaluation is whole: " + screen);
+            assertTrue(oneLine.contains("not a pretrained language model"), screen);
+            for (String word : List.of("sentiment-lm:", "Hugging", "0.5400,")) {
+                assertTrue(screen.contains(word), width + " columns: '" + word + "' is never cut: " + screen);
+            }
+            doc.append("\n## ").append(width).append(" columns\n\nThe bar at step 150:\n\n```\n").append(drawn[1])
+                    .append("\n```\n\nThe screen at the end:\n\n```\n").append(screen).append("\n```\n");
+            System.out.println(width + " columns:\n" + drawn[1] + "\n" + screen + "\n");
+        }
+        Path file = Path.of(System.getProperty("softprompt.root", ".."), "docs", "SCREENS.md");
+        if (Boolean.getBoolean("softprompt.writeScreens")) {
+            Files.writeString(file, doc);
+        }
+        assertEquals(doc.toString(), Files.readString(file), "docs/SCREENS.md shows what the code draws; rerun with "
+                + "-Dsoftprompt.writeScreens=true after changing it");
+    }
+
+    @Test
+    void wrappingBreaksAtSpacesAndCutsOnlyWordsLongerThanALine() {
+        assertEquals("short", Terminal.wrap("short", 80));
+        String w = Terminal.wrap("aaaa bbbb cccc dddd eeee ffff", 15);
+        assertEquals("aaaa bbbb cccc\n  dddd eeee\n  ffff", w);
+        String cut = Terminal.wrap("see /a/very/long/path/that/does/not/fit/anywhere now", 20);
+        for (String line : cut.split("\n")) {
+            assertTrue(line.length() < 20, line);
+        }
+        assertEquals("see/a/very/long/path/that/does/not/fit/anywherenow", cut.replaceAll("\\s", ""), "nothing lost: " + cut);
+    }
+
     @Test
     void theShownLossIsTheMeanOfTheLastTwentySteps() {
         StringWriter sw = new StringWriter();
