@@ -209,6 +209,7 @@ public final class InferCommand implements Callable<Integer> {
             if (common.json) {
                 Map<String, Object> j = new LinkedHashMap<>();
                 j.put("text", inputs.get(i));
+                j.put("task", m.name());
                 j.put("label", labels.get(best));
                 j.put("word", words.get(best).strip());
                 Map<String, Float> p = new LinkedHashMap<>();

@@ -93,7 +93,10 @@ public final class ModelLocator {
             return new Located(DemoModel.ensure(modelsDir), DemoModel.NAME, true);
         }
         Path p = Path.of(spec);
-        if (Files.isDirectory(p)) {
+        // a folder is the model, unless it lacks config.json and the name is a built-in model or a hub id
+        // (run from this repository's root, "sentiment-lm" is also the embedded model's source folder)
+        boolean named = spec.equals(EmbeddedModel.NAME) || (HUB_ID.matcher(spec.split("@", 2)[0]).matches() && !spec.startsWith("."));
+        if (Files.isDirectory(p) && (Files.isRegularFile(p.resolve("config.json")) || !named)) {
             if (EmbeddedModel.isEmbedded(p)) {
                 return Located.embedded(p);
             }

@@ -278,6 +278,21 @@ class HubClientTest {
         }
     }
 
+    /**
+     * A folder that happens to carry a hub id's or the embedded model's name but holds no config.json
+     * (run from this repository's root, "sentiment-lm" is the embedded model's source module) is not
+     * taken for the model: the name is resolved as a name.
+     */
+    @Test
+    void aFolderWithoutConfigDoesNotShadowAModelName() {
+        assertTrue(Files.isDirectory(Path.of("src")), "the test runs in the module folder, which has src/");
+        ModelLocator offline = new ModelLocator(tmp.resolve("models"), cache(), quiet(), false);
+        UserException e = assertThrows(UserException.class, () -> offline.locate("src"));
+        assertTrue(e.getMessage().contains("Hugging Face cache"), "resolved as a hub id: " + e.getMessage());
+        ModelLocator.Located embedded = offline.locate("sentiment-lm");
+        assertTrue(embedded.embedded(), "the embedded model, not a folder of that name");
+    }
+
     @Test
     void aCutTransferResumesWithARangeRequest() throws Exception {
         cutsLeft.set(1);

@@ -88,14 +88,19 @@ public final class BatchScoring {
 
     private BatchScoring() {}
 
-    /** The output's columns: id (the input's, else the row number from 1), task, label, probabilities, generation, error. */
+    /**
+     * The output's columns, the answer schema of infer --json, mixed infer and serve: id (the input's,
+     * else the row number from 1), task, label, word (the label's verbalizer word), probabilities,
+     * generated (text-to-text tasks), error.
+     */
     public static StructType schema(DataType idType) {
         return new StructType(new StructField[] {
             DataTypes.createStructField("id", idType, true),
             DataTypes.createStructField("task", DataTypes.StringType, true),
             DataTypes.createStructField("label", DataTypes.StringType, true),
+            DataTypes.createStructField("word", DataTypes.StringType, true),
             DataTypes.createStructField("probabilities", DataTypes.createMapType(DataTypes.StringType, DataTypes.DoubleType), true),
-            DataTypes.createStructField("generation", DataTypes.StringType, true),
+            DataTypes.createStructField("generated", DataTypes.StringType, true),
             DataTypes.createStructField("error", DataTypes.StringType, true)});
     }
 
@@ -267,7 +272,7 @@ public final class BatchScoring {
                 MultiTask.Answer a = answers[i];
                 if (a == null) {
                     errors.add(1);
-                    out.add(RowFactory.create(r.get(0), r.getString(1), null, null, null, error[i]));
+                    out.add(RowFactory.create(r.get(0), r.getString(1), null, null, null, null, error[i]));
                     continue;
                 }
                 Map<String, Double> probs = null;
@@ -277,7 +282,7 @@ public final class BatchScoring {
                         probs.put(e.getKey(), (double) e.getValue());
                     }
                 }
-                out.add(RowFactory.create(r.get(0), a.task(), a.label(), probs == null ? null : CollectionConverters.asScala(probs),
+                out.add(RowFactory.create(r.get(0), a.task(), a.label(), a.word(), probs == null ? null : CollectionConverters.asScala(probs),
                         a.generated(), null));
             }
             rows.add(chunk.size());

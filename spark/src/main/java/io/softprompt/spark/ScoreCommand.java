@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "score", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Score a table with many prompts on Spark: every row (task, text, optional id) is answered with "
                 + "its task's prompt from --prompts (NAME.sp is task NAME, serve's rules).",
-            "Writes id, task, label, probabilities, generation (text-to-text tasks) and error (unknown task, empty "
+            "Writes id, task, label, word, probabilities, generated (text-to-text tasks) and error (unknown task, empty "
                     + "text) in the input's row order. The model folder must be readable at the same path on every "
                     + "executor."})
 public final class ScoreCommand implements Callable<Integer> {

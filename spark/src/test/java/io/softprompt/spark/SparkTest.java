@@ -158,6 +158,7 @@ class SparkTest {
             JsonNode e = expected.get(id);
             assertEquals(e.get("task").asText(), r.getString(r.fieldIndex("task")));
             assertEquals(e.get("label").asText(), r.getString(r.fieldIndex("label")), "row " + id);
+            assertEquals(e.get("word").asText(), r.getString(r.fieldIndex("word")), "row " + id + ": the answer schema of infer");
             Map<String, Double> p = r.getJavaMap(r.fieldIndex("probabilities"));
             assertEquals(e.get("probabilities").size(), p.size());
             for (Map.Entry<String, Double> c : p.entrySet()) {
@@ -208,7 +209,7 @@ class SparkTest {
             assertEquals(e.get("id").asLong(), r.getLong(r.fieldIndex("id")), "row order kept");
             if (e.has("generated")) {
                 generated++;
-                assertEquals(e.get("generated").asText(), r.getString(r.fieldIndex("generation")), "row " + i);
+                assertEquals(e.get("generated").asText(), r.getString(r.fieldIndex("generated")), "row " + i);
                 assertTrue(r.isNullAt(r.fieldIndex("label")));
             } else {
                 assertEquals(e.get("label").asText(), r.getString(r.fieldIndex("label")));
