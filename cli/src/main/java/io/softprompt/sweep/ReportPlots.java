@@ -19,6 +19,8 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.text.DecimalFormat;
+import java.text.DecimalFormatSymbols;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -31,16 +33,23 @@ import javax.xml.parsers.ParserConfigurationException;
 import org.apache.batik.svggen.SVGGeneratorContext;
 import org.apache.batik.svggen.SVGGraphics2D;
 import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.AxisState;
 import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.axis.NumberTick;
+import org.jfree.chart.axis.NumberTickUnit;
 import org.jfree.chart.axis.ValueAxis;
+import org.jfree.chart.axis.ValueTick;
 import org.jfree.chart.block.BlockBorder;
+import org.jfree.chart.block.RectangleConstraint;
 import org.jfree.chart.plot.ValueMarker;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYErrorRenderer;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.chart.title.LegendTitle;
 import org.jfree.chart.title.TextTitle;
 import org.jfree.chart.ui.RectangleAnchor;
+import org.jfree.chart.ui.RectangleEdge;
 import org.jfree.chart.ui.TextAnchor;
 import org.jfree.chart.util.ShapeUtils;
 import org.jfree.data.xy.XYSeries;
@@ -114,30 +123,102 @@ final class ReportPlots {
         renderer.setCapLength(6);
         paint(renderer, series.size(), true);
         NumberAxis yAxis = new NumberAxis("best dev accuracy");
-        XYPlot plot = new XYPlot(data, lengthAxis(log, minX, maxX), yAxis, renderer);
+        double[] lengths = series.values().stream().flatMap(m -> m.keySet().stream()).mapToDouble(Double::doubleValue)
+                .distinct().sorted().toArray();
+        XYPlot plot = new XYPlot(data, lengthAxis(log, minX, maxX, lengths), yAxis, renderer);
         double majority = s.majority();
         baseline(plot, majority);
         double[] range = yRange(lo, hi, majority);
-        yAxis.setRange(range[0], range[1]);
+        readableTicks(yAxis, range[0], range[1]);
         JFreeChart chart = chart("Best dev accuracy by prompt length", s.caption() + (bars ? "; error bars: std over "
-                + seeds + " seeds" : "; 1 seed, no error bars"), plot);
-        save(List.of(chart), new int[] {WIDTH}, base);
+                + seeds + " seeds" : "; 1 seed, no error bars"), plot, true);
+        save(new Figure(null, null, List.of(List.of(chart)), WIDTH, HEIGHT, null), base);
         AtomicFiles.writeString(base.resolveSibling(base.getFileName() + ".csv"), csv.toString());
     }
 
-    private static ValueAxis lengthAxis(boolean log, double minX, double maxX) {
-        if (!log) {
-            NumberAxis x = new NumberAxis("prompt length (tokens)");
-            x.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+    /** The prompt-length axis, ticked at the grid's lengths only (1, 5, 20, 50: never 10⁰, 10¹). */
+    private static ValueAxis lengthAxis(boolean log, double minX, double maxX, double[] lengths) {
+        ValueAxis x;
+        if (log) {
+            x = new TickedLogAxis("prompt length (tokens, log scale)", lengths);
+            x.setRange(minX / 1.4, maxX * 1.4);
+        } else {
+            x = new TickedNumberAxis("prompt length (tokens)", lengths);
             x.setRange(minX - 0.5, maxX + 0.5);
-            return x;
         }
-        LogAxis x = new LogAxis("prompt length (tokens, log scale)");
-        x.setBase(10);
-        x.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
-        x.setRange(minX / 1.4, maxX * 1.4);
-        x.setMinorTickMarksVisible(true);
         return x;
+    }
+
+    /** Tick marks and labels at given values only, on a bottom axis. */
+    private static List<ValueTick> ticksAt(double[] at) {
+        List<ValueTick> t = new ArrayList<>();
+        for (double v : at) {
+            t.add(new NumberTick(v, SweepRuns.fmt(v), TextAnchor.TOP_CENTER, TextAnchor.CENTER, 0.0));
+        }
+        return t;
+    }
+
+    /** A log axis ticked at given values. */
+    static final class TickedLogAxis extends LogAxis {
+        private final double[] at;
+
+        TickedLogAxis(String label, double[] at) {
+            super(label);
+            this.at = at.clone();
+            setBase(10);
+            setMinorTickMarksVisible(false);
+        }
+
+        @Override
+        @SuppressWarnings("rawtypes")
+        public List refreshTicks(Graphics2D g2, AxisState state, Rectangle2D dataArea, RectangleEdge edge) {
+            return ticksAt(at);
+        }
+    }
+
+    /** A linear axis ticked at given values. */
+    static final class TickedNumberAxis extends NumberAxis {
+        private final double[] at;
+
+        TickedNumberAxis(String label, double[] at) {
+            super(label);
+            this.at = at.clone();
+        }
+
+        @Override
+        @SuppressWarnings("rawtypes")
+        public List refreshTicks(Graphics2D g2, AxisState state, Rectangle2D dataArea, RectangleEdge edge) {
+            return ticksAt(at);
+        }
+    }
+
+    /**
+     * A readable tick step for an axis spanning {@code span}: 1, 2, 2.5 or 5 times a power of ten, the
+     * smallest giving at most 8 intervals (an accuracy axis from 0.49 to 0.63 gets 0.02, not 0.005).
+     */
+    static double niceStep(double span) {
+        if (!(span > 0) || !Double.isFinite(span)) {
+            return 0.1;
+        }
+        double p = Math.pow(10, Math.floor(Math.log10(span / 8)));
+        for (double m : new double[] {1, 2, 2.5, 5, 10}) {
+            if (span / (m * p) <= 8) {
+                return m * p;
+            }
+        }
+        return 10 * p;
+    }
+
+    /** An accuracy axis over [lo, hi] with a readable step and as many decimals as the step needs. */
+    private static void readableTicks(NumberAxis y, double lo, double hi) {
+        y.setRange(lo, hi);
+        double step = niceStep(hi - lo);
+        int decimals = 0; // as many as the step needs: 0.02 → 2, 0.025 → 3
+        while (decimals < 6 && Math.abs(step * Math.pow(10, decimals) - Math.rint(step * Math.pow(10, decimals))) > 1e-9) {
+            decimals++;
+        }
+        y.setTickUnit(new NumberTickUnit(step, new DecimalFormat("0." + "0".repeat(Math.max(1, decimals)),
+                DecimalFormatSymbols.getInstance(Locale.ROOT))));
     }
 
     /**
@@ -163,70 +244,158 @@ final class ReportPlots {
         return log ? x * Math.pow(1.08, offset) : x + 0.12 * offset;
     }
 
-    /** Loss (EMA-smoothed) and dev accuracy against step, side by side; false when no run logged anything. */
+    /** At most this many lines in one panel; more settings are split into small multiples. */
+    static final int MAX_LINES = 7;
+
+    /**
+     * Training loss (EMA-smoothed, with the chance level ln C of a C-class verbalizer) and dev accuracy
+     * (with the majority class) against step, mean over seeds per group. Up to {@link #MAX_LINES} groups:
+     * one loss and one accuracy panel. More: small multiples, one column per value of the varying key
+     * with the most values (tokens, say), the other keys' values as lines in each panel; one legend for
+     * all. False when no run logged anything.
+     */
     static boolean trainingCurves(SweepReport.Setting s, Path base) throws IOException {
-        XYSeriesCollection losses = new XYSeriesCollection();
-        XYSeriesCollection accuracies = new XYSeriesCollection();
+        List<String> keys = s.keys();
+        String panelKey = null;
+        if (s.groups().size() > MAX_LINES && keys.size() > 1) {
+            int most = 0;
+            for (String k : keys) {
+                long n = s.groups().values().stream().map(g -> SweepRuns.text(g.get(0).point().get(k))).distinct().count();
+                if (n > most) {
+                    most = (int) n;
+                    panelKey = k;
+                }
+            }
+        }
+        String pk = panelKey;
+        List<String> lineKeys = keys.stream().filter(k -> !k.equals(pk)).toList();
+        // panel value → line name → the group's runs; every panel gets every line (empty where absent) so colours agree
+        Map<String, Map<String, List<SweepReport.Row>>> panels = new TreeMap<>(SweepRuns::naturalCompare);
+        List<String> lineNames = new ArrayList<>();
+        for (List<SweepReport.Row> g : s.groups().values()) {
+            String panel = pk == null ? "" : pk + " " + SweepRuns.text(g.get(0).point().get(pk));
+            String line = legendName(g.get(0), lineKeys);
+            panels.computeIfAbsent(panel, x -> new TreeMap<>(SweepRuns::naturalCompare)).put(line, g);
+            if (!lineNames.contains(line)) {
+                lineNames.add(line);
+            }
+        }
+        lineNames.sort(SweepRuns::naturalCompare);
         StringBuilder csv = new StringBuilder("series,step,mean_loss_ema,mean_dev_accuracy,n\n");
+        List<JFreeChart> lossRow = new ArrayList<>();
+        List<JFreeChart> accRow = new ArrayList<>();
         double lo = Double.MAX_VALUE;
         double hi = -Double.MAX_VALUE;
-        for (var g : s.groups().entrySet()) {
-            TreeMap<Double, List<Double>> byStep = new TreeMap<>();
-            TreeMap<Double, List<Double>> devByStep = new TreeMap<>();
-            for (SweepReport.Row r : g.getValue()) {
-                double ema = Double.NaN;
-                for (double[] p : r.losses()) {
-                    ema = Double.isNaN(ema) ? p[1] : SweepReport.EMA * ema + (1 - SweepReport.EMA) * p[1];
-                    byStep.computeIfAbsent(p[0], x -> new ArrayList<>()).add(ema);
+        boolean anyLoss = false;
+        boolean anyAcc = false;
+        boolean oneRunEach = s.groups().values().stream().allMatch(g -> g.size() == 1);
+        List<NumberAxis> accAxes = new ArrayList<>();
+        for (var panel : panels.entrySet()) {
+            XYSeriesCollection losses = new XYSeriesCollection();
+            XYSeriesCollection accuracies = new XYSeriesCollection();
+            for (String line : lineNames) {
+                XYSeries ls = new XYSeries(line);
+                XYSeries as = new XYSeries(line);
+                List<SweepReport.Row> g = panel.getValue().get(line);
+                if (g != null) {
+                    String name = panel.getKey().isEmpty() ? line : panel.getKey() + ", " + line;
+                    TreeMap<Double, List<Double>> byStep = new TreeMap<>();
+                    TreeMap<Double, List<Double>> devByStep = new TreeMap<>();
+                    for (SweepReport.Row r : g) {
+                        double ema = Double.NaN;
+                        for (double[] p : r.losses()) {
+                            ema = Double.isNaN(ema) ? p[1] : SweepReport.EMA * ema + (1 - SweepReport.EMA) * p[1];
+                            byStep.computeIfAbsent(p[0], x -> new ArrayList<>()).add(ema);
+                        }
+                        for (double[] p : r.devAccuracy()) {
+                            devByStep.computeIfAbsent(p[0], x -> new ArrayList<>()).add(p[1]);
+                        }
+                    }
+                    for (var p : byStep.entrySet()) {
+                        double m = SweepReport.Stat.of(p.getValue()).mean();
+                        ls.add(p.getKey().doubleValue(), m);
+                        csv.append(SweepRuns.csvCell(name)).append(',').append(SweepRuns.fmt(p.getKey())).append(',').append(m)
+                                .append(",,").append(p.getValue().size()).append('\n');
+                    }
+                    for (var p : devByStep.entrySet()) {
+                        double m = SweepReport.Stat.of(p.getValue()).mean();
+                        as.add(p.getKey().doubleValue(), m);
+                        lo = Math.min(lo, m);
+                        hi = Math.max(hi, m);
+                        csv.append(SweepRuns.csvCell(name)).append(',').append(SweepRuns.fmt(p.getKey())).append(",,").append(m)
+                                .append(',').append(p.getValue().size()).append('\n');
+                    }
                 }
-                for (double[] p : r.devAccuracy()) {
-                    devByStep.computeIfAbsent(p[0], x -> new ArrayList<>()).add(p[1]);
-                }
+                anyLoss |= ls.getItemCount() > 0;
+                anyAcc |= as.getItemCount() > 0;
+                losses.addSeries(ls);
+                accuracies.addSeries(as);
             }
-            String name = legendName(g.getValue().get(0), s.keys());
-            XYSeries ls = new XYSeries(name);
-            for (var p : byStep.entrySet()) {
-                double m = SweepReport.Stat.of(p.getValue()).mean();
-                ls.add(p.getKey().doubleValue(), m);
-                csv.append(SweepRuns.csvCell(name)).append(',').append(SweepRuns.fmt(p.getKey())).append(',').append(m)
-                        .append(",,").append(p.getValue().size()).append('\n');
-            }
-            XYSeries as = new XYSeries(name);
-            for (var p : devByStep.entrySet()) {
-                double m = SweepReport.Stat.of(p.getValue()).mean();
-                as.add(p.getKey().doubleValue(), m);
-                lo = Math.min(lo, m);
-                hi = Math.max(hi, m);
-                csv.append(SweepRuns.csvCell(name)).append(',').append(SweepRuns.fmt(p.getKey())).append(",,").append(m)
-                        .append(',').append(p.getValue().size()).append('\n');
-            }
-            losses.addSeries(ls);
-            accuracies.addSeries(as);
-        }
-        if (losses.getSeries().stream().allMatch(x -> ((XYSeries) x).getItemCount() == 0)) {
-            return false;
-        }
-        XYLineAndShapeRenderer lossLines = new XYLineAndShapeRenderer(true, false);
-        paint(lossLines, losses.getSeriesCount(), false);
-        XYPlot lossPlot = new XYPlot(losses, new NumberAxis("step"), autoRange(new NumberAxis("training loss")), lossLines);
-        List<JFreeChart> panels = new ArrayList<>();
-        panels.add(chart("Training loss", "EMA " + SweepReport.EMA + " over logged steps, mean over seeds", lossPlot));
-        if (accuracies.getSeries().stream().anyMatch(x -> ((XYSeries) x).getItemCount() > 0)) {
+            String title = panel.getKey().isEmpty() ? null : panel.getKey();
+            XYLineAndShapeRenderer lossLines = new XYLineAndShapeRenderer(true, false);
+            paint(lossLines, losses.getSeriesCount(), false);
+            XYPlot lossPlot = new XYPlot(losses, new NumberAxis("step"), autoRange(new NumberAxis("training loss")), lossLines);
+            chance(lossPlot, s.chanceLoss());
+            lossRow.add(chart(title == null ? "Training loss" : "loss, " + title, null, lossPlot, false));
             XYLineAndShapeRenderer accLines = new XYLineAndShapeRenderer(true, true);
             paint(accLines, accuracies.getSeriesCount(), true);
             NumberAxis y = new NumberAxis("dev accuracy");
+            accAxes.add(y);
             XYPlot accPlot = new XYPlot(accuracies, new NumberAxis("step (0: the initial prompt)"), y, accLines);
-            double majority = s.majority();
-            baseline(accPlot, majority);
-            double[] range = yRange(lo, hi, majority);
-            y.setRange(range[0], range[1]);
-            panels.add(chart("Dev accuracy", s.caption() + "; mean over seeds", accPlot));
+            baseline(accPlot, s.majority());
+            accRow.add(chart(title == null ? "Dev accuracy" : "dev accuracy, " + title, null, accPlot, false));
         }
-        int[] widths = new int[panels.size()];
-        Arrays.fill(widths, panels.size() == 1 ? WIDTH : WIDTH / 2 + 80);
-        save(panels, widths, base);
+        if (!anyLoss) {
+            return false;
+        }
+        double[] range = yRange(lo, hi, s.majority());
+        for (NumberAxis y : accAxes) { // one scale across panels: they are compared side by side
+            readableTicks(y, range[0], range[1]);
+        }
+        boolean multiples = pk != null;
+        List<List<JFreeChart>> rows = new ArrayList<>();
+        if (multiples) { // a column per value of the panel key: losses above, accuracies below
+            rows.add(lossRow);
+            if (anyAcc) {
+                rows.add(accRow);
+            }
+        } else { // loss and accuracy side by side
+            rows.add(anyAcc ? List.of(lossRow.get(0), accRow.get(0)) : List.of(lossRow.get(0)));
+        }
+        String what = oneRunEach ? "one run per line" : "mean over seeds per line";
+        String caption = s.caption() + "; loss smoothed (EMA " + SweepReport.EMA + "); " + what;
+        int w = multiples ? Math.max(300, 1400 / lossRow.size()) : WIDTH / 2 + 80;
+        LegendTitle legend = new LegendTitle(((XYPlot) lossRow.get(0).getPlot()).getRenderer());
+        legend.setItemFont(CAPTION);
+        legend.setFrame(BlockBorder.NONE);
+        save(new Figure(multiples ? "Training curves by " + pk : "Training curves", caption, rows, w,
+                multiples ? 300 : HEIGHT - 60, legend), base);
         AtomicFiles.writeString(base.resolveSibling(base.getFileName() + ".csv"), csv.toString());
         return true;
+    }
+
+    /** The loss of guessing (ln C for C classes under the verbalizer objective) as a dashed line, labelled. */
+    private static void chance(XYPlot plot, double chance) {
+        if (Double.isNaN(chance)) {
+            return;
+        }
+        ValueMarker m = new ValueMarker(chance, Color.GRAY, dashed(1.5f, 6f, 4f));
+        m.setLabel(String.format(Locale.ROOT, "chance (ln %d = %.3f)", Math.round(Math.exp(chance)), chance));
+        m.setLabelFont(CAPTION);
+        m.setLabelPaint(Color.DARK_GRAY);
+        m.setLabelBackgroundColor(new Color(255, 255, 255, 200));
+        m.setLabelAnchor(RectangleAnchor.TOP_RIGHT);
+        m.setLabelTextAnchor(TextAnchor.BOTTOM_RIGHT);
+        plot.addRangeMarker(m);
+        ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
+        plot.getRangeAxis().setAutoRange(true);
+        org.jfree.data.Range r = plot.getDataRange(plot.getRangeAxis());
+        if (r != null) { // keep the chance line in view
+            double top = Math.max(r.getUpperBound(), chance);
+            double bottom = Math.min(r.getLowerBound(), chance);
+            double pad = (top - bottom) * 0.08 + 1e-3;
+            plot.getRangeAxis().setRange(bottom - pad, top + pad);
+        }
     }
 
     private static NumberAxis autoRange(NumberAxis a) {
@@ -277,27 +446,76 @@ final class ReportPlots {
         return new BasicStroke(width, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, dash, 0f);
     }
 
-    private static JFreeChart chart(String title, String caption, XYPlot plot) {
+    private static JFreeChart chart(String title, String caption, XYPlot plot, boolean legend) {
         plot.setBackgroundPaint(Color.WHITE);
         plot.setDomainGridlinePaint(new Color(0xDDDDDD));
         plot.setRangeGridlinePaint(new Color(0xDDDDDD));
         plot.setOutlinePaint(Color.GRAY);
-        JFreeChart c = new JFreeChart(title, TITLE, plot, true);
-        c.addSubtitle(new TextTitle(caption, CAPTION));
+        JFreeChart c = new JFreeChart(title, TITLE, plot, legend);
+        if (caption != null) {
+            c.addSubtitle(new TextTitle(caption, CAPTION));
+        }
         c.setBackgroundPaint(Color.WHITE);
-        c.getLegend().setFrame(BlockBorder.NONE);
-        c.getLegend().setItemFont(CAPTION);
+        if (legend) {
+            c.getLegend().setFrame(BlockBorder.NONE);
+            c.getLegend().setItemFont(CAPTION);
+        }
         return c;
     }
 
-    /** The panels side by side, as PNG and as SVG with text elements. */
-    static void save(List<JFreeChart> panels, int[] widths, Path base) throws IOException {
-        int w = Arrays.stream(widths).sum();
-        BufferedImage img = new BufferedImage(w, HEIGHT, BufferedImage.TYPE_INT_RGB);
+    /**
+     * A figure: an optional title and caption across the top, rows of equally sized panels, and an
+     * optional legend across the bottom (one for all panels, whose lines share colours).
+     */
+    record Figure(String title, String caption, List<List<JFreeChart>> rows, int panelWidth, int panelHeight,
+            LegendTitle legend) {
+        static final int HEADER = 56;
+        static final int FOOTER = 48;
+
+        int width() {
+            return panelWidth * rows.stream().mapToInt(List::size).max().orElse(1);
+        }
+
+        int height() {
+            return (title == null ? 0 : HEADER) + panelHeight * rows.size() + (legend == null ? 0 : FOOTER);
+        }
+
+        void draw(Graphics2D g) {
+            g.setPaint(Color.WHITE);
+            g.fill(new Rectangle2D.Double(0, 0, width(), height()));
+            int y = 0;
+            if (title != null) {
+                place(g, new TextTitle(title, TITLE), new Rectangle2D.Double(0, 6, width(), 24));
+                place(g, new TextTitle(caption, CAPTION), new Rectangle2D.Double(0, 30, width(), 22));
+                y = HEADER;
+            }
+            for (List<JFreeChart> row : rows) {
+                for (int i = 0; i < row.size(); i++) {
+                    row.get(i).draw(g, new Rectangle2D.Double(i * panelWidth, y, panelWidth, panelHeight));
+                }
+                y += panelHeight;
+            }
+            if (legend != null) {
+                place(g, legend, new Rectangle2D.Double(0, y + 4, width(), FOOTER - 8));
+            }
+        }
+
+        /** A title laid out for the area's width (a title draws nothing before it is arranged), then drawn there. */
+        private static void place(Graphics2D g, org.jfree.chart.title.Title t, Rectangle2D area) {
+            t.arrange(g, RectangleConstraint.NONE.toFixedWidth(area.getWidth()));
+            t.draw(g, area);
+        }
+    }
+
+    /** A figure as PNG and as SVG with text elements. */
+    static void save(Figure f, Path base) throws IOException {
+        int w = f.width();
+        int h = f.height();
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
         g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
-        draw(g, panels, widths);
+        f.draw(g);
         g.dispose();
         ByteArrayOutputStream png = new ByteArrayOutputStream();
         ImageIO.write(img, "png", png);
@@ -311,21 +529,13 @@ final class ReportPlots {
             throw new IOException("no XML document builder: " + e.getMessage(), e);
         }
         SVGGraphics2D svg = new SVGGraphics2D(SVGGeneratorContext.createDefault(doc), false); // false: text as <text>
-        svg.setSVGCanvasSize(new Dimension(w, HEIGHT));
-        draw(svg, panels, widths);
+        svg.setSVGCanvasSize(new Dimension(w, h));
+        f.draw(svg);
         AtomicFiles.write(base.resolveSibling(base.getFileName() + ".svg"), o -> {
             Writer out = new OutputStreamWriter(o, StandardCharsets.UTF_8);
             svg.stream(out, true);
             out.flush();
         });
-    }
-
-    private static void draw(Graphics2D g, List<JFreeChart> panels, int[] widths) {
-        int x = 0;
-        for (int i = 0; i < panels.size(); i++) {
-            panels.get(i).draw(g, new Rectangle2D.Double(x, 0, widths[i], HEIGHT));
-            x += widths[i];
-        }
     }
 
     /** "init: random" for one key; "tokens 5, init random" for several. */

@@ -101,6 +101,35 @@ public final class SweepReport {
             return rows.stream().mapToDouble(Row::majority).filter(d -> !Double.isNaN(d)).max().orElse(Double.NaN);
         }
 
+        /**
+         * The training loss of guessing: ln C when every run trains a C-class task with the verbalizer
+         * objective (the loss over the label words); NaN otherwise (lm objective, text-to-text, a task
+         * that no longer loads).
+         */
+        double chanceLoss() {
+            double chance = Double.NaN;
+            for (Row r : rows) {
+                String objective = SweepRuns.text(r.config().get("objective"));
+                if (!objective.isEmpty() && !objective.equals("verbalizer") && !objective.equals("null")) {
+                    return Double.NaN;
+                }
+                try {
+                    io.softprompt.data.Task t = io.softprompt.data.Task.resolve(SweepRuns.text(r.config().get("task")));
+                    if (t.textToText()) {
+                        return Double.NaN;
+                    }
+                    double c = Math.log(t.labels().size());
+                    if (!Double.isNaN(chance) && chance != c) {
+                        return Double.NaN;
+                    }
+                    chance = c;
+                } catch (RuntimeException e) {
+                    return Double.NaN;
+                }
+            }
+            return chance;
+        }
+
         /** What every plot's caption says: the model, the task, the steps. */
         String caption() {
             JsonNode c = rows.get(0).config();
@@ -154,7 +183,7 @@ public final class SweepReport {
         List<String> files = new ArrayList<>();
         List<Row> all = settings.stream().flatMap(s -> s.rows().stream()).toList();
         writeCsv(out, settings, files);
-        StringBuilder md = new StringBuilder("# Sweep report\n\n");
+        StringBuilder md = new StringBuilder(all.size() == 1 ? "# Run report\n\n" : "# Sweep report\n\n");
         md.append("Runs: ").append(all.size()).append(" in `").append(runs).append("` (")
                 .append(all.stream().filter(Row::finished).count()).append(" finished)");
         md.append(settings.size() > 1 ? "; " + settings.size() + " settings (different models or data: never pooled)" : "")
@@ -174,9 +203,11 @@ public final class SweepReport {
             String curves = "training-curves" + suffix;
             if (ReportPlots.trainingCurves(s, out.resolve(curves))) {
                 files.addAll(List.of(curves + ".png", curves + ".svg", curves + ".csv"));
+                boolean oneRunEach = s.groups().values().stream().allMatch(g -> g.size() == 1);
                 md.append("\n![training curves](").append(curves).append(".png)\n\nLoss smoothed with an exponential "
                         + "moving average (weight ").append(EMA).append(" on the past) over the logged steps; dev accuracy "
-                        + "at each evaluation, step 0 the initial prompt; both the mean over seeds.\n");
+                        + "at each evaluation, step 0 the initial prompt; ").append(oneRunEach ? "one run per line"
+                        : "both the mean over seeds").append(".\n");
             }
         }
         AtomicFiles.writeString(out.resolve("summary.md"), md.toString());

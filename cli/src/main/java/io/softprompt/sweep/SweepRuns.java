@@ -214,7 +214,7 @@ final class SweepRuns {
         while (x.hasNext() && y.hasNext()) {
             String p = x.next();
             String q = y.next();
-            int c = p.chars().allMatch(Character::isDigit) && q.chars().allMatch(Character::isDigit)
+            int c = !p.isEmpty() && !q.isEmpty() && p.chars().allMatch(Character::isDigit) && q.chars().allMatch(Character::isDigit)
                     ? new BigInteger(p).compareTo(new BigInteger(q)) : p.compareTo(q);
             if (c != 0) {
                 return c;

@@ -6,14 +6,24 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.softprompt.Fixtures;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import io.softprompt.cli.Cli;
+import io.softprompt.util.Json;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -91,7 +101,99 @@ class ReportTest {
         List<String> plotted = Files.readAllLines(out.resolve("accuracy-vs-length-1.csv"));
         assertTrue(plotted.stream().anyMatch(l -> l.startsWith("init: random,2,")), plotted.toString());
         assertTrue(Files.isRegularFile(out.resolve("training-curves-1.png")));
-        assertTrue(Files.readString(out.resolve("training-curves-1.svg")).contains("Dev accuracy"));
+        String curves = Files.readString(out.resolve("training-curves-1.svg"));
+        assertTrue(curves.contains("Dev accuracy"));
+        assertTrue(curves.contains("chance (ln 2 = 0.693)"), "the loss panel has the chance level of two classes");
+        // the length axis is ticked at the grid's lengths, and only there
+        List<String> texts = svgTexts(svg);
+        assertTrue(texts.contains("2") && texts.contains("8"), "ticks at the lengths 2 and 8: " + texts);
+        for (String between : List.of("3", "4", "5", "6", "7")) {
+            assertFalse(texts.contains(between), "no tick at " + between + ": " + texts);
+        }
+    }
+
+    /** The text elements of an SVG, trimmed. */
+    static List<String> svgTexts(String svg) {
+        List<String> out = new ArrayList<>();
+        Matcher m = Pattern.compile("<text[^>]*>([^<]*)</text\\s*>").matcher(svg);
+        while (m.find()) {
+            out.add(m.group(1).strip());
+        }
+        return out;
+    }
+
+    @Test
+    void aSingleRunReportSaysSo() throws Exception {
+        Path one = Files.createDirectories(tmp.resolve("one"));
+        Files.move(runs.resolve("t2-random-s1"), one.resolve("t2-random-s1"));
+        try {
+            Path out = tmp.resolve("one-report");
+            Cli.Run r = Cli.run("report", one.toString(), "--out", out.toString());
+            assertEquals(0, r.code(), r.err());
+            String md = Files.readString(out.resolve("summary.md"));
+            assertTrue(md.startsWith("# Run report"), md);
+            assertFalse(md.contains("mean over seeds"), md);
+            assertTrue(md.contains("one run per line"), md);
+            String curves = Files.readString(out.resolve("training-curves.svg"));
+            assertFalse(curves.contains("mean over seeds"), "a single run is not a mean over seeds");
+        } finally {
+            Files.move(one.resolve("t2-random-s1"), runs.resolve("t2-random-s1"));
+        }
+    }
+
+    /**
+     * Sixteen settings (4 lengths × 4 inits, as the sentiment-lm ablation) are drawn as small multiples:
+     * a column per length, a line per init in each, one legend for all, one accuracy scale.
+     */
+    @Test
+    void manySettingsAreSmallMultiplesWithOneLegend() throws Exception {
+        Path task = Fixtures.moodTask(tmp, 3);
+        List<SweepReport.Row> rows = new ArrayList<>();
+        Map<String, List<SweepReport.Row>> groups = new LinkedHashMap<>();
+        int k = 0;
+        for (int tokens : new int[] {1, 5, 20, 50}) {
+            for (String init : List.of("random", "vocab", "labels", "text")) {
+                ObjectNode cfg = Json.MAPPER.createObjectNode().put("task", task.toString()).put("objective", "verbalizer")
+                        .put("model", "m").put("steps", 100).put("tokens", tokens).put("init", init);
+                Map<String, JsonNode> point = new LinkedHashMap<>();
+                point.put("tokens", IntNode.valueOf(tokens));
+                point.put("init", TextNode.valueOf(init));
+                List<double[]> losses = new ArrayList<>();
+                List<double[]> dev = new ArrayList<>();
+                for (int step = 0; step <= 100; step += 10) {
+                    losses.add(new double[] {step, 0.7 - 0.001 * step - 0.002 * k});
+                    dev.add(new double[] {step, 0.5 + 0.001 * step + 0.001 * k});
+                }
+                ObjectNode outcome = Json.MAPPER.createObjectNode().put("best_dev_accuracy", 0.6).put("dev_majority_accuracy", 0.51);
+                SweepReport.Row r = new SweepReport.Row("t" + tokens + "-" + init, cfg, outcome, losses, dev,
+                        Set.of("tokens", "init"), point);
+                rows.add(r);
+                groups.put(r.id(), List.of(r));
+                k++;
+            }
+        }
+        Path base = tmp.resolve("multiples").resolve("training-curves");
+        Files.createDirectories(base.getParent());
+        assertTrue(ReportPlots.trainingCurves(new SweepReport.Setting("m", rows, List.of("tokens", "init"), groups), base));
+        List<String> texts = svgTexts(Files.readString(base.resolveSibling("training-curves.svg")));
+        for (int tokens : new int[] {1, 5, 20, 50}) {
+            assertTrue(texts.contains("loss, tokens " + tokens) && texts.contains("dev accuracy, tokens " + tokens),
+                    "a column per length: " + texts);
+        }
+        for (String init : List.of("random", "vocab", "labels", "text")) {
+            assertEquals(1, texts.stream().filter(("init: " + init)::equals).count(), "one legend entry for " + init + ": " + texts);
+        }
+        assertTrue(texts.contains("Training curves by tokens"), texts.toString());
+        BufferedImage png = ImageIO.read(base.resolveSibling("training-curves.png").toFile());
+        assertTrue(png.getWidth() >= 4 * 300 && png.getHeight() > 600, png.getWidth() + "x" + png.getHeight());
+    }
+
+    @Test
+    void accuracyTicksComeAtAReadableStep() {
+        assertEquals(0.02, ReportPlots.niceStep(0.14), 1e-12, "0.49..0.63: every 0.02");
+        assertEquals(0.005, ReportPlots.niceStep(0.03), 1e-12);
+        assertEquals(0.2, ReportPlots.niceStep(1.0), 1e-12);
+        assertEquals(0.025, ReportPlots.niceStep(0.19), 1e-12);
     }
 
     @Test

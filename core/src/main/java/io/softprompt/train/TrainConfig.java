@@ -279,7 +279,7 @@ public record TrainConfig(
         if (task != null && task.endsWith(".json") && Files.isRegularFile(Path.of(task))) {
             b.task(abs(task));
         }
-        if (model != null && Files.isDirectory(Path.of(model))) {
+        if (model != null && Files.isRegularFile(Path.of(model, "config.json"))) { // a model folder, as the locator takes one
             b.model(abs(model));
         }
         return b.build();
