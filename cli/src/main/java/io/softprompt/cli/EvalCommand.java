@@ -1,5 +1,6 @@
 package io.softprompt.cli;
 
+import io.softprompt.data.DataFormat;
 import io.softprompt.data.DataSource;
 import io.softprompt.data.Encoder;
 import io.softprompt.data.Task;
@@ -49,9 +50,13 @@ public final class EvalCommand implements Callable<Integer> {
     ModelOptions modelOptions;
 
     @Option(names = "--data", paramLabel = "FILE",
-            description = "Labelled TSV or JSONL (default: the dev file the prompt was trained with, else the task's "
+            description = "Labelled TSV, CSV or JSONL (default: the dev file the prompt was trained with, else the task's "
                     + "dev sample).")
     Path data;
+
+    @Option(names = "--format", paramLabel = "auto|tsv|csv|jsonl", defaultValue = "auto",
+            description = "How --data is read (default: by extension: .csv, .jsonl, else TSV).")
+    String format;
 
     @Mixin
     ScoringOptions scoring;
@@ -75,7 +80,7 @@ public final class EvalCommand implements Callable<Integer> {
         try (PromptOptions.Session s = promptOptions.open(modelOptions, err, fit)) {
             Member first = s.first();
             DataSource src = PromptOptions.devData(first, data);
-            List<Encoder.Encoded> rows = first.encoder().encodeAll(TsvReader.read(src, first.task(), true));
+            List<Encoder.Encoded> rows = first.encoder().encodeAll(TsvReader.read(src, first.task(), true, DataFormat.parse(format)));
             Evaluator.Result r;
             List<Map<String, Object>> members = null;
             if (how != null) {

@@ -1,5 +1,6 @@
 package io.softprompt.cli;
 
+import io.softprompt.data.DataFormat;
 import io.softprompt.data.DataSource;
 import io.softprompt.data.Encoder;
 import io.softprompt.data.TsvReader;
@@ -57,9 +58,13 @@ public final class InspectCommand implements Callable<Integer> {
             + "embedding and evaluate that discrete prompt beside the prompt itself on --data (Khashabi et al. 2021).")
     boolean project;
 
-    @Option(names = "--data", paramLabel = "FILE", description = "With --project: labelled TSV or JSONL (default: the dev "
+    @Option(names = "--data", paramLabel = "FILE", description = "With --project: labelled TSV, CSV or JSONL (default: the dev "
             + "file the prompt was trained with, else the task's dev sample).")
     Path data;
+
+    @Option(names = "--format", paramLabel = "auto|tsv|csv|jsonl", defaultValue = "auto",
+            description = "How --data is read (default: by extension: .csv, .jsonl, else TSV).")
+    String format;
 
     @Option(names = "--batch-size", paramLabel = "B", description = "With --project: rows per forward pass (default: 32).")
     Integer batchSize;
@@ -74,7 +79,7 @@ public final class InspectCommand implements Callable<Integer> {
     private Map<String, Object> projection(PromptOptions.Session s, Inspection.Result r) {
         Member m = s.first();
         DataSource src = PromptOptions.devData(m, data);
-        List<Encoder.Encoded> rows = m.encoder().encodeAll(TsvReader.read(src, m.task(), true));
+        List<Encoder.Encoded> rows = m.encoder().encodeAll(TsvReader.read(src, m.task(), true, DataFormat.parse(format)));
         float[] projected = Inspection.projection(s.model().lm(), r);
         int b = batchSize == null ? 32 : batchSize;
         double[] acc = new double[2];

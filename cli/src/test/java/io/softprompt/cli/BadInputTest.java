@@ -76,6 +76,22 @@ class BadInputTest {
     }
 
     @Test
+    void anUnknownDataFormatIsNamedAndAKnownOneReadsAnyName() throws Exception {
+        String e = trainFails(gpt2, "--format", "xlsx");
+        assertTrue(e.endsWith("--format must be auto, tsv, csv or jsonl (got 'xlsx')"), e);
+        Path rows = tmp.resolve("rows.txt"); // CSV under a name that says nothing
+        Files.writeString(rows, "sentence,label\n\"a fine, witty film\",1\n\"flat, dull\",0\n");
+        Cli.Run ok = Cli.run("train", "--model", gpt2.toString(), "--steps", "1", "--tokens", "2", "--train", rows.toString(),
+                "--dev", rows.toString(), "--format", "csv", "-o", out.toString());
+        assertEquals(0, ok.code(), ok.err());
+        Cli.Run eval = Cli.run("eval", "--prompt", out.toString(), "--model", gpt2.toString(), "--data", rows.toString(),
+                "--format", "csv", "--json");
+        assertEquals(0, eval.code(), eval.err());
+        assertTrue(eval.out().contains("\"examples\":2"), eval.out());
+        Files.delete(out);
+    }
+
+    @Test
     void missingModelFolder() {
         Path missing = tmp.resolve("no-such-model");
         String e = trainFails(missing);

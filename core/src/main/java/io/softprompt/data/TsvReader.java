@@ -21,13 +21,16 @@ public final class TsvReader {
      * must be one of the task's verbalizer keys; text-to-text rows carry a target instead.
      */
     public static List<Example> read(DataSource source, Task task, boolean requireLabels) {
-        if (source.name().endsWith(".jsonl")) {
-            return JsonlReader.read(source, task, requireLabels);
-        }
-        if (source.name().toLowerCase(java.util.Locale.ROOT).endsWith(".csv")) {
-            return CsvReader.read(source, task, requireLabels);
-        }
-        return readTsv(source, task, requireLabels);
+        return read(source, task, requireLabels, DataFormat.AUTO);
+    }
+
+    /** As {@link #read(DataSource, Task, boolean)}, in the given format (AUTO: by extension). */
+    public static List<Example> read(DataSource source, Task task, boolean requireLabels, DataFormat format) {
+        return switch (format.of(source)) {
+            case JSONL -> JsonlReader.read(source, task, requireLabels);
+            case CSV -> CsvReader.read(source, task, requireLabels);
+            default -> readTsv(source, task, requireLabels);
+        };
     }
 
     static List<Example> readTsv(DataSource source, Task task, boolean requireLabels) {

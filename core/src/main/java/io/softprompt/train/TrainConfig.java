@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.soabase.recordbuilder.core.RecordBuilder;
+import io.softprompt.data.DataFormat;
 import io.softprompt.prompt.PromptInit;
 import io.softprompt.scoring.Objective;
 import io.softprompt.util.UserException;
@@ -33,9 +34,11 @@ public record TrainConfig(
                 help = "Built-in task name or a task .json (default: ${DEFAULT-VALUE}).") String task,
         @JsonProperty("model") @Key(flag = false, help = "A model folder or hub id (default: the default model).")
         String model,
-        @JsonProperty("train") @Key(label = "FILE", help = "Training TSV/JSONL (default: the task's sample).") String train,
+        @JsonProperty("train") @Key(label = "FILE", help = "Training TSV, CSV or JSONL (default: the task's sample).") String train,
         @JsonProperty("dev") @Key(label = "FILE",
-                help = "Dev TSV/JSONL for evaluation, best-prompt selection and early stopping.") String dev,
+                help = "Dev TSV, CSV or JSONL for evaluation, best-prompt selection and early stopping.") String dev,
+        @JsonProperty("format") @Key(label = "auto|tsv|csv|jsonl",
+                help = "How {{train}} and {{dev}} are read (default: by extension: .csv, .jsonl, else TSV).") String format,
         @JsonProperty("output") @Key(label = "FILE.sp", aliases = "-o",
                 help = "Where the prompt goes (default: <task>.sp); the run folder sits beside it.") String output,
         @JsonProperty("tokens") @Key(value = "20", label = "N",
@@ -275,6 +278,7 @@ public record TrainConfig(
         b.output(abs(output != null ? output : taskName + ".sp"));
         b.train(abs(train));
         b.dev(abs(dev));
+        b.format(format == null ? null : DataFormat.parse(format).id());
         b.loggingDir(abs(loggingDir));
         if (task != null && task.endsWith(".json") && Files.isRegularFile(Path.of(task))) {
             b.task(abs(task));
@@ -321,6 +325,7 @@ public record TrainConfig(
         Optimizer.check(optimizer);
         Objective.parse(objective);
         Schedule.parse(schedule);
+        DataFormat.parse(format);
         PromptInit init = PromptInit.parse(this.init);
         check(init != PromptInit.TEXT || (initText != null && !initText.isBlank()),
                 "{{init}} text needs {{init_text}} \"...\"");

@@ -1,5 +1,6 @@
 package io.softprompt.train;
 
+import io.softprompt.data.DataFormat;
 import io.softprompt.data.DataSource;
 import io.softprompt.data.Example;
 import io.softprompt.data.Task;
@@ -64,8 +65,8 @@ public final class TrainJob implements AutoCloseable {
         Task t = Task.resolve(cfg.task());
         DataSource trainSrc = trainSource(cfg, t);
         DataSource devSrc = devSource(cfg, t);
-        List<Example> trainRows = TsvReader.read(trainSrc, t, true);
-        List<Example> devRows = devSrc == null ? List.of() : TsvReader.read(devSrc, t, true);
+        List<Example> trainRows = TsvReader.read(trainSrc, t, true, DataFormat.parse(cfg.format()));
+        List<Example> devRows = devSrc == null ? List.of() : TsvReader.read(devSrc, t, true, DataFormat.parse(cfg.format()));
         Path out = Path.of(cfg.output());
         checkOutput(out, force);
         RunDir run = RunDir.create(runDir != null ? runDir : defaultRunDir(out), force);
@@ -125,8 +126,8 @@ public final class TrainJob implements AutoCloseable {
             Task t = Task.resolve(cfg.task());
             DataSource trainSrc = trainSource(cfg, t);
             DataSource devSrc = devSource(cfg, t);
-            List<Example> trainRows = TsvReader.read(trainSrc, t, true);
-            List<Example> devRows = devSrc == null ? List.of() : TsvReader.read(devSrc, t, true);
+            List<Example> trainRows = TsvReader.read(trainSrc, t, true, DataFormat.parse(cfg.format()));
+            List<Example> devRows = devSrc == null ? List.of() : TsvReader.read(devSrc, t, true, DataFormat.parse(cfg.format()));
             if (from.state().cursor() > trainRows.size()) {
                 throw new UserException(run.checkpoint() + ": damaged checkpoint: its data position (row "
                         + from.state().cursor() + ") is past the " + trainRows.size() + " training rows of " + trainSrc.name());

@@ -46,6 +46,16 @@ class CsvReaderTest {
         }
         assertEquals("two\nlines", c.get(3).text(), "a line break inside quotes is part of the text");
         assertEquals(List.of(2, 3, 4, 6, 8), c.stream().map(Example::line).toList(), "each row's first line");
+
+        // the format named rather than taken from the extension: the same bytes under another name
+        Path txt = tmp.resolve("rows.txt");
+        Files.copy(csv, txt);
+        List<Example> named = TsvReader.read(DataSource.file(txt), task(), true, DataFormat.parse("CSV"));
+        assertEquals(c.stream().map(Example::text).toList(), named.stream().map(Example::text).toList());
+        assertThrows(UserException.class, () -> TsvReader.read(DataSource.file(txt), task(), true),
+                "read as TSV by default, a CSV header names no 'text' column");
+        UserException bad = assertThrows(UserException.class, () -> DataFormat.parse("xlsx"));
+        assertEquals("format must be auto, tsv, csv or jsonl (got 'xlsx')", bad.getMessage());
     }
 
     @Test
