@@ -18,7 +18,8 @@ import net.jqwik.api.statistics.Statistics;
 import io.softprompt.Hostile;
 
 /**
- * serve's request bodies, generated and mutated as JSON and as bytes: {@link Requests#parse}
+ * serve's request bodies (classifying and generating items), generated and mutated as JSON and as
+ * bytes: {@link Requests#read}
  * answers items or a {@code BadRequest} with a client status (400, 404, 413) and a one-line message of
  * sane length; never another exception (which would be a 500), never more items than the limit.
  */
@@ -26,14 +27,21 @@ class RequestPropertiesTest {
     static final Set<String> SERVED = Set.of("sst2", "qa");
     static final int MAX_ITEMS = 8;
     static final int MAX_TEXT = 200;
+    /** qa is a text-to-text task here: its items may carry generation settings. */
+    static final Set<String> GENERATING = Set.of("qa");
+    static final int MAX_NEW = 16;
 
     @Provide
     Arbitrary<byte[]> bodies() {
         String one = "{\"task\": \"sst2\", \"text\": \"a fine film\", \"id\": 7}";
         String many = "{\"items\": [{\"task\": \"sst2\", \"text\": \"fine\"}, {\"task\": \"qa\", \"text\": \"why?\", \"id\": \"x\"}]}";
+        String gen = "{\"items\": [{\"task\": \"qa\", \"text\": \"why?\", \"max_new_tokens\": 5, \"do_sample\": true, "
+                + "\"temperature\": 0.7, \"top_k\": 5, \"top_p\": 0.9, \"seed\": 3, \"stop\": [\".\", \"?\"]}, "
+                + "{\"task\": \"qa\", \"text\": \"how?\", \"stop\": \"!\"}]}";
         try {
             return Arbitraries.oneOf(Hostile.json(Json.MAPPER.readTree(one)), Hostile.json(Json.MAPPER.readTree(many)),
-                    Hostile.bytes(many.getBytes(StandardCharsets.UTF_8)));
+                    Hostile.bytes(many.getBytes(StandardCharsets.UTF_8)), Hostile.json(Json.MAPPER.readTree(gen)),
+                    Hostile.bytes(gen.getBytes(StandardCharsets.UTF_8)));
         } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
         }
@@ -50,10 +58,14 @@ class RequestPropertiesTest {
     @Property(tries = 3000)
     void requestBodiesAreItemsOrAClientError(@ForAll("bodies") byte[] body) {
         try {
-            List<Requests.Item> items = Requests.parse(body, SERVED, MAX_ITEMS, MAX_TEXT);
+            List<Requests.Item> items = Requests.read(body, SERVED, GENERATING, MAX_ITEMS, MAX_TEXT, MAX_NEW).items();
             assertTrue(!items.isEmpty() && items.size() <= MAX_ITEMS);
             for (Requests.Item it : items) {
                 assertTrue(SERVED.contains(it.task()) && !it.text().isBlank() && it.text().length() <= MAX_TEXT);
+                assertEquals(GENERATING.contains(it.task()), it.decoding() != null, "text-to-text items, and only they, generate");
+                if (it.decoding() != null) {
+                    assertTrue(it.decoding().maxNewTokens() <= MAX_NEW, "the server's cap holds");
+                }
             }
             Statistics.label("answer").collect("items");
         } catch (PredictServer.BadRequest e) {
