@@ -35,6 +35,8 @@ import picocli.CommandLine.Spec;
                 + "shared forward passes; new or changed .sp files are picked up within a second; a prompt that "
                 + "does not fit the model is refused and logged.",
             "  POST /v1/predict  {\"task\": \"sst2\", \"text\": \"a fine film\"}  or  {\"items\": [{...}, ...]}",
+            "  Items of text-to-text tasks generate; they may set max_new_tokens (at most --max-new-tokens), do_sample, "
+                + "temperature, top_k, top_p, seed and stop.",
             "  GET  /v1/tasks    GET /health    GET /metrics (JSON, or Prometheus text with ?format=prometheus)",
             "Clients that send their request slower than --read-timeout-ms are dropped; beyond --max-connections "
                 + "requests get 503. With --token-file every route but /health needs 'Authorization: Bearer TOKEN'.",
