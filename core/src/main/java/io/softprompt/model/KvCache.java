@@ -44,8 +44,10 @@ public final class KvCache implements AutoCloseable {
             keys.add(null);
             values.add(null);
         }
-        NDArray fullK = keys.get(layer) == null ? k.duplicate() : NDArrays.concat(new NDList(keys.get(layer), k), 2);
-        NDArray fullV = values.get(layer) == null ? v.duplicate() : NDArrays.concat(new NDList(values.get(layer), v), 2);
+        // the first keys and values are held as a view (reshape to their own shape), not a duplicate: DJL's
+        // duplicate() detaches from autograd, and a deep prompt's prefix must pass its gradient on
+        NDArray fullK = keys.get(layer) == null ? k.reshape(k.getShape()) : NDArrays.concat(new NDList(keys.get(layer), k), 2);
+        NDArray fullV = values.get(layer) == null ? v.reshape(v.getShape()) : NDArrays.concat(new NDList(values.get(layer), v), 2);
         fullK.attach(manager);
         fullV.attach(manager);
         if (keys.get(layer) != null) {
