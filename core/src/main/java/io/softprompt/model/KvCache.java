@@ -59,6 +59,11 @@ public final class KvCache implements AutoCloseable {
         return new NDList(fullK, fullV);
     }
 
+    /** Layer l's keys and values so far, [B, Hkv, P, K] each (held by the cache: do not close them). */
+    public NDList layer(int l) {
+        return new NDList(keys.get(l), values.get(l));
+    }
+
     /** Cross-attention keys and values of a layer, computed by {@code compute} the first time. */
     public NDList cross(int layer, Supplier<NDList> compute) {
         while (cross.size() <= layer) {

@@ -31,6 +31,24 @@ public interface LanguageModel {
 
     int vocabSize();
 
+    /**
+     * The self-attention's shape, as a deep prompt needs it: L layers (T5: the encoder's), Hkv key/value
+     * heads and K head size, so that a per-layer key/value prefix is [Np, L·2·Hkv·K] in PEFT's layout.
+     *
+     * @param layers L
+     * @param kvHeads Hkv
+     * @param headSize K
+     */
+    record Attention(int layers, int kvHeads, int headSize) {
+        /** Numbers per prefix position: L·2·Hkv·K. */
+        public int prefixWidth() {
+            return layers * 2 * kvHeads * headSize;
+        }
+    }
+
+    /** The self-attention's shape (see {@link Attention}). */
+    Attention attention();
+
     /** Longest sequence (prompt + tokens) the position embedding allows, or Integer.MAX_VALUE. */
     int maxPositions();
 

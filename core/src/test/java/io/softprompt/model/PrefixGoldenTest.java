@@ -28,13 +28,13 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
 /**
- * Deep prompts (prefix tuning, P-Tuning v2), first step: the key/value cache the decoders already have
- * for generation and the prompt-prefix cache, seeded with PEFT's prefix table Q [Np, L·2·Dkv] (layer l's
- * keys from rows 2l, values from 2l+1 of its [Np, L·2, Hkv, K] view), computes exactly what peft 0.17.1's
- * PrefixTuningConfig computes: the mask grown by Np ones, the input's positions starting at Np. Checked
- * against golden-prefix.safetensors on the decoder fixtures that hold one (gpt2, llama): logits, both
- * losses and both gradients with respect to Q, largest difference printed. BERT's prefix golden (P-Tuning
- * v2's own path) waits for the masked LM to take a prefix cache.
+ * Deep prompts (prefix tuning, P-Tuning v2) at the model level ({@link DeepPrefix}): PEFT's prefix table
+ * Q [Np, L·2·Hkv·K] as a key/value cache computes exactly what peft 0.17.1's PrefixTuningConfig computes
+ * (the mask grown by Np ones, the input's positions starting at Np), checked against
+ * golden-prefix.safetensors on every decoder fixture that holds one (gpt2, llama; committed copies and
+ * -Dsoftprompt.fixtures folders): logits, both losses and both gradients with respect to Q, largest
+ * difference printed. And deep = input: the table an input prompt leaves in every layer scores as that
+ * prompt. BERT's prefix golden (P-Tuning v2's own path) waits for the masked LM to take a prefix cache.
  */
 class PrefixGoldenTest {
     @TestFactory
@@ -73,41 +73,9 @@ class PrefixGoldenTest {
         }
     }
 
-    /** Layers L and key/value heads Hkv from config.json (GPT-2's names, else Llama's). */
-    static int[] layersAndKvHeads(Path dir) throws Exception {
-        JsonNode c = Json.MAPPER.readTree(dir.resolve("config.json").toFile());
-        int layers = c.has("n_layer") ? c.get("n_layer").asInt() : c.get("num_hidden_layers").asInt();
-        int heads = c.has("n_head") ? c.get("n_head").asInt() : c.get("num_attention_heads").asInt();
-        int kv = c.has("num_key_value_heads") ? c.get("num_key_value_heads").asInt() : heads;
-        return new int[] {layers, kv};
-    }
-
-    /**
-     * A cache holding the prefix for B rows: Q [Np, L·2·Dkv] viewed [Np, L·2, Hkv, K], permuted to
-     * [L·2, Hkv, Np, K]; layer l appends rows 2l (keys) and 2l+1 (values), each [B, Hkv, Np, K].
-     */
-    static KvCache prefixCache(NDManager m, NDArray q, int layers, int kvHeads, int b) {
-        long np = q.getShape().get(0);
-        long k = q.getShape().get(1) / (layers * 2L * kvHeads);
-        NDArray table = q.reshape(np, layers * 2L, kvHeads, k).transpose(1, 2, 0, 3);       // [L·2, Hkv, Np, K]
-        KvCache cache = new KvCache(m);
-        for (int l = 0; l < layers; l++) {
-            NDArray key = table.get(new NDIndex(2 * l)).expandDims(0).repeat(0, b);            // [B, Hkv, Np, K]
-            NDArray value = table.get(new NDIndex(2 * l + 1)).expandDims(0).repeat(0, b);      // [B, Hkv, Np, K]
-            cache.append(l, key, value);
-        }
-        cache.advance((int) np);
-        return cache;
-    }
-
     /** Hidden states [B, T, D] of the input after the prefix. */
-    static NDArray hidden(LanguageModel lm, NDManager m, NDArray q, int[] lk, NDArray ids, NDArray mask) {
-        int b = (int) ids.getShape().get(0);
-        long np = q.getShape().get(0);
-        try (KvCache cache = prefixCache(m, q, lk[0], lk[1], b)) {
-            NDArray keyMask = NDArrays.concat(new NDList(m.ones(new Shape(b, np), DataType.INT64), mask), 1); // [B, Np+T]
-            return lm.forward(lm.embed(ids), keyMask, cache);                                               // [B, T, D]
-        }
+    static NDArray hidden(LanguageModel lm, NDArray q, NDArray ids, NDArray mask) {
+        return DeepPrefix.hidden(lm, q, lm.embed(ids), mask);
     }
 
     static void check(Path dir) throws Exception {
@@ -117,7 +85,6 @@ class PrefixGoldenTest {
         double atolLoss = Json.MAPPER.readTree(dir.resolve("golden.json").toFile()).get("suggested_atol").get("loss").asDouble();
         SafetensorsFile g = SafetensorsFile.open(dir.resolve("golden.safetensors"));
         SafetensorsFile gp = SafetensorsFile.open(dir.resolve("golden-prefix.safetensors"));
-        int[] lk = layersAndKvHeads(dir);
         List<String> report = new ArrayList<>();
         try (LoadedModel model = LoadedModel.load(dir, dir.getFileName().toString());
              NDManager m = NDManager.newBaseManager()) {
@@ -132,7 +99,7 @@ class PrefixGoldenTest {
             Shape qShape = gp.info("prefix").djlShape();
 
             // logits of the input tokens [B, T, V], at real positions
-            NDArray h = hidden(lm, m, m.create(qValues, qShape), lk, ids, mask);
+            NDArray h = hidden(lm, m.create(qValues, qShape), ids, mask);
             float[] logits = lm.logits(h.reshape(-1, h.getShape().get(2))).toFloatArray();
             float[] golden = gp.readFloats("logits_prefix");
             assertEquals(golden.length, logits.length);
@@ -154,7 +121,7 @@ class PrefixGoldenTest {
             long[] rows = g.readLongs("loss_batch_index");
             long[] pos = gp.readLongs("loss_position_prefix");
             long[] target = g.readLongs("loss_target");
-            float[] lmLoss = lossAndGrad(lm, m, qValues, qShape, lk, ids, mask, flat(rows, pos, t), target, null);
+            float[] lmLoss = lossAndGrad(lm, m, qValues, qShape, ids, mask, flat(rows, pos, t), target, null);
             // a loss near 6 is only known to a few float32 steps (ulp 4.8e-7): the tolerance is at least 4 of them
             float goldenLoss = gp.readFloats("loss_prefix")[0];
             report.add(line("loss_prefix", Math.abs(lmLoss[0] - goldenLoss), Math.max(atolLoss, 4 * Math.ulp(goldenLoss))));
@@ -166,7 +133,7 @@ class PrefixGoldenTest {
             for (int i = 0; i < b; i++) {
                 all[i] = i;
             }
-            float[] vLoss = lossAndGrad(lm, m, qValues, qShape, lk, ids, mask, flat(all, vpos, t), g.readLongs("class_labels"),
+            float[] vLoss = lossAndGrad(lm, m, qValues, qShape, ids, mask, flat(all, vpos, t), g.readLongs("class_labels"),
                     g.readLongs("verbalizer_ids"));
             float goldenV = gp.readFloats("loss_verbalizer_prefix")[0];
             report.add(line("loss_verbalizer_prefix", Math.abs(vLoss[0] - goldenV), Math.max(atolLoss, 4 * Math.ulp(goldenV))));
@@ -180,6 +147,47 @@ class PrefixGoldenTest {
         }
     }
 
+    /**
+     * Deep = input: a deep prompt made of the keys and values an input prompt P leaves in every layer
+     * scores every input as P does: the tokens' logits equal P's at the token positions (≤ 1e-5), and
+     * the table has PEFT's width L·2·Hkv·K.
+     */
+    @TestFactory
+    Stream<DynamicTest> aDeepPromptMadeFromAnInputPromptScoresAsIt() {
+        return Fixtures.all().stream().filter(PrefixGoldenTest::decoder).map(dir -> DynamicTest.dynamicTest(
+                dir.getFileName().toString(), () -> {
+                    try (LoadedModel model = LoadedModel.load(dir, "x"); NDManager m = NDManager.newBaseManager()) {
+                        LanguageModel lm = model.lm();
+                        SafetensorsFile g = SafetensorsFile.open(dir.resolve("golden.safetensors"));
+                        int b = (int) g.info("input_ids").shape()[0];
+                        int t = (int) g.info("input_ids").shape()[1];
+                        long[] maskFlat = g.readLongs("attention_mask");
+                        NDArray ids = m.create(g.readLongs("input_ids"), g.info("input_ids").djlShape());
+                        NDArray mask = m.create(maskFlat, g.info("attention_mask").djlShape());
+                        NDArray p = m.create(g.readFloats("prompt"), g.info("prompt").djlShape());          // [N, D]
+                        int n = (int) p.getShape().get(0);
+                        NDArray table = DeepPrefix.fromInputPrompt(lm, p);                                  // [N, L·2·Hkv·K]
+                        assertEquals(new Shape(n, lm.attention().prefixWidth()), table.getShape());
+                        float[] input = Prompted.hidden(lm, p, ids, mask).toFloatArray();                  // [B, N+T, D]
+                        float[] deep = DeepPrefix.hidden(lm, table, lm.embed(ids), mask).toFloatArray();   // [B, T, D]
+                        int d = lm.hiddenSize();
+                        double worst = 0;
+                        for (int i = 0; i < b; i++) {
+                            for (int s = 0; s < t; s++) {
+                                if (maskFlat[i * t + s] == 0) {
+                                    continue;
+                                }
+                                for (int c = 0; c < d; c++) {
+                                    worst = Math.max(worst, Math.abs(input[(i * (n + t) + n + s) * d + c] - deep[(i * t + s) * d + c]));
+                                }
+                            }
+                        }
+                        System.out.printf(Locale.ROOT, "DEEP=INPUT %-12s largest |hidden difference| %.3e%n", dir.getFileName(), worst);
+                        assertTrue(worst <= 1e-5, dir.getFileName() + ": " + worst);
+                    }
+                }));
+    }
+
     static long[] flat(long[] rows, long[] pos, int t) {
         long[] out = new long[rows.length];
         for (int i = 0; i < rows.length; i++) {
@@ -189,14 +197,14 @@ class PrefixGoldenTest {
     }
 
     /** [loss, dloss/dQ...]: mean CE of the rows at flat positions against targets (over the vocabulary, or over classes). */
-    static float[] lossAndGrad(LanguageModel lm, NDManager m, float[] qValues, Shape qShape, int[] lk, NDArray ids,
+    static float[] lossAndGrad(LanguageModel lm, NDManager m, float[] qValues, Shape qShape, NDArray ids,
             NDArray mask, long[] at, long[] targets, long[] classes) {
         try (NDManager scope = m.newSubManager()) {
             NDArray q = scope.create(qValues, qShape);
             q.setRequiresGradient(true);
             float loss;
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray h = hidden(lm, scope, q, lk, ids, mask);                                   // [B, T, D]
+                NDArray h = hidden(lm, q, ids, mask);                                   // [B, T, D]
                 NDArray picked = Prompted.rows(h, at);                                             // [M, D]
                 NDArray logits = classes == null ? lm.logits(picked) : lm.logits(picked, scope.create(classes)); // [M, V|C]
                 NDArray l = Prompted.crossEntropy(logits, scope.create(targets));

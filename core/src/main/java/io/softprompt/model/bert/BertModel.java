@@ -141,6 +141,11 @@ public final class BertModel implements LanguageModel {
     }
 
     @Override
+    public Attention attention() {
+        return new Attention(c.numHiddenLayers(), c.numAttentionHeads(), c.hiddenSize() / c.numAttentionHeads());
+    }
+
+    @Override
     public int hiddenSize() {
         return c.hiddenSize();
     }

@@ -140,6 +140,11 @@ public final class Gpt2Model implements LanguageModel {
     }
 
     @Override
+    public Attention attention() {
+        return new Attention(config.nLayer(), config.nHead(), config.nEmbd() / config.nHead());
+    }
+
+    @Override
     public int hiddenSize() {
         return config.nEmbd();
     }

@@ -118,6 +118,11 @@ public final class LlamaModel implements LanguageModel {
     }
 
     @Override
+    public Attention attention() {
+        return new Attention(c.numHiddenLayers(), c.numKeyValueHeads(), c.headDim());
+    }
+
+    @Override
     public int hiddenSize() {
         return c.hiddenSize();
     }

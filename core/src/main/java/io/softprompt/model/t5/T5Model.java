@@ -129,6 +129,11 @@ public final class T5Model implements LanguageModel {
     }
 
     @Override
+    public Attention attention() {
+        return new Attention(c.numLayers(), c.numHeads(), c.dKv());
+    }
+
+    @Override
     public int hiddenSize() {
         return c.dModel();
     }

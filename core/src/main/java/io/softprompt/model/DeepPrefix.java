@@ -1,0 +1,101 @@
+package io.softprompt.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.softprompt.util.UserException;
+
+/**
+ * A deep prompt (prefix tuning, Li &amp; Liang 2021; P-Tuning v2, Liu et al. 2022): per layer, Np key rows
+ * and Np value rows in front of the self-attention's own, held in PEFT's layout, a table Q
+ * [Np, L·2·Hkv·K] (PrefixTuningConfig's {@code prompt_embeddings}): viewed [Np, L·2, Hkv, K], layer l
+ * takes rows 2l (keys) and 2l+1 (values). The input's tokens then run after the prefix as generation
+ * runs after cached positions: the key mask grown by Np ones, the positions starting at Np. So a deep
+ * prompt is a {@link KvCache} seeded with the table, and gradients flow from the loss to Q through it.
+ *
+ * <p>Decoder LMs only for now (GPT-2 and Llama, matched against peft 0.17.1's goldens); masked LMs and
+ * T5's encoder take no cache yet.
+ *
+ * <p>Dimensions (docs/ARCHITECTURE.md): B rows, Np prefix positions, L layers, Hkv key/value heads,
+ * K head size, N prompt tokens, D hidden size, T tokens.
+ */
+public final class DeepPrefix {
+    private DeepPrefix() {}
+
+    /** Refuses a model whose forward pass takes no prefix, in one line. */
+    public static void check(LanguageModel lm) {
+        if (lm.kind() != LanguageModel.Kind.DECODER) {
+            throw new UserException(lm.modelType() + ": deep prompts run on decoder LMs (gpt2, llama) so far");
+        }
+    }
+
+    /**
+     * A cache holding the prefix for B rows: table [Np, L·2·Hkv·K] → per layer keys and values
+     * [B, Hkv, Np, K], Np positions cached. Differentiable with respect to the table.
+     */
+    public static KvCache cache(NDManager m, LanguageModel lm, NDArray table, int batch) {
+        check(lm);
+        LanguageModel.Attention a = lm.attention();
+        long np = table.getShape().get(0);
+        if (table.getShape().dimension() != 2 || table.getShape().get(1) != a.prefixWidth()) {
+            throw new UserException("a deep prompt for this model is [Np, " + a.prefixWidth() + "] (L·2·Hkv·K = "
+                    + a.layers() + "·2·" + a.kvHeads() + "·" + a.headSize() + "); got " + table.getShape());
+        }
+        NDArray perLayer = table.reshape(np, a.layers() * 2L, a.kvHeads(), a.headSize()).transpose(1, 2, 0, 3); // [L·2, Hkv, Np, K]
+        KvCache cache = new KvCache(m);
+        for (int l = 0; l < a.layers(); l++) {
+            NDArray k = perLayer.get(new NDIndex(2 * l)).expandDims(0);                         // [1, Hkv, Np, K]
+            NDArray v = perLayer.get(new NDIndex(2 * l + 1)).expandDims(0);                     // [1, Hkv, Np, K]
+            cache.append(l, batch == 1 ? k : k.repeat(0, batch), batch == 1 ? v : v.repeat(0, batch)); // [B, Hkv, Np, K]
+        }
+        cache.advance((int) np);
+        return cache;
+    }
+
+    /**
+     * The final hidden states [B, T, D] of the tokens after the prefix: embeds [B, T, D], mask [B, T]
+     * (1 = real); the prefix's Np positions are always attended to.
+     */
+    public static NDArray hidden(LanguageModel lm, NDArray table, NDArray embeds, NDArray mask) {
+        NDManager m = embeds.getManager();
+        int b = (int) embeds.getShape().get(0);
+        long np = table.getShape().get(0);
+        try (KvCache cache = cache(m, lm, table, b)) {
+            NDArray keyMask = NDArrays.concat(new NDList(m.ones(new Shape(b, np), mask.getDataType()), mask), 1); // [B, Np+T]
+            return lm.forward(embeds, keyMask, cache);                                                     // [B, T, D]
+        }
+    }
+
+    /**
+     * The table whose prefix is exactly what an input prompt P [N, D] leaves in every layer: P run
+     * through the model alone, its keys and values laid out as PEFT's [N, L·2·Hkv·K]. A deep prompt so
+     * made scores every input exactly as P does (the deep = input identity), and is how a deep prompt
+     * starts from a text: the text's embeddings as P.
+     */
+    public static NDArray fromInputPrompt(LanguageModel lm, NDArray prompt) {
+        check(lm);
+        LanguageModel.Attention a = lm.attention();
+        NDManager m = prompt.getManager();
+        long n = prompt.getShape().get(0);
+        try (NDManager scope = m.newSubManager(); KvCache cache = new KvCache(scope)) {
+            NDArray p = prompt.expandDims(0);                                                     // [1, N, D]
+            p.attach(scope);
+            lm.forward(p, scope.ones(new Shape(1, n), DataType.INT64), cache);
+            NDList layers = new NDList();
+            for (int l = 0; l < a.layers(); l++) {
+                NDList kv = cache.layer(l);                                                      // [1, Hkv, N, K] each
+                layers.add(kv.get(0).squeeze(0));
+                layers.add(kv.get(1).squeeze(0));
+            }
+            NDArray table = NDArrays.stack(layers, 0)                                            // [L·2, Hkv, N, K]
+                    .transpose(2, 0, 1, 3).reshape(n, a.prefixWidth());                          // [N, L·2·Hkv·K]
+            table = table.toType(DataType.FLOAT32, false);
+            table.attach(m);
+            return table;
+        }
+    }
+}
