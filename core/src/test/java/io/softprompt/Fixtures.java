@@ -87,4 +87,50 @@ public final class Fixtures {
         Files.writeString(dir.resolve("mood.tsv"), rows);
         return task;
     }
+
+    /** The files of a model folder a Hugging Face cache snapshot holds in the tests. */
+    public static final List<String> HUB_FILES = List.of("config.json", "tokenizer.json", "model.safetensors",
+            "tokenizer_config.json", "special_tokens_map.json", "generation_config.json");
+
+    /**
+     * A Hugging Face cache under root holding {@code repo} at {@code commit}, laid out as huggingface_hub
+     * lays it out: the files of {@code source} as blobs named by sha256 (model.safetensors, an LFS file)
+     * or git blob id (the others), relative links from snapshots/{commit}, and refs/{ref} naming the
+     * commit (no newline, as huggingface_hub writes it). Returns the snapshot folder.
+     */
+    public static Path hfCache(Path root, String repo, String commit, String ref, Path source) throws IOException {
+        Path dir = root.resolve("models--" + repo.replace("/", "--"));
+        Path snap = dir.resolve("snapshots").resolve(commit);
+        Files.createDirectories(snap);
+        Files.createDirectories(dir.resolve("blobs"));
+        for (String f : HUB_FILES) {
+            byte[] b = Files.readAllBytes(source.resolve(f));
+            String blob = f.equals("model.safetensors") ? sha256(b) : gitBlobId(b);
+            Files.write(dir.resolve("blobs").resolve(blob), b);
+            Files.createSymbolicLink(snap.resolve(f), Path.of("..", "..", "blobs", blob));
+        }
+        Files.createDirectories(dir.resolve("refs"));
+        Files.writeString(dir.resolve("refs").resolve(ref), commit);
+        return snap;
+    }
+
+    /** SHA-256 of bytes, hex: the hub's ETag (and blob name) for an LFS file. */
+    public static String sha256(byte[] b) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(b));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The id git gives a file's content (SHA-1 of "blob {length}\0{bytes}"): the hub's ETag for small files. */
+    public static String gitBlobId(byte[] b) {
+        try {
+            java.security.MessageDigest d = java.security.MessageDigest.getInstance("SHA-1");
+            d.update(("blob " + b.length + "\0").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            return java.util.HexFormat.of().formatHex(d.digest(b));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 }

@@ -379,13 +379,8 @@ final class ReportPlots {
         if (Double.isNaN(chance)) {
             return;
         }
-        ValueMarker m = new ValueMarker(chance, Color.GRAY, dashed(1.5f, 6f, 4f));
-        m.setLabel(String.format(Locale.ROOT, "chance (ln %d = %.3f)", Math.round(Math.exp(chance)), chance));
-        m.setLabelFont(CAPTION);
-        m.setLabelPaint(Color.DARK_GRAY);
-        m.setLabelBackgroundColor(new Color(255, 255, 255, 200));
-        m.setLabelAnchor(RectangleAnchor.TOP_RIGHT);
-        m.setLabelTextAnchor(TextAnchor.BOTTOM_RIGHT);
+        ValueMarker m = marker(chance, String.format(Locale.ROOT, "chance (ln %d = %.3f)", Math.round(Math.exp(chance)), chance),
+                RectangleAnchor.TOP_RIGHT, TextAnchor.BOTTOM_RIGHT);
         plot.addRangeMarker(m);
         ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
         plot.getRangeAxis().setAutoRange(true);
@@ -408,14 +403,21 @@ final class ReportPlots {
         if (Double.isNaN(majority)) {
             return;
         }
-        ValueMarker m = new ValueMarker(majority, Color.GRAY, dashed(1.5f, 6f, 4f));
-        m.setLabel(String.format(Locale.ROOT, "majority class (%.3f)", majority));
+        ValueMarker m = marker(majority, String.format(Locale.ROOT, "majority class (%.3f)", majority),
+                RectangleAnchor.BOTTOM_RIGHT, TextAnchor.TOP_RIGHT);
+        plot.addRangeMarker(m);
+    }
+
+    /** A reference level as a dashed grey line across the plot, labelled on a light background. */
+    private static ValueMarker marker(double value, String label, RectangleAnchor anchor, TextAnchor text) {
+        ValueMarker m = new ValueMarker(value, Color.GRAY, dashed(1.5f, 6f, 4f));
+        m.setLabel(label);
         m.setLabelFont(CAPTION);
         m.setLabelPaint(Color.DARK_GRAY);
         m.setLabelBackgroundColor(new Color(255, 255, 255, 200));
-        m.setLabelAnchor(RectangleAnchor.BOTTOM_RIGHT);
-        m.setLabelTextAnchor(TextAnchor.TOP_RIGHT);
-        plot.addRangeMarker(m);
+        m.setLabelAnchor(anchor);
+        m.setLabelTextAnchor(text);
+        return m;
     }
 
     private static void paint(XYLineAndShapeRenderer r, int n, boolean shapes) {

@@ -181,20 +181,8 @@ class CliEndToEndTest {
     @Test
     void revisionPinsAHubModelToTheCommitItsBranchNames() throws Exception {
         Path cache = tmp.resolve("hf-hub");
-        Path repo = cache.resolve("models--test-org--tiny");
         String commit = "abcdefabcdefabcdefabcdefabcdefabcdefabcd";
-        Path snap = repo.resolve("snapshots").resolve(commit);
-        Files.createDirectories(snap);
-        Files.createDirectories(repo.resolve("blobs"));
-        try (var files = Files.list(Fixtures.of("gpt2"))) {
-            for (Path f : files.toList()) {
-                String blob = "blob-" + f.getFileName();
-                Files.copy(f, repo.resolve("blobs").resolve(blob));
-                Files.createSymbolicLink(snap.resolve(f.getFileName().toString()), Path.of("..", "..", "blobs", blob));
-            }
-        }
-        Files.createDirectories(repo.resolve("refs"));
-        Files.writeString(repo.resolve("refs/dev"), commit);
+        Path snap = Fixtures.hfCache(cache, "test-org/tiny", commit, "dev", Fixtures.of("gpt2"));
         String old = System.getProperty("softprompt.hf.cache");
         System.setProperty("softprompt.hf.cache", cache.toString());
         try {

@@ -12,21 +12,10 @@ import java.util.SplittableRandom;
 public final class Sampler {
     private Sampler() {}
 
-    /** The index of the largest logit (the first of equals, as torch's argmax on CPU). */
-    public static int argmax(float[] logits) {
-        int best = 0;
-        for (int i = 1; i < logits.length; i++) {
-            if (logits[i] > logits[best]) {
-                best = i;
-            }
-        }
-        return best;
-    }
-
     /** The next token for logits [V]. */
     public static int pick(float[] logits, Decoding d, SplittableRandom rng) {
         if (d.greedy()) {
-            return argmax(logits);
+            return Scorer.argmax(logits); // the first of equals, as torch's argmax on CPU
         }
         double[] p = probabilities(logits, d);
         double total = 0;

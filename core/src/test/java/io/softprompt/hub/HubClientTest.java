@@ -22,12 +22,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -44,8 +40,7 @@ class HubClientTest {
     static final String REPO = "test-org/tiny";
     static final String MAIN_COMMIT = "1111111111111111111111111111111111111111";
     static final String DEV_COMMIT = "2222222222222222222222222222222222222222";
-    static final List<String> FILES = List.of("config.json", "tokenizer.json", "model.safetensors",
-            "tokenizer_config.json", "special_tokens_map.json", "generation_config.json");
+    static final List<String> FILES = Fixtures.HUB_FILES;
 
     @TempDir
     Path tmp;
@@ -146,22 +141,11 @@ class HubClientTest {
     }
 
     static String sha256(byte[] b) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Fixtures.sha256(b);
     }
 
-    /** The id git gives a file's content (SHA-1 of "blob {length}\0{bytes}"): the hub's ETag for small files. */
     static String gitBlobId(byte[] b) {
-        try {
-            MessageDigest d = MessageDigest.getInstance("SHA-1");
-            d.update(("blob " + b.length + "\0").getBytes(StandardCharsets.US_ASCII));
-            return HexFormat.of().formatHex(d.digest(b));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Fixtures.gitBlobId(b);
     }
 
     HubClient client() {
@@ -244,19 +228,8 @@ class HubClientTest {
     void readsACacheLaidOutByHuggingFaceHubWithNoDownload() throws Exception {
         // built from the layout's spec, as huggingface_hub's snapshot_download leaves it
         Path root = tmp.resolve("python-cache");
-        Path repo = root.resolve("models--test-org--tiny");
         String commit = "0123456789abcdef0123456789abcdef01234567";
-        Path snap = repo.resolve("snapshots").resolve(commit);
-        Files.createDirectories(snap);
-        Files.createDirectories(repo.resolve("blobs"));
-        for (String f : FILES) {
-            byte[] b = Files.readAllBytes(served.resolve(f));
-            String blob = f.equals("model.safetensors") ? sha256(b) : gitBlobId(b);
-            Files.write(repo.resolve("blobs").resolve(blob), b);
-            Files.createSymbolicLink(snap.resolve(f), Path.of("..", "..", "blobs", blob));
-        }
-        Files.createDirectories(repo.resolve("refs"));
-        Files.writeString(repo.resolve("refs/main"), commit); // huggingface_hub writes no newline
+        Path snap = Fixtures.hfCache(root, REPO, commit, "main", served);
         assertHfLayout(root, "main", commit);
 
         // the tests run with softprompt.offline=true: nothing may reach the network

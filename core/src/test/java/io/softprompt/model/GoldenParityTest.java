@@ -182,17 +182,23 @@ class GoldenParityTest {
     /** Returns [loss, grad...]. A fresh prompt each call so gradients never accumulate. */
     static float[] lossAndGrad(LanguageModel lm, NDManager m, float[] promptValues, long[] pShape, NDArray ids,
             NDArray mask, long[] positions, long[] classes, Encoder.Labels labels, Objective objective) {
+        return lossAndGrad(m, promptValues, new Shape(pShape),
+                prompt -> objective.loss(lm, prompt, ids, mask, positions, classes, labels));
+    }
+
+    /** [loss, d loss / d leaf...] for a fresh leaf of the given values and shape, and a loss of it. */
+    static float[] lossAndGrad(NDManager m, float[] values, Shape shape, java.util.function.UnaryOperator<NDArray> lossOf) {
         try (NDManager scope = m.newSubManager()) {
-            NDArray prompt = scope.create(promptValues, new Shape(pShape));
-            prompt.setRequiresGradient(true);
+            NDArray leaf = scope.create(values, shape);
+            leaf.setRequiresGradient(true);
             float loss;
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray l = objective.loss(lm, prompt, ids, mask, positions, classes, labels);
+                NDArray l = lossOf.apply(leaf);
                 loss = l.getFloat();
                 gc.backward(l);
             }
             float[] grad;
-            try (NDArray gr = prompt.getGradient()) {
+            try (NDArray gr = leaf.getGradient()) {
                 grad = gr.toFloatArray();
             }
             float[] out = new float[grad.length + 1];

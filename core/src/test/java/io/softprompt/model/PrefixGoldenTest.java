@@ -4,15 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.Fixtures;
 import io.softprompt.loader.LoadedModel;
@@ -199,27 +193,12 @@ class PrefixGoldenTest {
     /** [loss, dloss/dQ...]: mean CE of the rows at flat positions against targets (over the vocabulary, or over classes). */
     static float[] lossAndGrad(LanguageModel lm, NDManager m, float[] qValues, Shape qShape, NDArray ids,
             NDArray mask, long[] at, long[] targets, long[] classes) {
-        try (NDManager scope = m.newSubManager()) {
-            NDArray q = scope.create(qValues, qShape);
-            q.setRequiresGradient(true);
-            float loss;
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray h = hidden(lm, q, ids, mask);                                   // [B, T, D]
-                NDArray picked = Prompted.rows(h, at);                                             // [M, D]
-                NDArray logits = classes == null ? lm.logits(picked) : lm.logits(picked, scope.create(classes)); // [M, V|C]
-                NDArray l = Prompted.crossEntropy(logits, scope.create(targets));
-                loss = l.getFloat();
-                gc.backward(l);
-            }
-            float[] grad;
-            try (NDArray gr = q.getGradient()) {
-                grad = gr.toFloatArray();
-            }
-            float[] out = new float[grad.length + 1];
-            out[0] = loss;
-            System.arraycopy(grad, 0, out, 1, grad.length);
-            return out;
-        }
+        return GoldenParityTest.lossAndGrad(m, qValues, qShape, q -> {
+            NDManager scope = q.getManager();
+            NDArray picked = Prompted.rows(hidden(lm, q, ids, mask), at);                          // [M, D]
+            NDArray logits = classes == null ? lm.logits(picked) : lm.logits(picked, scope.create(classes)); // [M, V|C]
+            return Prompted.crossEntropy(logits, scope.create(targets));
+        });
     }
 
     static double maxDiff(float[] lossAndGrad, float[] golden) {

@@ -62,7 +62,7 @@ class SamplerTest {
 
     @Property(tries = 300)
     void aColdTemperatureIsTheArgmax(@ForAll("logits") float[] logits, @ForAll long seed) {
-        int best = Sampler.argmax(logits);
+        int best = Scorer.argmax(logits);
         boolean tie = false;
         for (int i = 0; i < logits.length; i++) {
             tie |= i != best && logits[i] == logits[best];
