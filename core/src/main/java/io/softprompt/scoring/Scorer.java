@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.softprompt.data.Encoder;
+import io.softprompt.model.DeepPrefix;
 import io.softprompt.model.KvCache;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
@@ -39,8 +40,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * keys and values are computed once and batches run only their rows' tokens.
  */
 public final class Scorer implements AutoCloseable {
-    /** A prompt: values [N·D] row-major, N, and the label tokens of its task. Compared by identity of its arrays. */
-    public record Slot(float[] values, int tokens, Encoder.Labels labels) {}
+    /**
+     * A prompt: values row-major, N, the label tokens of its task, and whether it is a deep prompt
+     * (values [N·L·2·Hkv·K], PEFT's prefix table, {@link DeepPrefix}) rather than an input prompt
+     * (values [N·D]). Compared by identity of its arrays.
+     */
+    public record Slot(float[] values, int tokens, Encoder.Labels labels, boolean deep) {
+        /** An input prompt. */
+        public Slot(float[] values, int tokens, Encoder.Labels labels) {
+            this(values, tokens, labels, false);
+        }
+    }
 
     /** One row to score: which slot's prompt it carries, and its encoded input. */
     public record Item(int slot, Encoder.Encoded row) {}
@@ -74,7 +84,8 @@ public final class Scorer implements AutoCloseable {
         this.lm = lm;
         this.prefixCache = prefixCache && lm.kind() == LanguageModel.Kind.DECODER;
         this.padTo = padTo;
-        this.cacheManager = this.prefixCache ? NDManager.newBaseManager(lm.device()) : null;
+        // decoders keep prompt caches: every prompt's with the prefix cache, deep prompts' always
+        this.cacheManager = lm.kind() == LanguageModel.Kind.DECODER ? NDManager.newBaseManager(lm.device()) : null;
     }
 
     public boolean cached() {
@@ -86,7 +97,7 @@ public final class Scorer implements AutoCloseable {
      * thread: the cache is closed by the scoring thread, before or after a batch, never during one.
      */
     public void forget(Slot slot) {
-        if (prefixCache) {
+        if (prefixCache || slot.deep()) {
             forgotten.add(slot);
         }
     }
@@ -193,16 +204,18 @@ public final class Scorer implements AutoCloseable {
         int d = lm.hiddenSize();
         int[] offset = new int[slots.size()];
         int total = 0;
-        for (int k = 0; k < slots.size(); k++) {
+        for (int k = 0; k < slots.size(); k++) { // input prompts only: a deep prompt always runs as a cache
             offset[k] = total;
-            total += slots.get(k).tokens();
+            total += slots.get(k).deep() ? 0 : slots.get(k).tokens();
         }
-        float[] table = new float[total * d];
+        float[] table = new float[Math.max(1, total) * d];
         for (int k = 0; k < slots.size(); k++) {
-            System.arraycopy(slots.get(k).values(), 0, table, offset[k] * d, slots.get(k).tokens() * d);
+            if (!slots.get(k).deep()) {
+                System.arraycopy(slots.get(k).values(), 0, table, offset[k] * d, slots.get(k).tokens() * d);
+            }
         }
         try (NDManager m = NDManager.newBaseManager(lm.device())) {
-            NDArray prompts = Tensors.create(m, table, new Shape(total, d));           // [A, D]
+            NDArray prompts = Tensors.create(m, table, new Shape(Math.max(1, total), d)); // [A, D]
             for (int[] batch : batches) {
                 List<Item> part = new ArrayList<>(batch.length);
                 for (int i : batch) {
@@ -218,7 +231,7 @@ public final class Scorer implements AutoCloseable {
     }
 
     private float[][] scoreBatch(NDManager parent, NDArray prompts, int[] offset, List<Slot> slots, List<Item> part) {
-        if (prefixCache) {
+        if (prefixCache || part.stream().anyMatch(it -> slots.get(it.slot()).deep())) {
             return scoreCached(parent, slots, part);
         }
         int b = part.size();
@@ -263,9 +276,20 @@ public final class Scorer implements AutoCloseable {
         }
     }
 
-    /** The prompt's keys and values at every layer, B = 1, computed on first use and kept. */
+    /**
+     * The prompt's keys and values at every layer, B = 1, computed on first use and kept: an input
+     * prompt run through the model, a deep prompt's table laid out as its cache.
+     */
     private KvCache prefix(Slot slot) {
         return prefixes.computeIfAbsent(slot, sl -> {
+            if (sl.deep()) {
+                DeepPrefix.check(lm);
+                // the cache keeps views of the table: closing the table's own handle leaves their storage
+                try (NDManager m = cacheManager.newSubManager()) {
+                    NDArray table = Tensors.create(m, sl.values(), new Shape(sl.tokens(), sl.values().length / sl.tokens())); // [Np, L·2·Hkv·K]
+                    return DeepPrefix.cache(cacheManager, lm, table.toType(lm.dtype(), false), 1);
+                }
+            }
             KvCache c = new KvCache(cacheManager);
             try (NDManager m = cacheManager.newSubManager()) {
                 NDArray p = Tensors.create(m, sl.values(), new Shape(1, sl.tokens(), lm.hiddenSize())); // [1, N, D]

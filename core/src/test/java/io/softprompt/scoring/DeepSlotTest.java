@@ -1,0 +1,110 @@
+package io.softprompt.scoring;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.softprompt.Fixtures;
+import io.softprompt.data.Encoder;
+import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.DeepPrefix;
+import io.softprompt.model.LanguageModel;
+import io.softprompt.util.UserException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * Deep prompts in the scorer: rows of input prompts and deep prompts of different lengths share one
+ * batch and score exactly as each prompt alone, with the prefix cache on or off; a deep prompt made
+ * from an input prompt's keys and values scores as that prompt.
+ */
+class DeepSlotTest {
+    static final String[] TEXTS = {"the movie was great", "a bad plot", "it was fine and good", "dull"};
+
+    @TestFactory
+    Stream<DynamicTest> mixedBatchesOfDeepAndInputPromptsEqualEachAlone() {
+        return Stream.of("gpt2", "llama").map(arch -> DynamicTest.dynamicTest(arch, () -> check(Fixtures.of(arch))));
+    }
+
+    static float[] random(int n, long seed, double scale) {
+        Random r = new Random(seed);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) (r.nextGaussian() * scale);
+        }
+        return v;
+    }
+
+    static void check(Path dir) {
+        try (LoadedModel model = LoadedModel.load(dir, "x"); NDManager m = NDManager.newBaseManager()) {
+            LanguageModel lm = model.lm();
+            int d = lm.hiddenSize();
+            int w = lm.attention().prefixWidth();
+            long[] words = {model.tokenizer().encode(" good")[0], model.tokenizer().encode(" bad")[0]};
+            Encoder.Labels labels = new Encoder.Labels(words, new long[][] {{words[0]}, {words[1]}});
+            float[] p = random(4 * d, 1, 0.5);
+            NDArray fromP = DeepPrefix.fromInputPrompt(lm, m.create(p, new Shape(4, d)));
+            List<Scorer.Slot> slots = List.of(
+                    new Scorer.Slot(p, 4, labels),                                        // input, N = 4
+                    new Scorer.Slot(fromP.toFloatArray(), 4, labels, true),               // deep, the same as P
+                    new Scorer.Slot(random(3 * w, 2, 0.5), 3, labels, true),              // deep, Np = 3
+                    new Scorer.Slot(random(2 * d, 3, 0.5), 2, labels));                   // input, N = 2
+            List<Scorer.Item> items = new ArrayList<>();
+            List<Encoder.Encoded> rows = new ArrayList<>();
+            for (String t : TEXTS) {
+                long[] ids = model.tokenizer().encode(t);
+                rows.add(new Encoder.Encoded(ids, -1)); // read at its last token
+            }
+            for (int k = 0; k < slots.size(); k++) {
+                for (Encoder.Encoded r : rows) {
+                    items.add(new Scorer.Item(k, r));
+                }
+            }
+            double worst = 0;
+            for (boolean cache : new boolean[] {false, true}) {
+                try (Scorer mixed = new Scorer(lm, cache)) {
+                    float[][] together = mixed.score(slots, items, List.of(java.util.stream.IntStream.range(0, items.size()).toArray()));
+                    for (int k = 0; k < slots.size(); k++) {
+                        float[][] alone;
+                        try (Scorer solo = new Scorer(lm, cache)) {
+                            alone = solo.probabilities(slots.get(k), rows, 2);
+                        }
+                        for (int i = 0; i < rows.size(); i++) {
+                            for (int c = 0; c < 2; c++) {
+                                worst = Math.max(worst, Math.abs(together[k * rows.size() + i][c] - alone[i][c]));
+                            }
+                        }
+                    }
+                    for (int i = 0; i < rows.size(); i++) { // deep from P = P
+                        for (int c = 0; c < 2; c++) {
+                            worst = Math.max(worst, Math.abs(together[i][c] - together[rows.size() + i][c]));
+                        }
+                    }
+                }
+            }
+            System.out.printf(Locale.ROOT, "DEEP-SLOTS %-12s largest probability difference %.3e%n", dir.getFileName(), worst);
+            assertTrue(worst <= 1e-5, dir.getFileName() + ": " + worst);
+        }
+    }
+
+    @Test
+    void aDeepPromptOnAMaskedLmIsRefusedInOneLine() {
+        try (LoadedModel model = LoadedModel.load(Fixtures.of("bert"), "x"); Scorer s = new Scorer(model.lm(), true)) {
+            Encoder.Labels labels = new Encoder.Labels(new long[] {5, 6}, new long[][] {{5}, {6}});
+            Scorer.Slot deep = new Scorer.Slot(new float[3 * model.lm().attention().prefixWidth()], 3, labels, true);
+            UserException e = assertThrows(UserException.class,
+                    () -> s.probabilities(deep, List.of(new Encoder.Encoded(new long[] {2, 7, 3}, -1)), 2));
+            assertEquals("bert: deep prompts run on decoder LMs (gpt2, llama) so far", e.getMessage());
+        }
+    }
+}
