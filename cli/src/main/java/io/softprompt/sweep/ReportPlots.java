@@ -290,6 +290,9 @@ final class ReportPlots {
         boolean anyAcc = false;
         boolean oneRunEach = s.groups().values().stream().allMatch(g -> g.size() == 1);
         List<NumberAxis> accAxes = new ArrayList<>();
+        List<NumberAxis> lossAxes = new ArrayList<>();
+        double lossLo = Double.MAX_VALUE;
+        double lossHi = -Double.MAX_VALUE;
         for (var panel : panels.entrySet()) {
             XYSeriesCollection losses = new XYSeriesCollection();
             XYSeriesCollection accuracies = new XYSeriesCollection();
@@ -314,6 +317,8 @@ final class ReportPlots {
                     for (var p : byStep.entrySet()) {
                         double m = SweepReport.Stat.of(p.getValue()).mean();
                         ls.add(p.getKey().doubleValue(), m);
+                        lossLo = Math.min(lossLo, m);
+                        lossHi = Math.max(lossHi, m);
                         csv.append(SweepRuns.csvCell(name)).append(',').append(SweepRuns.fmt(p.getKey())).append(',').append(m)
                                 .append(",,").append(p.getValue().size()).append('\n');
                     }
@@ -334,7 +339,9 @@ final class ReportPlots {
             String title = panel.getKey().isEmpty() ? null : panel.getKey();
             XYLineAndShapeRenderer lossLines = new XYLineAndShapeRenderer(true, false);
             paint(lossLines, losses.getSeriesCount(), false);
-            XYPlot lossPlot = new XYPlot(losses, new NumberAxis("step"), autoRange(new NumberAxis("training loss")), lossLines);
+            NumberAxis lossAxis = new NumberAxis("training loss");
+            lossAxes.add(lossAxis);
+            XYPlot lossPlot = new XYPlot(losses, new NumberAxis("step"), lossAxis, lossLines);
             chance(lossPlot, s.chanceLoss());
             lossRow.add(chart(title == null ? "Training loss" : "loss, " + title, null, lossPlot, false));
             XYLineAndShapeRenderer accLines = new XYLineAndShapeRenderer(true, true);
@@ -351,6 +358,13 @@ final class ReportPlots {
         double[] range = yRange(lo, hi, s.majority());
         for (NumberAxis y : accAxes) { // one scale across panels: they are compared side by side
             readableTicks(y, range[0], range[1]);
+        }
+        double chance = s.chanceLoss();
+        double top = Double.isNaN(chance) ? lossHi : Math.max(lossHi, chance);
+        double bottom = Double.isNaN(chance) ? lossLo : Math.min(lossLo, chance);
+        double pad = Math.max(1e-3, (top - bottom) * 0.08);
+        for (NumberAxis y : lossAxes) { // the chance level always in view
+            readableTicks(y, bottom - pad, top + pad);
         }
         boolean multiples = pk != null;
         List<List<JFreeChart>> rows = new ArrayList<>();
@@ -382,20 +396,6 @@ final class ReportPlots {
         ValueMarker m = marker(chance, String.format(Locale.ROOT, "chance (ln %d = %.3f)", Math.round(Math.exp(chance)), chance),
                 RectangleAnchor.TOP_RIGHT, TextAnchor.BOTTOM_RIGHT);
         plot.addRangeMarker(m);
-        ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
-        plot.getRangeAxis().setAutoRange(true);
-        org.jfree.data.Range r = plot.getDataRange(plot.getRangeAxis());
-        if (r != null) { // keep the chance line in view
-            double top = Math.max(r.getUpperBound(), chance);
-            double bottom = Math.min(r.getLowerBound(), chance);
-            double pad = (top - bottom) * 0.08 + 1e-3;
-            plot.getRangeAxis().setRange(bottom - pad, top + pad);
-        }
-    }
-
-    private static NumberAxis autoRange(NumberAxis a) {
-        a.setAutoRangeIncludesZero(false);
-        return a;
     }
 
     /** The majority-class accuracy as a dashed grey line across the plot, labelled. */
@@ -502,10 +502,12 @@ final class ReportPlots {
             }
         }
 
-        /** A title laid out for the area's width (a title draws nothing before it is arranged), then drawn there. */
+        /** A title laid out at its own size (a title draws nothing before it is arranged), centred in the area. */
         private static void place(Graphics2D g, org.jfree.chart.title.Title t, Rectangle2D area) {
-            t.arrange(g, RectangleConstraint.NONE.toFixedWidth(area.getWidth()));
-            t.draw(g, area);
+            org.jfree.chart.ui.Size2D size = t.arrange(g, RectangleConstraint.NONE.toRangeWidth(
+                    new org.jfree.data.Range(0, area.getWidth())));
+            double w = Math.min(size.getWidth(), area.getWidth());
+            t.draw(g, new Rectangle2D.Double(area.getX() + (area.getWidth() - w) / 2, area.getY(), w, area.getHeight()));
         }
     }
 
