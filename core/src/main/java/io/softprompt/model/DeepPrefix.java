@@ -17,8 +17,9 @@ import io.softprompt.util.UserException;
  * runs after cached positions: the key mask grown by Np ones, the positions starting at Np. So a deep
  * prompt is a {@link KvCache} seeded with the table, and gradients flow from the loss to Q through it.
  *
- * <p>Decoder LMs only for now (GPT-2 and Llama, matched against peft 0.17.1's goldens); masked LMs and
- * T5's encoder take no cache yet.
+ * <p>Decoder LMs (GPT-2 and Llama, matched against peft 0.17.1's goldens) and masked LMs (BERT and
+ * RoBERTa, as P-Tuning v2 runs them: the tokens attend both ways to the prefix and to each other); T5's
+ * encoder takes no cache yet.
  *
  * <p>Dimensions (docs/ARCHITECTURE.md): B rows, Np prefix positions, L layers, Hkv key/value heads,
  * K head size, N prompt tokens, D hidden size, T tokens.
@@ -28,8 +29,8 @@ public final class DeepPrefix {
 
     /** Refuses a model whose forward pass takes no prefix, in one line. */
     public static void check(LanguageModel lm) {
-        if (lm.kind() != LanguageModel.Kind.DECODER) {
-            throw new UserException(lm.modelType() + ": deep prompts run on decoder LMs (gpt2, llama) so far");
+        if (lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
+            throw new UserException(lm.modelType() + ": deep prompts run on decoder and masked LMs (gpt2, llama, bert) so far");
         }
     }
 
@@ -77,7 +78,10 @@ public final class DeepPrefix {
      * starts from a text: the text's embeddings as P.
      */
     public static NDArray fromInputPrompt(LanguageModel lm, NDArray prompt) {
-        check(lm);
+        if (lm.kind() != LanguageModel.Kind.DECODER) { // under attention both ways a prompt's keys depend on the input
+            throw new UserException(lm.modelType() + ": an input prompt leaves input-independent keys and values in "
+                    + "decoder LMs only");
+        }
         LanguageModel.Attention a = lm.attention();
         NDManager m = prompt.getManager();
         long n = prompt.getShape().get(0);

@@ -85,7 +85,7 @@ public final class Scorer implements AutoCloseable {
         this.prefixCache = prefixCache && lm.kind() == LanguageModel.Kind.DECODER;
         this.padTo = padTo;
         // decoders keep prompt caches: every prompt's with the prefix cache, deep prompts' always
-        this.cacheManager = lm.kind() == LanguageModel.Kind.DECODER ? NDManager.newBaseManager(lm.device()) : null;
+        this.cacheManager = lm.kind() != LanguageModel.Kind.SEQ2SEQ ? NDManager.newBaseManager(lm.device()) : null;
     }
 
     public boolean cached() {
@@ -231,7 +231,25 @@ public final class Scorer implements AutoCloseable {
     }
 
     private float[][] scoreBatch(NDManager parent, NDArray prompts, int[] offset, List<Slot> slots, List<Item> part) {
-        if (prefixCache || part.stream().anyMatch(it -> slots.get(it.slot()).deep())) {
+        boolean anyDeep = part.stream().anyMatch(it -> slots.get(it.slot()).deep());
+        if (anyDeep && lm.kind() != LanguageModel.Kind.DECODER && !part.stream().allMatch(it -> slots.get(it.slot()).deep())) {
+            // attention both ways: an input prompt's keys depend on the tokens, so only deep rows run as caches
+            float[][] out = new float[part.size()][];
+            for (boolean deep : new boolean[] {true, false}) {
+                List<Integer> at = new ArrayList<>();
+                for (int i = 0; i < part.size(); i++) {
+                    if (slots.get(part.get(i).slot()).deep() == deep) {
+                        at.add(i);
+                    }
+                }
+                float[][] some = scoreBatch(parent, prompts, offset, slots, at.stream().map(part::get).toList());
+                for (int k = 0; k < at.size(); k++) {
+                    out[at.get(k)] = some[k];
+                }
+            }
+            return out;
+        }
+        if (prefixCache || anyDeep) {
             return scoreCached(parent, slots, part);
         }
         int b = part.size();

@@ -97,14 +97,55 @@ class DeepSlotTest {
         }
     }
 
+    /**
+     * BERT: deep prompts run as caches (P-Tuning v2), input prompts as ever in front of the tokens; a
+     * batch mixing them is split, and each row scores as its prompt alone.
+     */
     @Test
-    void aDeepPromptOnAMaskedLmIsRefusedInOneLine() {
-        try (LoadedModel model = LoadedModel.load(Fixtures.of("bert"), "x"); Scorer s = new Scorer(model.lm(), true)) {
-            Encoder.Labels labels = new Encoder.Labels(new long[] {5, 6}, new long[][] {{5}, {6}});
+    void onAMaskedLmDeepAndInputRowsShareACallAndScoreAsEachAlone() {
+        try (LoadedModel model = LoadedModel.load(Fixtures.of("bert"), "x"); NDManager m = NDManager.newBaseManager()) {
+            LanguageModel lm = model.lm();
+            long[] words = {model.tokenizer().encode("good")[0], model.tokenizer().encode("bad")[0]};
+            Encoder.Labels labels = new Encoder.Labels(words, new long[][] {{words[0]}, {words[1]}});
+            List<Scorer.Slot> slots = List.of(new Scorer.Slot(random(3 * lm.attention().prefixWidth(), 4, 0.5), 3, labels, true),
+                    new Scorer.Slot(random(2 * lm.hiddenSize(), 5, 0.5), 2, labels));
+            List<Encoder.Encoded> rows = List.of(new Encoder.Encoded(new long[] {2, 7, 8, 4, 3}, -1, 3),
+                    new Encoder.Encoded(new long[] {2, 9, 4, 3}, -1, 2));
+            List<Scorer.Item> items = new ArrayList<>();
+            for (int k = 0; k < 2; k++) {
+                for (Encoder.Encoded r : rows) {
+                    items.add(new Scorer.Item(k, r));
+                }
+            }
+            float[][] together;
+            try (Scorer s = new Scorer(lm, true)) {
+                together = s.score(slots, items, List.of(new int[] {0, 1, 2, 3}));
+            }
+            double worst = 0;
+            for (int k = 0; k < 2; k++) {
+                float[][] alone;
+                try (Scorer s = new Scorer(lm, true)) {
+                    alone = s.probabilities(slots.get(k), rows, 1);
+                }
+                for (int i = 0; i < rows.size(); i++) {
+                    for (int c = 0; c < 2; c++) {
+                        worst = Math.max(worst, Math.abs(together[k * 2 + i][c] - alone[i][c]));
+                    }
+                }
+            }
+            System.out.printf(Locale.ROOT, "DEEP-SLOTS bert-tiny    largest probability difference %.3e%n", worst);
+            assertTrue(worst <= 1e-5, "bert: " + worst);
+        }
+    }
+
+    @Test
+    void aDeepPromptOnT5IsRefusedInOneLine() {
+        try (LoadedModel model = LoadedModel.load(Fixtures.of("t5"), "x"); Scorer s = new Scorer(model.lm(), true)) {
+            Encoder.Labels labels = new Encoder.Labels(new long[] {5, 6}, new long[][] {{5, 1}, {6, 1}});
             Scorer.Slot deep = new Scorer.Slot(new float[3 * model.lm().attention().prefixWidth()], 3, labels, true);
             UserException e = assertThrows(UserException.class,
-                    () -> s.probabilities(deep, List.of(new Encoder.Encoded(new long[] {2, 7, 3}, -1)), 2));
-            assertEquals("bert: deep prompts run on decoder LMs (gpt2, llama) so far", e.getMessage());
+                    () -> s.probabilities(deep, List.of(new Encoder.Encoded(new long[] {7, 8, 1}, -1)), 2));
+            assertEquals("t5: deep prompts run on decoder and masked LMs (gpt2, llama, bert) so far", e.getMessage());
         }
     }
 }

@@ -1,17 +1,22 @@
 package io.softprompt.model.bert;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.softprompt.model.KvCache;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
 import io.softprompt.model.ModelFolder;
 import io.softprompt.model.Specials;
 import io.softprompt.model.TextTokenizer;
 import io.softprompt.model.WeightStore;
+import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.UnaryOperator;
 
@@ -201,11 +206,60 @@ public final class BertModel implements LanguageModel {
         return x;
     }
 
+    /**
+     * A deep prompt's prefix in every layer, as P-Tuning v2 runs BERT with {@code past_key_values}: the
+     * tokens embeds [B, Q, D] attend (both ways) to the cache's P positions and to each other, keyMask
+     * [B, P+Q]; their positions start at P (each row's own start when the cache stacks prefixes of
+     * different lengths). → [B, Q, D].
+     */
+    @Override
+    public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache) {
+        if (cache == null) {
+            return forward(embeds, keyMask);
+        }
+        NDManager outer = embeds.getManager();
+        long q = embeds.getShape().get(1);
+        long b = embeds.getShape().get(0);
+        int[] starts = cache.rowStarts();
+        long last = (starts == null ? cache.length() : Arrays.stream(starts).max().orElse(0)) + q;
+        if (last > maxPositions()) {
+            throw new UserException("sequence of " + last + " positions (prompt + tokens) exceeds the model's "
+                    + maxPositions() + "; lower {{max_length}} or {{tokens}}");
+        }
+        float eps = c.layerNormEps().floatValue();
+        long off = c.positionOffset();
+        long[] pos = new long[(int) (b * q)];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < q; j++) {
+                pos[(int) (i * q + j)] = off + (starts == null ? cache.length() : starts[i]) + j;
+            }
+        }
+        NDArray attnMask = Layers.additiveMask(outer, keyMask, false);          // [B, 1, 1, P+Q]
+        NDArray x = Layers.scoped(embeds, false, e -> Layers.layerNorm(Layers.matchType(e, embLnW)
+                .add(Layers.embedding(Tensors.create(e.getManager(), pos, new Shape(b, q)), positions)).add(type0),
+                embLnW, embLnB, eps));                                         // [B, Q, D]
+        for (int l = 0; l < blocks.size(); l++) {
+            int layer = l;
+            x = Layers.scoped(x, true, in -> block(blocks.get(layer), in, attnMask, eps, cache, layer));
+        }
+        cache.advance((int) q);
+        return x;
+    }
+
     private NDArray block(Block b, NDArray x, NDArray mask, float eps) {
+        return block(b, x, mask, eps, null, 0);
+    }
+
+    private NDArray block(Block b, NDArray x, NDArray mask, float eps, KvCache cache, int layer) {
         int h = c.numAttentionHeads();
         NDArray q = Layers.splitHeads(Layers.linear(x, b.q(), b.qb()), h);     // [B, H, S, K]
         NDArray k = Layers.splitHeads(Layers.linear(x, b.k(), b.kb()), h);     // [B, H, S, K]
         NDArray v = Layers.splitHeads(Layers.linear(x, b.v(), b.vb()), h);     // [B, H, S, K]
+        if (cache != null) { // the prefix's keys and values in front of the tokens'
+            NDList kv = cache.append(layer, k, v);                              // [B, H, P+S, K] each
+            k = kv.get(0);
+            v = kv.get(1);
+        }
         float scale = (float) (1.0 / Math.sqrt((double) c.hiddenSize() / h));
         NDArray a = Layers.mergeHeads(Layers.attention(q, k, v, mask, scale)); // [B, S, D]
         NDArray x1 = Layers.layerNorm(Layers.linear(a, b.ao(), b.aob()).add(x), b.aLnW(), b.aLnB(), eps); // [B, S, D]
