@@ -17,9 +17,11 @@ import io.softprompt.util.UserException;
  * runs after cached positions: the key mask grown by Np ones, the positions starting at Np. So a deep
  * prompt is a {@link KvCache} seeded with the table, and gradients flow from the loss to Q through it.
  *
- * <p>Decoder LMs (GPT-2 and Llama, matched against peft 0.17.1's goldens) and masked LMs (BERT and
- * RoBERTa, as P-Tuning v2 runs them: the tokens attend both ways to the prefix and to each other); T5's
- * encoder takes no cache yet.
+ * <p>Decoder LMs (GPT-2 and Llama, matched against peft 0.17.1's goldens), masked LMs (BERT and
+ * RoBERTa, as P-Tuning v2 runs them: the tokens attend both ways to the prefix and to each other,
+ * matched against P-Tuning v2's path) and T5, whose encoder takes the prefix in every layer's
+ * self-attention (P-Tuning v2's choice for encoders; no decoder prefix; peft 0.17.1 fails on T5, so it
+ * is proven by gradient checks). For T5 {@link #hidden} is the encoder output of the tokens.
  *
  * <p>Dimensions (docs/ARCHITECTURE.md): B rows, Np prefix positions, L layers, Hkv key/value heads,
  * K head size, N prompt tokens, D hidden size, T tokens.
@@ -27,10 +29,10 @@ import io.softprompt.util.UserException;
 public final class DeepPrefix {
     private DeepPrefix() {}
 
-    /** Refuses a model whose forward pass takes no prefix, in one line. */
+    /** Every architecture takes a prefix now (T5: in its encoder); kept as the one place that would refuse one. */
     public static void check(LanguageModel lm) {
-        if (lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
-            throw new UserException(lm.modelType() + ": deep prompts run on decoder and masked LMs (gpt2, llama, bert) so far");
+        if (lm.attention().prefixWidth() <= 0) {
+            throw new UserException(lm.modelType() + ": no self-attention to put a deep prompt in");
         }
     }
 

@@ -11,6 +11,7 @@ import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
 import io.softprompt.model.Prompted;
 import io.softprompt.util.Tensors;
+import io.softprompt.util.UserException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -232,6 +233,9 @@ public final class Scorer implements AutoCloseable {
 
     private float[][] scoreBatch(NDManager parent, NDArray prompts, int[] offset, List<Slot> slots, List<Item> part) {
         boolean anyDeep = part.stream().anyMatch(it -> slots.get(it.slot()).deep());
+        if (anyDeep && lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
+            throw new UserException(lm.modelType() + ": scoring deep prompts on encoder-decoders is not supported yet");
+        }
         if (anyDeep && lm.kind() != LanguageModel.Kind.DECODER && !part.stream().allMatch(it -> slots.get(it.slot()).deep())) {
             // attention both ways: an input prompt's keys depend on the tokens, so only deep rows run as caches
             float[][] out = new float[part.size()][];

@@ -29,6 +29,7 @@ import org.junit.jupiter.api.TestFactory;
  * P-Tuning v2's own path, as peft 0.17.1 fails there; committed copies and -Dsoftprompt.fixtures
  * folders): logits, both losses and both gradients with respect to Q, largest difference printed. And
  * deep = input on the decoders: the table an input prompt leaves in every layer scores as that prompt.
+ * T5, with no reference, by gradient checks (as every architecture).
  */
 class PrefixGoldenTest {
     @TestFactory
@@ -189,6 +190,90 @@ class PrefixGoldenTest {
                         assertTrue(worst <= 1e-5, dir.getFileName() + ": " + worst);
                     }
                 }));
+    }
+
+    /**
+     * Gradient check of the deep prompt on every architecture, T5 included (it has no reference): the
+     * gradient with respect to the table equals central finite differences of the loss at the 12
+     * coordinates with the largest gradient, within 2e-4 + 2% (float32, step 1e-2; the gradients checked
+     * are above 5e-3, so a wrong or vanishing gradient fails). The loss: T5's
+     * decoder cross-entropy on the golden labels after the prefixed encoder; the others' full-vocabulary
+     * cross-entropy at the golden positions.
+     */
+    @TestFactory
+    Stream<DynamicTest> deepPromptGradientsMatchFiniteDifferences() {
+        return Fixtures.all().stream().map(dir -> DynamicTest.dynamicTest(dir.getFileName().toString(), () -> {
+            try (LoadedModel model = LoadedModel.load(dir, "x"); NDManager m = NDManager.newBaseManager()) {
+                LanguageModel lm = model.lm();
+                SafetensorsFile g = SafetensorsFile.open(dir.resolve("golden.safetensors"));
+                int t = (int) g.info("input_ids").shape()[1];
+                NDArray ids = m.create(g.readLongs("input_ids"), g.info("input_ids").djlShape());
+                NDArray mask = m.create(g.readLongs("attention_mask"), g.info("attention_mask").djlShape());
+                int np = 3;
+                Shape shape = new Shape(np, lm.attention().prefixWidth());
+                float[] q = new float[(int) shape.size()];
+                java.util.Random r = new java.util.Random(5);
+                for (int i = 0; i < q.length; i++) {
+                    q[i] = (float) (r.nextGaussian() * 0.5);
+                }
+                java.util.function.UnaryOperator<NDArray> lossOf;
+                if (lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
+                    NDArray dec = m.create(g.readLongs("decoder_input_ids"), g.info("decoder_input_ids").djlShape());
+                    long[] labels = g.readLongs("labels");
+                    int steps = (int) g.info("labels").shape()[1];
+                    lossOf = table -> {
+                        NDArray enc = DeepPrefix.hidden(lm, table, lm.embed(ids), mask);               // [B, T, D]
+                        NDArray h = lm.decode(dec, enc, mask);                                         // [B, R, D]
+                        NDArray logits = lm.logits(h.reshape(-1, h.getShape().get(2)));                // [B·R, V]
+                        return Prompted.crossEntropy(logits, table.getManager().create(labels).reshape(-1));
+                    };
+                    assertEquals(labels.length, g.info("labels").shape()[0] * steps);
+                } else {
+                    long[] at = flat(g.readLongs("loss_batch_index"), shift(g.readLongs("loss_position"), g.info("prompt").shape()[0]), t);
+                    long[] targets = g.readLongs("loss_target");
+                    lossOf = table -> Prompted.crossEntropy(lm.logits(Prompted.rows(hidden(lm, table, ids, mask), at)),
+                            table.getManager().create(targets));
+                }
+                float[] lg = GoldenParityTest.lossAndGrad(m, q, shape, lossOf);
+                Integer[] order = new Integer[q.length];
+                for (int i = 0; i < q.length; i++) {
+                    order[i] = i;
+                }
+                java.util.Arrays.sort(order, (a, b) -> Float.compare(Math.abs(lg[b + 1]), Math.abs(lg[a + 1])));
+                float h = 1e-2f;
+                double worst = 0;
+                for (int k = 0; k < 12; k++) {
+                    int i = order[k];
+                    float[] plus = q.clone();
+                    float[] minus = q.clone();
+                    plus[i] += h;
+                    minus[i] -= h;
+                    double fd = (lossAt(m, plus, shape, lossOf) - lossAt(m, minus, shape, lossOf)) / (2.0 * h);
+                    double ad = lg[i + 1];
+                    worst = Math.max(worst, Math.abs(fd - ad) / (2e-4 + 0.02 * Math.abs(ad)));
+                }
+                double largest = Math.abs(lg[order[0] + 1]);
+                System.out.printf(Locale.ROOT, "DEEP-GRADCHECK %-12s loss %.4f, largest |gradient| %.3e, largest |fd - autograd| "
+                        + "/ (2e-4 + 2%%) = %.3f%n", dir.getFileName(), lg[0], largest, worst);
+                assertTrue(largest > 5e-3, dir.getFileName() + ": the prefix moves the loss, far above the tolerance");
+                assertTrue(worst <= 1.0, dir.getFileName() + ": " + worst);
+            }
+        }));
+    }
+
+    static double lossAt(NDManager m, float[] q, Shape shape, java.util.function.UnaryOperator<NDArray> lossOf) {
+        try (NDManager s = m.newSubManager()) {
+            return lossOf.apply(s.create(q, shape)).getFloat();
+        }
+    }
+
+    /** The golden prompt positions shifted back by N onto the token axis. */
+    static long[] shift(long[] positions, long n) {
+        long[] out = positions.clone();
+        for (int i = 0; i < out.length; i++) {
+            out[i] -= n;
+        }
+        return out;
     }
 
     static long[] flat(long[] rows, long[] pos, int t) {

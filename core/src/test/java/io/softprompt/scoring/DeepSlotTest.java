@@ -145,7 +145,7 @@ class DeepSlotTest {
             Scorer.Slot deep = new Scorer.Slot(new float[3 * model.lm().attention().prefixWidth()], 3, labels, true);
             UserException e = assertThrows(UserException.class,
                     () -> s.probabilities(deep, List.of(new Encoder.Encoded(new long[] {7, 8, 1}, -1)), 2));
-            assertEquals("t5: deep prompts run on decoder and masked LMs (gpt2, llama, bert) so far", e.getMessage());
+            assertEquals("t5: scoring deep prompts on encoder-decoders is not supported yet", e.getMessage());
         }
     }
 }

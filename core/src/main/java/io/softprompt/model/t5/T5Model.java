@@ -228,6 +228,40 @@ public final class T5Model implements LanguageModel {
         return Layers.scoped(x, true, in -> Layers.rmsNorm(in, encNorm, c.layerNormEpsilon().floatValue())); // [B, S, D]
     }
 
+    /**
+     * The encoder with a deep prompt's prefix in every layer's self-attention (P-Tuning v2's choice for
+     * encoders; the decoder has none): the tokens embeds [B, S, D] attend both ways to the cache's P
+     * positions and to each other, keyMask [B, P+S]; the relative position bias places the prefix
+     * before the tokens (queries at P.., keys at 0..), as transformers' T5 attention lays out past keys.
+     * → encoder output [B, S, D] of the tokens only.
+     */
+    @Override
+    public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache) {
+        if (cache == null) {
+            return forward(embeds, keyMask);
+        }
+        if (cache.rowStarts() != null) {
+            throw new UserException("t5: rows of deep prompts of different lengths cannot share a pass");
+        }
+        NDManager outer = embeds.getManager();
+        int p = cache.length();
+        int s = (int) embeds.getShape().get(1);
+        NDArray bias = positionBias(outer, encBias, p, s, p + s, true).add(Layers.additiveMask(outer, keyMask, false)); // [B, H, S, P+S]
+        NDArray x = Layers.matchType(embeds, encNorm);                          // [B, S, D] in the model's precision
+        boolean consume = x != embeds;
+        for (int l = 0; l < encoder.size(); l++) {
+            Block b = encoder.get(l);
+            int layer = l;
+            x = Layers.scoped(x, consume, in -> {
+                NDArray h = in.add(selfAttention(b.self(), in, bias, cache, layer)); // [B, S, D]
+                return h.add(ffn(b.ffn(), h));                                  // [B, S, D]
+            });
+            consume = true;
+        }
+        cache.advance(s);
+        return Layers.scoped(x, true, in -> Layers.rmsNorm(in, encNorm, c.layerNormEpsilon().floatValue())); // [B, S, D]
+    }
+
     @Override
     public NDArray decode(NDArray decoderIds, NDArray encoded, NDArray encoderMask, KvCache cache) {
         NDManager outer = decoderIds.getManager();
