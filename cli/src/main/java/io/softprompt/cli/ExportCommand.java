@@ -58,6 +58,7 @@ public final class ExportCommand implements Callable<Integer> {
             throw new UserException("--to: unknown format '" + to + "' (expected peft or npy)");
         }
         Prompt sp = PromptFile.read(prompt);
+        sp.requireInput(prompt.toString(), "export");
         if (format.equals("npy")) {
             Outputs.file("OUT", outPath, force, Npy.writer(sp.values(), sp.tokens(), sp.hidden()));
         } else {

@@ -124,6 +124,7 @@ public final class InferCommand implements Callable<Integer> {
                 throw new UserException("--ensemble combines class probabilities; it does not generate");
             }
             if (generate || m.task().textToText()) {
+                m.prompt().requireInput(m.source(), "generation");
                 generate(s, m, inputs, decoding, out);
                 return 0;
             }

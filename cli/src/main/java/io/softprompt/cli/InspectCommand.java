@@ -128,6 +128,7 @@ public final class InspectCommand implements Callable<Integer> {
         promptOptions.prompts = List.of(prompt);
         try (PromptOptions.Session s = promptOptions.open(modelOptions, err, fit)) {
             Prompt sp = s.first().prompt();
+            sp.requireInput(s.first().source(), "inspect");
             Inspection.Result r = Inspection.of(s.model().lm(), sp.values(), sp.tokens(), top);
             Set<Long> verbalizer = new HashSet<>();
             for (long id : s.first().encoder().labels().first()) {

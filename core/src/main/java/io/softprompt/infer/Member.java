@@ -41,6 +41,9 @@ public record Member(String name, String source, Prompt prompt, Task task, Encod
      */
     public static Member of(LoadedModel model, String name, String source, Prompt prompt, Integer maxLength, boolean force) {
         Task task = prompt.task(source);
+        if (task.textToText()) {
+            prompt.requireInput(source, "generation");
+        }
         prompt.checkFits(model, source, force);
         int len = maxLength != null ? maxLength : prompt.trainedMaxLength(DEFAULT_MAX_LENGTH);
         if (len < 2) {
@@ -53,7 +56,7 @@ public record Member(String name, String source, Prompt prompt, Task task, Encod
         }
         Encoder enc = new Encoder(model.tokenizer(), task, len, model.lm());
         Member m = new Member(name != null ? name : task.name(), source, prompt, task, enc,
-                new Scorer.Slot(prompt.values(), prompt.tokens(), enc.labels()));
+                new Scorer.Slot(prompt.values(), prompt.tokens(), enc.labels(), prompt.deep()));
         m.checkFinite(model);
         return m;
     }

@@ -73,6 +73,16 @@ public final class DeepPrefix {
         }
     }
 
+    /** Final hidden states [B, D] of the tokens at positions [B] on the token axis, after the prefix. */
+    public static NDArray hiddenAt(LanguageModel lm, NDArray table, NDArray ids, NDArray mask, long[] positions) {
+        long t = ids.getShape().get(1);
+        long[] flat = new long[positions.length];
+        for (int i = 0; i < positions.length; i++) {
+            flat[i] = i * t + positions[i];
+        }
+        return Prompted.rows(hidden(lm, table, lm.embed(ids), mask), flat);                                 // [B, D]
+    }
+
     /**
      * The table whose prefix is exactly what an input prompt P [N, D] leaves in every layer: P run
      * through the model alone, its keys and values laid out as PEFT's [N, L·2·Hkv·K]. A deep prompt so

@@ -76,6 +76,29 @@ public record Prompt(float[] values, int tokens, int hidden, Map<String, String>
     }
 
     /**
+     * Whether this is a deep prompt: values [N, L·2·Hkv·K], a key/value prefix in every layer in PEFT's
+     * layout, rather than N vectors in front of the input [N, D].
+     *
+     * @return true for a deep prompt
+     */
+    public boolean deep() {
+        return PromptFile.DEEP.equals(metadata.get(PromptFile.DEPTH));
+    }
+
+    /**
+     * Refuses a deep prompt where only an input prompt can go, in one line.
+     *
+     * @param source how the prompt is named
+     * @param what what cannot take it
+     */
+    public void requireInput(String source, String what) {
+        if (deep()) {
+            throw new UserException(source + ": a deep prompt (a key/value prefix in every layer); " + what
+                    + " takes input prompts only, so far");
+        }
+    }
+
+    /**
      * Refuses a prompt that cannot belong to this model: hidden size always, the embedding fingerprint
      * unless {@code force}.
      *
@@ -85,7 +108,13 @@ public record Prompt(float[] values, int tokens, int hidden, Map<String, String>
      */
     public void checkFits(LoadedModel model, String source, boolean force) {
         int d = model.lm().hiddenSize();
-        if (hidden != d) {
+        if (deep()) {
+            int w = model.lm().attention().prefixWidth();
+            if (hidden != w) {
+                throw new UserException(source + ": deep prompt width " + hidden + " does not match model " + model.name()
+                        + " (layers·2·key/value heads·head size = " + w + ")");
+            }
+        } else if (hidden != d) {
             throw new UserException(source + ": prompt hidden size " + hidden + " does not match model "
                     + model.name() + " (hidden size " + d + ")");
         }

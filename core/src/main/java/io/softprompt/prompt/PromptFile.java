@@ -49,6 +49,13 @@ public final class PromptFile {
     public static final String CREATED = "created";             // ISO-8601 UTC
     public static final String SOFTWARE = "software";
     public static final String IMPORTED_FROM = "imported_from";
+    /** input (absent: input) or deep: a per-layer key/value prefix in PEFT's layout (format 1.1). */
+    public static final String DEPTH = "prompt_depth";
+    public static final String DEEP = "deep";
+    /** A deep prompt's tensor width L·2·Hkv·K (its hidden_size stays the model's D). */
+    public static final String PREFIX_WIDTH = "prefix_width";
+    /** The version a deep prompt is written with: readers of 1.0 refuse it in one line (hidden_size ≠ width). */
+    public static final String DEEP_VERSION = MAJOR + ".1";
 
     private PromptFile() {}
 
@@ -102,7 +109,14 @@ public final class PromptFile {
         meta.put(FORMAT, FORMAT_NAME);
         meta.put(FORMAT_VERSION, VERSION);
         meta.put(NUM_TOKENS, Integer.toString(prompt.tokens()));   // the tensor's shape, whatever a source said
-        meta.put(HIDDEN_SIZE, Integer.toString(prompt.hidden()));
+        if (prompt.deep()) {
+            meta.put(FORMAT_VERSION, DEEP_VERSION);
+            meta.put(PREFIX_WIDTH, Integer.toString(prompt.hidden()));
+        } else {
+            meta.remove(DEPTH);
+            meta.remove(PREFIX_WIDTH);
+            meta.put(HIDDEN_SIZE, Integer.toString(prompt.hidden()));
+        }
         Map<String, SafetensorsWriter.Tensor> tensors = new LinkedHashMap<>();
         tensors.put(TENSOR, SafetensorsWriter.Tensor.f32(prompt.values(), prompt.tokens(), prompt.hidden()));
         return out -> SafetensorsWriter.write(out, tensors, meta);
@@ -166,7 +180,18 @@ public final class PromptFile {
             }
         }
         requireDimension(file, meta, NUM_TOKENS, shape[0], shape);
-        requireDimension(file, meta, HIDDEN_SIZE, shape[1], shape);
+        String depth = meta.getOrDefault(DEPTH, "input");
+        if (depth.equals(DEEP)) { // [N, L·2·Hkv·K]; hidden_size is the model's D
+            requireDimension(file, meta, PREFIX_WIDTH, shape[1], shape);
+            String d = meta.get(HIDDEN_SIZE);
+            if (d == null || !d.matches("[0-9]{1,9}")) {
+                throw new UserException(file + ": a deep prompt needs the model's hidden_size as a decimal integer");
+            }
+        } else if (depth.equals("input")) {
+            requireDimension(file, meta, HIDDEN_SIZE, shape[1], shape);
+        } else {
+            throw new UserException(file + ": prompt_depth " + UserException.quote(depth) + " is neither input nor deep");
+        }
         return new Prompt(values, (int) shape[0], (int) shape[1], meta);
     }
 }

@@ -98,6 +98,7 @@ public enum PromptInit {
      * (hidden size or fingerprint): its vectors would mean nothing here.
      */
     public static float[] transfer(Prompt source, String file, int n, int hidden, String fingerprint) {
+        source.requireInput("{{init_from}} " + file, "prompt transfer");
         if (source.hidden() != hidden) {
             throw new UserException("{{init_from}} " + file + ": its hidden size " + source.hidden() + " is not the model's "
                     + hidden);

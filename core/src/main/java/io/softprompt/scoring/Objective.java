@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.softprompt.data.Encoder;
+import io.softprompt.model.DeepPrefix;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Prompted;
 import io.softprompt.util.Tensors;
@@ -53,15 +54,26 @@ public enum Objective {
      */
     public NDArray loss(LanguageModel lm, NDArray prompt, NDArray ids, NDArray mask, long[] positions,
             long[] classes, Encoder.Labels labels) {
+        return loss(lm, prompt, false, ids, mask, positions, classes, labels);
+    }
+
+    /**
+     * As above, for an input prompt [N, D] or, with {@code deep}, a deep prompt: PEFT's prefix table
+     * [N, L·2·Hkv·K] as every layer's key/value prefix ({@link DeepPrefix}).
+     */
+    public NDArray loss(LanguageModel lm, NDArray prompt, boolean deep, NDArray ids, NDArray mask, long[] positions,
+            long[] classes, Encoder.Labels labels) {
         NDManager m = ids.getManager();
         if (lm.kind() != LanguageModel.Kind.SEQ2SEQ) {
-            NDArray h = Prompted.hiddenAt(lm, prompt, ids, mask, positions);      // [B, D]
+            NDArray h = deep ? DeepPrefix.hiddenAt(lm, prompt, ids, mask, positions)  // [B, D]
+                    : Prompted.hiddenAt(lm, prompt, ids, mask, positions);      // [B, D]
             return switch (this) {
                 case VERBALIZER -> Prompted.crossEntropy(lm.logits(h, Tensors.create(m, labels.first())), Tensors.create(m, classes)); // [B, C]
                 case LM -> Prompted.crossEntropy(lm.logits(h), Tensors.create(m, pick(labels.first(), classes)));          // [B, V]
             };
         }
-        NDList enc = Prompted.run(lm, prompt, ids, mask);                         // [B, S, D], [B, S]
+        NDList enc = deep ? new NDList(DeepPrefix.hidden(lm, prompt, lm.embed(ids), mask), mask) // [B, T, D], [B, T]
+                : Prompted.run(lm, prompt, ids, mask);                            // [B, S, D], [B, S]
         int b = classes.length;
         if (this == VERBALIZER) {
             long[] start = new long[b];

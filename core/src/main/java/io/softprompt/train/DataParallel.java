@@ -84,7 +84,7 @@ public final class DataParallel {
             int terms = PackedLoss.terms(lm, spec.objective(), spec.labels(), spec.textToText(), rows);
             double loss;
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray mean = loss(lm, leaf, scope, rows, spec.objective(), spec.labels(), spec.textToText(), spec.padTo()); // []
+                NDArray mean = loss(lm, leaf, false, scope, rows, spec.objective(), spec.labels(), spec.textToText(), spec.padTo()); // []
                 NDArray sum = mean.mul(Layers.scalar(mean, terms));                                          // []
                 loss = sum.getFloat();
                 gc.backward(sum);
@@ -101,15 +101,18 @@ public final class DataParallel {
         }
     }
 
-    /** The mean loss [] of rows at prompt leaf [N, D]: Objective's loss, as measured against PEFT. */
-    static NDArray loss(LanguageModel lm, NDArray leaf, NDManager scope, List<Encoder.Encoded> rows, Objective objective,
-            Encoder.Labels labels, boolean textToText, int padTo) {
+    /**
+     * The mean loss [] of rows at prompt leaf [N, D] (deep: a prefix table [N, L·2·Hkv·K]): Objective's
+     * loss, as measured against PEFT.
+     */
+    static NDArray loss(LanguageModel lm, NDArray leaf, boolean deep, NDManager scope, List<Encoder.Encoded> rows,
+            Objective objective, Encoder.Labels labels, boolean textToText, int padTo) {
         if (textToText) {
             return Objective.sequenceLoss(lm, leaf, scope, rows, padTo);
         }
         Encoder.Batch b = Encoder.batch(rows, padTo, lm.specials().pad());
         NDArray ids = Tensors.create(scope, b.ids(), new Shape(b.size(), b.length()));   // [B, T]
         NDArray mask = Tensors.create(scope, b.mask(), new Shape(b.size(), b.length())); // [B, T]
-        return objective.loss(lm, leaf, ids, mask, b.positions(), b.classes(), labels);
+        return objective.loss(lm, leaf, deep, ids, mask, b.positions(), b.classes(), labels);
     }
 }

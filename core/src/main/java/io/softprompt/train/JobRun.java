@@ -1,15 +1,22 @@
 package io.softprompt.train;
 
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import io.softprompt.data.Encoder;
+import io.softprompt.data.Task;
 import io.softprompt.eval.Evaluator;
 import io.softprompt.eval.Metrics;
 import io.softprompt.hub.DemoModel;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.DeepPrefix;
+import io.softprompt.model.LanguageModel;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.prompt.PromptInit;
 import io.softprompt.scoring.Scorer;
 import io.softprompt.util.Json;
+import io.softprompt.util.Tensors;
+import io.softprompt.util.UserException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -81,14 +88,21 @@ final class JobRun implements AutoCloseable {
                 ? PromptInit.transfer(PromptFile.read(Path.of(c.initFrom())), c.initFrom(), c.tokens(), model.lm().hiddenSize(),
                         model.fingerprint())
                 : init.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.initText(), enc.labelTokens());
+        if (c.deep()) { // a deep prompt starts where the init's input prompt would: the keys and values it leaves
+            initValues = deepStart(model, job.task, initValues, c.tokens());
+        }
         float[] anchor = c.anchorText() == null ? null
                 : PromptInit.TEXT.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.anchorText(), null);
         Map<String, String> meta = PromptFile.metadata(model, modelName, job.task, init.id());
         meta.put(PromptFile.TRAIN_CONFIG, Json.write(c));
+        if (c.deep()) {
+            meta.put(PromptFile.DEPTH, PromptFile.DEEP);
+            meta.put(PromptFile.HIDDEN_SIZE, Integer.toString(model.lm().hiddenSize()));
+        }
         Scorer scorer = new Scorer(model.lm(), true, c.padTo());
         Trainer.Evaluation eval = job.task.textToText()
                 ? p -> Evaluator.exactMatch(model.lm(), model.tokenizer(), p, c.tokens(), dev)
-                : p -> Evaluator.classify(scorer, new Scorer.Slot(p, c.tokens(), enc.labels()), dev, c.evalBatchSize());
+                : p -> Evaluator.classify(scorer, new Scorer.Slot(p, c.tokens(), enc.labels(), c.deep()), dev, c.evalBatchSize());
         Trainer.Listener writesBest = new ForwardingListener(listener) {
             @Override
             public void onBest(int step, float[] prompt, Metrics m) {
@@ -101,6 +115,24 @@ final class JobRun implements AutoCloseable {
         return new JobRun(job, c, r, scorer, meta, model, modelName);
     }
 
+
+    /**
+     * The deep prompt a run starts from: the table of keys and values the initial input prompt [N·D]
+     * leaves in every layer ({@link DeepPrefix#fromInputPrompt}), so step 0 scores exactly as that input
+     * prompt would. Decoder LMs and classification tasks so far; anything else is refused in one line.
+     */
+    private static float[] deepStart(LoadedModel model, Task task, float[] input, int n) {
+        if (model.lm().kind() != LanguageModel.Kind.DECODER) {
+            throw new UserException("{{depth}} deep trains on decoder LMs (gpt2, llama) so far, not " + model.lm().modelType());
+        }
+        if (task.textToText()) {
+            throw new UserException("{{depth}} deep trains classification tasks so far; " + task.name() + " is text-to-text");
+        }
+        try (NDManager m = NDManager.newBaseManager(model.lm().device())) {
+            return DeepPrefix.fromInputPrompt(model.lm(), Tensors.create(m, input, new Shape(n, model.lm().hiddenSize())))
+                    .toFloatArray();                                                                        // [N·L·2·Hkv·K]
+        }
+    }
 
     /** The config with the model as named and the data files as resolved (a task's own files by absolute path). */
     private static TrainConfig withData(TrainJob job, String modelName) {

@@ -68,7 +68,7 @@ final class PackMember implements AutoCloseable {
         this.cfg = plan.config();
         this.lm = lm;
         this.n = cfg.tokens();
-        this.d = lm.hiddenSize();
+        this.d = cfg.deep() ? lm.attention().prefixWidth() : lm.hiddenSize(); // the trained tensor's width
         this.total = plan.steps();
         this.evaluates = run.eval() != null && run.devSize() > 0;
         this.textToText = run.encoder().task().textToText();
@@ -91,6 +91,10 @@ final class PackMember implements AutoCloseable {
         this.anchor = a == null ? null : Tensors.create(root, a, new Shape(n, d));                         // [N, D]
         DataParallel.Distributor dist = run.context().distributor();
         if (dist != null) {
+            if (cfg.deep()) {
+                trainable.close();
+                throw new UserException("distributed training learns input prompts only, so far: drop {{depth}} deep");
+            }
             if (prompt.half() || anchor != null) {
                 trainable.close();
                 throw new UserException("distributed training computes in float32 without {{anchor_text}}: "
@@ -135,7 +139,8 @@ final class PackMember implements AutoCloseable {
 
     /** The solo path: the prompt prepended by Prompted, the loss of Objective, as measured against PEFT. */
     NDArray soloLoss(NDManager scope, int j) {
-        return DataParallel.loss(lm, leaf, scope, microBatch(j), objective, run.encoder().labels(), textToText, cfg.padTo());
+        return DataParallel.loss(lm, leaf, cfg.deep(), scope, microBatch(j), objective, run.encoder().labels(), textToText,
+                cfg.padTo());
     }
 
     /** This run's part of a shared pass. */

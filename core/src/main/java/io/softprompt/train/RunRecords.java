@@ -71,7 +71,8 @@ final class RunRecords {
             metrics.put("dev", dev.toMap());
         }
         meta.put(PromptFile.METRICS, Json.write(metrics));
-        Prompt p = new Prompt(values, n, model.lm().hiddenSize(), meta);
+        boolean deep = PromptFile.DEEP.equals(meta.get(PromptFile.DEPTH));
+        Prompt p = new Prompt(values, n, deep ? model.lm().attention().prefixWidth() : model.lm().hiddenSize(), meta);
         Outputs.replaceFile("", file, PromptFile.writer(p));
         return p;
     }

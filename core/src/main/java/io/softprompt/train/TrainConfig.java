@@ -43,6 +43,10 @@ public record TrainConfig(
                 help = "Where the prompt goes (default: <task>.sp); the run folder sits beside it.") String output,
         @JsonProperty("tokens") @Key(value = "20", label = "N",
                 help = "Prompt length N (default: ${DEFAULT-VALUE}; Lester et al.: gains flatten beyond ~20).") int tokens,
+        @JsonProperty("depth") @Key(value = "input", label = "input|deep",
+                help = "input: N vectors in front of the embedded input (Lester et al.); deep: N key and value rows in "
+                        + "every layer's self-attention, PEFT's prefix tuning / P-Tuning v2, started from the keys and values "
+                        + "the {{init}} prompt leaves there (default: ${DEFAULT-VALUE}).") String depth,
         @JsonProperty("init") @Key(value = "vocab", label = "METHOD",
                 help = "random | vocab | text | labels (default: ${DEFAULT-VALUE}; transfer with {{init_from}}).") String init,
         @JsonProperty("init_text") @Key(label = "TEXT", help = "Text whose embeddings start the prompt ({{init}} text).")
@@ -326,6 +330,10 @@ public record TrainConfig(
         Objective.parse(objective);
         Schedule.parse(schedule);
         DataFormat.parse(format);
+        check(depth == null || depth.equals("input") || depth.equals("deep"), "{{depth}} must be input or deep (got "
+                + UserException.quote(String.valueOf(depth)) + ")");
+        check(!deep() || anchorText == null, "{{anchor_text}} keeps an input prompt near a text; a deep prompt has none");
+        check(!deep() || initFrom == null, "{{init_from}} starts from an input prompt; a deep prompt starts from {{init}}");
         PromptInit init = PromptInit.parse(this.init);
         check(init != PromptInit.TEXT || (initText != null && !initText.isBlank()),
                 "{{init}} text needs {{init_text}} \"...\"");
@@ -342,6 +350,15 @@ public record TrainConfig(
         check(anchorWeight == null || anchorText != null, "{{anchor_weight}} needs {{anchor_text}} \"...\" (the text the "
                 + "prompt is kept near)");
         return this;
+    }
+
+    /**
+     * Whether the run learns a deep prompt (a key/value prefix in every layer) rather than an input prompt.
+     *
+     * @return true for {@code depth} deep
+     */
+    public boolean deep() {
+        return "deep".equals(depth);
     }
 
     private static void check(boolean ok, String message) {

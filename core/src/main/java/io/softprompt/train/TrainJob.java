@@ -243,9 +243,10 @@ public final class TrainJob implements AutoCloseable {
             throw new UserException("{{resume}} " + run.dir() + ": the run was trained on another model (fingerprint "
                     + from.fingerprint() + "; " + modelName + " has " + model.fingerprint() + ")");
         }
-        if (from != null && from.promptShape()[1] != model.lm().hiddenSize()) {
+        int width = cfg.deep() ? model.lm().attention().prefixWidth() : model.lm().hiddenSize();
+        if (from != null && from.promptShape()[1] != width) {
             throw new UserException(run.checkpoint() + ": damaged checkpoint: its prompt is " + from.promptShape()[1]
-                    + " wide but " + modelName + " has hidden size " + model.lm().hiddenSize());
+                    + " wide but a " + (cfg.deep() ? "deep prompt" : "prompt") + " on " + modelName + " is " + width);
         }
         int maxPos = model.lm().maxPositions();
         if (cfg.maxLength() != null && cfg.tokens() + cfg.maxLength() > maxPos) {
@@ -291,6 +292,9 @@ public final class TrainJob implements AutoCloseable {
      */
     public static List<Outcome> runPack(List<TrainJob> jobs, LoadedModel model, String modelName,
             List<Trainer.Listener> listeners, int tokenBudget) {
+        if (jobs.size() > 1 && jobs.stream().anyMatch(j -> j.cfg.deep())) {
+            throw new UserException("{{depth}} deep trains alone, not in a pack, so far: drop the pack for deep runs");
+        }
         List<JobRun> prepared = new ArrayList<>();
         try {
             for (int k = 0; k < jobs.size(); k++) {

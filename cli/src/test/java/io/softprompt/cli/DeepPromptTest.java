@@ -1,0 +1,94 @@
+package io.softprompt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.softprompt.Fixtures;
+import io.softprompt.prompt.Prompt;
+import io.softprompt.prompt.PromptFile;
+import io.softprompt.util.Json;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * train --depth deep on the decoder fixtures: the deep prompt starts exactly where the input prompt of
+ * the same init would (same initial dev accuracy), learns a two-sentence task, is written as a format
+ * 1.1 .sp of PEFT's prefix layout, and eval and infer use it; what takes input prompts only refuses it
+ * in one line.
+ */
+class DeepPromptTest {
+    @TempDir
+    static Path tmp;
+
+    @TestFactory
+    Stream<DynamicTest> deepPromptsTrainAndScoreOnDecoders() throws Exception {
+        Path task = Fixtures.moodTask(tmp, 6);
+        return Stream.of("gpt2", "llama").map(arch -> DynamicTest.dynamicTest(arch, () -> {
+            Path model = Fixtures.of(arch);
+            // step 0: the deep prompt made from the init's input prompt scores as that input prompt
+            double[] initial = new double[2];
+            for (int k = 0; k < 2; k++) {
+                Cli.Run r = Cli.run("train", "--task", task.toString(), "--model", model.toString(), "--tokens", "3",
+                        "--init", "vocab", "--steps", "0", "--depth", k == 0 ? "input" : "deep", "--json",
+                        "-o", tmp.resolve(arch + "-start-" + k + ".sp").toString());
+                assertEquals(0, r.code(), r.err());
+                initial[k] = Json.MAPPER.readTree(r.out()).get("initial_dev_accuracy").asDouble();
+            }
+            assertEquals(initial[0], initial[1], 0.0, arch + ": a deep prompt starts where its input prompt would");
+
+            Path sp = tmp.resolve(arch + "-deep.sp");
+            Cli.Run t = Cli.run("train", "--task", task.toString(), "--model", model.toString(), "--tokens", "3",
+                    "--depth", "deep", "--init", "vocab", "--steps", "40", "--lr", "0.05", "--eval-every", "20", "--json",
+                    "-o", sp.toString());
+            assertEquals(0, t.code(), t.err());
+            JsonNode j = Json.MAPPER.readTree(t.out());
+            assertEquals(1.0, j.get("best_dev_accuracy").asDouble(), 0.0, arch + ": a deep prompt learns two sentences: " + t.err());
+
+            Prompt p = PromptFile.read(sp);
+            assertTrue(p.deep(), "written as a deep prompt");
+            assertEquals("1.1", p.meta(PromptFile.FORMAT_VERSION));
+            assertEquals(3, p.tokens());
+            assertEquals(Integer.parseInt(p.meta(PromptFile.PREFIX_WIDTH)), p.hidden());
+            assertTrue(p.hidden() > Integer.parseInt(p.meta(PromptFile.HIDDEN_SIZE)), "L·2·Hkv·K per position, wider than D");
+
+            Cli.Run e = Cli.run("eval", "--prompt", sp.toString(), "--model", model.toString(), "--json");
+            assertEquals(0, e.code(), e.err());
+            assertEquals(1.0, Json.MAPPER.readTree(e.out()).get("accuracy").asDouble(), 0.0, "eval reproduces the best dev accuracy");
+            Cli.Run i = Cli.run("infer", "--prompt", sp.toString(), "--model", model.toString(), "a dull boring plot");
+            assertEquals(0, i.code(), i.err());
+            assertTrue(i.out().startsWith("neg (bad)"), i.out());
+
+            for (String[] refused : new String[][] {
+                {"infer", "--prompt", sp.toString(), "--model", model.toString(), "--generate", "x"},
+                {"export", "--prompt", sp.toString(), "--to", "npy", tmp.resolve(arch + ".npy").toString()},
+                {"inspect", "--prompt", sp.toString(), "--model", model.toString()}}) {
+                Cli.Run r = Cli.run(refused);
+                assertEquals(2, r.code(), String.join(" ", refused) + ": " + r.err());
+                assertTrue(r.errLine().contains("a deep prompt (a key/value prefix in every layer)") && r.errLine().contains("so far"),
+                        r.err());
+            }
+        }));
+    }
+
+    @Test
+    void whatDeepTrainingDoesNotCoverYetIsRefusedByName() throws Exception {
+        Path task = Fixtures.moodTask(tmp, 2);
+        Cli.Run bert = Cli.run("train", "--task", task.toString(), "--model", Fixtures.of("bert").toString(), "--depth", "deep",
+                "--steps", "1", "-o", tmp.resolve("b.sp").toString());
+        assertEquals(2, bert.code());
+        assertTrue(bert.errLine().endsWith("--depth deep trains on decoder LMs (gpt2, llama) so far, not bert"), bert.err());
+        Cli.Run odd = Cli.run("train", "--task", task.toString(), "--model", Fixtures.of("gpt2").toString(), "--depth", "wide",
+                "--steps", "1", "-o", tmp.resolve("w.sp").toString());
+        assertEquals(2, odd.code());
+        assertTrue(odd.errLine().endsWith("--depth must be input or deep (got 'wide')"), odd.err());
+        Cli.Run anchor = Cli.run("train", "--task", task.toString(), "--model", Fixtures.of("gpt2").toString(), "--depth", "deep",
+                "--anchor-text", "good", "--steps", "1", "-o", tmp.resolve("a.sp").toString());
+        assertEquals(2, anchor.code());
+        assertTrue(anchor.errLine().contains("--anchor-text keeps an input prompt near a text"), anchor.err());
+    }
+}
