@@ -18,7 +18,10 @@ import java.util.Objects;
 
 /**
  * The .sp prompt file: a safetensors file holding one float32 tensor {@code prompt_embeddings} [N, D]
- * (the name PEFT uses) and string metadata. Readers refuse a newer major format version.
+ * (the name PEFT uses; a deep prompt's is PEFT's prefix table [N, L·2·Hkv·K], format 1.1) and string
+ * metadata. Readers refuse a newer major format version.
+ *
+ * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, D hidden size, L layers, Hkv key/value heads, K head size.
  */
 public final class PromptFile {
     public static final String TENSOR = "prompt_embeddings";

@@ -26,6 +26,8 @@ import java.util.Map;
  * A job wired to a model: its data encoded, its config recorded, its initial prompt drawn, its
  * evaluation and best.sp writer in place (what the Trainer's run needs), and, when the run ends, its
  * .sp and final.json written (what finishing needs).
+ *
+ * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, D hidden size, L layers, Hkv key/value heads, K head size.
  */
 final class JobRun implements AutoCloseable {
     final TrainJob job;
