@@ -124,7 +124,6 @@ public final class InferCommand implements Callable<Integer> {
                 throw new UserException("--ensemble combines class probabilities; it does not generate");
             }
             if (generate || m.task().textToText()) {
-                m.prompt().requireInput(m.source(), "generation");
                 generate(s, m, inputs, decoding, out);
                 return 0;
             }
@@ -179,7 +178,7 @@ public final class InferCommand implements Callable<Integer> {
             List<String> chunk = inputs.subList(from, Math.min(inputs.size(), from + size));
             List<Generator.Output> outs = g.generate(chunk.stream()
                     .map(text -> new Generator.Request(m.prompt().values(), m.prompt().tokens(), m.encoder().encodeText(text),
-                            decoding)).toList());
+                            decoding, m.prompt().deep())).toList());
             for (int k = 0; k < chunk.size(); k++) {
                 Generator.Output o = outs.get(k);
                 if (common.json) {

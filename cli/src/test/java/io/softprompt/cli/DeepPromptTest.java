@@ -63,8 +63,11 @@ class DeepPromptTest {
             assertEquals(0, i.code(), i.err());
             assertTrue(i.out().startsWith("neg (bad)"), i.out());
 
+            Cli.Run g = Cli.run("infer", "--prompt", sp.toString(), "--model", model.toString(), "--generate",
+                    "--max-new-tokens", "4", "--json", "a dull boring plot");
+            assertEquals(0, g.code(), g.err());
+            assertTrue(Json.MAPPER.readTree(g.out()).get("tokens").asInt() <= 4, g.out());
             for (String[] refused : new String[][] {
-                {"infer", "--prompt", sp.toString(), "--model", model.toString(), "--generate", "x"},
                 {"export", "--prompt", sp.toString(), "--to", "npy", tmp.resolve(arch + ".npy").toString()},
                 {"inspect", "--prompt", sp.toString(), "--model", model.toString()}}) {
                 Cli.Run r = Cli.run(refused);

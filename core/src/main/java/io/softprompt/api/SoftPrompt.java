@@ -273,10 +273,10 @@ public final class SoftPrompt implements AutoCloseable {
      * @return the generated ids and text, and why generation ended
      */
     public Generator.Output generate(Prompt prompt, String text, Decoding decoding) {
-        prompt.requireInput("prompt", "generation");
         Member m = member(null, prompt);
         return new Generator(model.lm(), model.tokenizer(), true)
-                .generate(new Generator.Request(prompt.values(), prompt.tokens(), m.encoder().encodeText(text), decoding));
+                .generate(new Generator.Request(prompt.values(), prompt.tokens(), m.encoder().encodeText(text), decoding,
+                        prompt.deep()));
     }
 
     /** Closes the model: its native memory is freed. */

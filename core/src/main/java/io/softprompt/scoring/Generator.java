@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.softprompt.model.DeepPrefix;
 import io.softprompt.model.KvCache;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Prompted;
@@ -27,8 +28,11 @@ import java.util.SplittableRandom;
  * cache each step recomputes each row's whole sequence alone: the reference the cached path is tested
  * against. A row ends at end-of-sequence, after its token budget, or at one of its stop strings.
  *
+ * <p>A deep prompt (PEFT's prefix table, {@link DeepPrefix}) is its own cache: its rows start from it
+ * and run only their tokens; it stacks with input prompts' caches like any other.
+ *
  * <p>Dimensions (docs/ARCHITECTURE.md): B rows, N prompt tokens, T input tokens, D hidden, V vocabulary,
- * S = N + T, P cached positions.
+ * S = N + T, P cached positions, L layers, Hkv key/value heads, K head size.
  */
 public final class Generator {
     /**
@@ -38,8 +42,14 @@ public final class Generator {
      * @param n its tokens N
      * @param input the input ids, already framed by the task's encoder
      * @param decoding how to generate
+     * @param deep whether the prompt is a deep prompt: PEFT's prefix table [N·L·2·Hkv·K] (decoder LMs)
      */
-    public record Request(float[] prompt, int n, long[] input, Decoding decoding) {}
+    public record Request(float[] prompt, int n, long[] input, Decoding decoding, boolean deep) {
+        /** An input prompt. */
+        public Request(float[] prompt, int n, long[] input, Decoding decoding) {
+            this(prompt, n, input, decoding, false);
+        }
+    }
 
     /**
      * What a row generated.
@@ -75,6 +85,9 @@ public final class Generator {
         }
         List<Row> state = new ArrayList<>();
         for (Request r : rows) {
+            if (r.deep() && lm.kind() != LanguageModel.Kind.DECODER) {
+                throw new UserException(lm.modelType() + ": deep prompts generate on decoder LMs only");
+            }
             state.add(new Row(r));
         }
         try (NDManager m = NDManager.newBaseManager(lm.device())) {
@@ -159,10 +172,13 @@ public final class Generator {
         List<KvCache> own = new ArrayList<>();
         try (NDManager pre = m.newSubManager()) {
             for (Row r : rows) {
-                KvCache c = new KvCache(m);
+                KvCache c = r.req.deep() ? DeepPrefix.cache(m, lm, table(pre, r), 1) : new KvCache(m); // a deep prompt is its cache
                 own.add(c);
-                NDArray h = lm.forward(embedRow(pre, r, r.req.input()),
-                        pre.ones(new Shape(1, r.req.n() + r.req.input().length), DataType.INT64), c); // [1, S, D]
+                long[] in = r.req.input();
+                NDArray h = r.req.deep()
+                        ? lm.forward(lm.embed(Tensors.create(pre, in, new Shape(1, in.length))),
+                                pre.ones(new Shape(1, r.req.n() + in.length), DataType.INT64), c)            // [1, T, D]
+                        : lm.forward(embedRow(pre, r, in), pre.ones(new Shape(1, r.req.n() + in.length), DataType.INT64), c); // [1, S, D]
                 if (!r.done()) {
                     r.next(lastLogits(h)[0]);
                 }
@@ -261,6 +277,10 @@ public final class Generator {
                 if (encoded != null) {
                     long[] dec = concat(new long[] {lm.specials().decoderStart()}, r.out);
                     h = lm.decode(Tensors.create(s, dec, new Shape(1, dec.length)), encoded, encMask, null);     // [1, R, D]
+                } else if (r.req.deep()) {
+                    long[] ids = concat(r.req.input(), r.out);
+                    h = DeepPrefix.hidden(lm, table(s, r), lm.embed(Tensors.create(s, ids, new Shape(1, ids.length))),
+                            s.ones(new Shape(1, ids.length), DataType.INT64));                                  // [1, T, D]
                 } else {
                     long[] ids = concat(r.req.input(), r.out);
                     h = lm.forward(embedRow(s, r, ids), s.ones(new Shape(1, r.req.n() + ids.length), DataType.INT64)); // [1, S, D]
@@ -268,6 +288,12 @@ public final class Generator {
                 r.next(lastLogits(h)[0]);
             }
         }
+    }
+
+    /** A deep prompt's table [N, L·2·Hkv·K], in the model's precision. */
+    private NDArray table(NDManager s, Row r) {
+        NDArray t = Tensors.create(s, r.req.prompt(), new Shape(r.req.n(), r.req.prompt().length / r.req.n())); // [N, L·2·Hkv·K]
+        return t.toType(lm.dtype(), false);
     }
 
     /** [prompt; embedded ids] for one row: [1, N + T, D]. */

@@ -84,6 +84,37 @@ class GeneratorTest {
         }
     }
 
+    /**
+     * A deep prompt generates: one made of an input prompt's keys and values generates exactly that
+     * prompt's tokens, greedy and sampled, batched beside input prompts with the cache and alone without.
+     */
+    @TestFactory
+    Stream<DynamicTest> aDeepPromptGeneratesAsTheInputPromptItWasMadeFrom() {
+        return Stream.of("gpt2", "llama").map(arch -> DynamicTest.dynamicTest(arch, () -> {
+            try (LoadedModel m = LoadedModel.load(Fixtures.of(arch), "x"); NDManager nd = NDManager.newBaseManager()) {
+                LanguageModel lm = m.lm();
+                for (Decoding d : List.of(Decoding.greedy(10), new Decoding(10, true, 1.2, 0, 0.9, 3, List.of()))) {
+                    List<Generator.Request> input = rows(m, d);
+                    List<Generator.Request> deep = new ArrayList<>();
+                    for (Generator.Request r : input) {
+                        float[] table = io.softprompt.model.DeepPrefix.fromInputPrompt(lm,
+                                nd.create(r.prompt(), new Shape(r.n(), lm.hiddenSize()))).toFloatArray();
+                        deep.add(new Generator.Request(table, r.n(), r.input(), d, true));
+                    }
+                    List<Generator.Request> mixed = new ArrayList<>(input);
+                    mixed.addAll(deep);
+                    List<Generator.Output> together = new Generator(lm, m.tokenizer(), true).generate(mixed);
+                    for (int k = 0; k < input.size(); k++) {
+                        long[] want = together.get(k).ids();
+                        assertArrayEquals(want, together.get(input.size() + k).ids(), arch + " row " + k + " batched, " + d);
+                        assertArrayEquals(want, new Generator(lm, m.tokenizer(), false).generate(deep.get(k)).ids(),
+                                arch + " row " + k + " alone, without the cache, " + d);
+                    }
+                }
+            }
+        }));
+    }
+
     @Test
     void stopsAtMaxNewTokensAndSaysWhy() {
         try (LoadedModel m = LoadedModel.load(Fixtures.of("gpt2"), "x")) {
