@@ -16,18 +16,20 @@ public final class GenerationOptions {
             + "and top-p) instead of taking the most likely one.")
     boolean doSample;
 
-    @Option(names = "--temperature", paramLabel = "T", defaultValue = "1.0",
-            description = "With --do-sample: divides the logits; lower is more conservative, 0 is greedy (default: ${DEFAULT-VALUE}).")
-    double temperature;
+    @Option(names = "--temperature", paramLabel = "T",
+            description = "With --do-sample: divides the logits; lower is more conservative, 0 is greedy (default: "
+                    + Decoding.DEFAULT_TEMPERATURE + ").")
+    Double temperature;
 
-    @Option(names = "--top-k", paramLabel = "K", defaultValue = "50",
-            description = "With --do-sample: draw from the K most likely tokens only; 0 keeps all (default: ${DEFAULT-VALUE}, as transformers).")
-    int topK;
+    @Option(names = "--top-k", paramLabel = "K",
+            description = "With --do-sample: draw from the K most likely tokens only; 0 keeps all (default: "
+                    + Decoding.DEFAULT_TOP_K + ", as transformers).")
+    Integer topK;
 
-    @Option(names = "--top-p", paramLabel = "P", defaultValue = "1.0",
+    @Option(names = "--top-p", paramLabel = "P",
             description = "With --do-sample: draw from the smallest set of most likely tokens whose probability reaches P "
-                    + "(default: ${DEFAULT-VALUE}: all).")
-    double topP;
+                    + "(default: " + Decoding.DEFAULT_TOP_P + ": all).")
+    Double topP;
 
     @Option(names = "--seed", paramLabel = "N",
             description = "With --do-sample: the random seed; the same seed, prompt and input give the same text "
@@ -41,11 +43,12 @@ public final class GenerationOptions {
     /** The settings, checked; a fresh seed when sampling without --seed. */
     Decoding decoding() {
         long s = seed != null ? seed : doSample ? new SecureRandom().nextLong() : 0;
-        return new Decoding(maxNewTokens, doSample, temperature, topK, topP, s, stop);
+        return new Decoding(maxNewTokens, doSample, temperature != null ? temperature : Decoding.DEFAULT_TEMPERATURE,
+                topK != null ? topK : Decoding.DEFAULT_TOP_K, topP != null ? topP : Decoding.DEFAULT_TOP_P, s, stop);
     }
 
     /** Whether a sampling flag was given (they need --do-sample). */
     boolean samplingFlagsWithoutSample() {
-        return !doSample && (seed != null || temperature != 1.0 || topK != 50 || topP != 1.0);
+        return !doSample && (seed != null || temperature != null || topK != null || topP != null);
     }
 }

@@ -2,6 +2,7 @@ package io.softprompt.cli;
 
 import io.softprompt.eval.Metrics;
 import io.softprompt.train.Trainer;
+import io.softprompt.util.Durations;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Locale;
@@ -66,13 +67,13 @@ class Progress implements Trainer.Listener {
         double eta = elapsed / step * (total - step);
         double loss = windowMean(s.loss());
         String stats = String.format(Locale.ROOT, "step %d/%d  loss %.4f (mean of %d)  lr %.2e  dev acc %s  %.1f ex/s  ETA %s",
-                step, total, loss, Math.min(seen, LOSS_WINDOW), s.lr(), dev, s.examplesPerSec(), Terminal.duration(eta));
+                step, total, loss, Math.min(seen, LOSS_WINDOW), s.lr(), dev, s.examplesPerSec(), Durations.clock(eta));
         if (terminal) {
             redraw(barLine(step, total, List.of(stats,
                     String.format(Locale.ROOT, "%d/%d loss %.4f dev %s %.1f ex/s ETA %s", step, total, loss, dev,
-                            s.examplesPerSec(), Terminal.duration(eta)),
-                    String.format(Locale.ROOT, "%d%% loss %.4f dev %s ETA %s", 100L * step / total, loss, dev, Terminal.duration(eta)),
-                    String.format(Locale.ROOT, "%d%% loss %.3f ETA %s", 100L * step / total, loss, Terminal.duration(eta)))));
+                            s.examplesPerSec(), Durations.clock(eta)),
+                    String.format(Locale.ROOT, "%d%% loss %.4f dev %s ETA %s", 100L * step / total, loss, dev, Durations.clock(eta)),
+                    String.format(Locale.ROOT, "%d%% loss %.3f ETA %s", 100L * step / total, loss, Durations.clock(eta)))));
         } else if (step == 1 || step == total || step % Math.max(1, total / 20) == 0) {
             err.println(stats);
             err.flush();

@@ -1,8 +1,6 @@
 package io.softprompt.cli;
 
 import java.io.IOException;
-import java.util.Locale;
-import io.softprompt.util.Durations;
 import org.jline.terminal.spi.SystemStream;
 import org.jline.terminal.spi.TerminalProvider;
 
@@ -96,7 +94,4 @@ final class Terminal {
         return out.toString();
     }
 
-    static String duration(double seconds) {
-        return Durations.clock(seconds);
-    }
 }

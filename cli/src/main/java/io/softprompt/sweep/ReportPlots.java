@@ -22,7 +22,6 @@ import java.nio.file.Path;
 import java.text.DecimalFormat;
 import java.text.DecimalFormatSymbols;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -284,15 +283,13 @@ final class ReportPlots {
         StringBuilder csv = new StringBuilder("series,step,mean_loss_ema,mean_dev_accuracy,n\n");
         List<JFreeChart> lossRow = new ArrayList<>();
         List<JFreeChart> accRow = new ArrayList<>();
-        double lo = Double.MAX_VALUE;
-        double hi = -Double.MAX_VALUE;
         boolean anyLoss = false;
         boolean anyAcc = false;
         boolean oneRunEach = s.groups().values().stream().allMatch(g -> g.size() == 1);
         List<NumberAxis> accAxes = new ArrayList<>();
         List<NumberAxis> lossAxes = new ArrayList<>();
-        double lossLo = Double.MAX_VALUE;
-        double lossHi = -Double.MAX_VALUE;
+        List<XYSeriesCollection> allLosses = new ArrayList<>();
+        List<XYSeriesCollection> allAccuracies = new ArrayList<>();
         for (var panel : panels.entrySet()) {
             XYSeriesCollection losses = new XYSeriesCollection();
             XYSeriesCollection accuracies = new XYSeriesCollection();
@@ -314,28 +311,16 @@ final class ReportPlots {
                             devByStep.computeIfAbsent(p[0], x -> new ArrayList<>()).add(p[1]);
                         }
                     }
-                    for (var p : byStep.entrySet()) {
-                        double m = SweepReport.Stat.of(p.getValue()).mean();
-                        ls.add(p.getKey().doubleValue(), m);
-                        lossLo = Math.min(lossLo, m);
-                        lossHi = Math.max(lossHi, m);
-                        csv.append(SweepRuns.csvCell(name)).append(',').append(SweepRuns.fmt(p.getKey())).append(',').append(m)
-                                .append(",,").append(p.getValue().size()).append('\n');
-                    }
-                    for (var p : devByStep.entrySet()) {
-                        double m = SweepReport.Stat.of(p.getValue()).mean();
-                        as.add(p.getKey().doubleValue(), m);
-                        lo = Math.min(lo, m);
-                        hi = Math.max(hi, m);
-                        csv.append(SweepRuns.csvCell(name)).append(',').append(SweepRuns.fmt(p.getKey())).append(",,").append(m)
-                                .append(',').append(p.getValue().size()).append('\n');
-                    }
+                    means(byStep, ls, csv, name, true);
+                    means(devByStep, as, csv, name, false);
                 }
                 anyLoss |= ls.getItemCount() > 0;
                 anyAcc |= as.getItemCount() > 0;
                 losses.addSeries(ls);
                 accuracies.addSeries(as);
             }
+            allLosses.add(losses);
+            allAccuracies.add(accuracies);
             String title = panel.getKey().isEmpty() ? null : panel.getKey();
             XYLineAndShapeRenderer lossLines = new XYLineAndShapeRenderer(true, false);
             paint(lossLines, losses.getSeriesCount(), false);
@@ -355,13 +340,15 @@ final class ReportPlots {
         if (!anyLoss) {
             return false;
         }
-        double[] range = yRange(lo, hi, s.majority());
+        double[] accSpan = span(allAccuracies);
+        double[] range = yRange(accSpan[0], accSpan[1], s.majority());
         for (NumberAxis y : accAxes) { // one scale across panels: they are compared side by side
             readableTicks(y, range[0], range[1]);
         }
         double chance = s.chanceLoss();
-        double top = Double.isNaN(chance) ? lossHi : Math.max(lossHi, chance);
-        double bottom = Double.isNaN(chance) ? lossLo : Math.min(lossLo, chance);
+        double[] lossSpan = span(allLosses);
+        double top = Double.isNaN(chance) ? lossSpan[1] : Math.max(lossSpan[1], chance);
+        double bottom = Double.isNaN(chance) ? lossSpan[0] : Math.min(lossSpan[0], chance);
         double pad = Math.max(1e-3, (top - bottom) * 0.08);
         for (NumberAxis y : lossAxes) { // the chance level always in view
             readableTicks(y, bottom - pad, top + pad);
@@ -386,6 +373,35 @@ final class ReportPlots {
                 multiples ? 300 : HEIGHT - 60, legend), base);
         AtomicFiles.writeString(base.resolveSibling(base.getFileName() + ".csv"), csv.toString());
         return true;
+    }
+
+    /**
+     * The mean over seeds at each step into a series, each point also a line of the curves' CSV
+     * (series,step,mean_loss_ema,mean_dev_accuracy,n: the value in the loss or the accuracy column).
+     */
+    private static void means(TreeMap<Double, List<Double>> byStep, XYSeries into, StringBuilder csv, String name, boolean loss) {
+        for (var p : byStep.entrySet()) {
+            double m = SweepReport.Stat.of(p.getValue()).mean();
+            into.add(p.getKey().doubleValue(), m);
+            csv.append(SweepRuns.csvCell(name)).append(',').append(SweepRuns.fmt(p.getKey())).append(loss ? "," : ",,").append(m)
+                    .append(loss ? ",," : ",").append(p.getValue().size()).append('\n');
+        }
+    }
+
+    /** The smallest and largest y of every non-empty series of the collections. */
+    private static double[] span(List<XYSeriesCollection> collections) {
+        double lo = Double.MAX_VALUE;
+        double hi = -Double.MAX_VALUE;
+        for (XYSeriesCollection c : collections) {
+            for (Object o : c.getSeries()) {
+                XYSeries x = (XYSeries) o;
+                if (x.getItemCount() > 0) {
+                    lo = Math.min(lo, x.getMinY());
+                    hi = Math.max(hi, x.getMaxY());
+                }
+            }
+        }
+        return new double[] {lo, hi};
     }
 
     /** The loss of guessing (ln C for C classes under the verbalizer objective) as a dashed line, labelled. */

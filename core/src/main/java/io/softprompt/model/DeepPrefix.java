@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 
 /**
@@ -71,6 +72,14 @@ public final class DeepPrefix {
             NDArray keyMask = NDArrays.concat(new NDList(m.ones(new Shape(b, np), mask.getDataType()), mask), 1); // [B, Np+T]
             return lm.forward(embeds, keyMask, cache);                                                     // [B, T, D]
         }
+    }
+
+    /**
+     * A deep prompt's values [N·L·2·Hkv·K] (from a file or a trainer) as its table [N, L·2·Hkv·K] in the
+     * model's precision, in {@code m} (copied into memory PyTorch owns).
+     */
+    public static NDArray table(NDManager m, LanguageModel lm, float[] values, int n) {
+        return Tensors.create(m, values, new Shape(n, values.length / n)).toType(lm.dtype(), false);   // [N, L·2·Hkv·K]
     }
 
     /** Final hidden states [B, D] of the tokens at positions [B] on the token axis, after the prefix. */

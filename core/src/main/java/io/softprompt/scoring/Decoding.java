@@ -21,6 +21,10 @@ import java.util.List;
  */
 public record Decoding(int maxNewTokens, boolean sample, double temperature, int topK, double topP, long seed,
         List<String> stop) {
+    /** transformers' defaults for the sampling settings (top-k 50, temperature and top-p 1). */
+    public static final double DEFAULT_TEMPERATURE = 1.0;
+    public static final int DEFAULT_TOP_K = 50;
+    public static final double DEFAULT_TOP_P = 1.0;
     /** The most stop strings, and their longest length. */
     public static final int MAX_STOPS = 16;
     public static final int MAX_STOP_CHARS = 200;
@@ -51,7 +55,7 @@ public record Decoding(int maxNewTokens, boolean sample, double temperature, int
 
     /** Greedy decoding of at most maxNewTokens tokens, no stop strings: what generation does by default. */
     public static Decoding greedy(int maxNewTokens) {
-        return new Decoding(maxNewTokens, false, 1.0, 0, 1.0, 0, List.of());
+        return new Decoding(maxNewTokens, false, DEFAULT_TEMPERATURE, 0, DEFAULT_TOP_P, 0, List.of());
     }
 
     /** Whether the most likely token is taken (not sampling, or temperature 0). */

@@ -172,7 +172,8 @@ public final class Generator {
         List<KvCache> own = new ArrayList<>();
         try (NDManager pre = m.newSubManager()) {
             for (Row r : rows) {
-                KvCache c = r.req.deep() ? DeepPrefix.cache(m, lm, table(pre, r), 1) : new KvCache(m); // a deep prompt is its cache
+                KvCache c = r.req.deep() // a deep prompt is its own cache
+                        ? DeepPrefix.cache(m, lm, DeepPrefix.table(pre, lm, r.req.prompt(), r.req.n()), 1) : new KvCache(m);
                 own.add(c);
                 long[] in = r.req.input();
                 NDArray h = r.req.deep()
@@ -279,7 +280,8 @@ public final class Generator {
                     h = lm.decode(Tensors.create(s, dec, new Shape(1, dec.length)), encoded, encMask, null);     // [1, R, D]
                 } else if (r.req.deep()) {
                     long[] ids = concat(r.req.input(), r.out);
-                    h = DeepPrefix.hidden(lm, table(s, r), lm.embed(Tensors.create(s, ids, new Shape(1, ids.length))),
+                    h = DeepPrefix.hidden(lm, DeepPrefix.table(s, lm, r.req.prompt(), r.req.n()),
+                            lm.embed(Tensors.create(s, ids, new Shape(1, ids.length))),
                             s.ones(new Shape(1, ids.length), DataType.INT64));                                  // [1, T, D]
                 } else {
                     long[] ids = concat(r.req.input(), r.out);
@@ -288,12 +290,6 @@ public final class Generator {
                 r.next(lastLogits(h)[0]);
             }
         }
-    }
-
-    /** A deep prompt's table [N, L·2·Hkv·K], in the model's precision. */
-    private NDArray table(NDManager s, Row r) {
-        NDArray t = Tensors.create(s, r.req.prompt(), new Shape(r.req.n(), r.req.prompt().length / r.req.n())); // [N, L·2·Hkv·K]
-        return t.toType(lm.dtype(), false);
     }
 
     /** [prompt; embedded ids] for one row: [1, N + T, D]. */

@@ -308,8 +308,7 @@ public final class Scorer implements AutoCloseable {
                 DeepPrefix.check(lm);
                 // the cache keeps views of the table: closing the table's own handle leaves their storage
                 try (NDManager m = cacheManager.newSubManager()) {
-                    NDArray table = Tensors.create(m, sl.values(), new Shape(sl.tokens(), sl.values().length / sl.tokens())); // [Np, L·2·Hkv·K]
-                    return DeepPrefix.cache(cacheManager, lm, table.toType(lm.dtype(), false), 1);
+                    return DeepPrefix.cache(cacheManager, lm, DeepPrefix.table(m, lm, sl.values(), sl.tokens()), 1);
                 }
             }
             KvCache c = new KvCache(cacheManager);

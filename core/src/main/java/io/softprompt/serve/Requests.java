@@ -128,9 +128,9 @@ final class Requests {
             }
             sample = v.asBoolean();
         }
-        double temperature = number(it, "temperature", 1.0, where);
-        double topP = number(it, "top_p", 1.0, where);
-        int topK = 50;
+        double temperature = number(it, "temperature", Decoding.DEFAULT_TEMPERATURE, where);
+        double topP = number(it, "top_p", Decoding.DEFAULT_TOP_P, where);
+        int topK = Decoding.DEFAULT_TOP_K;
         v = it.get("top_k");
         if (v != null) {
             if (!v.isIntegralNumber() || !v.canConvertToInt()) {

@@ -103,7 +103,7 @@ class HubClientTest {
         byte[] all = Files.readAllBytes(file);
         boolean lfs = file.getFileName().toString().equals("model.safetensors");
         if (!cdn && lfs) {
-            ex.getResponseHeaders().add("X-Linked-Etag", "\"" + sha256(all) + "\"");
+            ex.getResponseHeaders().add("X-Linked-Etag", "\"" + Fixtures.sha256(all) + "\"");
             ex.getResponseHeaders().add("X-Linked-Size", Integer.toString(all.length));
             ex.getResponseHeaders().add("Location", endpoint() + "/cdn/model.safetensors");
             ex.sendResponseHeaders(302, -1);
@@ -111,7 +111,7 @@ class HubClientTest {
             return;
         }
         if (!cdn) {
-            ex.getResponseHeaders().add("ETag", "\"" + gitBlobId(all) + "\"");
+            ex.getResponseHeaders().add("ETag", "\"" + Fixtures.gitBlobId(all) + "\"");
         }
         int from = 0;
         if (range != null && range.startsWith("bytes=")) {
@@ -138,14 +138,6 @@ class HubClientTest {
             }
             out.write(all, from, len);
         }
-    }
-
-    static String sha256(byte[] b) {
-        return Fixtures.sha256(b);
-    }
-
-    static String gitBlobId(byte[] b) {
-        return Fixtures.gitBlobId(b);
     }
 
     HubClient client() {
@@ -175,7 +167,7 @@ class HubClientTest {
             Path link = snap.resolve(f);
             assertTrue(Files.isSymbolicLink(link), f + " is a link");
             byte[] want = Files.readAllBytes(served.resolve(f));
-            String blob = f.equals("model.safetensors") ? sha256(want) : gitBlobId(want);
+            String blob = f.equals("model.safetensors") ? Fixtures.sha256(want) : Fixtures.gitBlobId(want);
             assertEquals(Path.of("..", "..", "blobs", blob), Files.readSymbolicLink(link), f);
             assertArrayEquals(want, Files.readAllBytes(repo.resolve("blobs").resolve(blob)), f);
         }
@@ -273,7 +265,7 @@ class HubClientTest {
         assertTrue(e.getMessage().contains("model.safetensors") && e.getMessage().contains("again to resume"),
                 e.getMessage());
         assertNull(cache().cached(REPO, "main"), "no snapshot counts as complete until every file is");
-        String sha = sha256(Files.readAllBytes(served.resolve("model.safetensors")));
+        String sha = Fixtures.sha256(Files.readAllBytes(served.resolve("model.safetensors")));
         Path part = cache().repoDir(REPO).resolve("blobs").resolve(sha + ".incomplete");
         long have = Files.size(part);
         assertTrue(have > 0, "the partial blob is kept where huggingface_hub keeps it");
