@@ -15,13 +15,20 @@ import java.util.Map;
 
 /**
  * Everything needed to continue a run exactly where it stopped: the prompt [N, D], the best prompt so
- * far [N, D], the optimiser's state tensors, and {@link State} (step, data position, best metric,
+ * far [N, D], the optimiser's state tensors, θ [T] of a reparameterised prompt ({@link Reparam}; the
+ * prompts are then its folded values), and {@link State} (step, data position, best metric,
  * patience). Stored as a safetensors file: tensors {@code prompt}, {@code best_prompt},
- * {@code optimizer.<name>}; metadata {@code state} and {@code config} (JSON), {@code model_fingerprint},
+ * {@code optimizer.<name>}, {@code reparam} (only when reparameterised); metadata {@code state} and {@code config} (JSON), {@code model_fingerprint},
  * {@code task}.
  */
 public record Checkpoint(float[] prompt, float[] bestPrompt, long[] promptShape, Map<String, float[]> optimizer,
-        Map<String, long[]> optimizerShapes, State state, TrainConfig config, String fingerprint) {
+        Map<String, long[]> optimizerShapes, State state, TrainConfig config, String fingerprint, float[] reparam) {
+
+    /** A plain prompt's checkpoint (no reparameterisation). */
+    public Checkpoint(float[] prompt, float[] bestPrompt, long[] promptShape, Map<String, float[]> optimizer,
+            Map<String, long[]> optimizerShapes, State state, TrainConfig config, String fingerprint) {
+        this(prompt, bestPrompt, promptShape, optimizer, optimizerShapes, state, config, fingerprint, null);
+    }
 
     public static final String KIND = "softprompt-checkpoint";
 
@@ -52,6 +59,9 @@ public record Checkpoint(float[] prompt, float[] bestPrompt, long[] promptShape,
         t.put("best_prompt", SafetensorsWriter.Tensor.f32(bestPrompt, promptShape));
         for (var e : optimizer.entrySet()) {
             t.put("optimizer." + e.getKey(), SafetensorsWriter.Tensor.f32(e.getValue(), optimizerShapes.get(e.getKey())));
+        }
+        if (reparam != null) {
+            t.put("reparam", SafetensorsWriter.Tensor.f32(reparam, new long[] {reparam.length}));
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", KIND);
@@ -95,7 +105,7 @@ public record Checkpoint(float[] prompt, float[] bestPrompt, long[] promptShape,
             }
         }
         Checkpoint c = new Checkpoint(f.readFloats("prompt"), f.readFloats("best_prompt"), f.info("prompt").shape(), opt,
-                shapes, state, config, meta.get("model_fingerprint"));
+                shapes, state, config, meta.get("model_fingerprint"), f.contains("reparam") ? f.readFloats("reparam") : null);
         c.check(file, f.info("best_prompt").shape());
         return c;
     }
@@ -134,6 +144,11 @@ public record Checkpoint(float[] prompt, float[] bestPrompt, long[] promptShape,
             bad = "its best metric " + state.bestMetric() + " is not between 0 and 1";
         } else if (!Double.isFinite(state.trainSeconds()) || state.trainSeconds() < 0 || state.trainExamples() < 0) {
             bad = "its timing figures are negative or not finite";
+        } else if ((Reparam.kind(config) != null) != (reparam != null)) {
+            bad = reparam == null ? "its config reparameterises the prompt but it holds no reparam tensor"
+                    : "it holds a reparam tensor but its config trains a plain prompt";
+        } else if (reparam != null && !finite(reparam)) {
+            bad = "its reparameterisation holds non-finite values (NaN or Inf)";
         } else {
             for (var e : optimizer.entrySet()) {
                 if (!finite(e.getValue())) {

@@ -90,8 +90,11 @@ final class JobRun implements AutoCloseable {
                 ? PromptInit.transfer(PromptFile.read(Path.of(c.initFrom())), c.initFrom(), c.tokens(), model.lm().hiddenSize(),
                         model.fingerprint())
                 : init.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.initText(), enc.labelTokens());
-        if (c.deep()) { // a deep prompt starts where the init's input prompt would: the keys and values it leaves
-            initValues = deepStart(model, job.task, initValues, c.tokens());
+        if (c.deep()) {
+            checkDeep(model, job.task);
+        }
+        if (c.deep() && !c.prefixProjection()) { // a deep prompt starts where the init's input prompt would: the keys and values it leaves
+            initValues = deepStart(model, initValues, c.tokens());
         }
         float[] anchor = c.anchorText() == null ? null
                 : PromptInit.TEXT.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.anchorText(), null);
@@ -123,16 +126,20 @@ final class JobRun implements AutoCloseable {
      * leaves in every layer ({@link DeepPrefix#fromInputPrompt}), so step 0 scores exactly as that input
      * prompt would. Decoder LMs and classification tasks so far; anything else is refused in one line.
      */
-    private static float[] deepStart(LoadedModel model, Task task, float[] input, int n) {
+    private static float[] deepStart(LoadedModel model, float[] input, int n) {
+        try (NDManager m = NDManager.newBaseManager(model.lm().device())) {
+            return DeepPrefix.fromInputPrompt(model.lm(), Tensors.create(m, input, new Shape(n, model.lm().hiddenSize())))
+                    .toFloatArray();                                                                        // [N·L·2·Hkv·K]
+        }
+    }
+
+    /** Decoder LMs and classification tasks so far; anything else is refused in one line. */
+    private static void checkDeep(LoadedModel model, Task task) {
         if (model.lm().kind() != LanguageModel.Kind.DECODER) {
             throw new UserException("{{depth}} deep trains on decoder LMs (gpt2, llama) so far, not " + model.lm().modelType());
         }
         if (task.textToText()) {
             throw new UserException("{{depth}} deep trains classification tasks so far; " + task.name() + " is text-to-text");
-        }
-        try (NDManager m = NDManager.newBaseManager(model.lm().device())) {
-            return DeepPrefix.fromInputPrompt(model.lm(), Tensors.create(m, input, new Shape(n, model.lm().hiddenSize())))
-                    .toFloatArray();                                                                        // [N·L·2·Hkv·K]
         }
     }
 

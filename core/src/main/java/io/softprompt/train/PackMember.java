@@ -80,20 +80,25 @@ final class PackMember implements AutoCloseable {
         this.step0 = state.step;
         this.order = new DataOrder(run.train(), cfg, from == null ? 0 : from.state().epoch(),
                 from == null ? 0 : from.state().cursor());
-        this.best = from == null ? run.init().clone() : from.bestPrompt();
         // a run checkpointed as it stopped early (and killed before it finished) stays stopped
         this.stoppedEarly = from != null && evaluates && state.patienceSpent(cfg.patience());
         this.checkpointStep = step0;
         this.lastStep = step0;
-        InputPrompt prompt = new InputPrompt(root, from == null ? run.init() : from.prompt(), n, d, lm.dtype(), plan, from);
-        this.trainable = prompt;
+        Reparam reparam = Reparam.of(cfg, lm);
+        InputPrompt prompt = reparam != null ? null
+                : new InputPrompt(root, from == null ? run.init() : from.prompt(), n, d, lm.dtype(), plan, from);
+        this.trainable = prompt != null ? prompt : new ReparamPrompt(root, reparam,
+                from == null ? reparam.start(run.init(), cfg.seed()) : from.reparam(), lm.dtype(), plan, from);
+        // the starting point: the init, or what a reparameterisation makes of it
+        this.best = from == null ? trainable.values() : from.bestPrompt();
         float[] a = run.context().anchor();
         this.anchor = a == null ? null : Tensors.create(root, a, new Shape(n, d));                         // [N, D]
         DataParallel.Distributor dist = run.context().distributor();
         if (dist != null) {
-            if (cfg.deep()) {
+            if (cfg.deep() || reparam != null) {
                 trainable.close();
-                throw new UserException("distributed training learns input prompts only, so far: drop {{depth}} deep");
+                throw new UserException("distributed training learns plain input prompts only, so far: drop "
+                        + (cfg.deep() ? "{{depth}} deep" : "{{reparam}} " + cfg.reparam()));
             }
             if (prompt.half() || anchor != null) {
                 trainable.close();
@@ -114,9 +119,9 @@ final class PackMember implements AutoCloseable {
     void evaluateInitial() {
         if (evaluates && from == null) {
             run.listener().onEvalStart(0, run.devSize());
-            state.initialDev = run.eval().evaluate(run.init()).metrics();
             // the initial prompt is the first candidate for best: a run that only gets worse keeps it
-            best = run.init().clone();
+            best = trainable.values();
+            state.initialDev = run.eval().evaluate(best).metrics();
             state.offer(state.initialDev);
             run.listener().onEval(0, state.initialDev, false); // recorded in the checkpoint and final.json, not as a log step
             run.listener().onBest(0, best, state.bestDev);
@@ -280,7 +285,7 @@ final class PackMember implements AutoCloseable {
         float[] now = trainable.values();
         float[] bestNow = evaluates ? best : now;
         dir.saveCheckpoint(new Checkpoint(now, bestNow, new long[] {n, d}, os, shapes, state.record(cfg, opt.steps(), order), cfg,
-                run.context().fingerprint()));
+                run.context().fingerprint(), trainable.reparameterisation()));
         checkpointStep = state.step;
     }
 

@@ -17,13 +17,20 @@ import java.util.List;
 final class Passes {
     private Passes() {}
 
-    /** The runs of micro-batch j in passes of at most tokenBudget rows × length (each run whole in one pass). */
+    /**
+     * The runs of micro-batch j in passes of at most tokenBudget rows × length (each run whole in one pass);
+     * a deep prompt's run takes a pass of its own.
+     */
     static List<List<PackMember>> plan(List<PackMember> runs, int j, int tokenBudget) {
         List<List<PackMember>> out = new ArrayList<>();
         List<PackMember> cur = new ArrayList<>();
         long rows = 0;
         int longest = 0;
         for (PackMember m : runs) {
+            if (m.cfg.deep()) { // its rows read a prefix in every layer: the solo path, a pass of its own
+                out.add(List.of(m));
+                continue;
+            }
             List<Encoder.Encoded> mb = m.microBatch(j);
             int len = m.cfg.tokens() + mb.stream().mapToInt(r -> r.ids().length + (r.target() == null ? 0 : r.target().length))
                     .max().orElse(0);

@@ -43,10 +43,21 @@ public record TrainConfig(
                 help = "Where the prompt goes (default: <task>.sp); the run folder sits beside it.") String output,
         @JsonProperty("tokens") @Key(value = "20", label = "N",
                 help = "Prompt length N (default: ${DEFAULT-VALUE}; Lester et al.: gains flatten beyond ~20).") int tokens,
-        @JsonProperty("depth") @Key(value = "input", label = "input|deep",
+        @JsonProperty("depth") @Key(value = "auto", label = "auto|input|deep",
                 help = "input: N vectors in front of the embedded input (Lester et al.); deep: N key and value rows in "
                         + "every layer's self-attention, PEFT's prefix tuning / P-Tuning v2, started from the keys and values "
-                        + "the {{init}} prompt leaves there (default: ${DEFAULT-VALUE}).") String depth,
+                        + "the {{init}} prompt leaves there; auto: deep for classification on decoder LMs (GPT-2, Llama), "
+                        + "where it learns more, input elsewhere and with {{anchor_text}}, {{init_from}} or {{reparam}} "
+                        + "(default: ${DEFAULT-VALUE}).") String depth,
+        @JsonProperty("reparam") @Key(value = "none", label = "none|mlp|residual",
+                help = "Train an input prompt through a function folded into it at the end: mlp as PEFT's P-tuning "
+                        + "(Linear-ReLU-Linear-ReLU-Linear), residual as residual prompt tuning (P + LayerNorm(MLP(P)), "
+                        + "Razdaibiedina et al. 2023) (default: ${DEFAULT-VALUE}).") String reparam,
+        @JsonProperty("prefix_projection") @Key(value = "false",
+                help = "Train a deep prompt through PEFT's prefix projection (N rows of D, Linear-tanh-Linear to every "
+                        + "layer's keys and values), folded into the table at the end.") boolean prefixProjection,
+        @JsonProperty("reparam_hidden") @Key(label = "H", help = "Hidden width of {{reparam}}'s MLP (the residual's "
+                + "bottleneck) or of {{prefix_projection}} (default: the model's hidden size).") Integer reparamHidden,
         @JsonProperty("init") @Key(value = "vocab", label = "METHOD",
                 help = "random | vocab | text | labels (default: ${DEFAULT-VALUE}; transfer with {{init_from}}).") String init,
         @JsonProperty("init_text") @Key(label = "TEXT", help = "Text whose embeddings start the prompt ({{init}} text).")
@@ -58,7 +69,7 @@ public record TrainConfig(
                 help = "verbalizer (CE over label tokens) | lm (full-vocabulary CE) (default: ${DEFAULT-VALUE}). "
                         + "Text-to-text tasks always train on the target's tokens.") String objective,
         @JsonProperty("steps") @Key(label = "N",
-                help = "Optimizer steps (default: 200 unless {{epochs}}; 0 writes the initialised prompt untrained).")
+                help = "Optimizer steps (default: 1000 unless {{epochs}}; 0 writes the initialised prompt untrained).")
         Integer steps,
         @JsonProperty("epochs") @Key(label = "E", help = "Passes over the training data (instead of {{steps}}).") Integer epochs,
         @JsonProperty("batch_size") @Key(value = "8", label = "B", help = "Default: ${DEFAULT-VALUE}.") int batchSize,
@@ -103,6 +114,9 @@ public record TrainConfig(
                 + ANCHOR_WEIGHT + ").") Double anchorWeight,
         @JsonProperty("pad_to") @Key(value = "0", label = "T", hidden = true,
                 help = "Pad every batch to at least this many tokens (benchmarks at fixed shapes).") int padTo) {
+
+    /** Steps when neither {@code steps} nor {@code epochs} is given. */
+    public static final int DEFAULT_STEPS = 1000;
 
     /** A key a config file may hold for people: ignored. */
     public static final String DESCRIPTION = "description";
@@ -330,8 +344,18 @@ public record TrainConfig(
         Objective.parse(objective);
         Schedule.parse(schedule);
         DataFormat.parse(format);
-        check(depth == null || depth.equals("input") || depth.equals("deep"), "{{depth}} must be input or deep (got "
-                + UserException.quote(String.valueOf(depth)) + ")");
+        check(depth == null || depth.equals("auto") || depth.equals("input") || depth.equals("deep"),
+                "{{depth}} must be auto, input or deep (got " + UserException.quote(String.valueOf(depth)) + ")");
+        boolean reparamed = !"none".equals(Reparam.parse(reparam));
+        check(!reparamed || !deep(), "{{reparam}} " + reparam + " trains an input prompt; a deep prompt takes "
+                + "{{prefix_projection}}");
+        check(!prefixProjection || !"input".equals(depth), "{{prefix_projection}} trains a deep prompt; drop {{depth}} input");
+        check(!prefixProjection || !reparamed, "{{prefix_projection}} and {{reparam}} cannot be used together");
+        check(!(reparamed || prefixProjection) || "adamw".equalsIgnoreCase(optimizer), (reparamed ? "{{reparam}} "
+                + reparam : "{{prefix_projection}}") + " trains with adamw, as PEFT does (got {{optimizer}} " + optimizer + ")");
+        check(reparamHidden == null || reparamHidden >= 1, "{{reparam_hidden}} must be at least 1 (got " + reparamHidden + ")");
+        check(reparamHidden == null || reparamed || prefixProjection, "{{reparam_hidden}} needs {{reparam}} or "
+                + "{{prefix_projection}}");
         check(!deep() || anchorText == null, "{{anchor_text}} keeps an input prompt near a text; a deep prompt has none");
         check(!deep() || initFrom == null, "{{init_from}} starts from an input prompt; a deep prompt starts from {{init}}");
         PromptInit init = PromptInit.parse(this.init);
@@ -358,7 +382,24 @@ public record TrainConfig(
      * @return true for {@code depth} deep
      */
     public boolean deep() {
-        return "deep".equals(depth);
+        return "deep".equals(depth) || prefixProjection;
+    }
+
+    /**
+     * The depth {@code auto} settles on once the model and task are known: deep for classification on a
+     * decoder LM trained from {@code init} alone (no anchor, transfer or reparameterisation), else input.
+     *
+     * @param decoder whether the model is a decoder LM
+     * @param textToText whether the task is text-to-text
+     * @return this config with depth input or deep
+     */
+    public TrainConfig withDepthFor(boolean decoder, boolean textToText) {
+        if (!"auto".equals(depth)) { // null: a config from before depth existed, an input prompt
+            return this;
+        }
+        boolean deep = prefixProjection || decoder && !textToText && anchorText == null && initFrom == null
+                && "none".equals(Reparam.parse(reparam));
+        return toBuilder().depth(deep ? "deep" : "input").build();
     }
 
     private static void check(boolean ok, String message) {
@@ -376,7 +417,7 @@ public record TrainConfig(
      */
     public TrainConfig resolved(int trainSize, int maxPositions) {
         int n = steps != null ? steps : epochs != null ? (int) Math.ceil((double) epochs * trainSize / ((long) batchSize * gradAccum))
-                : 200;
+                : DEFAULT_STEPS;
         return toBuilder().steps(n).warmup(warmup != null ? warmup : n / 10)
                 .maxLength(maxLength != null ? maxLength : Math.min(128, maxPositions - tokens)).build();
     }

@@ -6,6 +6,7 @@ import io.softprompt.data.Example;
 import io.softprompt.data.Task;
 import io.softprompt.data.TsvReader;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.LanguageModel;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.util.Outputs;
 import io.softprompt.util.UserException;
@@ -27,7 +28,7 @@ public final class TrainJob implements AutoCloseable {
     /** What a finished run produced: the prompt as written, where, and final.json's figures. */
     public record Outcome(Path output, RunDir run, Prompt prompt, Trainer.Result result, Map<String, Object> summary) {}
 
-    final TrainConfig cfg;
+    TrainConfig cfg; // depth auto settles in checkModel, once the model is known
     final Task task;
     final DataSource trainSource;
     final DataSource devSource;
@@ -239,6 +240,7 @@ public final class TrainJob implements AutoCloseable {
      * @param modelName how the model is named
      */
     public void checkModel(LoadedModel model, String modelName) {
+        cfg = cfg.withDepthFor(model.lm().kind() == LanguageModel.Kind.DECODER, task.textToText());
         if (from != null && from.fingerprint() != null && !from.fingerprint().equals(model.fingerprint())) {
             throw new UserException("{{resume}} " + run.dir() + ": the run was trained on another model (fingerprint "
                     + from.fingerprint() + "; " + modelName + " has " + model.fingerprint() + ")");
@@ -292,9 +294,6 @@ public final class TrainJob implements AutoCloseable {
      */
     public static List<Outcome> runPack(List<TrainJob> jobs, LoadedModel model, String modelName,
             List<Trainer.Listener> listeners, int tokenBudget) {
-        if (jobs.size() > 1 && jobs.stream().anyMatch(j -> j.cfg.deep())) {
-            throw new UserException("{{depth}} deep trains alone, not in a pack, so far: drop the pack for deep runs");
-        }
         List<JobRun> prepared = new ArrayList<>();
         try {
             for (int k = 0; k < jobs.size(); k++) {

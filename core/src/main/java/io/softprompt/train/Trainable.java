@@ -28,6 +28,11 @@ interface Trainable extends AutoCloseable {
     /** The current values, as written to checkpoints and .sp files ([N·D]). */
     float[] values();
 
+    /** θ [T] of a reparameterised prompt, which a checkpoint keeps beside the folded values; null for a plain one. */
+    default float[] reparameterisation() {
+        return null;
+    }
+
     /** The optimiser, whose state and step count a checkpoint saves. */
     Optimizer optimizer();
 

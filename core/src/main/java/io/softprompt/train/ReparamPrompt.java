@@ -1,0 +1,119 @@
+package io.softprompt.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import io.softprompt.model.Layers;
+import io.softprompt.util.Tensors;
+import io.softprompt.util.UserException;
+
+/**
+ * A reparameterised prompt ({@link Reparam}): the optimiser updates θ [T]; each step the forward passes
+ * differentiate the folded prompt f(θ) as a leaf of its own, and the step's gradient with respect to θ is
+ * then one more backward pass, through f alone, of Σ f(θ) ⊙ ∂loss/∂f — the chain rule in two stages, so
+ * any number of micro-batch and pack passes share one prompt and none has to keep f's graph alive. With a
+ * half-precision model the leaf is the folded prompt in the model's dtype, its gradient widened to float32.
+ *
+ * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, W the prompt's width (D, or Wp for a deep prompt),
+ * T every trained number.
+ */
+final class ReparamPrompt implements Trainable {
+    private final Reparam reparam;
+    private final NDManager own;    // θ, its optimiser state and what each step leaves, freed together at the end
+    private final NDArray theta;    // [T] float32: every trained number, the optimiser's master
+    private final DataType dtype;
+    private final Optimizer opt;
+    private NDArray leaf;           // [N, W] this step's folded prompt, detached from θ: what the passes differentiate
+
+    /** From θ [T] (a fresh run's θ₀, or a checkpoint's θ, whose optimiser state is restored). */
+    ReparamPrompt(NDManager root, Reparam reparam, float[] values, DataType dtype, TrainPlan plan, Checkpoint from) {
+        if (values.length != reparam.size()) {
+            throw new UserException("checkpoint: its reparameterisation holds " + values.length + " numbers, but "
+                    + reparam.kind.name().toLowerCase(java.util.Locale.ROOT) + " with these sizes has " + reparam.size());
+        }
+        this.reparam = reparam;
+        this.own = root.newSubManager();
+        this.theta = Tensors.create(own, values, new Shape(values.length));                              // [T]
+        theta.setRequiresGradient(true);
+        this.dtype = dtype;
+        this.opt = Optimizer.create(plan.optimizer(), own, theta, plan.config().weightDecay());
+        if (from != null) {
+            opt.restore(from.optimizer(), from.state().optimizerSteps());
+        }
+    }
+
+    /** f(θ) in float32, outside gradient recording, its temporaries freed. */
+    private NDArray fold() {
+        return Layers.scoped(theta, false, reparam::apply);                                          // [N, W]
+    }
+
+    @Override
+    public NDArray beginStep() {
+        try (NDArray f = fold()) {
+            leaf = dtype == DataType.FLOAT32 ? f.stopGradient() : f.toType(dtype, true);               // [N, W]
+        }
+        leaf.setRequiresGradient(true);
+        return leaf;
+    }
+
+    @Override
+    public NDArray gradient() {
+        try (NDArray g = leaf.getGradient();                                                           // [N, W]
+             NDArray wide = g.toType(DataType.FLOAT32, true);
+             GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray f = fold();                                                                        // [N, W]
+            NDArray s = f.mul(wide).sum();                                                              // []
+            gc.backward(s);
+            s.close();
+            f.close();
+        }
+        return theta.getGradient();                                                                    // [T]
+    }
+
+    @Override
+    public void update(NDArray grad, double lr) {
+        opt.step(theta, grad, lr);
+        grad.subi(grad); // θ's gradient accumulates: zero it for the next step
+    }
+
+    @Override
+    public void endStep() {
+        if (leaf != null) {
+            leaf.close();
+            leaf = null;
+        }
+    }
+
+    @Override
+    public NDArray master() {
+        return theta;
+    }
+
+    /** The folded prompt [N·W]: what checkpoints keep as the prompt and .sp files hold. */
+    @Override
+    public float[] values() {
+        try (NDArray f = fold()) {
+            return f.toFloatArray();
+        }
+    }
+
+    @Override
+    public float[] reparameterisation() {
+        return theta.toFloatArray();
+    }
+
+    @Override
+    public Optimizer optimizer() {
+        return opt;
+    }
+
+    @Override
+    public void close() {
+        endStep();
+        opt.close();
+        own.close();
+    }
+}
