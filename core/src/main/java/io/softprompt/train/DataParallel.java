@@ -45,8 +45,12 @@ public final class DataParallel {
         default void close() {}
     }
 
-    /** What a worker needs to compute the loss of any rows: the prompt's shape, objective and label words. */
-    public record LossSpec(int tokens, int hidden, Objective objective, Encoder.Labels labels, boolean textToText, int padTo)
+    /**
+     * What a worker needs to compute the loss of any rows: the prompt's shape [N, W] (W: D, or a deep
+     * prompt's L·2·Hkv·K), whether it is deep, the objective and label words.
+     */
+    public record LossSpec(int tokens, int hidden, boolean deep, Objective objective, Encoder.Labels labels, boolean textToText,
+            int padTo)
             implements Serializable {
         private static final long serialVersionUID = 1L;
     }
@@ -73,7 +77,7 @@ public final class DataParallel {
     }
 
     /**
-     * One shard of a step on this process's model: the loss of {@code rows} at {@code prompt} [N·D],
+     * One shard of a step on this process's model: the loss of {@code rows} at {@code prompt} [N·W],
      * computed by the very code a local step runs ({@link #loss}), scaled from a mean to a sum, and its
      * gradient. Workers call it; one call at a time per JVM (DJL allows one gradient collector).
      */
@@ -84,7 +88,7 @@ public final class DataParallel {
             int terms = PackedLoss.terms(lm, spec.objective(), spec.labels(), spec.textToText(), rows);
             double loss;
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray mean = loss(lm, leaf, false, scope, rows, spec.objective(), spec.labels(), spec.textToText(), spec.padTo()); // []
+                NDArray mean = loss(lm, leaf, spec.deep(), scope, rows, spec.objective(), spec.labels(), spec.textToText(), spec.padTo()); // []
                 NDArray sum = mean.mul(Layers.scalar(mean, terms));                                          // []
                 loss = sum.getFloat();
                 gc.backward(sum);

@@ -95,17 +95,17 @@ final class PackMember implements AutoCloseable {
         this.anchor = a == null ? null : Tensors.create(root, a, new Shape(n, d));                         // [N, D]
         DataParallel.Distributor dist = run.context().distributor();
         if (dist != null) {
-            if (cfg.deep() || reparam != null) {
+            if (reparam != null) {
                 trainable.close();
-                throw new UserException("distributed training learns plain input prompts only, so far: drop "
-                        + (cfg.deep() ? "{{depth}} deep" : "{{reparam}} " + cfg.reparam()));
+                throw new UserException("distributed training learns plain input and deep prompts, so far: drop "
+                        + (cfg.prefixProjection() ? "{{prefix_projection}}" : "{{reparam}} " + cfg.reparam()));
             }
-            if (prompt.half() || anchor != null) {
+            if (prompt.half() || anchor != null) { // a plain prompt here: the reparameterised are refused above
                 trainable.close();
                 throw new UserException("distributed training computes in float32 without {{anchor_text}}: "
                         + (prompt.half() ? "drop {{dtype}} " + lm.dtype().toString().toLowerCase(Locale.ROOT) : "drop {{anchor_text}}"));
             }
-            remote = dist.open(new DataParallel.LossSpec(n, d, objective, run.encoder().labels(), textToText, cfg.padTo()));
+            remote = dist.open(new DataParallel.LossSpec(n, d, cfg.deep(), objective, run.encoder().labels(), textToText, cfg.padTo()));
         } else {
             remote = null;
         }

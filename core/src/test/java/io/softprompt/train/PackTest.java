@@ -126,6 +126,53 @@ class PackTest {
         }));
     }
 
+    /** A run as {@link #run}, with the config changed by {@code edit} (depth, reparameterisation) and its init. */
+    static Trainer.Run variant(Trainer.Run r, java.util.function.UnaryOperator<TrainConfigBuilder> edit, float[] init) {
+        return new Trainer.Run(TrainPlan.of(edit.apply(r.cfg().toBuilder()).build()), r.encoder(), r.train(), r.eval(), r.devSize(),
+                init, r.listener(), r.context());
+    }
+
+    /**
+     * Mixed depths and reparameterisations in one pack on the decoders: an input prompt, a deep prompt (its
+     * own pass), a residual and an mlp reparameterised prompt (their folded prompts share the input pass)
+     * each end where they end alone.
+     */
+    @TestFactory
+    Stream<DynamicTest> aPackOfDeepInputAndReparameterisedPromptsEndsWhereEachEndsAlone() {
+        return Stream.of("gpt2", "llama").map(arch -> DynamicTest.dynamicTest(arch, () -> {
+            try (LoadedModel m = LoadedModel.load(Fixtures.of(arch), arch)) {
+                Task t = task("mood", "{sentence} it was", " bad", " good");
+                Trainer.Run plain = run(m, t, 2, 3, "adamw", "verbalizer", 1, 2, 1, 12);
+                float[] table;
+                try (ai.djl.ndarray.NDManager nd = ai.djl.ndarray.NDManager.newBaseManager()) {
+                    table = io.softprompt.model.DeepPrefix.fromInputPrompt(m.lm(), io.softprompt.util.Tensors.create(nd,
+                            run(m, t, 2, 2, "adamw", "verbalizer", 2, 2, 1, 12).init(),
+                            new ai.djl.ndarray.types.Shape(2, m.lm().hiddenSize()))).toFloatArray();
+                }
+                Trainer.Run deep = variant(run(m, t, 2, 2, "adamw", "verbalizer", 2, 2, 1, 12), b -> b.depth("deep"), table);
+                Trainer.Run residual = variant(run(m, t, 2, 4, "adamw", "verbalizer", 3, 2, 1, 12),
+                        b -> b.reparam("residual").reparamHidden(8), run(m, t, 2, 4, "adamw", "verbalizer", 3, 2, 1, 12).init());
+                Trainer.Run mlp = variant(run(m, t, 2, 3, "adamw", "lm", 4, 2, 1, 12),
+                        b -> b.reparam("mlp").reparamHidden(8).lr(0.01), run(m, t, 2, 3, "adamw", "lm", 4, 2, 1, 12).init());
+                List<Trainer.Run> runs = List.of(plain, deep, residual, mlp);
+                List<float[]> solo = new ArrayList<>();
+                for (Trainer.Run r : runs) {
+                    solo.add(Trainer.trainPack(m.lm(), List.of(r), 0).get(0).bestPrompt());
+                }
+                List<Trainer.Result> packed = Trainer.trainPack(m.lm(), runs, 0);
+                String[] names = {"input", "deep", "residual", "mlp"};
+                for (int k = 0; k < runs.size(); k++) {
+                    double rel = relative(packed.get(k).bestPrompt(), solo.get(k));
+                    System.out.printf("PACK %s %s: packed vs solo, max relative difference %.2e%n", arch, names[k], rel);
+                    assertTrue(rel <= 1e-5, arch + " " + names[k] + ": " + rel);
+                }
+                assertEquals(table.length, solo.get(1).length, "the deep prompt's table");
+                assertTrue(relative(table, solo.get(1)) > 1e-3, "the deep prompt trained");
+                assertTrue(relative(residual.init(), solo.get(2)) > 1e-3, "the residual prompt trained");
+            }
+        }));
+    }
+
     /** A run whose listener records each step's loss and gradient norm. */
     static Trainer.Run recorded(Trainer.Run r, List<double[]> steps) {
         Trainer.Listener l = new Trainer.Listener() {

@@ -44,7 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Spark in local[2], against the single process: batch scoring equals infer --input, data-parallel
- * training equals train (AdamW and Adafactor), and a killed driver resumes to the same prompt.
+ * training equals train (AdamW and Adafactor; input and deep prompts), and a killed driver resumes to the same prompt.
  */
 class SparkTest {
     @TempDir
@@ -352,13 +352,15 @@ class SparkTest {
 
     @Test
     void dataParallelTrainingEqualsTheSingleProcess() {
-        for (String opt : List.of("adamw", "adafactor")) {
+        for (String[] c : new String[][] {{"adamw", "input"}, {"adafactor", "input"}, {"adamw", "deep"}}) {
+            String opt = c[0] + "-" + c[1];
             Path single = tmp.resolve("single-" + opt + ".sp");
-            Run a = cli(train(single, opt));
+            Run a = cli(train(single, c[0], "--depth", c[1]));
             assertEquals(0, a.code(), a.err());
             Path dist = tmp.resolve("spark-" + opt + ".sp");
-            Run b = spark(train(dist, opt));
+            Run b = spark(train(dist, c[0], "--depth", c[1]));
             assertEquals(0, b.code(), b.err());
+            assertEquals(c[1].equals("deep"), PromptFile.read(dist).deep());
             assertTrue(relative("spark train (local[2], 2 shards) vs train, 20 steps " + opt, lastPrompt(single),
                     lastPrompt(dist)) <= 1e-5);
             assertTrue(relative("best prompt " + opt, PromptFile.read(single).values(), PromptFile.read(dist).values()) <= 1e-5);
