@@ -9,10 +9,10 @@ import java.nio.file.Path;
 public final class TestPrompts {
     private TestPrompts() {}
 
-    /** The initialised prompt (steps 0) of {@code tokens} tokens for the task file on the model folder, at out. */
+    /** The initialised input prompt (steps 0) of {@code tokens} tokens for the task file on the model folder, at out. */
     public static Path initial(Path model, Path task, int tokens, String init, Path out) {
         try (SoftPrompt sp = SoftPrompt.of(LoadedModel.load(model, model.toString()))) {
-            sp.train(TrainConfig.builder().task(task.toString()).tokens(tokens).init(init).steps(0).output(out.toString())
+            sp.train(TrainConfig.builder().task(task.toString()).tokens(tokens).init(init).depth("input").steps(0).output(out.toString())
                     .build());
         }
         return out;

@@ -23,9 +23,9 @@ import picocli.CommandLine.Spec;
 /** softprompt export: a .sp prompt as a PEFT adapter folder or a NumPy .npy array. */
 @Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Write a prompt as a PEFT adapter folder or a NumPy .npy array.",
-            "A PEFT prompt-tuning adapter folder "
-                + "(PeftModel.from_pretrained loads it on the same base model), or a NumPy .npy array [N, D] "
-                + "float32 (the layout of Lester et al.'s released prompts).",
+            "A PEFT adapter folder (PeftModel.from_pretrained loads it on the same base model): PROMPT_TUNING, "
+                + "P_TUNING for a prompt trained with --reparam mlp, PREFIX_TUNING for a deep prompt, each folded and in "
+                + "inference mode; or a NumPy .npy array [N, D] float32 (the layout of Lester et al.'s released prompts).",
             "  softprompt export --prompt sst2.sp --to peft sst2-adapter/",
             "  softprompt export --prompt sst2.sp --to npy sst2.npy"})
 public final class ExportCommand implements Callable<Integer> {
@@ -58,16 +58,23 @@ public final class ExportCommand implements Callable<Integer> {
             throw new UserException("--to: unknown format '" + to + "' (expected peft or npy)");
         }
         Prompt sp = PromptFile.read(prompt);
-        sp.requireInput(prompt.toString(), "export");
+        String what = format;
         if (format.equals("npy")) {
+            sp.requireInput(prompt.toString(), "export --to npy (Lester et al.'s [N, D] layout; --to peft writes it as a "
+                    + "PREFIX_TUNING adapter)");
             Outputs.file("OUT", outPath, force, Npy.writer(sp.values(), sp.tokens(), sp.hidden()));
         } else {
             String type = sp.meta(PromptFile.MODEL_TYPE);
             String kind = type == null ? "DECODER" : SEQ2SEQ.contains(type) ? "SEQ2SEQ" : MASKED.contains(type) ? "MASKED" : "DECODER";
-            PeftAdapter.write("OUT", outPath, sp, kind, force);
+            try {
+                PeftAdapter.write("OUT", outPath, sp, kind, force);
+            } catch (UserException e) {
+                throw e.getMessage().startsWith("OUT") ? e : new UserException(prompt + ": " + e.getMessage());
+            }
+            what = "peft " + PeftAdapter.config(sp, kind).get("peft_type");
         }
         spec.commandLine().getErr().printf(Locale.ROOT, "wrote %s (%s, prompt_embeddings [%d, %d] float32)%n", outPath,
-                format, sp.tokens(), sp.hidden());
+                what, sp.tokens(), sp.hidden());
         if (common.json) {
             Map<String, Object> j = new LinkedHashMap<>();
             j.put("output", outPath.toAbsolutePath().normalize().toString());

@@ -4,6 +4,7 @@ import io.softprompt.data.Task;
 import io.softprompt.hub.ModelLocator;
 import io.softprompt.infer.Member;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.LanguageModel;
 import io.softprompt.prompt.Npy;
 import io.softprompt.prompt.PeftAdapter;
 import io.softprompt.prompt.Prompt;
@@ -28,7 +29,8 @@ import picocli.CommandLine.Spec;
 /** softprompt import: a PEFT adapter folder or a .npy array as a .sp prompt for a model. */
 @Command(name = "import", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Turn a PEFT adapter folder or a .npy array into a .sp prompt for a model.",
-            "The source holds a prompt [N, D]. The shape is checked against the model; the task (template and verbalizer) comes "
+            "The source holds a prompt [N, D] (PROMPT_TUNING, P_TUNING, .npy) or a deep prompt [N, L·2·Hkv·K] "
+                + "(PREFIX_TUNING). The shape is checked against the model; the task (template and verbalizer) comes "
                 + "from the source when it carries one (adapters exported by softprompt), else from --task.",
             "  softprompt import sst2-adapter/ --model gpt2 --output sst2.sp",
             "  softprompt import prompt.npy --model t5-base --task sst2 --output sst2.sp"})
@@ -55,6 +57,23 @@ public final class ImportCommand implements Callable<Integer> {
             + "model's fingerprint.")
     boolean force;
 
+    /** A prefix adapter fits the model: its layers, key/value heads and token_dim (Hkv·K) are the model's. */
+    private void checkPrefix(PeftAdapter.Adapter a, LoadedModel model, String name) {
+        if (model.lm().kind() == LanguageModel.Kind.SEQ2SEQ) {
+            throw new UserException(source + ": a prefix adapter for " + name + " (" + model.lm().modelType() + "): PEFT puts a "
+                    + "seq2seq prefix in the decoder too, softprompt's T5 deep prompts sit in the encoder only");
+        }
+        LanguageModel.Attention at = model.lm().attention();
+        int layers = a.config().path("num_layers").asInt();
+        int heads = a.config().path("num_attention_heads").asInt();
+        int tokenDim = a.config().path("token_dim").asInt();
+        if (layers != at.layers() || heads != at.kvHeads() || tokenDim != at.kvHeads() * at.headSize()) {
+            throw new UserException(source + ": a prefix adapter of num_layers " + layers + ", num_attention_heads " + heads
+                    + ", token_dim " + tokenDim + " but model " + name + " has " + at.layers() + " layers and "
+                    + at.kvHeads() + " key/value heads of " + at.headSize());
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
@@ -64,6 +83,7 @@ public final class ImportCommand implements Callable<Integer> {
         int d;
         Map<String, String> carried = new LinkedHashMap<>();
         String init;
+        PeftAdapter.Adapter prefix = null; // a PREFIX_TUNING adapter: a deep prompt
         if (Files.isDirectory(source)) {
             if (!PeftAdapter.isAdapter(source)) {
                 throw new UserException(source + ": not a PEFT adapter folder (no " + PeftAdapter.CONFIG + ")");
@@ -73,7 +93,8 @@ public final class ImportCommand implements Callable<Integer> {
             n = a.tokens();
             d = a.dim();
             carried.putAll(a.metadata());
-            init = "peft:" + a.config().path("prompt_tuning_init").asText("RANDOM");
+            init = "peft:" + a.config().path("prompt_tuning_init").asText(a.config().path("peft_type").asText());
+            prefix = a.deep() ? a : null;
             if (a.note() != null) {
                 err.println("note: " + a.note());
             }
@@ -102,7 +123,9 @@ public final class ImportCommand implements Callable<Integer> {
         }
         ModelLocator.Located where = modelOptions.locate(carried.get(PromptFile.MODEL_NAME), err);
         try (LoadedModel model = modelOptions.load(where)) {
-            if (d != model.lm().hiddenSize()) {
+            if (prefix != null) {
+                checkPrefix(prefix, model, where.name());
+            } else if (d != model.lm().hiddenSize()) {
                 throw new UserException(source + ": prompt is [" + n + ", " + d + "] but model " + where.name()
                         + " has hidden size " + model.lm().hiddenSize());
             }
@@ -114,11 +137,19 @@ public final class ImportCommand implements Callable<Integer> {
             Map<String, String> meta = new LinkedHashMap<>(carried);
             meta.putAll(PromptFile.metadata(model, where.name(), t, init)); // a fresh 'created', this software
             meta.put(PromptFile.IMPORTED_FROM, source.toAbsolutePath().normalize().toString());
+            if (prefix != null) {
+                LanguageModel.Attention a = model.lm().attention();
+                meta.put(PromptFile.DEPTH, PromptFile.DEEP);
+                meta.put(PromptFile.HIDDEN_SIZE, Integer.toString(model.lm().hiddenSize()));
+                meta.put(PromptFile.PREFIX_LAYERS, Integer.toString(a.layers()));
+                meta.put(PromptFile.PREFIX_KV_HEADS, Integer.toString(a.kvHeads()));
+            }
             Prompt imported = new Prompt(values, n, d, meta);
             // fitted as every command fits a prompt: positions left for text, label words told apart, a finite output
             Member.of(model, null, source.toString(), imported, null, true);
             Outputs.replaceFile("--output", output, PromptFile.writer(imported));
-            err.printf(Locale.ROOT, "wrote %s (%d tokens x %d, task %s, model %s)%n", output, n, d, t.name(), where.name());
+            err.printf(Locale.ROOT, "wrote %s (%s%d tokens x %d, task %s, model %s)%n", output, prefix != null ? "deep, " : "", n, d,
+                    t.name(), where.name());
             if (common.json) {
                 Map<String, Object> j = new LinkedHashMap<>();
                 j.put("output", output.toAbsolutePath().normalize().toString());

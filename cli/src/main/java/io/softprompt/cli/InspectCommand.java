@@ -6,6 +6,7 @@ import io.softprompt.data.Encoder;
 import io.softprompt.data.TsvReader;
 import io.softprompt.eval.Evaluator;
 import io.softprompt.infer.Member;
+import io.softprompt.model.LanguageModel;
 import io.softprompt.prompt.Inspection;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.scoring.Scorer;
@@ -111,6 +112,56 @@ public final class InspectCommand implements Callable<Integer> {
         return j;
     }
 
+    /** A deep prompt: per layer, its key and value rows' norms (mean, smallest, largest over the positions). */
+    private int deep(PromptOptions.Session s, Prompt sp, PrintWriter out) {
+        LanguageModel.Attention a = s.model().lm().attention();
+        Inspection.Deep d = Inspection.deep(a, sp.values(), sp.tokens());
+        List<Map<String, Object>> layers = new ArrayList<>();
+        for (int l = 0; l < a.layers(); l++) {
+            double[] k = Inspection.Deep.summary(d.keyNorms()[l]);
+            double[] v = Inspection.Deep.summary(d.valueNorms()[l]);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("layer", l);
+            m.put("key_norm_mean", k[0]);
+            m.put("key_norm_min", k[1]);
+            m.put("key_norm_max", k[2]);
+            m.put("value_norm_mean", v[0]);
+            m.put("value_norm_min", v[1]);
+            m.put("value_norm_max", v[2]);
+            m.put("key_norms", d.keyNorms()[l]);
+            m.put("value_norms", d.valueNorms()[l]);
+            layers.add(m);
+        }
+        if (common.json) {
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("prompt", prompt);
+            j.put("model", s.model().name());
+            j.put("depth", "deep");
+            j.put("tokens", sp.tokens());
+            j.put("layers", a.layers());
+            j.put("kv_width", a.kvHeads() * a.headSize());
+            j.put("per_layer", layers);
+            j.put("nearest_tokens", null);
+            j.put("caution", DEEP_NOTE);
+            out.println(Json.write(j));
+            return 0;
+        }
+        out.printf(Locale.ROOT, "prompt %s: deep, %d tokens in each of %d layers (keys and values of %d) on %s%n", prompt,
+                sp.tokens(), a.layers(), a.kvHeads() * a.headSize(), s.model().name());
+        out.println("layer  key norm: mean (min-max)    value norm: mean (min-max)");
+        for (Map<String, Object> m : layers) {
+            out.printf(Locale.ROOT, "%5d  %8.3f (%.3f-%.3f)    %8.3f (%.3f-%.3f)%n", (Integer) m.get("layer"),
+                    (Double) m.get("key_norm_mean"), (Double) m.get("key_norm_min"), (Double) m.get("key_norm_max"),
+                    (Double) m.get("value_norm_mean"), (Double) m.get("value_norm_min"), (Double) m.get("value_norm_max"));
+        }
+        out.println("note: " + DEEP_NOTE);
+        return 0;
+    }
+
+    /** Why a deep prompt has no nearest tokens and no projection. */
+    static final String DEEP_NOTE = "a deep prompt's rows are keys and values inside the layers, not vectors of the embedding "
+            + "space: nearest tokens and the vocabulary projection (Prompt Waywardness) do not apply";
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -128,7 +179,13 @@ public final class InspectCommand implements Callable<Integer> {
         promptOptions.prompts = List.of(prompt);
         try (PromptOptions.Session s = promptOptions.open(modelOptions, err, fit)) {
             Prompt sp = s.first().prompt();
-            sp.requireInput(s.first().source(), "inspect");
+            if (sp.deep()) {
+                if (project) {
+                    throw new UserException("--project: " + s.first().source() + " is a deep prompt (a key/value prefix in "
+                            + "every layer): it has no vectors in the embedding space to project onto the vocabulary");
+                }
+                return deep(s, sp, out);
+            }
             Inspection.Result r = Inspection.of(s.model().lm(), sp.values(), sp.tokens(), top);
             Set<Long> verbalizer = new HashSet<>();
             for (long id : s.first().encoder().labels().first()) {

@@ -154,8 +154,9 @@ public final class TrainCommand implements Callable<Integer> {
                 if (job.resumedFrom() != null) {
                     err.printf(Locale.ROOT, "resuming %s at step %d%n", job.runDir().dir(), job.resumedFrom().state().step());
                 }
-                err.printf(Locale.ROOT, "training a %d-token prompt for task %s on %s (%s, d=%d, %s): %d train, %d dev "
-                        + "examples, %s lr %s (%s); run folder %s%n", cfg.tokens(), job.task().name(), where.name(),
+                cfg = job.config(); // depth auto settled by checkModel
+                err.printf(Locale.ROOT, "training a %d-token %s for task %s on %s (%s, d=%d, %s): %d train, %d dev "
+                        + "examples, %s lr %s (%s); run folder %s%n", cfg.tokens(), kind(cfg), job.task().name(), where.name(),
                         sp.model().lm().modelType(), sp.model().lm().hiddenSize(), placement(sp.model()), job.trainExamples(),
                         job.devExamples(),
                         cfg.optimizer(), cfg.learningRate(), cfg.schedule(), job.runDir().dir());
@@ -172,10 +173,10 @@ public final class TrainCommand implements Callable<Integer> {
                         o.result().stoppedEarly() ? ", stopped early at step " + o.result().steps() : "",
                         keptInitial ? "; no evaluation beat the initial prompt, so it is the one kept" : "",
                         where.demo() ? " -- " + ModelLocator.DEMO_CAVEAT : where.embedded() ? " -- " + EmbeddedModel.CAVEAT : "");
-                if (where.embedded() && config == null && o.result().steps() <= 200) {
+                if (where.embedded() && config == null && o.result().steps() < TrainConfig.DEFAULT_STEPS) {
                     err.printf(Locale.ROOT, "note: %d steps are a smoke test; for real learning on %s train with --config "
-                            + "configs/train-sentiment-lm.json (1,500 steps: about 0.59 dev accuracy, README 'Does the prompt "
-                            + "learn?')%n", o.result().steps(), EmbeddedModel.NAME);
+                            + "configs/train-sentiment-lm-deep.json (1,500 steps: about 0.67 dev accuracy, README 'Does the "
+                            + "prompt learn?')%n", o.result().steps(), EmbeddedModel.NAME);
                 }
                 if (common.json) {
                     out.println(Json.write(o.summary()));
@@ -183,6 +184,15 @@ public final class TrainCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** What the run trains: "prompt", "deep prompt", "prompt (residual reparameterisation)", ... */
+    static String kind(TrainConfig cfg) {
+        String k = cfg.deep() ? "deep prompt" : "prompt";
+        if (cfg.prefixProjection()) {
+            return k + " (prefix projection)";
+        }
+        return cfg.reparam() == null || cfg.reparam().equals("none") ? k : k + " (" + cfg.reparam() + " reparameterisation)";
     }
 
     /** "cpu, float32": where the model lives and its weights' precision. */

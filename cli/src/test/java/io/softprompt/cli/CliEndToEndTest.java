@@ -85,7 +85,7 @@ class CliEndToEndTest {
         // the device as the user writes it, not DJL's "cpu()"
         assertTrue(t.err().contains(", cpu, float32)"), t.err());
         assertTrue(t.err().contains("note: 12 steps are a smoke test; for real learning on sentiment-lm train with --config "
-                + "configs/train-sentiment-lm.json"), "the last line says how far it got and which recipe learns: " + t.err());
+                + "configs/train-sentiment-lm-deep.json"), "the last line says how far it got and which recipe learns: " + t.err());
         assertFalse(t.err().contains("cpu()"), t.err());
 
         // infer: arguments, then standard input; probabilities sum to one

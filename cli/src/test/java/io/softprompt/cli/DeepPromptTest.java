@@ -1,5 +1,6 @@
 package io.softprompt.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -67,14 +68,56 @@ class DeepPromptTest {
                     "--max-new-tokens", "4", "--json", "a dull boring plot");
             assertEquals(0, g.code(), g.err());
             assertTrue(Json.MAPPER.readTree(g.out()).get("tokens").asInt() <= 4, g.out());
-            for (String[] refused : new String[][] {
-                {"export", "--prompt", sp.toString(), "--to", "npy", tmp.resolve(arch + ".npy").toString()},
-                {"inspect", "--prompt", sp.toString(), "--model", model.toString()}}) {
-                Cli.Run r = Cli.run(refused);
-                assertEquals(2, r.code(), String.join(" ", refused) + ": " + r.err());
-                assertTrue(r.errLine().contains("a deep prompt (a key/value prefix in every layer)") && r.errLine().contains("so far"),
-                        r.err());
+            Cli.Run npy = Cli.run("export", "--prompt", sp.toString(), "--to", "npy", tmp.resolve(arch + ".npy").toString());
+            assertEquals(2, npy.code(), npy.err());
+            assertTrue(npy.errLine().contains("a deep prompt (a key/value prefix in every layer)"), npy.err());
+
+            // export: PEFT's PrefixTuningConfig as peft 0.17.1 wrote it for the golden (layers, heads, token_dim
+            // Hkv·K), in inference mode, the table as prompt_embeddings [N, L·2·token_dim]; import gives it back
+            Path adapter = tmp.resolve(arch + "-prefix");
+            Cli.Run x = Cli.run("export", "--prompt", sp.toString(), "--to", "peft", adapter.toString());
+            assertEquals(0, x.code(), x.err());
+            assertTrue(x.err().contains("peft PREFIX_TUNING"), x.err());
+            JsonNode cfg = Json.MAPPER.readTree(adapter.resolve("adapter_config.json").toFile());
+            JsonNode golden = Json.MAPPER.readTree(model.resolve("golden-prefix.json").toFile()).get("peft_config");
+            for (String key : new String[] {"peft_type", "task_type", "token_dim", "num_transformer_submodules",
+                "num_attention_heads", "num_layers", "encoder_hidden_size", "prefix_projection", "modules_to_save"}) {
+                assertEquals(golden.get(key), cfg.get(key), arch + ": " + key + " as PEFT writes it");
             }
+            assertEquals(3, cfg.get("num_virtual_tokens").asInt());
+            assertTrue(cfg.get("inference_mode").asBoolean(), "folded: PEFT feeds prompt_embeddings as they are");
+            io.softprompt.safetensors.SafetensorsFile w = io.softprompt.safetensors.SafetensorsFile.open(
+                    adapter.resolve("adapter_model.safetensors"));
+            assertArrayEquals(new long[] {3, (long) golden.get("num_layers").asInt() * 2 * golden.get("token_dim").asInt()},
+                    w.info("prompt_embeddings").shape());
+            assertArrayEquals(p.values(), w.readFloats("prompt_embeddings"), 0f);
+            Path back = tmp.resolve(arch + "-back.sp");
+            Cli.Run im = Cli.run("import", adapter.toString(), "--model", model.toString(), "-o", back.toString());
+            assertEquals(0, im.code(), im.err());
+            Prompt b = PromptFile.read(back);
+            assertTrue(b.deep(), "imported as a deep prompt");
+            assertArrayEquals(p.values(), b.values(), 0f);
+            Cli.Run eb = Cli.run("eval", "--prompt", back.toString(), "--model", model.toString(), "--json");
+            assertEquals(1.0, Json.MAPPER.readTree(eb.out()).get("accuracy").asDouble(), 0.0, eb.err());
+            Cli.Run other = Cli.run("import", adapter.toString(), "--model", Fixtures.of(arch.equals("gpt2") ? "llama" : "gpt2")
+                    .toString(), "-o", tmp.resolve(arch + "-other.sp").toString(), "--force");
+            assertEquals(2, other.code(), other.err());
+            assertTrue(other.errLine().contains("a prefix adapter of num_layers"), other.err());
+
+            // inspect: per-layer key and value norms; no nearest tokens, no projection
+            Cli.Run in = Cli.run("inspect", "--prompt", sp.toString(), "--model", model.toString(), "--json");
+            assertEquals(0, in.code(), in.err());
+            JsonNode ij = Json.MAPPER.readTree(in.out());
+            assertEquals(golden.get("num_layers").asInt(), ij.get("per_layer").size());
+            double k0 = 0;
+            for (int c = 0; c < golden.get("token_dim").asInt(); c++) {
+                k0 += (double) p.values()[c] * p.values()[c];
+            }
+            assertEquals(Math.sqrt(k0), ij.get("per_layer").get(0).get("key_norms").get(0).asDouble(), 1e-5,
+                    "layer 0's first key row: the first token_dim numbers of row 0");
+            Cli.Run proj = Cli.run("inspect", "--prompt", sp.toString(), "--model", model.toString(), "--project");
+            assertEquals(2, proj.code(), proj.err());
+            assertTrue(proj.errLine().contains("no vectors in the embedding space"), proj.err());
         }));
     }
 

@@ -45,7 +45,7 @@ class PromptInteropTest {
         for (String arch : List.of("gpt2", "t5", "bert")) {
             Path sp = tmp.resolve(arch + ".sp");
             Cli.Run r = Cli.run("train", "--task", task.toString(), "--model", Fixtures.of(arch).toString(), "--tokens", "3",
-                    "--steps", "20", "--lr", "0.3", "--eval-every", "10", "--init", "labels", "-o", sp.toString());
+                    "--steps", "20", "--lr", "0.3", "--eval-every", "10", "--init", "labels", "--depth", "input", "-o", sp.toString());
             assertEquals(0, r.code(), r.err());
             trained.put(arch, sp);
         }
@@ -127,7 +127,7 @@ class PromptInteropTest {
     void anInitTextExportIsExactlyWhatPeftLoads() throws Exception {
         Path sp = tmp.resolve("text-init.sp");
         Cli.Run t = Cli.run("train", "--task", task.toString(), "--model", Fixtures.of("gpt2").toString(), "--tokens", "3",
-                "--steps", "0", "--init", "text", "--init-text", "it was good", "-o", sp.toString());
+                "--steps", "0", "--init", "text", "--init-text", "it was good", "--depth", "input", "-o", sp.toString());
         assertEquals(0, t.code(), t.err());
         Path dir = tmp.resolve("text-adapter");
         assertEquals(0, Cli.run("export", "--prompt", sp.toString(), "--to", "peft", dir.toString()).code());
@@ -287,7 +287,7 @@ class PromptInteropTest {
         Path sp = tmp.resolve("init-text.sp");
         String text = "great movie plot";
         Cli.Run t = Cli.run("train", "--task", task.toString(), "--model", Fixtures.of("gpt2").toString(), "--tokens", "3",
-                "--init", "text", "--init-text", text, "--steps", "0", "-o", sp.toString());
+                "--init", "text", "--init-text", text, "--steps", "0", "--depth", "input", "-o", sp.toString());
         assertEquals(0, t.code(), t.err());
         Cli.Run r = Cli.run("inspect", "--prompt", sp.toString(), "--model", Fixtures.of("gpt2").toString(), "--top", "4", "--json");
         assertEquals(0, r.code(), r.err());
@@ -339,7 +339,7 @@ class PromptInteropTest {
         Files.writeString(otherTaskFile, Files.readString(task).replace("\"mood\"", "\"mood2\""));
         Path other = tmp.resolve("mood2.sp");
         assertEquals(0, Cli.run("train", "--task", otherTaskFile.toString(), "--model", model, "--tokens", "3", "--steps", "0",
-                "-o", other.toString()).code());
+                "--depth", "input", "-o", other.toString()).code());
         Cli.Run otherTask = Cli.run("eval", "--prompt", sp.toString(), "--prompt", other.toString(),
                 "--ensemble", "mean", "--model", model);
         assertEquals(2, otherTask.code());

@@ -72,6 +72,27 @@ class ReparamTrainingTest {
                     assertArrayEquals(TrainingRunTest.promptBytes(tmp.resolve(name + "-whole.sp")),
                             TrainingRunTest.promptBytes(tmp.resolve(name + "-cut.sp")), name + ": resumed = uninterrupted, bit for bit");
 
+                    // export: P_TUNING (PromptEncoderConfig, MLP) for mlp, PREFIX_TUNING for the projection, PROMPT_TUNING
+                    // for residual; in inference mode PEFT feeds the folded prompt_embeddings as they are
+                    Path adapter = tmp.resolve(name + "-adapter");
+                    Cli.Run x = Cli.run("export", "--prompt", tmp.resolve(name + "-whole.sp").toString(), "--to", "peft",
+                            adapter.toString());
+                    assertEquals(0, x.code(), x.err());
+                    JsonNode cfg = Json.MAPPER.readTree(adapter.resolve("adapter_config.json").toFile());
+                    assertEquals(name.equals("mlp") ? "P_TUNING" : deep ? "PREFIX_TUNING" : "PROMPT_TUNING", cfg.get("peft_type").asText());
+                    assertTrue(cfg.get("inference_mode").asBoolean());
+                    if (name.equals("mlp")) {
+                        assertEquals("MLP", cfg.get("encoder_reparameterization_type").asText());
+                        assertEquals(16, cfg.get("encoder_hidden_size").asInt());
+                        assertEquals(p.hidden(), cfg.get("token_dim").asInt());
+                    }
+                    assertArrayEquals(p.values(), io.softprompt.safetensors.SafetensorsFile.open(
+                            adapter.resolve("adapter_model.safetensors")).readFloats("prompt_embeddings"), 0f);
+                    Path back = tmp.resolve(name + "-back.sp");
+                    Cli.Run im = Cli.run("import", adapter.toString(), "--model", Fixtures.of("gpt2").toString(), "-o", back.toString());
+                    assertEquals(0, im.code(), im.err());
+                    assertArrayEquals(p.values(), PromptFile.read(back).values(), 0f, "import gives the folded prompt back");
+
                     Cli.Run e = Cli.run("eval", "--prompt", tmp.resolve(name + "-whole.sp").toString(), "--model",
                             Fixtures.of("gpt2").toString(), "--json");
                     assertEquals(0, e.code(), e.err());

@@ -188,7 +188,7 @@ class TerminalOutputTest {
         Path sp = tmp.resolve("m.sp");
         List<String[]> commands = new ArrayList<>();
         commands.add(new String[] {"train", "--model", model.toString(), "--task", task.toString(), "--tokens", "2",
-            "--steps", "3", "--batch-size", "2", "-o", sp.toString(), "--json"});
+            "--steps", "3", "--batch-size", "2", "--depth", "input", "-o", sp.toString(), "--json"});
         commands.add(new String[] {"eval", "--prompt", sp.toString(), "--model", model.toString(), "--json"});
         commands.add(new String[] {"infer", "--prompt", sp.toString(), "--model", model.toString(), "--json", "a", "b"});
         commands.add(new String[] {"inspect", "--prompt", sp.toString(), "--model", model.toString(), "--json"});

@@ -26,7 +26,7 @@ class TransferTest {
         String gpt2 = Fixtures.of("gpt2").toString();
         Path source = tmp.resolve("source.sp");
         assertEquals(0, Cli.run("train", "--task", task.toString(), "--model", gpt2, "--tokens", "3", "--steps", "5",
-                "--batch-size", "2", "-o", source.toString()).code());
+                "--batch-size", "2", "--depth", "input", "-o", source.toString()).code());
         Prompt src = PromptFile.read(source);
         int d = src.hidden();
         for (int n : new int[] {2, 3, 7}) {
@@ -64,7 +64,7 @@ class TransferTest {
         Path task = Fixtures.moodTask(tmp, 3);
         Path llamaPrompt = tmp.resolve("llama.sp");
         assertEquals(0, Cli.run("train", "--task", task.toString(), "--model", Fixtures.of("llama").toString(), "--tokens",
-                "2", "--steps", "0", "-o", llamaPrompt.toString()).code());
+                "2", "--steps", "0", "--depth", "input", "-o", llamaPrompt.toString()).code());
         Cli.Run r = Cli.run("train", "--task", task.toString(), "--model", Fixtures.of("gpt2").toString(), "--tokens", "2",
                 "--init-from", llamaPrompt.toString(), "-o", tmp.resolve("x.sp").toString());
         assertEquals(2, r.code(), r.err());

@@ -42,7 +42,7 @@ class WriteRuleTest {
         model = Fixtures.of("gpt2").toString();
         sp = tmp.resolve("in.sp");
         assertEquals(0, Cli.run("train", "--task", task.toString(), "--model", model, "--tokens", "2", "--steps", "2",
-                "--batch-size", "2", "-o", sp.toString()).code());
+                "--batch-size", "2", "--depth", "input", "-o", sp.toString()).code());
         npy = tmp.resolve("in.npy");
         assertEquals(0, Cli.run("export", "--prompt", sp.toString(), "--to", "npy", npy.toString()).code());
         runs = Files.createDirectories(tmp.resolve("runs"));

@@ -36,6 +36,56 @@ public final class Inspection {
     private Inspection() {}
 
     /**
+     * A deep prompt's norms: per layer l and position i, the L2 norm of its key row and of its value row
+     * (each Hkv·K numbers). [L][N] each.
+     */
+    public record Deep(float[][] keyNorms, float[][] valueNorms) {
+        /** Mean, smallest and largest of one layer's norms. */
+        public static double[] summary(float[] norms) {
+            double sum = 0;
+            double min = Double.MAX_VALUE;
+            double max = 0;
+            for (float v : norms) {
+                sum += v;
+                min = Math.min(min, v);
+                max = Math.max(max, v);
+            }
+            return new double[] {sum / norms.length, min, max};
+        }
+    }
+
+    /**
+     * Norms of a deep prompt's table [Np, L·2·Hkv·K] (PEFT's layout: layer l's keys at rows 2l, values at 2l+1
+     * of the [Np, L·2, Hkv·K] view).
+     *
+     * @param a the model's attention geometry
+     * @param table the table [Np·L·2·Hkv·K]
+     * @param n Np
+     * @return the norms per layer and position
+     */
+    public static Deep deep(LanguageModel.Attention a, float[] table, int n) {
+        int kv = a.kvHeads() * a.headSize();
+        int width = a.prefixWidth();
+        float[][] keys = new float[a.layers()][n];
+        float[][] values = new float[a.layers()][n];
+        for (int l = 0; l < a.layers(); l++) {
+            for (int i = 0; i < n; i++) {
+                keys[l][i] = norm(table, i * width + 2 * l * kv, kv);
+                values[l][i] = norm(table, i * width + (2 * l + 1) * kv, kv);
+            }
+        }
+        return new Deep(keys, values);
+    }
+
+    private static float norm(float[] v, int from, int len) {
+        double s = 0;
+        for (int i = from; i < from + len; i++) {
+            s += (double) v[i] * v[i];
+        }
+        return (float) Math.sqrt(s);
+    }
+
+    /**
      * The discrete prompt nearest to {@code r}'s: each position replaced by the embedding of its nearest
      * vocabulary token (by cosine, as {@link #of} ranks them) [N·D].
      */

@@ -18,18 +18,25 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * PEFT prompt-tuning adapter folders, the layout {@code PeftModel.from_pretrained} loads:
+ * PEFT prompt-learning adapter folders, the layout {@code PeftModel.from_pretrained} loads:
  *
  * <pre>
- *   adapter_config.json         PromptTuningConfig: peft_type PROMPT_TUNING, task_type,
- *                               num_virtual_tokens N, token_dim D, num_transformer_submodules S, ...
- *   adapter_model.safetensors   prompt_embeddings [N·S, D] float32, metadata {"format": "pt"}
+ *   adapter_config.json         PromptTuningConfig (peft_type PROMPT_TUNING), PromptEncoderConfig (P_TUNING, for a
+ *                               prompt trained through the MLP of --reparam mlp) or PrefixTuningConfig
+ *                               (PREFIX_TUNING, a deep prompt): task_type, num_virtual_tokens N, token_dim,
+ *                               num_transformer_submodules S, num_layers, num_attention_heads, ...
+ *   adapter_model.safetensors   prompt_embeddings [N·S, D] float32 (a deep prompt: [N, L·2·Hkv·K], token_dim Hkv·K),
+ *                               metadata {"format": "pt"}
  *   softprompt.json             (ours, ignored by PEFT) the .sp metadata: task, template, verbaliser
  * </pre>
  *
- * <p>Our prompts go in front of the input (the encoder's, for T5), so exports have S = 1. An adapter
- * with S = 2 (PEFT's default for SEQ_2_SEQ_LM) stores [2N, D], of which PEFT's prompt tuning feeds
- * only the first N rows to the model; import takes those and says so.
+ * <p>Every adapter is written with inference_mode true and the prompt folded: PEFT then feeds
+ * prompt_embeddings to the model as they are (P-tuning's MLP and the prefix projection are not built in
+ * inference mode), so the adapter computes what the .sp computes. Our input prompts go in front of the
+ * input (the encoder's, for T5), so exports have S = 1. An adapter with S = 2 (PEFT's default for
+ * SEQ_2_SEQ_LM) stores [2N, D], of which PEFT's prompt tuning feeds only the first N rows to the model;
+ * import takes those and says so. A T5 deep prompt (encoder only) has no PEFT equivalent: PEFT puts a
+ * seq2seq prefix in the decoder too.
  */
 public final class PeftAdapter {
     public static final String CONFIG = "adapter_config.json";
@@ -42,7 +49,12 @@ public final class PeftAdapter {
      * What an adapter folder holds: the prompt the model is fed [tokens, dim], the config, our metadata
      * (softprompt.json) and a note when only part of the stored tensor is that prompt.
      */
-    public record Adapter(float[] values, int tokens, int dim, JsonNode config, Map<String, String> metadata, String note) {}
+    public record Adapter(float[] values, int tokens, int dim, JsonNode config, Map<String, String> metadata, String note) {
+        /** Whether it is a prefix-tuning adapter (a deep prompt [N, L·2·token_dim]). */
+        public boolean deep() {
+            return "PREFIX_TUNING".equals(config.path("peft_type").asText());
+        }
+    }
 
     private PeftAdapter() {}
 
@@ -75,22 +87,7 @@ public final class PeftAdapter {
     }
 
     public static void write(String label, Path dir, Prompt sp, String modelKind, boolean force) {
-        Map<String, Object> cfg = new LinkedHashMap<>();
-        cfg.put("peft_type", "PROMPT_TUNING");
-        cfg.put("task_type", taskType(modelKind));
-        cfg.put("auto_mapping", null);
-        cfg.put("base_model_name_or_path", sp.meta(PromptFile.MODEL_NAME));
-        cfg.put("revision", null);
-        cfg.put("inference_mode", true);
-        cfg.put("num_virtual_tokens", sp.tokens());
-        cfg.put("token_dim", sp.hidden());
-        cfg.put("num_transformer_submodules", 1);
-        cfg.put("num_attention_heads", null);
-        cfg.put("num_layers", null);
-        cfg.put("prompt_tuning_init", PEFT_INIT);
-        cfg.put("prompt_tuning_init_text", null);
-        cfg.put("tokenizer_name_or_path", null);
-        cfg.put("tokenizer_kwargs", null);
+        Map<String, Object> cfg = config(sp, modelKind);
         Map<String, AtomicFiles.Writer> files = new LinkedHashMap<>();
         files.put(CONFIG, out -> out.write((Json.pretty(cfg) + "\n").getBytes(StandardCharsets.UTF_8)));
         Map<String, SafetensorsWriter.Tensor> t = new LinkedHashMap<>();
@@ -100,6 +97,89 @@ public final class PeftAdapter {
         files.put(CARD, out -> out.write(ModelCard.of(sp, modelKind).getBytes(StandardCharsets.UTF_8)));
         // a manifest lists these four: an older export (the first three) is recognised by their names alone
         Outputs.folder(label, dir, force, FILES, files);
+    }
+
+    /**
+     * adapter_config.json for the prompt: PREFIX_TUNING for a deep prompt, P_TUNING after reparam mlp, else
+     * PROMPT_TUNING.
+     *
+     * @param sp the prompt
+     * @param modelKind DECODER, MASKED or SEQ2SEQ
+     * @return the config, in PEFT's key order
+     */
+    public static Map<String, Object> config(Prompt sp, String modelKind) {
+        Map<String, Object> cfg = new LinkedHashMap<>();
+        String reparam = trainKey(sp, "reparam");
+        String type = sp.deep() ? "PREFIX_TUNING" : "mlp".equals(reparam) ? "P_TUNING" : "PROMPT_TUNING";
+        cfg.put("peft_type", type);
+        cfg.put("task_type", taskType(modelKind));
+        cfg.put("auto_mapping", null);
+        cfg.put("base_model_name_or_path", sp.meta(PromptFile.MODEL_NAME));
+        cfg.put("revision", null);
+        cfg.put("inference_mode", true);
+        cfg.put("num_virtual_tokens", sp.tokens());
+        if (sp.deep()) {
+            if ("SEQ2SEQ".equals(modelKind)) {
+                throw new UserException("a T5 deep prompt sits in the encoder only; PEFT's prefix tuning puts a seq2seq "
+                        + "prefix in the decoder too (num_transformer_submodules 2), so no PEFT adapter computes the same");
+            }
+            int layers = metaInt(sp, PromptFile.PREFIX_LAYERS);
+            int heads = metaInt(sp, PromptFile.PREFIX_KV_HEADS);
+            if (sp.hidden() % (2 * layers) != 0 || sp.hidden() / (2 * layers) % heads != 0) {
+                throw new UserException("the deep prompt's width " + sp.hidden() + " is not L·2·Hkv·K for "
+                        + PromptFile.PREFIX_LAYERS + " " + layers + " and " + PromptFile.PREFIX_KV_HEADS + " " + heads);
+            }
+            int tokenDim = sp.hidden() / (2 * layers); // Hkv·K: PEFT's token_dim under grouped-query attention
+            cfg.put("token_dim", tokenDim);
+            cfg.put("num_transformer_submodules", 1);
+            cfg.put("num_attention_heads", heads);
+            cfg.put("num_layers", layers);
+            cfg.put("modules_to_save", null);
+            cfg.put("encoder_hidden_size", tokenDim);
+            cfg.put("prefix_projection", false); // folded: the table itself
+            return cfg;
+        }
+        cfg.put("token_dim", sp.hidden());
+        cfg.put("num_transformer_submodules", 1);
+        cfg.put("num_attention_heads", null);
+        cfg.put("num_layers", null);
+        if (type.equals("P_TUNING")) {
+            String hidden = trainKey(sp, "reparam_hidden");
+            cfg.put("modules_to_save", null);
+            cfg.put("encoder_reparameterization_type", "MLP");
+            cfg.put("encoder_hidden_size", hidden == null ? sp.hidden() : Integer.parseInt(hidden));
+            cfg.put("encoder_num_layers", 2);
+            cfg.put("encoder_dropout", 0.0);
+            return cfg;
+        }
+        cfg.put("prompt_tuning_init", PEFT_INIT);
+        cfg.put("prompt_tuning_init_text", null);
+        cfg.put("tokenizer_name_or_path", null);
+        cfg.put("tokenizer_kwargs", null);
+        return cfg;
+    }
+
+    /** A key of the .sp's train_config (null when absent, null, or the prompt was not trained here). */
+    private static String trainKey(Prompt sp, String key) {
+        String json = sp.meta(PromptFile.TRAIN_CONFIG);
+        if (json == null) {
+            return null;
+        }
+        try {
+            JsonNode v = Json.MAPPER.readTree(json).get(key);
+            return v == null || v.isNull() ? null : v.asText();
+        } catch (JsonProcessingException e) {
+            return null;
+        }
+    }
+
+    private static int metaInt(Prompt sp, String key) {
+        String v = sp.meta(key);
+        if (v == null || !v.matches("[1-9][0-9]{0,6}")) {
+            throw new UserException("the deep prompt's " + key + " is " + (v == null ? "missing" : UserException.quote(v))
+                    + " (a positive whole number, written by train and import)");
+        }
+        return Integer.parseInt(v);
     }
 
     /** A whole number of at least 1 under key (PEFT writes ints: 5.7, "5" or 1e9 are refused, never rounded). */
@@ -133,14 +213,26 @@ public final class PeftAdapter {
             throw new UserException(cfgFile + ": not a JSON object");
         }
         String type = cfg.path("peft_type").isTextual() ? cfg.path("peft_type").asText() : "";
-        if (!type.equals("PROMPT_TUNING")) {
+        if (!type.equals("PROMPT_TUNING") && !type.equals("P_TUNING") && !type.equals("PREFIX_TUNING")) {
             throw new UserException(cfgFile + ": peft_type is " + (type.isEmpty() ? "missing"
                     : type.matches("[A-Z_]{1,40}") ? type : UserException.quote(type))
-                    + ", not PROMPT_TUNING (only prompt-tuning adapters hold a soft prompt)");
+                    + ", not PROMPT_TUNING, P_TUNING or PREFIX_TUNING (the adapters that hold a soft prompt)");
         }
         int n = positive(cfgFile, cfg, "num_virtual_tokens");
         int dim = positive(cfgFile, cfg, "token_dim");
-        int sub = cfg.path("num_transformer_submodules").isNull() || !cfg.has("num_transformer_submodules")
+        if (type.equals("PREFIX_TUNING")) {
+            int layers = positive(cfgFile, cfg, "num_layers");
+            positive(cfgFile, cfg, "num_attention_heads");
+            if (cfg.has("num_transformer_submodules") && !cfg.path("num_transformer_submodules").isNull()
+                    && positive(cfgFile, cfg, "num_transformer_submodules") != 1
+                    || "SEQ_2_SEQ_LM".equals(cfg.path("task_type").asText())) {
+                throw new UserException(cfgFile + ": a seq2seq prefix adapter (PEFT puts its prefix in the decoder too); "
+                        + "softprompt's T5 deep prompts sit in the encoder only");
+            }
+            dim = Math.multiplyExact(2 * layers, dim); // each row: L·2·token_dim
+        }
+        int sub = type.equals("PREFIX_TUNING") ? 1
+                : cfg.path("num_transformer_submodules").isNull() || !cfg.has("num_transformer_submodules")
                 ? ("SEQ_2_SEQ_LM".equals(cfg.path("task_type").asText()) ? 2 : 1)
                 : positive(cfgFile, cfg, "num_transformer_submodules");
         if (sub != 1 && sub != 2) {

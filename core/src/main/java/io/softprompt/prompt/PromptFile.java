@@ -57,6 +57,9 @@ public final class PromptFile {
     public static final String DEEP = "deep";
     /** A deep prompt's tensor width L·2·Hkv·K (its hidden_size stays the model's D). */
     public static final String PREFIX_WIDTH = "prefix_width";
+    /** A deep prompt's layers L and key/value heads Hkv (its rows are L·2·Hkv·K wide): what a PEFT prefix adapter states. */
+    public static final String PREFIX_LAYERS = "prefix_layers";
+    public static final String PREFIX_KV_HEADS = "prefix_kv_heads";
     /** The version a deep prompt is written with: readers of 1.0 refuse it in one line (hidden_size ≠ width). */
     public static final String DEEP_VERSION = MAJOR + ".1";
 
@@ -118,6 +121,8 @@ public final class PromptFile {
         } else {
             meta.remove(DEPTH);
             meta.remove(PREFIX_WIDTH);
+            meta.remove(PREFIX_LAYERS);
+            meta.remove(PREFIX_KV_HEADS);
             meta.put(HIDDEN_SIZE, Integer.toString(prompt.hidden()));
         }
         Map<String, SafetensorsWriter.Tensor> tensors = new LinkedHashMap<>();

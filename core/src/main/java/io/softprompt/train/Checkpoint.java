@@ -15,7 +15,7 @@ import java.util.Map;
 
 /**
  * Everything needed to continue a run exactly where it stopped: the prompt [N, D], the best prompt so
- * far [N, D], the optimiser's state tensors, θ [T] of a reparameterised prompt ({@link Reparam}; the
+ * far [N, D], the optimiser's state tensors, θ [Z] of a reparameterised prompt ({@link Reparam}; the
  * prompts are then its folded values), and {@link State} (step, data position, best metric,
  * patience). Stored as a safetensors file: tensors {@code prompt}, {@code best_prompt},
  * {@code optimizer.<name>}, {@code reparam} (only when reparameterised); metadata {@code state} and {@code config} (JSON), {@code model_fingerprint},

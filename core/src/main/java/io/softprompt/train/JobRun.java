@@ -103,6 +103,8 @@ final class JobRun implements AutoCloseable {
         if (c.deep()) {
             meta.put(PromptFile.DEPTH, PromptFile.DEEP);
             meta.put(PromptFile.HIDDEN_SIZE, Integer.toString(model.lm().hiddenSize()));
+            meta.put(PromptFile.PREFIX_LAYERS, Integer.toString(model.lm().attention().layers()));
+            meta.put(PromptFile.PREFIX_KV_HEADS, Integer.toString(model.lm().attention().kvHeads()));
         }
         Scorer scorer = new Scorer(model.lm(), true, c.padTo());
         Trainer.Evaluation eval = job.task.textToText()

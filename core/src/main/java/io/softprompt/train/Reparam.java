@@ -14,25 +14,25 @@ import java.util.Random;
 /**
  * A reparameterised prompt: the prompt the model sees is a pure function f(θ) of trained numbers θ,
  * folded into a plain prompt when training ends (inference, export and serving never see θ). θ is one
- * flat float32 vector [T]: E [N, D] (the prompt's own rows, started from {@code init}) and the
- * function's weights, laid out part after part in {@link #parts()} order, torch.nn.Linear layout
- * ([out, in] weights). The kinds:
+ * flat float32 vector [Z]: E [N, D] (the prompt's own rows, started from {@code init}) and the
+ * function's weights, laid out part after part in {@link #parts()} order (E, W1, b1, W2, b2, ..., then the
+ * residual's LayerNorm gain and shift), torch.nn.Linear layout ([out, in] weights). The kinds:
  *
  * <ul>
  *   <li>{@code mlp}: PEFT's P-tuning {@code PromptEncoder} with {@code encoder_reparameterization_type=MLP}:
- *       Linear(D, H) → ReLU → Linear(H, H) → ReLU → Linear(H, D) over E, no skip.
- *   <li>{@code residual}: residual prompt tuning (Razdaibiedina et al. 2023): E + LayerNorm(Linear(H, D)(ReLU(
- *       Linear(D, H)(E)))), one MLP shared by the N rows. The LayerNorm's gain starts at 0 (the paper's at 1),
+ *       Linear(D, G) → ReLU → Linear(G, G) → ReLU → Linear(G, D) over E, no skip.
+ *   <li>{@code residual}: residual prompt tuning (Razdaibiedina et al. 2023): E + LayerNorm(Linear(G, D)(ReLU(
+ *       Linear(D, G)(E)))), one MLP shared by the N rows. The LayerNorm's gain starts at 0 (the paper's at 1),
  *       so f(θ₀) = E: the run starts exactly at its init (at GPT-2's embedding scale, element std about 0.08,
  *       a unit gain would add to every row a vector about 13 times a token's norm).
- *   <li>{@code projection}: PEFT's prefix tuning with {@code prefix_projection}: Linear(D, H) → tanh →
- *       Linear(H, Wp) over E, Wp = L·2·Hkv·K the deep prompt's width.
+ *   <li>{@code projection}: PEFT's prefix tuning with {@code prefix_projection}: Linear(D, G) → tanh →
+ *       Linear(G, L·2·Hkv·K) over E: the deep prompt's table.
  * </ul>
  *
  * Weights start as torch.nn.Linear's do (uniform in ±1/√fan_in, biases too), drawn from the run's seed.
  *
- * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, D hidden size, H the reparameterisation's hidden
- * width, Wp a deep prompt's width, T every trained number.
+ * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, D hidden size, G the reparameterisation's hidden
+ * width, L layers, Hkv key/value heads, K head size, O the prompt's width (D, or L·2·Hkv·K), Z every trained number.
  */
 final class Reparam {
     /** The kinds, as configs name them. */
@@ -67,29 +67,30 @@ final class Reparam {
         this.d = d;
         this.h = h;
         this.out = out;
-        parts.add(new Part("embedding", new long[] {n, d}, Start.INIT, 0));
+        parts.add(new Part("E", new long[] {n, d}, Start.INIT, 0));
         switch (kind) {
             case MLP -> {
-                linear("mlp.0", d, h);
-                linear("mlp.2", h, h);
-                linear("mlp.4", h, d);
+                linear("1", d, h);
+                linear("2", h, h);
+                linear("3", h, d);
             }
             case RESIDUAL -> {
-                linear("mlp.0", d, h);
-                linear("mlp.2", h, d);
-                parts.add(new Part("norm.weight", new long[] {d}, Start.ZERO, 0));
-                parts.add(new Part("norm.bias", new long[] {d}, Start.ZERO, 0));
+                linear("1", d, h);
+                linear("2", h, d);
+                parts.add(new Part("gain", new long[] {d}, Start.ZERO, 0));
+                parts.add(new Part("shift", new long[] {d}, Start.ZERO, 0));
             }
             case PROJECTION -> {
-                linear("transform.0", d, h);
-                linear("transform.2", h, out);
+                linear("1", d, h);
+                linear("2", h, out);
             }
         }
     }
 
-    private void linear(String name, int in, int o) {
-        parts.add(new Part(name + ".weight", new long[] {o, in}, Start.UNIFORM, in));
-        parts.add(new Part(name + ".bias", new long[] {o}, Start.UNIFORM, in));
+    /** Linear k: its weight Wk [out, in] and bias bk [out]. */
+    private void linear(String k, int in, int o) {
+        parts.add(new Part("W" + k, new long[] {o, in}, Start.UNIFORM, in));
+        parts.add(new Part("b" + k, new long[] {o}, Start.UNIFORM, in));
     }
 
     /**
@@ -134,7 +135,7 @@ final class Reparam {
         return parts;
     }
 
-    /** T: every trained number. */
+    /** Z: every trained number. */
     int size() {
         long s = 0;
         for (Part p : parts) {
@@ -144,7 +145,7 @@ final class Reparam {
     }
 
     /**
-     * θ₀ [T]: E from the init's prompt [N·D], the weights as torch.nn.Linear starts them, from the seed.
+     * θ₀ [Z]: E from the init's prompt [N·D], the weights as torch.nn.Linear starts them, from the seed.
      *
      * @param init the initial prompt's rows [N·D]
      * @param seed the run's seed
@@ -173,9 +174,9 @@ final class Reparam {
     }
 
     /**
-     * The prompt f(θ): [N, D] for mlp and residual, [N, Wp] for projection; differentiable in θ.
+     * The prompt f(θ): [N, D] for mlp and residual, [N, L·2·Hkv·K] for projection; differentiable in θ.
      *
-     * @param theta θ [T] float32
+     * @param theta θ [Z] float32
      * @return the prompt
      */
     NDArray apply(NDArray theta) {
@@ -188,18 +189,18 @@ final class Reparam {
         NDArray e = p.get(0);                                                                             // [N, D]
         return switch (kind) {
             case MLP -> {
-                NDArray x = Layers.linear(e, p.get(1), p.get(2)).getNDArrayInternal().relu();               // [N, H]
-                x = Layers.linear(x, p.get(3), p.get(4)).getNDArrayInternal().relu();                       // [N, H]
+                NDArray x = Layers.linear(e, p.get(1), p.get(2)).getNDArrayInternal().relu();               // [N, G]
+                x = Layers.linear(x, p.get(3), p.get(4)).getNDArrayInternal().relu();                       // [N, G]
                 yield Layers.linear(x, p.get(5), p.get(6));                                                 // [N, D]
             }
             case RESIDUAL -> {
-                NDArray x = Layers.linear(e, p.get(1), p.get(2)).getNDArrayInternal().relu();               // [N, H]
+                NDArray x = Layers.linear(e, p.get(1), p.get(2)).getNDArrayInternal().relu();               // [N, G]
                 x = Layers.linear(x, p.get(3), p.get(4));                                                   // [N, D]
                 yield e.add(Layers.layerNorm(x, p.get(5), p.get(6), LN_EPS));                               // [N, D]
             }
             case PROJECTION -> {
-                NDArray x = Layers.linear(e, p.get(1), p.get(2)).tanh();                                    // [N, H]
-                yield Layers.linear(x, p.get(3), p.get(4));                                                 // [N, Wp]
+                NDArray x = Layers.linear(e, p.get(1), p.get(2)).tanh();                                    // [N, G]
+                yield Layers.linear(x, p.get(3), p.get(4));                                                 // [N, L·2·Hkv·K]
             }
         };
     }

@@ -11,24 +11,24 @@ import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 
 /**
- * A reparameterised prompt ({@link Reparam}): the optimiser updates θ [T]; each step the forward passes
+ * A reparameterised prompt ({@link Reparam}): the optimiser updates θ [Z]; each step the forward passes
  * differentiate the folded prompt f(θ) as a leaf of its own, and the step's gradient with respect to θ is
  * then one more backward pass, through f alone, of Σ f(θ) ⊙ ∂loss/∂f — the chain rule in two stages, so
  * any number of micro-batch and pack passes share one prompt and none has to keep f's graph alive. With a
  * half-precision model the leaf is the folded prompt in the model's dtype, its gradient widened to float32.
  *
- * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, W the prompt's width (D, or Wp for a deep prompt),
- * T every trained number.
+ * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, O the prompt's width (D, or L·2·Hkv·K for a deep
+ * prompt), Z every trained number.
  */
 final class ReparamPrompt implements Trainable {
     private final Reparam reparam;
     private final NDManager own;    // θ, its optimiser state and what each step leaves, freed together at the end
-    private final NDArray theta;    // [T] float32: every trained number, the optimiser's master
+    private final NDArray theta;    // [Z] float32: every trained number, the optimiser's master
     private final DataType dtype;
     private final Optimizer opt;
-    private NDArray leaf;           // [N, W] this step's folded prompt, detached from θ: what the passes differentiate
+    private NDArray leaf;           // [N, O] this step's folded prompt, detached from θ: what the passes differentiate
 
-    /** From θ [T] (a fresh run's θ₀, or a checkpoint's θ, whose optimiser state is restored). */
+    /** From θ [Z] (a fresh run's θ₀, or a checkpoint's θ, whose optimiser state is restored). */
     ReparamPrompt(NDManager root, Reparam reparam, float[] values, DataType dtype, TrainPlan plan, Checkpoint from) {
         if (values.length != reparam.size()) {
             throw new UserException("checkpoint: its reparameterisation holds " + values.length + " numbers, but "
@@ -36,7 +36,7 @@ final class ReparamPrompt implements Trainable {
         }
         this.reparam = reparam;
         this.own = root.newSubManager();
-        this.theta = Tensors.create(own, values, new Shape(values.length));                              // [T]
+        this.theta = Tensors.create(own, values, new Shape(values.length));                              // [Z]
         theta.setRequiresGradient(true);
         this.dtype = dtype;
         this.opt = Optimizer.create(plan.optimizer(), own, theta, plan.config().weightDecay());
@@ -47,13 +47,13 @@ final class ReparamPrompt implements Trainable {
 
     /** f(θ) in float32, outside gradient recording, its temporaries freed. */
     private NDArray fold() {
-        return Layers.scoped(theta, false, reparam::apply);                                          // [N, W]
+        return Layers.scoped(theta, false, reparam::apply);                                          // [N, O]
     }
 
     @Override
     public NDArray beginStep() {
         try (NDArray f = fold()) {
-            leaf = dtype == DataType.FLOAT32 ? f.stopGradient() : f.toType(dtype, true);               // [N, W]
+            leaf = dtype == DataType.FLOAT32 ? f.stopGradient() : f.toType(dtype, true);               // [N, O]
         }
         leaf.setRequiresGradient(true);
         return leaf;
@@ -61,16 +61,16 @@ final class ReparamPrompt implements Trainable {
 
     @Override
     public NDArray gradient() {
-        try (NDArray g = leaf.getGradient();                                                           // [N, W]
+        try (NDArray g = leaf.getGradient();                                                           // [N, O]
              NDArray wide = g.toType(DataType.FLOAT32, true);
              GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            NDArray f = fold();                                                                        // [N, W]
+            NDArray f = fold();                                                                        // [N, O]
             NDArray s = f.mul(wide).sum();                                                              // []
             gc.backward(s);
             s.close();
             f.close();
         }
-        return theta.getGradient();                                                                    // [T]
+        return theta.getGradient();                                                                    // [Z]
     }
 
     @Override
@@ -92,7 +92,7 @@ final class ReparamPrompt implements Trainable {
         return theta;
     }
 
-    /** The folded prompt [N·W]: what checkpoints keep as the prompt and .sp files hold. */
+    /** The folded prompt [N·O]: what checkpoints keep as the prompt and .sp files hold. */
     @Override
     public float[] values() {
         try (NDArray f = fold()) {

@@ -7,7 +7,7 @@ import ai.djl.ndarray.NDArray;
  * that tensor's gradient, an update, and its values. Nothing in the loop knows what it is; a new kind
  * of trainable state (a per-layer prefix, a reparameterised prompt) is a new implementation.
  *
- * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, D hidden size.
+ * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, D hidden size, Z every number a reparameterised prompt trains.
  */
 interface Trainable extends AutoCloseable {
     /** Readies a step; returns the leaf the step's forward passes differentiate ([N, D] for a prompt). */
@@ -28,7 +28,7 @@ interface Trainable extends AutoCloseable {
     /** The current values, as written to checkpoints and .sp files ([N·D]). */
     float[] values();
 
-    /** θ [T] of a reparameterised prompt, which a checkpoint keeps beside the folded values; null for a plain one. */
+    /** θ [Z] of a reparameterised prompt, which a checkpoint keeps beside the folded values; null for a plain one. */
     default float[] reparameterisation() {
         return null;
     }
