@@ -68,6 +68,24 @@ class DeepPromptTest {
                     "--max-new-tokens", "4", "--json", "a dull boring plot");
             assertEquals(0, g.code(), g.err());
             assertTrue(Json.MAPPER.readTree(g.out()).get("tokens").asInt() <= 4, g.out());
+            // transfer: a deep run from this deep prompt takes its table (step 0 scores as it does); a deep run from an
+            // input prompt starts from the keys and values that prompt leaves
+            Cli.Run fromDeep = Cli.run("train", "--task", task.toString(), "--model", model.toString(), "--tokens", "3",
+                    "--init-from", sp.toString(), "--steps", "0", "--json", "-o", tmp.resolve(arch + "-from-deep.sp").toString());
+            assertEquals(0, fromDeep.code(), fromDeep.err());
+            assertTrue(PromptFile.read(tmp.resolve(arch + "-from-deep.sp")).deep(), "depth auto follows a deep source");
+            assertArrayEquals(p.values(), PromptFile.read(tmp.resolve(arch + "-from-deep.sp")).values(), 0f);
+            Cli.Run fromInput = Cli.run("train", "--task", task.toString(), "--model", model.toString(), "--tokens", "3",
+                    "--init-from", tmp.resolve(arch + "-start-0.sp").toString(), "--depth", "deep", "--steps", "0", "--json",
+                    "-o", tmp.resolve(arch + "-from-input.sp").toString());
+            assertEquals(0, fromInput.code(), fromInput.err());
+            assertEquals(initial[0], Json.MAPPER.readTree(fromInput.out()).get("initial_dev_accuracy").asDouble(), 0.0,
+                    "a deep prompt from an input prompt starts where it is");
+            Cli.Run intoInput = Cli.run("train", "--task", task.toString(), "--model", model.toString(), "--tokens", "3",
+                    "--init-from", sp.toString(), "--depth", "input", "--steps", "0", "-o", tmp.resolve(arch + "-x.sp").toString());
+            assertEquals(2, intoInput.code(), intoInput.err());
+            assertTrue(intoInput.errLine().contains("a deep prompt (a key/value prefix in every layer)"), intoInput.err());
+
             Cli.Run npy = Cli.run("export", "--prompt", sp.toString(), "--to", "npy", tmp.resolve(arch + ".npy").toString());
             assertEquals(2, npy.code(), npy.err());
             assertTrue(npy.errLine().contains("a deep prompt (a key/value prefix in every layer)"), npy.err());

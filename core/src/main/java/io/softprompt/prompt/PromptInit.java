@@ -93,24 +93,37 @@ public enum PromptInit {
     }
 
     /**
-     * Prompt transfer (Vu et al. 2022, SPoT): the values of another prompt of the same model [N·D],
-     * its rows truncated to N or tiled up to N. Refused when the source was trained on another model
-     * (hidden size or fingerprint): its vectors would mean nothing here.
+     * Prompt transfer (Vu et al. 2022, SPoT): the values of another prompt of the same model, its rows
+     * truncated to N or tiled up to N: [N·D] from an input prompt, or [N·L·2·Hkv·K] from a deep prompt
+     * when the target is deep too ({@code deepWidth} its width; 0: the target is an input prompt, and a
+     * deep source is refused). Refused when the source was trained on another model (width or
+     * fingerprint): its vectors would mean nothing here.
+     *
+     * @param source the source prompt
+     * @param file where it was read, for messages
+     * @param n the target's tokens
+     * @param hidden the model's hidden size D
+     * @param fingerprint the model's fingerprint
+     * @param deepWidth the target's width L·2·Hkv·K when it is deep, else 0
+     * @return the initial values, as wide as the source's rows
      */
-    public static float[] transfer(Prompt source, String file, int n, int hidden, String fingerprint) {
-        source.requireInput("{{init_from}} " + file, "prompt transfer");
-        if (source.hidden() != hidden) {
-            throw new UserException("{{init_from}} " + file + ": its hidden size " + source.hidden() + " is not the model's "
-                    + hidden);
+    public static float[] transfer(Prompt source, String file, int n, int hidden, String fingerprint, int deepWidth) {
+        if (deepWidth == 0) {
+            source.requireInput("{{init_from}} " + file, "prompt transfer into an input prompt");
+        }
+        int width = source.deep() ? deepWidth : hidden;
+        if (source.hidden() != width) {
+            throw new UserException("{{init_from}} " + file + ": its " + (source.deep() ? "prefix width " : "hidden size ")
+                    + source.hidden() + " is not the model's " + width);
         }
         String fp = source.meta(PromptFile.MODEL_FINGERPRINT);
         if (fp == null || !fp.equals(fingerprint)) {
             throw new UserException("{{init_from}} " + file + ": trained on another base model (fingerprint " + fp
                     + ", this model has " + fingerprint + "); a prompt transfers only within one model");
         }
-        float[] out = new float[n * hidden];
+        float[] out = new float[n * width];
         for (int i = 0; i < n; i++) {
-            System.arraycopy(source.values(), (i % source.tokens()) * hidden, out, i * hidden, hidden);
+            System.arraycopy(source.values(), (i % source.tokens()) * width, out, i * width, width);
         }
         return out;
     }

@@ -86,14 +86,18 @@ final class JobRun implements AutoCloseable {
             job.run.reportToTensorBoard(logDir, Json.pretty(c));
         }
         PromptInit init = PromptInit.parse(c.init());
-        float[] initValues = init == PromptInit.TRANSFER
-                ? PromptInit.transfer(PromptFile.read(Path.of(c.initFrom())), c.initFrom(), c.tokens(), model.lm().hiddenSize(),
-                        model.fingerprint())
-                : init.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.initText(), enc.labelTokens());
         if (c.deep()) {
             checkDeep(model, job.task);
         }
-        if (c.deep() && !c.prefixProjection()) { // a deep prompt starts where the init's input prompt would: the keys and values it leaves
+        Prompt source = init == PromptInit.TRANSFER ? PromptFile.read(Path.of(c.initFrom())) : null;
+        // a deep run from a deep source takes its table; anything else starts from an input prompt [N·D]
+        boolean tableGiven = source != null && source.deep() && c.deep() && !c.prefixProjection();
+        float[] initValues = source != null
+                ? PromptInit.transfer(source, c.initFrom(), c.tokens(), model.lm().hiddenSize(), model.fingerprint(),
+                        tableGiven ? model.lm().attention().prefixWidth() : 0)
+                : init.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.initText(), enc.labelTokens());
+        if (c.deep() && !c.prefixProjection() && !tableGiven) {
+            // a deep prompt starts where the init's input prompt would: the keys and values it leaves
             initValues = deepStart(model, initValues, c.tokens());
         }
         float[] anchor = c.anchorText() == null ? null

@@ -47,7 +47,7 @@ public record TrainConfig(
                 help = "input: N vectors in front of the embedded input (Lester et al.); deep: N key and value rows in "
                         + "every layer's self-attention, PEFT's prefix tuning / P-Tuning v2, started from the keys and values "
                         + "the {{init}} prompt leaves there; auto: deep for classification on decoder LMs (GPT-2, Llama), "
-                        + "where it learns more, input elsewhere and with {{anchor_text}}, {{init_from}} or {{reparam}} "
+                        + "where it learns more, input elsewhere and with {{anchor_text}}, {{reparam}} or an input prompt's {{init_from}} "
                         + "(default: ${DEFAULT-VALUE}).") String depth,
         @JsonProperty("reparam") @Key(value = "none", label = "none|mlp|residual",
                 help = "Train an input prompt through a function folded into it at the end: mlp as PEFT's P-tuning "
@@ -63,8 +63,8 @@ public record TrainConfig(
         @JsonProperty("init_text") @Key(label = "TEXT", help = "Text whose embeddings start the prompt ({{init}} text).")
         String initText,
         @JsonProperty("init_from") @Key(label = "FILE.sp", help = "Start from another prompt of the same model (prompt "
-                + "transfer, Vu et al. 2022): its rows, truncated or tiled to {{tokens}}; refused across models (hidden "
-                + "size, fingerprint).") String initFrom,
+                + "transfer, Vu et al. 2022): its rows, truncated or tiled to {{tokens}} (a deep run from an input prompt "
+                + "starts from the keys and values it leaves); refused across models (width, fingerprint).") String initFrom,
         @JsonProperty("objective") @Key(value = "verbalizer", label = "KIND",
                 help = "verbalizer (CE over label tokens) | lm (full-vocabulary CE) (default: ${DEFAULT-VALUE}). "
                         + "Text-to-text tasks always train on the target's tokens.") String objective,
@@ -357,7 +357,6 @@ public record TrainConfig(
         check(reparamHidden == null || reparamed || prefixProjection, "{{reparam_hidden}} needs {{reparam}} or "
                 + "{{prefix_projection}}");
         check(!deep() || anchorText == null, "{{anchor_text}} keeps an input prompt near a text; a deep prompt has none");
-        check(!deep() || initFrom == null, "{{init_from}} starts from an input prompt; a deep prompt starts from {{init}}");
         PromptInit init = PromptInit.parse(this.init);
         check(init != PromptInit.TEXT || (initText != null && !initText.isBlank()),
                 "{{init}} text needs {{init_text}} \"...\"");
@@ -387,17 +386,18 @@ public record TrainConfig(
 
     /**
      * The depth {@code auto} settles on once the model and task are known: deep for classification on a
-     * decoder LM trained from {@code init} alone (no anchor, transfer or reparameterisation), else input.
+     * decoder LM with no anchor or reparameterisation, and from a deep prompt when transferring; else input.
      *
      * @param decoder whether the model is a decoder LM
      * @param textToText whether the task is text-to-text
+     * @param fromDeep whether {@code init_from} names a deep prompt
      * @return this config with depth input or deep
      */
-    public TrainConfig withDepthFor(boolean decoder, boolean textToText) {
+    public TrainConfig withDepthFor(boolean decoder, boolean textToText, boolean fromDeep) {
         if (!"auto".equals(depth)) { // null: a config from before depth existed, an input prompt
             return this;
         }
-        boolean deep = prefixProjection || decoder && !textToText && anchorText == null && initFrom == null
+        boolean deep = prefixProjection || decoder && !textToText && anchorText == null && (initFrom == null || fromDeep)
                 && "none".equals(Reparam.parse(reparam));
         return toBuilder().depth(deep ? "deep" : "input").build();
     }

@@ -8,6 +8,7 @@ import io.softprompt.data.TsvReader;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.prompt.Prompt;
+import io.softprompt.prompt.PromptFile;
 import io.softprompt.util.Outputs;
 import io.softprompt.util.UserException;
 import java.nio.file.Files;
@@ -240,7 +241,8 @@ public final class TrainJob implements AutoCloseable {
      * @param modelName how the model is named
      */
     public void checkModel(LoadedModel model, String modelName) {
-        cfg = cfg.withDepthFor(model.lm().kind() == LanguageModel.Kind.DECODER, task.textToText());
+        cfg = cfg.withDepthFor(model.lm().kind() == LanguageModel.Kind.DECODER, task.textToText(),
+                cfg.initFrom() != null && Files.isRegularFile(Path.of(cfg.initFrom())) && PromptFile.read(Path.of(cfg.initFrom())).deep());
         if (from != null && from.fingerprint() != null && !from.fingerprint().equals(model.fingerprint())) {
             throw new UserException("{{resume}} " + run.dir() + ": the run was trained on another model (fingerprint "
                     + from.fingerprint() + "; " + modelName + " has " + model.fingerprint() + ")");
