@@ -139,13 +139,43 @@ class DeepPromptTest {
         }));
     }
 
+    /**
+     * A masked LM trains a deep prompt as P-Tuning v2 does (a prefix in every layer, attended both ways), from
+     * PEFT's N(0, 1) table; with depth auto it trains an input prompt; its PEFT export says FEATURE_EXTRACTION
+     * as peft 0.17.1 wrote for the bert golden.
+     */
+    @Test
+    void aMaskedLmTrainsADeepPromptWhenAskedTo() throws Exception {
+        Path task = Fixtures.moodTask(tmp, 6);
+        Path model = Fixtures.of("bert");
+        Path sp = tmp.resolve("bert-deep.sp");
+        Cli.Run t = Cli.run("train", "--task", task.toString(), "--model", model.toString(), "--tokens", "3", "--depth", "deep",
+                "--steps", "40", "--lr", "0.05", "--eval-every", "20", "--json", "-o", sp.toString());
+        assertEquals(0, t.code(), t.err());
+        assertEquals(1.0, Json.MAPPER.readTree(t.out()).get("best_dev_accuracy").asDouble(), 0.0, "learns two sentences: " + t.err());
+        assertTrue(PromptFile.read(sp).deep());
+        Cli.Run e = Cli.run("eval", "--prompt", sp.toString(), "--model", model.toString(), "--json");
+        assertEquals(1.0, Json.MAPPER.readTree(e.out()).get("accuracy").asDouble(), 0.0, e.err());
+        Cli.Run x = Cli.run("export", "--prompt", sp.toString(), "--to", "peft", tmp.resolve("bert-prefix").toString());
+        assertEquals(0, x.code(), x.err());
+        JsonNode cfg = Json.MAPPER.readTree(tmp.resolve("bert-prefix").resolve("adapter_config.json").toFile());
+        JsonNode golden = Json.MAPPER.readTree(model.resolve("golden-prefix.json").toFile()).get("peft_config");
+        for (String key : new String[] {"peft_type", "task_type", "token_dim", "num_attention_heads", "num_layers"}) {
+            assertEquals(golden.get(key), cfg.get(key), "bert: " + key);
+        }
+        Cli.Run auto = Cli.run("train", "--task", task.toString(), "--model", model.toString(), "--tokens", "3", "--steps", "0",
+                "-o", tmp.resolve("bert-auto.sp").toString());
+        assertEquals(0, auto.code(), auto.err());
+        assertTrue(!PromptFile.read(tmp.resolve("bert-auto.sp")).deep(), "depth auto: an input prompt on a masked LM");
+    }
+
     @Test
     void whatDeepTrainingDoesNotCoverYetIsRefusedByName() throws Exception {
         Path task = Fixtures.moodTask(tmp, 2);
-        Cli.Run bert = Cli.run("train", "--task", task.toString(), "--model", Fixtures.of("bert").toString(), "--depth", "deep",
+        Cli.Run bert = Cli.run("train", "--task", task.toString(), "--model", Fixtures.of("t5").toString(), "--depth", "deep",
                 "--steps", "1", "-o", tmp.resolve("b.sp").toString());
         assertEquals(2, bert.code());
-        assertTrue(bert.errLine().endsWith("--depth deep trains on decoder LMs (gpt2, llama) so far, not bert"), bert.err());
+        assertTrue(bert.errLine().endsWith("--depth deep trains on decoder and masked LMs (gpt2, llama, bert, roberta) so far, not t5"), bert.err());
         Cli.Run odd = Cli.run("train", "--task", task.toString(), "--model", Fixtures.of("gpt2").toString(), "--depth", "wide",
                 "--steps", "1", "-o", tmp.resolve("w.sp").toString());
         assertEquals(2, odd.code());

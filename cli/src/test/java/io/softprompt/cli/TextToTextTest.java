@@ -40,14 +40,18 @@ class TextToTextTest {
     @TestFactory
     Stream<DynamicTest> trainsToExactMatch() throws Exception {
         Path task = task();
-        return Stream.of("gpt2", "llama", "t5").map(arch -> DynamicTest.dynamicTest(arch, () -> {
+        // "-deep": a deep prompt (decoders), the target read after [input] with the prefix in every layer
+        return Stream.of("gpt2", "llama", "t5", "gpt2-deep", "llama-deep").map(name -> DynamicTest.dynamicTest(name, () -> {
+            String arch = name.replace("-deep", "");
+            boolean deep = name.endsWith("-deep");
             Path model = Fixtures.of(arch);
-            Path sp = tmp.resolve(arch + ".sp");
+            Path sp = tmp.resolve(name + ".sp");
             // T5's tied head is scaled by d_model^-0.5: its prompt needs a gentler rate and more steps
             boolean t5 = arch.equals("t5");
             Cli.Run t = Cli.run("train", "--task", task.toString(), "--model", model.toString(),
-                    "--tokens", t5 ? "8" : "4", "--steps", t5 ? "300" : "80", "--lr", t5 ? "0.1" : "0.3",
-                    "--init", t5 ? "random" : "vocab", "--eval-every", t5 ? "100" : "40", "--json", "-o", sp.toString());
+                    "--tokens", t5 ? "8" : "4", "--steps", t5 ? "300" : "80", "--lr", t5 ? "0.1" : deep ? "0.05" : "0.3",
+                    "--init", t5 ? "random" : "vocab", "--eval-every", t5 ? "100" : "40", "--depth", deep ? "deep" : "input",
+                    "--json", "-o", sp.toString());
             assertEquals(0, t.code(), t.err());
             JsonNode j = Json.MAPPER.readTree(t.out());
             if (t5) {
@@ -59,6 +63,7 @@ class TextToTextTest {
                         arch + ": the prompt alone learns to answer two fixed inputs: " + t.err());
             }
             assertEquals("text-to-text", PromptFile.read(sp).meta(PromptFile.TASK_TYPE));
+            assertEquals(deep, PromptFile.read(sp).deep());
 
             Cli.Run e = Cli.run("eval", "--prompt", sp.toString(), "--model", model.toString(), "--json");
             assertEquals(0, e.code(), e.err());

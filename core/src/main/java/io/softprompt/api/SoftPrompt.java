@@ -205,7 +205,8 @@ public final class SoftPrompt implements AutoCloseable {
     public Evaluator.Result evaluate(Member m, List<Example> rows) {
         List<Encoder.Encoded> encoded = m.encoder().encodeAll(rows);
         if (m.task().textToText()) {
-            return Evaluator.exactMatch(model.lm(), model.tokenizer(), m.prompt().values(), m.prompt().tokens(), encoded);
+            return Evaluator.exactMatch(model.lm(), model.tokenizer(), m.prompt().values(), m.prompt().tokens(), m.prompt().deep(),
+                    encoded);
         }
         try (Scorer scorer = new Scorer(model.lm(), true)) {
             return Evaluator.classify(scorer, m.slot(), encoded, 32);

@@ -7,6 +7,8 @@ import ai.djl.ndarray.types.Shape;
 import io.softprompt.data.Encoder;
 import io.softprompt.data.Task;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.DeepPrefix;
+import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Prompted;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.scoring.Scorer;
@@ -19,7 +21,8 @@ import java.util.List;
  * its task, an encoder framing inputs for the model, and its {@link Scorer.Slot}. Used by eval, infer,
  * ensembles, mixed-task batches, serve and the Java API alike.
  *
- * <p>Dimensions (docs/ARCHITECTURE.md): T tokens, N prompt tokens, S positions (N + T), D hidden.
+ * <p>Dimensions (docs/ARCHITECTURE.md): T tokens, N prompt tokens, S positions (N + T), D hidden, L layers,
+ * Hkv key/value heads, K head size.
  */
 public record Member(String name, String source, Prompt prompt, Task task, Encoder encoder, Scorer.Slot slot) {
     /** The longest input when the prompt does not say (its training's max_length). */
@@ -41,8 +44,8 @@ public record Member(String name, String source, Prompt prompt, Task task, Encod
      */
     public static Member of(LoadedModel model, String name, String source, Prompt prompt, Integer maxLength, boolean force) {
         Task task = prompt.task(source);
-        if (task.textToText()) {
-            prompt.requireInput(source, "generation");
+        if (task.textToText() && prompt.deep() && model.lm().kind() != LanguageModel.Kind.DECODER) {
+            throw new UserException(source + ": a deep prompt generates on decoder LMs only, so far (" + model.lm().modelType() + ")");
         }
         prompt.checkFits(model, source, force);
         int len = maxLength != null ? maxLength : prompt.trainedMaxLength(DEFAULT_MAX_LENGTH);
@@ -80,10 +83,15 @@ public record Member(String name, String source, Prompt prompt, Task task, Encod
         boolean finite;
         if (task.textToText()) {
             try (NDManager m = NDManager.newBaseManager(model.lm().device())) {
-                NDArray p = Tensors.create(m, prompt.values(), new Shape(prompt.tokens(), prompt.hidden()));     // [N, D]
                 NDArray ids = Tensors.create(m, probe.ids(), new Shape(1, probe.ids().length));                 // [1, T]
                 NDArray mask = m.ones(new Shape(1, probe.ids().length), DataType.INT64);                        // [1, T]
-                finite = allFinite(Prompted.hidden(model.lm(), p, ids, mask).toFloatArray());                  // [1, S, D]
+                if (prompt.deep()) {
+                    NDArray table = DeepPrefix.table(m, model.lm(), prompt.values(), prompt.tokens());          // [N, L·2·Hkv·K]
+                    finite = allFinite(DeepPrefix.hidden(model.lm(), table, model.lm().embed(ids), mask).toFloatArray()); // [1, T, D]
+                } else {
+                    NDArray p = Tensors.create(m, prompt.values(), new Shape(prompt.tokens(), prompt.hidden())); // [N, D]
+                    finite = allFinite(Prompted.hidden(model.lm(), p, ids, mask).toFloatArray());              // [1, S, D]
+                }
             }
         } else {
             try (Scorer s = new Scorer(model.lm(), false)) {

@@ -98,6 +98,18 @@ public enum Objective {
      */
     public static NDArray sequenceLoss(LanguageModel lm, NDArray prompt, NDManager m, List<Encoder.Encoded> rows,
             int padTo) {
+        return sequenceLoss(lm, prompt, false, m, rows, padTo);
+    }
+
+    /**
+     * As {@link #sequenceLoss(LanguageModel, NDArray, NDManager, List, int)}, the prompt deep or not: a deep
+     * prompt (decoder LMs) is the prefix of every layer and the rows' tokens run alone, [input][target].
+     */
+    public static NDArray sequenceLoss(LanguageModel lm, NDArray prompt, boolean deep, NDManager m, List<Encoder.Encoded> rows,
+            int padTo) {
+        if (deep && lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
+            throw new UserException(lm.modelType() + ": text-to-text deep prompts train on decoder LMs so far");
+        }
         long pad = lm.specials().pad();
         if (lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
             Encoder.Batch b = Encoder.batch(rows, padTo, pad);
@@ -117,7 +129,8 @@ public enum Objective {
         Encoder.Batch b = Encoder.batch(joined, padTo, pad);
         NDArray ids = Tensors.create(m, b.ids(), new Shape(b.size(), b.length()));             // [B, T]
         NDArray mask = Tensors.create(m, b.mask(), new Shape(b.size(), b.length()));           // [B, T]
-        NDArray h = Prompted.hidden(lm, prompt, ids, mask);                           // [B, S, D]
+        NDArray h = deep ? DeepPrefix.hidden(lm, prompt, lm.embed(ids), mask)        // [B, T, D]
+                : Prompted.hidden(lm, prompt, ids, mask);                           // [B, S, D]
         long s = h.getShape().get(1);
         long n = s - b.length();
         int total = rows.stream().mapToInt(r -> r.target().length).sum();

@@ -112,7 +112,7 @@ public final class DataParallel {
     static NDArray loss(LanguageModel lm, NDArray leaf, boolean deep, NDManager scope, List<Encoder.Encoded> rows,
             Objective objective, Encoder.Labels labels, boolean textToText, int padTo) {
         if (textToText) {
-            return Objective.sequenceLoss(lm, leaf, scope, rows, padTo);
+            return Objective.sequenceLoss(lm, leaf, deep, scope, rows, padTo);
         }
         Encoder.Batch b = Encoder.batch(rows, padTo, lm.specials().pad());
         NDArray ids = Tensors.create(scope, b.ids(), new Shape(b.size(), b.length()));   // [B, T]

@@ -97,8 +97,10 @@ final class JobRun implements AutoCloseable {
                         tableGiven ? model.lm().attention().prefixWidth() : 0)
                 : init.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.initText(), enc.labelTokens());
         if (c.deep() && !c.prefixProjection() && !tableGiven) {
-            // a deep prompt starts where the init's input prompt would: the keys and values it leaves
-            initValues = deepStart(model, initValues, c.tokens());
+            // a decoder's deep prompt starts where the init's input prompt would: the keys and values it leaves; a
+            // masked LM's keys depend on the text too, so it starts as PEFT's and P-Tuning v2's tables do
+            initValues = model.lm().kind() == LanguageModel.Kind.DECODER ? deepStart(model, initValues, c.tokens())
+                    : randomTable(c.tokens() * model.lm().attention().prefixWidth(), c.seed());
         }
         float[] anchor = c.anchorText() == null ? null
                 : PromptInit.TEXT.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.anchorText(), null);
@@ -112,7 +114,7 @@ final class JobRun implements AutoCloseable {
         }
         Scorer scorer = new Scorer(model.lm(), true, c.padTo());
         Trainer.Evaluation eval = job.task.textToText()
-                ? p -> Evaluator.exactMatch(model.lm(), model.tokenizer(), p, c.tokens(), dev)
+                ? p -> Evaluator.exactMatch(model.lm(), model.tokenizer(), p, c.tokens(), c.deep(), dev)
                 : p -> Evaluator.classify(scorer, new Scorer.Slot(p, c.tokens(), enc.labels(), c.deep()), dev, c.evalBatchSize());
         Trainer.Listener writesBest = new ForwardingListener(listener) {
             @Override
@@ -139,14 +141,23 @@ final class JobRun implements AutoCloseable {
         }
     }
 
-    /** Decoder LMs and classification tasks so far; anything else is refused in one line. */
+    /** A table drawn as torch.nn.Embedding draws its weights (PEFT's PrefixEncoder, P-Tuning v2): N(0, 1), from the seed. */
+    private static float[] randomTable(int size, long seed) {
+        java.util.Random r = new java.util.Random(seed);
+        float[] t = new float[size];
+        for (int i = 0; i < size; i++) {
+            t[i] = (float) r.nextGaussian();
+        }
+        return t;
+    }
+
+    /** Decoder and masked LMs so far (text-to-text tasks on decoders); anything else is refused in one line. */
     private static void checkDeep(LoadedModel model, Task task) {
-        if (model.lm().kind() != LanguageModel.Kind.DECODER) {
-            throw new UserException("{{depth}} deep trains on decoder LMs (gpt2, llama) so far, not " + model.lm().modelType());
+        if (model.lm().kind() == LanguageModel.Kind.SEQ2SEQ) {
+            throw new UserException("{{depth}} deep trains on decoder and masked LMs (gpt2, llama, bert, roberta) so far, not "
+                    + model.lm().modelType());
         }
-        if (task.textToText()) {
-            throw new UserException("{{depth}} deep trains classification tasks so far; " + task.name() + " is text-to-text");
-        }
+
     }
 
     /** The config with the model as named and the data files as resolved (a task's own files by absolute path). */
