@@ -169,13 +169,40 @@ class DeepPromptTest {
         assertTrue(!PromptFile.read(tmp.resolve("bert-auto.sp")).deep(), "depth auto: an input prompt on a masked LM");
     }
 
+    /** T5 classifies with a deep prompt in its encoder: it trains, eval reproduces its dev accuracy, infer uses it. */
+    @Test
+    void t5TrainsADeepPromptInItsEncoder() throws Exception {
+        Path task = Fixtures.moodTask(tmp, 6);
+        Path model = Fixtures.of("t5");
+        Path sp = tmp.resolve("t5-deep.sp");
+        Cli.Run t = Cli.run("train", "--task", task.toString(), "--model", model.toString(), "--tokens", "3", "--depth", "deep",
+                "--steps", "60", "--lr", "0.05", "--eval-every", "20", "--json", "-o", sp.toString());
+        assertEquals(0, t.code(), t.err());
+        JsonNode j = Json.MAPPER.readTree(t.out());
+        assertTrue(PromptFile.read(sp).deep());
+        assertTrue(j.get("final_loss").asDouble() < 0.5, "the loss falls far below ln 2: " + t.out());
+        Cli.Run e = Cli.run("eval", "--prompt", sp.toString(), "--model", model.toString(), "--json");
+        assertEquals(0, e.code(), e.err());
+        assertEquals(j.get("best_dev_accuracy").asDouble(), Json.MAPPER.readTree(e.out()).get("accuracy").asDouble(), 0.0);
+        Cli.Run i = Cli.run("infer", "--prompt", sp.toString(), "--model", model.toString(), "a dull boring plot");
+        assertEquals(0, i.code(), i.err());
+        Cli.Run x = Cli.run("export", "--prompt", sp.toString(), "--to", "peft", tmp.resolve("t5-prefix").toString());
+        assertEquals(2, x.code(), x.err());
+        assertTrue(x.errLine().contains("no PEFT adapter computes the same"), x.err());
+    }
+
     @Test
     void whatDeepTrainingDoesNotCoverYetIsRefusedByName() throws Exception {
         Path task = Fixtures.moodTask(tmp, 2);
-        Cli.Run bert = Cli.run("train", "--task", task.toString(), "--model", Fixtures.of("t5").toString(), "--depth", "deep",
-                "--steps", "1", "-o", tmp.resolve("b.sp").toString());
-        assertEquals(2, bert.code());
-        assertTrue(bert.errLine().endsWith("--depth deep trains on decoder and masked LMs (gpt2, llama, bert, roberta) so far, not t5"), bert.err());
+        Path echo = tmp.resolve("echo.json");
+        java.nio.file.Files.writeString(echo, "{\"name\": \"echo\", \"type\": \"text-to-text\", \"template\": \"{input} it was\", "
+                + "\"train\": \"echo.jsonl\", \"dev\": \"echo.jsonl\"}");
+        java.nio.file.Files.writeString(tmp.resolve("echo.jsonl"), "{\"input\": \"a dull plot\", \"target\": \"bad\"}\n");
+        Cli.Run t5 = Cli.run("train", "--task", echo.toString(), "--model", Fixtures.of("t5").toString(),
+                "--depth", "deep", "--steps", "1", "-o", tmp.resolve("t5.sp").toString());
+        assertEquals(2, t5.code());
+        assertTrue(t5.errLine().endsWith("--depth deep trains text-to-text tasks on decoder LMs so far, not t5 (a T5 deep prompt "
+                + "classifies)"), t5.err());
         Cli.Run odd = Cli.run("train", "--task", task.toString(), "--model", Fixtures.of("gpt2").toString(), "--depth", "wide",
                 "--steps", "1", "-o", tmp.resolve("w.sp").toString());
         assertEquals(2, odd.code());

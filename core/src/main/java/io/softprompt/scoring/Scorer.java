@@ -234,7 +234,24 @@ public final class Scorer implements AutoCloseable {
     private float[][] scoreBatch(NDManager parent, NDArray prompts, int[] offset, List<Slot> slots, List<Item> part) {
         boolean anyDeep = part.stream().anyMatch(it -> slots.get(it.slot()).deep());
         if (anyDeep && lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
-            throw new UserException(lm.modelType() + ": scoring deep prompts on encoder-decoders is not supported yet");
+            // the prefix sits in the encoder: each deep prompt's rows take an encoder pass of their own, input rows theirs
+            int s0 = part.get(0).slot();
+            if (part.stream().allMatch(it -> it.slot() == s0)) {
+                return scoreDeepEncoder(parent, slots, part);
+            }
+            Map<Integer, List<Integer>> groups = new LinkedHashMap<>();
+            for (int i = 0; i < part.size(); i++) {
+                int slot = part.get(i).slot();
+                groups.computeIfAbsent(slots.get(slot).deep() ? slot : -1, k -> new ArrayList<>()).add(i);
+            }
+            float[][] out = new float[part.size()][];
+            for (List<Integer> at : groups.values()) {
+                float[][] some = scoreBatch(parent, prompts, offset, slots, at.stream().map(part::get).toList());
+                for (int k = 0; k < at.size(); k++) {
+                    out[at.get(k)] = some[k];
+                }
+            }
+            return out;
         }
         if (anyDeep && lm.kind() != LanguageModel.Kind.DECODER && !part.stream().allMatch(it -> slots.get(it.slot()).deep())) {
             // attention both ways: an input prompt's keys depend on the tokens, so only deep rows run as caches
@@ -295,6 +312,33 @@ public final class Scorer implements AutoCloseable {
             }
             NDArray h = lm.forwardRows(embeds, msk, decision);                           // [B, D]
             return labelProbabilities(m, h, slots, part);
+        }
+    }
+
+    /**
+     * T5 rows of one deep prompt: the tokens [B, T] through the encoder with the prompt's prefix in every
+     * layer's self-attention, then each row's classes scored by the decoder on that output.
+     */
+    private float[][] scoreDeepEncoder(NDManager parent, List<Slot> slots, List<Item> part) {
+        Slot sl = slots.get(part.get(0).slot());
+        int b = part.size();
+        int t = part.stream().mapToInt(it -> Math.max(padTo, it.row().ids().length)).max().orElse(1);
+        long[] ids = new long[b * t];
+        long[] mask = new long[b * t];
+        Arrays.fill(ids, lm.specials().pad());
+        for (int i = 0; i < b; i++) {
+            long[] row = part.get(i).row().ids();
+            for (int j = 0; j < row.length; j++) {
+                ids[i * t + j] = row[j];
+                mask[i * t + j] = 1;
+            }
+        }
+        try (NDManager m = parent.newSubManager()) {
+            NDArray table = DeepPrefix.table(m, lm, sl.values(), sl.tokens());              // [N, L·2·Hkv·K]
+            NDArray msk = Tensors.create(m, mask, new Shape(b, t));                         // [B, T]
+            NDArray enc = DeepPrefix.hidden(lm, table, lm.embed(Tensors.create(m, ids, new Shape(b, t))), msk); // [B, T, D]
+            forwardPasses.incrementAndGet();
+            return sequenceScores(m, enc, msk, slots, part);
         }
     }
 

@@ -151,11 +151,11 @@ final class JobRun implements AutoCloseable {
         return t;
     }
 
-    /** Decoder and masked LMs so far (text-to-text tasks on decoders); anything else is refused in one line. */
+    /** Every architecture for classification, decoders for text-to-text so far; anything else is refused in one line. */
     private static void checkDeep(LoadedModel model, Task task) {
-        if (model.lm().kind() == LanguageModel.Kind.SEQ2SEQ) {
-            throw new UserException("{{depth}} deep trains on decoder and masked LMs (gpt2, llama, bert, roberta) so far, not "
-                    + model.lm().modelType());
+        if (model.lm().kind() == LanguageModel.Kind.SEQ2SEQ && task.textToText()) {
+            throw new UserException("{{depth}} deep trains text-to-text tasks on decoder LMs so far, not "
+                    + model.lm().modelType() + " (a T5 deep prompt classifies)");
         }
 
     }
