@@ -109,6 +109,9 @@ class DeepPromptTest {
             assertArrayEquals(new long[] {3, (long) golden.get("num_layers").asInt() * 2 * golden.get("token_dim").asInt()},
                     w.info("prompt_embeddings").shape());
             assertArrayEquals(p.values(), w.readFloats("prompt_embeddings"), 0f);
+            String card = java.nio.file.Files.readString(adapter.resolve("README.md"));
+            assertTrue(card.contains("- prefix-tuning\n") && card.contains("(hidden size " + p.meta(PromptFile.HIDDEN_SIZE) + ")")
+                    && card.contains("deep prompt"), card);
             Path back = tmp.resolve(arch + "-back.sp");
             Cli.Run im = Cli.run("import", adapter.toString(), "--model", model.toString(), "-o", back.toString());
             assertEquals(0, im.code(), im.err());

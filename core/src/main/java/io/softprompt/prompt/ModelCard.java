@@ -18,8 +18,15 @@ import java.util.Map;
 final class ModelCard {
     private ModelCard() {}
 
-    static String of(Prompt sp, String modelKind) {
+    /** The card of an adapter of PEFT type {@code peftType} (PROMPT_TUNING, P_TUNING or PREFIX_TUNING). */
+    static String of(Prompt sp, String modelKind, String peftType) {
         String base = plainName(sp.meta(PromptFile.MODEL_NAME));
+        String tag = switch (peftType) {
+            case "PREFIX_TUNING" -> "prefix-tuning";
+            case "P_TUNING" -> "p-tuning";
+            default -> "prompt-tuning";
+        };
+        String hidden = sp.deep() ? sp.meta(PromptFile.HIDDEN_SIZE) : Integer.toString(sp.hidden());
         String task = sp.meta(PromptFile.TASK) == null ? "a task" : sp.meta(PromptFile.TASK);
         String pipeline = switch (modelKind) {
             case "SEQ2SEQ" -> "text2text-generation";
@@ -29,13 +36,16 @@ final class ModelCard {
         StringBuilder md = new StringBuilder("---\n");
         md.append("base_model: ").append(quoted(base)).append('\n');
         md.append("library_name: peft\n");
-        md.append("tags:\n- peft\n- prompt-tuning\n- softprompt\n- ").append(quoted(task)).append('\n');
+        md.append("tags:\n- peft\n- ").append(tag).append("\n- softprompt\n- ").append(quoted(task)).append('\n');
         md.append("pipeline_tag: ").append(pipeline).append('\n');
         md.append("---\n\n");
         md.append("# A soft prompt for ").append(task).append(" on ").append(base).append("\n\n");
-        md.append("A ").append(sp.tokens()).append("-token soft prompt (prompt tuning, Lester et al. 2021) for a frozen ")
-                .append(base).append(" (hidden size ").append(sp.hidden()).append("), trained with softprompt and exported as a ")
-                .append("PEFT prompt-tuning adapter. Only the prompt was learned; the model is unchanged.\n\n");
+        String what = sp.deep() ? "deep prompt (prefix tuning, Li & Liang 2021; P-Tuning v2: " + sp.tokens()
+                + " key and value rows in every layer)" : "soft prompt (" + (tag.equals("p-tuning")
+                ? "trained through P-tuning's MLP, folded" : "prompt tuning, Lester et al. 2021") + ")";
+        md.append("A ").append(sp.tokens()).append("-token ").append(what).append(" for a frozen ")
+                .append(base).append(" (hidden size ").append(hidden).append("), trained with softprompt and exported as a ")
+                .append("PEFT ").append(tag).append(" adapter. Only the prompt was learned; the model is unchanged.\n\n");
         md.append("## Task\n\n");
         if (sp.meta(PromptFile.TEMPLATE) != null) {
             md.append("- template: `").append(sp.meta(PromptFile.TEMPLATE).replace("`", "'")).append("`\n");

@@ -94,7 +94,8 @@ public final class PeftAdapter {
         t.put(PromptFile.TENSOR, SafetensorsWriter.Tensor.f32(sp.values(), sp.tokens(), sp.hidden()));
         files.put(WEIGHTS, out -> SafetensorsWriter.write(out, t, Map.of("format", "pt")));
         files.put(OURS, out -> out.write((Json.pretty(sp.metadata()) + "\n").getBytes(StandardCharsets.UTF_8)));
-        files.put(CARD, out -> out.write(ModelCard.of(sp, modelKind).getBytes(StandardCharsets.UTF_8)));
+        String card = ModelCard.of(sp, modelKind, (String) cfg.get("peft_type"));
+        files.put(CARD, out -> out.write(card.getBytes(StandardCharsets.UTF_8)));
         // a manifest lists these four: an older export (the first three) is recognised by their names alone
         Outputs.folder(label, dir, force, FILES, files);
     }
