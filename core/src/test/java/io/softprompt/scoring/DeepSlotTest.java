@@ -42,6 +42,35 @@ class DeepSlotTest {
         return v;
     }
 
+    /** Each slot's rows, slot after slot: items k·R + i. */
+    static List<Scorer.Item> items(int slots, List<Encoder.Encoded> rows) {
+        List<Scorer.Item> items = new ArrayList<>();
+        for (int k = 0; k < slots; k++) {
+            for (Encoder.Encoded r : rows) {
+                items.add(new Scorer.Item(k, r));
+            }
+        }
+        return items;
+    }
+
+    /** The largest |together − alone| over every slot's rows and classes (two classes), alone scored by a fresh scorer. */
+    static double worstAgainstAlone(LanguageModel lm, boolean cache, List<Scorer.Slot> slots, List<Encoder.Encoded> rows,
+            float[][] together) {
+        double worst = 0;
+        for (int k = 0; k < slots.size(); k++) {
+            float[][] alone;
+            try (Scorer solo = new Scorer(lm, cache)) {
+                alone = solo.probabilities(slots.get(k), rows, 2);
+            }
+            for (int i = 0; i < rows.size(); i++) {
+                for (int c = 0; c < 2; c++) {
+                    worst = Math.max(worst, Math.abs(together[k * rows.size() + i][c] - alone[i][c]));
+                }
+            }
+        }
+        return worst;
+    }
+
     static void check(Path dir) {
         try (LoadedModel model = LoadedModel.load(dir, "x"); NDManager m = NDManager.newBaseManager()) {
             LanguageModel lm = model.lm();
@@ -56,32 +85,17 @@ class DeepSlotTest {
                     new Scorer.Slot(fromP.toFloatArray(), 4, labels, true),               // deep, the same as P
                     new Scorer.Slot(random(3 * w, 2, 0.5), 3, labels, true),              // deep, Np = 3
                     new Scorer.Slot(random(2 * d, 3, 0.5), 2, labels));                   // input, N = 2
-            List<Scorer.Item> items = new ArrayList<>();
             List<Encoder.Encoded> rows = new ArrayList<>();
             for (String t : TEXTS) {
                 long[] ids = model.tokenizer().encode(t);
                 rows.add(new Encoder.Encoded(ids, -1)); // read at its last token
             }
-            for (int k = 0; k < slots.size(); k++) {
-                for (Encoder.Encoded r : rows) {
-                    items.add(new Scorer.Item(k, r));
-                }
-            }
+            List<Scorer.Item> items = items(slots.size(), rows);
             double worst = 0;
             for (boolean cache : new boolean[] {false, true}) {
                 try (Scorer mixed = new Scorer(lm, cache)) {
                     float[][] together = mixed.score(slots, items, List.of(java.util.stream.IntStream.range(0, items.size()).toArray()));
-                    for (int k = 0; k < slots.size(); k++) {
-                        float[][] alone;
-                        try (Scorer solo = new Scorer(lm, cache)) {
-                            alone = solo.probabilities(slots.get(k), rows, 2);
-                        }
-                        for (int i = 0; i < rows.size(); i++) {
-                            for (int c = 0; c < 2; c++) {
-                                worst = Math.max(worst, Math.abs(together[k * rows.size() + i][c] - alone[i][c]));
-                            }
-                        }
-                    }
+                    worst = Math.max(worst, worstAgainstAlone(lm, cache, slots, rows, together));
                     for (int i = 0; i < rows.size(); i++) { // deep from P = P
                         for (int c = 0; c < 2; c++) {
                             worst = Math.max(worst, Math.abs(together[i][c] - together[rows.size() + i][c]));
@@ -108,28 +122,11 @@ class DeepSlotTest {
                     new Scorer.Slot(random(2 * lm.hiddenSize(), 5, 0.5), 2, labels));
             List<Encoder.Encoded> rows = List.of(new Encoder.Encoded(new long[] {2, 7, 8, 4, 3}, -1, 3),
                     new Encoder.Encoded(new long[] {2, 9, 4, 3}, -1, 2));
-            List<Scorer.Item> items = new ArrayList<>();
-            for (int k = 0; k < 2; k++) {
-                for (Encoder.Encoded r : rows) {
-                    items.add(new Scorer.Item(k, r));
-                }
-            }
             float[][] together;
             try (Scorer s = new Scorer(lm, true)) {
-                together = s.score(slots, items, List.of(new int[] {0, 1, 2, 3}));
+                together = s.score(slots, items(2, rows), List.of(new int[] {0, 1, 2, 3}));
             }
-            double worst = 0;
-            for (int k = 0; k < 2; k++) {
-                float[][] alone;
-                try (Scorer s = new Scorer(lm, true)) {
-                    alone = s.probabilities(slots.get(k), rows, 1);
-                }
-                for (int i = 0; i < rows.size(); i++) {
-                    for (int c = 0; c < 2; c++) {
-                        worst = Math.max(worst, Math.abs(together[k * 2 + i][c] - alone[i][c]));
-                    }
-                }
-            }
+            double worst = worstAgainstAlone(lm, true, slots, rows, together);
             System.out.printf(Locale.ROOT, "DEEP-SLOTS bert-tiny    largest probability difference %.3e%n", worst);
             assertTrue(worst <= 1e-5, "bert: " + worst);
         }
@@ -149,28 +146,13 @@ class DeepSlotTest {
                     new Scorer.Slot(random(2 * lm.attention().prefixWidth(), 6, 0.5), 2, labels, true));
             List<Encoder.Encoded> rows = List.of(new Encoder.Encoded(new long[] {7, 8, 9, 1}, -1),
                     new Encoder.Encoded(new long[] {10, 1}, -1));
-            List<Scorer.Item> items = new ArrayList<>();
-            for (int k = 0; k < slots.size(); k++) {
-                for (Encoder.Encoded r : rows) {
-                    items.add(new Scorer.Item(k, r));
-                }
-            }
             float[][] together;
             try (Scorer s = new Scorer(lm, true)) {
-                together = s.score(slots, items, List.of(new int[] {0, 1, 2, 3, 4, 5}));
+                together = s.score(slots, items(slots.size(), rows), List.of(new int[] {0, 1, 2, 3, 4, 5}));
             }
-            double worst = 0;
+            double worst = worstAgainstAlone(lm, true, slots, rows, together);
             double apart = 0;
             for (int k = 0; k < slots.size(); k++) {
-                float[][] alone;
-                try (Scorer s = new Scorer(lm, true)) {
-                    alone = s.probabilities(slots.get(k), rows, 1);
-                }
-                for (int i = 0; i < rows.size(); i++) {
-                    for (int c = 0; c < 2; c++) {
-                        worst = Math.max(worst, Math.abs(together[k * 2 + i][c] - alone[i][c]));
-                    }
-                }
                 apart = Math.max(apart, Math.abs(together[k * 2][0] - together[0][0]));
             }
             System.out.printf(Locale.ROOT, "DEEP-SLOTS t5-tiny      largest probability difference %.3e%n", worst);
