@@ -31,9 +31,9 @@ cat > "$lt/review.json" <<JSON
  "train": "$(cd "$SHARED/data/sst2" && pwd)/dev.tsv"}
 JSON
 # untrained prompts (--steps 0): the load test measures serving, not accuracy
-$sp train --model "$model" --task sst2 --train "$SHARED/data/sst2/dev.tsv" --tokens 20 --steps 0 \
+$sp train --model "$model" --task sst2 --train "$SHARED/data/sst2/dev.tsv" --tokens 20 --depth input --steps 0 \
   -o "$lt/prompts/sst2.sp" 2>/dev/null
-$sp train --model "$model" --task "$lt/review.json" --tokens 10 --steps 0 -o "$lt/prompts/review.sp" 2>/dev/null
+$sp train --model "$model" --task "$lt/review.json" --tokens 10 --depth input --steps 0 -o "$lt/prompts/review.sp" 2>/dev/null
 java -cp "$CP" io.softprompt.bench.LoadTest rows "$SHARED/data/sst2/dev.tsv" 200 sst2,review "$lt/rows.jsonl"
 $sp infer --model "$model" --prompt sst2="$lt/prompts/sst2.sp" --prompt review="$lt/prompts/review.sp" \
   --input "$lt/rows.jsonl" > "$lt/expected.jsonl"

@@ -42,7 +42,7 @@ esac
 rm -rf "$WORK/run" "$WORK/mem.sp"
 t0=$(date +%s)
 "$DIST/bin/softprompt" train --model "$model" --task sst2 "${data[@]}" \
-  --tokens 20 --steps "$STEPS" --batch-size 8 --max-length 64 --eval-every 200 --checkpoint-every 500 \
+  --depth input --tokens 20 --steps "$STEPS" --batch-size 8 --max-length 64 --eval-every 200 --checkpoint-every 500 \
   --log-every 100 -o "$WORK/mem.sp" --run-dir "$WORK/run" >/dev/null 2>"$WORK/train.log" || {
     tail -5 "$WORK/train.log" >&2; exit 1; }
 echo "model $MODEL ($model), data $what, $STEPS steps in $(( $(date +%s) - t0 )) s"

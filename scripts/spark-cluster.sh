@@ -99,7 +99,7 @@ submit() {
 # ---- 1. scoring ----
 MODEL=$WORK/models/sentiment-lm
 if [ ! -f "$MODEL/model.safetensors" ]; then
-  $SP train --model sentiment-lm --models-dir "$WORK/models" --task sst2 --tokens 2 --steps 1 --output "$WORK/warm.sp" \
+  $SP train --model sentiment-lm --models-dir "$WORK/models" --task sst2 --tokens 2 --depth input --steps 1 --output "$WORK/warm.sp" \
     --force >/dev/null 2>&1
 fi
 [ -f "$MODEL/model.safetensors" ] || { echo "the embedded model was not unpacked to $MODEL" >&2; exit 1; }
@@ -107,7 +107,7 @@ PROMPTS=$WORK/prompts
 mkdir -p "$PROMPTS"
 for spec in a:5 b:10 c:20; do
   name=${spec%%:*} n=${spec##*:}
-  [ -f "$PROMPTS/$name.sp" ] || $SP train --model "$MODEL" --task sst2 --tokens "$n" --steps 40 --lr 0.1 --seed "$n" \
+  [ -f "$PROMPTS/$name.sp" ] || $SP train --model "$MODEL" --task sst2 --tokens "$n" --depth input --steps 40 --lr 0.1 --seed "$n" \
     --output "$PROMPTS/$name.sp" --run-dir "$WORK/train-$name.run" --force >"$WORK/train-$name.log" 2>&1
 done
 python3 - "$MODEL/data/dev.tsv" "$ROWS" "$WORK/rows.jsonl" <<'PY'
