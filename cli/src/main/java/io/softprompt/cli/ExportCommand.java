@@ -67,11 +67,10 @@ public final class ExportCommand implements Callable<Integer> {
             String type = sp.meta(PromptFile.MODEL_TYPE);
             String kind = type == null ? "DECODER" : SEQ2SEQ.contains(type) ? "SEQ2SEQ" : MASKED.contains(type) ? "MASKED" : "DECODER";
             try {
-                PeftAdapter.write("OUT", outPath, sp, kind, force);
+                what = "peft " + PeftAdapter.write("OUT", outPath, sp, kind, force);
             } catch (UserException e) {
                 throw e.getMessage().startsWith("OUT") ? e : new UserException(prompt + ": " + e.getMessage());
             }
-            what = "peft " + PeftAdapter.config(sp, kind).get("peft_type");
         }
         spec.commandLine().getErr().printf(Locale.ROOT, "wrote %s (%s, prompt_embeddings [%d, %d] float32)%n", outPath,
                 what, sp.tokens(), sp.hidden());

@@ -82,11 +82,11 @@ public final class PeftAdapter {
      * Writes the folder through {@link Outputs#folder}: staged beside it, then swapped into place; an
      * existing folder is replaced only with force, and only when it holds nothing but an adapter we wrote.
      */
-    public static void write(Path dir, Prompt sp, String modelKind, boolean force) {
-        write("OUT", dir, sp, modelKind, force);
+    public static String write(Path dir, Prompt sp, String modelKind, boolean force) {
+        return write("OUT", dir, sp, modelKind, force);
     }
 
-    public static void write(String label, Path dir, Prompt sp, String modelKind, boolean force) {
+    public static String write(String label, Path dir, Prompt sp, String modelKind, boolean force) {
         Map<String, Object> cfg = config(sp, modelKind);
         Map<String, AtomicFiles.Writer> files = new LinkedHashMap<>();
         files.put(CONFIG, out -> out.write((Json.pretty(cfg) + "\n").getBytes(StandardCharsets.UTF_8)));
@@ -98,6 +98,7 @@ public final class PeftAdapter {
         files.put(CARD, out -> out.write(card.getBytes(StandardCharsets.UTF_8)));
         // a manifest lists these four: an older export (the first three) is recognised by their names alone
         Outputs.folder(label, dir, force, FILES, files);
+        return (String) cfg.get("peft_type");
     }
 
     /**
@@ -108,7 +109,7 @@ public final class PeftAdapter {
      * @param modelKind DECODER, MASKED or SEQ2SEQ
      * @return the config, in PEFT's key order
      */
-    public static Map<String, Object> config(Prompt sp, String modelKind) {
+    static Map<String, Object> config(Prompt sp, String modelKind) {
         Map<String, Object> cfg = new LinkedHashMap<>();
         String reparam = trainKey(sp, "reparam");
         String type = sp.deep() ? "PREFIX_TUNING" : "mlp".equals(reparam) ? "P_TUNING" : "PROMPT_TUNING";

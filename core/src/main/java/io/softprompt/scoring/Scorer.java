@@ -22,6 +22,7 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.ToIntFunction;
 
 /**
  * The one way class probabilities are computed: for a single prompt (eval, infer, the evaluation
@@ -239,36 +240,11 @@ public final class Scorer implements AutoCloseable {
             if (part.stream().allMatch(it -> it.slot() == s0)) {
                 return scoreDeepEncoder(parent, slots, part);
             }
-            Map<Integer, List<Integer>> groups = new LinkedHashMap<>();
-            for (int i = 0; i < part.size(); i++) {
-                int slot = part.get(i).slot();
-                groups.computeIfAbsent(slots.get(slot).deep() ? slot : -1, k -> new ArrayList<>()).add(i);
-            }
-            float[][] out = new float[part.size()][];
-            for (List<Integer> at : groups.values()) {
-                float[][] some = scoreBatch(parent, prompts, offset, slots, at.stream().map(part::get).toList());
-                for (int k = 0; k < at.size(); k++) {
-                    out[at.get(k)] = some[k];
-                }
-            }
-            return out;
+            return scoreGroups(parent, prompts, offset, slots, part, it -> slots.get(it.slot()).deep() ? it.slot() : -1);
         }
         if (anyDeep && lm.kind() != LanguageModel.Kind.DECODER && !part.stream().allMatch(it -> slots.get(it.slot()).deep())) {
             // attention both ways: an input prompt's keys depend on the tokens, so only deep rows run as caches
-            float[][] out = new float[part.size()][];
-            for (boolean deep : new boolean[] {true, false}) {
-                List<Integer> at = new ArrayList<>();
-                for (int i = 0; i < part.size(); i++) {
-                    if (slots.get(part.get(i).slot()).deep() == deep) {
-                        at.add(i);
-                    }
-                }
-                float[][] some = scoreBatch(parent, prompts, offset, slots, at.stream().map(part::get).toList());
-                for (int k = 0; k < at.size(); k++) {
-                    out[at.get(k)] = some[k];
-                }
-            }
-            return out;
+            return scoreGroups(parent, prompts, offset, slots, part, it -> slots.get(it.slot()).deep() ? 1 : 0);
         }
         if (prefixCache || anyDeep) {
             return scoreCached(parent, slots, part);
@@ -313,6 +289,23 @@ public final class Scorer implements AutoCloseable {
             NDArray h = lm.forwardRows(embeds, msk, decision);                           // [B, D]
             return labelProbabilities(m, h, slots, part);
         }
+    }
+
+    /** The rows in groups of equal {@code key}, each group scored on its own; results in the rows' order. */
+    private float[][] scoreGroups(NDManager parent, NDArray prompts, int[] offset, List<Slot> slots, List<Item> part,
+            ToIntFunction<Item> key) {
+        Map<Integer, List<Integer>> groups = new LinkedHashMap<>();
+        for (int i = 0; i < part.size(); i++) {
+            groups.computeIfAbsent(key.applyAsInt(part.get(i)), k -> new ArrayList<>()).add(i);
+        }
+        float[][] out = new float[part.size()][];
+        for (List<Integer> at : groups.values()) {
+            float[][] some = scoreBatch(parent, prompts, offset, slots, at.stream().map(part::get).toList());
+            for (int k = 0; k < at.size(); k++) {
+                out[at.get(k)] = some[k];
+            }
+        }
+        return out;
     }
 
     /**

@@ -241,8 +241,10 @@ public final class TrainJob implements AutoCloseable {
      * @param modelName how the model is named
      */
     public void checkModel(LoadedModel model, String modelName) {
-        cfg = cfg.withDepthFor(model.lm().kind() == LanguageModel.Kind.DECODER, task.textToText(),
-                cfg.initFrom() != null && Files.isRegularFile(Path.of(cfg.initFrom())) && PromptFile.read(Path.of(cfg.initFrom())).deep());
+        if ("auto".equals(cfg.depth())) { // settled once: the init_from prompt is read only then
+            cfg = cfg.withDepthFor(model.lm().kind() == LanguageModel.Kind.DECODER, task.textToText(),
+                    cfg.initFrom() != null && Files.isRegularFile(Path.of(cfg.initFrom())) && PromptFile.read(Path.of(cfg.initFrom())).deep());
+        }
         if (from != null && from.fingerprint() != null && !from.fingerprint().equals(model.fingerprint())) {
             throw new UserException("{{resume}} " + run.dir() + ": the run was trained on another model (fingerprint "
                     + from.fingerprint() + "; " + modelName + " has " + model.fingerprint() + ")");
