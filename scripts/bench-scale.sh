@@ -10,7 +10,7 @@
 #      process (--workers 2): wall time, peak resident memory of all the sweep's processes together
 #      (sampled every 0.5 s), examples/s, rows per forward pass.
 #   scripts/bench-scale.sh [STEPS]
-# Env: SHARED (default ../shared); WORK (default a temp folder).
+# Env: SHARED (default ../shared); WORK (default a temp folder); ONLY=packs (the packs of part 1 only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${SHARED:-../shared}
@@ -28,9 +28,12 @@ if [ ! -f "$model/model.safetensors" ]; then
     "$SHARED/tokenizers/gpt2/tokenizer.json" "$SHARED/data/sst2/train.tsv" >&2
 fi
 
+echo "$(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ)"
+java -cp "$CP" io.softprompt.bench.MatmulRate
 echo "== in one process (ScaleBenchmark, $STEPS steps)"
 java -Xmx1g -XX:MaxDirectMemorySize=64g -Dai.djl.offline=true -cp "$CP" io.softprompt.bench.ScaleBenchmark "$model" \
-  "$SHARED/data/sst2" "$STEPS" 2> >(grep -v DEBUG >&2)
+  "$SHARED/data/sst2" "$STEPS" ${ONLY:+"$ONLY"} 2> >(grep -v DEBUG >&2)
+[ "${ONLY:-}" = packs ] && exit 0
 
 echo "== an 8-point sweep, three ways ($STEPS steps per run)"
 cfg="$WORK/sweep-scale.json"

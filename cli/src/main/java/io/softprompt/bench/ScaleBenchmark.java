@@ -42,7 +42,7 @@ import java.util.Locale;
  *       examples/s per prompt and in all, and the rows of each forward pass.
  * </ol>
  *
- * <p>Usage: ScaleBenchmark MODEL_DIR SST2_DIR [steps]
+ * <p>Usage: ScaleBenchmark MODEL_DIR SST2_DIR [steps [packs]] (packs: the packed training figures only)
  *
  * <p>Dimensions (docs/ARCHITECTURE.md): B rows, T tokens, N prompt tokens, S positions (N + T), D hidden.
  */
@@ -64,9 +64,12 @@ public final class ScaleBenchmark {
             float[] init = PromptInit.VOCAB.values(model.lm(), model.tokenizer(), N, 1, null, enc.labelTokens());
             System.out.printf(Locale.ROOT, "model            %s (%s, d %d), %d cores, batch %d, N %d, SST-2 at its own lengths%n",
                     modelDir, model.lm().modelType(), model.lm().hiddenSize(), Runtime.getRuntime().availableProcessors(), BATCH, N);
-            decisionRows(model.lm(), enc, rows, init, Math.max(4, steps / 2));
-            lengthGrouping(model.lm(), enc, rows, init, steps);
-            accumulation(model.lm(), enc, rows, init, steps);
+            boolean all = args.length <= 3 || !args[3].equals("packs");
+            if (all) {
+                decisionRows(model.lm(), enc, rows, init, Math.max(4, steps / 2));
+                lengthGrouping(model.lm(), enc, rows, init, steps);
+                accumulation(model.lm(), enc, rows, init, steps);
+            }
             for (int k : new int[] {1, 4, 8}) {
                 packing(model.lm(), enc, rows, model, k, Math.max(4, steps / 2));
             }
@@ -193,10 +196,10 @@ public final class ScaleBenchmark {
         Trainer.trainPack(lm, runs, 0);
         double packed = (System.nanoTime() - t0) / 1e9;
         double examples = (double) k * steps * BATCH;
-        System.out.printf(Locale.ROOT, "pack K=%d         %.2f examples/s in all (%.2f per prompt), %d rows per forward pass, against "
-                + "%d runs one after another: %.2f (%.2f per prompt); %.2fx (%d steps each, wall clock, warm-up included)%n", k,
-                examples / packed, examples / packed / k, k * BATCH, k, examples / sequential, examples / sequential / k,
-                sequential / packed, steps);
+        System.out.printf(Locale.ROOT, "pack K=%d         %.2f examples/s in all (%.2f per prompt; the pack's %d rows a step laid out by "
+                + "length in passes of %d), against %d runs one after another: %.2f (%.2f per prompt); %.2fx (%d steps each, wall "
+                + "clock, warm-up included)%n", k, examples / packed, examples / packed / k, k * BATCH, BATCH, k, examples / sequential,
+                examples / sequential / k, sequential / packed, steps);
     }
 
     static Trainer.Listener quiet() {

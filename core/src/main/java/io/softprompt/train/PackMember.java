@@ -58,6 +58,7 @@ final class PackMember implements AutoCloseable {
     NDArray leaf;                        // [N, D] what the step differentiates
     List<Encoder.Encoded> rows;
     int terms;
+    boolean anchored;                    // the anchor term is in this step's loss
     double stepLoss;
     double lr;
     float[] remoteGrad;                  // [N·D] the workers' gradient, when remote
@@ -135,6 +136,7 @@ final class PackMember implements AutoCloseable {
         rows = order.next(cfg.rowsPerStep());
         terms = PackedLoss.terms(lm, objective, run.encoder().labels(), textToText, rows);
         stepLoss = 0;
+        anchored = false;
         lr = schedule.lr(plan.lr(), plan.warmup(), total, state.step);
     }
 
@@ -148,9 +150,9 @@ final class PackMember implements AutoCloseable {
                 cfg.padTo());
     }
 
-    /** This run's part of a shared pass. */
-    PackedLoss.Part part(int j) {
-        return new PackedLoss.Part(leaf, objective, run.encoder().labels(), textToText, microBatch(j));
+    /** This run's part of a shared pass: some of its rows of this step. */
+    PackedLoss.Part part(List<Encoder.Encoded> mine) {
+        return new PackedLoss.Part(leaf, objective, run.encoder().labels(), textToText, mine);
     }
 
     /**
@@ -172,14 +174,16 @@ final class PackMember implements AutoCloseable {
     }
 
     /**
-     * Micro-batch j's loss [] weighted by its share of the step's loss terms, plus the anchor term
-     * once per step; checked for finiteness (null when this run just failed).
+     * The loss [] over some of this step's rows (a micro-batch, or a pass's share of one) weighted by
+     * their share of the step's loss terms, plus the anchor term once per step; checked for finiteness
+     * (null when this run just failed).
      */
-    NDArray weigh(NDArray loss, int j, NDManager scope) {
-        double w = cfg.gradAccum() == 1 ? 1.0
-                : (double) PackedLoss.terms(lm, objective, run.encoder().labels(), textToText, microBatch(j)) / terms;
+    NDArray weigh(NDArray loss, List<Encoder.Encoded> mine, NDManager scope) {
+        int share = mine.size() == rows.size() ? terms : PackedLoss.terms(lm, objective, run.encoder().labels(), textToText, mine);
+        double w = share == terms ? 1.0 : (double) share / terms;
         NDArray l = w == 1.0 ? loss : loss.mul(Layers.scalar(loss, (float) w));
-        if (anchor != null && j == 0) { // Khashabi et al.'s regulariser: γ·‖P − E(text)‖²/N
+        if (anchor != null && !anchored) { // Khashabi et al.'s regulariser: γ·‖P − E(text)‖²/N
+            anchored = true;
             NDArray diff = Layers.upcast(leaf).sub(anchor);                                       // [N, D]
             diff.attach(scope);
             l = l.add(diff.square().sum().mul(Layers.scalar(diff, (float) (plan.anchorWeight() / n))));

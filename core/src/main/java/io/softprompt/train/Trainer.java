@@ -275,7 +275,7 @@ public final class Trainer {
             int at = j;
             List<PackMember> here = active.stream()
                     .filter(m -> at < m.cfg.gradAccum() && m.failure == null && m.remote == null).toList();
-            for (List<PackMember> pass : Passes.plan(here, j, tokenBudget)) {
+            for (List<Passes.Piece> pass : Passes.plan(here, j, tokenBudget)) {
                 Passes.forwardBackward(lm, root, pass, j);
             }
         }

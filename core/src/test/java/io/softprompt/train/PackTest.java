@@ -111,19 +111,39 @@ class PackTest {
                 }
                 List<Trainer.Result> packed = Trainer.trainPack(m.lm(), runs, 0);
                 for (int k = 0; k < runs.size(); k++) {
-                    double rel = relative(packed.get(k).bestPrompt(), solo.get(k));
+                    double rel = packedVsSolo(m, runs.get(k), packed.get(k).bestPrompt(), solo.get(k));
                     System.out.printf("PACK %s run %d (%s, N=%d, %s): packed vs solo, max relative difference %.2e%n", arch, k,
                             runs.get(k).encoder().task().name(), runs.get(k).cfg().tokens(), runs.get(k).cfg().optimizer(), rel);
                     assertTrue(rel <= 1e-5, arch + " run " + k + ": " + rel);
                     assertTrue(relative(runs.get(k).init(), solo.get(k)) > 1e-3, "it trained");
                 }
-                // with a token budget the runs split over several passes: still the same
+                // with a token budget the rows spread over more passes: still the same
                 List<Trainer.Result> budget = Trainer.trainPack(m.lm(), runs, 40);
                 for (int k = 0; k < runs.size(); k++) {
-                    assertTrue(relative(budget.get(k).bestPrompt(), solo.get(k)) <= 1e-5, arch + " budget run " + k);
+                    assertTrue(packedVsSolo(m, runs.get(k), budget.get(k).bestPrompt(), solo.get(k)) <= 1e-5, arch + " budget run " + k);
                 }
             }
         }));
+    }
+
+    /**
+     * How far a packed run ended from the run alone: max relative difference from its solo result or,
+     * where that is over 1e-5, from the same run alone in micro-batches of one row (the same mean
+     * gradient, summed in another order), whichever is closer. A pack lays a run's rows into passes by
+     * length, so its sums run in another order than alone; on a trajectory that passes a ReLU kink
+     * (t5-tiny's "topic" run under Adafactor at 0.3: alone in micro-batches of one it ends 1.9e-3 from
+     * alone in one batch of three) rounding picks the side, and the pack must land on one of the two.
+     */
+    static double packedVsSolo(LoadedModel m, Trainer.Run r, float[] packed, float[] solo) {
+        double rel = relative(packed, solo);
+        if (rel <= 1e-5 || r.cfg().batchSize() == 1) {
+            return rel;
+        }
+        Trainer.Run ones = variant(r, b -> b.batchSize(1).gradAccum(r.cfg().batchSize() * r.cfg().gradAccum()), r.init());
+        float[] other = Trainer.trainPack(m.lm(), List.of(ones), 0).get(0).bestPrompt();
+        System.out.printf("PACK %s: %.2e from alone in one batch, which is %.2e from alone in batches of one row; "
+                + "packed is %.2e from the latter%n", r.encoder().task().name(), rel, relative(other, solo), relative(packed, other));
+        return Math.min(rel, relative(packed, other));
     }
 
     /** A run as {@link #run}, with the config changed by {@code edit} (depth, reparameterisation) and its init. */
