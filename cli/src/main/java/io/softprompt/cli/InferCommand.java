@@ -7,6 +7,7 @@ import io.softprompt.scoring.Decoding;
 import io.softprompt.scoring.Generator;
 import io.softprompt.scoring.Scorer;
 import io.softprompt.util.Json;
+import io.softprompt.util.Startup;
 import io.softprompt.util.UserException;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -150,6 +151,7 @@ public final class InferCommand implements Callable<Integer> {
                 }
             }
             print(out, m, inputs, probs, chosen, how == Ensemble.VOTE ? "votes" : "probabilities", s.members().size());
+            Startup.mark("scored");
         }
         return 0;
     }

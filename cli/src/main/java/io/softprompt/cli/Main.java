@@ -1,12 +1,18 @@
 package io.softprompt.cli;
 
+import io.softprompt.loader.Placement;
 import io.softprompt.util.AtomicFiles;
+import io.softprompt.util.Startup;
 import io.softprompt.util.UserException;
 import io.softprompt.util.Version;
 import java.io.PrintWriter;
 import java.nio.file.FileSystemException;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
@@ -18,9 +24,6 @@ import picocli.CommandLine;
         mixinStandardHelpOptions = true,
         versionProvider = Main.ManifestVersion.class,
         description = "Soft-prompt tuning of frozen Hugging Face transformers (Lester et al. 2021) on the JVM.",
-        subcommands = {TrainCommand.class, EvalCommand.class, InferCommand.class, InspectCommand.class,
-            ExportCommand.class, ImportCommand.class, ServeCommand.class, SweepCommand.class, ReportCommand.class,
-            CompletionCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:success",
@@ -41,8 +44,82 @@ public final class Main implements Callable<Integer> {
         return usage(spec);
     }
 
+    /** The commands, in the order help lists them (each built only when the command line may need it). */
+    private static final Map<String, Supplier<Object>> COMMANDS = commands();
+
+    /** The commands that compute with the engine: main starts loading its native library at once. */
+    private static final Set<String> COMPUTE = Set.of("train", "eval", "infer", "serve", "sweep");
+
+    private static Map<String, Supplier<Object>> commands() {
+        Map<String, Supplier<Object>> m = new LinkedHashMap<>();
+        m.put("train", TrainCommand::new);
+        m.put("eval", EvalCommand::new);
+        m.put("infer", InferCommand::new);
+        m.put("inspect", InspectCommand::new);
+        m.put("export", ExportCommand::new);
+        m.put("import", ImportCommand::new);
+        m.put("serve", ServeCommand::new);
+        m.put("sweep", SweepCommand::new);
+        m.put("report", ReportCommand::new);
+        m.put("completion", CompletionCommand::new);
+        m.put("help", CommandLine.HelpCommand::new);
+        return m;
+    }
+
     public static void main(String[] args) {
-        System.exit(onConsole(new CommandLine(new Main()), args));
+        Startup.mark("main");
+        if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
+            // what picocli would print, without loading picocli (its classes predate class-data sharing)
+            System.out.println(Version.software());
+            System.exit(0);
+        }
+        if (args.length > 0 && COMPUTE.contains(args[0])) {
+            preloadEngine();
+        }
+        CommandLine cl = commandLine(args);
+        Startup.mark("commands");
+        int code = onConsole(cl, args);
+        Startup.mark("done");
+        System.exit(code);
+    }
+
+    /**
+     * The command tree for these arguments. Building a command reads all its annotations (train's are
+     * many), so a command line that names one command builds only that one; help, completion, a bare
+     * or unknown command get all of them (the list, suggestions and the completion script need every
+     * command), {@code --version} none.
+     *
+     * @param args the command line
+     * @return the tree to execute it with
+     */
+    public static CommandLine commandLine(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        boolean version = args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"));
+        boolean one = args.length > 0 && COMMANDS.containsKey(args[0]) && !args[0].equals("help") && !args[0].equals("completion");
+        if (one) {
+            cl.addSubcommand(args[0], new CommandLine(COMMANDS.get(args[0]).get()));
+        } else if (!version) {
+            COMMANDS.forEach((name, make) -> cl.addSubcommand(name, new CommandLine(make.get())));
+        }
+        return cl;
+    }
+
+    /**
+     * Starts loading the engine's native library on a background thread, while the main thread parses
+     * the command line and reads the model's files: on two cores the two overlap. The engine's first
+     * use waits for it (the loader's lock); a command that stops early exits without waiting (a daemon
+     * thread).
+     */
+    private static void preloadEngine() {
+        Thread t = new Thread(() -> {
+            try {
+                Placement.preloadNativeLibrary();
+            } catch (RuntimeException | LinkageError e) {
+                // the command's own first use of the engine reports it, with the command's error handling
+            }
+        }, "engine-preload");
+        t.setDaemon(true);
+        t.start();
     }
 
     /**
@@ -63,7 +140,7 @@ public final class Main implements Callable<Integer> {
 
     /** Runs a command line with the given writers (tests call this in-process). */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
-        return execute(new CommandLine(new Main()), out, err, args);
+        return execute(commandLine(args), out, err, args);
     }
 
     /** The usage of a bare command group on standard error, exit 2 (a subcommand is missing). */

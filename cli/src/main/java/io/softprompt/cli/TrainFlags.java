@@ -80,14 +80,17 @@ public final class TrainFlags implements IModelTransformer {
 
     /** The help's defaults, from {@link TrainConfig#defaults()}. */
     public static final class Defaults implements IDefaultValueProvider {
-        private static final JsonNode DEFAULTS = Json.MAPPER.valueToTree(TrainConfig.defaults());
+        /** Built on first use (picocli makes the provider with the command tree; --version never asks it). */
+        private static final class Table {
+            static final JsonNode DEFAULTS = Json.MAPPER.valueToTree(TrainConfig.defaults());
+        }
 
         @Override
         public String defaultValue(ArgSpec arg) {
             if (!(arg instanceof OptionSpec o)) {
                 return null;
             }
-            JsonNode v = DEFAULTS.get(key(o));
+            JsonNode v = Table.DEFAULTS.get(key(o));
             return v == null || v.isNull() ? null : v.asText();
         }
     }

@@ -247,4 +247,22 @@ class TerminalOutputTest {
             assertTrue(r.out().contains(word), "completion knows " + word);
         }
     }
+
+    @Test
+    void aNamedCommandIsBuiltAloneAndHelpStillListsEveryCommand() {
+        assertEquals(List.of("infer"), List.copyOf(Main.commandLine("infer", "--prompt", "p.sp", "x").getSubcommands().keySet()));
+        assertTrue(Main.commandLine("--version").getSubcommands().isEmpty());
+        List<String> all = List.of("train", "eval", "infer", "inspect", "export", "import", "serve", "sweep", "report",
+                "completion", "help");
+        assertEquals(all, List.copyOf(Main.commandLine("--help").getSubcommands().keySet()));
+        assertEquals(all, List.copyOf(Main.commandLine("help", "train").getSubcommands().keySet()));
+        Cli.Run help = Cli.run("--help");
+        assertEquals(0, help.code(), help.err());
+        for (String c : all) {
+            assertTrue(help.out().contains("  " + c + " "), "help lists " + c + ":\n" + help.out());
+        }
+        Cli.Run version = Cli.run("--version");
+        assertEquals(0, version.code(), version.err());
+        assertTrue(version.out().startsWith("softprompt "), version.out());
+    }
 }

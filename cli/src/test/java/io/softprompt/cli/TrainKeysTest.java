@@ -28,14 +28,14 @@ import picocli.CommandLine.Model.CommandSpec;
  */
 class TrainKeysTest {
     static CommandSpec train() {
-        return new CommandLine(new Main()).getSubcommands().get("train").getCommandSpec();
+        return Main.commandLine().getSubcommands().get("train").getCommandSpec();
     }
 
     @Test
     void everyDeclaredKeyIsAJsonKeyABuilderMethodAFlagAndInTheHelp() {
         JsonNode json = Json.MAPPER.valueToTree(TrainConfig.defaults());
         CommandSpec spec = train();
-        String help = new CommandLine(new Main()).getSubcommands().get("train").getUsageMessage();
+        String help = Main.commandLine().getSubcommands().get("train").getUsageMessage();
         List<String> missing = new ArrayList<>();
         for (RecordComponent c : TrainConfig.declarations()) {
             String key = TrainConfig.key(c);
@@ -74,7 +74,7 @@ class TrainKeysTest {
         assertEquals(null, d.steps());
         assertEquals(d, TrainConfig.builder().build());
         assertEquals(7, TrainConfig.builder().tokens(7).build().tokens());
-        CommandLine cl = new CommandLine(new Main());
+        CommandLine cl = Main.commandLine();
         CommandLine.ParseResult p = cl.parseArgs("train", "--grad-accum", "3", "--group-by-length", "-o", "x.sp");
         JsonNode given = TrainFlags.given(p.subcommand());
         assertEquals(3, given.get("grad_accum").asInt());

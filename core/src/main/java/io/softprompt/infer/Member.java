@@ -12,6 +12,7 @@ import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Prompted;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.scoring.Scorer;
+import io.softprompt.util.Startup;
 import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 import java.util.List;
@@ -61,6 +62,7 @@ public record Member(String name, String source, Prompt prompt, Task task, Encod
         Member m = new Member(name != null ? name : task.name(), source, prompt, task, enc,
                 new Scorer.Slot(prompt.values(), prompt.tokens(), enc.labels(), prompt.deep()));
         m.checkFinite(model);
+        Startup.mark("prompt");
         return m;
     }
 

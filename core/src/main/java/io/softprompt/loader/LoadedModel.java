@@ -8,6 +8,7 @@ import io.softprompt.model.LanguageModel;
 import io.softprompt.model.ModelFolder;
 import io.softprompt.model.TextTokenizer;
 import io.softprompt.util.Hashing;
+import io.softprompt.util.Startup;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -59,7 +60,8 @@ public final class LoadedModel implements AutoCloseable {
      */
     public static LoadedModel load(Path folder, String name, String device, String dtype) {
         ModelFolder opened = ModelFolder.open(folder);
-        Device dev = Placement.device(device);
+        Device dev = Placement.device(device); // loads the engine's native library on first use
+        Startup.mark("engine");
         ModelFolder mf = opened.withDtype(Placement.dtype(dtype, dev, opened.weights()));
         ModelRegistry.Factory factory = ModelRegistry.factory(mf);
         TextTokenizer tok = TextTokenizer.open(mf.tokenizerFile());
@@ -68,6 +70,7 @@ public final class LoadedModel implements AutoCloseable {
             LanguageModel lm = factory.load(mf, manager, tok);
             LoadedModel loaded = new LoadedModel(folder, name, lm, tok, manager);
             loaded.dtype = mf.dtype();
+            Startup.mark("model");
             return loaded;
         } catch (RuntimeException e) {
             manager.close();

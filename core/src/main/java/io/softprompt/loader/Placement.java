@@ -35,6 +35,22 @@ public final class Placement {
         return device.isGpu() ? "gpu:" + device.getDeviceId() : device.getDeviceType();
     }
 
+    /**
+     * Loads PyTorch's native library (hundreds of megabytes to map and relocate) and nothing else, so a
+     * background thread can do it while the command line is parsed and the model's files are read; the
+     * engine itself is made later on the thread that computes (making it sets thread-local state, such
+     * as grad mode, on the thread that makes it). Loading twice is harmless: the second call waits for
+     * the first and the JVM loads a library once. The PyTorch engine is a runtime dependency (this code
+     * compiles against DJL's API only), so its loader is found by name; without it, nothing happens.
+     */
+    public static void preloadNativeLibrary() {
+        try {
+            Class.forName("ai.djl.pytorch.jni.LibUtils").getMethod("loadLibrary").invoke(null);
+        } catch (ReflectiveOperationException e) {
+            // another engine, or none: its first use loads what it needs
+        }
+    }
+
     /** cpu, gpu (the first), gpu:N, or auto (the first GPU if PyTorch sees one, else the CPU). */
     public static Device device(String spec) {
         String s = spec == null ? AUTO : spec.strip().toLowerCase(Locale.ROOT);
