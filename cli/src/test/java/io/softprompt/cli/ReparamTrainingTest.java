@@ -106,6 +106,45 @@ class ReparamTrainingTest {
         return out;
     }
 
+    /**
+     * --reparam-lr is the network's own rate: at the prompt's rate it trains as without it (up to the
+     * rounding of the scaled update); at a negligible rate the network holds still while E moves.
+     */
+    @Test
+    void theNetworksOwnRateMovesTheNetworkAlone() throws Exception {
+        Path task = Fixtures.moodTask(tmp, 4);
+        Cli.Run plain = Cli.run(train(task, "rate-plain.sp", "--reparam", "residual"));
+        Cli.Run same = Cli.run(train(task, "rate-same.sp", "--reparam", "residual", "--reparam-lr", "0.01"));
+        assertEquals(0, plain.code(), plain.err());
+        assertEquals(0, same.code(), same.err());
+        float[] a = PromptFile.read(tmp.resolve("rate-plain.sp")).values();
+        float[] b = PromptFile.read(tmp.resolve("rate-same.sp")).values();
+        double diff = 0;
+        double scale = 0;
+        for (int i = 0; i < a.length; i++) {
+            diff = Math.max(diff, Math.abs(a[i] - b[i]));
+            scale = Math.max(scale, Math.abs(a[i]));
+        }
+        assertTrue(diff / scale < 1e-5, "--reparam-lr at --lr trains as without it: " + diff / scale);
+
+        float[][] network = new float[2][];
+        float[][] prompt = new float[2][];
+        int k = 0;
+        for (String steps : List.of("1", "30")) {
+            String name = "rate-still-" + steps;
+            String[] args = train(task, name + ".sp", "--reparam", "residual", "--reparam-lr", "1e-12");
+            args[Arrays.asList(args).indexOf("--steps") + 1] = steps;
+            Cli.Run r = Cli.run(args);
+            assertEquals(0, r.code(), r.err());
+            float[] theta = Checkpoint.read(tmp.resolve(name + ".run").resolve(RunDir.CHECKPOINT)).reparam();
+            int e = 4 * PromptFile.read(tmp.resolve(name + ".sp")).hidden();
+            prompt[k] = Arrays.copyOfRange(theta, 0, e);
+            network[k++] = Arrays.copyOfRange(theta, e, theta.length);
+        }
+        assertArrayEquals(network[0], network[1], 1e-6f, "the network holds still at a negligible rate");
+        assertFalse(Arrays.equals(prompt[0], prompt[1]), "while E moves");
+    }
+
     @Test
     void plainRunsKeepNoReparameterisation() throws Exception {
         Path task = Fixtures.moodTask(tmp, 2);
@@ -125,6 +164,8 @@ class ReparamTrainingTest {
             {"--reparam-hidden", "8"}, {"--reparam-hidden needs --reparam or --prefix-projection"},
             {"--reparam", "lstm"}, {"--reparam must be none, mlp or residual (got 'lstm')"},
             {"--reparam", "mlp", "--reparam-hidden", "0"}, {"--reparam-hidden must be at least 1 (got 0)"},
+            {"--reparam-lr", "0.01"}, {"--reparam-lr needs --reparam or --prefix-projection"},
+            {"--reparam", "residual", "--reparam-lr", "0"}, {"--reparam-lr must be positive (got 0.0)"},
         };
         for (int k = 0; k < cases.length; k += 2) {
             List<String> a = new ArrayList<>(List.of("train", "--task", task.toString(), "--model", Fixtures.of("gpt2").toString(),

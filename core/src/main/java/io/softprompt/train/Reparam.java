@@ -87,6 +87,20 @@ final class Reparam {
         }
     }
 
+    /**
+     * Each trained number's learning rate relative to the prompt's: 1 for E, {@code network} for the
+     * rest (the linear layers, the LayerNorm).
+     *
+     * @param network the network's rate ÷ the prompt's
+     * @return [Z]
+     */
+    float[] rateScale(float network) {
+        float[] s = new float[(int) size()];
+        java.util.Arrays.fill(s, network);
+        java.util.Arrays.fill(s, 0, n * d, 1f); // E comes first in θ
+        return s;
+    }
+
     /** Linear k: its weight Wk [out, in] and bias bk [out]. */
     private void linear(String k, int in, int o) {
         parts.add(new Part("W" + k, new long[] {o, in}, Start.UNIFORM, in));

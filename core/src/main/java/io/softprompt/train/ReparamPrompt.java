@@ -26,6 +26,7 @@ final class ReparamPrompt implements Trainable {
     private final NDArray theta;    // [Z] float32: every trained number, the optimiser's master
     private final DataType dtype;
     private final Optimizer opt;
+    private final NDArray rate;     // [Z] each number's learning rate ÷ the prompt's (reparam_lr), or null: all alike
     private NDArray leaf;           // [N, O] this step's folded prompt, detached from θ: what the passes differentiate
 
     /** From θ [Z] (a fresh run's θ₀, or a checkpoint's θ, whose optimiser state is restored). */
@@ -40,6 +41,9 @@ final class ReparamPrompt implements Trainable {
         theta.setRequiresGradient(true);
         this.dtype = dtype;
         this.opt = Optimizer.create(plan.optimizer(), own, theta, plan.config().weightDecay());
+        Double networkLr = plan.config().reparamLr();
+        this.rate = networkLr == null ? null
+                : Tensors.create(own, reparam.rateScale((float) (networkLr / plan.lr())), new Shape(values.length)); // [Z]
         if (from != null) {
             opt.restore(from.optimizer(), from.state().optimizerSteps());
         }
@@ -75,7 +79,16 @@ final class ReparamPrompt implements Trainable {
 
     @Override
     public void update(NDArray grad, double lr) {
-        opt.step(theta, grad, lr);
+        if (rate == null) {
+            opt.step(theta, grad, lr);
+        } else {
+            // AdamW's change of each number (its step and its decay) is proportional to the rate and its moments
+            // do not depend on it, so a number's own rate is the change at lr scaled by its rate ÷ lr
+            try (NDArray before = theta.duplicate()) {                                                    // [Z]
+                opt.step(theta, grad, lr);
+                theta.subi(before).muli(rate).addi(before);
+            }
+        }
         grad.subi(grad); // θ's gradient accumulates: zero it for the next step
     }
 

@@ -58,6 +58,9 @@ public record TrainConfig(
                         + "layer's keys and values), folded into the table at the end.") boolean prefixProjection,
         @JsonProperty("reparam_hidden") @Key(label = "H", help = "Hidden width of {{reparam}}'s MLP (the residual's "
                 + "bottleneck) or of {{prefix_projection}} (default: the model's hidden size).") Integer reparamHidden,
+        @JsonProperty("reparam_lr") @Key(label = "LR", help = "Learning rate of the network of {{reparam}} or "
+                + "{{prefix_projection}} (its linear layers and LayerNorm; the prompt E keeps {{lr}}), scheduled as {{lr}} "
+                + "is (default: {{lr}}, as PEFT; the residual paper's code calls it mlp_lr).") Double reparamLr,
         @JsonProperty("init") @Key(value = "vocab", label = "METHOD",
                 help = "random | vocab | text | labels (default: ${DEFAULT-VALUE}; transfer with {{init_from}}).") String init,
         @JsonProperty("init_text") @Key(label = "TEXT", help = "Text whose embeddings start the prompt ({{init}} text).")
@@ -356,6 +359,9 @@ public record TrainConfig(
         check(reparamHidden == null || reparamHidden >= 1, "{{reparam_hidden}} must be at least 1 (got " + reparamHidden + ")");
         check(reparamHidden == null || reparamed || prefixProjection, "{{reparam_hidden}} needs {{reparam}} or "
                 + "{{prefix_projection}}");
+        check(reparamLr == null || reparamLr > 0 && Double.isFinite(reparamLr), "{{reparam_lr}} must be positive (got "
+                + reparamLr + ")");
+        check(reparamLr == null || reparamed || prefixProjection, "{{reparam_lr}} needs {{reparam}} or {{prefix_projection}}");
         check(!deep() || anchorText == null, "{{anchor_text}} keeps an input prompt near a text; a deep prompt has none");
         PromptInit init = PromptInit.parse(this.init);
         check(init != PromptInit.TEXT || (initText != null && !initText.isBlank()),
