@@ -14,7 +14,8 @@
 #   exit     closing the model and the JVM's exit
 # Prints `java -version`'s time and the machine's matmul rate first. Not a test: run it on a quiet machine.
 #   scripts/bench-start.sh            (about 2 minutes)
-# Env: SOFTPROMPT (the launcher; default target/softprompt/bin/softprompt), WORK (default a temp folder), RUNS (7).
+# Env: SOFTPROMPT (the launcher; default target/softprompt/bin/softprompt), WORK (default a temp folder), RUNS (7),
+#      BEFORE (an older build's launcher: its wall times in a column of their own; it has no phase marks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-${TMPDIR:-/tmp}/softprompt-bench-start}
@@ -40,10 +41,24 @@ jv=$(for i in $(seq "$RUNS"); do wall java -version; done | median)
 echo
 echo "java -version: $jv ms"
 echo
-echo "| command | without the archive (SOFTPROMPT_CDS=off) | with it (default) |"
-echo "|---|---|---|"
+if [ -n "${BEFORE:-}" ]; then
+  echo "| command | before ($BEFORE) | without the archive (SOFTPROMPT_CDS=off) | with it (default) |"
+  echo "|---|---|---|---|"
+else
+  echo "| command | without the archive (SOFTPROMPT_CDS=off) | with it (default) |"
+  echo "|---|---|---|"
+fi
 for what in version help infer; do
   row="| $what |"
+  if [ -n "${BEFORE:-}" ]; then
+    case $what in
+      version) cmd=("$BEFORE" --version) ;;
+      help) cmd=("$BEFORE" --help) ;;
+      infer) cmd=("$BEFORE" "${infer[@]:1}") ;;
+    esac
+    "${cmd[@]}" > /dev/null 2>&1 || true
+    row+=" $(for i in $(seq "$RUNS"); do wall "${cmd[@]}"; done | median) ms |"
+  fi
   for cds in off on; do
     case $what in
       version) cmd=("$bin" --version) ;;

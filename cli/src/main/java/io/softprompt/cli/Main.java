@@ -114,6 +114,7 @@ public final class Main implements Callable<Integer> {
         Thread t = new Thread(() -> {
             try {
                 Placement.preloadNativeLibrary();
+                Startup.mark("native");
             } catch (RuntimeException | LinkageError e) {
                 // the command's own first use of the engine reports it, with the command's error handling
             }

@@ -60,20 +60,24 @@ public final class LoadedModel implements AutoCloseable {
      */
     public static LoadedModel load(Path folder, String name, String device, String dtype) {
         ModelFolder opened = ModelFolder.open(folder);
-        Device dev = Placement.device(device); // loads the engine's native library on first use
-        Startup.mark("engine");
-        ModelFolder mf = opened.withDtype(Placement.dtype(dtype, dev, opened.weights()));
-        ModelRegistry.Factory factory = ModelRegistry.factory(mf);
-        TextTokenizer tok = TextTokenizer.open(mf.tokenizerFile());
-        NDManager manager = NDManager.newBaseManager(dev);
+        // the tokenizer first: its own native library loads while PyTorch's may still be loading (Main starts that)
+        TextTokenizer tok = TextTokenizer.open(opened.tokenizerFile());
+        NDManager manager = null;
         try {
+            Device dev = Placement.device(device); // loads the engine's native library on first use
+            Startup.mark("engine");
+            ModelFolder mf = opened.withDtype(Placement.dtype(dtype, dev, opened.weights()));
+            ModelRegistry.Factory factory = ModelRegistry.factory(mf);
+            manager = NDManager.newBaseManager(dev);
             LanguageModel lm = factory.load(mf, manager, tok);
             LoadedModel loaded = new LoadedModel(folder, name, lm, tok, manager);
             loaded.dtype = mf.dtype();
             Startup.mark("model");
             return loaded;
         } catch (RuntimeException e) {
-            manager.close();
+            if (manager != null) {
+                manager.close();
+            }
             tok.close();
             throw e;
         }
