@@ -207,7 +207,7 @@ class SafeEdgesTest {
         Path latin1 = tmp.resolve("latin1.tsv");
         Files.write(latin1, "text\ty\nfine\tpos\ncaf\u00e9 cr\u00e8me\tneg\n".getBytes(StandardCharsets.ISO_8859_1));
         String l = refused("train", "--task", task.toString(), "--model", model, "--train", latin1.toString(),
-                "--dev", latin1.toString());
+                "--dev", latin1.toString(), "-o", tmp.resolve("latin1.sp").toString());
         assertTrue(l.contains("latin1.tsv:3: not valid UTF-8 text (at byte 4 of the line); save the file as UTF-8"), l);
     }
 
@@ -319,9 +319,11 @@ class SafeEdgesTest {
         }
         Files.delete(copy.resolve("model.safetensors"));
         SafetensorsWriter.write(copy.resolve("model.safetensors"), t, Map.of("format", "pt"));
-        String e = refused("train", "--task", task.toString(), "--model", copy.toString(), "--steps", "2");
+        String e = refused("train", "--task", task.toString(), "--model", copy.toString(), "--steps", "2", "-o",
+                tmp.resolve("damaged.sp").toString());
         assertTrue(e.contains("tensor " + UserException.quote(damaged) + " holds non-finite values")
                 && e.contains("the model's weights are damaged"), e);
+        assertFalse(Files.exists(tmp.resolve("damaged.run")), "the refused run leaves no run folder");
         String infer = refused("infer", "--prompt", sp.toString(), "--model", copy.toString(), "a fine film");
         assertTrue(infer.contains("the model's weights are damaged"), infer);
     }

@@ -285,8 +285,9 @@ class TrustworthyTest {
         Path nHead = FixtureCopies.copy(gpt2(), tmp.resolve("zero-heads"), "F32", 1);
         Files.writeString(nHead.resolve("config.json"), Files.readString(nHead.resolve("config.json"))
                 .replaceAll("\"n_head\": *[0-9]+", "\"n_head\": 0"));
-        String zero = fails("train", "--model", nHead.toString(), "--task", task.toString());
+        String zero = fails("train", "--model", nHead.toString(), "--task", task.toString(), "-o", tmp.resolve("zero.sp").toString());
         assertTrue(zero.contains("config.json: 'n_head' must be a positive whole number (got 0)"), zero);
+        assertFalse(Files.exists(tmp.resolve("zero.run")), "a run refused before it wrote anything leaves no run folder");
     }
 
     @Test

@@ -53,6 +53,7 @@ public final class RunDir implements AutoCloseable {
     private EventFile events;
     private FileChannel lockChannel;
     private FileLock lock;
+    private boolean created; // this run made the folder: closed holding nothing but its lock, it goes again
 
     private RunDir(Path dir) {
         this.dir = dir.toAbsolutePath().normalize();
@@ -69,6 +70,7 @@ public final class RunDir implements AutoCloseable {
             throw new UserException("{{run_dir}} " + dir + ": exists and is not a folder");
         }
         try {
+            r.created = !Files.exists(r.dir);
             Files.createDirectories(r.dir);
         } catch (IOException e) {
             throw new UserException("{{run_dir}} " + dir + ": cannot create: " + AtomicFiles.reason(e));
@@ -155,7 +157,11 @@ public final class RunDir implements AutoCloseable {
         }
     }
 
-    /** Releases the lock (the .lock file stays; its lock is what counts). */
+    /**
+     * Releases the lock (the .lock file stays; its lock is what counts), except that a folder this run
+     * made and left holding nothing but its lock (a run refused before it wrote anything: a model that
+     * will not load, say) is removed, so a refusal leaves nothing behind.
+     */
     @Override
     public void close() {
         if (events != null) {
@@ -178,6 +184,17 @@ public final class RunDir implements AutoCloseable {
         } finally {
             lock = null;
             lockChannel = null;
+        }
+        if (created) {
+            created = false;
+            try (Stream<Path> s = Files.list(dir)) {
+                if (s.allMatch(p -> p.getFileName().toString().equals(LOCK))) {
+                    Files.deleteIfExists(dir.resolve(LOCK));
+                    Files.deleteIfExists(dir);
+                }
+            } catch (IOException ignored) {
+                // an empty folder left behind is harmless: the next run in it starts fresh
+            }
         }
     }
 
