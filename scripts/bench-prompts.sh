@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Many prompts at the speed of one: the same SST-2 dev rows scored with K = 1, 4, 16, 64 distinct prompts
+# (different N and tasks, one in four deep) mixed in every batch, through the scorer with its prefix
+# cache, on GPT-2-small shapes (random weights, real GPT-2 tokenizer): rows/s, its ratio to K = 1, and
+# p50/p99 batch latency (io.softprompt.bench.PromptsBenchmark). Prints the machine's matmul rate first.
+# Not a test: run it on a quiet machine.
+#   scripts/bench-prompts.sh [ROWS]          (ROWS default 256; about 3 minutes)
+# Env: SHARED (default ../shared); WORK (default a temp folder).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED=${SHARED:-../shared}
+. scripts/lib.sh
+need_shared
+WORK=${WORK:-${TMPDIR:-/tmp}/softprompt-bench}
+[ -x target/softprompt/bin/softprompt ] || mvn -B -q package -DskipTests
+CP="target/softprompt/lib/*"
+model="$WORK/gpt2-small-random"
+if [ ! -f "$model/model.safetensors" ]; then
+  echo "writing random gpt2-small weights to $model (once)" >&2
+  java -Xmx6g -cp "$CP" io.softprompt.bench.RandomModel gpt2-small "$model" \
+    "$SHARED/tokenizers/gpt2/tokenizer.json" "$SHARED/data/sst2/train.tsv" >&2
+fi
+export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
+echo "$(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ)"
+java -cp "$CP" io.softprompt.bench.MatmulRate
+java -Xmx1g -XX:+UseSerialGC -XX:MaxDirectMemorySize=64g -Dai.djl.offline=true -cp "$CP" \
+  io.softprompt.bench.PromptsBenchmark "$model" "$SHARED/data/sst2" "${1:-256}" 2> >(grep -v DEBUG >&2)
