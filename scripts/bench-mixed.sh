@@ -11,12 +11,7 @@ SHARED=${SHARED:-../shared}
 need_shared
 WORK=${WORK:-${TMPDIR:-/tmp}/softprompt-bench}
 [ -x target/softprompt/bin/softprompt ] || mvn -B -q package -DskipTests
-model="$WORK/gpt2-small-random"
-if [ ! -f "$model/model.safetensors" ]; then
-  echo "writing random gpt2-small weights to $model (once)" >&2
-  java -Xmx6g -cp "target/softprompt/lib/*" io.softprompt.bench.RandomModel gpt2-small "$model" \
-    "$SHARED/tokenizers/gpt2/tokenizer.json" "$SHARED/data/sst2/train.tsv" >&2
-fi
+model=$(gpt2_small_model)
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 java -Xmx1g -XX:+UseSerialGC -XX:MaxDirectMemorySize=64g -Dai.djl.offline=true -cp "target/softprompt/lib/*" \
   io.softprompt.bench.MixedBenchmark "$model" "$SHARED/data/sst2" "${1:-872}"

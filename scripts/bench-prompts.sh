@@ -14,12 +14,7 @@ need_shared
 WORK=${WORK:-${TMPDIR:-/tmp}/softprompt-bench}
 [ -x target/softprompt/bin/softprompt ] || mvn -B -q package -DskipTests
 CP="target/softprompt/lib/*"
-model="$WORK/gpt2-small-random"
-if [ ! -f "$model/model.safetensors" ]; then
-  echo "writing random gpt2-small weights to $model (once)" >&2
-  java -Xmx6g -cp "$CP" io.softprompt.bench.RandomModel gpt2-small "$model" \
-    "$SHARED/tokenizers/gpt2/tokenizer.json" "$SHARED/data/sst2/train.tsv" >&2
-fi
+model=$(gpt2_small_model)
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 echo "$(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ)"
 java -cp "$CP" io.softprompt.bench.MatmulRate

@@ -21,12 +21,7 @@ STEPS=${1:-20}
 [ -x target/softprompt/bin/softprompt ] || mvn -B -q package -DskipTests
 CP="target/softprompt/lib/*"
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
-model="$WORK/gpt2-small-random"
-if [ ! -f "$model/model.safetensors" ]; then
-  echo "writing random gpt2-small weights to $model (once)" >&2
-  java -Xmx6g -cp "$CP" io.softprompt.bench.RandomModel gpt2-small "$model" \
-    "$SHARED/tokenizers/gpt2/tokenizer.json" "$SHARED/data/sst2/train.tsv" >&2
-fi
+model=$(gpt2_small_model)
 
 echo "$(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ)"
 java -cp "$CP" io.softprompt.bench.MatmulRate

@@ -8,3 +8,15 @@ need_shared() {
     exit 2
   fi
 }
+
+# gpt2_small_model: prints the folder of the random GPT-2-small checkpoint (real GPT-2 tokenizer) the
+# benchmarks share, writing it once to $WORK/gpt2-small-random.
+gpt2_small_model() {
+  local model="$WORK/gpt2-small-random"
+  if [ ! -f "$model/model.safetensors" ]; then
+    echo "writing random gpt2-small weights to $model (once)" >&2
+    java -Xmx6g -cp "target/softprompt/lib/*" io.softprompt.bench.RandomModel gpt2-small "$model" \
+      "$SHARED/tokenizers/gpt2/tokenizer.json" "$SHARED/data/sst2/train.tsv" >&2
+  fi
+  echo "$model"
+}

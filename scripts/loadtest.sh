@@ -18,12 +18,7 @@ THREADS=${2:-8}
 sp=target/softprompt/bin/softprompt
 CP="target/softprompt/lib/*"
 [ -x "$sp" ] || mvn -B -q package -DskipTests
-model="$WORK/gpt2-small-random"
-if [ ! -f "$model/model.safetensors" ]; then
-  echo "writing random gpt2-small weights to $model (once)" >&2
-  java -Xmx6g -cp "$CP" io.softprompt.bench.RandomModel gpt2-small "$model" \
-    "$SHARED/tokenizers/gpt2/tokenizer.json" "$SHARED/data/sst2/train.tsv" >&2
-fi
+model=$(gpt2_small_model)
 lt="$WORK/loadtest"
 rm -rf "$lt" && mkdir -p "$lt/prompts"
 cat > "$lt/review.json" <<JSON

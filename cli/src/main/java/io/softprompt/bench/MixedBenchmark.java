@@ -50,11 +50,7 @@ public final class MixedBenchmark {
         int batch = 32;
         try (LoadedModel model = LoadedModel.load(modelDir, modelDir.getFileName().toString())) {
             Task a = Task.resolve("sst2");
-            LinkedHashMap<String, String> v = new LinkedHashMap<>();
-            v.put("0", " bad");
-            v.put("1", " good");
-            Task b = new Task("review", "Review: {sentence} Verdict:", "sentence", "label", v, null, null, null, null)
-                    .validated("review");
+            Task b = reviewTask();
             List<Example> dev = TsvReader.read(DataSource.file(sst2.resolve("dev.tsv")), a, true);
             dev = dev.subList(0, Math.min(limit, dev.size()));
             Task[] tasks = {a, b};
@@ -113,6 +109,14 @@ public final class MixedBenchmark {
             System.out.printf(Locale.ROOT, "agreement    %d/%d same label, largest probability difference %.1e%n", agree,
                     items.size(), worst);
         }
+    }
+
+    /** A second task on SST-2's sentences: "Review: {sentence} Verdict:" → bad/good. */
+    static Task reviewTask() {
+        LinkedHashMap<String, String> v = new LinkedHashMap<>();
+        v.put("0", " bad");
+        v.put("1", " good");
+        return new Task("review", "Review: {sentence} Verdict:", "sentence", "label", v, null, null, null, null).validated("review");
     }
 
     /** (a): per task, in input order, prompt recomputed each batch, vocabulary logits everywhere. */

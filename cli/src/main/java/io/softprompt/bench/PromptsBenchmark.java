@@ -11,7 +11,6 @@ import io.softprompt.scoring.Scorer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
@@ -40,11 +39,7 @@ public final class PromptsBenchmark {
         int batch = 32;
         try (LoadedModel model = LoadedModel.load(modelDir, modelDir.getFileName().toString(), "cpu", "float32")) {
             Task a = Task.resolve("sst2");
-            LinkedHashMap<String, String> v = new LinkedHashMap<>();
-            v.put("0", " bad");
-            v.put("1", " good");
-            Task b = new Task("review", "Review: {sentence} Verdict:", "sentence", "label", v, null, null, null, null)
-                    .validated("review");
+            Task b = MixedBenchmark.reviewTask();
             Encoder[] enc = {new Encoder(model.tokenizer(), a, 128, model.lm()), new Encoder(model.tokenizer(), b, 128, model.lm())};
             List<Example> dev = TsvReader.read(DataSource.file(sst2.resolve("dev.tsv")), a, true);
             dev = dev.subList(0, Math.min(limit, dev.size()));
