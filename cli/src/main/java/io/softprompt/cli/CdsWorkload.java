@@ -1,13 +1,12 @@
 package io.softprompt.cli;
 
+import io.softprompt.util.AtomicFiles;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * The commands whose classes the distribution's class-data-sharing archive ({@code lib/softprompt.jsa})
@@ -32,7 +31,7 @@ public final class CdsWorkload {
             System.exit(2);
         }
         Path dir = Path.of(args[0]).toAbsolutePath();
-        delete(dir);
+        AtomicFiles.deleteTree(dir);
         Files.createDirectories(dir);
         String models = dir.resolve("models").toString();
         String prompt = dir.resolve("p.sp").toString();
@@ -51,18 +50,7 @@ public final class CdsWorkload {
                 failed++;
             }
         }
-        delete(dir);
+        AtomicFiles.deleteTree(dir);
         System.exit(failed == 0 ? 0 : 1);
-    }
-
-    private static void delete(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> all = Files.walk(dir)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
     }
 }

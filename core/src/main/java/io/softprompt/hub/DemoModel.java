@@ -11,7 +11,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -50,7 +49,7 @@ public final class DemoModel {
             Gpt2Checkpoint.writeRandom(staging, new Gpt2Checkpoint.Shape(LAYERS, HIDDEN, HEADS, vocab.size(), POSITIONS),
                     SEED, Map.of("bos_token_id", 0, "eos_token_id", 0, "softprompt_demo", true));
             if (Files.exists(dir)) {
-                deleteTree(dir);
+                AtomicFiles.deleteTree(dir);
             }
             AtomicFiles.move(staging, dir);
             return dir;
@@ -58,7 +57,7 @@ public final class DemoModel {
             throw new UserException("cannot create the demo model in " + dir + ": " + e.getMessage());
         } finally {
             try {
-                deleteTree(staging);
+                AtomicFiles.deleteTree(staging);
             } catch (IOException ignored) {
                 // best effort
             }
@@ -121,16 +120,5 @@ public final class DemoModel {
         vocab.forEach(v::put);
         model.put("unk_token", "[UNK]");
         AtomicFiles.writeString(file, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(root));
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

@@ -13,11 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * The default model shipped inside the library: sentiment-lm, a 4-layer d128 GPT-2 (6,000-word
@@ -70,7 +68,7 @@ public final class EmbeddedModel {
         }
         Path staging = modelsDir.resolve("." + NAME + ".tmp-" + ProcessHandle.current().pid());
         try {
-            deleteTree(staging);
+            AtomicFiles.deleteTree(staging);
             for (Map.Entry<String, String> f : files.entrySet()) {
                 Path target = staging.resolve(f.getKey());
                 Files.createDirectories(target.getParent());
@@ -89,7 +87,7 @@ public final class EmbeddedModel {
             }
             Files.writeString(staging.resolve(".manifest"), String.join("\n", files.values()));
             if (Files.exists(dir)) {
-                deleteTree(dir);
+                AtomicFiles.deleteTree(dir);
             }
             AtomicFiles.move(staging, dir);
             return dir;
@@ -97,7 +95,7 @@ public final class EmbeddedModel {
             throw new UserException("cannot put the embedded model in " + dir + ": " + AtomicFiles.reason(e));
         } finally {
             try {
-                deleteTree(staging);
+                AtomicFiles.deleteTree(staging);
             } catch (IOException ignored) {
                 // best effort
             }
@@ -129,16 +127,5 @@ public final class EmbeddedModel {
     /** SST-2 dev. */
     public static Path devData(Path folder) {
         return folder.resolve("data/dev.tsv");
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

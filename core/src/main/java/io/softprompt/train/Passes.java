@@ -70,14 +70,10 @@ final class Passes {
         int from = 0;
         while (from < rows.size()) {
             int to = from + 1;
-            while (to < rows.size() && to - from < maxRows
-                    && (tokenBudget <= 0 || (long) (to - from + 1) * rows.get(to).length() <= tokenBudget)) {
+            // under a budget, as many rows as fit (whatever the batch sizes); else the largest batch's rows
+            while (to < rows.size() && (tokenBudget > 0 ? (long) (to - from + 1) * rows.get(to).length() <= tokenBudget
+                    : to - from < maxRows)) {
                 to++;
-            }
-            if (tokenBudget > 0) { // under a budget, as many rows as fit, whatever the batch sizes
-                while (to < rows.size() && (long) (to - from + 1) * rows.get(to).length() <= tokenBudget) {
-                    to++;
-                }
             }
             // the pass's rows, grouped by run in pack order
             Map<PackMember, List<Encoder.Encoded>> byRun = new LinkedHashMap<>();

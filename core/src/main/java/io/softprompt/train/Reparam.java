@@ -7,6 +7,7 @@ import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
 import io.softprompt.util.UserException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
@@ -96,8 +97,8 @@ final class Reparam {
      */
     float[] rateScale(float network) {
         float[] s = new float[(int) size()];
-        java.util.Arrays.fill(s, network);
-        java.util.Arrays.fill(s, 0, n * d, 1f); // E comes first in θ
+        Arrays.fill(s, network);
+        Arrays.fill(s, 0, n * d, 1f); // E comes first in θ
         return s;
     }
 
