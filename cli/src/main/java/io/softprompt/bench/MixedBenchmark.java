@@ -73,7 +73,7 @@ public final class MixedBenchmark {
             naive(model, slots, items.subList(0, 2 * batch), batch);
             try (Scorer s = new Scorer(model.lm(), true)) {
                 List<Scorer.Item> w = items.subList(0, 2 * batch);
-                s.score(slots, w, Scorer.buckets(slots, w, batch, 0));
+                s.score(slots, w, s.batches(slots, w, batch, 0));
             }
 
             long t0 = System.nanoTime();
@@ -83,7 +83,7 @@ public final class MixedBenchmark {
             long passes;
             t0 = System.nanoTime();
             try (Scorer s = new Scorer(model.lm(), true)) {
-                full = s.score(slots, items, Scorer.buckets(slots, items, batch, 0));
+                full = s.score(slots, items, s.batches(slots, items, batch, 0));
                 passes = s.forwardPasses();
             }
             double fullSecs = (System.nanoTime() - t0) / 1e9;

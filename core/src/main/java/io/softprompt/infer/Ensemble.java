@@ -67,7 +67,7 @@ public enum Ensemble {
                 items.add(new Scorer.Item(m, r));                 // item index = row·k + member
             }
         }
-        float[][] flat = scorer.score(slots, items, Scorer.buckets(slots, items, batchSize * k, 0));
+        float[][] flat = scorer.score(slots, items, scorer.batches(slots, items, batchSize * k, 0));
         float[][][] out = new float[rows.size()][k][];
         for (int i = 0; i < rows.size(); i++) {
             for (int m = 0; m < k; m++) {

@@ -68,7 +68,7 @@ public final class MultiTask {
         }
         float[][] probs;
         try (Scorer scorer = new Scorer(model.lm(), how.prefixCache())) {
-            probs = scorer.score(slots, items, Scorer.buckets(slots, items, how.batchSize(), how.tokenBudget()));
+            probs = scorer.score(slots, items, scorer.batches(slots, items, how.batchSize(), how.tokenBudget()));
         }
         float[][] byRow = new float[rows.size()][];
         for (int k = 0; k < items.size(); k++) {

@@ -128,33 +128,51 @@ public final class Scorer implements AutoCloseable {
     }
 
     /**
-     * Batches of item indices: items sorted by their prompt's length N_i, then by length (N_i + T_i),
-     * so that padding stays small, cut at {@code batchSize} rows or when B × S would pass
-     * {@code tokenBudget} (0: no budget). N first because the prefix cache lays a batch out as [the
-     * longest prompt][the longest text]: rows sorted by N + T alone put an N 10 row of 40 tokens beside
-     * an N 30 row of 20 and padded both to 70 (scripts/bench-prompts.sh: 64 prompts of N 10/20/30 ran at
-     * 0.62× one prompt's rows/s that way). The only length bucketer: every scoring path batches this way.
+     * Batches of item indices for this scorer, cut at {@code batchSize} rows or when B × S would pass
+     * {@code tokenBudget} (0: no budget), items sorted so that padding stays small. The order follows
+     * how a batch is laid out. With the prefix cache a batch is [the longest prompt's cache][the longest
+     * text]: the prompt positions only take part in attention, so items are sorted by text length T
+     * alone and rows of N 10, 20 and 30 share a pass (scripts/bench-prompts.sh, 64 input prompts of N
+     * 10/20/30: 0.62× one prompt's rows/s sorted by N + T, 0.77× by N then T, by T alone in the line
+     * docs/bench-prompts.md gives). Without it each row is [its prompt][its text] padded to the longest
+     * N + T, so items are sorted by N + T. The only length bucketer: every scoring path batches this way.
      */
-    public static List<int[]> buckets(List<Slot> slots, List<Item> items, int batchSize, int tokenBudget) {
+    public List<int[]> batches(List<Slot> slots, List<Item> items, int batchSize, int tokenBudget) {
+        return buckets(slots, items, batchSize, tokenBudget, prefixCache);
+    }
+
+    /** As {@link #batches}: {@code cached} says the batch is laid out as [prompt cache][text]. */
+    static List<int[]> buckets(List<Slot> slots, List<Item> items, int batchSize, int tokenBudget, boolean cached) {
         Integer[] order = new Integer[items.size()];
         for (int i = 0; i < order.length; i++) {
             order[i] = i;
         }
-        Arrays.sort(order, Comparator.comparingInt((Integer i) -> slots.get(items.get(i).slot()).tokens())
-                .thenComparingInt(i -> length(slots, items.get(i))).thenComparingInt(i -> i));
+        Comparator<Integer> byLength = cached
+                ? Comparator.comparingInt((Integer i) -> items.get(i).row().ids().length)
+                        .thenComparingInt(i -> slots.get(items.get(i).slot()).tokens())
+                : Comparator.comparingInt((Integer i) -> length(slots, items.get(i)));
+        Arrays.sort(order, byLength.thenComparingInt(i -> i));
         List<int[]> out = new ArrayList<>();
         List<Integer> cur = new ArrayList<>();
+        int longestN = 0;
+        int longestT = 0;
         int longest = 0;
         for (int i : order) {
-            int len = length(slots, items.get(i));
-            int s = Math.max(longest, len);
+            int n = slots.get(items.get(i).slot()).tokens();
+            int t = items.get(i).row().ids().length;
+            // S of the batch with this item in it: [longest N][longest T] cached, the longest N + T inline
+            int s = cached ? Math.max(longestN, n) + Math.max(longestT, t) : Math.max(longest, n + t);
             if (!cur.isEmpty() && (cur.size() == batchSize || (tokenBudget > 0 && (long) s * (cur.size() + 1) > tokenBudget))) {
                 out.add(cur.stream().mapToInt(Integer::intValue).toArray());
                 cur.clear();
-                s = len;
+                longestN = 0;
+                longestT = 0;
+                longest = 0;
             }
             cur.add(i);
-            longest = s;
+            longestN = Math.max(longestN, n);
+            longestT = Math.max(longestT, t);
+            longest = Math.max(longest, n + t);
         }
         if (!cur.isEmpty()) {
             out.add(cur.stream().mapToInt(Integer::intValue).toArray());
@@ -173,7 +191,7 @@ public final class Scorer implements AutoCloseable {
             items.add(new Item(0, r));
         }
         try {
-            return score(slots, items, buckets(slots, items, batchSize, 0));
+            return score(slots, items, batches(slots, items, batchSize, 0));
         } finally {
             forget(slot);
             dropForgotten();

@@ -146,11 +146,11 @@ class ScorerTest {
                         for (int i = 0; i < 9; i++) {
                             items.add(new Scorer.Item(i % 2, encoders.get(i % 2).encode(TEXTS[i % TEXTS.length], -1)));
                         }
-                        float[][] plain = new Scorer(m.lm()).score(slots, items, Scorer.buckets(slots, items, 4, 0));
+                        float[][] plain = new Scorer(m.lm()).score(slots, items, Scorer.buckets(slots, items, 4, 0, false));
                         try (Scorer cached = new Scorer(m.lm(), true)) {
                             assertTrue(cached.cached());
                             // mixed batches (prompts of lengths 4 and 7 side by side) and one-prompt batches
-                            List<int[]> mixed = Scorer.buckets(slots, items, 4, 0);
+                            List<int[]> mixed = cached.batches(slots, items, 4, 0);
                             assertTrue(mixed.stream().anyMatch(bt -> Arrays.stream(bt)
                                     .map(i -> items.get(i).slot()).distinct().count() > 1), "some batch mixes prompts");
                             List<int[]> single = new ArrayList<>(); // one prompt per batch: its cache expanded, not stacked
@@ -246,17 +246,40 @@ class ScorerTest {
         for (int i = 0; i < 10; i++) {
             items.add(new Scorer.Item(i % 2, new Encoder.Encoded(new long[1 + i], -1)));
         }
-        List<int[]> b = Scorer.buckets(slots, items, 4, 40);
-        Set<Integer> seen = new TreeSet<>();
-        for (int[] batch : b) {
-            assertTrue(batch.length <= 4);
-            int s = 0;
-            for (int i : batch) {
-                s = Math.max(s, slots.get(items.get(i).slot()).tokens() + items.get(i).row().ids().length);
-                assertTrue(seen.add(i), "each item once");
+        for (boolean cached : new boolean[] {false, true}) {
+            List<int[]> b = Scorer.buckets(slots, items, 4, 40, cached);
+            Set<Integer> seen = new TreeSet<>();
+            for (int[] batch : b) {
+                assertTrue(batch.length <= 4);
+                int s = 0;
+                int n = 0;
+                int t = 0;
+                for (int i : batch) {
+                    s = Math.max(s, slots.get(items.get(i).slot()).tokens() + items.get(i).row().ids().length);
+                    n = Math.max(n, slots.get(items.get(i).slot()).tokens());
+                    t = Math.max(t, items.get(i).row().ids().length);
+                    assertTrue(seen.add(i), "each item once");
+                }
+                int width = cached ? n + t : s; // cached: [the longest prompt][the longest text]
+                assertTrue(width * batch.length <= 40 || batch.length == 1, "token budget: " + width + " x " + batch.length);
             }
-            assertTrue(s * batch.length <= 40 || batch.length == 1, "token budget: " + s + " x " + batch.length);
+            assertEquals(10, seen.size());
         }
-        assertEquals(10, seen.size());
+    }
+
+    @Test
+    void cachedBatchesSortByTextAloneAndInlineOnesByPromptPlusText() {
+        Encoder.Labels labels = new Encoder.Labels(new long[] {1, 2}, new long[][] {{1}, {2}});
+        List<Scorer.Slot> slots = List.of(new Scorer.Slot(new float[20], 10, labels), new Scorer.Slot(new float[60], 30, labels));
+        // texts of 5 and 25 tokens under each prompt: N + T is 15, 35, 35, 55
+        List<Scorer.Item> items = List.of(new Scorer.Item(0, new Encoder.Encoded(new long[5], -1)),
+                new Scorer.Item(1, new Encoder.Encoded(new long[25], -1)), new Scorer.Item(0, new Encoder.Encoded(new long[25], -1)),
+                new Scorer.Item(1, new Encoder.Encoded(new long[5], -1)));
+        // cached: the short texts together (whatever their prompts), then the long ones
+        assertEquals(List.of(List.of(0, 3), List.of(2, 1)), Scorer.buckets(slots, items, 2, 0, true).stream()
+                .map(bt -> Arrays.stream(bt).boxed().toList()).toList());
+        // inline: by N + T (15, then the two of 35, then 55)
+        assertEquals(List.of(List.of(0, 2), List.of(3, 1)), Scorer.buckets(slots, items, 2, 0, false).stream()
+                .map(bt -> Arrays.stream(bt).boxed().toList()).toList());
     }
 }
