@@ -5,6 +5,8 @@ import io.softprompt.infer.PromptRegistry;
 import io.softprompt.scoring.Generator;
 import io.softprompt.scoring.Scorer;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,12 +19,19 @@ import org.slf4j.LoggerFactory;
 /**
  * Gathers the items of concurrent requests, of any tasks, into batches: one worker thread (the model
  * runs one batch at a time) takes the first waiting item, waits up to the window for more, up to the
- * largest batch, then scores them all with {@link Scorer}; items of text-to-text tasks in the batch are
- * generated together ({@link Generator}: one batched pass per new token, with the key/value cache). The
- * queue is bounded: a request whose items do not all fit is refused whole (the server answers 503).
+ * largest batch, and under load also takes what is already waiting behind them, up to {@link #GATHER}
+ * batches' worth; it lays them into passes of similar length ({@link Scorer#batches}) and scores one
+ * pass at a time, answering each pass's items as it ends, the pass holding the oldest item first.
+ * Gathering more than one batch is what keeps a loaded server from padding every pass to the longest of
+ * whatever 32 items arrived together (scripts/bench-prompts.sh: one prompt served at about half the
+ * scorer's rows/s before). Items of text-to-text tasks are generated together ({@link Generator}: one
+ * batched pass per new token, with the key/value cache). The queue is bounded: a request whose items do
+ * not all fit is refused whole (the server answers 503).
  */
 public final class MicroBatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MicroBatcher.class);
+    /** The most batches' worth of waiting items laid out into passes together. */
+    static final int GATHER = 4;
 
     /**
      * One item waiting for its answer: class probabilities (float[]) for a classification item, a
@@ -86,6 +95,9 @@ public final class MicroBatcher implements AutoCloseable {
                     }
                     batch.add(p);
                 }
+                if (batch.size() == maxBatch) {
+                    queue.drainTo(batch, (GATHER - 1) * maxBatch); // under load: what already waits, no more waiting
+                }
                 List<Pending> gen = batch.stream().filter(p -> p.generate() != null).toList();
                 score(batch.stream().filter(p -> p.generate() == null).toList());
                 generate(gen);
@@ -131,13 +143,14 @@ public final class MicroBatcher implements AutoCloseable {
             }
             items.add(new Scorer.Item(k, p.row()));
         }
-        List<int[]> batches = Scorer.buckets(slots, items, maxBatch, tokenBudget);
-        for (int[] b : batches) {
-            metrics.batch(b.length);
-        }
-        float[][] probs = scorer.score(slots, items, batches);
-        for (int i = 0; i < batch.size(); i++) {
-            batch.get(i).result().complete(probs[i]);
+        List<int[]> passes = new ArrayList<>(scorer.batches(slots, items, maxBatch, tokenBudget));
+        passes.sort(Comparator.comparingInt(p -> Arrays.stream(p).min().orElse(0))); // the oldest item's pass first
+        for (int[] pass : passes) {
+            metrics.batch(pass.length);
+            float[][] probs = scorer.score(slots, items, List.of(pass));
+            for (int i : pass) {
+                batch.get(i).result().complete(probs[i]);
+            }
         }
     }
 

@@ -172,6 +172,32 @@ class PredictServerTest {
     }
 
     @Test
+    void moreItemsThanABatchAreLaidIntoPassesAndAllAnsweredAsInfer() throws Exception {
+        // 16 items at once (the batch is 8): the batcher takes them together, lays them into passes by
+        // length and answers pass by pass; every answer must still be infer's
+        Map<String, JsonNode> expected = inferAnswers();
+        String[] names = {"mood", "topic", "grade"};
+        List<Map<String, Object>> items = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            String task = names[i % 3];
+            String x = TEXTS[(i * 3) % TEXTS.length];
+            items.add(Map.of("task", task, "text", x, "id", task + "|" + x));
+        }
+        int before = Json.MAPPER.readTree(get("/metrics").body()).get("batches").get("count").asInt();
+        HttpResponse<String> resp = post("/v1/predict", Json.write(Map.of("items", items)));
+        assertEquals(200, resp.statusCode(), resp.body());
+        JsonNode res = Json.MAPPER.readTree(resp.body()).get("results");
+        assertEquals(16, res.size());
+        for (int i = 0; i < 16; i++) {
+            assertEquals(items.get(i).get("id"), res.get(i).get("id").asText(), "answers in the request's order");
+            assertSame(expected.get(res.get(i).get("id").asText()), res.get(i));
+        }
+        JsonNode batches = Json.MAPPER.readTree(get("/metrics").body()).get("batches");
+        assertTrue(batches.get("count").asInt() - before >= 2, "16 items in passes of at most 8");
+        assertTrue(batches.get("max_size").asInt() <= 8);
+    }
+
+    @Test
     void badRequestsGetFourHundredsAndTheServerLivesOn() throws Exception {
         String longText = "x".repeat(201);
         StringBuilder many = new StringBuilder("{\"items\": [");
