@@ -188,10 +188,7 @@ public final class PromptsBenchmark {
                             tasks[mix.task(p)], "vocab"));
                     int width = model.lm().hiddenSize();
                     if (mix.deep(p)) {
-                        meta.put(PromptFile.DEPTH, PromptFile.DEEP);
-                        meta.put(PromptFile.HIDDEN_SIZE, Integer.toString(model.lm().hiddenSize()));
-                        meta.put(PromptFile.PREFIX_LAYERS, Integer.toString(model.lm().attention().layers()));
-                        meta.put(PromptFile.PREFIX_KV_HEADS, Integer.toString(model.lm().attention().kvHeads()));
+                        PromptFile.markDeep(meta, model);
                         width = model.lm().attention().prefixWidth();
                     }
                     Prompt prompt = new Prompt(mix.values(model, enc[mix.task(p)], p), mix.tokens(p), width, meta);

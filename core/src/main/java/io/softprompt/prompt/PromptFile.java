@@ -101,6 +101,14 @@ public final class PromptFile {
         return m;
     }
 
+    /** Marks {@code meta} as a deep prompt's for this model: depth, hidden size, layers and key/value heads. */
+    public static void markDeep(Map<String, String> meta, LoadedModel model) {
+        meta.put(DEPTH, DEEP);
+        meta.put(HIDDEN_SIZE, Integer.toString(model.lm().hiddenSize()));
+        meta.put(PREFIX_LAYERS, Integer.toString(model.lm().attention().layers()));
+        meta.put(PREFIX_KV_HEADS, Integer.toString(model.lm().attention().kvHeads()));
+    }
+
     /** Writes atomically: temp file + rename. The "format" and "format_version" keys are set here. */
     public static void write(Path file, Prompt prompt) throws IOException {
         AtomicFiles.write(file, writer(prompt));

@@ -107,10 +107,7 @@ final class JobRun implements AutoCloseable {
         Map<String, String> meta = PromptFile.metadata(model, modelName, job.task, init.id());
         meta.put(PromptFile.TRAIN_CONFIG, Json.write(c));
         if (c.deep()) {
-            meta.put(PromptFile.DEPTH, PromptFile.DEEP);
-            meta.put(PromptFile.HIDDEN_SIZE, Integer.toString(model.lm().hiddenSize()));
-            meta.put(PromptFile.PREFIX_LAYERS, Integer.toString(model.lm().attention().layers()));
-            meta.put(PromptFile.PREFIX_KV_HEADS, Integer.toString(model.lm().attention().kvHeads()));
+            PromptFile.markDeep(meta, model);
         }
         Scorer scorer = new Scorer(model.lm(), true, c.padTo());
         Trainer.Evaluation eval = job.task.textToText()
