@@ -225,8 +225,10 @@ final class PackMember implements AutoCloseable {
      * The step's figures, to the listener and (every log_every steps) metrics.jsonl; the evaluation
      * when due, which keeps the best prompt and counts patience. secs is the shared step's time,
      * packRows the rows of every run in it.
+     *
+     * @return whether this step evaluated
      */
-    void logAndEvaluate(double gradNorm, double secs, int packRows) {
+    boolean logAndEvaluate(double gradNorm, double secs, int packRows) {
         // a run's share of a shared pass's time: its rows' share of the pass's rows
         double mine = secs * rows.size() / Math.max(1, packRows);
         if (state.step > step0 + 3) { // steady state: the first steps pay for warm-up of the native library
@@ -241,7 +243,8 @@ final class PackMember implements AutoCloseable {
         if (cfg.logEvery() > 0 && (step % cfg.logEvery() == 0 || step == total || step == 1)) {
             line = logLine(step, state.lastLoss, lr, gradNorm, rate, started);
         }
-        if (evaluates && (step % cfg.evalEvery() == 0 || step == total)) {
+        boolean evaluated = evaluates && (step % cfg.evalEvery() == 0 || step == total);
+        if (evaluated) {
             float[] current = trainable.values();
             run.listener().onEvalStart(step, run.devSize());
             Evaluator.Result r = run.eval().evaluate(current);
@@ -264,6 +267,7 @@ final class PackMember implements AutoCloseable {
             line.put("rss_mb", Rss.currentMb()); // at the end of the step, evaluation included
             dir.log(line);
         }
+        return evaluated;
     }
 
     /** Whether this step ends with a checkpoint of its own: every checkpoint_every steps and at the end. */

@@ -7,6 +7,7 @@ import io.softprompt.eval.Evaluator;
 import io.softprompt.eval.Metrics;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.scoring.PackedLoss;
+import io.softprompt.util.NativeHeap;
 import io.softprompt.util.UserException;
 import java.util.ArrayList;
 import java.util.List;
@@ -230,14 +231,19 @@ public final class Trainer {
                 leave(members, members, onLeave); // those resumed at their end
                 while (members.stream().anyMatch(PackMember::active)) {
                     List<PackMember> active = members.stream().filter(PackMember::active).toList();
-                    step(lm, root, active, tokenBudget);
+                    boolean pause = step(lm, root, active, tokenBudget); // true when it evaluated
                     // ---- checkpoint: in a pack all at once when one is due or one leaves ----
                     boolean all = members.size() > 1
                             && active.stream().anyMatch(m -> !m.active() || m.checkpointDue());
                     for (PackMember m : active) {
                         if (m.failure == null && (all || m.checkpointDue())) {
                             m.saveCheckpoint();
+                            pause = true;
                         }
+                    }
+                    // ---- after an evaluation or checkpoint: freed native memory back to the OS ----
+                    if (pause) {
+                        NativeHeap.release(); // jemalloc keeps freed pages (decay off); the JIT's among them
                     }
                     leave(members, active, onLeave);
                 }
@@ -262,8 +268,10 @@ public final class Trainer {
      * forward and backward over the micro-batches, the runs sharing passes (a data-parallel run's
      * loss and gradient come from its workers instead); then per run the finite check, clipping, the
      * optimiser's update, the log line and, when due, the evaluation that keeps the best prompt.
+     *
+     * @return whether a run evaluated
      */
-    private static void step(LanguageModel lm, NDManager root, List<PackMember> active, int tokenBudget) {
+    private static boolean step(LanguageModel lm, NDManager root, List<PackMember> active, int tokenBudget) {
         long t0 = System.nanoTime();
         // ---- schedule and batch ----
         for (PackMember m : active) {
@@ -286,6 +294,7 @@ public final class Trainer {
         }
         double secs = (System.nanoTime() - t0) / 1e9;
         int rows = active.stream().mapToInt(m -> m.cfg.rowsPerStep()).sum();
+        boolean evaluated = false;
         for (PackMember m : active) {
             // ---- finite check, clip, optimiser step ----
             double gradNorm = m.update();
@@ -293,7 +302,8 @@ public final class Trainer {
                 continue; // a non-finite loss or gradient: this run stops, its last good files kept
             }
             // ---- log, evaluate, keep the best, stop early ----
-            m.logAndEvaluate(gradNorm, secs, rows);
+            evaluated |= m.logAndEvaluate(gradNorm, secs, rows);
         }
+        return evaluated;
     }
 }
