@@ -10,7 +10,8 @@
 #      process (--workers 2): wall time, peak resident memory of all the sweep's processes together
 #      (sampled every 0.5 s), examples/s, rows per forward pass.
 #   scripts/bench-scale.sh [STEPS]
-# Env: SHARED (default ../shared); WORK (default a temp folder); ONLY=packs (the packs of part 1 only).
+# Env: SHARED (default ../shared); WORK (default a temp folder); ONLY=packs (the packs of part 1 only) or
+#      ONLY=sweep (part 2 only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${SHARED:-../shared}
@@ -25,10 +26,12 @@ model=$(gpt2_small_model)
 
 echo "$(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ)"
 java -cp "$CP" io.softprompt.bench.MatmulRate
+if [ "${ONLY:-}" != sweep ]; then
 echo "== in one process (ScaleBenchmark, $STEPS steps)"
 java -Xmx1g -XX:MaxDirectMemorySize=64g -Dai.djl.offline=true -cp "$CP" io.softprompt.bench.ScaleBenchmark "$model" \
   "$SHARED/data/sst2" "$STEPS" ${ONLY:+"$ONLY"} 2> >(grep -v DEBUG >&2)
 [ "${ONLY:-}" = packs ] && exit 0
+fi
 
 echo "== an 8-point sweep, three ways ($STEPS steps per run)"
 cfg="$WORK/sweep-scale.json"
@@ -44,7 +47,8 @@ peak_rss() {
   while kill -0 "$root" 2>/dev/null; do
     local sum=0 p
     for p in $root $(pgrep -P "$root" || true); do
-      sum=$((sum + $(awk '/VmRSS/ {print $2}' /proc/$p/status 2>/dev/null || echo 0)))
+      # a process that just ended may have no status file, or no VmRSS line (a zombie): 0
+      sum=$((sum + $(awk '/VmRSS/ { v = $2 } END { print v + 0 }' /proc/$p/status 2>/dev/null || echo 0)))
     done
     [ "$sum" -gt "$peak" ] && peak=$sum
     sleep 0.5
@@ -69,4 +73,4 @@ sweep_way() {
 sweep_way packed "packed (--pack 8)" --pack 8
 sweep_way budget "packed, --token-budget 1024" --pack 8 --token-budget 1024
 sweep_way workers "one run per process (--workers 2)" --workers 2
-echo "rows per forward pass: 64 packed (8 runs x batch 8), about 16 under the budget, 8 per process"
+echo "rows per forward pass: packed, the 64 rows of a step (8 runs x batch 8) sorted by length in passes of 8; under the budget as many as fit in 1,024 positions; 8 per process"
