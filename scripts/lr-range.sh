@@ -7,8 +7,10 @@
 #   mean     the mean of every evaluation after step 0 (the area under the dev curve over the budget: how
 #            fast and how far a run got, less noisy than any one step);
 #   to 0.55, to 0.58   mean steps to the first evaluation at or above it, over the seeds that reach it.
-# Then, per rate, whether residual converged at least as fast (its mean curve at least plain's, and it
-# reached 0.55 in no more mean steps). Reuses runs already in WORK. Not a test: about 40 minutes on 2 cores.
+# Then, per rate, the two methods paired by seed (same batches, same start): residual − plain in the mean
+# of the dev curve and in the mean training loss over the run, mean ± standard error over the seeds, and a
+# verdict: slower or faster where a difference passes two standard errors, else level. Reuses runs already
+# in WORK. Not a test: about 40 minutes on 2 cores (three seeds).
 # Env: SOFTPROMPT (the launcher; default target/softprompt/bin/softprompt), WORK (default a temp folder),
 #      SEEDS ("1 2 3"), RATES ("0.003 0.01 0.03 0.1 0.3"), STEPS (1500), FLAGS_residual (extra flags).
 set -euo pipefail
@@ -39,7 +41,19 @@ curve() {
          END { printf "%.4f %.4f %s %s\n", best, sum / n, (a ? a : "-"), (b ? b : "-") }'
 }
 
-# summary METHOD LR: one table row, and "mean to55" for the verdict on the last line
+# run_means METHOD LR SEED: "dev_curve_mean train_loss_mean" of one finished run (every evaluation after
+# step 0; every logged training loss after step 1)
+run_means() {
+  local f="$WORK/$1-lr$2-s$3.run/metrics.jsonl"
+  local c l
+  c=$(grep '"dev"' "$f" | sed -E 's/.*"step":([0-9]+).*"dev":\{[^}]*"accuracy":([0-9.]+).*/\1 \2/' |
+    awk '$1 > 0 { n++; t += $2 } END { printf "%.5f", t / n }')
+  l=$(grep -v '"dev"' "$f" | sed -E 's/.*"step":([0-9]+),"loss":([0-9.eE+-]+).*/\1 \2/' |
+    awk '$1 > 1 { n++; t += $2 } END { printf "%.5f", t / n }')
+  echo "$c $l"
+}
+
+# summary METHOD LR: one table row
 summary() {
   local m=$1 lr=$2 rows="" s
   for s in $SEEDS; do rows+="$(curve "$m" "$lr" "$s")"$'\n'; done
@@ -50,8 +64,7 @@ summary() {
           d = (k > 1) ? 1 / (k - 1) : 0
           printf "| %s | %s | %.4f ± %.4f | %.4f ± %.4f | %s | %s |\n", lr, m, mb, sqrt(vb * d), mu, sqrt(vu * d),
             (ca ? sprintf("%.0f%s", sa / ca, (ca < k ? sprintf(" (%d of %d)", ca, k) : "")) : "never"),
-            (cc ? sprintf("%.0f%s", sc / cc, (cc < k ? sprintf(" (%d of %d)", cc, k) : "")) : "never")
-          printf "%.4f %s\n", mu, (ca == k ? sa / ca : "inf") > "/dev/stderr" }' 2> "$WORK/$m-lr$lr.verdict"
+            (cc ? sprintf("%.0f%s", sc / cc, (cc < k ? sprintf(" (%d of %d)", cc, k) : "")) : "never") }'
 }
 
 echo "sentiment-lm, sst2, N 20, $STEPS steps x batch 16, dev every 50 steps, seeds $SEEDS; residual flags: --reparam residual ${FLAGS_residual:-}; $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -63,11 +76,20 @@ for lr in $RATES; do
   summary residual "$lr"
 done
 echo
+echo "Paired by seed (the same seed gives both methods the same batches and start), residual − plain, mean ± standard error:"
+echo
+echo "| lr | seeds | mean of the dev curve | train loss, mean over the run | verdict |"
+echo "|---|---|---|---|---|"
 for lr in $RATES; do
-  read -r pu pa < "$WORK/plain-lr$lr.verdict"
-  read -r ru ra < "$WORK/residual-lr$lr.verdict"
-  awk -v lr="$lr" -v pu="$pu" -v pa="$pa" -v ru="$ru" -v ra="$ra" 'BEGIN {
-    fast = (ra == "inf") ? (pa == "inf") : (pa == "inf" || ra + 0 <= pa + 0)
-    printf "lr %s: residual %s plain (mean of the curve %+.4f; steps to 0.55 %s vs %s)\n", lr,
-      (ru >= pu && fast) ? "converges at least as fast as" : "is slower than", ru - pu, ra, pa }'
+  for s in $SEEDS; do
+    echo "$(run_means plain "$lr" "$s") $(run_means residual "$lr" "$s")"
+  done | awk -v lr="$lr" '
+    { k++; dc[k] = $3 - $1; dl[k] = $4 - $2; sc += dc[k]; sl += dl[k] }
+    END { mc = sc / k; ml = sl / k; for (j = 1; j <= k; j++) { vc += (dc[j] - mc)^2; vl += (dl[j] - ml)^2 }
+          ec = (k > 1) ? sqrt(vc / (k - 1) / k) : 0; el = (k > 1) ? sqrt(vl / (k - 1) / k) : 0
+          slower = (mc < -2 * ec || ml > 2 * el); faster = (mc > 2 * ec || ml < -2 * el)
+          v = (k < 2) ? "one seed: no verdict" : slower ? "slower" : faster ? "faster" : "level (within 2 standard errors)"
+          printf "| %s | %d | %+.4f ± %.4f | %+.4f ± %.4f | %s |\n", lr, k, mc, ec, ml, el, v }'
 done
+echo
+echo "slower: the dev curve lower, or the training loss higher, by more than two standard errors; faster: the reverse."

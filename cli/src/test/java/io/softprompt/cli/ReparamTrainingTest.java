@@ -145,6 +145,23 @@ class ReparamTrainingTest {
         assertFalse(Arrays.equals(prompt[0], prompt[1]), "while E moves");
     }
 
+    /** Above 0.01, residual's network trains at 0.01 unless --reparam-lr says otherwise (docs/lr-range.md). */
+    @Test
+    void residualsNetworkRateIsCappedAtTheMeasuredDefault() throws Exception {
+        Path task = Fixtures.moodTask(tmp, 4);
+        float[][] v = new float[3][];
+        String[][] flags = {{}, {"--reparam-lr", "0.01"}, {"--reparam-lr", "0.1"}};
+        for (int i = 0; i < 3; i++) {
+            String[] args = append(train(task, "cap-" + i + ".sp", "--reparam", "residual"), flags[i]);
+            args[Arrays.asList(args).indexOf("--lr") + 1] = "0.1";
+            Cli.Run r = Cli.run(args);
+            assertEquals(0, r.code(), r.err());
+            v[i] = Checkpoint.read(tmp.resolve("cap-" + i + ".run").resolve(RunDir.CHECKPOINT)).reparam(); // θ at the end
+        }
+        assertArrayEquals(v[1], v[0], 0f, "at --lr 0.1 the default is --reparam-lr 0.01, bit for bit");
+        assertFalse(Arrays.equals(v[0], v[2]), "--reparam-lr 0.1 trains the network at the prompt's rate instead");
+    }
+
     @Test
     void plainRunsKeepNoReparameterisation() throws Exception {
         Path task = Fixtures.moodTask(tmp, 2);

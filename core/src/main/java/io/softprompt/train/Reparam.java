@@ -52,6 +52,15 @@ final class Reparam {
 
     enum Start { INIT, UNIFORM, ZERO, ONE }
 
+    /**
+     * The residual network's default learning-rate ceiling. Its LayerNorm gain and shift and its MLP are
+     * shared by all N rows, so each of their Adam steps moves every row at once; at the prompt's own rate
+     * above 0.01 that made residual tuning measurably slower than plain on sentiment-lm (paired by seed,
+     * lr 0.03–0.3: dev curve 0.006–0.0095 lower, about two standard errors), and level with it at 0.01
+     * (docs/lr-range.md).
+     */
+    static final double RESIDUAL_LR = 0.01;
+
     /** The LayerNorm's epsilon (torch.nn.LayerNorm's default). */
     static final float LN_EPS = 1e-5f;
 
@@ -123,6 +132,21 @@ final class Reparam {
         int d = lm.hiddenSize();
         int h = cfg.reparamHidden() != null ? cfg.reparamHidden() : d;
         return new Reparam(k, cfg.tokens(), d, h, k == Kind.PROJECTION ? lm.attention().prefixWidth() : d);
+    }
+
+    /**
+     * The network's peak learning rate: {@code reparam_lr} when set; for residual the prompt's rate but at
+     * most {@link #RESIDUAL_LR}; else the prompt's. A pure function of the config.
+     *
+     * @param cfg the resolved config
+     * @param lr the prompt's peak rate
+     * @return the network's rate, or null where it is the prompt's own
+     */
+    static Double networkLr(TrainConfig cfg, double lr) {
+        if (cfg.reparamLr() != null) {
+            return cfg.reparamLr();
+        }
+        return kind(cfg) == Kind.RESIDUAL && lr > RESIDUAL_LR ? RESIDUAL_LR : null;
     }
 
     /** The config's kind, or null for none. */

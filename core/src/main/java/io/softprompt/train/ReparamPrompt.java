@@ -41,7 +41,7 @@ final class ReparamPrompt implements Trainable {
         theta.setRequiresGradient(true);
         this.dtype = dtype;
         this.opt = Optimizer.create(plan.optimizer(), own, theta, plan.config().weightDecay());
-        Double networkLr = plan.config().reparamLr();
+        Double networkLr = Reparam.networkLr(plan.config(), plan.lr());
         this.rate = networkLr == null ? null
                 : Tensors.create(own, reparam.rateScale((float) (networkLr / plan.lr())), new Shape(values.length)); // [Z]
         if (from != null) {

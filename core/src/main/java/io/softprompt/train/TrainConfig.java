@@ -60,7 +60,8 @@ public record TrainConfig(
                 + "bottleneck) or of {{prefix_projection}} (default: the model's hidden size).") Integer reparamHidden,
         @JsonProperty("reparam_lr") @Key(label = "LR", help = "Learning rate of the network of {{reparam}} or "
                 + "{{prefix_projection}} (its linear layers and LayerNorm; the prompt E keeps {{lr}}), scheduled as {{lr}} "
-                + "is (default: {{lr}}, as PEFT; the residual paper's code calls it mlp_lr).") Double reparamLr,
+                + "is (default: {{lr}}, as PEFT; for residual at most 0.01, above which its shared steps slowed it; the "
+                + "residual paper's code calls it mlp_lr).") Double reparamLr,
         @JsonProperty("init") @Key(value = "vocab", label = "METHOD",
                 help = "random | vocab | text | labels (default: ${DEFAULT-VALUE}; transfer with {{init_from}}).") String init,
         @JsonProperty("init_text") @Key(label = "TEXT", help = "Text whose embeddings start the prompt ({{init}} text).")

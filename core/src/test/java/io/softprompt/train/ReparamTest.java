@@ -178,4 +178,16 @@ class ReparamTest {
             assertEquals(new Shape(2, 16), proj.apply(Tensors.create(m, proj.start(e, 1))).getShape());
         }
     }
+    /** The network's rate: reparam_lr when set; residual's capped at 0.01 by default; mlp and projection at the prompt's. */
+    @Test
+    void theNetworksRateIsResidualsCappedDefaultOrTheConfigs() {
+        TrainConfig residual = TrainConfig.builder().reparam("residual").build();
+        assertEquals(Reparam.RESIDUAL_LR, Reparam.networkLr(residual, 0.3));
+        assertEquals(0.01, Reparam.networkLr(residual, 0.1));
+        assertEquals(null, Reparam.networkLr(residual, 0.01), "at or below the cap: the prompt's own rate");
+        assertEquals(null, Reparam.networkLr(residual, 0.003));
+        assertEquals(0.05, Reparam.networkLr(residual.toBuilder().reparamLr(0.05).build(), 0.3), "reparam_lr wins");
+        assertEquals(null, Reparam.networkLr(TrainConfig.builder().reparam("mlp").build(), 0.3), "mlp: as PEFT");
+        assertEquals(null, Reparam.networkLr(TrainConfig.builder().prefixProjection(true).build(), 0.3), "projection: as PEFT");
+    }
 }
