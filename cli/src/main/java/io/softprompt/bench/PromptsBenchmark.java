@@ -29,6 +29,7 @@ import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.stream.IntStream;
 
 /**
  * Many prompts at the speed of one? (a command that prints figures, not a test): the same SST-2 dev
@@ -66,6 +67,11 @@ public final class PromptsBenchmark {
 
         boolean deep(int p) {
             return someDeep && p % 4 == 3;
+        }
+
+        /** How many of the K prompts are deep. */
+        int deepCount() {
+            return (int) IntStream.range(0, k).filter(this::deep).count();
         }
 
         /** Prompt p's values: the vocabulary init of an input prompt, a random key/value table of a deep one. */
@@ -122,10 +128,8 @@ public final class PromptsBenchmark {
                 int k = mix.k();
                 List<Scorer.Slot> slots = new ArrayList<>();
                 int[] task = new int[k];
-                int deep = 0;
                 for (int p = 0; p < k; p++) {
                     task[p] = mix.task(p);
-                    deep += mix.deep(p) ? 1 : 0;
                     slots.add(new Scorer.Slot(mix.values(model, enc[task[p]], p), mix.tokens(p), enc[task[p]].labels(), mix.deep(p)));
                 }
                 List<Scorer.Item> items = new ArrayList<>();
@@ -154,21 +158,22 @@ public final class PromptsBenchmark {
                         baseTokens = tokens;
                     }
                     System.out.printf(Locale.ROOT, "K=%-3d %-34s %6.2f rows/s (%.2fx K=1)  %5.0f tokens/s (%.2fx)   batch latency p50 %5.0f ms  p99 %5.0f ms%n",
-                            k, WHAT[run] + (deep > 0 ? " (" + deep + ")" : ""), rate, rate / base, tokens, tokens / baseTokens,
+                            k, WHAT[run] + (mix.deepCount() > 0 ? " (" + mix.deepCount() + ")" : ""), rate, rate / base, tokens, tokens / baseTokens,
                             lat[lat.length / 2] / 1e6, lat[Math.min(lat.length - 1, (int) Math.ceil(lat.length * 0.99) - 1)] / 1e6);
                 }
             }
         }
     }
 
-    /** The serve lines: K = 1, 4, 16, 64 mixed (files m0..m63: the scorer's mixed prompts), K = 64 same (s0..s63). */
-    static final String[] SERVE_WHAT = {"one input prompt, N 20", "N 10/20/30, two tasks, deep", "N 10/20/30, two tasks, deep",
-        "N 10/20/30, two tasks, deep", "input, N 20, one task"};
+    /**
+     * The serve lines are the scorer's first five (MIXES[0..4]): K = 1, 4, 16, 64 mixed (files m0..m63: the
+     * scorer's mixed prompts), K = 64 input (s0..s63; line 0 serves s0).
+     */
+    static final int SERVE_LINES = 5;
 
     static List<String> serveNames(int line) {
-        int k = new int[] {1, 4, 16, 64, 64}[line];
         List<String> names = new ArrayList<>();
-        for (int p = 0; p < k; p++) {
+        for (int p = 0; p < MIXES[line].k(); p++) {
             names.add((line == 0 || line == 4 ? "s" : "m") + p);
         }
         return names;
@@ -220,10 +225,10 @@ public final class PromptsBenchmark {
             }
             // each line as often as LINES names it (default there and back, 0-4 then 4-0, so that a drift
             // of the machine over the run falls on every line alike); rows/s is the mean over its runs
-            double[] rateSum = new double[SERVE_WHAT.length];
-            int[] runs = new int[SERVE_WHAT.length];
+            double[] rateSum = new double[SERVE_LINES];
+            int[] runs = new int[SERVE_LINES];
             List<List<Double>> latencies = new ArrayList<>();
-            for (int line = 0; line < SERVE_WHAT.length; line++) {
+            for (int line = 0; line < SERVE_LINES; line++) {
                 latencies.add(new ArrayList<>());
             }
             for (int line : lines) {
@@ -236,7 +241,7 @@ public final class PromptsBenchmark {
                 }
             }
             double base = runs[0] > 0 ? rateSum[0] / runs[0] : Double.NaN;
-            for (int line = 0; line < SERVE_WHAT.length; line++) {
+            for (int line = 0; line < SERVE_LINES; line++) {
                 if (runs[line] == 0) {
                     continue;
                 }
@@ -244,7 +249,7 @@ public final class PromptsBenchmark {
                 double[] lat = latencies.get(line).stream().mapToDouble(Double::doubleValue).sorted().toArray();
                 int k = serveNames(line).size();
                 System.out.printf(Locale.ROOT, "K=%-3d %-34s %6.2f rows/s (%.2fx K=1)   request latency p50 %5.0f ms  p99 %5.0f ms"
-                        + "   (%d runs)%n", k, SERVE_WHAT[line] + (line >= 1 && line <= 3 ? " (" + k / 4 + ")" : ""), rate, rate / base,
+                        + "   (%d runs)%n", k, WHAT[line] + (MIXES[line].deepCount() > 0 ? " (" + MIXES[line].deepCount() + ")" : ""), rate, rate / base,
                         ServeMetrics.percentile(lat, 0.5), ServeMetrics.percentile(lat, 0.99), runs[line]);
             }
         } finally {
