@@ -49,8 +49,13 @@ public final class DeepPrefix {
             throw new UserException("a deep prompt for this model is [Np, " + a.prefixWidth() + "] (L·2·Hkv·K = "
                     + a.layers() + "·2·" + a.kvHeads() + "·" + a.headSize() + "); got " + table.getShape());
         }
-        NDArray perLayer = table.reshape(np, a.layers() * 2L, a.kvHeads(), a.headSize()).transpose(1, 2, 0, 3); // [L·2, Hkv, Np, K]
         KvCache cache = new KvCache(m);
+        // DJL puts an op's result in its first operand's manager, and a trained table lives as long as its run:
+        // the first view is moved into the cache's own manager, so every array derived from it here (the
+        // batch-expanded keys and values above all) is freed when the cache closes, not when the run ends
+        NDArray view = table.reshape(np, a.layers() * 2L, a.kvHeads(), a.headSize());           // [Np, L·2, Hkv, K]
+        view.attach(cache.scope());
+        NDArray perLayer = view.transpose(1, 2, 0, 3);                                           // [L·2, Hkv, Np, K]
         for (int l = 0; l < a.layers(); l++) {
             NDArray k = perLayer.get(new NDIndex(2 * l)).expandDims(0);                         // [1, Hkv, Np, K]
             NDArray v = perLayer.get(new NDIndex(2 * l + 1)).expandDims(0);                     // [1, Hkv, Np, K]

@@ -30,6 +30,11 @@ public final class KvCache implements AutoCloseable {
         this.manager = parent.newSubManager();
     }
 
+    /** The cache's own NDManager: what is attached to it is freed when the cache closes. */
+    NDManager scope() {
+        return manager;
+    }
+
     /** Positions cached so far (the next token's position). */
     public int length() {
         return length;

@@ -65,14 +65,15 @@ final class ReparamPrompt implements Trainable {
 
     @Override
     public NDArray gradient() {
-        try (NDArray g = leaf.getGradient();                                                           // [N, O]
-             NDArray wide = g.toType(DataType.FLOAT32, true);
+        // every array of this chain (f·g's product and what backward makes among them) dies with the scope
+        try (NDManager scope = own.newSubManager();
              GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray g = leaf.getGradient();                                                            // [N, O]
+            g.attach(scope);
+            NDArray wide = g.toType(DataType.FLOAT32, true);                                           // [N, O] float32
             NDArray f = fold();                                                                        // [N, O]
-            NDArray s = f.mul(wide).sum();                                                              // []
-            gc.backward(s);
-            s.close();
-            f.close();
+            f.attach(scope);
+            gc.backward(f.mul(wide).sum());                                                            // []
         }
         return theta.getGradient();                                                                    // [Z]
     }
