@@ -2,7 +2,8 @@
 # Does a tuned prompt learn? Trains a config (default configs/train-sentiment-lm.json) on the embedded sentiment-lm (a
 # small GPT-2 trained to hold a sentiment skill behind a cue; not a pretrained LM) with the built-in
 # sst2 task, for each seed, and prints the dev accuracy before training (the initial prompt) and the
-# best after, each as mean ± std over the seeds, and the wall time. Not a test: run it by hand
+# best after, each as mean ± std over the seeds, the wall time and each run's peak resident memory
+# (peak_rss_mb of train --json). Not a test: run it by hand
 # (LearningTest, tagged slow, asserts the same with a margin).
 #   scripts/learn.sh [CONFIG.json] [SEEDS...]     (default: configs/train-sentiment-lm.json, seeds 1 2 3)
 # Env: WORK (default a temp folder); extra train flags in TRAIN_FLAGS (e.g. "--steps 3000").
@@ -27,7 +28,8 @@ for s in "${seeds[@]}"; do
   best=$(sed -E 's/.*"best_dev_accuracy":([0-9.]+).*/\1/' "$WORK/seed-$s.json")
   step=$(sed -E 's/.*"best_step":([0-9]+).*/\1/' "$WORK/seed-$s.json")
   secs=$(sed -E 's/.*"wall_seconds":([0-9.]+).*/\1/' "$WORK/seed-$s.json")
-  printf "seed %-3s initial %.4f  best %.4f (step %s)  %.0f s\n" "$s" "$init" "$best" "$step" "$secs"
+  peak=$(sed -E 's/.*"peak_rss_mb":([0-9.]+).*/\1/' "$WORK/seed-$s.json")
+  printf "seed %-3s initial %.4f  best %.4f (step %s)  %.0f s  peak %.0f MB\n" "$s" "$init" "$best" "$step" "$secs" "$peak"
   echo "$init $best" >> "$WORK/results.txt"
 done
 awk -v wall=$(( $(date +%s) - t0 )) '{ i[NR] = $1; b[NR] = $2; si += $1; sb += $2 }
