@@ -11,7 +11,7 @@ import io.softprompt.data.Task;
 import io.softprompt.data.TsvReader;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.model.Layers;
-import io.softprompt.model.Prompted;
+import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.PromptInit;
 import io.softprompt.scoring.Scorer;
 import io.softprompt.util.Tensors;
@@ -143,7 +143,7 @@ public final class MixedBenchmark {
                         Encoder.Batch bt = Encoder.batch(rows, 0, lm.specials().pad());
                         NDArray ids = Tensors.create(s, bt.ids(), new Shape(bt.size(), bt.length()));     // [B, T]
                         NDArray mask = Tensors.create(s, bt.mask(), new Shape(bt.size(), bt.length()));   // [B, T]
-                        NDArray h = Prompted.hidden(lm, p, ids, mask);                                    // [B, S, D]
+                        NDArray h = PromptSite.INPUT.hidden(lm, p, ids, mask);                                    // [B, S, D]
                         long sl = h.getShape().get(1);
                         NDArray logits = lm.logits(h.reshape(bt.size() * sl, lm.hiddenSize()));            // [B·S, V]
                         long[] flat = new long[bt.size()];

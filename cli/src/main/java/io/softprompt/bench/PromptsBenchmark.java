@@ -6,6 +6,7 @@ import io.softprompt.data.Example;
 import io.softprompt.data.Task;
 import io.softprompt.data.TsvReader;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.prompt.PromptInit;
@@ -130,7 +131,7 @@ public final class PromptsBenchmark {
                 int[] task = new int[k];
                 for (int p = 0; p < k; p++) {
                     task[p] = mix.task(p);
-                    slots.add(new Scorer.Slot(mix.values(model, enc[task[p]], p), mix.tokens(p), enc[task[p]].labels(), mix.deep(p)));
+                    slots.add(new Scorer.Slot(mix.values(model, enc[task[p]], p), mix.tokens(p), enc[task[p]].labels(), mix.deep(p) ? PromptSite.DEEP : PromptSite.INPUT));
                 }
                 List<Scorer.Item> items = new ArrayList<>();
                 for (int i = 0; i < dev.size(); i++) {
@@ -193,7 +194,7 @@ public final class PromptsBenchmark {
                             tasks[mix.task(p)], "vocab"));
                     int width = model.lm().hiddenSize();
                     if (mix.deep(p)) {
-                        PromptFile.markDeep(meta, model);
+                        PromptFile.markSite(meta, PromptSite.DEEP, model);
                         width = model.lm().attention().prefixWidth();
                     }
                     Prompt prompt = new Prompt(mix.values(model, enc[mix.task(p)], p), mix.tokens(p), width, meta);

@@ -14,8 +14,10 @@ import io.softprompt.data.TsvReader;
 import io.softprompt.eval.Metrics;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.model.LanguageModel;
-import io.softprompt.model.Prompted;
+import io.softprompt.model.Layers;
+import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.PromptInit;
+import io.softprompt.scoring.Objective;
 import io.softprompt.train.DataOrder;
 import io.softprompt.train.TrainConfig;
 import io.softprompt.train.TrainConfigBuilder;
@@ -89,17 +91,17 @@ public final class ScaleBenchmark {
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 NDArray h;
                 if (rowsOnly) {
-                    h = Prompted.hiddenAt(lm, prompt, ids, mask, b.positions());                          // [B, D]
+                    h = PromptSite.INPUT.hiddenAt(lm, prompt, ids, mask, b.positions());                          // [B, D]
                 } else {
-                    NDList run = Prompted.run(lm, prompt, ids, mask);                                     // [B, S, D]
+                    NDList run = PromptSite.INPUT.run(lm, prompt, ids, mask);                                     // [B, S, D]
                     long s = run.get(0).getShape().get(1);
                     long[] flat = new long[b.size()];
                     for (int i = 0; i < flat.length; i++) {
                         flat[i] = i * s + N + b.positions()[i];
                     }
-                    h = Prompted.rows(run.get(0), flat);                                                  // [B, D]
+                    h = Layers.rows(run.get(0), flat);                                                  // [B, D]
                 }
-                NDArray loss = Prompted.crossEntropy(lm.logits(h, Tensors.create(m, enc.labels().first())),
+                NDArray loss = Objective.crossEntropy(lm.logits(h, Tensors.create(m, enc.labels().first())),
                         Tensors.create(m, b.classes()));
                 gc.backward(loss);
             }

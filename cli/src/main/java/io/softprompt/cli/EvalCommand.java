@@ -89,7 +89,7 @@ public final class EvalCommand implements Callable<Integer> {
                 r = ensemble(s, how, rows, members);
             } else if (first.task().textToText()) {
                 r = Evaluator.exactMatch(s.model().lm(), s.model().tokenizer(), first.prompt().values(),
-                        first.prompt().tokens(), first.prompt().deep(), rows);
+                        first.prompt().tokens(), first.prompt().site(), rows);
             } else {
                 try (Scorer scorer = new Scorer(s.model().lm(), scoring.prefixCache())) {
                     r = Evaluator.classify(scorer, first.slot(), rows, scoring.batchSize());

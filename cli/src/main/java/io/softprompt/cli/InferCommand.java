@@ -180,7 +180,7 @@ public final class InferCommand implements Callable<Integer> {
             List<String> chunk = inputs.subList(from, Math.min(inputs.size(), from + size));
             List<Generator.Output> outs = g.generate(chunk.stream()
                     .map(text -> new Generator.Request(m.prompt().values(), m.prompt().tokens(), m.encoder().encodeText(text),
-                            decoding, m.prompt().deep())).toList());
+                            decoding, m.prompt().site())).toList());
             for (int k = 0; k < chunk.size(); k++) {
                 Generator.Output o = outs.get(k);
                 if (common.json) {

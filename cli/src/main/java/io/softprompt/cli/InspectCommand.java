@@ -7,6 +7,7 @@ import io.softprompt.data.TsvReader;
 import io.softprompt.eval.Evaluator;
 import io.softprompt.infer.Member;
 import io.softprompt.model.LanguageModel;
+import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.Inspection;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.scoring.Scorer;
@@ -179,7 +180,7 @@ public final class InspectCommand implements Callable<Integer> {
         promptOptions.prompts = List.of(prompt);
         try (PromptOptions.Session s = promptOptions.open(modelOptions, err, fit)) {
             Prompt sp = s.first().prompt();
-            if (sp.deep()) {
+            if (sp.site() == PromptSite.DEEP) {
                 if (project) {
                     throw new UserException("--project: " + s.first().source() + " is a deep prompt (a key/value prefix in "
                             + "every layer): it has no vectors in the embedding space to project onto the vocabulary");

@@ -8,11 +8,11 @@ import io.softprompt.hub.ModelLocator;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.loader.Placement;
 import io.softprompt.sweep.SweepRunner;
+import io.softprompt.train.DataParallel;
+import io.softprompt.train.ForwardingListener;
 import io.softprompt.train.RunDir;
 import io.softprompt.train.TrainConfig;
 import io.softprompt.train.TrainJob;
-import io.softprompt.train.DataParallel;
-import io.softprompt.train.ForwardingListener;
 import io.softprompt.train.Trainer;
 import io.softprompt.util.Json;
 import io.softprompt.util.ParentWatch;
@@ -188,7 +188,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     /** What the run trains: "prompt", "deep prompt", "prompt (residual reparameterisation)", ... */
     static String kind(TrainConfig cfg) {
-        String k = cfg.deep() ? "deep prompt" : "prompt";
+        String k = cfg.site().noun();
         if (cfg.prefixProjection()) {
             return k + " (prefix projection)";
         }

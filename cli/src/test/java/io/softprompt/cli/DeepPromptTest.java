@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.Fixtures;
+import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.util.Json;
@@ -51,7 +52,7 @@ class DeepPromptTest {
             assertEquals(1.0, j.get("best_dev_accuracy").asDouble(), 0.0, arch + ": a deep prompt learns two sentences: " + t.err());
 
             Prompt p = PromptFile.read(sp);
-            assertTrue(p.deep(), "written as a deep prompt");
+            assertEquals(PromptSite.DEEP, p.site(), "written as a deep prompt");
             assertEquals("1.1", p.meta(PromptFile.FORMAT_VERSION));
             assertEquals(3, p.tokens());
             assertEquals(Integer.parseInt(p.meta(PromptFile.PREFIX_WIDTH)), p.hidden());
@@ -73,7 +74,7 @@ class DeepPromptTest {
             Cli.Run fromDeep = Cli.run("train", "--task", task.toString(), "--model", model.toString(), "--tokens", "3",
                     "--init-from", sp.toString(), "--steps", "0", "--json", "-o", tmp.resolve(arch + "-from-deep.sp").toString());
             assertEquals(0, fromDeep.code(), fromDeep.err());
-            assertTrue(PromptFile.read(tmp.resolve(arch + "-from-deep.sp")).deep(), "depth auto follows a deep source");
+            assertEquals(PromptSite.DEEP, PromptFile.read(tmp.resolve(arch + "-from-deep.sp")).site(), "depth auto follows a deep source");
             assertArrayEquals(p.values(), PromptFile.read(tmp.resolve(arch + "-from-deep.sp")).values(), 0f);
             Cli.Run fromInput = Cli.run("train", "--task", task.toString(), "--model", model.toString(), "--tokens", "3",
                     "--init-from", tmp.resolve(arch + "-start-0.sp").toString(), "--depth", "deep", "--steps", "0", "--json",
@@ -116,7 +117,7 @@ class DeepPromptTest {
             Cli.Run im = Cli.run("import", adapter.toString(), "--model", model.toString(), "-o", back.toString());
             assertEquals(0, im.code(), im.err());
             Prompt b = PromptFile.read(back);
-            assertTrue(b.deep(), "imported as a deep prompt");
+            assertEquals(PromptSite.DEEP, b.site(), "imported as a deep prompt");
             assertArrayEquals(p.values(), b.values(), 0f);
             Cli.Run eb = Cli.run("eval", "--prompt", back.toString(), "--model", model.toString(), "--json");
             assertEquals(1.0, Json.MAPPER.readTree(eb.out()).get("accuracy").asDouble(), 0.0, eb.err());
@@ -158,7 +159,7 @@ class DeepPromptTest {
                     "deep", "--steps", "60", "--lr", "0.05", "--eval-every", "20", "--json", "-o", sp.toString());
             assertEquals(0, t.code(), t.err());
             JsonNode j = Json.MAPPER.readTree(t.out());
-            assertTrue(PromptFile.read(sp).deep());
+            assertEquals(PromptSite.DEEP, PromptFile.read(sp).site());
             if (arch.equals("bert")) {
                 assertEquals(1.0, j.get("best_dev_accuracy").asDouble(), 0.0, "learns two sentences: " + t.err());
             } else {
@@ -185,7 +186,7 @@ class DeepPromptTest {
             Cli.Run auto = Cli.run("train", "--task", task.toString(), "--model", model.toString(), "--tokens", "3", "--steps",
                     "0", "-o", tmp.resolve(arch + "-auto.sp").toString());
             assertEquals(0, auto.code(), auto.err());
-            assertTrue(!PromptFile.read(tmp.resolve(arch + "-auto.sp")).deep(), "depth auto: an input prompt on " + arch);
+            assertEquals(PromptSite.INPUT, PromptFile.read(tmp.resolve(arch + "-auto.sp")).site(), "depth auto: an input prompt on " + arch);
         }));
     }
 

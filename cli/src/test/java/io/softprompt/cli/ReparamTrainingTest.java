@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.Fixtures;
+import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.train.Checkpoint;
@@ -55,7 +56,7 @@ class ReparamTrainingTest {
 
                     Prompt p = PromptFile.read(tmp.resolve(name + "-whole.sp"));
                     boolean deep = name.equals("prefix-projection");
-                    assertEquals(deep, p.deep(), "the folded prompt is " + (deep ? "a deep" : "an input") + " prompt");
+                    assertEquals(deep ? PromptSite.DEEP : PromptSite.INPUT, p.site(), "the folded prompt is " + (deep ? "a deep" : "an input") + " prompt");
                     assertEquals(4, p.tokens());
                     Checkpoint c = Checkpoint.read(tmp.resolve(name + "-whole.run").resolve(RunDir.CHECKPOINT));
                     assertNotNull(c.reparam(), "the checkpoint keeps θ");

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.Fixtures;
+import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.util.Json;
 import java.nio.file.Files;
@@ -63,7 +64,7 @@ class TextToTextTest {
                         arch + ": the prompt alone learns to answer two fixed inputs: " + t.err());
             }
             assertEquals("text-to-text", PromptFile.read(sp).meta(PromptFile.TASK_TYPE));
-            assertEquals(deep, PromptFile.read(sp).deep());
+            assertEquals(deep ? PromptSite.DEEP : PromptSite.INPUT, PromptFile.read(sp).site());
 
             Cli.Run e = Cli.run("eval", "--prompt", sp.toString(), "--model", model.toString(), "--json");
             assertEquals(0, e.code(), e.err());

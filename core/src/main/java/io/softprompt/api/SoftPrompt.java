@@ -205,7 +205,7 @@ public final class SoftPrompt implements AutoCloseable {
     public Evaluator.Result evaluate(Member m, List<Example> rows) {
         List<Encoder.Encoded> encoded = m.encoder().encodeAll(rows);
         if (m.task().textToText()) {
-            return Evaluator.exactMatch(model.lm(), model.tokenizer(), m.prompt().values(), m.prompt().tokens(), m.prompt().deep(),
+            return Evaluator.exactMatch(model.lm(), model.tokenizer(), m.prompt().values(), m.prompt().tokens(), m.prompt().site(),
                     encoded);
         }
         try (Scorer scorer = new Scorer(model.lm(), true)) {
@@ -277,7 +277,7 @@ public final class SoftPrompt implements AutoCloseable {
         Member m = member(null, prompt);
         return new Generator(model.lm(), model.tokenizer(), true)
                 .generate(new Generator.Request(prompt.values(), prompt.tokens(), m.encoder().encodeText(text), decoding,
-                        prompt.deep()));
+                        prompt.site()));
     }
 
     /** Closes the model: its native memory is freed. */

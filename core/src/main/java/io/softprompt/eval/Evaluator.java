@@ -2,6 +2,7 @@ package io.softprompt.eval;
 
 import io.softprompt.data.Encoder;
 import io.softprompt.model.LanguageModel;
+import io.softprompt.model.PromptSite;
 import io.softprompt.model.TextTokenizer;
 import io.softprompt.scoring.Decoding;
 import io.softprompt.scoring.Generator;
@@ -53,11 +54,11 @@ public final class Evaluator {
      * @return the exact-match rate as accuracy, and the speed
      */
     public static Result exactMatch(LanguageModel lm, TextTokenizer tok, float[] prompt, int n, List<Encoder.Encoded> rows) {
-        return exactMatch(lm, tok, prompt, n, false, rows);
+        return exactMatch(lm, tok, prompt, n, PromptSite.INPUT, rows);
     }
 
-    /** As {@link #exactMatch(LanguageModel, TextTokenizer, float[], int, List)}, the prompt deep or not. */
-    public static Result exactMatch(LanguageModel lm, TextTokenizer tok, float[] prompt, int n, boolean deep,
+    /** As {@link #exactMatch(LanguageModel, TextTokenizer, float[], int, List)}, the prompt at {@code site}. */
+    public static Result exactMatch(LanguageModel lm, TextTokenizer tok, float[] prompt, int n, PromptSite site,
             List<Encoder.Encoded> rows) {
         long t0 = System.nanoTime();
         Generator g = new Generator(lm, tok, true);
@@ -65,7 +66,7 @@ public final class Evaluator {
         for (int from = 0; from < rows.size(); from += GENERATION_BATCH) {
             List<Encoder.Encoded> chunk = rows.subList(from, Math.min(rows.size(), from + GENERATION_BATCH));
             List<Generator.Output> outs = g.generate(chunk.stream()
-                    .map(r -> new Generator.Request(prompt, n, r.ids(), Decoding.greedy(r.target().length + 8), deep)).toList());
+                    .map(r -> new Generator.Request(prompt, n, r.ids(), Decoding.greedy(r.target().length + 8), site)).toList());
             for (int k = 0; k < chunk.size(); k++) {
                 long[] target = chunk.get(k).target();
                 long[] words = Arrays.copyOf(target, Math.max(0, target.length - 1)); // without EOS

@@ -7,9 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import io.softprompt.data.Encoder;
 import io.softprompt.data.Task;
 import io.softprompt.loader.LoadedModel;
-import io.softprompt.model.DeepPrefix;
-import io.softprompt.model.LanguageModel;
-import io.softprompt.model.Prompted;
+import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.scoring.Scorer;
 import io.softprompt.util.Startup;
@@ -45,8 +43,8 @@ public record Member(String name, String source, Prompt prompt, Task task, Encod
      */
     public static Member of(LoadedModel model, String name, String source, Prompt prompt, Integer maxLength, boolean force) {
         Task task = prompt.task(source);
-        if (task.textToText() && prompt.deep() && model.lm().kind() != LanguageModel.Kind.DECODER) {
-            throw new UserException(source + ": a deep prompt generates on decoder LMs only, so far (" + model.lm().modelType() + ")");
+        if (task.textToText()) {
+            prompt.site().checkGenerates(model.lm(), source + ": a " + prompt.site().noun());
         }
         prompt.checkFits(model, source, force);
         int len = maxLength != null ? maxLength : prompt.trainedMaxLength(DEFAULT_MAX_LENGTH);
@@ -60,7 +58,7 @@ public record Member(String name, String source, Prompt prompt, Task task, Encod
         }
         Encoder enc = new Encoder(model.tokenizer(), task, len, model.lm());
         Member m = new Member(name != null ? name : task.name(), source, prompt, task, enc,
-                new Scorer.Slot(prompt.values(), prompt.tokens(), enc.labels(), prompt.deep()));
+                new Scorer.Slot(prompt.values(), prompt.tokens(), enc.labels(), prompt.site()));
         m.checkFinite(model);
         Startup.mark("prompt");
         return m;
@@ -87,13 +85,9 @@ public record Member(String name, String source, Prompt prompt, Task task, Encod
             try (NDManager m = NDManager.newBaseManager(model.lm().device())) {
                 NDArray ids = Tensors.create(m, probe.ids(), new Shape(1, probe.ids().length));                 // [1, T]
                 NDArray mask = m.ones(new Shape(1, probe.ids().length), DataType.INT64);                        // [1, T]
-                if (prompt.deep()) {
-                    NDArray table = DeepPrefix.table(m, model.lm(), prompt.values(), prompt.tokens());          // [N, L·2·Hkv·K]
-                    finite = allFinite(DeepPrefix.hidden(model.lm(), table, model.lm().embed(ids), mask).toFloatArray()); // [1, T, D]
-                } else {
-                    NDArray p = Tensors.create(m, prompt.values(), new Shape(prompt.tokens(), prompt.hidden())); // [N, D]
-                    finite = allFinite(Prompted.hidden(model.lm(), p, ids, mask).toFloatArray());              // [1, S, D]
-                }
+                PromptSite site = prompt.site();
+                NDArray p = site.tensor(m, model.lm(), prompt.values(), prompt.tokens());                      // [N, O]
+                finite = allFinite(site.hidden(model.lm(), p, ids, mask).toFloatArray());                      // [1, S, D]
             }
         } else {
             try (Scorer s = new Scorer(model.lm(), false)) {

@@ -81,7 +81,7 @@ public final class MultiTask {
             if (m.task().textToText()) {
                 genRows.add(i);
                 requests.add(new Generator.Request(m.prompt().values(), m.prompt().tokens(),
-                        m.encoder().encodeText(rows.get(i).text()), how.decoding(), m.prompt().deep()));
+                        m.encoder().encodeText(rows.get(i).text()), how.decoding(), m.prompt().site()));
             }
         }
         String[] generated = new String[rows.size()];

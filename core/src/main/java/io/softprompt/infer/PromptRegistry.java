@@ -232,7 +232,7 @@ public final class PromptRegistry {
         } catch (UserException e) {
             throw new Refused(Refusal.NO_TASK, e.getMessage());
         }
-        if (sp.hidden() != (sp.deep() ? model.lm().attention().prefixWidth() : model.lm().hiddenSize())) {
+        if (sp.hidden() != sp.site().width(model.lm())) {
             throw new Refused("its hidden size " + sp.hidden() + " does not match the model's " + model.lm().hiddenSize(),
                     f + ": hidden size " + sp.hidden() + ", model " + model.lm().hiddenSize());
         }

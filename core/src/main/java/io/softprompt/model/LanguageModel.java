@@ -81,11 +81,11 @@ public interface LanguageModel {
 
     /**
      * The final hidden states [M, D] of M rows only, at flat indices b·S + s into [B, S] (the decision
-     * positions of a batch): {@code Prompted.rows(forward(embeds, mask), flat)}, and a model may skip
+     * positions of a batch): {@code Layers.rows(forward(embeds, mask), flat)}, and a model may skip
      * its last layer's attention output and MLP for every other position (GPT-2 does).
      */
     default NDArray forwardRows(NDArray embeds, NDArray mask, long[] flat) {
-        return Prompted.rows(forward(embeds, mask), flat);
+        return Layers.rows(forward(embeds, mask), flat);
     }
 
     /**

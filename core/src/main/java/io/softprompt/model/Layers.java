@@ -165,6 +165,24 @@ public final class Layers {
                 .reshape(s.get(0), s.get(1) * rep, s.get(2), s.get(3));
     }
 
+    /** Rows of x [B, R, D] at (b, r) pairs given as flat indices b·R + r → [M, D]. */
+    public static NDArray rows(NDArray x, long[] flat) {
+        Shape s = x.getShape();
+        return embedding(Tensors.create(x.getManager(), flat), x.reshape(s.get(0) * s.get(1), s.get(2)));
+    }
+
+    /**
+     * Flat indices b·S + start_b + position_b of one position per row on the token axis of [B, S, D]
+     * hidden states, each row's tokens starting at {@code start} (the prompt's positions in front of them).
+     */
+    public static long[] flatRows(long s, long start, long[] positions) {
+        long[] flat = new long[positions.length];
+        for (int i = 0; i < positions.length; i++) {
+            flat[i] = i * s + start + positions[i];
+        }
+        return flat;
+    }
+
     /** Row lookup: ids [...] into table [V, D] → [..., D] (torch.embedding; differentiable in table). */
     public static NDArray embedding(NDArray ids, NDArray table) {
         return ids.getNDArrayInternal().embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();

@@ -1,6 +1,7 @@
 package io.softprompt.prompt;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.softprompt.model.PromptSite;
 import io.softprompt.util.Json;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -26,7 +27,7 @@ final class ModelCard {
             case "P_TUNING" -> "p-tuning";
             default -> "prompt-tuning";
         };
-        String hidden = sp.deep() ? sp.meta(PromptFile.HIDDEN_SIZE) : Integer.toString(sp.hidden());
+        String hidden = sp.site() == PromptSite.DEEP ? sp.meta(PromptFile.HIDDEN_SIZE) : Integer.toString(sp.hidden());
         String task = sp.meta(PromptFile.TASK) == null ? "a task" : sp.meta(PromptFile.TASK);
         String pipeline = switch (modelKind) {
             case "SEQ2SEQ" -> "text2text-generation";
@@ -40,7 +41,7 @@ final class ModelCard {
         md.append("pipeline_tag: ").append(pipeline).append('\n');
         md.append("---\n\n");
         md.append("# A soft prompt for ").append(task).append(" on ").append(base).append("\n\n");
-        String what = sp.deep() ? "deep prompt (prefix tuning, Li & Liang 2021; P-Tuning v2: " + sp.tokens()
+        String what = sp.site() == PromptSite.DEEP ? "deep prompt (prefix tuning, Li & Liang 2021; P-Tuning v2: " + sp.tokens()
                 + " key and value rows in every layer)" : "soft prompt (" + (tag.equals("p-tuning")
                 ? "trained through P-tuning's MLP, folded" : "prompt tuning, Lester et al. 2021") + ")";
         md.append("A ").append(sp.tokens()).append("-token ").append(what).append(" for a frozen ")

@@ -2,6 +2,7 @@ package io.softprompt.prompt;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.softprompt.model.PromptSite;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.safetensors.SafetensorsWriter;
 import io.softprompt.util.AtomicFiles;
@@ -112,7 +113,7 @@ public final class PeftAdapter {
     static Map<String, Object> config(Prompt sp, String modelKind) {
         Map<String, Object> cfg = new LinkedHashMap<>();
         String reparam = trainKey(sp, "reparam");
-        String type = sp.deep() ? "PREFIX_TUNING" : "mlp".equals(reparam) ? "P_TUNING" : "PROMPT_TUNING";
+        String type = sp.site() == PromptSite.DEEP ? "PREFIX_TUNING" : "mlp".equals(reparam) ? "P_TUNING" : "PROMPT_TUNING";
         cfg.put("peft_type", type);
         cfg.put("task_type", taskType(modelKind));
         cfg.put("auto_mapping", null);
@@ -120,7 +121,7 @@ public final class PeftAdapter {
         cfg.put("revision", null);
         cfg.put("inference_mode", true);
         cfg.put("num_virtual_tokens", sp.tokens());
-        if (sp.deep()) {
+        if (sp.site() == PromptSite.DEEP) {
             if ("SEQ2SEQ".equals(modelKind)) {
                 throw new UserException("a T5 deep prompt sits in the encoder only; PEFT's prefix tuning puts a seq2seq "
                         + "prefix in the decoder too (num_transformer_submodules 2), so no PEFT adapter computes the same");

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.data.Task;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.PromptSite;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.IOException;
@@ -76,13 +77,14 @@ public record Prompt(float[] values, int tokens, int hidden, Map<String, String>
     }
 
     /**
-     * Whether this is a deep prompt: values [N, L·2·Hkv·K], a key/value prefix in every layer in PEFT's
-     * layout, rather than N vectors in front of the input [N, D].
+     * Where the prompt enters the model, as the file's {@code depth} says: a deep prompt's values are
+     * [N, L·2·Hkv·K], a key/value prefix in every layer in PEFT's layout; an input prompt's N vectors in
+     * front of the input [N, D] (also a file from before depth existed).
      *
-     * @return true for a deep prompt
+     * @return the site
      */
-    public boolean deep() {
-        return PromptFile.DEEP.equals(metadata.get(PromptFile.DEPTH));
+    public PromptSite site() {
+        return PromptSite.of(metadata.get(PromptFile.DEPTH));
     }
 
     /**
@@ -92,9 +94,9 @@ public record Prompt(float[] values, int tokens, int hidden, Map<String, String>
      * @param what what cannot take it
      */
     public void requireInput(String source, String what) {
-        if (deep()) {
-            throw new UserException(source + ": a deep prompt (a key/value prefix in every layer); " + what
-                    + " takes input prompts only, so far");
+        if (site() != PromptSite.INPUT) {
+            throw new UserException(source + ": a " + site().noun() + " (a key/value prefix in every layer); "
+                    + what + " takes input prompts only, so far");
         }
     }
 
@@ -107,16 +109,12 @@ public record Prompt(float[] values, int tokens, int hidden, Map<String, String>
      * @param force accept another model's fingerprint
      */
     public void checkFits(LoadedModel model, String source, boolean force) {
-        int d = model.lm().hiddenSize();
-        if (deep()) {
-            int w = model.lm().attention().prefixWidth();
-            if (hidden != w) {
-                throw new UserException(source + ": deep prompt width " + hidden + " does not match model " + model.name()
-                        + " (layers·2·key/value heads·head size = " + w + ")");
-            }
-        } else if (hidden != d) {
-            throw new UserException(source + ": prompt hidden size " + hidden + " does not match model "
-                    + model.name() + " (hidden size " + d + ")");
+        int w = site().width(model.lm());
+        if (hidden != w) {
+            throw new UserException(source + (site() == PromptSite.INPUT
+                    ? ": prompt hidden size " + hidden + " does not match model " + model.name() + " (hidden size " + w + ")"
+                    : ": deep prompt width " + hidden + " does not match model " + model.name()
+                            + " (layers·2·key/value heads·head size = " + w + ")"));
         }
         String fp = meta(PromptFile.MODEL_FINGERPRINT);
         if (!force && fp != null && !fp.equals(model.fingerprint())) {

@@ -2,6 +2,7 @@ package io.softprompt.prompt;
 
 import io.softprompt.data.Task;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.PromptSite;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.safetensors.SafetensorsWriter;
 import io.softprompt.util.AtomicFiles;
@@ -101,8 +102,14 @@ public final class PromptFile {
         return m;
     }
 
-    /** Marks {@code meta} as a deep prompt's for this model: depth, hidden size, layers and key/value heads. */
-    public static void markDeep(Map<String, String> meta, LoadedModel model) {
+    /**
+     * Marks {@code meta} with the prompt's site: a deep prompt's depth, hidden size, layers and key/value
+     * heads for this model (an input prompt's file needs none of these).
+     */
+    public static void markSite(Map<String, String> meta, PromptSite site, LoadedModel model) {
+        if (site != PromptSite.DEEP) {
+            return;
+        }
         meta.put(DEPTH, DEEP);
         meta.put(HIDDEN_SIZE, Integer.toString(model.lm().hiddenSize()));
         meta.put(PREFIX_LAYERS, Integer.toString(model.lm().attention().layers()));
@@ -123,7 +130,7 @@ public final class PromptFile {
         meta.put(FORMAT, FORMAT_NAME);
         meta.put(FORMAT_VERSION, VERSION);
         meta.put(NUM_TOKENS, Integer.toString(prompt.tokens()));   // the tensor's shape, whatever a source said
-        if (prompt.deep()) {
+        if (prompt.site() == PromptSite.DEEP) {
             meta.put(FORMAT_VERSION, DEEP_VERSION);
             meta.put(PREFIX_WIDTH, Integer.toString(prompt.hidden()));
         } else {

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
+import io.softprompt.model.PromptSite;
 import io.softprompt.model.TextTokenizer;
 import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
@@ -111,9 +112,9 @@ public enum PromptInit {
         if (deepWidth == 0) {
             source.requireInput("{{init_from}} " + file, "prompt transfer into an input prompt");
         }
-        int width = source.deep() ? deepWidth : hidden;
+        int width = source.site() == PromptSite.DEEP ? deepWidth : hidden;
         if (source.hidden() != width) {
-            throw new UserException("{{init_from}} " + file + ": its " + (source.deep() ? "prefix width " : "hidden size ")
+            throw new UserException("{{init_from}} " + file + ": its " + (source.site() == PromptSite.DEEP ? "prefix width " : "hidden size ")
                     + source.hidden() + " is not the model's " + width);
         }
         String fp = source.meta(PromptFile.MODEL_FINGERPRINT);

@@ -7,10 +7,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.softprompt.model.DeepPrefix;
 import io.softprompt.model.KvCache;
 import io.softprompt.model.LanguageModel;
-import io.softprompt.model.Prompted;
+import io.softprompt.model.PromptSite;
 import io.softprompt.model.TextTokenizer;
 import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
@@ -28,7 +27,7 @@ import java.util.SplittableRandom;
  * cache each step recomputes each row's whole sequence alone: the reference the cached path is tested
  * against. A row ends at end-of-sequence, after its token budget, or at one of its stop strings.
  *
- * <p>A deep prompt (PEFT's prefix table, {@link DeepPrefix}) is its own cache: its rows start from it
+ * <p>A deep prompt (PEFT's prefix table, {@link io.softprompt.model.DeepSite}) is its own cache: its rows start from it
  * and run only their tokens; it stacks with input prompts' caches like any other.
  *
  * <p>Dimensions (docs/ARCHITECTURE.md): B rows, N prompt tokens, T input tokens, D hidden, V vocabulary,
@@ -42,12 +41,12 @@ public final class Generator {
      * @param n its tokens N
      * @param input the input ids, already framed by the task's encoder
      * @param decoding how to generate
-     * @param deep whether the prompt is a deep prompt: PEFT's prefix table [N·L·2·Hkv·K] (decoder LMs)
+     * @param site where the prompt enters the model (a deep prompt: PEFT's prefix table [N·L·2·Hkv·K], decoder LMs)
      */
-    public record Request(float[] prompt, int n, long[] input, Decoding decoding, boolean deep) {
+    public record Request(float[] prompt, int n, long[] input, Decoding decoding, PromptSite site) {
         /** An input prompt. */
         public Request(float[] prompt, int n, long[] input, Decoding decoding) {
-            this(prompt, n, input, decoding, false);
+            this(prompt, n, input, decoding, PromptSite.INPUT);
         }
     }
 
@@ -85,9 +84,7 @@ public final class Generator {
         }
         List<Row> state = new ArrayList<>();
         for (Request r : rows) {
-            if (r.deep() && lm.kind() != LanguageModel.Kind.DECODER) {
-                throw new UserException(lm.modelType() + ": deep prompts generate on decoder LMs only");
-            }
+            r.site().checkGenerates(lm, "a " + r.site().noun());
             state.add(new Row(r));
         }
         try (NDManager m = NDManager.newBaseManager(lm.device())) {
@@ -172,14 +169,12 @@ public final class Generator {
         List<KvCache> own = new ArrayList<>();
         try (NDManager pre = m.newSubManager()) {
             for (Row r : rows) {
-                KvCache c = r.req.deep() // a deep prompt is its own cache
-                        ? DeepPrefix.cache(m, lm, DeepPrefix.table(pre, lm, r.req.prompt(), r.req.n()), 1) : new KvCache(m);
+                PromptSite site = r.req.site();
+                KvCache c = site.startCache(m, lm, r.req.prompt(), r.req.n()); // empty, or a deep prompt's own prefix
                 own.add(c);
                 long[] in = r.req.input();
-                NDArray h = r.req.deep()
-                        ? lm.forward(lm.embed(Tensors.create(pre, in, new Shape(1, in.length))),
-                                pre.ones(new Shape(1, r.req.n() + in.length), DataType.INT64), c)            // [1, T, D]
-                        : lm.forward(embedRow(pre, r, in), pre.ones(new Shape(1, r.req.n() + in.length), DataType.INT64), c); // [1, S, D]
+                NDArray h = lm.forward(site.firstPass(pre, lm, r.req.prompt(), r.req.n(), in),
+                        pre.ones(new Shape(1, r.req.n() + in.length), DataType.INT64), c);                 // [1, S, D]
                 if (!r.done()) {
                     r.next(lastLogits(h)[0]);
                 }
@@ -220,9 +215,9 @@ public final class Generator {
             List<NDList> encoded = new ArrayList<>();
             int longest = 0;
             for (Row r : rows) {
-                NDArray p = Tensors.create(enc, r.req.prompt(), new Shape(r.req.n(), lm.hiddenSize()));  // [N, D]
+                NDArray p = r.req.site().tensor(enc, lm, r.req.prompt(), r.req.n());                    // [N, D]
                 long[] in = r.req.input();
-                NDList e = Prompted.run(lm, p, Tensors.create(enc, in, new Shape(1, in.length)),
+                NDList e = r.req.site().run(lm, p, Tensors.create(enc, in, new Shape(1, in.length)),
                         enc.ones(new Shape(1, in.length), DataType.INT64));                     // [1, S, D], [1, S]
                 encoded.add(e);
                 longest = Math.max(longest, (int) e.get(0).getShape().get(1));
@@ -262,12 +257,13 @@ public final class Generator {
 
     /** One row without the cache: every step runs the whole sequence again (the reference). */
     private void uncached(NDManager m, Row r) {
-        NDArray p = Tensors.create(m, r.req.prompt(), new Shape(r.req.n(), lm.hiddenSize()));           // [N, D]
+        PromptSite site = r.req.site();
+        NDArray p = site.tensor(m, lm, r.req.prompt(), r.req.n());                                      // [N, O]
         NDArray encoded = null;
         NDArray encMask = null;
         if (lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
             long[] in = r.req.input();
-            NDList e = Prompted.run(lm, p, Tensors.create(m, in, new Shape(1, in.length)),
+            NDList e = site.run(lm, p, Tensors.create(m, in, new Shape(1, in.length)),
                     m.ones(new Shape(1, in.length), DataType.INT64));                              // [1, S, D], [1, S]
             encoded = e.get(0);
             encMask = e.get(1);
@@ -278,25 +274,14 @@ public final class Generator {
                 if (encoded != null) {
                     long[] dec = concat(new long[] {lm.specials().decoderStart()}, r.out);
                     h = lm.decode(Tensors.create(s, dec, new Shape(1, dec.length)), encoded, encMask, null);     // [1, R, D]
-                } else if (r.req.deep()) {
-                    long[] ids = concat(r.req.input(), r.out);
-                    h = DeepPrefix.hidden(lm, DeepPrefix.table(s, lm, r.req.prompt(), r.req.n()),
-                            lm.embed(Tensors.create(s, ids, new Shape(1, ids.length))),
-                            s.ones(new Shape(1, ids.length), DataType.INT64));                                  // [1, T, D]
                 } else {
                     long[] ids = concat(r.req.input(), r.out);
-                    h = lm.forward(embedRow(s, r, ids), s.ones(new Shape(1, r.req.n() + ids.length), DataType.INT64)); // [1, S, D]
+                    h = site.hidden(lm, p, Tensors.create(s, ids, new Shape(1, ids.length)),
+                            s.ones(new Shape(1, ids.length), DataType.INT64));                                  // [1, S, D]
                 }
                 r.next(lastLogits(h)[0]);
             }
         }
-    }
-
-    /** [prompt; embedded ids] for one row: [1, N + T, D]. */
-    private NDArray embedRow(NDManager s, Row r, long[] ids) {
-        NDArray prompt = Tensors.create(s, r.req.prompt(), new Shape(1, r.req.n(), lm.hiddenSize()));  // [1, N, D]
-        NDArray tokens = lm.embed(Tensors.create(s, ids, new Shape(1, ids.length)));               // [1, T, D]
-        return NDArrays.concat(new NDList(prompt, tokens), 1);                                     // [1, S, D]
     }
 
     /** The logits after the last position of h [B, L, D], per row: [B][V]. */

@@ -5,9 +5,9 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.softprompt.data.Encoder;
-import io.softprompt.model.DeepPrefix;
 import io.softprompt.model.LanguageModel;
-import io.softprompt.model.Prompted;
+import io.softprompt.model.Layers;
+import io.softprompt.model.PromptSite;
 import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 import java.util.ArrayList;
@@ -49,37 +49,32 @@ public enum Objective {
     }
 
     /**
-     * Mean loss over the batch. prompt [N, D] or [B, N, D]; ids, mask [B, T]; positions [B] on the token
-     * axis; classes [B] class indices; labels the label words' tokens.
+     * Mean loss over the batch of an input prompt [N, D] or [B, N, D]; ids, mask [B, T]; positions [B] on
+     * the token axis; classes [B] class indices; labels the label words' tokens.
      */
     public NDArray loss(LanguageModel lm, NDArray prompt, NDArray ids, NDArray mask, long[] positions,
             long[] classes, Encoder.Labels labels) {
-        return loss(lm, prompt, false, ids, mask, positions, classes, labels);
+        return loss(lm, prompt, PromptSite.INPUT, ids, mask, positions, classes, labels);
     }
 
-    /**
-     * As above, for an input prompt [N, D] or, with {@code deep}, a deep prompt: PEFT's prefix table
-     * [N, L·2·Hkv·K] as every layer's key/value prefix ({@link DeepPrefix}).
-     */
-    public NDArray loss(LanguageModel lm, NDArray prompt, boolean deep, NDArray ids, NDArray mask, long[] positions,
+    /** As above, for a prompt at {@code site} (a deep prompt: PEFT's prefix table [N, L·2·Hkv·K] as every layer's prefix). */
+    public NDArray loss(LanguageModel lm, NDArray prompt, PromptSite site, NDArray ids, NDArray mask, long[] positions,
             long[] classes, Encoder.Labels labels) {
         NDManager m = ids.getManager();
         if (lm.kind() != LanguageModel.Kind.SEQ2SEQ) {
-            NDArray h = deep ? DeepPrefix.hiddenAt(lm, prompt, ids, mask, positions)  // [B, D]
-                    : Prompted.hiddenAt(lm, prompt, ids, mask, positions);      // [B, D]
+            NDArray h = site.hiddenAt(lm, prompt, ids, mask, positions);  // [B, D]
             return switch (this) {
-                case VERBALIZER -> Prompted.crossEntropy(lm.logits(h, Tensors.create(m, labels.first())), Tensors.create(m, classes)); // [B, C]
-                case LM -> Prompted.crossEntropy(lm.logits(h), Tensors.create(m, pick(labels.first(), classes)));          // [B, V]
+                case VERBALIZER -> crossEntropy(lm.logits(h, Tensors.create(m, labels.first())), Tensors.create(m, classes)); // [B, C]
+                case LM -> crossEntropy(lm.logits(h), Tensors.create(m, pick(labels.first(), classes)));          // [B, V]
             };
         }
-        NDList enc = deep ? new NDList(DeepPrefix.hidden(lm, prompt, lm.embed(ids), mask), mask) // [B, T, D], [B, T]
-                : Prompted.run(lm, prompt, ids, mask);                            // [B, S, D], [B, S]
+        NDList enc = site.run(lm, prompt, ids, mask);                      // [B, S, D], [B, S]
         int b = classes.length;
         if (this == VERBALIZER) {
             long[] start = new long[b];
             Arrays.fill(start, lm.specials().decoderStart());
             NDArray h = lm.decode(Tensors.create(m, start, new Shape(b, 1)), enc.get(0), enc.get(1)); // [B, 1, D]
-            return Prompted.crossEntropy(lm.logits(h.reshape(b, -1), Tensors.create(m, labels.first())), Tensors.create(m, classes));
+            return crossEntropy(lm.logits(h.reshape(b, -1), Tensors.create(m, labels.first())), Tensors.create(m, classes));
         }
         List<long[]> targets = new ArrayList<>();
         for (long c : classes) {
@@ -87,38 +82,36 @@ public enum Objective {
         }
         Teacher t = Teacher.of(targets, lm.specials().decoderStart(), lm.specials().pad());
         NDArray h = lm.decode(Tensors.create(m, t.inputs(), new Shape(b, t.steps())), enc.get(0), enc.get(1)); // [B, R, D]
-        NDArray rows = Prompted.rows(h, t.flat());                                // [M, D]
-        return Prompted.crossEntropy(lm.logits(rows), Tensors.create(m, t.targets()));     // [M, V]
+        NDArray rows = Layers.rows(h, t.flat());                                  // [M, D]
+        return crossEntropy(lm.logits(rows), Tensors.create(m, t.targets()));     // [M, V]
     }
 
     /**
-     * Text-to-text loss: the mean cross-entropy over every row's target tokens (then EOS), full
-     * vocabulary. Decoder LMs read the target after the input ([prompt][input][target]); T5 decodes it
-     * from the encoded [prompt][input].
+     * Text-to-text loss of an input prompt: the mean cross-entropy over every row's target tokens (then
+     * EOS), full vocabulary. Decoder LMs read the target after the input ([prompt][input][target]); T5
+     * decodes it from the encoded [prompt][input].
      */
     public static NDArray sequenceLoss(LanguageModel lm, NDArray prompt, NDManager m, List<Encoder.Encoded> rows,
             int padTo) {
-        return sequenceLoss(lm, prompt, false, m, rows, padTo);
+        return sequenceLoss(lm, prompt, PromptSite.INPUT, m, rows, padTo);
     }
 
     /**
-     * As {@link #sequenceLoss(LanguageModel, NDArray, NDManager, List, int)}, the prompt deep or not: a deep
-     * prompt (decoder LMs) is the prefix of every layer and the rows' tokens run alone, [input][target].
+     * As {@link #sequenceLoss(LanguageModel, NDArray, NDManager, List, int)}, the prompt at {@code site}: a
+     * deep prompt (decoder LMs) is the prefix of every layer and the rows' tokens run alone, [input][target].
      */
-    public static NDArray sequenceLoss(LanguageModel lm, NDArray prompt, boolean deep, NDManager m, List<Encoder.Encoded> rows,
+    public static NDArray sequenceLoss(LanguageModel lm, NDArray prompt, PromptSite site, NDManager m, List<Encoder.Encoded> rows,
             int padTo) {
-        if (deep && lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
-            throw new UserException(lm.modelType() + ": text-to-text deep prompts train on decoder LMs so far");
-        }
+        site.checkGenerates(lm, "a " + site.noun());
         long pad = lm.specials().pad();
         if (lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
             Encoder.Batch b = Encoder.batch(rows, padTo, pad);
             NDArray ids = Tensors.create(m, b.ids(), new Shape(b.size(), b.length()));         // [B, T]
             NDArray mask = Tensors.create(m, b.mask(), new Shape(b.size(), b.length()));       // [B, T]
-            NDList enc = Prompted.run(lm, prompt, ids, mask);                         // [B, S, D], [B, S]
+            NDList enc = site.run(lm, prompt, ids, mask);                             // [B, S, D], [B, S]
             Teacher t = Teacher.of(rows.stream().map(Encoder.Encoded::target).toList(), lm.specials().decoderStart(), pad);
             NDArray h = lm.decode(Tensors.create(m, t.inputs(), new Shape(b.size(), t.steps())), enc.get(0), enc.get(1)); // [B, R, D]
-            return Prompted.crossEntropy(lm.logits(Prompted.rows(h, t.flat())), Tensors.create(m, t.targets())); // [M, V]
+            return crossEntropy(lm.logits(Layers.rows(h, t.flat())), Tensors.create(m, t.targets())); // [M, V]
         }
         List<Encoder.Encoded> joined = new ArrayList<>();
         for (Encoder.Encoded r : rows) {
@@ -129,8 +122,7 @@ public enum Objective {
         Encoder.Batch b = Encoder.batch(joined, padTo, pad);
         NDArray ids = Tensors.create(m, b.ids(), new Shape(b.size(), b.length()));             // [B, T]
         NDArray mask = Tensors.create(m, b.mask(), new Shape(b.size(), b.length()));           // [B, T]
-        NDArray h = deep ? DeepPrefix.hidden(lm, prompt, lm.embed(ids), mask)        // [B, T, D]
-                : Prompted.hidden(lm, prompt, ids, mask);                           // [B, S, D]
+        NDArray h = site.hidden(lm, prompt, ids, mask);                               // [B, S, D]
         long s = h.getShape().get(1);
         long n = s - b.length();
         int total = rows.stream().mapToInt(r -> r.target().length).sum();
@@ -145,7 +137,14 @@ public enum Objective {
                 targets[k++] = tgt[j];
             }
         }
-        return Prompted.crossEntropy(lm.logits(Prompted.rows(h, flat)), Tensors.create(m, targets)); // [M, V]
+        return crossEntropy(lm.logits(Layers.rows(h, flat)), Tensors.create(m, targets)); // [M, V]
+    }
+
+    /** Mean cross-entropy of logits [B, C] against targets [B] (class indices). */
+    public static NDArray crossEntropy(NDArray logits, NDArray targets) {
+        NDArray logp = logits.logSoftmax(1);                              // [B, C]
+        NDArray picked = logp.gather(targets.reshape(-1, 1), 1);          // [B, 1]
+        return picked.neg().mean();                                       // []
     }
 
     static long[] pick(long[] byClass, long[] classes) {

@@ -10,7 +10,6 @@ import ai.djl.ndarray.types.Shape;
 import io.softprompt.data.Encoder;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
-import io.softprompt.model.Prompted;
 import io.softprompt.util.Tensors;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -159,13 +158,13 @@ public final class PackedLoss {
     private static NDArray inLineLoss(LanguageModel lm, NDManager m, Part p, NDArray at) {
         if (p.textToText()) {
             long[] targets = p.rows().stream().flatMapToLong(r -> Arrays.stream(r.target())).toArray();
-            return Prompted.crossEntropy(lm.logits(at), Tensors.create(m, targets));                  // [M, V]
+            return Objective.crossEntropy(lm.logits(at), Tensors.create(m, targets));                  // [M, V]
         }
         long[] classes = p.rows().stream().mapToLong(Encoder.Encoded::label).toArray();
         return switch (p.objective()) {
-            case VERBALIZER -> Prompted.crossEntropy(lm.logits(at, Tensors.create(m, p.labels().first())),
+            case VERBALIZER -> Objective.crossEntropy(lm.logits(at, Tensors.create(m, p.labels().first())),
                     Tensors.create(m, classes));                                                     // [B_k, C]
-            case LM -> Prompted.crossEntropy(lm.logits(at), Tensors.create(m, Objective.pick(p.labels().first(), classes))); // [B_k, V]
+            case LM -> Objective.crossEntropy(lm.logits(at), Tensors.create(m, Objective.pick(p.labels().first(), classes))); // [B_k, V]
         };
     }
 
@@ -188,7 +187,7 @@ public final class PackedLoss {
                 classes[i] = p.rows().get(i).label();
             }
             NDArray hd = lm.decode(Tensors.create(m, start, new Shape(rows, 1)), encK, maskK);       // [B_k, 1, D]
-            return Prompted.crossEntropy(lm.logits(hd.reshape(rows, -1), Tensors.create(m, p.labels().first())),
+            return Objective.crossEntropy(lm.logits(hd.reshape(rows, -1), Tensors.create(m, p.labels().first())),
                     Tensors.create(m, classes));                                                     // [B_k, C]
         }
         List<long[]> targets = new ArrayList<>(rows);
@@ -197,7 +196,7 @@ public final class PackedLoss {
         }
         Objective.Teacher t = Objective.Teacher.of(targets, lm.specials().decoderStart(), lm.specials().pad());
         NDArray hd = lm.decode(Tensors.create(m, t.inputs(), new Shape(rows, t.steps())), encK, maskK);   // [B_k, R, D]
-        return Prompted.crossEntropy(lm.logits(Prompted.rows(hd, t.flat())), Tensors.create(m, t.targets())); // [M, V]
+        return Objective.crossEntropy(lm.logits(Layers.rows(hd, t.flat())), Tensors.create(m, t.targets())); // [M, V]
     }
 
     private static int tokens(List<Part> parts, int k) {

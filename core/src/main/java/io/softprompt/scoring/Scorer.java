@@ -2,19 +2,15 @@ package io.softprompt.scoring;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.softprompt.data.Encoder;
-import io.softprompt.model.DeepPrefix;
 import io.softprompt.model.KvCache;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
-import io.softprompt.model.Prompted;
+import io.softprompt.model.PromptSite;
 import io.softprompt.util.Tensors;
-import io.softprompt.util.UserException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +18,6 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.ToIntFunction;
 
 /**
  * The one way class probabilities are computed: for a single prompt (eval, infer, the evaluation
@@ -43,14 +38,14 @@ import java.util.function.ToIntFunction;
  */
 public final class Scorer implements AutoCloseable {
     /**
-     * A prompt: values row-major, N, the label tokens of its task, and whether it is a deep prompt
-     * (values [N·L·2·Hkv·K], PEFT's prefix table, {@link DeepPrefix}) rather than an input prompt
-     * (values [N·D]). Compared by identity of its arrays.
+     * A prompt: values row-major [N·O], N, the label tokens of its task, and where it enters the model
+     * (an input prompt's values [N·D]; a deep prompt's PEFT's prefix table [N·L·2·Hkv·K]). Compared by
+     * identity of its arrays.
      */
-    public record Slot(float[] values, int tokens, Encoder.Labels labels, boolean deep) {
+    public record Slot(float[] values, int tokens, Encoder.Labels labels, PromptSite site) {
         /** An input prompt. */
         public Slot(float[] values, int tokens, Encoder.Labels labels) {
-            this(values, tokens, labels, false);
+            this(values, tokens, labels, PromptSite.INPUT);
         }
     }
 
@@ -99,7 +94,7 @@ public final class Scorer implements AutoCloseable {
      * thread: the cache is closed by the scoring thread, before or after a batch, never during one.
      */
     public void forget(Slot slot) {
-        if (prefixCache || slot.deep()) {
+        if (slot.site().pass(lm, prefixCache) == PromptSite.Pass.PREFIX) { // only these keep a cache
             forgotten.add(slot);
         }
     }
@@ -129,13 +124,8 @@ public final class Scorer implements AutoCloseable {
 
     /**
      * Batches of item indices for this scorer, cut at {@code batchSize} rows or when B × S would pass
-     * {@code tokenBudget} (0: no budget), items sorted so that padding stays small. The order follows
-     * how a batch is laid out. With the prefix cache a batch is [the longest prompt's cache][the longest
-     * text]: the prompt positions only take part in attention, so items are sorted by text length T
-     * alone and rows of N 10, 20 and 30 share a pass (scripts/bench-prompts.sh, 64 input prompts of N
-     * 10/20/30: 0.62× one prompt's rows/s sorted by N + T, 0.77× by N then T, by T alone in the line
-     * docs/bench-prompts.md gives). Without it each row is [its prompt][its text] padded to the longest
-     * N + T, so items are sorted by N + T. The only length bucketer: every scoring path batches this way.
+     * {@code tokenBudget} (0: no budget), sorted so that padding stays small in the way this scorer lays
+     * a batch out ({@link LengthBuckets}). The only length bucketer: every scoring path batches this way.
      */
     public List<int[]> batches(List<Slot> slots, List<Item> items, int batchSize, int tokenBudget) {
         return buckets(slots, items, batchSize, tokenBudget, prefixCache);
@@ -143,41 +133,7 @@ public final class Scorer implements AutoCloseable {
 
     /** As {@link #batches}: {@code cached} says the batch is laid out as [prompt cache][text]. */
     static List<int[]> buckets(List<Slot> slots, List<Item> items, int batchSize, int tokenBudget, boolean cached) {
-        Integer[] order = new Integer[items.size()];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = i;
-        }
-        Comparator<Integer> byLength = cached
-                ? Comparator.comparingInt((Integer i) -> items.get(i).row().ids().length)
-                        .thenComparingInt(i -> slots.get(items.get(i).slot()).tokens())
-                : Comparator.comparingInt((Integer i) -> length(slots, items.get(i)));
-        Arrays.sort(order, byLength.thenComparingInt(i -> i));
-        List<int[]> out = new ArrayList<>();
-        List<Integer> cur = new ArrayList<>();
-        int longestN = 0;
-        int longestT = 0;
-        int longest = 0;
-        for (int i : order) {
-            int n = slots.get(items.get(i).slot()).tokens();
-            int t = items.get(i).row().ids().length;
-            // S of the batch with this item in it: [longest N][longest T] cached, the longest N + T inline
-            int s = cached ? Math.max(longestN, n) + Math.max(longestT, t) : Math.max(longest, n + t);
-            if (!cur.isEmpty() && (cur.size() == batchSize || (tokenBudget > 0 && (long) s * (cur.size() + 1) > tokenBudget))) {
-                out.add(cur.stream().mapToInt(Integer::intValue).toArray());
-                cur.clear();
-                longestN = 0;
-                longestT = 0;
-                longest = 0;
-            }
-            cur.add(i);
-            longestN = Math.max(longestN, n);
-            longestT = Math.max(longestT, t);
-            longest = Math.max(longest, n + t);
-        }
-        if (!cur.isEmpty()) {
-            out.add(cur.stream().mapToInt(Integer::intValue).toArray());
-        }
-        return out;
+        return LengthBuckets.of(slots, items, batchSize, tokenBudget, cached);
     }
 
     /**
@@ -209,10 +165,6 @@ public final class Scorer implements AutoCloseable {
         return best;
     }
 
-    private static int length(List<Slot> slots, Item it) {
-        return slots.get(it.slot()).tokens() + it.row().ids().length;
-    }
-
     /** Probabilities per item over its own slot's classes, in item order; one forward pass per batch. */
     public float[][] score(List<Slot> slots, List<Item> items, List<int[]> batches) {
         dropForgotten();
@@ -228,15 +180,14 @@ public final class Scorer implements AutoCloseable {
         int d = lm.hiddenSize();
         int[] offset = new int[slots.size()];
         int total = 0;
-        for (int k = 0; k < slots.size(); k++) { // input prompts only: a deep prompt always runs as a cache
+        for (int k = 0; k < slots.size(); k++) { // the prompts whose rows sit in the sequence: [N, D] each
             offset[k] = total;
-            total += slots.get(k).deep() ? 0 : slots.get(k).tokens();
+            total += slots.get(k).site().sequenceRows(slots.get(k).tokens());
         }
         float[] table = new float[Math.max(1, total) * d];
         for (int k = 0; k < slots.size(); k++) {
-            if (!slots.get(k).deep()) {
-                System.arraycopy(slots.get(k).values(), 0, table, offset[k] * d, slots.get(k).tokens() * d);
-            }
+            int rows = slots.get(k).site().sequenceRows(slots.get(k).tokens());
+            System.arraycopy(slots.get(k).values(), 0, table, offset[k] * d, rows * d);
         }
         try (NDManager m = NDManager.newBaseManager(lm.device())) {
             NDArray prompts = Tensors.create(m, table, new Shape(Math.max(1, total), d)); // [A, D]
@@ -254,23 +205,34 @@ public final class Scorer implements AutoCloseable {
         return out;
     }
 
+    /**
+     * One batch: each row takes the pass its prompt's site asks for ({@link PromptSite#pass}); rows of
+     * different passes are scored in groups. On a decoder LM attention is causal, so an input prompt's
+     * keys and values do not depend on its input: beside rows that run from a prefix, every row does.
+     */
     private float[][] scoreBatch(NDManager parent, NDArray prompts, int[] offset, List<Slot> slots, List<Item> part) {
-        boolean anyDeep = part.stream().anyMatch(it -> slots.get(it.slot()).deep());
-        if (anyDeep && lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
-            // the prefix sits in the encoder: each deep prompt's rows take an encoder pass of their own, input rows theirs
-            int s0 = part.get(0).slot();
-            if (part.stream().allMatch(it -> it.slot() == s0)) {
-                return scoreDeepEncoder(parent, slots, part);
-            }
-            return scoreGroups(parent, prompts, offset, slots, part, it -> slots.get(it.slot()).deep() ? it.slot() : -1);
+        PromptSite.Pass[] pass = part.stream().map(it -> slots.get(it.slot()).site().pass(lm, prefixCache))
+                .toArray(PromptSite.Pass[]::new);
+        if (lm.kind() == LanguageModel.Kind.DECODER && Arrays.asList(pass).contains(PromptSite.Pass.PREFIX)) {
+            Arrays.fill(pass, PromptSite.Pass.PREFIX);
         }
-        if (anyDeep && lm.kind() != LanguageModel.Kind.DECODER && !part.stream().allMatch(it -> slots.get(it.slot()).deep())) {
-            // attention both ways: an input prompt's keys depend on the tokens, so only deep rows run as caches
-            return scoreGroups(parent, prompts, offset, slots, part, it -> slots.get(it.slot()).deep() ? 1 : 0);
+        // an encoder pass with a prefix in every layer holds one prompt's rows
+        int[] key = new int[pass.length];
+        for (int i = 0; i < key.length; i++) {
+            key[i] = pass[i] == PromptSite.Pass.ENCODER_PREFIX ? PromptSite.Pass.values().length + part.get(i).slot() : pass[i].ordinal();
         }
-        if (prefixCache || anyDeep) {
-            return scoreCached(parent, slots, part);
+        if (Arrays.stream(key).anyMatch(k -> k != key[0])) {
+            return scoreGroups(parent, prompts, offset, slots, part, key);
         }
+        return switch (pass[0]) {
+            case PREFIX -> scoreCached(parent, slots, part);
+            case ENCODER_PREFIX -> scoreDeepEncoder(parent, slots, part);
+            case INLINE -> scoreInline(parent, prompts, offset, slots, part);
+        };
+    }
+
+    /** Rows laid out [prompt][tokens][padding], the prompts gathered from the batch's table [A, D]. */
+    private float[][] scoreInline(NDManager parent, NDArray prompts, int[] offset, List<Slot> slots, List<Item> part) {
         int b = part.size();
         int s = part.stream().mapToInt(it -> slots.get(it.slot()).tokens() + Math.max(padTo, it.row().ids().length))
                 .max().orElse(1);
@@ -306,19 +268,19 @@ public final class Scorer implements AutoCloseable {
             forwardPasses.incrementAndGet();
             if (lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
                 NDArray enc = lm.forward(embeds, msk);                                   // [B, S, D]
-                return sequenceScores(m, enc, msk, slots, part);
+                return ClassHeads.sequenceScores(lm, m, enc, msk, slots, part);
             }
             NDArray h = lm.forwardRows(embeds, msk, decision);                           // [B, D]
-            return labelProbabilities(m, h, slots, part);
+            return ClassHeads.labelProbabilities(lm, m, h, slots, part);
         }
     }
 
     /** The rows in groups of equal {@code key}, each group scored on its own; results in the rows' order. */
     private float[][] scoreGroups(NDManager parent, NDArray prompts, int[] offset, List<Slot> slots, List<Item> part,
-            ToIntFunction<Item> key) {
+            int[] key) {
         Map<Integer, List<Integer>> groups = new LinkedHashMap<>();
         for (int i = 0; i < part.size(); i++) {
-            groups.computeIfAbsent(key.applyAsInt(part.get(i)), k -> new ArrayList<>()).add(i);
+            groups.computeIfAbsent(key[i], k -> new ArrayList<>()).add(i);
         }
         float[][] out = new float[part.size()][];
         for (List<Integer> at : groups.values()) {
@@ -349,11 +311,11 @@ public final class Scorer implements AutoCloseable {
             }
         }
         try (NDManager m = parent.newSubManager()) {
-            NDArray table = DeepPrefix.table(m, lm, sl.values(), sl.tokens());              // [N, L·2·Hkv·K]
+            NDArray table = sl.site().tensor(m, lm, sl.values(), sl.tokens());              // [N, O]
             NDArray msk = Tensors.create(m, mask, new Shape(b, t));                         // [B, T]
-            NDArray enc = DeepPrefix.hidden(lm, table, lm.embed(Tensors.create(m, ids, new Shape(b, t))), msk); // [B, T, D]
+            NDArray enc = sl.site().hidden(lm, table, Tensors.create(m, ids, new Shape(b, t)), msk); // [B, T, D]
             forwardPasses.incrementAndGet();
-            return sequenceScores(m, enc, msk, slots, part);
+            return ClassHeads.sequenceScores(lm, m, enc, msk, slots, part);
         }
     }
 
@@ -362,21 +324,7 @@ public final class Scorer implements AutoCloseable {
      * prompt run through the model, a deep prompt's table laid out as its cache.
      */
     private KvCache prefix(Slot slot) {
-        return prefixes.computeIfAbsent(slot, sl -> {
-            if (sl.deep()) {
-                DeepPrefix.check(lm);
-                // the cache keeps views of the table: closing the table's own handle leaves their storage
-                try (NDManager m = cacheManager.newSubManager()) {
-                    return DeepPrefix.cache(cacheManager, lm, DeepPrefix.table(m, lm, sl.values(), sl.tokens()), 1);
-                }
-            }
-            KvCache c = new KvCache(cacheManager);
-            try (NDManager m = cacheManager.newSubManager()) {
-                NDArray p = Tensors.create(m, sl.values(), new Shape(1, sl.tokens(), lm.hiddenSize())); // [1, N, D]
-                lm.forward(p, m.ones(new Shape(1, sl.tokens()), DataType.INT64), c);
-            }
-            return c;
-        });
+        return prefixes.computeIfAbsent(slot, sl -> sl.site().prefix(cacheManager, lm, sl.values(), sl.tokens()));
     }
 
     /**
@@ -408,84 +356,8 @@ public final class Scorer implements AutoCloseable {
             NDArray tok = lm.embed(Tensors.create(m, ids, new Shape(b, t)));                 // [B, T, D]
             NDArray keyMask = Tensors.create(m, mask, new Shape(b, p + t));                  // [B, P+T]
             forwardPasses.incrementAndGet();
-            NDArray h = Prompted.rows(lm.forward(tok, keyMask, cache), decision);            // [B, D]
-            return labelProbabilities(m, h, slots, part);
+            NDArray h = Layers.rows(lm.forward(tok, keyMask, cache), decision);            // [B, D]
+            return ClassHeads.labelProbabilities(lm, m, h, slots, part);
         }
     }
-
-    /** Softmax over each row's own label tokens, from one product with the batch's distinct label rows [U, D]. */
-    private float[][] labelProbabilities(NDManager m, NDArray h, List<Slot> slots, List<Item> part) {
-        Map<Long, Integer> column = new LinkedHashMap<>();
-        for (Item it : part) {
-            for (long tk : slots.get(it.slot()).labels().first()) {
-                column.putIfAbsent(tk, column.size());
-            }
-        }
-        long[] union = column.keySet().stream().mapToLong(Long::longValue).toArray();
-        float[] logits = lm.logits(h, Tensors.create(m, union)).toFloatArray();           // [B, U]
-        float[][] out = new float[part.size()][];
-        for (int i = 0; i < part.size(); i++) {
-            long[] first = slots.get(part.get(i).slot()).labels().first();
-            float[] l = new float[first.length];
-            for (int c = 0; c < first.length; c++) {
-                l[c] = logits[i * union.length + column.get(first[c])];
-            }
-            out[i] = softmax(l);
-        }
-        return out;
-    }
-
-    /** Encoder-decoder: log p(target_c | input) for each row's own classes, all (row, class) pairs decoded at once. */
-    private float[][] sequenceScores(NDManager m, NDArray enc, NDArray mask, List<Slot> slots, List<Item> part) {
-        int b = part.size();
-        List<long[]> targets = new ArrayList<>();
-        List<Long> rowOf = new ArrayList<>();
-        int[] first = new int[b];
-        for (int i = 0; i < b; i++) {
-            first[i] = targets.size();
-            for (long[] seq : slots.get(part.get(i).slot()).labels().sequences()) {
-                targets.add(seq);
-                rowOf.add((long) i);
-            }
-        }
-        int pairs = targets.size();
-        Shape es = enc.getShape();
-        NDArray pick = Tensors.create(m, rowOf.stream().mapToLong(Long::longValue).toArray());   // [M]
-        NDArray encRep = Layers.embedding(pick, enc.reshape(b, -1)).reshape(pairs, es.get(1), es.get(2)); // [M, S, D]
-        NDArray maskRep = Layers.embedding(pick, mask.toType(DataType.FLOAT32, false)).toType(DataType.INT64, false); // [M, S]
-        Objective.Teacher t = Objective.Teacher.of(targets, lm.specials().decoderStart(), lm.specials().pad());
-        NDArray h = lm.decode(Tensors.create(m, t.inputs(), new Shape(pairs, t.steps())), encRep, maskRep); // [M, R, D]
-        NDArray logp = lm.logits(Prompted.rows(h, t.flat())).logSoftmax(1);              // [M_t, V]
-        NDArray tok = logp.gather(Tensors.create(m, t.targets()).reshape(-1, 1), 1).reshape(-1); // [M_t]
-        float[] lp = tok.toFloatArray();
-        float[] sums = new float[pairs];
-        for (int j = 0; j < t.flat().length; j++) {
-            sums[(int) (t.flat()[j] / t.steps())] += lp[j];
-        }
-        float[][] out = new float[b][];
-        for (int i = 0; i < b; i++) {
-            int c = slots.get(part.get(i).slot()).labels().sequences().length;
-            out[i] = softmax(Arrays.copyOfRange(sums, first[i], first[i] + c));
-        }
-        return out;
-    }
-
-    static float[] softmax(float[] l) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : l) {
-            max = Math.max(max, v);
-        }
-        double sum = 0;
-        double[] e = new double[l.length];
-        for (int i = 0; i < l.length; i++) {
-            e[i] = Math.exp(l[i] - max);
-            sum += e[i];
-        }
-        float[] p = new float[l.length];
-        for (int i = 0; i < l.length; i++) {
-            p[i] = (float) (e[i] / sum);
-        }
-        return p;
-    }
-
 }

@@ -322,7 +322,7 @@ public final class PredictServer implements AutoCloseable {
             Member m = e.member();
             pending.add(it.decoding() != null
                     ? new MicroBatcher.Pending(e, null, new Generator.Request(m.prompt().values(), m.prompt().tokens(),
-                            m.encoder().encodeText(it.text()), it.decoding(), m.prompt().deep()), new CompletableFuture<>())
+                            m.encoder().encodeText(it.text()), it.decoding(), m.prompt().site()), new CompletableFuture<>())
                     : new MicroBatcher.Pending(e, e.encoder().encode(it.text(), -1), null, new CompletableFuture<>()));
         }
         metrics.items.addAndGet(pending.size());

@@ -8,6 +8,7 @@ import ai.djl.training.GradientCollector;
 import io.softprompt.data.Encoder;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
+import io.softprompt.model.PromptSite;
 import io.softprompt.scoring.Objective;
 import io.softprompt.scoring.PackedLoss;
 import io.softprompt.util.Tensors;
@@ -49,7 +50,7 @@ public final class DataParallel {
      * What a worker needs to compute the loss of any rows: the prompt's shape [N, W] (W: D, or a deep
      * prompt's L·2·Hkv·K), whether it is deep, the objective and label words.
      */
-    public record LossSpec(int tokens, int hidden, boolean deep, Objective objective, Encoder.Labels labels, boolean textToText,
+    public record LossSpec(int tokens, int hidden, PromptSite site, Objective objective, Encoder.Labels labels, boolean textToText,
             int padTo)
             implements Serializable {
         private static final long serialVersionUID = 1L;
@@ -88,7 +89,7 @@ public final class DataParallel {
             int terms = PackedLoss.terms(lm, spec.objective(), spec.labels(), spec.textToText(), rows);
             double loss;
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray mean = loss(lm, leaf, spec.deep(), scope, rows, spec.objective(), spec.labels(), spec.textToText(), spec.padTo()); // []
+                NDArray mean = loss(lm, leaf, spec.site(), scope, rows, spec.objective(), spec.labels(), spec.textToText(), spec.padTo()); // []
                 NDArray sum = mean.mul(Layers.scalar(mean, terms));                                          // []
                 loss = sum.getFloat();
                 gc.backward(sum);
@@ -109,14 +110,14 @@ public final class DataParallel {
      * The mean loss [] of rows at prompt leaf [N, D] (deep: a prefix table [N, L·2·Hkv·K]): Objective's
      * loss, as measured against PEFT.
      */
-    static NDArray loss(LanguageModel lm, NDArray leaf, boolean deep, NDManager scope, List<Encoder.Encoded> rows,
+    static NDArray loss(LanguageModel lm, NDArray leaf, PromptSite site, NDManager scope, List<Encoder.Encoded> rows,
             Objective objective, Encoder.Labels labels, boolean textToText, int padTo) {
         if (textToText) {
-            return Objective.sequenceLoss(lm, leaf, deep, scope, rows, padTo);
+            return Objective.sequenceLoss(lm, leaf, site, scope, rows, padTo);
         }
         Encoder.Batch b = Encoder.batch(rows, padTo, lm.specials().pad());
         NDArray ids = Tensors.create(scope, b.ids(), new Shape(b.size(), b.length()));   // [B, T]
         NDArray mask = Tensors.create(scope, b.mask(), new Shape(b.size(), b.length())); // [B, T]
-        return objective.loss(lm, leaf, deep, ids, mask, b.positions(), b.classes(), labels);
+        return objective.loss(lm, leaf, site, ids, mask, b.positions(), b.classes(), labels);
     }
 }

@@ -1,22 +1,16 @@
 package io.softprompt.train;
 
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import io.softprompt.data.Encoder;
-import io.softprompt.data.Task;
 import io.softprompt.eval.Evaluator;
 import io.softprompt.eval.Metrics;
 import io.softprompt.hub.DemoModel;
 import io.softprompt.loader.LoadedModel;
-import io.softprompt.model.DeepPrefix;
-import io.softprompt.model.LanguageModel;
+import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.prompt.PromptInit;
 import io.softprompt.scoring.Scorer;
 import io.softprompt.util.Json;
-import io.softprompt.util.Tensors;
-import io.softprompt.util.UserException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -86,33 +80,29 @@ final class JobRun implements AutoCloseable {
             job.run.reportToTensorBoard(logDir, Json.pretty(c));
         }
         PromptInit init = PromptInit.parse(c.init());
-        if (c.deep()) {
-            checkDeep(model, job.task);
+        PromptSite site = c.site();
+        if (job.task.textToText()) {
+            site.checkGenerates(model.lm(), "{{depth}} " + site.depth());
         }
         Prompt source = init == PromptInit.TRANSFER ? PromptFile.read(Path.of(c.initFrom())) : null;
         // a deep run from a deep source takes its table; anything else starts from an input prompt [N·D]
-        boolean tableGiven = source != null && source.deep() && c.deep() && !c.prefixProjection();
+        boolean tableGiven = source != null && source.site() == PromptSite.DEEP && site == PromptSite.DEEP && !c.prefixProjection();
         float[] initValues = source != null
                 ? PromptInit.transfer(source, c.initFrom(), c.tokens(), model.lm().hiddenSize(), model.fingerprint(),
-                        tableGiven ? model.lm().attention().prefixWidth() : 0)
+                        tableGiven ? site.width(model.lm()) : 0)
                 : init.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.initText(), enc.labelTokens());
-        if (c.deep() && !c.prefixProjection() && !tableGiven) {
-            // a decoder's deep prompt starts where the init's input prompt would: the keys and values it leaves; a
-            // masked LM's keys depend on the text too, so it starts as PEFT's and P-Tuning v2's tables do
-            initValues = model.lm().kind() == LanguageModel.Kind.DECODER ? deepStart(model, initValues, c.tokens())
-                    : randomTable(c.tokens() * model.lm().attention().prefixWidth(), c.seed());
+        if (!c.prefixProjection() && !tableGiven) { // the projection starts from the input prompt it folds
+            initValues = site.start(model.lm(), initValues, c.tokens(), c.seed());
         }
         float[] anchor = c.anchorText() == null ? null
                 : PromptInit.TEXT.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.anchorText(), null);
         Map<String, String> meta = PromptFile.metadata(model, modelName, job.task, init.id());
         meta.put(PromptFile.TRAIN_CONFIG, Json.write(c));
-        if (c.deep()) {
-            PromptFile.markDeep(meta, model);
-        }
+        PromptFile.markSite(meta, site, model);
         Scorer scorer = new Scorer(model.lm(), true, c.padTo());
         Trainer.Evaluation eval = job.task.textToText()
-                ? p -> Evaluator.exactMatch(model.lm(), model.tokenizer(), p, c.tokens(), c.deep(), dev)
-                : p -> Evaluator.classify(scorer, new Scorer.Slot(p, c.tokens(), enc.labels(), c.deep()), dev, c.evalBatchSize());
+                ? p -> Evaluator.exactMatch(model.lm(), model.tokenizer(), p, c.tokens(), site, dev)
+                : p -> Evaluator.classify(scorer, new Scorer.Slot(p, c.tokens(), enc.labels(), site), dev, c.evalBatchSize());
         Trainer.Listener writesBest = new ForwardingListener(listener) {
             @Override
             public void onBest(int step, float[] prompt, Metrics m) {
@@ -125,37 +115,6 @@ final class JobRun implements AutoCloseable {
         return new JobRun(job, c, r, scorer, meta, model, modelName);
     }
 
-
-    /**
-     * The deep prompt a run starts from: the table of keys and values the initial input prompt [N·D]
-     * leaves in every layer ({@link DeepPrefix#fromInputPrompt}), so step 0 scores exactly as that input
-     * prompt would. Decoder LMs and classification tasks so far; anything else is refused in one line.
-     */
-    private static float[] deepStart(LoadedModel model, float[] input, int n) {
-        try (NDManager m = NDManager.newBaseManager(model.lm().device())) {
-            return DeepPrefix.fromInputPrompt(model.lm(), Tensors.create(m, input, new Shape(n, model.lm().hiddenSize())))
-                    .toFloatArray();                                                                        // [N·L·2·Hkv·K]
-        }
-    }
-
-    /** A table drawn as torch.nn.Embedding draws its weights (PEFT's PrefixEncoder, P-Tuning v2): N(0, 1), from the seed. */
-    private static float[] randomTable(int size, long seed) {
-        java.util.Random r = new java.util.Random(seed);
-        float[] t = new float[size];
-        for (int i = 0; i < size; i++) {
-            t[i] = (float) r.nextGaussian();
-        }
-        return t;
-    }
-
-    /** Every architecture for classification, decoders for text-to-text so far; anything else is refused in one line. */
-    private static void checkDeep(LoadedModel model, Task task) {
-        if (model.lm().kind() == LanguageModel.Kind.SEQ2SEQ && task.textToText()) {
-            throw new UserException("{{depth}} deep trains text-to-text tasks on decoder LMs so far, not "
-                    + model.lm().modelType() + " (a T5 deep prompt classifies)");
-        }
-
-    }
 
     /** The config with the model as named and the data files as resolved (a task's own files by absolute path). */
     private static TrainConfig withData(TrainJob job, String modelName) {

@@ -69,7 +69,7 @@ final class PackMember implements AutoCloseable {
         this.cfg = plan.config();
         this.lm = lm;
         this.n = cfg.tokens();
-        this.d = cfg.deep() ? lm.attention().prefixWidth() : lm.hiddenSize(); // the trained tensor's width
+        this.d = plan.site().width(lm); // the trained tensor's width
         this.total = plan.steps();
         this.evaluates = run.eval() != null && run.devSize() > 0;
         this.textToText = run.encoder().task().textToText();
@@ -85,31 +85,14 @@ final class PackMember implements AutoCloseable {
         this.stoppedEarly = from != null && evaluates && state.patienceSpent(cfg.patience());
         this.checkpointStep = step0;
         this.lastStep = step0;
-        Reparam reparam = Reparam.of(cfg, lm);
-        InputPrompt prompt = reparam != null ? null
-                : new InputPrompt(root, from == null ? run.init() : from.prompt(), n, d, lm.dtype(), plan, from);
-        this.trainable = prompt != null ? prompt : new ReparamPrompt(root, reparam,
-                from == null ? reparam.start(run.init(), cfg.seed()) : from.reparam(), lm.dtype(), plan, from);
+        DataParallel.Distributor dist = run.context().distributor();
+        float[] a = run.context().anchor();
+        this.trainable = Trainable.of(plan, lm, root, run.init(), from, dist != null, a != null);
         // the starting point: the init, or what a reparameterisation makes of it
         this.best = from == null ? trainable.values() : from.bestPrompt();
-        float[] a = run.context().anchor();
         this.anchor = a == null ? null : Tensors.create(root, a, new Shape(n, d));                         // [N, D]
-        DataParallel.Distributor dist = run.context().distributor();
-        if (dist != null) {
-            if (reparam != null) {
-                trainable.close();
-                throw new UserException("distributed training learns plain input and deep prompts, so far: drop "
-                        + (cfg.prefixProjection() ? "{{prefix_projection}}" : "{{reparam}} " + cfg.reparam()));
-            }
-            if (prompt.half() || anchor != null) { // a plain prompt here: the reparameterised are refused above
-                trainable.close();
-                throw new UserException("distributed training computes in float32 without {{anchor_text}}: "
-                        + (prompt.half() ? "drop {{dtype}} " + lm.dtype().toString().toLowerCase(Locale.ROOT) : "drop {{anchor_text}}"));
-            }
-            remote = dist.open(new DataParallel.LossSpec(n, d, cfg.deep(), objective, run.encoder().labels(), textToText, cfg.padTo()));
-        } else {
-            remote = null;
-        }
+        this.remote = dist == null ? null
+                : dist.open(new DataParallel.LossSpec(n, d, plan.site(), objective, run.encoder().labels(), textToText, cfg.padTo()));
     }
 
     boolean active() {
@@ -144,9 +127,9 @@ final class PackMember implements AutoCloseable {
         return rows.subList(j * cfg.batchSize(), (j + 1) * cfg.batchSize());
     }
 
-    /** The solo path: the prompt prepended by Prompted, the loss of Objective, as measured against PEFT. */
+    /** The solo path: the prompt at its site, the loss of Objective, as measured against PEFT. */
     NDArray soloLoss(NDManager scope, int j) {
-        return DataParallel.loss(lm, leaf, cfg.deep(), scope, microBatch(j), objective, run.encoder().labels(), textToText,
+        return DataParallel.loss(lm, leaf, plan.site(), scope, microBatch(j), objective, run.encoder().labels(), textToText,
                 cfg.padTo());
     }
 

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import io.softprompt.data.Encoder;
 import io.softprompt.model.LanguageModel;
+import io.softprompt.model.PromptSite;
 import io.softprompt.scoring.PackedLoss;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -46,7 +47,7 @@ final class Passes {
         List<List<Piece>> out = new ArrayList<>();
         List<PackMember> shared = new ArrayList<>();
         for (PackMember m : runs) {
-            if (m.cfg.deep()) {
+            if (m.plan.site().pass(m.lm, false) != PromptSite.Pass.INLINE) { // a shared pass lays prompts inline
                 out.add(List.of(new Piece(m, m.microBatch(j), true)));
             } else {
                 shared.add(m);
@@ -89,7 +90,7 @@ final class Passes {
 
     /**
      * One forward and backward pass over some runs' rows of micro-batch j: a run's whole micro-batch
-     * alone takes the solo path (the prompt prepended by {@code Prompted}, the objective of
+     * alone takes the solo path (the prompt at its site, the objective of
      * {@code Objective}); anything else shares one pass ({@link PackedLoss}). Every temporary dies with
      * the pass's scope; gradients accumulate in each trainable until its update.
      */

@@ -5,14 +5,15 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.soabase.recordbuilder.core.RecordBuilder;
 import io.softprompt.data.DataFormat;
+import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.PromptInit;
 import io.softprompt.scoring.Objective;
 import io.softprompt.util.UserException;
 import java.lang.reflect.RecordComponent;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
@@ -142,7 +143,7 @@ public record TrainConfig(
         return DEFAULTS;
     }
 
-    private static final TrainConfig DEFAULTS = fromDeclarations();
+    private static final TrainConfig DEFAULTS = Keys.defaults(TrainConfig.class);
 
     /**
      * A builder from the defaults (the generated {@code TrainConfigBuilder}: a method per key).
@@ -160,41 +161,6 @@ public record TrainConfig(
      */
     public TrainConfigBuilder toBuilder() {
         return TrainConfigBuilder.builder(this);
-    }
-
-    /** Each key's declared default, parsed as its component's type, through the canonical constructor. */
-    private static TrainConfig fromDeclarations() {
-        RecordComponent[] cs = TrainConfig.class.getRecordComponents();
-        Object[] args = new Object[cs.length];
-        Class<?>[] types = new Class<?>[cs.length];
-        for (int i = 0; i < cs.length; i++) {
-            types[i] = cs[i].getType();
-            args[i] = parse(cs[i].getAnnotation(Key.class).value(), cs[i].getType());
-        }
-        try {
-            return TrainConfig.class.getDeclaredConstructor(types).newInstance(args);
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("TrainConfig's declarations: " + e, e);
-        }
-    }
-
-    private static Object parse(String text, Class<?> type) {
-        if (text.isEmpty()) {
-            return type == int.class || type == long.class || type == double.class ? 0 : type == boolean.class ? false : null;
-        }
-        if (type == int.class || type == Integer.class) {
-            return Integer.valueOf(text);
-        }
-        if (type == long.class || type == Long.class) {
-            return Long.valueOf(text);
-        }
-        if (type == double.class || type == Double.class) {
-            return Double.valueOf(text);
-        }
-        if (type == boolean.class || type == Boolean.class) {
-            return Boolean.valueOf(text);
-        }
-        return text;
     }
 
     /**
@@ -316,7 +282,8 @@ public record TrainConfig(
     }
 
     /**
-     * Refuses values no run can use, naming the flag; pairings that mean nothing are refused too.
+     * Refuses values no run can use, naming the flag; pairings that mean nothing are refused too
+     * ({@link CrossKeyRules}).
      *
      * @return this config
      */
@@ -348,47 +315,19 @@ public record TrainConfig(
         Objective.parse(objective);
         Schedule.parse(schedule);
         DataFormat.parse(format);
-        check(depth == null || depth.equals("auto") || depth.equals("input") || depth.equals("deep"),
-                "{{depth}} must be auto, input or deep (got " + UserException.quote(String.valueOf(depth)) + ")");
-        boolean reparamed = !"none".equals(Reparam.parse(reparam));
-        check(!reparamed || !deep(), "{{reparam}} " + reparam + " trains an input prompt; a deep prompt takes "
-                + "{{prefix_projection}}");
-        check(!prefixProjection || !"input".equals(depth), "{{prefix_projection}} trains a deep prompt; drop {{depth}} input");
-        check(!prefixProjection || !reparamed, "{{prefix_projection}} and {{reparam}} cannot be used together");
-        check(!(reparamed || prefixProjection) || "adamw".equalsIgnoreCase(optimizer), (reparamed ? "{{reparam}} "
-                + reparam : "{{prefix_projection}}") + " trains with adamw, as PEFT does (got {{optimizer}} " + optimizer + ")");
-        check(reparamHidden == null || reparamHidden >= 1, "{{reparam_hidden}} must be at least 1 (got " + reparamHidden + ")");
-        check(reparamHidden == null || reparamed || prefixProjection, "{{reparam_hidden}} needs {{reparam}} or "
-                + "{{prefix_projection}}");
-        check(reparamLr == null || reparamLr > 0 && Double.isFinite(reparamLr), "{{reparam_lr}} must be positive (got "
-                + reparamLr + ")");
-        check(reparamLr == null || reparamed || prefixProjection, "{{reparam_lr}} needs {{reparam}} or {{prefix_projection}}");
-        check(!deep() || anchorText == null, "{{anchor_text}} keeps an input prompt near a text; a deep prompt has none");
-        PromptInit init = PromptInit.parse(this.init);
-        check(init != PromptInit.TEXT || (initText != null && !initText.isBlank()),
-                "{{init}} text needs {{init_text}} \"...\"");
-        check(initText == null || init == PromptInit.TEXT,
-                "{{init_text}} is only used with {{init}} text (got {{init}} " + this.init + ")");
-        check(initFrom == null || init == PromptInit.VOCAB || init == PromptInit.TRANSFER,
-                "{{init_from}} replaces {{init}} (got {{init}} " + this.init + ")");
-        check(initFrom == null || initText == null, "{{init_text}} is only used with {{init}} text, not {{init_from}}");
-        check(initFrom == null || Files.isRegularFile(Path.of(initFrom)), "{{init_from}} " + initFrom + ": file not found");
-        check(init != PromptInit.TRANSFER || initFrom != null, "{{init}} transfer needs {{init_from}} FILE.sp");
-        check(anchorText == null || !anchorText.isBlank(), "{{anchor_text}} must not be empty");
-        check(anchorWeight == null || (anchorWeight >= 0 && Double.isFinite(anchorWeight)),
-                "{{anchor_weight}} must be a non-negative number (got " + anchorWeight + ")");
-        check(anchorWeight == null || anchorText != null, "{{anchor_weight}} needs {{anchor_text}} \"...\" (the text the "
-                + "prompt is kept near)");
+        CrossKeyRules.check(this);
         return this;
     }
 
     /**
-     * Whether the run learns a deep prompt (a key/value prefix in every layer) rather than an input prompt.
+     * Where the run's prompt enters the model: a deep prompt (a key/value prefix in every layer) for
+     * {@code depth} deep or a prefix projection, else an input prompt ({@code depth} auto is settled
+     * before a plan is made: {@link #withDepthFor}).
      *
-     * @return true for {@code depth} deep
+     * @return the site
      */
-    public boolean deep() {
-        return "deep".equals(depth) || prefixProjection;
+    public PromptSite site() {
+        return prefixProjection ? PromptSite.DEEP : PromptSite.of(depth);
     }
 
     /**

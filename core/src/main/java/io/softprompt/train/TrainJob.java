@@ -7,6 +7,7 @@ import io.softprompt.data.Task;
 import io.softprompt.data.TsvReader;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.model.LanguageModel;
+import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.util.Outputs;
@@ -243,16 +244,16 @@ public final class TrainJob implements AutoCloseable {
     public void checkModel(LoadedModel model, String modelName) {
         if ("auto".equals(cfg.depth())) { // settled once: the init_from prompt is read only then
             cfg = cfg.withDepthFor(model.lm().kind() == LanguageModel.Kind.DECODER, task.textToText(),
-                    cfg.initFrom() != null && Files.isRegularFile(Path.of(cfg.initFrom())) && PromptFile.read(Path.of(cfg.initFrom())).deep());
+                    cfg.initFrom() != null && Files.isRegularFile(Path.of(cfg.initFrom())) && PromptFile.read(Path.of(cfg.initFrom())).site() == PromptSite.DEEP);
         }
         if (from != null && from.fingerprint() != null && !from.fingerprint().equals(model.fingerprint())) {
             throw new UserException("{{resume}} " + run.dir() + ": the run was trained on another model (fingerprint "
                     + from.fingerprint() + "; " + modelName + " has " + model.fingerprint() + ")");
         }
-        int width = cfg.deep() ? model.lm().attention().prefixWidth() : model.lm().hiddenSize();
+        int width = cfg.site().width(model.lm());
         if (from != null && from.promptShape()[1] != width) {
             throw new UserException(run.checkpoint() + ": damaged checkpoint: its prompt is " + from.promptShape()[1]
-                    + " wide but a " + (cfg.deep() ? "deep prompt" : "prompt") + " on " + modelName + " is " + width);
+                    + " wide but a " + cfg.site().noun() + " on " + modelName + " is " + width);
         }
         int maxPos = model.lm().maxPositions();
         if (cfg.maxLength() != null && cfg.tokens() + cfg.maxLength() > maxPos) {

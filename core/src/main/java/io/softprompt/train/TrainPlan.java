@@ -1,5 +1,6 @@
 package io.softprompt.train;
 
+import io.softprompt.model.PromptSite;
 import io.softprompt.scoring.Objective;
 
 /**
@@ -16,9 +17,10 @@ import io.softprompt.scoring.Objective;
  * @param objective the loss
  * @param schedule the learning-rate schedule after warmup
  * @param anchorWeight the anchor term's weight (0: no anchor)
+ * @param site where the prompt enters the model (its depth, settled)
  */
 public record TrainPlan(TrainConfig config, int steps, int warmup, double lr, Optimizer.Kind optimizer, Objective objective,
-        Schedule schedule, double anchorWeight) {
+        Schedule schedule, double anchorWeight, PromptSite site) {
 
     /** The plan of a config whose steps and warmup are resolved ({@link TrainConfig#resolved}). */
     public static TrainPlan of(TrainConfig c) {
@@ -26,6 +28,7 @@ public record TrainPlan(TrainConfig config, int steps, int warmup, double lr, Op
             throw new IllegalArgumentException("a training plan needs resolved steps and warmup (TrainConfig.resolved)");
         }
         return new TrainPlan(c, c.steps(), c.warmup(), c.learningRate(), Optimizer.Kind.parse(c.optimizer()),
-                Objective.parse(c.objective()), Schedule.parse(c.schedule()), c.anchorWeightOrZero());
+                Objective.parse(c.objective()), Schedule.parse(c.schedule()), c.anchorWeightOrZero(),
+                c.site());
     }
 }

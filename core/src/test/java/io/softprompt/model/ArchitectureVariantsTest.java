@@ -59,10 +59,10 @@ class ArchitectureVariantsTest {
             NDArray prompt = nd.randomNormal(0, 0.1f, new Shape(2, m.lm().hiddenSize()), DataType.FLOAT32);
             NDArray h;
             if (m.lm().kind() == LanguageModel.Kind.SEQ2SEQ) {
-                var enc = Prompted.run(m.lm(), prompt, ids, mask);
+                var enc = PromptSite.INPUT.run(m.lm(), prompt, ids, mask);
                 h = m.lm().decode(nd.create(new long[] {0, 7, 0, 9}, new Shape(2, 2)), enc.get(0), enc.get(1));
             } else {
-                h = Prompted.hidden(m.lm(), prompt, ids, mask);
+                h = PromptSite.INPUT.hidden(m.lm(), prompt, ids, mask);
             }
             return m.lm().logits(h.reshape(-1, m.lm().hiddenSize())).toFloatArray();
         }

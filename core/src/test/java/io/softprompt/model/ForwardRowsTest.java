@@ -41,7 +41,7 @@ class ForwardRowsTest {
                 NDArray embeds = Tensors.create(m, e, new Shape(b, s, d));
                 NDArray keyMask = Tensors.create(m, mask, new Shape(b, s));
                 float[] rows = lm.forwardRows(embeds, keyMask, flat).toFloatArray();
-                float[] full = Prompted.rows(lm.forward(embeds, keyMask), flat).toFloatArray();
+                float[] full = Layers.rows(lm.forward(embeds, keyMask), flat).toFloatArray();
                 assertEquals(full.length, rows.length);
                 double worst = 0;
                 for (int i = 0; i < rows.length; i++) {

@@ -171,11 +171,11 @@ class GoldenParityTest {
     /** Full logits over the time axis: [B·L, V] with L = N+T (decoder, masked) or R decoder steps (seq2seq). */
     static NDArray logitsOf(LanguageModel lm, NDArray prompt, NDArray ids, NDArray mask, NDArray decIds) {
         if (lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
-            var enc = Prompted.run(lm, prompt, ids, mask);
+            var enc = PromptSite.INPUT.run(lm, prompt, ids, mask);
             NDArray h = lm.decode(decIds, enc.get(0), enc.get(1));                    // [B, R, D]
             return lm.logits(h.reshape(-1, h.getShape().get(2)));
         }
-        NDArray h = Prompted.hidden(lm, prompt, ids, mask);                           // [B, S, D]
+        NDArray h = PromptSite.INPUT.hidden(lm, prompt, ids, mask);                           // [B, S, D]
         return lm.logits(h.reshape(-1, h.getShape().get(2)));
     }
 

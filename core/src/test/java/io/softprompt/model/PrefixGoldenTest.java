@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.Fixtures;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.safetensors.SafetensorsFile;
+import io.softprompt.scoring.Objective;
 import io.softprompt.util.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +23,7 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
 /**
- * Deep prompts (prefix tuning, P-Tuning v2) at the model level ({@link DeepPrefix}): PEFT's prefix table
+ * Deep prompts (prefix tuning, P-Tuning v2) at the model level ({@link DeepSite}): PEFT's prefix table
  * Q [Np, L·2·Hkv·K] as a key/value cache computes exactly what peft 0.17.1's PrefixTuningConfig computes
  * (the mask grown by Np ones, the input's positions starting at Np), checked against
  * golden-prefix.safetensors on every fixture that holds one (gpt2 and llama from peft; bert from
@@ -79,7 +80,7 @@ class PrefixGoldenTest {
 
     /** Hidden states [B, T, D] of the input after the prefix. */
     static NDArray hidden(LanguageModel lm, NDArray q, NDArray ids, NDArray mask) {
-        return DeepPrefix.hidden(lm, q, lm.embed(ids), mask);
+        return PromptSite.DEEP.hidden(lm, q, ids, mask);
     }
 
     static void check(Path dir) throws Exception {
@@ -159,10 +160,10 @@ class PrefixGoldenTest {
                         NDArray mask = m.create(maskFlat, g.info("attention_mask").djlShape());
                         NDArray p = m.create(g.readFloats("prompt"), g.info("prompt").djlShape());          // [N, D]
                         int n = (int) p.getShape().get(0);
-                        NDArray table = DeepPrefix.fromInputPrompt(lm, p);                                  // [N, L·2·Hkv·K]
+                        NDArray table = DeepSite.fromInputPrompt(lm, p);                                  // [N, L·2·Hkv·K]
                         assertEquals(new Shape(n, lm.attention().prefixWidth()), table.getShape());
-                        float[] input = Prompted.hidden(lm, p, ids, mask).toFloatArray();                  // [B, N+T, D]
-                        float[] deep = DeepPrefix.hidden(lm, table, lm.embed(ids), mask).toFloatArray();   // [B, T, D]
+                        float[] input = PromptSite.INPUT.hidden(lm, p, ids, mask).toFloatArray();                  // [B, N+T, D]
+                        float[] deep = PromptSite.DEEP.hidden(lm, table, ids, mask).toFloatArray();   // [B, T, D]
                         int d = lm.hiddenSize();
                         double worst = 0;
                         for (int i = 0; i < b; i++) {
@@ -211,16 +212,16 @@ class PrefixGoldenTest {
                     long[] labels = g.readLongs("labels");
                     int steps = (int) g.info("labels").shape()[1];
                     lossOf = table -> {
-                        NDArray enc = DeepPrefix.hidden(lm, table, lm.embed(ids), mask);               // [B, T, D]
+                        NDArray enc = PromptSite.DEEP.hidden(lm, table, ids, mask);               // [B, T, D]
                         NDArray h = lm.decode(dec, enc, mask);                                         // [B, R, D]
                         NDArray logits = lm.logits(h.reshape(-1, h.getShape().get(2)));                // [B·R, V]
-                        return Prompted.crossEntropy(logits, table.getManager().create(labels).reshape(-1));
+                        return Objective.crossEntropy(logits, table.getManager().create(labels).reshape(-1));
                     };
                     assertEquals(labels.length, g.info("labels").shape()[0] * steps);
                 } else {
                     long[] at = flat(g.readLongs("loss_batch_index"), shift(g.readLongs("loss_position"), g.info("prompt").shape()[0]), t);
                     long[] targets = g.readLongs("loss_target");
-                    lossOf = table -> Prompted.crossEntropy(lm.logits(Prompted.rows(hidden(lm, table, ids, mask), at)),
+                    lossOf = table -> Objective.crossEntropy(lm.logits(Layers.rows(hidden(lm, table, ids, mask), at)),
                             table.getManager().create(targets));
                 }
                 float[] lg = GoldenParityTest.lossAndGrad(m, q, shape, lossOf);
@@ -278,9 +279,9 @@ class PrefixGoldenTest {
             NDArray mask, long[] at, long[] targets, long[] classes) {
         return GoldenParityTest.lossAndGrad(m, qValues, qShape, q -> {
             NDManager scope = q.getManager();
-            NDArray picked = Prompted.rows(hidden(lm, q, ids, mask), at);                          // [M, D]
+            NDArray picked = Layers.rows(hidden(lm, q, ids, mask), at);                          // [M, D]
             NDArray logits = classes == null ? lm.logits(picked) : lm.logits(picked, scope.create(classes)); // [M, V|C]
-            return Prompted.crossEntropy(logits, scope.create(targets));
+            return Objective.crossEntropy(logits, scope.create(targets));
         });
     }
 

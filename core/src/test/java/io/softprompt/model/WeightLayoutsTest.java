@@ -44,8 +44,8 @@ class WeightLayoutsTest {
             assertArrayEquals(expected, loaded, "embedding values converted exactly from " + dtype);
             NDArray ids = nd.create(new long[] {1, 5, 9, 14, 2, 3}, new Shape(2, 3));
             NDArray mask = nd.ones(new Shape(2, 3), DataType.INT64);
-            float[] a = ref.lm().logits(Prompted.hidden(ref.lm(), null, ids, mask).reshape(6, -1)).toFloatArray();
-            float[] b = m.lm().logits(Prompted.hidden(m.lm(), null, ids, mask).reshape(6, -1)).toFloatArray();
+            float[] a = ref.lm().logits(PromptSite.INPUT.hidden(ref.lm(), null, ids, mask).reshape(6, -1)).toFloatArray();
+            float[] b = m.lm().logits(PromptSite.INPUT.hidden(m.lm(), null, ids, mask).reshape(6, -1)).toFloatArray();
             double max = 0;
             for (int i = 0; i < a.length; i++) {
                 max = Math.max(max, Math.abs(a[i] - b[i]));

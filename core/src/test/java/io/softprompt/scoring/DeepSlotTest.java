@@ -8,8 +8,9 @@ import ai.djl.ndarray.types.Shape;
 import io.softprompt.Fixtures;
 import io.softprompt.data.Encoder;
 import io.softprompt.loader.LoadedModel;
-import io.softprompt.model.DeepPrefix;
+import io.softprompt.model.DeepSite;
 import io.softprompt.model.LanguageModel;
+import io.softprompt.model.PromptSite;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -79,11 +80,11 @@ class DeepSlotTest {
             long[] words = {model.tokenizer().encode(" good")[0], model.tokenizer().encode(" bad")[0]};
             Encoder.Labels labels = new Encoder.Labels(words, new long[][] {{words[0]}, {words[1]}});
             float[] p = random(4 * d, 1, 0.5);
-            NDArray fromP = DeepPrefix.fromInputPrompt(lm, m.create(p, new Shape(4, d)));
+            NDArray fromP = DeepSite.fromInputPrompt(lm, m.create(p, new Shape(4, d)));
             List<Scorer.Slot> slots = List.of(
                     new Scorer.Slot(p, 4, labels),                                        // input, N = 4
-                    new Scorer.Slot(fromP.toFloatArray(), 4, labels, true),               // deep, the same as P
-                    new Scorer.Slot(random(3 * w, 2, 0.5), 3, labels, true),              // deep, Np = 3
+                    new Scorer.Slot(fromP.toFloatArray(), 4, labels, PromptSite.DEEP),               // deep, the same as P
+                    new Scorer.Slot(random(3 * w, 2, 0.5), 3, labels, PromptSite.DEEP),              // deep, Np = 3
                     new Scorer.Slot(random(2 * d, 3, 0.5), 2, labels));                   // input, N = 2
             List<Encoder.Encoded> rows = new ArrayList<>();
             for (String t : TEXTS) {
@@ -118,7 +119,7 @@ class DeepSlotTest {
             LanguageModel lm = model.lm();
             long[] words = {model.tokenizer().encode("good")[0], model.tokenizer().encode("bad")[0]};
             Encoder.Labels labels = new Encoder.Labels(words, new long[][] {{words[0]}, {words[1]}});
-            List<Scorer.Slot> slots = List.of(new Scorer.Slot(random(3 * lm.attention().prefixWidth(), 4, 0.5), 3, labels, true),
+            List<Scorer.Slot> slots = List.of(new Scorer.Slot(random(3 * lm.attention().prefixWidth(), 4, 0.5), 3, labels, PromptSite.DEEP),
                     new Scorer.Slot(random(2 * lm.hiddenSize(), 5, 0.5), 2, labels));
             List<Encoder.Encoded> rows = List.of(new Encoder.Encoded(new long[] {2, 7, 8, 4, 3}, -1, 3),
                     new Encoder.Encoded(new long[] {2, 9, 4, 3}, -1, 2));
@@ -141,9 +142,9 @@ class DeepSlotTest {
         try (LoadedModel model = LoadedModel.load(Fixtures.of("t5"), "x")) {
             LanguageModel lm = model.lm();
             Encoder.Labels labels = new Encoder.Labels(new long[] {5, 6}, new long[][] {{5, 1}, {6, 1}});
-            List<Scorer.Slot> slots = List.of(new Scorer.Slot(random(3 * lm.attention().prefixWidth(), 4, 0.5), 3, labels, true),
+            List<Scorer.Slot> slots = List.of(new Scorer.Slot(random(3 * lm.attention().prefixWidth(), 4, 0.5), 3, labels, PromptSite.DEEP),
                     new Scorer.Slot(random(2 * lm.hiddenSize(), 5, 0.5), 2, labels),
-                    new Scorer.Slot(random(2 * lm.attention().prefixWidth(), 6, 0.5), 2, labels, true));
+                    new Scorer.Slot(random(2 * lm.attention().prefixWidth(), 6, 0.5), 2, labels, PromptSite.DEEP));
             List<Encoder.Encoded> rows = List.of(new Encoder.Encoded(new long[] {7, 8, 9, 1}, -1),
                     new Encoder.Encoded(new long[] {10, 1}, -1));
             float[][] together;

@@ -16,6 +16,7 @@ import ai.djl.ndarray.types.Shape;
 import io.softprompt.Fixtures;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.model.LanguageModel;
+import io.softprompt.model.PromptSite;
 import io.softprompt.util.UserException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -97,9 +98,9 @@ class GeneratorTest {
                     List<Generator.Request> input = rows(m, d);
                     List<Generator.Request> deep = new ArrayList<>();
                     for (Generator.Request r : input) {
-                        float[] table = io.softprompt.model.DeepPrefix.fromInputPrompt(lm,
+                        float[] table = io.softprompt.model.DeepSite.fromInputPrompt(lm,
                                 nd.create(r.prompt(), new Shape(r.n(), lm.hiddenSize()))).toFloatArray();
-                        deep.add(new Generator.Request(table, r.n(), r.input(), d, true));
+                        deep.add(new Generator.Request(table, r.n(), r.input(), d, PromptSite.DEEP));
                     }
                     List<Generator.Request> mixed = new ArrayList<>(input);
                     mixed.addAll(deep);

@@ -7,13 +7,13 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.softprompt.data.Encoder;
 import io.softprompt.model.LanguageModel;
-import io.softprompt.model.Prompted;
+import io.softprompt.model.PromptSite;
 import io.softprompt.util.Tensors;
 
 /**
  * The plainest way to score one row under one prompt, written apart from {@link Scorer} so tests can
  * hold the scorer's batching, bucketing, gathers and prefix cache against it: B = 1, no padding, the
- * prompt prepended by {@link Prompted}, every class of a seq2seq model decoded on its own.
+ * prompt prepended by {@link io.softprompt.model.InputSite}, every class of a seq2seq model decoded on its own.
  */
 final class Reference {
     private Reference() {}
@@ -28,10 +28,10 @@ final class Reference {
             int c = labels.first().length;
             float[] scores = new float[c];
             if (lm.kind() != LanguageModel.Kind.SEQ2SEQ) {
-                NDArray h = Prompted.hiddenAt(lm, p, idArr, mask, new long[] {row.position()});      // [1, D]
+                NDArray h = PromptSite.INPUT.hiddenAt(lm, p, idArr, mask, new long[] {row.position()});      // [1, D]
                 scores = lm.logits(h, Tensors.create(m, labels.first())).toFloatArray();            // [1, C]
             } else {
-                NDList enc = Prompted.run(lm, p, idArr, mask);                                      // [1, S, D], [1, S]
+                NDList enc = PromptSite.INPUT.run(lm, p, idArr, mask);                                      // [1, S, D], [1, S]
                 for (int k = 0; k < c; k++) {
                     long[] target = labels.sequences()[k];
                     long[] in = new long[target.length];

@@ -7,6 +7,7 @@ import io.softprompt.Fixtures;
 import io.softprompt.OpenArrays;
 import io.softprompt.api.SoftPrompt;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.train.TrainConfig;
 import java.net.URI;
@@ -63,7 +64,7 @@ class ServeNoLeakTest {
         Path gpt2 = Fixtures.of("gpt2");
         deep(gpt2, tmp.resolve("echo.json"), prompts.resolve("echo.sp"), 1);
         deep(gpt2, tmp.resolve("mood.json"), prompts.resolve("mood.sp"), 2);
-        assertTrue(PromptFile.read(prompts.resolve("mood.sp")).deep(), "a deep prompt is served");
+        assertEquals(PromptSite.DEEP, PromptFile.read(prompts.resolve("mood.sp")).site(), "a deep prompt is served");
         try (LoadedModel model = LoadedModel.load(gpt2, gpt2.toString());
              PredictServer server = new PredictServer(model, prompts, ServeSettings.builder().port(0).maxBatch(8)
                      .windowMillis(1).maxNewTokens(4).build())) {

@@ -45,7 +45,7 @@ class NoLeakTest {
         Trainer.Run base = PackTest.run(m, t, t.textToText() ? 0 : 2, tokens, "adamw", "verbalizer", 5, 2, accum, 24);
         TrainConfig cfg = edit.apply(base.cfg().toBuilder().evalEvery(5)).build();
         TrainPlan plan = TrainPlan.of(cfg);
-        int width = cfg.deep() ? m.lm().attention().prefixWidth() : m.lm().hiddenSize();
+        int width = cfg.site().width(m.lm());
         int n = cfg.tokens();
         float[] init = new float[n * width];
         java.util.Random rnd = new java.util.Random(n);
@@ -55,7 +55,7 @@ class NoLeakTest {
         Encoder enc = base.encoder();
         List<Encoder.Encoded> dev = base.train().subList(0, 4);
         Trainer.Evaluation eval = t.textToText() ? null
-                : p -> Evaluator.classify(scorer, new Scorer.Slot(p, n, enc.labels(), cfg.deep()), dev, 4);
+                : p -> Evaluator.classify(scorer, new Scorer.Slot(p, n, enc.labels(), cfg.site()), dev, 4);
         return new Trainer.Run(plan, enc, base.train(), eval, eval == null ? 0 : dev.size(), init, base.listener(), base.context());
     }
 

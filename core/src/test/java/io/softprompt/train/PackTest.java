@@ -165,7 +165,7 @@ class PackTest {
                 Trainer.Run plain = run(m, t, 2, 3, "adamw", "verbalizer", 1, 2, 1, 12);
                 float[] table;
                 try (ai.djl.ndarray.NDManager nd = ai.djl.ndarray.NDManager.newBaseManager()) {
-                    table = io.softprompt.model.DeepPrefix.fromInputPrompt(m.lm(), io.softprompt.util.Tensors.create(nd,
+                    table = io.softprompt.model.DeepSite.fromInputPrompt(m.lm(), io.softprompt.util.Tensors.create(nd,
                             run(m, t, 2, 2, "adamw", "verbalizer", 2, 2, 1, 12).init(),
                             new ai.djl.ndarray.types.Shape(2, m.lm().hiddenSize()))).toFloatArray();
                 }

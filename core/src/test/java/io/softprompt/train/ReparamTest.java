@@ -14,6 +14,7 @@ import io.softprompt.Fixtures;
 import io.softprompt.data.Encoder;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.model.LanguageModel;
+import io.softprompt.model.PromptSite;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.scoring.Objective;
 import io.softprompt.util.Tensors;
@@ -74,7 +75,7 @@ class ReparamTest {
             long[] vids = g.readLongs("verbalizer_ids");
             long[] classes = g.readLongs("class_labels");
             Encoder.Labels labels = new Encoder.Labels(vids, new long[][] {{vids[0]}, {vids[1]}});
-            java.util.function.UnaryOperator<NDArray> lossOf = p -> Objective.VERBALIZER.loss(lm, p, deep, ids, mask, positions,
+            java.util.function.UnaryOperator<NDArray> lossOf = p -> Objective.VERBALIZER.loss(lm, p, deep ? PromptSite.DEEP : PromptSite.INPUT, ids, mask, positions,
                     classes, labels);
 
             int d = lm.hiddenSize();

@@ -9,7 +9,6 @@ import io.softprompt.model.KvCache;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
 import io.softprompt.model.ModelFolder;
-import io.softprompt.model.Prompted;
 import io.softprompt.model.Specials;
 import io.softprompt.model.TextTokenizer;
 import io.softprompt.model.WeightStore;
@@ -263,13 +262,13 @@ public final class Gpt2Model implements LanguageModel {
             }
         }
         NDArray of = Tensors.create(m, batchOf);                                          // [M]
-        NDArray q = Layers.splitHeads(Prompted.rows(parts.get(0), flat).reshape(rows, 1, d), heads);                  // [M, H, 1, K]
+        NDArray q = Layers.splitHeads(Layers.rows(parts.get(0), flat).reshape(rows, 1, d), heads);                  // [M, H, 1, K]
         NDArray k = Layers.splitHeads(Layers.embedding(of, parts.get(1).reshape(bs, s * d)).reshape(rows, s, d), heads); // [M, H, S, K]
         NDArray v = Layers.splitHeads(Layers.embedding(of, parts.get(2).reshape(bs, s * d)).reshape(rows, s, d), heads); // [M, H, S, K]
         NDArray allowed = Tensors.create(m, visible, new Shape(rows, 1, 1, s));                                   // [M, 1, 1, S]
         NDArray mask = allowed.sub(Layers.scalar(allowed, 1f)).muli(Layers.scalar(allowed, -Layers.MASK_VALUE));   // [M, 1, 1, S]
         NDArray a = Layers.mergeHeads(Layers.attention(q, k, v, mask, b.scale())).reshape(rows, d);              // [M, D]
-        NDArray x1 = Prompted.rows(x, flat).add(Layers.linearIO(a, b.projW(), b.projB()));                      // [M, D]
+        NDArray x1 = Layers.rows(x, flat).add(Layers.linearIO(a, b.projW(), b.projB()));                      // [M, D]
         NDArray h2 = Layers.layerNorm(x1, b.ln2W(), b.ln2B(), eps);                                             // [M, D]
         NDArray mlp = activation.apply(Layers.linearIO(h2, b.fcW(), b.fcB()));                                  // [M, F]
         NDArray out = x1.add(Layers.linearIO(mlp, b.fcProjW(), b.fcProjB()));                                   // [M, D]

@@ -22,18 +22,109 @@ import io.softprompt.util.UserException;
  * RoBERTa, as P-Tuning v2 runs them: the tokens attend both ways to the prefix and to each other,
  * matched against P-Tuning v2's path) and T5, whose encoder takes the prefix in every layer's
  * self-attention (P-Tuning v2's choice for encoders; no decoder prefix; peft 0.17.1 fails on T5, so it
- * is proven by gradient checks). For T5 {@link #hidden} is the encoder output of the tokens.
+ * is proven by gradient checks). For T5 {@link #run} is the encoder output of the tokens.
  *
  * <p>Dimensions (docs/ARCHITECTURE.md): B rows, Np prefix positions, L layers, Hkv key/value heads,
  * K head size, N prompt tokens, D hidden size, T tokens.
  */
-public final class DeepPrefix {
-    private DeepPrefix() {}
+public record DeepSite() implements PromptSite {
+    private static final long serialVersionUID = 1L;
 
-    /** Every architecture takes a prefix now (T5: in its encoder); kept as the one place that would refuse one. */
-    public static void check(LanguageModel lm) {
-        if (lm.attention().prefixWidth() <= 0) {
-            throw new UserException(lm.modelType() + ": no self-attention to put a deep prompt in");
+    @Override
+    public String depth() {
+        return "deep";
+    }
+
+    @Override
+    public String noun() {
+        return "deep prompt";
+    }
+
+    @Override
+    public int width(LanguageModel lm) {
+        return lm.attention().prefixWidth();
+    }
+
+    @Override
+    public int sequenceRows(int n) {
+        return 0;
+    }
+
+    /** The table [N, L·2·Hkv·K] in the model's precision (copied into memory PyTorch owns). */
+    @Override
+    public NDArray tensor(NDManager m, LanguageModel lm, float[] values, int n) {
+        return Tensors.create(m, values, new Shape(n, values.length / n)).toType(lm.dtype(), false);       // [N, L·2·Hkv·K]
+    }
+
+    /** The tokens' final hidden states [B, T, D] after the prefix, and their own mask [B, T]. */
+    @Override
+    public NDList run(LanguageModel lm, NDArray table, NDArray ids, NDArray mask) {
+        NDArray embeds = lm.embed(ids);                                                                  // [B, T, D]
+        NDManager m = embeds.getManager();
+        int b = (int) embeds.getShape().get(0);
+        long np = table.getShape().get(0);
+        try (KvCache cache = cache(m, lm, table, b)) {
+            NDArray keyMask = NDArrays.concat(new NDList(m.ones(new Shape(b, np), mask.getDataType()), mask), 1); // [B, Np+T]
+            return new NDList(lm.forward(embeds, keyMask, cache), mask);                                  // [B, T, D]
+        }
+    }
+
+    @Override
+    public NDArray hiddenAt(LanguageModel lm, NDArray table, NDArray ids, NDArray mask, long[] positions) {
+        return Layers.rows(hidden(lm, table, ids, mask), Layers.flatRows(ids.getShape().get(1), 0, positions)); // [B, D]
+    }
+
+    @Override
+    public KvCache prefix(NDManager m, LanguageModel lm, float[] values, int n) {
+        // the cache keeps views of the table: closing the table's own handle leaves their storage
+        try (NDManager scope = m.newSubManager()) {
+            return cache(m, lm, tensor(scope, lm, values, n), 1);
+        }
+    }
+
+    @Override
+    public Pass pass(LanguageModel lm, boolean prefixCache) {
+        return lm.kind() == LanguageModel.Kind.SEQ2SEQ ? Pass.ENCODER_PREFIX : Pass.PREFIX;
+    }
+
+    /** Decoder LMs so far: a T5 deep prompt sits in the encoder and is proven for classification only. */
+    @Override
+    public void checkGenerates(LanguageModel lm, String source) {
+        if (lm.kind() != LanguageModel.Kind.DECODER) {
+            throw new UserException(source + " trains text-to-text tasks on decoder LMs so far, not " + lm.modelType() + " (a "
+                    + lm.modelType().toUpperCase(java.util.Locale.ROOT) + " deep prompt classifies)");
+        }
+    }
+
+    /** A deep prompt is its own cache: the row starts from it. */
+    @Override
+    public KvCache startCache(NDManager m, LanguageModel lm, float[] values, int n) {
+        return prefix(m, lm, values, n);
+    }
+
+    /** The row's tokens alone: the prompt is in the cache. */
+    @Override
+    public NDArray firstPass(NDManager m, LanguageModel lm, float[] values, int n, long[] ids) {
+        return lm.embed(Tensors.create(m, ids, new Shape(1, ids.length)));                                // [1, T, D]
+    }
+
+    /**
+     * A run's start: the keys and values the init's input prompt leaves in every layer of a decoder LM
+     * (so step 0 scores exactly as that input prompt would); elsewhere a token's keys depend on the text
+     * too, so the table is drawn as PEFT's PrefixEncoder and P-Tuning v2 draw it: N(0, 1), from the seed.
+     */
+    @Override
+    public float[] start(LanguageModel lm, float[] input, int n, long seed) {
+        if (lm.kind() != LanguageModel.Kind.DECODER) {
+            java.util.Random r = new java.util.Random(seed);
+            float[] t = new float[n * width(lm)];
+            for (int i = 0; i < t.length; i++) {
+                t[i] = (float) r.nextGaussian();
+            }
+            return t;
+        }
+        try (NDManager m = NDManager.newBaseManager(lm.device())) {
+            return fromInputPrompt(lm, Tensors.create(m, input, new Shape(n, lm.hiddenSize()))).toFloatArray();  // [N·L·2·Hkv·K]
         }
     }
 
@@ -42,7 +133,6 @@ public final class DeepPrefix {
      * [B, Hkv, Np, K], Np positions cached. Differentiable with respect to the table.
      */
     public static KvCache cache(NDManager m, LanguageModel lm, NDArray table, int batch) {
-        check(lm);
         LanguageModel.Attention a = lm.attention();
         long np = table.getShape().get(0);
         if (table.getShape().dimension() != 2 || table.getShape().get(1) != a.prefixWidth()) {
@@ -63,38 +153,6 @@ public final class DeepPrefix {
         }
         cache.advance((int) np);
         return cache;
-    }
-
-    /**
-     * The final hidden states [B, T, D] of the tokens after the prefix: embeds [B, T, D], mask [B, T]
-     * (1 = real); the prefix's Np positions are always attended to.
-     */
-    public static NDArray hidden(LanguageModel lm, NDArray table, NDArray embeds, NDArray mask) {
-        NDManager m = embeds.getManager();
-        int b = (int) embeds.getShape().get(0);
-        long np = table.getShape().get(0);
-        try (KvCache cache = cache(m, lm, table, b)) {
-            NDArray keyMask = NDArrays.concat(new NDList(m.ones(new Shape(b, np), mask.getDataType()), mask), 1); // [B, Np+T]
-            return lm.forward(embeds, keyMask, cache);                                                     // [B, T, D]
-        }
-    }
-
-    /**
-     * A deep prompt's values [N·L·2·Hkv·K] (from a file or a trainer) as its table [N, L·2·Hkv·K] in the
-     * model's precision, in {@code m} (copied into memory PyTorch owns).
-     */
-    public static NDArray table(NDManager m, LanguageModel lm, float[] values, int n) {
-        return Tensors.create(m, values, new Shape(n, values.length / n)).toType(lm.dtype(), false);   // [N, L·2·Hkv·K]
-    }
-
-    /** Final hidden states [B, D] of the tokens at positions [B] on the token axis, after the prefix. */
-    public static NDArray hiddenAt(LanguageModel lm, NDArray table, NDArray ids, NDArray mask, long[] positions) {
-        long t = ids.getShape().get(1);
-        long[] flat = new long[positions.length];
-        for (int i = 0; i < positions.length; i++) {
-            flat[i] = i * t + positions[i];
-        }
-        return Prompted.rows(hidden(lm, table, lm.embed(ids), mask), flat);                                 // [B, D]
     }
 
     /**

@@ -7,15 +7,16 @@ import ai.djl.ndarray.types.Shape;
 import io.softprompt.util.Tensors;
 
 /**
- * The soft prompt in front of the embedded input (Lester et al. 2021): N vectors [N, D], float32, the
- * only tensor that learns. For a model computing in half precision, each step differentiates a half
- * copy of this float32 master and the update is applied to the master (DJL's toType cuts gradients,
- * so the copy is made fresh, in the model's dtype, as a leaf of its own).
+ * A prompt trained as it is, the only tensor that learns: its table [N, O] float32 at its site (N
+ * vectors [N, D] in front of the embedded input, Lester et al. 2021; or a deep prompt's prefix table
+ * [N, L·2·Hkv·K]). For a model computing in half precision, each step differentiates a half copy of
+ * this float32 master and the update is applied to the master (DJL's toType cuts gradients, so the
+ * copy is made fresh, in the model's dtype, as a leaf of its own).
  *
- * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, D hidden size.
+ * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, O the prompt's width.
  */
-final class InputPrompt implements Trainable {
-    private final NDArray prompt;   // [N, D] float32: the master copy the optimiser updates
+final class PlainPrompt implements Trainable {
+    private final NDArray prompt;   // [N, O] float32: the master copy the optimiser updates
     private final DataType dtype;   // the model's: a half dtype means a half leaf each step
     private final boolean half;
     private final Optimizer opt;
@@ -23,7 +24,7 @@ final class InputPrompt implements Trainable {
     private NDArray ownGradient;    // the handle gradient() last returned for a float32 leaf
 
     /** From values [N·D] (a fresh run's init, or a checkpoint's prompt, whose optimiser state is restored). */
-    InputPrompt(NDManager root, float[] values, int n, int d, DataType dtype, TrainPlan plan, Checkpoint from) {
+    PlainPrompt(NDManager root, float[] values, int n, int d, DataType dtype, TrainPlan plan, Checkpoint from) {
         this.prompt = Tensors.create(root, values, new Shape(n, d));                                  // [N, D]
         this.dtype = dtype;
         this.half = dtype != DataType.FLOAT32;
@@ -35,11 +36,6 @@ final class InputPrompt implements Trainable {
         if (from != null) {
             opt.restore(from.optimizer(), from.state().optimizerSteps());
         }
-    }
-
-    /** Whether the model computes in half precision (data-parallel training refuses it). */
-    boolean half() {
-        return half;
     }
 
     @Override
