@@ -4,53 +4,29 @@ import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Json;
 import java.awt.BasicStroke;
 import java.awt.Color;
-import java.awt.Dimension;
 import java.awt.Font;
 import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.Shape;
 import java.awt.geom.Ellipse2D;
 import java.awt.geom.Rectangle2D;
-import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.text.DecimalFormat;
-import java.text.DecimalFormatSymbols;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import javax.imageio.ImageIO;
-import javax.xml.parsers.DocumentBuilderFactory;
-import javax.xml.parsers.ParserConfigurationException;
-import org.apache.batik.svggen.SVGGeneratorContext;
 import org.apache.batik.svggen.SVGGraphics2D;
 import org.jfree.chart.JFreeChart;
-import org.jfree.chart.axis.AxisState;
-import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
-import org.jfree.chart.axis.NumberTick;
-import org.jfree.chart.axis.NumberTickUnit;
-import org.jfree.chart.axis.ValueAxis;
-import org.jfree.chart.axis.ValueTick;
 import org.jfree.chart.block.BlockBorder;
-import org.jfree.chart.block.RectangleConstraint;
 import org.jfree.chart.plot.ValueMarker;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYErrorRenderer;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.chart.title.LegendTitle;
-import org.jfree.chart.title.TextTitle;
 import org.jfree.chart.ui.RectangleAnchor;
-import org.jfree.chart.ui.RectangleEdge;
 import org.jfree.chart.ui.TextAnchor;
-import org.jfree.chart.util.ShapeUtils;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
 import org.jfree.data.xy.YIntervalSeries;
@@ -71,8 +47,8 @@ final class ReportPlots {
         new Color(0xE69F00), new Color(0x56B4E9), new Color(0x000000)};
     static final int WIDTH = 820;
     static final int HEIGHT = 560;
-    private static final Font TITLE = new Font(Font.SANS_SERIF, Font.BOLD, 15);
-    private static final Font CAPTION = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
+    static final Font TITLE = new Font(Font.SANS_SERIF, Font.BOLD, 15);
+    static final Font CAPTION = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
 
     private ReportPlots() {}
 
@@ -103,7 +79,7 @@ final class ReportPlots {
             YIntervalSeries ys = new YIntervalSeries(e.getKey());
             for (var p : e.getValue().entrySet()) {
                 SweepReport.Stat st = SweepReport.Stat.of(p.getValue());
-                double x = dodge(p.getKey(), k, series.size(), log);
+                double x = PlotAxes.dodge(p.getKey(), k, series.size(), log);
                 double err = bars ? st.std() : 0;
                 ys.add(x, st.mean(), st.mean() - err, st.mean() + err);
                 lo = Math.min(lo, st.mean() - err);
@@ -120,127 +96,19 @@ final class ReportPlots {
         renderer.setDefaultLinesVisible(true);
         renderer.setErrorStroke(new BasicStroke(1.5f));
         renderer.setCapLength(6);
-        paint(renderer, series.size(), true);
+        PlotFigure.paint(renderer, series.size(), true);
         NumberAxis yAxis = new NumberAxis("best dev accuracy");
         double[] lengths = series.values().stream().flatMap(m -> m.keySet().stream()).mapToDouble(Double::doubleValue)
                 .distinct().sorted().toArray();
-        XYPlot plot = new XYPlot(data, lengthAxis(log, minX, maxX, lengths), yAxis, renderer);
+        XYPlot plot = new XYPlot(data, PlotAxes.lengthAxis(log, minX, maxX, lengths), yAxis, renderer);
         double majority = s.majority();
         baseline(plot, majority);
-        double[] range = yRange(lo, hi, majority);
-        readableTicks(yAxis, range[0], range[1]);
-        JFreeChart chart = chart("Best dev accuracy by prompt length", s.caption() + (bars ? "; error bars: std over "
+        double[] range = PlotAxes.yRange(lo, hi, majority);
+        PlotAxes.readableTicks(yAxis, range[0], range[1]);
+        JFreeChart chart = PlotFigure.chart("Best dev accuracy by prompt length", s.caption() + (bars ? "; error bars: std over "
                 + seeds + " seeds" : "; 1 seed, no error bars"), plot, true);
-        save(new Figure(null, null, List.of(List.of(chart)), WIDTH, HEIGHT, null), base);
+        PlotFigure.save(new PlotFigure.Figure(null, null, List.of(List.of(chart)), WIDTH, HEIGHT, null), base);
         AtomicFiles.writeString(base.resolveSibling(base.getFileName() + ".csv"), csv.toString());
-    }
-
-    /** The prompt-length axis, ticked at the grid's lengths only (1, 5, 20, 50: never 10⁰, 10¹). */
-    private static ValueAxis lengthAxis(boolean log, double minX, double maxX, double[] lengths) {
-        ValueAxis x;
-        if (log) {
-            x = new TickedLogAxis("prompt length (tokens, log scale)", lengths);
-            x.setRange(minX / 1.4, maxX * 1.4);
-        } else {
-            x = new TickedNumberAxis("prompt length (tokens)", lengths);
-            x.setRange(minX - 0.5, maxX + 0.5);
-        }
-        return x;
-    }
-
-    /** Tick marks and labels at given values only, on a bottom axis. */
-    private static List<ValueTick> ticksAt(double[] at) {
-        List<ValueTick> t = new ArrayList<>();
-        for (double v : at) {
-            t.add(new NumberTick(v, SweepRuns.fmt(v), TextAnchor.TOP_CENTER, TextAnchor.CENTER, 0.0));
-        }
-        return t;
-    }
-
-    /** A log axis ticked at given values. */
-    static final class TickedLogAxis extends LogAxis {
-        private final double[] at;
-
-        TickedLogAxis(String label, double[] at) {
-            super(label);
-            this.at = at.clone();
-            setBase(10);
-            setMinorTickMarksVisible(false);
-        }
-
-        @Override
-        @SuppressWarnings("rawtypes")
-        public List refreshTicks(Graphics2D g2, AxisState state, Rectangle2D dataArea, RectangleEdge edge) {
-            return ticksAt(at);
-        }
-    }
-
-    /** A linear axis ticked at given values. */
-    static final class TickedNumberAxis extends NumberAxis {
-        private final double[] at;
-
-        TickedNumberAxis(String label, double[] at) {
-            super(label);
-            this.at = at.clone();
-        }
-
-        @Override
-        @SuppressWarnings("rawtypes")
-        public List refreshTicks(Graphics2D g2, AxisState state, Rectangle2D dataArea, RectangleEdge edge) {
-            return ticksAt(at);
-        }
-    }
-
-    /**
-     * A readable tick step for an axis spanning {@code span}: 1, 2, 2.5 or 5 times a power of ten, the
-     * smallest giving at most 8 intervals (an accuracy axis from 0.49 to 0.63 gets 0.02, not 0.005).
-     */
-    static double niceStep(double span) {
-        if (!(span > 0) || !Double.isFinite(span)) {
-            return 0.1;
-        }
-        double p = Math.pow(10, Math.floor(Math.log10(span / 8)));
-        for (double m : new double[] {1, 2, 2.5, 5, 10}) {
-            if (span / (m * p) <= 8) {
-                return m * p;
-            }
-        }
-        return 10 * p;
-    }
-
-    /** An accuracy axis over [lo, hi] with a readable step and as many decimals as the step needs. */
-    private static void readableTicks(NumberAxis y, double lo, double hi) {
-        y.setRange(lo, hi);
-        double step = niceStep(hi - lo);
-        int decimals = 0; // as many as the step needs: 0.02 → 2, 0.025 → 3
-        while (decimals < 6 && Math.abs(step * Math.pow(10, decimals) - Math.rint(step * Math.pow(10, decimals))) > 1e-9) {
-            decimals++;
-        }
-        y.setTickUnit(new NumberTickUnit(step, new DecimalFormat("0." + "0".repeat(Math.max(1, decimals)),
-                DecimalFormatSymbols.getInstance(Locale.ROOT))));
-    }
-
-    /**
-     * The y axis of an accuracy plot: from below both the data and the majority-class baseline to above
-     * the data, at most 1.0, so the baseline is always in view.
-     */
-    static double[] yRange(double lo, double hi, double majority) {
-        double bottom = Double.isNaN(majority) ? lo : Math.min(lo, majority);
-        double top = Math.max(hi, Double.isNaN(majority) ? hi : majority);
-        double pad = Math.max(0.01, (top - bottom) * 0.1);
-        return new double[] {Math.max(0, bottom - pad), Math.min(1.0, top + pad)};
-    }
-
-    /**
-     * Series k of n drawn a little beside x, so that error bars at the same x never overlap: within
-     * ±4% of the point on a log axis, ±0.06 of a unit on a linear one, spread evenly around x.
-     */
-    static double dodge(double x, int k, int n, boolean log) {
-        if (n <= 1) {
-            return x;
-        }
-        double offset = (k - (n - 1) / 2.0) / (n - 1); // -0.5 .. 0.5
-        return log ? x * Math.pow(1.08, offset) : x + 0.12 * offset;
     }
 
     /** At most this many lines in one panel; more settings are split into small multiples. */
@@ -323,27 +191,27 @@ final class ReportPlots {
             allAccuracies.add(accuracies);
             String title = panel.getKey().isEmpty() ? null : panel.getKey();
             XYLineAndShapeRenderer lossLines = new XYLineAndShapeRenderer(true, false);
-            paint(lossLines, losses.getSeriesCount(), false);
+            PlotFigure.paint(lossLines, losses.getSeriesCount(), false);
             NumberAxis lossAxis = new NumberAxis("training loss");
             lossAxes.add(lossAxis);
             XYPlot lossPlot = new XYPlot(losses, new NumberAxis("step"), lossAxis, lossLines);
             chance(lossPlot, s.chanceLoss());
-            lossRow.add(chart(title == null ? "Training loss" : "loss, " + title, null, lossPlot, false));
+            lossRow.add(PlotFigure.chart(title == null ? "Training loss" : "loss, " + title, null, lossPlot, false));
             XYLineAndShapeRenderer accLines = new XYLineAndShapeRenderer(true, true);
-            paint(accLines, accuracies.getSeriesCount(), true);
+            PlotFigure.paint(accLines, accuracies.getSeriesCount(), true);
             NumberAxis y = new NumberAxis("dev accuracy");
             accAxes.add(y);
             XYPlot accPlot = new XYPlot(accuracies, new NumberAxis("step (0: the initial prompt)"), y, accLines);
             baseline(accPlot, s.majority());
-            accRow.add(chart(title == null ? "Dev accuracy" : "dev accuracy, " + title, null, accPlot, false));
+            accRow.add(PlotFigure.chart(title == null ? "Dev accuracy" : "dev accuracy, " + title, null, accPlot, false));
         }
         if (!anyLoss) {
             return false;
         }
         double[] accSpan = span(allAccuracies);
-        double[] range = yRange(accSpan[0], accSpan[1], s.majority());
+        double[] range = PlotAxes.yRange(accSpan[0], accSpan[1], s.majority());
         for (NumberAxis y : accAxes) { // one scale across panels: they are compared side by side
-            readableTicks(y, range[0], range[1]);
+            PlotAxes.readableTicks(y, range[0], range[1]);
         }
         double chance = s.chanceLoss();
         double[] lossSpan = span(allLosses);
@@ -351,7 +219,7 @@ final class ReportPlots {
         double bottom = Double.isNaN(chance) ? lossSpan[0] : Math.min(lossSpan[0], chance);
         double pad = Math.max(1e-3, (top - bottom) * 0.08);
         for (NumberAxis y : lossAxes) { // the chance level always in view
-            readableTicks(y, bottom - pad, top + pad);
+            PlotAxes.readableTicks(y, bottom - pad, top + pad);
         }
         boolean multiples = pk != null;
         List<List<JFreeChart>> rows = new ArrayList<>();
@@ -369,7 +237,7 @@ final class ReportPlots {
         LegendTitle legend = new LegendTitle(((XYPlot) lossRow.get(0).getPlot()).getRenderer());
         legend.setItemFont(CAPTION);
         legend.setFrame(BlockBorder.NONE);
-        save(new Figure(multiples ? "Training curves by " + pk : "Training curves", caption, rows, w,
+        PlotFigure.save(new PlotFigure.Figure(multiples ? "Training curves by " + pk : "Training curves", caption, rows, w,
                 multiples ? 300 : HEIGHT - 60, legend), base);
         AtomicFiles.writeString(base.resolveSibling(base.getFileName() + ".csv"), csv.toString());
         return true;
@@ -426,7 +294,7 @@ final class ReportPlots {
 
     /** A reference level as a dashed grey line across the plot, labelled on a light background. */
     private static ValueMarker marker(double value, String label, RectangleAnchor anchor, TextAnchor text) {
-        ValueMarker m = new ValueMarker(value, Color.GRAY, dashed(1.5f, 6f, 4f));
+        ValueMarker m = new ValueMarker(value, Color.GRAY, PlotFigure.dashed(1.5f, 6f, 4f));
         m.setLabel(label);
         m.setLabelFont(CAPTION);
         m.setLabelPaint(Color.DARK_GRAY);
@@ -434,128 +302,6 @@ final class ReportPlots {
         m.setLabelAnchor(anchor);
         m.setLabelTextAnchor(text);
         return m;
-    }
-
-    private static void paint(XYLineAndShapeRenderer r, int n, boolean shapes) {
-        for (int i = 0; i < n; i++) {
-            Style st = style(i);
-            r.setSeriesPaint(i, st.colour());
-            r.setSeriesStroke(i, st.stroke());
-            r.setSeriesShape(i, st.shape());
-            r.setSeriesShapesVisible(i, shapes);
-        }
-    }
-
-    /** How series i is drawn: a palette colour, and past the palette's length a new dash and marker. */
-    record Style(Color colour, BasicStroke stroke, Shape shape) {}
-
-    /** One line style and one marker per cycle through the palette: solid/circle, dashed/square, ... */
-    private static final BasicStroke[] STROKES = {new BasicStroke(2f), dashed(2f, 8f, 4f), dashed(2f, 2f, 3f),
-        dashed(2f, 10f, 3f, 2f, 3f)};
-    private static final Shape[] SHAPES = {new Ellipse2D.Double(-4, -4, 8, 8), new Rectangle2D.Double(-4, -4, 8, 8),
-        ShapeUtils.createUpTriangle(4.5f), ShapeUtils.createDiamond(4.5f)};
-
-    static Style style(int i) {
-        int cycle = (i / PALETTE.length) % STROKES.length;
-        return new Style(PALETTE[i % PALETTE.length], STROKES[cycle], SHAPES[cycle]);
-    }
-
-    private static BasicStroke dashed(float width, float... dash) {
-        return new BasicStroke(width, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, dash, 0f);
-    }
-
-    private static JFreeChart chart(String title, String caption, XYPlot plot, boolean legend) {
-        plot.setBackgroundPaint(Color.WHITE);
-        plot.setDomainGridlinePaint(new Color(0xDDDDDD));
-        plot.setRangeGridlinePaint(new Color(0xDDDDDD));
-        plot.setOutlinePaint(Color.GRAY);
-        JFreeChart c = new JFreeChart(title, TITLE, plot, legend);
-        if (caption != null) {
-            c.addSubtitle(new TextTitle(caption, CAPTION));
-        }
-        c.setBackgroundPaint(Color.WHITE);
-        if (legend) {
-            c.getLegend().setFrame(BlockBorder.NONE);
-            c.getLegend().setItemFont(CAPTION);
-        }
-        return c;
-    }
-
-    /**
-     * A figure: an optional title and caption across the top, rows of equally sized panels, and an
-     * optional legend across the bottom (one for all panels, whose lines share colours).
-     */
-    record Figure(String title, String caption, List<List<JFreeChart>> rows, int panelWidth, int panelHeight,
-            LegendTitle legend) {
-        static final int HEADER = 56;
-        static final int FOOTER = 48;
-
-        int width() {
-            return panelWidth * rows.stream().mapToInt(List::size).max().orElse(1);
-        }
-
-        int height() {
-            return (title == null ? 0 : HEADER) + panelHeight * rows.size() + (legend == null ? 0 : FOOTER);
-        }
-
-        void draw(Graphics2D g) {
-            g.setPaint(Color.WHITE);
-            g.fill(new Rectangle2D.Double(0, 0, width(), height()));
-            int y = 0;
-            if (title != null) {
-                place(g, new TextTitle(title, TITLE), new Rectangle2D.Double(0, 6, width(), 24));
-                place(g, new TextTitle(caption, CAPTION), new Rectangle2D.Double(0, 30, width(), 22));
-                y = HEADER;
-            }
-            for (List<JFreeChart> row : rows) {
-                for (int i = 0; i < row.size(); i++) {
-                    row.get(i).draw(g, new Rectangle2D.Double(i * panelWidth, y, panelWidth, panelHeight));
-                }
-                y += panelHeight;
-            }
-            if (legend != null) {
-                place(g, legend, new Rectangle2D.Double(0, y + 4, width(), FOOTER - 8));
-            }
-        }
-
-        /** A title laid out at its own size (a title draws nothing before it is arranged), centred in the area. */
-        private static void place(Graphics2D g, org.jfree.chart.title.Title t, Rectangle2D area) {
-            org.jfree.chart.ui.Size2D size = t.arrange(g, RectangleConstraint.NONE.toRangeWidth(
-                    new org.jfree.data.Range(0, area.getWidth())));
-            double w = Math.min(size.getWidth(), area.getWidth());
-            t.draw(g, new Rectangle2D.Double(area.getX() + (area.getWidth() - w) / 2, area.getY(), w, area.getHeight()));
-        }
-    }
-
-    /** A figure as PNG and as SVG with text elements. */
-    static void save(Figure f, Path base) throws IOException {
-        int w = f.width();
-        int h = f.height();
-        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
-        f.draw(g);
-        g.dispose();
-        ByteArrayOutputStream png = new ByteArrayOutputStream();
-        ImageIO.write(img, "png", png);
-        AtomicFiles.write(base.resolveSibling(base.getFileName() + ".png"), o -> o.write(png.toByteArray()));
-
-        Document doc;
-        try {
-            doc = DocumentBuilderFactory.newInstance().newDocumentBuilder().getDOMImplementation()
-                    .createDocument("http://www.w3.org/2000/svg", "svg", null);
-        } catch (ParserConfigurationException e) {
-            throw new IOException("no XML document builder: " + e.getMessage(), e);
-        }
-        SVGGraphics2D svg = new SVGGraphics2D(SVGGeneratorContext.createDefault(doc), false); // false: text as <text>
-        svg.setSVGCanvasSize(new Dimension(w, h));
-        f.draw(svg);
-        AtomicFiles.write(base.resolveSibling(base.getFileName() + ".svg"), o -> {
-            Writer out = new OutputStreamWriter(o, StandardCharsets.UTF_8);
-            svg.stream(out, true);
-            out.flush();
-        });
     }
 
     /** "init: random" for one key; "tokens 5, init random" for several. */

@@ -5,7 +5,6 @@ import io.softprompt.train.RunDir;
 import io.softprompt.train.TrainConfig;
 import io.softprompt.train.TrainJob;
 import io.softprompt.util.AtomicFiles;
-import io.softprompt.util.Durations;
 import io.softprompt.util.Hashing;
 import io.softprompt.util.Json;
 import io.softprompt.util.Outputs;
@@ -13,7 +12,6 @@ import io.softprompt.util.UserException;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -128,7 +126,7 @@ public final class SweepRunner {
         AtomicInteger done = new AtomicInteger(skipped.size());
         AtomicInteger ranHere = new AtomicInteger();
         long started = System.nanoTime();
-        Best best = new Best();
+        SweepProgress best = new SweepProgress();
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / workers);
         err.printf(Locale.ROOT, "sweep %s: %d runs in %s (%d already finished), %d worker(s) x %d thread(s)%s%n", plan.name(),
                 runs.size(), out, skipped.size(), workers, threads,
@@ -158,9 +156,9 @@ public final class SweepRunner {
                         int n = done.incrementAndGet();
                         int ran = ranHere.incrementAndGet();
                         double eta = (System.nanoTime() - started) / 1e9 / ran * (runs.size() - n);
-                        Double acc = outcome.equals("finish") ? bestAccuracy(out.resolve(r.id())) : null;
+                        Double acc = outcome.equals("finish") ? SweepProgress.bestAccuracy(out.resolve(r.id())) : null;
                         synchronized (err) {
-                            err.println(progressLine(n, runs.size(), r.id(), outcome, acc, best.offer(r.id(), acc), eta));
+                            err.println(SweepProgress.line(n, runs.size(), r.id(), outcome, acc, best.offer(r.id(), acc), eta));
                             err.flush();
                         }
                     }
@@ -173,42 +171,6 @@ public final class SweepRunner {
             t.join();
         }
         return new Outcome(List.copyOf(finished), List.copyOf(skipped), List.copyOf(failed));
-    }
-
-    /** The sweep's best run so far (by best dev accuracy). */
-    static final class Best {
-        private String run;
-        private double accuracy = Double.NEGATIVE_INFINITY;
-
-        /** Takes a finished run's accuracy (null: none) and returns the best so far as "0.6010 (run)", or null. */
-        synchronized String offer(String id, Double acc) {
-            if (acc != null && acc > accuracy) {
-                accuracy = acc;
-                run = id;
-            }
-            return run == null ? null : String.format(Locale.ROOT, "%.4f (%s)", accuracy, run);
-        }
-    }
-
-    /**
-     * One line per run as it ends: its place, its id, its best dev accuracy (or that it failed), the
-     * sweep's best so far and the time left, estimated from the runs this invocation trained.
-     */
-    static String progressLine(int n, int total, String id, String outcome, Double acc, String best, double etaSeconds) {
-        String what = !outcome.equals("finish") ? "FAILED (see its train.log)"
-                : acc == null ? "finished" : String.format(Locale.ROOT, "best dev acc %.4f", acc);
-        return String.format(Locale.ROOT, "[%d/%d] %s: %s | sweep best %s | ETA %s", n, total, id, what,
-                best == null ? "-" : best, n == total ? "0:00" : Durations.clock(etaSeconds));
-    }
-
-    /** A finished run's best dev accuracy from its final.json; null when it has none. */
-    static Double bestAccuracy(Path dir) {
-        try {
-            JsonNode v = Json.MAPPER.readTree(dir.resolve(RunDir.FINAL).toFile()).get("best_dev_accuracy");
-            return v != null && v.isNumber() ? v.asDouble() : null;
-        } catch (IOException e) {
-            return null;
-        }
     }
 
     /** The file in each run folder that records which configuration the run was started with. */

@@ -190,30 +190,30 @@ class ReportTest {
 
     @Test
     void accuracyTicksComeAtAReadableStep() {
-        assertEquals(0.02, ReportPlots.niceStep(0.14), 1e-12, "0.49..0.63: every 0.02");
-        assertEquals(0.005, ReportPlots.niceStep(0.03), 1e-12);
-        assertEquals(0.2, ReportPlots.niceStep(1.0), 1e-12);
-        assertEquals(0.025, ReportPlots.niceStep(0.19), 1e-12);
+        assertEquals(0.02, PlotAxes.niceStep(0.14), 1e-12, "0.49..0.63: every 0.02");
+        assertEquals(0.005, PlotAxes.niceStep(0.03), 1e-12);
+        assertEquals(0.2, PlotAxes.niceStep(1.0), 1e-12);
+        assertEquals(0.025, PlotAxes.niceStep(0.19), 1e-12);
     }
 
     @Test
     void errorBarsAreDodgedAndTheAxisSpansTheBaseline() {
-        double a = ReportPlots.dodge(20, 0, 3, true);
-        double b = ReportPlots.dodge(20, 1, 3, true);
-        double c = ReportPlots.dodge(20, 2, 3, true);
+        double a = PlotAxes.dodge(20, 0, 3, true);
+        double b = PlotAxes.dodge(20, 1, 3, true);
+        double c = PlotAxes.dodge(20, 2, 3, true);
         assertTrue(a < b && b < c && b == 20, a + " " + b + " " + c);
-        assertNotEquals(ReportPlots.dodge(5, 0, 2, false), ReportPlots.dodge(5, 1, 2, false));
-        assertEquals(5, ReportPlots.dodge(5, 0, 1, false));
-        double[] range = ReportPlots.yRange(0.55, 0.61, 0.509);
+        assertNotEquals(PlotAxes.dodge(5, 0, 2, false), PlotAxes.dodge(5, 1, 2, false));
+        assertEquals(5, PlotAxes.dodge(5, 0, 1, false));
+        double[] range = PlotAxes.yRange(0.55, 0.61, 0.509);
         assertTrue(range[0] < 0.509 && range[1] > 0.61 && range[1] <= 1.0, range[0] + ".." + range[1]);
-        assertEquals(1.0, ReportPlots.yRange(0.9, 0.99, 0.5)[1], 0.0);
+        assertEquals(1.0, PlotAxes.yRange(0.9, 0.99, 0.5)[1], 0.0);
     }
 
     @Test
     void seriesBeyondThePaletteStillLookDifferent() {
         Set<String> seen = new HashSet<>();
         for (int i = 0; i < 16; i++) { // the sentiment-lm sweep's 4 lengths x 4 inits
-            ReportPlots.Style st = ReportPlots.style(i);
+            PlotFigure.Style st = PlotFigure.style(i);
             String look = st.colour().getRGB() + " " + Arrays.toString(st.stroke().getDashArray());
             assertTrue(seen.add(look), "series " + i + " drawn like an earlier one: " + look);
         }

@@ -256,6 +256,36 @@ class ArchitectureTest {
                 + "class Ok { String s = \"io.softprompt.train.Trainer\"; }\n"));
     }
 
+    /** The most lines a main source file may have (docs/ARCHITECTURE.md): a longer one is split along its seams. */
+    static final int MAX_LINES = 400;
+
+    /** The files of {@code files} (path → source) longer than {@link #MAX_LINES} lines, each with its count. */
+    static List<String> oversized(Map<String, String> files) {
+        List<String> out = new ArrayList<>();
+        files.forEach((path, src) -> {
+            long lines = src.lines().count();
+            if (lines > MAX_LINES) {
+                out.add(path + ": " + lines + " lines");
+            }
+        });
+        return out;
+    }
+
+    @Test
+    void noMainSourceFileIsOverTheLimit() throws IOException {
+        List<String> over = oversized(sources());
+        assertTrue(over.isEmpty(), "main source files over " + MAX_LINES + " lines (split them along their seams):\n"
+                + String.join("\n", over));
+    }
+
+    @Test
+    void aFileOverTheLimitFails() {
+        String ok = "package io.softprompt.data;\n" + "// a line\n".repeat(MAX_LINES - 1);
+        String over = ok + "// one more\n";
+        assertEquals(List.of(), oversized(Map.of("Ok.java", ok)));
+        assertEquals(List.of("Big.java: " + (MAX_LINES + 1) + " lines"), oversized(Map.of("Big.java", over, "Ok.java", ok)));
+    }
+
     @Test
     void huggingFaceTensorNamesStayInTheirArchitecture() throws IOException {
         List<String> found = new ArrayList<>();
