@@ -175,8 +175,8 @@ public final class TrainCommand implements Callable<Integer> {
                         where.demo() ? " -- " + ModelLocator.DEMO_CAVEAT : where.embedded() ? " -- " + EmbeddedModel.CAVEAT : "");
                 if (where.embedded() && config == null && o.result().steps() < TrainConfig.DEFAULT_STEPS) {
                     err.printf(Locale.ROOT, "note: %d steps are a smoke test; for real learning on %s train with --config "
-                            + "configs/train-sentiment-lm-deep.json (1,500 steps: about 0.67 dev accuracy, README 'Does the "
-                            + "prompt learn?')%n", o.result().steps(), EmbeddedModel.NAME);
+                            + "configs/train-sentiment-lm-deep.json (1,500 steps: about 0.67 dev accuracy, "
+                            + "docs/learning.md)%n", o.result().steps(), EmbeddedModel.NAME);
                 }
                 if (common.json) {
                     out.println(Json.write(o.summary()));

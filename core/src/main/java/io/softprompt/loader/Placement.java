@@ -72,7 +72,7 @@ public final class Placement {
         int gpus = engine.getGpuCount();
         if (gpus == 0) {
             throw new UserException("{{device}} " + spec + ": PyTorch sees no GPU (the build's natives are CPU-only "
-                    + "unless built with -Pcuda: see the README's section on GPUs)");
+                    + "unless built with -Pcuda: see docs/devices.md)");
         }
         if (index >= gpus) {
             throw new UserException("{{device}} " + spec + ": PyTorch sees " + gpus + " GPU(s), numbered 0 to " + (gpus - 1));
