@@ -3,6 +3,7 @@ package io.softprompt.train;
 import io.softprompt.data.Example;
 import io.softprompt.eval.Metrics;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.util.Json;
@@ -71,8 +72,7 @@ final class RunRecords {
             metrics.put("dev", dev.toMap());
         }
         meta.put(PromptFile.METRICS, Json.write(metrics));
-        boolean deep = PromptFile.DEEP.equals(meta.get(PromptFile.DEPTH));
-        Prompt p = new Prompt(values, n, deep ? model.lm().attention().prefixWidth() : model.lm().hiddenSize(), meta);
+        Prompt p = new Prompt(values, n, PromptSite.of(meta.get(PromptFile.DEPTH)).width(model.lm()), meta);
         Outputs.replaceFile("", file, PromptFile.writer(p));
         return p;
     }
