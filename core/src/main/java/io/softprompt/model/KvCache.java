@@ -157,6 +157,45 @@ public final class KvCache implements AutoCloseable {
         return rowStarts;
     }
 
+    /**
+     * Where the new tokens of a pass sit: 0 without a cache, the cache's length, and row i's own start
+     * when rows continue prefixes of different lengths ({@link #stack}).
+     *
+     * @return one start per row, or null when every row starts at {@link #start(KvCache)}
+     */
+    public static int[] rowStarts(KvCache cache) {
+        return cache == null ? null : cache.rowStarts;
+    }
+
+    /** The start every row shares: 0 without a cache, else its length (see {@link #rowStarts(KvCache)}). */
+    public static int start(KvCache cache) {
+        return cache == null ? 0 : cache.length;
+    }
+
+    /** The position after a pass of q new tokens, the furthest row's (positions the model must have). */
+    public static long end(KvCache cache, int q) {
+        int[] starts = rowStarts(cache);
+        return (starts == null ? start(cache) : java.util.Arrays.stream(starts).max().orElse(0)) + (long) q;
+    }
+
+    /**
+     * The positions [B·Q] of a pass's new tokens when rows start apart: offset + row i's start + j.
+     *
+     * @param starts one start per row
+     * @param q new tokens per row
+     * @param offset added to every position (a model's position offset)
+     * @return the positions, row-major
+     */
+    public static long[] positions(int[] starts, int q, long offset) {
+        long[] pos = new long[starts.length * q];
+        for (int i = 0; i < starts.length; i++) {
+            for (int j = 0; j < q; j++) {
+                pos[i * q + j] = offset + starts[i] + j;
+            }
+        }
+        return pos;
+    }
+
     /** Marks q more positions as cached; called once per forward, after every layer appended. */
     public void advance(int q) {
         length += q;

@@ -16,7 +16,6 @@ import io.softprompt.model.WeightStore;
 import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.function.UnaryOperator;
 
@@ -187,67 +186,42 @@ public final class BertModel implements LanguageModel {
 
     @Override
     public NDArray forward(NDArray embeds, NDArray mask) {
-        NDManager outer = embeds.getManager();
-        long s = embeds.getShape().get(1);
-        if (s > maxPositions()) {
-            throw new UserException("sequence of " + s + " positions (prompt + tokens) exceeds the model's "
-                    + maxPositions() + "; lower {{max_length}} or {{tokens}}");
-        }
-        float eps = c.layerNormEps().floatValue();
-        long off = c.positionOffset();
-        NDArray attnMask = Layers.additiveMask(outer, mask, false);           // [B, 1, 1, S]
-        NDArray x = Layers.scoped(embeds, false, e -> {
-            NDArray pos = positions.get(e.getManager(), new NDIndex(off + ":" + (off + s))); // [S, D]
-            return Layers.layerNorm(Layers.matchType(e, embLnW).add(pos).add(type0), embLnW, embLnB, eps); // [B, S, D]
-        });
-        for (Block b : blocks) {
-            x = Layers.scoped(x, true, in -> block(b, in, attnMask, eps));
-        }
-        return x;
+        return forward(embeds, mask, null);
     }
 
     /**
-     * A deep prompt's prefix in every layer, as P-Tuning v2 runs BERT with {@code past_key_values}: the
-     * tokens embeds [B, Q, D] attend (both ways) to the cache's P positions and to each other, keyMask
-     * [B, P+Q]; their positions start at P (each row's own start when the cache stacks prefixes of
-     * different lengths). → [B, Q, D].
+     * The one forward: the tokens embeds [B, Q, D] under keyMask [B, P+Q] (1 = real), attending both
+     * ways. With a cache (a deep prompt's prefix in every layer, as P-Tuning v2 runs BERT with
+     * {@code past_key_values}) they attend to its P positions too, and their positions start at P
+     * (each row's own start when the cache stacks prefixes of different lengths). → [B, Q, D].
      */
     @Override
     public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache) {
-        if (cache == null) {
-            return forward(embeds, keyMask);
-        }
         NDManager outer = embeds.getManager();
-        long q = embeds.getShape().get(1);
+        int q = (int) embeds.getShape().get(1);
         long b = embeds.getShape().get(0);
-        int[] starts = cache.rowStarts();
-        long last = (starts == null ? cache.length() : Arrays.stream(starts).max().orElse(0)) + q;
-        if (last > maxPositions()) {
-            throw new UserException("sequence of " + last + " positions (prompt + tokens) exceeds the model's "
+        if (KvCache.end(cache, q) > maxPositions()) {
+            throw new UserException("sequence of " + KvCache.end(cache, q) + " positions (prompt + tokens) exceeds the model's "
                     + maxPositions() + "; lower {{max_length}} or {{tokens}}");
         }
         float eps = c.layerNormEps().floatValue();
-        long off = c.positionOffset();
-        long[] pos = new long[(int) (b * q)];
-        for (int i = 0; i < b; i++) {
-            for (int j = 0; j < q; j++) {
-                pos[(int) (i * q + j)] = off + (starts == null ? cache.length() : starts[i]) + j;
-            }
-        }
+        long from = c.positionOffset() + KvCache.start(cache);
+        int[] starts = KvCache.rowStarts(cache);
         NDArray attnMask = Layers.additiveMask(outer, keyMask, false);          // [B, 1, 1, P+Q]
-        NDArray x = Layers.scoped(embeds, false, e -> Layers.layerNorm(Layers.matchType(e, embLnW)
-                .add(Layers.embedding(Tensors.create(e.getManager(), pos, new Shape(b, q)), positions)).add(type0),
-                embLnW, embLnB, eps));                                         // [B, Q, D]
+        NDArray x = Layers.scoped(embeds, false, e -> {
+            NDArray pos = starts == null ? positions.get(e.getManager(), new NDIndex(from + ":" + (from + q))) // [Q, D]
+                    : Layers.embedding(Tensors.create(e.getManager(), KvCache.positions(starts, q, c.positionOffset()),
+                            new Shape(b, q)), positions);                       // [B, Q, D]: rows start apart
+            return Layers.layerNorm(Layers.matchType(e, embLnW).add(pos).add(type0), embLnW, embLnB, eps); // [B, Q, D]
+        });
         for (int l = 0; l < blocks.size(); l++) {
             int layer = l;
             x = Layers.scoped(x, true, in -> block(blocks.get(layer), in, attnMask, eps, cache, layer));
         }
-        cache.advance((int) q);
+        if (cache != null) {
+            cache.advance(q);
+        }
         return x;
-    }
-
-    private NDArray block(Block b, NDArray x, NDArray mask, float eps) {
-        return block(b, x, mask, eps, null, 0);
     }
 
     private NDArray block(Block b, NDArray x, NDArray mask, float eps, KvCache cache, int layer) {

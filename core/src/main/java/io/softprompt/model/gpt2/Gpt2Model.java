@@ -15,7 +15,6 @@ import io.softprompt.model.WeightStore;
 import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.function.UnaryOperator;
@@ -182,28 +181,20 @@ public final class Gpt2Model implements LanguageModel {
     public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache) {
         NDManager outer = embeds.getManager();
         long q = embeds.getShape().get(1);
-        long start = cache == null ? 0 : cache.length();
-        if (start + q > config.nPositions()) {
-            throw new UserException("sequence of " + (start + q) + " positions (prompt + tokens) exceeds the model's "
-                    + "n_positions " + config.nPositions() + "; lower {{max_length}}, {{tokens}} or {{max_new_tokens}}");
+        long start = KvCache.start(cache);
+        if (KvCache.end(cache, (int) q) > config.nPositions()) {
+            throw new UserException("sequence of " + KvCache.end(cache, (int) q) + " positions (prompt + tokens) exceeds the "
+                    + "model's n_positions " + config.nPositions() + "; lower {{max_length}}, {{tokens}} or {{max_new_tokens}}");
         }
         NDArray attnMask = Layers.additiveMask(outer, keyMask, true, start, q);          // [B, 1, Q, P+Q]
-        int[] rowStarts = cache == null ? null : cache.rowStarts();
+        int[] rowStarts = KvCache.rowStarts(cache);
         NDArray x;
         if (rowStarts == null) {
             x = Layers.scoped(embeds, false, e -> Layers.matchType(e, lnfW)   // in the model's precision
                     .add(wpe.get(e.getManager(), new NDIndex(start + ":" + (start + q))))); // [B, Q, D]
         } else { // rows continue prefixes of different lengths: row i's tokens sit at rowStarts[i]..
             long b = embeds.getShape().get(0);
-            long[] pos = new long[(int) (b * q)];
-            for (int i = 0; i < b; i++) {
-                for (int j = 0; j < q; j++) {
-                    pos[(int) (i * q + j)] = rowStarts[i] + j;
-                }
-            }
-            if (Arrays.stream(rowStarts).max().orElse(0) + q > config.nPositions()) {
-                throw new UserException("sequence of prompt + tokens exceeds the model's n_positions " + config.nPositions());
-            }
+            long[] pos = KvCache.positions(rowStarts, (int) q, 0);
             x = Layers.scoped(embeds, false, e -> Layers.matchType(e, lnfW).add(Layers.embedding(
                     Tensors.create(e.getManager(), pos, new Shape(b, q)), wpe)));     // [B, Q, D]
         }

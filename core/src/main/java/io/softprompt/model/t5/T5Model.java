@@ -213,38 +213,23 @@ public final class T5Model implements LanguageModel {
 
     @Override
     public NDArray forward(NDArray embeds, NDArray mask) {
-        NDManager outer = embeds.getManager();
-        int s = (int) embeds.getShape().get(1);
-        NDArray bias = positionBias(outer, encBias, 0, s, s, true).add(Layers.additiveMask(outer, mask, false)); // [B, H, S, S]
-        NDArray x = Layers.matchType(embeds, encNorm);                          // [B, S, D] in the model's precision
-        boolean consume = x != embeds;
-        for (Block b : encoder) {
-            x = Layers.scoped(x, consume, in -> {
-                NDArray h = in.add(attention(b.self(), in, in, bias));          // [B, S, D]
-                return h.add(ffn(b.ffn(), h));                                  // [B, S, D]
-            });
-            consume = true;
-        }
-        return Layers.scoped(x, true, in -> Layers.rmsNorm(in, encNorm, c.layerNormEpsilon().floatValue())); // [B, S, D]
+        return forward(embeds, mask, null);
     }
 
     /**
-     * The encoder with a deep prompt's prefix in every layer's self-attention (P-Tuning v2's choice for
-     * encoders; the decoder has none): the tokens embeds [B, S, D] attend both ways to the cache's P
-     * positions and to each other, keyMask [B, P+S]; the relative position bias places the prefix
-     * before the tokens (queries at P.., keys at 0..), as transformers' T5 attention lays out past keys.
-     * → encoder output [B, S, D] of the tokens only.
+     * The one encoder forward: the tokens embeds [B, S, D] under keyMask [B, P+S], attending both ways.
+     * With a cache (a deep prompt's prefix in every layer's self-attention, P-Tuning v2's choice for
+     * encoders; the decoder has none) they attend to its P positions too, and the relative position
+     * bias places the prefix before the tokens (queries at P.., keys at 0..), as transformers' T5
+     * attention lays out past keys. → encoder output [B, S, D] of the tokens only.
      */
     @Override
     public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache) {
-        if (cache == null) {
-            return forward(embeds, keyMask);
-        }
-        if (cache.rowStarts() != null) {
+        if (KvCache.rowStarts(cache) != null) {
             throw new UserException("t5: rows of deep prompts of different lengths cannot share a pass");
         }
         NDManager outer = embeds.getManager();
-        int p = cache.length();
+        int p = KvCache.start(cache);
         int s = (int) embeds.getShape().get(1);
         NDArray bias = positionBias(outer, encBias, p, s, p + s, true).add(Layers.additiveMask(outer, keyMask, false)); // [B, H, S, P+S]
         NDArray x = Layers.matchType(embeds, encNorm);                          // [B, S, D] in the model's precision
@@ -258,7 +243,9 @@ public final class T5Model implements LanguageModel {
             });
             consume = true;
         }
-        cache.advance(s);
+        if (cache != null) {
+            cache.advance(s);
+        }
         return Layers.scoped(x, true, in -> Layers.rmsNorm(in, encNorm, c.layerNormEpsilon().floatValue())); // [B, S, D]
     }
 
