@@ -10,7 +10,6 @@ import io.softprompt.data.Example;
 import io.softprompt.data.Task;
 import io.softprompt.data.TsvReader;
 import io.softprompt.eval.Evaluator;
-import io.softprompt.eval.Metrics;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.model.gpt2.Gpt2Model;
 import io.softprompt.prompt.PromptInit;
@@ -72,9 +71,6 @@ public final class Benchmark {
                                 s.examplesPerSec(), Rss.currentMb());
                     }
                 }
-
-                @Override
-                public void onEval(int step, Metrics dev, boolean best) {}
             }, Trainer.Context.none());
             // eval as train, eval and infer run it (prefix cache), and without the cache (the prompt recomputed
             // with every batch, as before the one scorer): the ratio of the two is the cache's gain

@@ -11,7 +11,6 @@ import io.softprompt.data.Encoder;
 import io.softprompt.data.Example;
 import io.softprompt.data.Task;
 import io.softprompt.data.TsvReader;
-import io.softprompt.eval.Metrics;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
@@ -205,12 +204,6 @@ public final class ScaleBenchmark {
     }
 
     static Trainer.Listener quiet() {
-        return new Trainer.Listener() {
-            @Override
-            public void onStep(Trainer.Step s) {}
-
-            @Override
-            public void onEval(int step, Metrics dev, boolean best) {}
-        };
+        return new Trainer.Listener() {};
     }
 }

@@ -179,8 +179,7 @@ public final class InferCommand implements Callable<Integer> {
         for (int from = 0; from < inputs.size(); from += size) {
             List<String> chunk = inputs.subList(from, Math.min(inputs.size(), from + size));
             List<Generator.Output> outs = g.generate(chunk.stream()
-                    .map(text -> new Generator.Request(m.prompt().values(), m.prompt().tokens(), m.encoder().encodeText(text),
-                            decoding, m.prompt().site())).toList());
+                    .map(text -> m.request(text, decoding)).toList());
             for (int k = 0; k < chunk.size(); k++) {
                 Generator.Output o = outs.get(k);
                 if (common.json) {

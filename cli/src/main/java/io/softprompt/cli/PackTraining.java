@@ -65,10 +65,9 @@ final class PackTraining {
                 List<Progress> progress = new ArrayList<>();
                 for (int k = 0; k < jobs.size(); k++) {
                     TrainJob job = jobs.get(k);
-                    job.checkModel(sp.model(), where.name());
+                    TrainConfig c = job.checkModel(sp.model(), where.name());
                     PrintWriter log = open(job.runDir().dir().resolve("train.log"));
                     logs.add(log);
-                    TrainConfig c = job.config();
                     String line = String.format(Locale.ROOT, "%s a %d-token prompt for task %s on %s (%s) in a pack of %d%s: "
                             + "%d train, %d dev examples, %s lr %s (%s); run folder %s",
                             job.resumedFrom() != null ? "resuming at step " + job.resumedFrom().state().step() + ":" : "training",

@@ -41,8 +41,9 @@ import picocli.CommandLine.Spec;
         description = {"Train a soft prompt on a frozen model and write it to a .sp file.",
             "Without --model: models/gpt2 if present, else the hub's gpt2 if reachable, else the embedded "
                     + "sentiment-lm (a 4-layer GPT-2 trained here to hold a sentiment skill behind a cue, not a "
-                    + "pretrained language model), which trains the sst2 task on its own SST-2 data. The default 200 "
-                    + "steps are a smoke test; --config configs/train-sentiment-lm.json is a recipe that learns.",
+                    + "pretrained language model), which trains the sst2 task on its own SST-2 data. The default "
+                    + TrainConfig.DEFAULT_STEPS + " steps train a deep prompt there to about its cue's accuracy; "
+                    + "--config configs/train-sentiment-lm-deep.json is the recipe that learns most.",
             "Each run keeps a run folder (default: next to the output, <name>.run/) with config.json, "
                     + "checkpoint.safetensors, metrics.jsonl, best.sp and, once finished, final.json; "
                     + "--resume RUN_DIR continues a killed run exactly."},
@@ -150,11 +151,10 @@ public final class TrainCommand implements Callable<Integer> {
                 where = modelOptions.locate(cfg.model(), err);
             }
             try (SoftPrompt sp = SoftPrompt.of(modelOptions.load(where))) {
-                job.checkModel(sp.model(), where.name());
+                cfg = job.checkModel(sp.model(), where.name()); // depth auto settled
                 if (job.resumedFrom() != null) {
                     err.printf(Locale.ROOT, "resuming %s at step %d%n", job.runDir().dir(), job.resumedFrom().state().step());
                 }
-                cfg = job.config(); // depth auto settled by checkModel
                 err.printf(Locale.ROOT, "training a %d-token %s for task %s on %s (%s, d=%d, %s): %d train, %d dev "
                         + "examples, %s lr %s (%s); run folder %s%n", cfg.tokens(), kind(cfg), job.task().name(), where.name(),
                         sp.model().lm().modelType(), sp.model().lm().hiddenSize(), placement(sp.model()), job.trainExamples(),

@@ -42,7 +42,7 @@ import org.w3c.dom.Document;
  * baseline is a dashed line the y axis always spans.
  */
 final class ReportPlots {
-    /** Okabe & Ito (2008), without the yellow that vanishes on white. */
+    /** Okabe &amp; Ito (2008), without the yellow that vanishes on white. */
     static final Color[] PALETTE = {new Color(0x0072B2), new Color(0xD55E00), new Color(0x009E73), new Color(0xCC79A7),
         new Color(0xE69F00), new Color(0x56B4E9), new Color(0x000000)};
     static final int WIDTH = 820;

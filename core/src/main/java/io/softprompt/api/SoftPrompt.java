@@ -5,7 +5,6 @@ import io.softprompt.data.Encoder;
 import io.softprompt.data.Example;
 import io.softprompt.data.TsvReader;
 import io.softprompt.eval.Evaluator;
-import io.softprompt.eval.Metrics;
 import io.softprompt.hub.ModelLocator;
 import io.softprompt.infer.Member;
 import io.softprompt.infer.MultiTask;
@@ -122,13 +121,7 @@ public final class SoftPrompt implements AutoCloseable {
      * @return the prompt as written, where, and the run's figures
      */
     public TrainJob.Outcome train(TrainConfig cfg) {
-        return train(cfg, new Trainer.Listener() {
-            @Override
-            public void onStep(Trainer.Step s) {}
-
-            @Override
-            public void onEval(int step, Metrics dev, boolean best) {}
-        });
+        return train(cfg, new Trainer.Listener() {});
     }
 
     /**
@@ -276,8 +269,7 @@ public final class SoftPrompt implements AutoCloseable {
     public Generator.Output generate(Prompt prompt, String text, Decoding decoding) {
         Member m = member(null, prompt);
         return new Generator(model.lm(), model.tokenizer(), true)
-                .generate(new Generator.Request(prompt.values(), prompt.tokens(), m.encoder().encodeText(text), decoding,
-                        prompt.site()));
+                .generate(m.request(text, decoding));
     }
 
     /** Closes the model: its native memory is freed. */

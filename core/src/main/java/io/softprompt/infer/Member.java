@@ -9,6 +9,8 @@ import io.softprompt.data.Task;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.Prompt;
+import io.softprompt.scoring.Generator;
+import io.softprompt.scoring.Decoding;
 import io.softprompt.scoring.Scorer;
 import io.softprompt.util.Startup;
 import io.softprompt.util.Tensors;
@@ -62,6 +64,18 @@ public record Member(String name, String source, Prompt prompt, Task task, Encod
         m.checkFinite(model);
         Startup.mark("prompt");
         return m;
+    }
+
+    /**
+     * The one way a generation request is made: this prompt, at its site, before {@code text} framed by
+     * the task's template.
+     *
+     * @param text the input text
+     * @param decoding how to generate
+     * @return the request
+     */
+    public Generator.Request request(String text, Decoding decoding) {
+        return new Generator.Request(prompt.values(), prompt.tokens(), encoder.encodeText(text), decoding, prompt.site());
     }
 
     /** A prompt whose values the file allows but the model cannot use: its output is NaN or infinite. */

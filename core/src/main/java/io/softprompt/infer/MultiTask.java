@@ -80,8 +80,7 @@ public final class MultiTask {
             Member m = members.get(rows.get(i).member());
             if (m.task().textToText()) {
                 genRows.add(i);
-                requests.add(new Generator.Request(m.prompt().values(), m.prompt().tokens(),
-                        m.encoder().encodeText(rows.get(i).text()), how.decoding(), m.prompt().site()));
+                requests.add(m.request(rows.get(i).text(), how.decoding()));
             }
         }
         String[] generated = new String[rows.size()];

@@ -62,9 +62,4 @@ public record Decoding(int maxNewTokens, boolean sample, double temperature, int
     public boolean greedy() {
         return !sample || temperature == 0;
     }
-
-    /** The same, with another budget. */
-    public Decoding withMaxNewTokens(int n) {
-        return new Decoding(n, sample, temperature, topK, topP, seed, stop);
-    }
 }

@@ -33,13 +33,6 @@ public final class MicroBatcher implements AutoCloseable {
     /** The most batches' worth of waiting items laid out into passes together. */
     static final int GATHER = 4;
 
-    /**
-     * One item waiting for its answer: class probabilities (float[]) for a classification item, a
-     * {@link Generator.Output} for one that generates ({@code generate} not null).
-     */
-    public record Pending(PromptRegistry.Entry entry, Encoder.Encoded row, Generator.Request generate,
-            CompletableFuture<Object> result) {}
-
     private final Scorer scorer;
     private final Generator generator;
     private final ArrayBlockingQueue<Pending> queue;
@@ -98,8 +91,16 @@ public final class MicroBatcher implements AutoCloseable {
                 if (batch.size() == maxBatch) {
                     queue.drainTo(batch, (GATHER - 1) * maxBatch); // under load: what already waits, no more waiting
                 }
-                List<Pending> gen = batch.stream().filter(p -> p.generate() != null).toList();
-                score(batch.stream().filter(p -> p.generate() == null).toList());
+                List<Pending.Classify> rows = new ArrayList<>();
+                List<Pending.Generate> gen = new ArrayList<>();
+                for (Pending p : batch) {
+                    if (p instanceof Pending.Generate g) {
+                        gen.add(g);
+                    } else {
+                        rows.add((Pending.Classify) p);
+                    }
+                }
+                score(rows);
                 generate(gen);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -113,7 +114,7 @@ public final class MicroBatcher implements AutoCloseable {
         }
     }
 
-    private void generate(List<Pending> batch) {
+    private void generate(List<Pending.Generate> batch) {
         if (batch.isEmpty()) {
             return;
         }
@@ -121,20 +122,20 @@ public final class MicroBatcher implements AutoCloseable {
             throw new IllegalStateException("this model does not generate");
         }
         metrics.batch(batch.size());
-        List<Generator.Output> out = generator.generate(batch.stream().map(Pending::generate).toList());
+        List<Generator.Output> out = generator.generate(batch.stream().map(Pending.Generate::request).toList());
         for (int i = 0; i < batch.size(); i++) {
             batch.get(i).result().complete(out.get(i));
         }
     }
 
-    private void score(List<Pending> batch) {
+    private void score(List<Pending.Classify> batch) {
         if (batch.isEmpty()) {
             return;
         }
         Map<Scorer.Slot, Integer> index = new IdentityHashMap<>();
         List<Scorer.Slot> slots = new ArrayList<>();
         List<Scorer.Item> items = new ArrayList<>();
-        for (Pending p : batch) {
+        for (Pending.Classify p : batch) {
             Integer k = index.get(p.entry().slot());
             if (k == null) {
                 k = slots.size();

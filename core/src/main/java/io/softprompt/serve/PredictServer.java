@@ -305,7 +305,7 @@ public final class PredictServer implements AutoCloseable {
     private Reply predict(HttpExchange ex) throws Exception {
         byte[] body = readBody(ex);
         Map<String, PromptRegistry.Entry> served = registry.entries();
-        List<MicroBatcher.Pending> pending = new ArrayList<>();
+        List<Pending> pending = new ArrayList<>();
         List<Object> ids = new ArrayList<>();
         java.util.Set<String> textToText = new java.util.HashSet<>();
         served.forEach((name, e) -> {
@@ -319,11 +319,8 @@ public final class PredictServer implements AutoCloseable {
         for (Requests.Item it : request.items()) {
             PromptRegistry.Entry e = served.get(it.task());
             ids.add(it.id());
-            Member m = e.member();
-            pending.add(it.decoding() != null
-                    ? new MicroBatcher.Pending(e, null, new Generator.Request(m.prompt().values(), m.prompt().tokens(),
-                            m.encoder().encodeText(it.text()), it.decoding(), m.prompt().site()), new CompletableFuture<>())
-                    : new MicroBatcher.Pending(e, e.encoder().encode(it.text(), -1), null, new CompletableFuture<>()));
+            pending.add(it.decoding() != null ? new Pending.Generate(e, e.member().request(it.text(), it.decoding()))
+                    : new Pending.Classify(e, e.encoder().encode(it.text(), -1)));
         }
         metrics.items.addAndGet(pending.size());
         if (!batcher.offerAll(pending)) {
@@ -332,32 +329,18 @@ public final class PredictServer implements AutoCloseable {
         List<Map<String, Object>> results = new ArrayList<>();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(settings.timeoutMillis());
         for (int i = 0; i < pending.size(); i++) {
-            MicroBatcher.Pending p = pending.get(i);
-            Object answer;
-            try {
-                answer = p.result().get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            } catch (TimeoutException e) {
-                return error(504, "timed out after " + settings.timeoutMillis() + " ms");
-            } catch (ExecutionException e) {
-                return error(500, (p.generate() != null ? "generation" : "scoring") + " failed: " + e.getCause());
-            }
+            Pending p = pending.get(i);
             Map<String, Object> r = new LinkedHashMap<>();
             if (ids.get(i) != null) {
                 r.put("id", ids.get(i));
             }
             r.put("task", p.entry().name());
-            if (answer instanceof Generator.Output g) {
-                r.put("generated", g.text());
-                r.put("finish_reason", g.finish());
-                r.put("tokens", g.ids().length);
-                if (p.generate().decoding().sample()) {
-                    r.put("seed", p.generate().decoding().seed());
-                }
-            } else {
-                MultiTask.Answer a = MultiTask.classified(p.entry().member(), (float[]) answer);
-                r.put("label", a.label());
-                r.put("word", a.word());
-                r.put("probabilities", a.probabilities());
+            try {
+                r.putAll(p.await(Math.max(1, deadline - System.nanoTime())));
+            } catch (TimeoutException e) {
+                return error(504, "timed out after " + settings.timeoutMillis() + " ms");
+            } catch (ExecutionException e) {
+                return error(500, p.work() + " failed: " + e.getCause());
             }
             results.add(r);
         }

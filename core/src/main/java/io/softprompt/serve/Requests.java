@@ -18,11 +18,7 @@ final class Requests {
      * One item of a predict request: a served task, its text, the caller's id (or null), and for a
      * text-to-text task how to generate (else null).
      */
-    record Item(String task, String text, Object id, Decoding decoding) {
-        Item(String task, String text, Object id) {
-            this(task, text, id, null);
-        }
-    }
+    record Item(String task, String text, Object id, Decoding decoding) {}
 
     /** The generation fields an item of a text-to-text task may set (transformers' names). */
     static final Set<String> GENERATION = Set.of("max_new_tokens", "do_sample", "temperature", "top_k", "top_p", "seed", "stop");

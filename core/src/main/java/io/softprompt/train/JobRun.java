@@ -64,9 +64,9 @@ final class JobRun implements AutoCloseable {
 
     /** Encodes the data, records the config, draws the initial prompt, wires evaluation and best.sp. */
     static JobRun wire(TrainJob job, LoadedModel model, String modelName, Trainer.Listener listener) {
-        job.checkModel(model, modelName);
+        TrainConfig settled = job.checkModel(model, modelName);
         int maxPos = model.lm().maxPositions();
-        TrainConfig c = withData(job, modelName).resolved(job.trainRows.size(), maxPos);
+        TrainConfig c = withData(job, settled, modelName).resolved(job.trainRows.size(), maxPos);
         Encoder enc = new Encoder(model.tokenizer(), job.task, c.maxLength(), model.lm());
         List<Encoder.Encoded> train = enc.encodeAll(job.trainRows);
         List<Encoder.Encoded> dev = enc.encodeAll(job.devRows);
@@ -117,9 +117,9 @@ final class JobRun implements AutoCloseable {
 
 
     /** The config with the model as named and the data files as resolved (a task's own files by absolute path). */
-    private static TrainConfig withData(TrainJob job, String modelName) {
-        TrainConfigBuilder b = job.cfg.toBuilder();
-        if (job.cfg.model() == null || !Files.isDirectory(Path.of(job.cfg.model()))) {
+    private static TrainConfig withData(TrainJob job, TrainConfig cfg, String modelName) {
+        TrainConfigBuilder b = cfg.toBuilder();
+        if (cfg.model() == null || !Files.isDirectory(Path.of(cfg.model()))) {
             b.model(modelName);
         }
         if (job.trainSource.path() != null) {

@@ -50,7 +50,7 @@ final class Reparam {
         }
     }
 
-    enum Start { INIT, UNIFORM, ZERO, ONE }
+    enum Start { INIT, UNIFORM, ZERO }
 
     /**
      * The residual network's default learning-rate ceiling. Its LayerNorm gain and shift and its MLP are
@@ -204,7 +204,6 @@ final class Reparam {
                         theta[at + i] = (float) ((r.nextDouble() * 2 - 1) * bound);
                     }
                 }
-                case ONE -> java.util.Arrays.fill(theta, at, at + len, 1f);
                 case ZERO -> { }
             }
             at += len;

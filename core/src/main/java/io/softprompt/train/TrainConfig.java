@@ -74,7 +74,7 @@ public record TrainConfig(
                 help = "verbalizer (CE over label tokens) | lm (full-vocabulary CE) (default: ${DEFAULT-VALUE}). "
                         + "Text-to-text tasks always train on the target's tokens.") String objective,
         @JsonProperty("steps") @Key(label = "N",
-                help = "Optimizer steps (default: 1000 unless {{epochs}}; 0 writes the initialised prompt untrained).")
+                help = "Optimizer steps (default: " + DEFAULT_STEPS + " unless {{epochs}}; 0 writes the initialised prompt untrained).")
         Integer steps,
         @JsonProperty("epochs") @Key(label = "E", help = "Passes over the training data (instead of {{steps}}).") Integer epochs,
         @JsonProperty("batch_size") @Key(value = "8", label = "B", help = "Default: ${DEFAULT-VALUE}.") int batchSize,
@@ -86,18 +86,20 @@ public record TrainConfig(
         @JsonProperty("optimizer") @Key(value = "adamw", label = "NAME", help = "adamw | adafactor (Lester et al.: "
                 + "Adafactor, lr 0.3, decay rate 0.8, factored, update clipping 1.0) (default: ${DEFAULT-VALUE}).")
         String optimizer,
-        @JsonProperty("lr") @Key(label = "LR", help = "Peak learning rate (default: 0.03 for adamw, 0.3 for adafactor).")
+        @JsonProperty("lr") @Key(label = "LR", help = "Peak learning rate (default: " + ADAMW_LR + " for adamw, " + ADAFACTOR_LR
+                + " for adafactor).")
         Double lr,
         @JsonProperty("schedule") @Key(value = "constant", label = "KIND",
                 help = "constant | linear | cosine, each after {{warmup}} (default: ${DEFAULT-VALUE}).") String schedule,
-        @JsonProperty("warmup") @Key(label = "STEPS", help = "Linear warmup steps (default: 10%% of steps).") Integer warmup,
+        @JsonProperty("warmup") @Key(label = "STEPS", help = "Linear warmup steps (default: " + WARMUP_PERCENT
+                + "%% of steps).") Integer warmup,
         @JsonProperty("weight_decay") @Key(value = "1e-5", label = "W", help = "Default: ${DEFAULT-VALUE}.") double weightDecay,
         @JsonProperty("clip_norm") @Key(label = "MAX", help = "Clip the gradient's global L2 norm to MAX (default: off).")
         Double clipNorm,
         @JsonProperty("seed") @Key(value = "42", label = "S", help = "Seeds init and data order (default: ${DEFAULT-VALUE}).")
         long seed,
         @JsonProperty("max_length") @Key(label = "T", help = "Longest input in tokens, template included; longer text is "
-                + "cut (default: 128, or what the model's positions leave after the prompt).") Integer maxLength,
+                + "cut (default: " + DEFAULT_MAX_LENGTH + ", or what the model's positions leave after the prompt).") Integer maxLength,
         @JsonProperty("eval_every") @Key(value = "50", label = "STEPS", help = "Default: ${DEFAULT-VALUE}.") int evalEvery,
         @JsonProperty("eval_batch_size") @Key(value = "32", label = "B", help = "Default: ${DEFAULT-VALUE}.") int evalBatchSize,
         @JsonProperty("patience") @Key(label = "EVALS",
@@ -122,6 +124,10 @@ public record TrainConfig(
 
     /** Steps when neither {@code steps} nor {@code epochs} is given. */
     public static final int DEFAULT_STEPS = 1000;
+    /** Warmup when none is given: this share of the steps, in percent. */
+    public static final int WARMUP_PERCENT = 10;
+    /** The longest input when none is given (or what the model's positions leave after the prompt). */
+    public static final int DEFAULT_MAX_LENGTH = 128;
 
     /** A key a config file may hold for people: ignored. */
     public static final String DESCRIPTION = "description";
@@ -355,7 +361,8 @@ public record TrainConfig(
     }
 
     /**
-     * Steps from epochs, warmup (10% of steps) and max length (128, or what positions allow).
+     * Steps from epochs, warmup ({@value #WARMUP_PERCENT}% of steps) and max length ({@value #DEFAULT_MAX_LENGTH}, or
+     * what positions allow).
      *
      * @param trainSize the training rows
      * @param maxPositions the model's positions
@@ -364,7 +371,7 @@ public record TrainConfig(
     public TrainConfig resolved(int trainSize, int maxPositions) {
         int n = steps != null ? steps : epochs != null ? (int) Math.ceil((double) epochs * trainSize / ((long) batchSize * gradAccum))
                 : DEFAULT_STEPS;
-        return toBuilder().steps(n).warmup(warmup != null ? warmup : n / 10)
-                .maxLength(maxLength != null ? maxLength : Math.min(128, maxPositions - tokens)).build();
+        return toBuilder().steps(n).warmup(warmup != null ? warmup : n * WARMUP_PERCENT / 100)
+                .maxLength(maxLength != null ? maxLength : Math.min(DEFAULT_MAX_LENGTH, maxPositions - tokens)).build();
     }
 }

@@ -30,7 +30,7 @@ public final class TrainJob implements AutoCloseable {
     /** What a finished run produced: the prompt as written, where, and final.json's figures. */
     public record Outcome(Path output, RunDir run, Prompt prompt, Trainer.Result result, Map<String, Object> summary) {}
 
-    TrainConfig cfg; // depth auto settles in checkModel, once the model is known
+    final TrainConfig cfg; // as given: depth auto is settled by checkModel, which returns the settled config
     final Task task;
     final DataSource trainSource;
     final DataSource devSource;
@@ -181,7 +181,8 @@ public final class TrainJob implements AutoCloseable {
     }
 
     /**
-     * The config the run trains with.
+     * The config as given, validated and normalised ({@link #checkModel} returns it with depth auto
+     * settled for a model).
      *
      * @return the validated, normalised config
      */
@@ -236,15 +237,19 @@ public final class TrainJob implements AutoCloseable {
 
     /**
      * Refuses a model this run cannot train on: another model than the checkpoint's (by fingerprint),
-     * or too few positions for the prompt and the inputs.
+     * or too few positions for the prompt and the inputs; returns the job's config on this model, with
+     * depth auto settled (the job itself is left as it is).
      *
      * @param model the model
      * @param modelName how the model is named
+     * @return the config this job trains with on the model
      */
-    public void checkModel(LoadedModel model, String modelName) {
-        if ("auto".equals(cfg.depth())) { // settled once: the init_from prompt is read only then
+    public TrainConfig checkModel(LoadedModel model, String modelName) {
+        TrainConfig cfg = this.cfg;
+        if ("auto".equals(cfg.depth())) { // the init_from prompt is read only then
             cfg = cfg.withDepthFor(model.lm().kind() == LanguageModel.Kind.DECODER, task.textToText(),
-                    cfg.initFrom() != null && Files.isRegularFile(Path.of(cfg.initFrom())) && PromptFile.read(Path.of(cfg.initFrom())).site() == PromptSite.DEEP);
+                    cfg.initFrom() != null && Files.isRegularFile(Path.of(cfg.initFrom()))
+                            && PromptFile.read(Path.of(cfg.initFrom())).site() == PromptSite.DEEP);
         }
         if (from != null && from.fingerprint() != null && !from.fingerprint().equals(model.fingerprint())) {
             throw new UserException("{{resume}} " + run.dir() + ": the run was trained on another model (fingerprint "
@@ -264,6 +269,7 @@ public final class TrainJob implements AutoCloseable {
             throw new UserException("{{tokens}} " + cfg.tokens() + " leaves no room for text in the model's " + maxPos
                     + " positions");
         }
+        return cfg;
     }
 
     /**
@@ -277,8 +283,7 @@ public final class TrainJob implements AutoCloseable {
      */
     public Outcome run(LoadedModel model, String modelName, Trainer.Listener listener) {
         try (JobRun p = JobRun.wire(this, model, modelName, listener)) {
-            Trainer.Result r = Trainer.train(p.cfg, model.lm(), p.run.encoder(), p.run.train(), p.run.eval(),
-                    p.run.devSize(), p.run.init(), p.run.listener(), p.run.context());
+            Trainer.Result r = Trainer.train(model.lm(), p.run);
             return p.finish(r);
         }
     }

@@ -37,14 +37,14 @@ import java.util.function.BiConsumer;
  * record saves) and {@link DataParallel} (a step's sums computed by workers).
  */
 public final class Trainer {
-    /** What the caller sees while training runs. */
+    /** What the caller sees while training runs; every method defaults to doing nothing. */
     public interface Listener {
         /**
          * A step ended.
          *
          * @param s its figures
          */
-        void onStep(Step s);
+        default void onStep(Step s) {}
 
         /**
          * An evaluation is about to score {@code examples} dev rows (progress displays say so).
@@ -61,7 +61,7 @@ public final class Trainer {
          * @param dev its dev metrics
          * @param best whether it beat every earlier evaluation
          */
-        void onEval(int step, Metrics dev, boolean best);
+        default void onEval(int step, Metrics dev, boolean best) {}
 
         /**
          * A new best prompt [N·D] (write it out: a crash later must not lose it).
@@ -182,7 +182,19 @@ public final class Trainer {
      */
     public static Result train(TrainConfig cfg, LanguageModel lm, Encoder encoder, List<Encoder.Encoded> train,
             Evaluation eval, int devSize, float[] init, Listener listener, Context x) {
-        Result r = trainPack(lm, List.of(new Run(TrainPlan.of(cfg), encoder, train, eval, devSize, init, listener, x)), 0).get(0);
+        return train(lm, new Run(TrainPlan.of(cfg), encoder, train, eval, devSize, init, listener, x));
+    }
+
+    /**
+     * Trains one run as it is given. A non-finite loss or gradient throws (exit code 3), naming the
+     * files kept.
+     *
+     * @param lm the frozen model
+     * @param run the run
+     * @return the best prompt and the run's figures
+     */
+    public static Result train(LanguageModel lm, Run run) {
+        Result r = trainPack(lm, List.of(run), 0).get(0);
         if (r.failure() != null) {
             throw r.failure();
         }

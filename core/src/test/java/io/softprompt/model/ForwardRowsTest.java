@@ -14,7 +14,10 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
-/** forwardRows (the last layer for the decision rows only) equals the whole forward's rows, with padding, on every decoder and BERT. */
+/**
+ * forwardRows (the last layer for the decision rows only, or the default: the forward's rows) of a
+ * padded batch equals each row run alone and unpadded, read at its position, on every decoder and BERT.
+ */
 class ForwardRowsTest {
     @TestFactory
     Stream<DynamicTest> forwardRowsAreTheForwardsRows() {
@@ -41,7 +44,20 @@ class ForwardRowsTest {
                 NDArray embeds = Tensors.create(m, e, new Shape(b, s, d));
                 NDArray keyMask = Tensors.create(m, mask, new Shape(b, s));
                 float[] rows = lm.forwardRows(embeds, keyMask, flat).toFloatArray();
-                float[] full = Layers.rows(lm.forward(embeds, keyMask), flat).toFloatArray();
+                // the reference: each row run alone, unpadded, its position read straight off its output; no code
+                // shared with forwardRows or Layers.rows, so a model (or a default) that mishandles rows fails here
+                float[] full = new float[flat.length * d];
+                for (int k = 0; k < flat.length; k++) {
+                    int row = (int) (flat[k] / s);
+                    int pos = (int) (flat[k] % s);
+                    int len = lengths[row];
+                    float[] one = java.util.Arrays.copyOfRange(e, row * s * d, (row * s + len) * d);
+                    try (NDManager alone = m.newSubManager()) {
+                        float[] out = lm.forward(Tensors.create(alone, one, new Shape(1, len, d)),
+                                alone.ones(new Shape(1, len), ai.djl.ndarray.types.DataType.INT64)).toFloatArray(); // [1, T, D]
+                        System.arraycopy(out, pos * d, full, k * d, d);
+                    }
+                }
                 assertEquals(full.length, rows.length);
                 double worst = 0;
                 for (int i = 0; i < rows.length; i++) {

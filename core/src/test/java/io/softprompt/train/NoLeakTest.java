@@ -8,7 +8,6 @@ import io.softprompt.OpenArrays;
 import io.softprompt.data.Encoder;
 import io.softprompt.data.Task;
 import io.softprompt.eval.Evaluator;
-import io.softprompt.eval.Metrics;
 import io.softprompt.loader.LoadedModel;
 import io.softprompt.scoring.Scorer;
 import java.util.ArrayList;
@@ -33,9 +32,6 @@ class NoLeakTest {
             public void onStep(Trainer.Step s) {
                 counts.add(OpenArrays.count());
             }
-
-            @Override
-            public void onEval(int step, Metrics dev, boolean best) {}
         };
         return new Trainer.Run(r.plan(), r.encoder(), r.train(), r.eval(), r.devSize(), r.init(), l, r.context());
     }

@@ -16,7 +16,7 @@ import org.slf4j.LoggerFactory;
  * Data-parallel training on Spark, the way MLlib's optimisers step: each step the driver broadcasts
  * the prompt [N·D] (a few hundred KB), splits the step's rows (the very rows, in the very order, the
  * single-process trainer draws) into contiguous shards, one per partition; each task computes its
- * shard's loss and gradient sums with its executor's frozen model ({@link Trainer#shard}, the code a
+ * shard's loss and gradient sums with its executor's frozen model ({@link io.softprompt.train.DataParallel#shard}, the code a
  * local step runs); {@code treeAggregate} adds them in double. The driver's {@link Trainer} divides
  * by the step's loss terms, clips, steps the optimiser, evaluates and checkpoints exactly as it does
  * alone, so a run folder resumes in either mode.
