@@ -30,7 +30,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** softprompt infer: the label and class probabilities of each input, or its generated continuation. */
-@Command(name = "infer", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "infer", mixinStandardHelpOptions = true, sortOptions = false, modelTransformer = DecodingFlags.class,
+        defaultValueProvider = DecodingFlags.Defaults.class,
         description = {"Classify new inputs with trained prompts, or generate continuations.",
             "Prints the label and class probabilities per input, or with --generate (always for text-to-text tasks) "
                     + "the continuation (greedy, or sampled with --do-sample).",
@@ -60,9 +61,6 @@ public final class InferCommand implements Callable<Integer> {
             + "text-to-text tasks.")
     boolean generate;
 
-    @Mixin
-    GenerationOptions generation;
-
     @Option(names = "--ensemble", paramLabel = "vote|mean",
             description = "Combine several --prompt files of one task (majority vote or mean probability), "
                     + "all members in one batched forward pass.")
@@ -90,10 +88,7 @@ public final class InferCommand implements Callable<Integer> {
         if (scoring.batchSize() < 1) {
             throw new UserException("--batch-size must be at least 1 (got " + scoring.batchSize() + ")");
         }
-        Decoding decoding = generation.decoding();
-        if (generation.samplingFlagsWithoutSample()) {
-            throw new UserException("--temperature, --top-k, --top-p and --seed apply to sampling: add --do-sample");
-        }
+        Decoding decoding = DecodingFlags.decoding(spec.commandLine().getParseResult());
         if (tokenBudget != null && input == null) {
             throw new UserException("--token-budget applies to --input batches; give --input FILE.jsonl");
         }

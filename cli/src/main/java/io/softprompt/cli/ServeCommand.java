@@ -15,21 +15,18 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.IDefaultValueProvider;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.ArgSpec;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** softprompt serve: an HTTP JSON API over one frozen model and a folder of prompts. */
-@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false, defaultValueProvider = ServeCommand.Defaults.class,
+@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false, defaultValueProvider = ServeFlags.Defaults.class,
+        modelTransformer = ServeFlags.class,
         description = {"Serve a folder of prompts over HTTP on one frozen model.",
             "Every NAME.sp directly in the folder is task NAME. Requests of different tasks are micro-batched into "
                 + "shared forward passes; new or changed .sp files are picked up within a second; a prompt that "
@@ -54,99 +51,16 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--prompts", required = true, paramLabel = "DIR", description = "Folder of .sp prompts (one per task).")
     Path prompts;
 
-    @Option(names = "--port", paramLabel = "P", description = "Default: ${DEFAULT-VALUE}; 0 picks a free port.")
-    int port;
-
-    @Option(names = "--host", paramLabel = "ADDR",
-            description = "Address to bind (default: ${DEFAULT-VALUE}; 0.0.0.0 for all interfaces: use --token-file then).")
-    String host;
-
     @Option(names = "--token-file", paramLabel = "FILE",
             description = "A file holding the bearer token clients must send (one line; keep it readable by you only).")
     Path tokenFile;
 
-    @Option(names = "--max-batch", paramLabel = "B", description = "Rows per forward pass (default: ${DEFAULT-VALUE}).")
-    int maxBatch;
-
-    @Option(names = "--batch-window-ms", paramLabel = "MS",
-            description = "How long the first waiting item waits for others (default: ${DEFAULT-VALUE}).")
-    long windowMs;
-
-    @Option(names = "--queue", paramLabel = "ITEMS",
-            description = "Items waiting at most; beyond, requests get 503 with Retry-After (default: ${DEFAULT-VALUE}).")
-    int queue;
-
-    @Option(names = "--max-items", paramLabel = "N", description = "Items per request (default: ${DEFAULT-VALUE}).")
-    int maxItems;
-
-    @Option(names = "--max-text-chars", paramLabel = "N", description = "Default: ${DEFAULT-VALUE}.")
-    int maxTextChars;
-
-    @Option(names = "--max-body-bytes", paramLabel = "N",
-            description = "Largest request body; a larger Content-Length is refused unread (default: ${DEFAULT-VALUE}).")
-    int maxBodyBytes;
-
-    @Option(names = "--max-connections", paramLabel = "N",
-            description = "Requests served at once; beyond, 503 (default: ${DEFAULT-VALUE}).")
-    int maxConnections;
-
-    @Option(names = "--read-timeout-ms", paramLabel = "MS",
-            description = "A request's headers and body must arrive within this time, its answer be read within it "
-                    + "(default: ${DEFAULT-VALUE}).")
-    long readTimeoutMs;
-
-    @Option(names = "--token-budget", paramLabel = "TOKENS",
-            description = "At most this many batch x length tokens per forward pass (default: no limit).")
-    int tokenBudget;
-
     @Option(names = "--no-prefix-cache", description = "Do not cache each prompt's keys and values (decoder-only models).")
     boolean noPrefixCache;
 
-    @Option(names = "--max-length", paramLabel = "T", description = "Longest input in tokens (default: ${DEFAULT-VALUE}).")
-    int maxLength;
-
-    @Option(names = "--max-new-tokens", paramLabel = "K",
-            description = "The most tokens a text-to-text item may generate; its max_new_tokens defaults to this "
-                    + "(default: ${DEFAULT-VALUE}).")
-    int maxNewTokens;
-
-    @Option(names = "--timeout-ms", paramLabel = "MS",
-            description = "How long a request waits for its scores (default: ${DEFAULT-VALUE}).")
-    long timeoutMs;
-
     /** The flags as the library's settings (one record validates them; its messages name keys, shown as flags). */
     ServeSettings settings(String token) {
-        return ServeSettings.builder().port(port).host(host).maxBatch(maxBatch).windowMillis(windowMs).queueCapacity(queue)
-                    .maxItems(maxItems).maxTextChars(maxTextChars).maxBodyBytes(maxBodyBytes).tokenBudget(tokenBudget)
-                    .prefixCache(!noPrefixCache).timeoutMillis(timeoutMs).maxLength(maxLength).readTimeoutMillis(readTimeoutMs)
-                    .maxConnections(maxConnections).token(token).maxNewTokens(maxNewTokens).build();
-    }
-
-    /**
-     * The defaults shown and used: {@link ServeSettings#DEFAULTS}, the one place they are written
-     * (--batch-window-ms is windowMillis, --queue queueCapacity).
-     */
-    public static final class Defaults implements IDefaultValueProvider {
-        private static final Map<String, Object> BY_FLAG = Map.ofEntries(
-                Map.entry("--port", ServeSettings.DEFAULTS.port()), Map.entry("--host", ServeSettings.DEFAULTS.host()),
-                Map.entry("--max-batch", ServeSettings.DEFAULTS.maxBatch()),
-                Map.entry("--batch-window-ms", ServeSettings.DEFAULTS.windowMillis()),
-                Map.entry("--queue", ServeSettings.DEFAULTS.queueCapacity()),
-                Map.entry("--max-items", ServeSettings.DEFAULTS.maxItems()),
-                Map.entry("--max-text-chars", ServeSettings.DEFAULTS.maxTextChars()),
-                Map.entry("--max-body-bytes", ServeSettings.DEFAULTS.maxBodyBytes()),
-                Map.entry("--max-connections", ServeSettings.DEFAULTS.maxConnections()),
-                Map.entry("--read-timeout-ms", ServeSettings.DEFAULTS.readTimeoutMillis()),
-                Map.entry("--token-budget", ServeSettings.DEFAULTS.tokenBudget()),
-                Map.entry("--max-length", ServeSettings.DEFAULTS.maxLength()),
-                Map.entry("--max-new-tokens", ServeSettings.DEFAULTS.maxNewTokens()),
-                Map.entry("--timeout-ms", ServeSettings.DEFAULTS.timeoutMillis()));
-
-        @Override
-        public String defaultValue(ArgSpec arg) {
-            Object v = arg instanceof OptionSpec o ? BY_FLAG.get(o.longestName()) : null;
-            return v == null ? null : v.toString();
-        }
+        return ServeFlags.settings(spec.commandLine().getParseResult(), !noPrefixCache, token);
     }
 
     @Override
@@ -156,6 +70,7 @@ public final class ServeCommand implements Callable<Integer> {
         if (!Files.isDirectory(prompts)) {
             throw new UserException("--prompts " + prompts + ": " + (Files.exists(prompts) ? "not a folder" : "no such folder"));
         }
+        String host = settings.host();
         InetAddress address = resolve(host);
         String token = tokenFile == null ? null : readToken(tokenFile, err);
         if (token == null && !address.isLoopbackAddress()) {
@@ -169,7 +84,8 @@ public final class ServeCommand implements Callable<Integer> {
             server = new PredictServer(model, prompts, settings(token));
         } catch (BindException e) {
             model.close();
-            throw new UserException("--port " + port + ": cannot bind " + host + ":" + port + ": " + e.getMessage());
+            throw new UserException("--port " + settings.port() + ": cannot bind " + host + ":" + settings.port() + ": "
+                    + e.getMessage());
         } catch (IOException | RuntimeException e) {
             model.close();
             throw e;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.scoring.Decoding;
 import io.softprompt.util.Json;
+import io.softprompt.util.Keys;
 import io.softprompt.util.UserException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -21,7 +22,7 @@ final class Requests {
     record Item(String task, String text, Object id, Decoding decoding) {}
 
     /** The generation fields an item of a text-to-text task may set (transformers' names). */
-    static final Set<String> GENERATION = Set.of("max_new_tokens", "do_sample", "temperature", "top_k", "top_p", "seed", "stop");
+    static final Set<String> GENERATION = Keys.keys(Decoding.class);
 
     /** A parsed request: its items, and whether it came in the batch form {"items": [...]}. */
     record Request(List<Item> items, boolean batch) {}
@@ -124,9 +125,9 @@ final class Requests {
             }
             sample = v.asBoolean();
         }
-        double temperature = number(it, "temperature", Decoding.DEFAULT_TEMPERATURE, where);
-        double topP = number(it, "top_p", Decoding.DEFAULT_TOP_P, where);
-        int topK = Decoding.DEFAULT_TOP_K;
+        double temperature = number(it, "temperature", Decoding.DEFAULTS.temperature(), where);
+        double topP = number(it, "top_p", Decoding.DEFAULTS.topP(), where);
+        int topK = Decoding.DEFAULTS.topK();
         v = it.get("top_k");
         if (v != null) {
             if (!v.isIntegralNumber() || !v.canConvertToInt()) {

@@ -1,14 +1,20 @@
 package io.softprompt.serve;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.soabase.recordbuilder.core.RecordBuilder;
+import io.softprompt.scoring.Decoding;
+import io.softprompt.util.Key;
+import io.softprompt.util.Keys;
 import io.softprompt.util.UserException;
 
 /**
  * How {@link PredictServer} serves: where it listens, how it batches, and the limits every client is
- * held to. One validated record: the defaults live in {@link #DEFAULTS} alone (the command line shows
- * and uses them), the compact constructor refuses values no server can use (a library caller cannot
- * build max_batch 0), and {@link Builder} changes some keys of another settings without copying
- * fifteen positional arguments. Messages name the keys ({@link UserException#key}: max_batch); the
- * command line shows its flags (--max-batch).
+ * held to. One validated record whose keys are declared once, each on its component ({@link Key}: the
+ * default, the flag's label and help); the defaults ({@link #DEFAULTS}), the builder (generated,
+ * {@code ServeSettingsBuilder}), the {@code serve} flags ({@code --max-batch}) and the keys table of
+ * docs/CONFIG.md all come from the declarations. The compact constructor refuses values no server can
+ * use (a library caller cannot build max_batch 0). Messages name the keys ({@link UserException#key}:
+ * max_batch); the command line shows its flags (--max-batch).
  *
  * @param port TCP port (0: a free one)
  * @param host address to bind
@@ -27,13 +33,56 @@ import io.softprompt.util.UserException;
  * @param token the bearer token every route but /health needs (null: none)
  * @param maxNewTokens the most tokens a text-to-text item may ask to generate (its max_new_tokens)
  */
-public record ServeSettings(int port, String host, int maxBatch, long windowMillis, int queueCapacity, int maxItems,
-        int maxTextChars, int maxBodyBytes, int tokenBudget, boolean prefixCache, long timeoutMillis, int maxLength,
-        long readTimeoutMillis, int maxConnections, String token, int maxNewTokens) {
+@RecordBuilder
+public record ServeSettings(
+        @JsonProperty("port") @Key(value = "8080", label = "P", help = "Default: ${DEFAULT-VALUE}; 0 picks a free port.")
+        int port,
+        @JsonProperty("host") @Key(value = "127.0.0.1", label = "ADDR",
+                help = "Address to bind (default: ${DEFAULT-VALUE}; 0.0.0.0 for all interfaces: use --token-file then).")
+        String host,
+        @JsonProperty("max_batch") @Key(value = "32", label = "B", help = "Rows per forward pass (default: ${DEFAULT-VALUE}).")
+        int maxBatch,
+        @JsonProperty("batch_window_ms") @Key(value = "5", label = "MS",
+                help = "How long the first waiting item waits for others (default: ${DEFAULT-VALUE}).")
+        long windowMillis,
+        @JsonProperty("queue") @Key(value = "1024", label = "ITEMS",
+                help = "Items waiting at most; beyond, requests get 503 with Retry-After (default: ${DEFAULT-VALUE}).")
+        int queueCapacity,
+        @JsonProperty("max_items") @Key(value = "64", label = "N", help = "Items per request (default: ${DEFAULT-VALUE}).")
+        int maxItems,
+        @JsonProperty("max_text_chars") @Key(value = "10000", label = "N", help = "Default: ${DEFAULT-VALUE}.")
+        int maxTextChars,
+        @JsonProperty("max_body_bytes") @Key(value = "1048576", label = "N",
+                help = "Largest request body; a larger Content-Length is refused unread (default: ${DEFAULT-VALUE}).")
+        int maxBodyBytes,
+        @JsonProperty("token_budget") @Key(value = "0", label = "TOKENS",
+                help = "At most this many batch x length tokens per forward pass (default: no limit).")
+        int tokenBudget,
+        @JsonProperty("prefix_cache") @Key(value = "true", flag = false,
+                help = "Cache each prompt's keys and values (decoder-only models); --no-prefix-cache turns it off.")
+        boolean prefixCache,
+        @JsonProperty("timeout_ms") @Key(value = "30000", label = "MS",
+                help = "How long a request waits for its scores (default: ${DEFAULT-VALUE}).")
+        long timeoutMillis,
+        @JsonProperty("max_length") @Key(value = "128", label = "T", help = "Longest input in tokens (default: ${DEFAULT-VALUE}).")
+        int maxLength,
+        @JsonProperty("read_timeout_ms") @Key(value = "10000", label = "MS",
+                help = "A request's headers and body must arrive within this time, its answer be read within it "
+                        + "(default: ${DEFAULT-VALUE}).")
+        long readTimeoutMillis,
+        @JsonProperty("max_connections") @Key(value = "64", label = "N",
+                help = "Requests served at once; beyond, 503 (default: ${DEFAULT-VALUE}).")
+        int maxConnections,
+        @JsonProperty("token") @Key(flag = false,
+                help = "The bearer token every route but /health needs (the command line reads it from --token-file).")
+        String token,
+        @JsonProperty("max_new_tokens") @Key(value = Decoding.MAX_NEW_TOKENS, label = "K",
+                help = "The most tokens a text-to-text item may generate; its max_new_tokens defaults to this "
+                        + "(default: ${DEFAULT-VALUE}).")
+        int maxNewTokens) {
 
-    /** The defaults: what {@code softprompt serve} does with no flags. */
-    public static final ServeSettings DEFAULTS = new ServeSettings(8080, "127.0.0.1", 32, 5, 1024, 64, 10_000, 1 << 20, 0,
-            true, 30_000, 128, 10_000, 64, null, 64);
+    /** The defaults: what {@code softprompt serve} does with no flags (the declarations' values). */
+    public static final ServeSettings DEFAULTS = Keys.defaults(ServeSettings.class);
 
     public ServeSettings {
         check(port >= 0 && port <= 65535, "{{port}} must be 0..65535 (got " + port + ")");
@@ -56,135 +105,21 @@ public record ServeSettings(int port, String host, int maxBatch, long windowMill
         }
     }
 
-    public static Builder builder() {
-        return new Builder(DEFAULTS);
+    /**
+     * A builder from the defaults (generated: a method per key).
+     *
+     * @return the builder
+     */
+    public static ServeSettingsBuilder builder() {
+        return ServeSettingsBuilder.builder(DEFAULTS);
     }
 
-    public Builder toBuilder() {
-        return new Builder(this);
-    }
-
-    /** Changes some keys; {@link #build} validates the whole. */
-    public static final class Builder {
-        private int port;
-        private String host;
-        private int maxBatch;
-        private long windowMillis;
-        private int queueCapacity;
-        private int maxItems;
-        private int maxTextChars;
-        private int maxBodyBytes;
-        private int tokenBudget;
-        private boolean prefixCache;
-        private long timeoutMillis;
-        private int maxLength;
-        private long readTimeoutMillis;
-        private int maxConnections;
-        private String token;
-        private int maxNewTokens;
-
-        private Builder(ServeSettings s) {
-            port = s.port;
-            host = s.host;
-            maxBatch = s.maxBatch;
-            windowMillis = s.windowMillis;
-            queueCapacity = s.queueCapacity;
-            maxItems = s.maxItems;
-            maxTextChars = s.maxTextChars;
-            maxBodyBytes = s.maxBodyBytes;
-            tokenBudget = s.tokenBudget;
-            prefixCache = s.prefixCache;
-            timeoutMillis = s.timeoutMillis;
-            maxLength = s.maxLength;
-            readTimeoutMillis = s.readTimeoutMillis;
-            maxConnections = s.maxConnections;
-            token = s.token;
-            maxNewTokens = s.maxNewTokens;
-        }
-
-        public Builder port(int v) {
-            port = v;
-            return this;
-        }
-
-        public Builder host(String v) {
-            host = v;
-            return this;
-        }
-
-        public Builder maxBatch(int v) {
-            maxBatch = v;
-            return this;
-        }
-
-        public Builder windowMillis(long v) {
-            windowMillis = v;
-            return this;
-        }
-
-        public Builder queueCapacity(int v) {
-            queueCapacity = v;
-            return this;
-        }
-
-        public Builder maxItems(int v) {
-            maxItems = v;
-            return this;
-        }
-
-        public Builder maxTextChars(int v) {
-            maxTextChars = v;
-            return this;
-        }
-
-        public Builder maxBodyBytes(int v) {
-            maxBodyBytes = v;
-            return this;
-        }
-
-        public Builder tokenBudget(int v) {
-            tokenBudget = v;
-            return this;
-        }
-
-        public Builder prefixCache(boolean v) {
-            prefixCache = v;
-            return this;
-        }
-
-        public Builder timeoutMillis(long v) {
-            timeoutMillis = v;
-            return this;
-        }
-
-        public Builder maxLength(int v) {
-            maxLength = v;
-            return this;
-        }
-
-        public Builder readTimeoutMillis(long v) {
-            readTimeoutMillis = v;
-            return this;
-        }
-
-        public Builder maxConnections(int v) {
-            maxConnections = v;
-            return this;
-        }
-
-        public Builder token(String v) {
-            token = v;
-            return this;
-        }
-
-        public Builder maxNewTokens(int v) {
-            maxNewTokens = v;
-            return this;
-        }
-
-        public ServeSettings build() {
-            return new ServeSettings(port, host, maxBatch, windowMillis, queueCapacity, maxItems, maxTextChars, maxBodyBytes,
-                    tokenBudget, prefixCache, timeoutMillis, maxLength, readTimeoutMillis, maxConnections, token, maxNewTokens);
-        }
+    /**
+     * A builder holding these settings.
+     *
+     * @return the builder
+     */
+    public ServeSettingsBuilder toBuilder() {
+        return ServeSettingsBuilder.builder(this);
     }
 }

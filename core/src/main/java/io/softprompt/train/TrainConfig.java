@@ -8,11 +8,12 @@ import io.softprompt.data.DataFormat;
 import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.PromptInit;
 import io.softprompt.scoring.Objective;
+import io.softprompt.util.Key;
+import io.softprompt.util.Keys;
 import io.softprompt.util.UserException;
 import java.lang.reflect.RecordComponent;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -175,7 +176,7 @@ public record TrainConfig(
      * @return the record components
      */
     public static List<RecordComponent> declarations() {
-        return List.of(TrainConfig.class.getRecordComponents());
+        return Keys.declarations(TrainConfig.class);
     }
 
     /**
@@ -185,7 +186,7 @@ public record TrainConfig(
      * @return its key
      */
     public static String key(RecordComponent c) {
-        return c.getAccessor().getAnnotation(JsonProperty.class).value();
+        return Keys.key(c);
     }
 
     /**
@@ -194,11 +195,7 @@ public record TrainConfig(
      * @return the keys
      */
     public static Set<String> keys() {
-        Set<String> keys = new LinkedHashSet<>();
-        for (RecordComponent c : declarations()) {
-            keys.add(key(c));
-        }
-        return keys;
+        return Keys.keys(TrainConfig.class);
     }
 
     /**

@@ -60,7 +60,8 @@ public final class BatchScoring {
 
         public static Options of(Path model, Path prompts) {
             return new Options(model.toAbsolutePath().normalize().toString(), "auto",
-                    prompts.toAbsolutePath().normalize().toString(), null, 32, 0, true, 32, 1024, 0);
+                    prompts.toAbsolutePath().normalize().toString(), null, 32, 0, true,
+                    io.softprompt.scoring.Decoding.DEFAULTS.maxNewTokens(), 1024, 0);
         }
 
         public Options withDevice(String d) {

@@ -3,8 +3,9 @@ package io.softprompt.spark;
 import io.softprompt.cli.CommonOptions;
 import io.softprompt.cli.ModelOptions;
 import io.softprompt.hub.ModelLocator;
-import io.softprompt.util.Json;
+import io.softprompt.scoring.Decoding;
 import io.softprompt.util.AtomicFiles;
+import io.softprompt.util.Json;
 import io.softprompt.util.Outputs;
 import io.softprompt.util.UserException;
 import java.io.IOException;
@@ -69,7 +70,7 @@ public final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--max-length", paramLabel = "T", description = "Longest input in tokens (default: each prompt's trained length).")
     Integer maxLength;
 
-    @Option(names = "--max-new-tokens", defaultValue = "32", paramLabel = "K",
+    @Option(names = "--max-new-tokens", defaultValue = Decoding.MAX_NEW_TOKENS, paramLabel = "K",
             description = "Tokens generated for text-to-text tasks (default: ${DEFAULT-VALUE}).")
     int maxNewTokens;
 

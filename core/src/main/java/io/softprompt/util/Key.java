@@ -1,4 +1,4 @@
-package io.softprompt.train;
+package io.softprompt.util;
 
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;
@@ -6,10 +6,10 @@ import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
 
 /**
- * The declaration of a training key, on its {@link TrainConfig} component: with the component's name
- * (the key is its JSON name) and type, this is everything about the key. From it come the defaults
- * ({@link TrainConfig#defaults()}), the builder (generated), the JSON overlay, the {@code train} flag
- * {@code --key-name} with its help, and the keys table of docs/CONFIG.md.
+ * The declaration of a setting's key, on its record component (the training config's, serve's, a
+ * decoding's): with the component's JSON name (the key) and type, this is everything about the key.
+ * From it come the defaults ({@link Keys#defaults}), the JSON form, the command line's flag
+ * {@code --key-name} with its help, and the keys tables of docs/CONFIG.md.
  */
 @Retention(RetentionPolicy.RUNTIME)
 @Target({ElementType.RECORD_COMPONENT, ElementType.PARAMETER, ElementType.FIELD, ElementType.METHOD})

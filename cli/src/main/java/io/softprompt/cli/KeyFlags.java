@@ -1,0 +1,81 @@
+package io.softprompt.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.softprompt.util.Json;
+import io.softprompt.util.Key;
+import io.softprompt.util.Keys;
+import java.lang.reflect.RecordComponent;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import picocli.CommandLine.Model.ArgSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParseResult;
+
+/**
+ * A settings record's flags, generated from its {@link Key} declarations: one option per key that
+ * {@link Key#flag()} says is a flag ({@code max_batch} is {@code --max-batch}), with the key's type,
+ * label, help and aliases; the help's defaults from the record's declared defaults; and the keys the
+ * user set on the command line read back as JSON, over the defaults. The training flags
+ * ({@link TrainFlags}) and serve's ({@link ServeFlags}) are made this way: a key is a flag without a
+ * line of its own in a command.
+ */
+final class KeyFlags {
+    private KeyFlags() {}
+
+    /** The options of every flag key of {@code type}, in the declarations' order. */
+    static List<OptionSpec> options(Class<? extends Record> type) {
+        List<OptionSpec> out = new ArrayList<>();
+        for (RecordComponent c : Keys.declarations(type)) {
+            Key k = c.getAnnotation(Key.class);
+            if (!k.flag()) {
+                continue;
+            }
+            List<String> names = new ArrayList<>(List.of(k.aliases()));
+            names.add(Flags.flag(Keys.key(c)));
+            Class<?> t = c.getType();
+            OptionSpec.Builder b = OptionSpec.builder(names.toArray(String[]::new)).type(t).description(Flags.render(k.help()))
+                    .hidden(k.hidden());
+            if (t == boolean.class) {
+                b.arity("0");
+            } else if (t == List.class) { // a repeatable option: each occurrence one string
+                b.auxiliaryTypes(String.class).paramLabel(k.label().isEmpty() ? "VALUE" : k.label());
+            } else {
+                b.paramLabel(k.label().isEmpty() ? "VALUE" : k.label());
+            }
+            out.add(b.build());
+        }
+        return out;
+    }
+
+    /** The keys among {@code keys} the user set on the command line (any option named like a key). */
+    static ObjectNode given(ParseResult parsed, Set<String> keys) {
+        ObjectNode n = Json.MAPPER.createObjectNode();
+        for (OptionSpec o : parsed.matchedOptions()) {
+            String key = key(o);
+            if (keys.contains(key)) {
+                Object v = o.getValue();
+                JsonNode value = v instanceof Path p ? Json.MAPPER.getNodeFactory().textNode(p.toString())
+                        : Json.MAPPER.valueToTree(v);
+                n.set(key, value);
+            }
+        }
+        return n;
+    }
+
+    /** --batch-size → batch_size. */
+    static String key(OptionSpec o) {
+        return o.longestName().replaceFirst("^--?", "").replace('-', '_');
+    }
+
+    /** The help's default of an option, from {@code defaults} (a settings record as JSON); null: none. */
+    static String defaultValue(JsonNode defaults, ArgSpec arg) {
+        if (!(arg instanceof OptionSpec o)) {
+            return null;
+        }
+        JsonNode v = defaults.get(key(o));
+        return v == null || v.isNull() || v.isContainerNode() ? null : v.asText();
+    }
+}

@@ -1,0 +1,63 @@
+package io.softprompt.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.softprompt.serve.ServeSettings;
+import io.softprompt.util.Json;
+import io.softprompt.util.Keys;
+import io.softprompt.util.UserException;
+import picocli.CommandLine.IDefaultValueProvider;
+import picocli.CommandLine.IModelTransformer;
+import picocli.CommandLine.Model.ArgSpec;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParseResult;
+
+/**
+ * serve's flags, generated from {@link ServeSettings}' declarations ({@link KeyFlags}): their types,
+ * labels, help and defaults are the record's, so the library and the command line cannot disagree.
+ * {@code prefix_cache} and {@code token} are set by hand-written flags ({@code --no-prefix-cache},
+ * {@code --token-file}, which reads the token from a file).
+ */
+public final class ServeFlags implements IModelTransformer {
+    @Override
+    public CommandSpec transform(CommandSpec spec) {
+        for (OptionSpec o : KeyFlags.options(ServeSettings.class)) {
+            spec.addOption(o);
+        }
+        return spec;
+    }
+
+    /**
+     * The settings: the defaults, the flags the user gave over them, then the two set by hand; one
+     * record validates the whole (its messages name keys, shown as flags).
+     */
+    static ServeSettings settings(ParseResult parsed, boolean prefixCache, String token) {
+        ObjectNode n = Json.MAPPER.valueToTree(ServeSettings.DEFAULTS);
+        n.setAll(KeyFlags.given(parsed, Keys.keys(ServeSettings.class)));
+        n.put("prefix_cache", prefixCache);
+        n.put("token", token);
+        try {
+            return Json.MAPPER.treeToValue(n, ServeSettings.class);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof UserException u) {
+                    throw u; // the record's own refusal, naming the key
+                }
+            }
+            throw new IllegalStateException("serve settings: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    /** The help's defaults: {@link ServeSettings#DEFAULTS}. */
+    public static final class Defaults implements IDefaultValueProvider {
+        private static final class Table {
+            static final JsonNode DEFAULTS = Json.MAPPER.valueToTree(ServeSettings.DEFAULTS);
+        }
+
+        @Override
+        public String defaultValue(ArgSpec arg) {
+            return KeyFlags.defaultValue(Table.DEFAULTS, arg);
+        }
+    }
+}
