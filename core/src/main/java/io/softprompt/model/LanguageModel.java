@@ -22,14 +22,19 @@ public interface LanguageModel {
         SEQ2SEQ
     }
 
-    /** config.json's model_type. */
-    String modelType();
-
-    Kind kind();
-
-    int hiddenSize();
-
-    int vocabSize();
+    /**
+     * What an architecture states about itself, once: config.json's model_type, its kind, hidden size D,
+     * vocabulary V, the longest sequence (prompt + tokens) its positions allow (Integer.MAX_VALUE for
+     * relative positions only) and its self-attention's shape.
+     *
+     * @param modelType config.json's model_type
+     * @param kind how it reads a task
+     * @param hiddenSize D
+     * @param vocabSize V
+     * @param maxPositions the longest sequence
+     * @param attention the self-attention's shape
+     */
+    record Dims(String modelType, Kind kind, int hiddenSize, int vocabSize, int maxPositions, Attention attention) {}
 
     /**
      * The self-attention's shape, as a deep prompt needs it: L layers (T5: the encoder's), Hkv key/value
@@ -46,11 +51,35 @@ public interface LanguageModel {
         }
     }
 
+    /** The architecture's dimensions (the accessors below read them). */
+    Dims dims();
+
+    /** config.json's model_type. */
+    default String modelType() {
+        return dims().modelType();
+    }
+
+    default Kind kind() {
+        return dims().kind();
+    }
+
+    default int hiddenSize() {
+        return dims().hiddenSize();
+    }
+
+    default int vocabSize() {
+        return dims().vocabSize();
+    }
+
     /** The self-attention's shape (see {@link Attention}). */
-    Attention attention();
+    default Attention attention() {
+        return dims().attention();
+    }
 
     /** Longest sequence (prompt + tokens) the position embedding allows, or Integer.MAX_VALUE. */
-    int maxPositions();
+    default int maxPositions() {
+        return dims().maxPositions();
+    }
 
     /** Special token ids and how inputs are framed. */
     Specials specials();

@@ -41,6 +41,7 @@ public final class BertModel implements LanguageModel {
             NDArray out, NDArray outb, NDArray oLnW, NDArray oLnB) {}          // [D, F], [D]
 
     private final BertConfig c;
+    private final Dims dims;
     private final NDArray words;      // [V, D]
     private final NDArray wordsT;     // [D, V] view
     private final NDArray positions;  // [P, D]
@@ -61,6 +62,9 @@ public final class BertModel implements LanguageModel {
             List<Block> blocks, NDArray headW, NDArray headB, NDArray headLnW, NDArray headLnB, NDArray headBias,
             Specials specials) {
         this.c = c;
+        this.dims = new Dims(c.modelType() == null ? "bert" : c.modelType(), Kind.MASKED, c.hiddenSize(), c.vocabSize(),
+                c.maxPositionEmbeddings() - c.positionOffset(),
+                new Attention(c.numHiddenLayers(), c.numAttentionHeads(), c.hiddenSize() / c.numAttentionHeads()));
         this.words = words;
         this.wordsT = words.transpose();
         this.positions = positions;
@@ -135,33 +139,8 @@ public final class BertModel implements LanguageModel {
     }
 
     @Override
-    public String modelType() {
-        return c.modelType() == null ? "bert" : c.modelType();
-    }
-
-    @Override
-    public Kind kind() {
-        return Kind.MASKED;
-    }
-
-    @Override
-    public Attention attention() {
-        return new Attention(c.numHiddenLayers(), c.numAttentionHeads(), c.hiddenSize() / c.numAttentionHeads());
-    }
-
-    @Override
-    public int hiddenSize() {
-        return c.hiddenSize();
-    }
-
-    @Override
-    public int vocabSize() {
-        return c.vocabSize();
-    }
-
-    @Override
-    public int maxPositions() {
-        return c.maxPositionEmbeddings() - c.positionOffset();
+    public Dims dims() {
+        return dims;
     }
 
     @Override

@@ -46,6 +46,7 @@ public final class Gpt2Model implements LanguageModel {
             float scale) {}
 
     private final Gpt2Config config;
+    private final Dims dims;
     private final NDArray wte;   // [V, D]
     private final NDArray wpe;   // [W, D]
     private final NDArray lnfW;  // [D]
@@ -60,6 +61,8 @@ public final class Gpt2Model implements LanguageModel {
     private Gpt2Model(Gpt2Config config, NDArray wte, NDArray wpe, NDArray lnfW, NDArray lnfB, NDArray head,
             List<Block> blocks, Specials specials) {
         this.config = config;
+        this.dims = new Dims("gpt2", Kind.DECODER, config.nEmbd(), config.vocabSize(), config.nPositions(),
+                new Attention(config.nLayer(), config.nHead(), config.nEmbd() / config.nHead()));
         this.specials = specials;
         this.wte = wte;
         this.wpe = wpe;
@@ -123,38 +126,13 @@ public final class Gpt2Model implements LanguageModel {
     }
 
     @Override
-    public String modelType() {
-        return "gpt2";
-    }
-
-    @Override
-    public Kind kind() {
-        return Kind.DECODER;
+    public Dims dims() {
+        return dims;
     }
 
     @Override
     public Specials specials() {
         return specials;
-    }
-
-    @Override
-    public Attention attention() {
-        return new Attention(config.nLayer(), config.nHead(), config.nEmbd() / config.nHead());
-    }
-
-    @Override
-    public int hiddenSize() {
-        return config.nEmbd();
-    }
-
-    @Override
-    public int vocabSize() {
-        return config.vocabSize();
-    }
-
-    @Override
-    public int maxPositions() {
-        return config.nPositions();
     }
 
     @Override

@@ -42,6 +42,7 @@ public final class LlamaModel implements LanguageModel {
             NDArray gateB, NDArray upB, NDArray downB) {}
 
     private final LlamaConfig c;
+    private final Dims dims;
     private final NDArray embed;   // [V, D]
     private final NDArray norm;    // [D]
     private final NDArray head;    // [V, D]
@@ -53,6 +54,8 @@ public final class LlamaModel implements LanguageModel {
 
     private LlamaModel(LlamaConfig c, NDArray embed, NDArray norm, NDArray head, List<Block> blocks, Specials specials) {
         this.c = c;
+        this.dims = new Dims(c.modelType() == null ? "llama" : c.modelType(), Kind.DECODER, c.hiddenSize(), c.vocabSize(),
+                c.maxPositionEmbeddings(), new Attention(c.numHiddenLayers(), c.numKeyValueHeads(), c.headDim()));
         this.embed = embed;
         this.norm = norm;
         this.head = head;
@@ -108,33 +111,8 @@ public final class LlamaModel implements LanguageModel {
     }
 
     @Override
-    public String modelType() {
-        return c.modelType() == null ? "llama" : c.modelType();
-    }
-
-    @Override
-    public Kind kind() {
-        return Kind.DECODER;
-    }
-
-    @Override
-    public Attention attention() {
-        return new Attention(c.numHiddenLayers(), c.numKeyValueHeads(), c.headDim());
-    }
-
-    @Override
-    public int hiddenSize() {
-        return c.hiddenSize();
-    }
-
-    @Override
-    public int vocabSize() {
-        return c.vocabSize();
-    }
-
-    @Override
-    public int maxPositions() {
-        return c.maxPositionEmbeddings();
+    public Dims dims() {
+        return dims;
     }
 
     @Override

@@ -42,6 +42,7 @@ public final class T5Model implements LanguageModel {
     private record Block(Attn self, Attn cross, Ffn ffn) {}
 
     private final T5Config c;
+    private final Dims dims;
     private final NDArray shared;       // [V, D]
     private final NDArray head;         // [V, D] (tied: shared; else lm_head)
     private final NDArray headT;        // [D, V] view, made once
@@ -57,6 +58,8 @@ public final class T5Model implements LanguageModel {
     private T5Model(T5Config c, NDArray shared, NDArray head, NDArray encBias, NDArray decBias, NDArray encNorm,
             NDArray decNorm, List<Block> encoder, List<Block> decoder, Specials specials) {
         this.c = c;
+        this.dims = new Dims("t5", Kind.SEQ2SEQ, c.dModel(), c.vocabSize(), Integer.MAX_VALUE, // relative positions only
+                new Attention(c.numLayers(), c.numHeads(), c.dKv()));
         this.shared = shared;
         this.head = head;
         this.headT = head.transpose();
@@ -119,33 +122,8 @@ public final class T5Model implements LanguageModel {
     }
 
     @Override
-    public String modelType() {
-        return "t5";
-    }
-
-    @Override
-    public Kind kind() {
-        return Kind.SEQ2SEQ;
-    }
-
-    @Override
-    public Attention attention() {
-        return new Attention(c.numLayers(), c.numHeads(), c.dKv());
-    }
-
-    @Override
-    public int hiddenSize() {
-        return c.dModel();
-    }
-
-    @Override
-    public int vocabSize() {
-        return c.vocabSize();
-    }
-
-    @Override
-    public int maxPositions() {
-        return Integer.MAX_VALUE; // relative positions only
+    public Dims dims() {
+        return dims;
     }
 
     @Override
