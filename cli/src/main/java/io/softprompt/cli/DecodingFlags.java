@@ -35,19 +35,7 @@ public final class DecodingFlags implements IModelTransformer {
         if (given.path("do_sample").asBoolean(false) && !given.has("seed")) {
             given.put("seed", new SecureRandom().nextLong());
         }
-        ObjectNode n = Json.MAPPER.valueToTree(Decoding.DEFAULTS);
-        n.setAll(given);
-        Decoding d;
-        try {
-            d = Json.MAPPER.treeToValue(n, Decoding.class);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            for (Throwable t = e; t != null; t = t.getCause()) {
-                if (t instanceof UserException u) {
-                    throw u; // the record's own refusal, naming the key
-                }
-            }
-            throw new IllegalStateException("decoding: " + e.getOriginalMessage(), e);
-        }
+        Decoding d = KeyFlags.overlay(Decoding.DEFAULTS, given, Decoding.class);
         if (!d.sample() && List.of("seed", "temperature", "top_k", "top_p").stream().anyMatch(given::has)) {
             throw new UserException("--temperature, --top-k, --top-p and --seed apply to sampling: add --do-sample");
         }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.softprompt.util.Json;
 import io.softprompt.util.Key;
 import io.softprompt.util.Keys;
+import io.softprompt.util.UserException;
 import java.lang.reflect.RecordComponent;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -63,6 +64,25 @@ final class KeyFlags {
             }
         }
         return n;
+    }
+
+    /**
+     * A settings record from its defaults with {@code given} keys set over them, validated by the record
+     * itself: its own refusal (a {@link UserException} naming the key) comes out as it is.
+     */
+    static <R extends Record> R overlay(R defaults, ObjectNode given, Class<R> type) {
+        ObjectNode n = Json.MAPPER.valueToTree(defaults);
+        n.setAll(given);
+        try {
+            return Json.MAPPER.treeToValue(n, type);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof UserException u) {
+                    throw u;
+                }
+            }
+            throw new IllegalStateException(type.getSimpleName() + ": " + e.getOriginalMessage(), e);
+        }
     }
 
     /** --batch-size → batch_size. */

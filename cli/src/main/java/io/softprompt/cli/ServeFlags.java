@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.softprompt.serve.ServeSettings;
 import io.softprompt.util.Json;
 import io.softprompt.util.Keys;
-import io.softprompt.util.UserException;
 import picocli.CommandLine.IDefaultValueProvider;
 import picocli.CommandLine.IModelTransformer;
 import picocli.CommandLine.Model.ArgSpec;
@@ -33,20 +32,10 @@ public final class ServeFlags implements IModelTransformer {
      * record validates the whole (its messages name keys, shown as flags).
      */
     static ServeSettings settings(ParseResult parsed, boolean prefixCache, String token) {
-        ObjectNode n = Json.MAPPER.valueToTree(ServeSettings.DEFAULTS);
-        n.setAll(KeyFlags.given(parsed, Keys.keys(ServeSettings.class)));
-        n.put("prefix_cache", prefixCache);
-        n.put("token", token);
-        try {
-            return Json.MAPPER.treeToValue(n, ServeSettings.class);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            for (Throwable t = e; t != null; t = t.getCause()) {
-                if (t instanceof UserException u) {
-                    throw u; // the record's own refusal, naming the key
-                }
-            }
-            throw new IllegalStateException("serve settings: " + e.getOriginalMessage(), e);
-        }
+        ObjectNode given = KeyFlags.given(parsed, Keys.keys(ServeSettings.class));
+        given.put("prefix_cache", prefixCache);
+        given.put("token", token);
+        return KeyFlags.overlay(ServeSettings.DEFAULTS, given, ServeSettings.class);
     }
 
     /** The help's defaults: {@link ServeSettings#DEFAULTS}. */

@@ -45,21 +45,26 @@ class ServeGenerationTest {
     @BeforeAll
     static void start() throws Exception {
         prompts = Files.createDirectories(tmp.resolve("prompts"));
-        Files.writeString(tmp.resolve("echo.json"), """
-                {"name": "echo", "type": "text-to-text", "template": "{input} it was", "train": "echo.jsonl"}
-                """);
-        Files.writeString(tmp.resolve("echo.jsonl"), "{\"input\": \"a fine film\", \"target\": \"good\"}\n");
-        Files.writeString(tmp.resolve("mood.json"), """
-                {"name": "mood", "template": "{text} it was", "text_column": "text", "label_column": "y",
-                 "verbalizer": {"neg": " bad", "pos": " good"}, "train": "mood.tsv"}
-                """);
-        Files.writeString(tmp.resolve("mood.tsv"), "text\ty\na dull plot\tneg\n");
+        writeTasks(tmp);
         Path gpt2 = Fixtures.of("gpt2");
         TestPrompts.initial(gpt2, tmp.resolve("echo.json"), 3, "random", prompts.resolve("echo.sp"));
         TestPrompts.initial(gpt2, tmp.resolve("mood.json"), 2, "random", prompts.resolve("mood.sp"));
         model = LoadedModel.load(gpt2, gpt2.toString());
         server = new PredictServer(model, prompts, ServeSettings.builder().port(0).maxBatch(8).windowMillis(20)
                 .maxNewTokens(12).build());
+    }
+
+    /** Two tasks in {@code dir}: echo (text-to-text, echo.json) and mood (classification, mood.json), each with a data file. */
+    static void writeTasks(Path dir) throws java.io.IOException {
+        Files.writeString(dir.resolve("echo.json"), """
+                {"name": "echo", "type": "text-to-text", "template": "{input} it was", "train": "echo.jsonl"}
+                """);
+        Files.writeString(dir.resolve("echo.jsonl"), "{\"input\": \"a fine film\", \"target\": \"good\"}\n");
+        Files.writeString(dir.resolve("mood.json"), """
+                {"name": "mood", "template": "{text} it was", "text_column": "text", "label_column": "y",
+                 "verbalizer": {"neg": " bad", "pos": " good"}, "train": "mood.tsv"}
+                """);
+        Files.writeString(dir.resolve("mood.tsv"), "text\ty\na dull plot\tneg\n");
     }
 
     @AfterAll

@@ -52,15 +52,7 @@ class ServeNoLeakTest {
     @Test
     void deepPromptsServedInALoopLeaveNoArrayBehind(@TempDir Path tmp) throws Exception {
         Path prompts = Files.createDirectories(tmp.resolve("prompts"));
-        Files.writeString(tmp.resolve("echo.json"), """
-                {"name": "echo", "type": "text-to-text", "template": "{input} it was", "train": "echo.jsonl"}
-                """);
-        Files.writeString(tmp.resolve("echo.jsonl"), "{\"input\": \"a fine film\", \"target\": \"good\"}\n");
-        Files.writeString(tmp.resolve("mood.json"), """
-                {"name": "mood", "template": "{text} it was", "text_column": "text", "label_column": "y",
-                 "verbalizer": {"neg": " bad", "pos": " good"}, "train": "mood.tsv"}
-                """);
-        Files.writeString(tmp.resolve("mood.tsv"), "text\ty\na dull plot\tneg\n");
+        ServeGenerationTest.writeTasks(tmp);
         Path gpt2 = Fixtures.of("gpt2");
         deep(gpt2, tmp.resolve("echo.json"), prompts.resolve("echo.sp"), 1);
         deep(gpt2, tmp.resolve("mood.json"), prompts.resolve("mood.sp"), 2);
