@@ -32,6 +32,7 @@ public final class HubClient {
     private final HttpClient http;
     private final PrintWriter progress;
     private final boolean terminal;
+    private final HubTimeouts timeouts;
 
     public HubClient(String endpoint, PrintWriter progress, boolean terminal) {
         this(endpoint, System.getenv("HF_TOKEN"), progress, terminal);
@@ -39,11 +40,17 @@ public final class HubClient {
 
     /** With the access token given (null: none) rather than HF_TOKEN's. */
     public HubClient(String endpoint, String token, PrintWriter progress, boolean terminal) {
+        this(endpoint, token, progress, terminal, HubTimeouts.fromEnvironment());
+    }
+
+    /** With the timeouts given rather than the environment's. */
+    public HubClient(String endpoint, String token, PrintWriter progress, boolean terminal, HubTimeouts timeouts) {
         this.token = token == null || token.isBlank() ? null : token.strip();
         this.endpoint = endpoint.endsWith("/") ? endpoint.substring(0, endpoint.length() - 1) : endpoint;
+        this.timeouts = timeouts;
         this.http = HttpClient.newBuilder()
                 .followRedirects(HttpClient.Redirect.NEVER) // followed by send(): the token must not follow them
-                .connectTimeout(Duration.ofSeconds(10))
+                .connectTimeout(timeouts.download())
                 .build();
         this.progress = progress;
         this.terminal = terminal;
@@ -109,8 +116,8 @@ public final class HubClient {
         String url = url(repo, revision, file);
         HttpResponse<Void> r;
         try {
-            r = send(url, b -> b.method("HEAD", HttpRequest.BodyPublishers.noBody()).header("Accept-Encoding", "identity"),
-                    HttpResponse.BodyHandlers.discarding(), false);
+            r = send(url, b -> b.method("HEAD", HttpRequest.BodyPublishers.noBody()).header("Accept-Encoding", "identity")
+                            .timeout(timeouts.etag()), HttpResponse.BodyHandlers.discarding(), false);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted");
@@ -163,8 +170,8 @@ public final class HubClient {
         long from = have;
         HttpResponse<InputStream> resp;
         try {
-            resp = send(url, b -> from > 0 ? b.GET().header("Range", "bytes=" + from + "-") : b.GET(),
-                    HttpResponse.BodyHandlers.ofInputStream());
+            resp = send(url, b -> (from > 0 ? b.GET().header("Range", "bytes=" + from + "-") : b.GET())
+                    .timeout(timeouts.download()), HttpResponse.BodyHandlers.ofInputStream());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted");
@@ -197,11 +204,12 @@ public final class HubClient {
         long start = System.nanoTime();
         long lastPrint = 0;
         try (InputStream in = resp.body();
+             StallWatch watch = new StallWatch(in, timeouts.download());
              OutputStream out = Files.newOutputStream(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                      append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING)) {
             byte[] buf = new byte[1 << 16];
             int n;
-            while ((n = in.read(buf)) > 0) {
+            while ((n = watch.read(buf)) > 0) {
                 out.write(buf, 0, n);
                 received += n;
                 long now = System.nanoTime();
