@@ -34,7 +34,7 @@ public final class Sampler {
                 }
             }
         }
-        return last; // rounding: u landed on the total
+        return last >= 0 ? last : Scorer.argmax(logits); // rounding: u landed on the total; none left: the most likely
     }
 
     /**
@@ -43,9 +43,15 @@ public final class Sampler {
      */
     static double[] probabilities(float[] logits, Decoding d) {
         int v = logits.length;
+        // shifted by the largest logit before dividing: softmax does not change, and a tiny temperature
+        // (1e-308) gives 0 and -infinity instead of overflowing to infinity - infinity = NaN
+        double top = Double.NEGATIVE_INFINITY;
+        for (float l : logits) {
+            top = Math.max(top, l);
+        }
         double[] z = new double[v];
         for (int i = 0; i < v; i++) {
-            z[i] = logits[i] / d.temperature();
+            z[i] = (logits[i] - top) / d.temperature();
         }
         if (d.topK() > 0 && d.topK() < v) {
             double[] sorted = z.clone();

@@ -72,6 +72,25 @@ class SamplerTest {
         }
     }
 
+    /**
+     * A temperature far below any logit gap (1e-308, the smallest a client can send) overflowed the
+     * scaled logits to infinity, the softmax to NaN and the pick to token -1, which failed every other
+     * item of its serve batch (issue 34). It is the argmax now, whatever the logits, and never -1.
+     */
+    @Property(tries = 300)
+    void theSmallestTemperatureIsAValidToken(@ForAll("logits") float[] logits, @ForAll long seed,
+            @ForAll @IntRange(min = 0, max = 5) int k) {
+        for (double t : new double[] {1e-308, Double.MIN_VALUE, 1e-45}) {
+            int picked = Sampler.pick(logits, new Decoding(1, true, t, k, 1.0, seed, List.of()), new SplittableRandom(seed));
+            assertTrue(picked >= 0 && picked < logits.length, "token " + picked + " at temperature " + t);
+            assertEquals(logits[Scorer.argmax(logits)], logits[picked], "the most likely (one of equals) at temperature " + t);
+        }
+        float[] nan = logits.clone();
+        java.util.Arrays.fill(nan, Float.NaN);
+        int picked = Sampler.pick(nan, new Decoding(1, true, 1.0, k, 1.0, seed, List.of()), new SplittableRandom(seed));
+        assertTrue(picked >= 0 && picked < logits.length, "non-finite logits still give a token: " + picked);
+    }
+
     @Example
     void drawsFollowTheSoftmax() {
         float[] logits = {2f, 1f, 0f, -1f, 0.5f};
