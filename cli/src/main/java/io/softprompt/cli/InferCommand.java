@@ -123,6 +123,11 @@ public final class InferCommand implements Callable<Integer> {
                 generate(s, m, inputs, decoding, out);
                 return 0;
             }
+            if (DecodingFlags.anyGiven(spec.commandLine().getParseResult())) { // they would be ignored: say so
+                throw new UserException("--max-new-tokens, --do-sample, --temperature, --top-k, --top-p, --seed and --stop "
+                        + "apply when generating, and task " + m.task().name() + " classifies: add --generate to continue "
+                        + "the inputs instead");
+            }
             List<Encoder.Encoded> rows = new ArrayList<>();
             for (String text : inputs) {
                 rows.add(m.encoder().encode(text, -1));

@@ -67,4 +67,26 @@ class DecodingKeysTest {
         UserException b = assertThrows(UserException.class, () -> DecodingFlags.decoding(bad.subcommand()));
         assertEquals("--top-p must be in (0, 1] (got 0.0)", b.message(Flags::flag));
     }
+
+    /** A decoding flag on a classifying prompt without --generate was ignored; it is refused in one line now (issue 35). */
+    @Test
+    void decodingFlagsOnAClassifyingPromptWithoutGenerateAreRefused(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+            throws Exception {
+        java.nio.file.Files.writeString(tmp.resolve("mood.json"), """
+                {"name": "mood", "template": "{text} it was", "text_column": "text", "label_column": "y",
+                 "verbalizer": {"neg": " bad", "pos": " good"}, "train": "mood.tsv"}
+                """);
+        java.nio.file.Files.writeString(tmp.resolve("mood.tsv"), "text\ty\na dull plot\tneg\n");
+        java.nio.file.Path model = io.softprompt.Fixtures.of("gpt2");
+        java.nio.file.Path sp = io.softprompt.TestPrompts.initial(model, tmp.resolve("mood.json"), 2, "random", tmp.resolve("mood.sp"));
+        for (String[] flag : new String[][] {{"--max-new-tokens", "3"}, {"--do-sample"}, {"--stop", "x"}}) {
+            List<String> args = new ArrayList<>(List.of("infer", "--prompt", sp.toString(), "--model", model.toString()));
+            args.addAll(List.of(flag));
+            args.add("a fine film");
+            Cli.Run r = Cli.run(args.toArray(String[]::new));
+            assertEquals(2, r.code(), String.join(" ", flag) + ": " + r.err());
+            assertTrue(r.errLine().endsWith("task mood classifies: add --generate to continue the inputs instead"), r.err());
+        }
+        assertEquals(0, Cli.run("infer", "--prompt", sp.toString(), "--model", model.toString(), "a fine film").code());
+    }
 }
