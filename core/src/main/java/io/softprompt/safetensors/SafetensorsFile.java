@@ -13,19 +13,14 @@ import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 import java.io.IOException;
-import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -61,19 +56,29 @@ public final class SafetensorsFile {
         }
     }
 
+    /**
+     * Files up to this size (prompts, checkpoints) have their data read when opened, through the channel
+     * that read the header: a file replaced while it is read is read as one version or the other, never
+     * one's header with the other's bytes. Larger ones (model weights) are read tensor by tensor.
+     */
+    static final long SNAPSHOT_MAX = 64L << 20;
+
     private final Path path;
     private final long dataStart;
     private final Map<String, TensorInfo> tensors;
     private final Map<String, String> metadata;
+    private final ByteBuffer snapshot; // the data region of a small file, or null
 
-    private SafetensorsFile(Path path, long dataStart, Map<String, TensorInfo> tensors, Map<String, String> metadata) {
+    private SafetensorsFile(Path path, long dataStart, Map<String, TensorInfo> tensors, Map<String, String> metadata,
+            ByteBuffer snapshot) {
         this.path = path;
         this.dataStart = dataStart;
         this.tensors = tensors;
         this.metadata = metadata;
+        this.snapshot = snapshot;
     }
 
-    /** Parses and validates the header; tensor bytes are read lazily. */
+    /** Parses and validates the header; a small file's data is read with it, a large one's lazily. */
     public static SafetensorsFile open(Path path) {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
@@ -120,11 +125,16 @@ public final class SafetensorsFile {
                     }
                     continue;
                 }
-                tensors.put(e.getKey(), parseEntry(path, e.getKey(), e.getValue(), dataSize));
+                tensors.put(e.getKey(), SafetensorsLayout.parseEntry(path, e.getKey(), e.getValue(), dataSize));
             }
-            checkLayout(path, tensors.values(), dataSize);
+            SafetensorsLayout.checkLayout(path, tensors.values(), dataSize);
+            ByteBuffer snapshot = null;
+            if (size <= SNAPSHOT_MAX) {
+                snapshot = ByteBuffer.allocate((int) dataSize).order(ByteOrder.LITTLE_ENDIAN);
+                readFully(ch, snapshot, dataStart);
+            }
             return new SafetensorsFile(path, dataStart, Collections.unmodifiableMap(tensors),
-                    Collections.unmodifiableMap(metadata));
+                    Collections.unmodifiableMap(metadata), snapshot);
         } catch (NoSuchFileException e) {
             throw new UserException(path + ": file not found");
         } catch (IOException e) {
@@ -132,88 +142,7 @@ public final class SafetensorsFile {
         }
     }
 
-    private static TensorInfo parseEntry(Path path, String name, Object value, long dataSize) {
-        if (!(value instanceof Map<?, ?> m)) {
-            throw bad(path, "tensor " + UserException.quote(name) + " has no {dtype, shape, data_offsets} entry");
-        }
-        Object dtype = m.get("dtype");
-        Object shape = m.get("shape");
-        Object offsets = m.get("data_offsets");
-        if (!(dtype instanceof String dt) || !(shape instanceof List<?> sh) || !(offsets instanceof List<?> off)
-                || off.size() != 2) {
-            throw bad(path, "tensor " + UserException.quote(name) + " has a malformed header entry");
-        }
-        int elemBytes = bytesPer(dt);
-        if (elemBytes < 0) {
-            throw bad(path, "tensor " + UserException.quote(name) + " has unsupported dtype " + UserException.quote(dt));
-        }
-        long[] dims = new long[sh.size()];
-        long numel = 1;
-        for (int i = 0; i < dims.length; i++) {
-            if (!integral(sh.get(i)) || ((Number) sh.get(i)).longValue() < 0) {
-                throw bad(path, "tensor " + UserException.quote(name) + " has a malformed shape " + sh);
-            }
-            dims[i] = ((Number) sh.get(i)).longValue();
-            try {
-                numel = Math.multiplyExact(numel, dims[i]);
-            } catch (ArithmeticException e) {
-                throw bad(path, "tensor " + UserException.quote(name) + " has a shape " + sh + " too large to exist");
-            }
-        }
-        if (!integral(off.get(0)) || !integral(off.get(1))) {
-            throw bad(path, "tensor " + UserException.quote(name) + " has data_offsets " + off + " that are not whole numbers");
-        }
-        Number b = (Number) off.get(0);
-        Number en = (Number) off.get(1);
-        long begin = b.longValue();
-        long end = en.longValue();
-        if (begin < 0 || end < begin) {
-            throw bad(path, "tensor " + UserException.quote(name) + " has data_offsets " + off + " that run backwards");
-        }
-        if (numel > dataSize) {
-            throw bad(path, "tensor " + UserException.quote(name) + " of shape " + sh + " needs more bytes than the file holds");
-        }
-        if (end - begin != numel * elemBytes) {
-            throw bad(path, "tensor " + UserException.quote(name) + " spans " + (end - begin) + " bytes but " + dt
-                    + " shape " + sh + " needs " + numel * elemBytes + " (header lies about offsets)");
-        }
-        if (end > dataSize) {
-            throw bad(path, "tensor " + UserException.quote(name) + " ends at data byte " + end + " but the file holds only "
-                    + dataSize + " data bytes (truncated file or header lies about offsets)");
-        }
-        return new TensorInfo(name, dt, dims, begin, end);
-    }
-
-    /** A whole number as JSON writes one (not 1.5, not "1", not 1e3 read as a double). */
-    private static boolean integral(Object o) {
-        return o instanceof Integer || o instanceof Long || o instanceof BigInteger bi && bi.bitLength() < 63;
-    }
-
-    /**
-     * The spec's layout rule: tensors' byte ranges tile the data section exactly, in some order, with
-     * no overlap and no hole (the reference library refuses the same files).
-     */
-    private static void checkLayout(Path path, Collection<TensorInfo> infos, long dataSize) {
-        List<TensorInfo> byBegin = new ArrayList<>(infos);
-        byBegin.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
-        long at = 0;
-        for (TensorInfo t : byBegin) {
-            if (t.begin() < at) {
-                throw bad(path, "tensor " + UserException.quote(t.name()) + " overlaps another tensor's bytes (data_offsets [" + t.begin()
-                        + ", " + t.end() + "])");
-            }
-            if (t.begin() > at) {
-                throw bad(path, "bytes " + at + ".." + t.begin() + " of the data belong to no tensor (data_offsets leave a "
-                        + "hole before '" + t.name() + "')");
-            }
-            at = t.end();
-        }
-        if (at != dataSize) {
-            throw bad(path, "the tensors cover " + at + " of the file's " + dataSize + " data bytes");
-        }
-    }
-
-    private static UserException bad(Path path, String what) {
+    static UserException bad(Path path, String what) {
         return new UserException(path + ": invalid safetensors file: " + what);
     }
 
@@ -261,9 +190,12 @@ public final class SafetensorsFile {
         return metadata;
     }
 
-    /** The tensor's raw little-endian bytes, memory-mapped read-only (no copy). */
+    /** The tensor's raw little-endian bytes: a view of a small file's data, else memory-mapped read-only (no copy). */
     public ByteBuffer rawBytes(String name) {
         TensorInfo info = info(name);
+        if (snapshot != null) {
+            return snapshot.duplicate().limit((int) info.end()).position((int) info.begin()).slice().order(ByteOrder.LITTLE_ENDIAN);
+        }
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long len = info.end() - info.begin();
             if (len == 0) {
@@ -328,9 +260,6 @@ public final class SafetensorsFile {
     }
 
     /**
-     * The tensor as an NDArray in {@code manager}: float types become FLOAT32, integer types INT64.
-     */
-    /**
      * The tensor as {@code type}: FLOAT32 (every float dtype widened exactly), or FLOAT16 / BFLOAT16 —
      * straight from the file's bytes when stored so (half a float32 copy's memory, no rounding), else
      * converted by PyTorch. (DJL 0.36 on CPU aborts the JVM making BFLOAT16 arrays either way: callers
@@ -346,14 +275,7 @@ public final class SafetensorsFile {
             throw new IllegalArgumentException("weights as " + type + ": only float32, float16 and bfloat16");
         }
         if (stored.equals(info.dtype()) && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
-            ByteBuffer buf = ByteBuffer.allocateDirect((int) (info.end() - info.begin())).order(ByteOrder.LITTLE_ENDIAN);
-            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-                readFully(ch, buf, dataStart + info.begin());
-            } catch (IOException e) {
-                throw new UserException(path + ": cannot read tensor '" + name + "': " + e.getMessage());
-            }
-            buf.rewind();
-            return Tensors.create(manager, buf, info.djlShape(), type);
+            return Tensors.create(manager, direct(name, info), info.djlShape(), type);
         }
         if (!info.dtype().startsWith("F") && !info.dtype().equals("BF16")) {
             return toNDArray(name, manager);   // integer tensors keep their type
@@ -365,6 +287,22 @@ public final class SafetensorsFile {
         }
     }
 
+    /** The tensor's bytes copied into a fresh direct buffer (little-endian), from the snapshot or the file. */
+    private ByteBuffer direct(String name, TensorInfo info) {
+        ByteBuffer buf = ByteBuffer.allocateDirect((int) (info.end() - info.begin())).order(ByteOrder.LITTLE_ENDIAN);
+        if (snapshot != null) {
+            buf.put(rawBytes(name));
+        } else {
+            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+                readFully(ch, buf, dataStart + info.begin());
+            } catch (IOException e) {
+                throw new UserException(path + ": cannot read tensor '" + name + "': " + e.getMessage());
+            }
+        }
+        return buf.rewind();
+    }
+
+    /** The tensor as an NDArray in {@code manager}: float types become FLOAT32, integer types INT64. */
     public NDArray toNDArray(String name, NDManager manager) {
         TensorInfo info = info(name);
         Shape shape = info.djlShape();
@@ -376,14 +314,7 @@ public final class SafetensorsFile {
                 // Read into a direct buffer PyTorch uses as is (DJL keeps it alive with the NDArray).
                 // Not a memory map: tensors over mapped file regions gave intermittent garbage
                 // gradients in the test suite (about one run in four); plain reads never did.
-                ByteBuffer buf = ByteBuffer.allocateDirect((int) (info.end() - info.begin())).order(ByteOrder.LITTLE_ENDIAN);
-                try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-                    readFully(ch, buf, dataStart + info.begin());
-                } catch (IOException e) {
-                    throw new UserException(path + ": cannot read tensor '" + name + "': " + e.getMessage());
-                }
-                buf.rewind();
-                return Tensors.create(manager, buf, shape, DataType.FLOAT32);
+                return Tensors.create(manager, direct(name, info), shape, DataType.FLOAT32);
             }
             case "F16", "BF16", "F64" -> {
                 return Tensors.create(manager, readFloats(name), shape);

@@ -25,6 +25,28 @@ class SafetensorsTest {
     @TempDir
     Path tmp;
 
+    /**
+     * A small file replaced (renamed over) after it was opened is read as the version that was opened:
+     * header and tensors from one open, never one version's header with the next one's bytes. Before,
+     * each tensor reopened the path: the checkpoint a training child replaces every few steps was once
+     * read with a header one byte shorter than its file's (TrainingRunTest).
+     */
+    @Test
+    void aFileReplacedAfterItWasOpenedIsReadAsItWas() throws Exception {
+        Path f = tmp.resolve("ckpt.safetensors");
+        SafetensorsWriter.write(f, Map.of("p", SafetensorsWriter.Tensor.f32(new float[] {1, 2, 3}, 3)), Map.of("step", "9"));
+        SafetensorsFile opened = SafetensorsFile.open(f);
+        Path next = tmp.resolve("next.safetensors");
+        SafetensorsWriter.write(next, Map.of("p", SafetensorsWriter.Tensor.f32(new float[] {7, 8, 9}, 3)),
+                Map.of("step", "10", "more", "metadata that moves the data"));
+        Files.move(next, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        assertArrayEquals(new float[] {1, 2, 3}, opened.readFloats("p"));
+        try (NDManager m = NDManager.newBaseManager()) {
+            assertArrayEquals(new float[] {1, 2, 3}, opened.toNDArray("p", m).toFloatArray());
+        }
+        assertArrayEquals(new float[] {7, 8, 9}, SafetensorsFile.open(f).readFloats("p"), "a new open reads the new version");
+    }
+
     @Test
     void roundTripKeepsValuesShapesAndMetadata() throws Exception {
         Map<String, SafetensorsWriter.Tensor> t = new LinkedHashMap<>();
