@@ -1,18 +1,13 @@
 package io.softprompt.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.softprompt.scoring.Decoding;
-import io.softprompt.util.Json;
 import io.softprompt.util.Keys;
 import io.softprompt.util.UserException;
 import java.security.SecureRandom;
 import java.util.List;
-import picocli.CommandLine.IDefaultValueProvider;
 import picocli.CommandLine.IModelTransformer;
-import picocli.CommandLine.Model.ArgSpec;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParseResult;
 
 /**
@@ -23,10 +18,7 @@ import picocli.CommandLine.ParseResult;
 public final class DecodingFlags implements IModelTransformer {
     @Override
     public CommandSpec transform(CommandSpec spec) {
-        for (OptionSpec o : KeyFlags.options(Decoding.class)) {
-            spec.addOption(o);
-        }
-        return spec;
+        return KeyFlags.addTo(spec, Decoding.class);
     }
 
     /** The settings, checked: the defaults with the flags given over them; a fresh seed when sampling without --seed. */
@@ -48,14 +40,9 @@ public final class DecodingFlags implements IModelTransformer {
     }
 
     /** The help's defaults: {@link Decoding#DEFAULTS}. */
-    public static final class Defaults implements IDefaultValueProvider {
-        private static final class Table {
-            static final JsonNode DEFAULTS = Json.MAPPER.valueToTree(Decoding.DEFAULTS);
-        }
-
-        @Override
-        public String defaultValue(ArgSpec arg) {
-            return KeyFlags.defaultValue(Table.DEFAULTS, arg);
+    public static final class Defaults extends KeyFlags.RecordDefaults {
+        public Defaults() {
+            super(() -> Decoding.DEFAULTS);
         }
     }
 }

@@ -11,7 +11,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Supplier;
+import picocli.CommandLine.IDefaultValueProvider;
 import picocli.CommandLine.Model.ArgSpec;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParseResult;
 
@@ -88,6 +91,35 @@ final class KeyFlags {
     /** --batch-size → batch_size. */
     static String key(OptionSpec o) {
         return o.longestName().replaceFirst("^--?", "").replace('-', '_');
+    }
+
+    /** Adds the options of every flag key of {@code type} to a command (a command's model transformer). */
+    static CommandSpec addTo(CommandSpec spec, Class<? extends Record> type) {
+        for (OptionSpec o : options(type)) {
+            spec.addOption(o);
+        }
+        return spec;
+    }
+
+    /**
+     * The help's defaults of a settings record, made into JSON on first use (picocli makes a provider
+     * with the command tree; --version never asks it): a command's provider is a subclass naming them.
+     */
+    abstract static class RecordDefaults implements IDefaultValueProvider {
+        private final Supplier<? extends Record> defaults;
+        private JsonNode table;
+
+        RecordDefaults(Supplier<? extends Record> defaults) {
+            this.defaults = defaults;
+        }
+
+        @Override
+        public synchronized String defaultValue(ArgSpec arg) {
+            if (table == null) {
+                table = Json.MAPPER.valueToTree(defaults.get());
+            }
+            return KeyFlags.defaultValue(table, arg);
+        }
     }
 
     /** The help's default of an option, from {@code defaults} (a settings record as JSON); null: none. */

@@ -1,15 +1,10 @@
 package io.softprompt.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.softprompt.serve.ServeSettings;
-import io.softprompt.util.Json;
 import io.softprompt.util.Keys;
-import picocli.CommandLine.IDefaultValueProvider;
 import picocli.CommandLine.IModelTransformer;
-import picocli.CommandLine.Model.ArgSpec;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParseResult;
 
 /**
@@ -21,10 +16,7 @@ import picocli.CommandLine.ParseResult;
 public final class ServeFlags implements IModelTransformer {
     @Override
     public CommandSpec transform(CommandSpec spec) {
-        for (OptionSpec o : KeyFlags.options(ServeSettings.class)) {
-            spec.addOption(o);
-        }
-        return spec;
+        return KeyFlags.addTo(spec, ServeSettings.class);
     }
 
     /**
@@ -39,14 +31,9 @@ public final class ServeFlags implements IModelTransformer {
     }
 
     /** The help's defaults: {@link ServeSettings#DEFAULTS}. */
-    public static final class Defaults implements IDefaultValueProvider {
-        private static final class Table {
-            static final JsonNode DEFAULTS = Json.MAPPER.valueToTree(ServeSettings.DEFAULTS);
-        }
-
-        @Override
-        public String defaultValue(ArgSpec arg) {
-            return KeyFlags.defaultValue(Table.DEFAULTS, arg);
+    public static final class Defaults extends KeyFlags.RecordDefaults {
+        public Defaults() {
+            super(() -> ServeSettings.DEFAULTS);
         }
     }
 }

@@ -1,14 +1,10 @@
 package io.softprompt.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.softprompt.train.TrainConfig;
-import io.softprompt.util.Json;
 import io.softprompt.util.Key;
 import java.util.List;
-import picocli.CommandLine.IDefaultValueProvider;
 import picocli.CommandLine.IModelTransformer;
-import picocli.CommandLine.Model.ArgSpec;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParseResult;
@@ -24,10 +20,7 @@ import picocli.CommandLine.ParseResult;
 public final class TrainFlags implements IModelTransformer {
     @Override
     public CommandSpec transform(CommandSpec spec) {
-        for (OptionSpec o : options()) {
-            spec.addOption(o);
-        }
-        return spec;
+        return KeyFlags.addTo(spec, TrainConfig.class);
     }
 
     /** The options of every flag key, in the declarations' order. */
@@ -46,15 +39,9 @@ public final class TrainFlags implements IModelTransformer {
     }
 
     /** The help's defaults, from {@link TrainConfig#defaults()}. */
-    public static final class Defaults implements IDefaultValueProvider {
-        /** Built on first use (picocli makes the provider with the command tree; --version never asks it). */
-        private static final class Table {
-            static final JsonNode DEFAULTS = Json.MAPPER.valueToTree(TrainConfig.defaults());
-        }
-
-        @Override
-        public String defaultValue(ArgSpec arg) {
-            return KeyFlags.defaultValue(Table.DEFAULTS, arg);
+    public static final class Defaults extends KeyFlags.RecordDefaults {
+        public Defaults() {
+            super(() -> TrainConfig.defaults());
         }
     }
 }
