@@ -2,11 +2,13 @@ package io.softprompt.cli;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.PatternLayout;
 import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ConfiguratorRank;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
+import io.softprompt.util.Redaction;
 import ch.qos.logback.core.spi.ContextAwareBase;
 
 /**
@@ -16,7 +18,7 @@ import ch.qos.logback.core.spi.ContextAwareBase;
  * chatty at INFO), and the server's INFO lines (which prompts it serves and which it refuses). Raise or
  * lower every level with {@code -Dsoftprompt.log=LEVEL}. A configuration file named by
  * {@code -Dlogback.configurationFile}, or a {@code logback-test.xml} on the class path (the tests'),
- * takes precedence: then logback's own configurators run.
+ * takes precedence: then logback's own configurators run. Every line passes {@link Redaction}.
  */
 @ConfiguratorRank(ConfiguratorRank.CUSTOM_HIGH_PRIORITY)
 public final class Logging extends ContextAwareBase implements Configurator {
@@ -27,9 +29,18 @@ public final class Logging extends ContextAwareBase implements Configurator {
             return ExecutionStatus.INVOKE_NEXT_IF_ANY;
         }
         String level = System.getProperty("softprompt.log");
-        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        PatternLayout pattern = new PatternLayout() {
+            @Override
+            public String doLayout(ILoggingEvent event) {
+                return Redaction.apply(super.doLayout(event)); // messages and stack traces alike
+            }
+        };
+        pattern.setContext(context);
+        pattern.setPattern("%level %logger{20} - %msg%n");
+        pattern.start();
+        LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
         encoder.setContext(context);
-        encoder.setPattern("%level %logger{20} - %msg%n");
+        encoder.setLayout(pattern);
         encoder.start();
         ConsoleAppender<ILoggingEvent> err = new ConsoleAppender<>();
         err.setContext(context);

@@ -2,6 +2,7 @@ package io.softprompt.cli;
 
 import io.softprompt.loader.Placement;
 import io.softprompt.util.AtomicFiles;
+import io.softprompt.util.Redaction;
 import io.softprompt.util.Startup;
 import io.softprompt.util.UserException;
 import io.softprompt.util.Version;
@@ -165,7 +166,7 @@ public final class Main implements Callable<Integer> {
                 hint = "; did you mean " + String.join(" or ", u.getSuggestions().subList(0, Math.min(3,
                         u.getSuggestions().size()))) + "?";
             }
-            err.println("softprompt: error: " + ex.getMessage() + hint + " (see '" + c.getCommandSpec().qualifiedName()
+            err.println("softprompt: error: " + Redaction.apply(ex.getMessage()) + hint + " (see '" + c.getCommandSpec().qualifiedName()
                     + " --help')");
             err.flush();
             return UserException.EXIT_CODE;
@@ -178,7 +179,7 @@ public final class Main implements Callable<Integer> {
             if (root instanceof UserException) {
                 err.println("softprompt: error: " + ((UserException) root).message(Flags::flag));
                 if (verbose) {
-                    ex.printStackTrace(err);
+                    err.print(Redaction.stackTrace(ex));
                 }
                 err.flush();
                 return ((UserException) root).exitCode();
@@ -187,7 +188,7 @@ public final class Main implements Callable<Integer> {
             if (fs != null) { // the file system refused (read-only, full, permissions): the user's to fix, not a bug
                 err.println("softprompt: error: " + UserException.quote(fs.getFile()) + ": " + AtomicFiles.reason(fs));
                 if (verbose) {
-                    ex.printStackTrace(err);
+                    err.print(Redaction.stackTrace(ex));
                 }
                 err.flush();
                 return UserException.EXIT_CODE;
@@ -196,9 +197,9 @@ public final class Main implements Callable<Integer> {
             if (memory != null) {
                 return memoryError(err, memory, ex, verbose);
             }
-            err.println("softprompt: internal error: " + ex + (verbose ? "" : " (rerun with --verbose for the stack trace)"));
+            err.println("softprompt: internal error: " + Redaction.describe(ex) + (verbose ? "" : " (rerun with --verbose for the stack trace)"));
             if (verbose) {
-                ex.printStackTrace(err);
+                err.print(Redaction.stackTrace(ex));
             }
             err.flush();
             return EXIT_INTERNAL;
@@ -247,7 +248,7 @@ public final class Main implements Callable<Integer> {
         err.println("softprompt: error: not enough memory: " + what + "; lower --batch-size, --eval-batch-size or "
                 + "--max-length (or raise SOFTPROMPT_HEAP for a large dataset)");
         if (verbose) {
-            ex.printStackTrace(err);
+            err.print(Redaction.stackTrace(ex));
         }
         err.flush();
         return UserException.EXIT_CODE;

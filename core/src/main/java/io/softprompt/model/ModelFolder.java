@@ -23,12 +23,7 @@ public record ModelFolder(Path path, JsonNode config, String modelType, DataType
         if (!Files.isRegularFile(cfg)) {
             throw new UserException(cfg + ": file not found (a Hugging Face model folder needs config.json)");
         }
-        JsonNode node;
-        try {
-            node = Json.MAPPER.readTree(cfg.toFile());
-        } catch (IOException e) {
-            throw new UserException(cfg + ": not valid JSON: " + e.getMessage().split("\n")[0]);
-        }
+        JsonNode node = Json.readTree(cfg);
         if (!(node instanceof ObjectNode)) {
             throw new UserException(cfg + ": expected a JSON object");
         }

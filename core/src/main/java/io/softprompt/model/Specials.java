@@ -40,11 +40,7 @@ public record Specials(long[] prefix, long[] suffix, long mask, String maskText,
         if (!Files.isRegularFile(p)) {
             return Json.MAPPER.createObjectNode();
         }
-        try {
-            return Json.MAPPER.readTree(p.toFile());
-        } catch (IOException e) {
-            throw new UserException(p + ": not valid JSON: " + e.getMessage().split("\n")[0]);
-        }
+        return Json.readTree(p);
     }
 
     /** A named special token's text from tokenizer_config.json (string or {"content": ...}), or the fallback. */

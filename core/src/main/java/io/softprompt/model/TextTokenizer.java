@@ -58,8 +58,19 @@ public final class TextTokenizer implements AutoCloseable {
             return new TextTokenizer(t, "sha256:" + Hashing.sha256(tokenizerJson).substring(0, 16),
                     hasPostProcessor(tokenizerJson));
         } catch (IOException | RuntimeException e) {
-            throw new UserException(tokenizerJson + ": cannot load tokenizer: " + e.getMessage());
+            throw new UserException(tokenizerJson + ": not a tokenizer.json the tokenizers library reads" + where(e));
         }
+    }
+
+    private static final java.util.regex.Pattern AT = java.util.regex.Pattern.compile("line [0-9]+ column [0-9]+");
+
+    /**
+     * Where the tokenizers library's parser stopped ("line 1 column 1"), or nothing: its message quotes
+     * what it read ("unknown variant `...`"), and a file's bytes never go into a message.
+     */
+    private static String where(Exception e) {
+        var m = AT.matcher(String.valueOf(e.getMessage()));
+        return m.find() ? " (at " + m.group() + ")" : "";
     }
 
     /** Token ids of a text, without special tokens. */

@@ -9,6 +9,7 @@ import io.softprompt.loader.LoadedModel;
 import io.softprompt.scoring.Generator;
 import io.softprompt.scoring.Scorer;
 import io.softprompt.util.Json;
+import io.softprompt.util.Redaction;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -68,7 +69,7 @@ public final class PredictServer implements AutoCloseable {
     public PredictServer(LoadedModel model, Path promptDir, ServeSettings s) throws IOException {
         this.model = model;
         this.settings = s;
-        this.expectedAuth = s.token() == null ? null : ("Bearer " + s.token()).getBytes(StandardCharsets.UTF_8);
+        this.expectedAuth = s.token() == null ? null : ("Bearer " + Redaction.secret(s.token())).getBytes(StandardCharsets.UTF_8);
         this.scorer = new Scorer(model.lm(), s.prefixCache());
         boolean generates = model.lm().kind() != io.softprompt.model.LanguageModel.Kind.MASKED;
         this.registry = new PromptRegistry(promptDir, model, s.maxLength(), scorer::forget, generates);
@@ -170,7 +171,7 @@ public final class PredictServer implements AutoCloseable {
             return;
         } catch (Throwable e) { // the server never dies on a request
             LOG.error("request {} failed", ex.getRequestURI(), e);
-            reply = error(500, "internal error: " + e);
+            reply = error(500, "internal error: " + Redaction.describe(e));
         }
         count(ex, reply, t0);
         guard.rearm();

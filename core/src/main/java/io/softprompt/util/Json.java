@@ -3,6 +3,7 @@ package io.softprompt.util;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
@@ -47,6 +48,23 @@ public final class Json {
             throw new UserException(file + ": holds the JSON null, not a JSON object");
         }
         return value;
+    }
+
+    /** A JSON file as a tree, with the same one-line errors as {@link #read} (quoting none of its bytes). */
+    public static JsonNode readTree(Path file) {
+        try {
+            JsonNode node = MAPPER.readTree(file.toFile());
+            if (node == null || node.isMissingNode()) {
+                throw new UserException(file + ": empty, not a JSON document");
+            }
+            return node;
+        } catch (JsonProcessingException e) {
+            throw new UserException(file + ": " + describe(e));
+        } catch (FileNotFoundException | NoSuchFileException e) {
+            throw new UserException(file + ": file not found");
+        } catch (IOException e) {
+            throw new UserException(file + ": cannot read: " + AtomicFiles.reason(e));
+        }
     }
 
     /**

@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
  *
  * <p>A message is one line of sane length whatever went into it: line breaks become spaces and a
  * message past {@link #MAX_LENGTH} characters is cut. Values taken from a user's file go through
- * {@link #quote} so that a megabyte template or a binary file's bytes never reach the terminal.
+ * {@link #quote} so that a megabyte template or a binary file's bytes never reach the terminal, and
+ * every message passes {@link Redaction}: a registered secret is never shown.
  */
 public class UserException extends RuntimeException {
     /**
@@ -86,7 +87,7 @@ public class UserException extends RuntimeException {
         if (message == null) {
             return null;
         }
-        String s = printable(message.replace("\r\n", " ").replace('\n', ' ').replace('\r', ' '));
+        String s = printable(Redaction.apply(message).replace("\r\n", " ").replace('\n', ' ').replace('\r', ' '));
         return s.length() <= MAX_LENGTH ? s : s.substring(0, MAX_LENGTH - 1) + "…";
     }
 
@@ -99,12 +100,13 @@ public class UserException extends RuntimeException {
         if (value == null) {
             return "null";
         }
+        value = Redaction.apply(value);
         String cut = value.length() <= MAX_QUOTED ? value : value.substring(0, MAX_QUOTED);
         String shown = "'" + printable(cut) + "'";
         return value.length() <= MAX_QUOTED ? shown : shown + "… (" + value.length() + " characters)";
     }
 
-    private static String printable(String s) {
+    static String printable(String s) {
         StringBuilder sb = null;
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
