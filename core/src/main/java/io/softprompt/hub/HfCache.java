@@ -186,10 +186,16 @@ public final class HfCache {
                     fetch(hub, repo, commit, f, null, false);
                 }
             }
-            if (!isCommit(revision)) {
-                Path refs = repoDir(repo).resolve("refs");
-                Files.createDirectories(refs.resolve(revision).getParent());
-                AtomicFiles.writeString(refs.resolve(revision), commit);
+            if (!isCommit(revision) && !commit.equals(commit(repo, revision))) {
+                Path ref = repoDir(repo).resolve("refs").resolve(revision);
+                try {
+                    Files.createDirectories(ref.getParent());
+                    AtomicFiles.writeString(ref, commit);
+                } catch (IOException e) { // a read-only cache that holds the files: they are used as they are
+                    notes.println("note: could not record " + repo + "@" + revision + " = " + commit + " in " + ref
+                            + " (" + AtomicFiles.reason(e) + "); the files are complete and used as they are");
+                    notes.flush();
+                }
             }
             return snap;
         } catch (HubClient.Unreachable e) {
@@ -241,9 +247,10 @@ public final class HfCache {
              FileLock lock = lockFile.lock()) {
             if (!Files.isRegularFile(blob)) {
                 Path part = blobs.resolve(meta.etag() + ".incomplete");
-                long got = hub.fetchTo(repo, commit, file, part);
+                long got = hub.fetchTo(repo, commit, file, part, meta.size());
                 if (meta.size() >= 0 && got != meta.size()) {
-                    throw new IOException(file + ": received " + got + " of " + meta.size() + " bytes");
+                    Files.deleteIfExists(part); // what is there cannot be resumed into the file the hub named
+                    throw new IOException(file + ": received " + got + " of " + meta.size() + " bytes (discarded)");
                 }
                 if (SHA256.matcher(meta.etag()).matches() && !meta.etag().equals(sha256(part))) {
                     Files.delete(part);

@@ -1,11 +1,13 @@
 package io.softprompt.hub;
 
+import io.softprompt.util.Redaction;
 import io.softprompt.util.UserException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -45,8 +47,8 @@ public final class HubClient {
 
     /** With the timeouts given rather than the environment's. */
     public HubClient(String endpoint, String token, PrintWriter progress, boolean terminal, HubTimeouts timeouts) {
-        this.token = token == null || token.isBlank() ? null : token.strip();
-        this.endpoint = endpoint.endsWith("/") ? endpoint.substring(0, endpoint.length() - 1) : endpoint;
+        this.token = token == null || token.isBlank() ? null : checkedToken(Redaction.secret(token).strip());
+        this.endpoint = checkedEndpoint(endpoint.endsWith("/") ? endpoint.substring(0, endpoint.length() - 1) : endpoint);
         this.timeouts = timeouts;
         this.http = HttpClient.newBuilder()
                 .followRedirects(HttpClient.Redirect.NEVER) // followed by send(): the token must not follow them
@@ -54,6 +56,48 @@ public final class HubClient {
                 .build();
         this.progress = progress;
         this.terminal = terminal;
+    }
+
+    /**
+     * The access token as an Authorization header can carry it (visible ASCII only), else a refusal
+     * that says where the fault is and never shows the token.
+     */
+    static String checkedToken(String token) {
+        for (int i = 0; i < token.length(); i++) {
+            char c = token.charAt(i);
+            if (c < 0x21 || c > 0x7e) {
+                throw new UserException("HF_TOKEN holds a character an HTTP header cannot carry (character " + (i + 1)
+                        + " of " + token.length() + ": " + (c < 0x20 || c == 0x7f ? "a control character" : c > 0x7e
+                        ? "not ASCII" : "a space") + "); no request was sent; set it to the token alone");
+            }
+        }
+        return token;
+    }
+
+    /**
+     * The hub's address as the client can use it: http or https, a host (an IPv6 address in brackets),
+     * a port from 1 to 65535, no user name or password, no query; else a one-line refusal.
+     */
+    static String checkedEndpoint(String endpoint) {
+        String why;
+        URI u = null;
+        try {
+            u = new URI(endpoint);
+            String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
+            why = !scheme.equals("http") && !scheme.equals("https")
+                    ? (scheme.isEmpty() ? "no scheme: start it with https://" : "scheme " + scheme + ": only http and https")
+                    : u.getRawUserInfo() != null ? "a user name or password in the address (set HF_TOKEN instead)"
+                    : u.getHost() == null ? "no host name (an IPv6 address goes in brackets: http://[::1]:8080)"
+                    : u.getPort() == 0 || u.getPort() > 65535 || u.getPort() < -1 ? "port " + u.getPort() + " is not 1 to 65535"
+                    : u.getRawQuery() != null || u.getRawFragment() != null ? "a query or fragment" : null;
+        } catch (URISyntaxException e) {
+            why = "not an address (" + e.getReason() + " at character " + (e.getIndex() + 1) + ")";
+        }
+        if (why != null) {
+            String shown = u != null && u.getRawUserInfo() != null ? "" : " " + UserException.quote(endpoint);
+            throw new UserException("HF_ENDPOINT" + shown + ": " + why);
+        }
+        return endpoint;
     }
 
     /** HF_ENDPOINT, then -Dsoftprompt.hub.endpoint, then huggingface.co. */
@@ -164,8 +208,21 @@ public final class HubClient {
      * Streams one file into {@code part}, continuing a partial one with an HTTP Range request; returns
      * the file's length. An interrupted transfer leaves the part for the next run to resume.
      */
-    long fetchTo(String repo, String revision, String file, Path part) throws IOException {
+    long fetchTo(String repo, String revision, String file, Path part, long size) throws IOException {
+        return fetchTo(repo, revision, file, part, size, true);
+    }
+
+    /**
+     * As above; a part that cannot be resumed — longer than the file, refused by the server (416) though
+     * short of the size, or answered with a Content-Range that is malformed or starts elsewhere — is
+     * discarded and, when {@code retry}, fetched again from its first byte.
+     */
+    private long fetchTo(String repo, String revision, String file, Path part, long size, boolean retry) throws IOException {
         long have = Files.isRegularFile(part) ? Files.size(part) : 0;
+        if (size >= 0 && have > size) {
+            Files.delete(part); // longer than the file: no range of it can continue it
+            have = 0;
+        }
         String url = url(repo, revision, file);
         long from = have;
         HttpResponse<InputStream> resp;
@@ -181,7 +238,10 @@ public final class HubClient {
         int code = resp.statusCode();
         if (code == 416 && have > 0) {
             resp.body().close();
-            return have; // already complete
+            if (size < 0 || have == size) {
+                return have; // already complete
+            }
+            return restart(repo, revision, file, part, size, retry, "the server refused to resume it");
         }
         if (code == 401 || code == 403) {
             resp.body().close();
@@ -195,7 +255,13 @@ public final class HubClient {
         long total;
         boolean append = code == 206;
         if (append) {
-            total = resp.headers().firstValue("Content-Range").map(HubClient::totalFromRange).orElse(-1L);
+            long[] range = contentRange(resp.headers().firstValue("Content-Range").orElse(""));
+            if (range == null || range[0] != from) {
+                resp.body().close();
+                return restart(repo, revision, file, part, size, retry, range == null
+                        ? "the server's Content-Range is malformed" : "the server sent another range than asked");
+            }
+            total = range[1];
         } else {
             have = 0;
             total = resp.headers().firstValueAsLong("Content-Length").orElse(-1L);
@@ -313,12 +379,32 @@ public final class HubClient {
         }
     }
 
-    static long totalFromRange(String contentRange) {
-        int slash = contentRange.lastIndexOf('/');
-        if (slash < 0 || contentRange.endsWith("*")) {
-            return -1;
+    /** Discards a part that cannot be resumed and fetches the file from its start (once). */
+    private long restart(String repo, String revision, String file, Path part, long size, boolean retry, String why)
+            throws IOException {
+        Files.deleteIfExists(part);
+        if (!retry) {
+            throw new Unreachable(file + ": " + why + " (partial download discarded)");
         }
-        return Long.parseLong(contentRange.substring(slash + 1).trim());
+        return fetchTo(repo, revision, file, part, size, false);
+    }
+
+    private static final java.util.regex.Pattern CONTENT_RANGE =
+            java.util.regex.Pattern.compile("bytes ([0-9]{1,18})-([0-9]{1,18})/([0-9]{1,18}|\\*)");
+
+    /**
+     * A 206 answer's {@code Content-Range: bytes FIRST-LAST/TOTAL} as {first, total} (total −1 for
+     * "*"), or null when it is not of that form or does not add up (last before first, past the total).
+     */
+    static long[] contentRange(String header) {
+        var m = CONTENT_RANGE.matcher(header.strip());
+        if (!m.matches()) {
+            return null;
+        }
+        long first = Long.parseLong(m.group(1));
+        long last = Long.parseLong(m.group(2));
+        long total = m.group(3).equals("*") ? -1 : Long.parseLong(m.group(3));
+        return last < first || total >= 0 && last >= total ? null : new long[] {first, total};
     }
 
     private static String describe(IOException e) {

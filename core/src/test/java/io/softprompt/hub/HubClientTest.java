@@ -49,6 +49,8 @@ class HubClientTest {
     /** How many more model.safetensors responses to cut in the middle. */
     final AtomicInteger cutsLeft = new AtomicInteger();
     volatile boolean corrupt;
+    /** When set, the Content-Range every ranged answer carries instead of the right one. */
+    volatile String badContentRange;
     final List<String> requests = new CopyOnWriteArrayList<>();
 
     @BeforeEach
@@ -116,7 +118,14 @@ class HubClientTest {
         int from = 0;
         if (range != null && range.startsWith("bytes=")) {
             from = Integer.parseInt(range.substring(6, range.indexOf('-')));
-            ex.getResponseHeaders().add("Content-Range", "bytes " + from + "-" + (all.length - 1) + "/" + all.length);
+            if (from >= all.length) {
+                ex.getResponseHeaders().add("Content-Range", "bytes */" + all.length);
+                ex.sendResponseHeaders(416, -1);
+                ex.close();
+                return;
+            }
+            ex.getResponseHeaders().add("Content-Range", badContentRange != null ? badContentRange
+                    : "bytes " + from + "-" + (all.length - 1) + "/" + all.length);
         }
         if (ex.getRequestMethod().equals("HEAD")) {
             ex.getResponseHeaders().add("Content-Length", Integer.toString(all.length));
@@ -276,6 +285,61 @@ class HubClientTest {
                 "resumed from byte " + have + ": " + requests);
         assertEquals(1, requests.stream().filter(r -> r.startsWith("GET") && r.endsWith("/config.json")).count(),
                 "finished files are not fetched again");
+    }
+
+    /**
+     * Issue 34: a partial download longer than the file (the hub's file was replaced, or another tool
+     * wrote there) used to be resumed with a range past the end, answered 416, taken as complete and
+     * refused for its size on every run after: "run the same command again" never helped. It is
+     * discarded and the file downloaded again.
+     */
+    @Test
+    void aPartLongerThanTheFileIsDiscardedAndDownloadedAgain() throws Exception {
+        byte[] weights = Files.readAllBytes(served.resolve("model.safetensors"));
+        Path part = cache().repoDir(REPO).resolve("blobs").resolve(Fixtures.sha256(weights) + ".incomplete");
+        Files.createDirectories(part.getParent());
+        Files.write(part, new byte[weights.length + 100]);
+        cache().download(client(), REPO, "main", quiet());
+        assertHfLayout(cache().root(), "main", MAIN_COMMIT);
+        assertTrue(requests.contains("GET /cdn/model.safetensors"), "fetched from its first byte: " + requests);
+    }
+
+    /** A resumed download answered with a non-numeric total (was an internal error) starts the file again. */
+    @Test
+    void aMalformedContentRangeStartsTheFileAgain() throws Exception {
+        cutsLeft.set(1);
+        assertThrows(UserException.class, () -> cache().download(client(), REPO, "main", quiet()));
+        badContentRange = "bytes 0-10/abc";
+        requests.clear();
+        cache().download(client(), REPO, "main", quiet());
+        assertHfLayout(cache().root(), "main", MAIN_COMMIT);
+        List<String> gets = requests.stream().filter(r -> r.startsWith("GET /cdn/")).toList();
+        assertEquals(2, gets.size(), "one resume, refused, then the whole file: " + requests);
+        assertTrue(gets.get(0).contains("bytes=") && gets.get(1).equals("GET /cdn/model.safetensors"), gets.toString());
+    }
+
+    /**
+     * Issue 34: a cache that holds the whole model is used as it is. refs/main was rewritten on every run,
+     * so a read-only cache failed whenever the hub was reachable; now nothing is written unless the
+     * commit changed, and a ref that cannot be written (here: a folder where the file should be, which
+     * fails for root too) is a note when every file is there.
+     */
+    @Test
+    void aCacheThatHoldsTheModelIsUsedWithoutWritingToIt() throws Exception {
+        Path snap = cache().download(client(), REPO, "main", quiet());
+        Path ref = cache().repoDir(REPO).resolve("refs").resolve("main");
+        java.nio.file.attribute.FileTime old = java.nio.file.attribute.FileTime.fromMillis(1_000_000_000_000L);
+        Files.setLastModifiedTime(ref, old);
+        assertEquals(snap, cache().download(client(), REPO, "main", quiet()));
+        assertEquals(old, Files.getLastModifiedTime(ref), "refs/main is not rewritten when it already names the commit");
+
+        Files.delete(ref);
+        Files.createDirectories(ref.resolve("unwritable"));
+        StringWriter notes = new StringWriter();
+        assertEquals(snap, cache().download(client(), REPO, MAIN_COMMIT, new PrintWriter(notes)), "by commit: no ref needed");
+        assertEquals(snap, cache().download(client(), REPO, "main", new PrintWriter(notes)));
+        assertTrue(notes.toString().contains("could not record " + REPO + "@main") && notes.toString().contains("used as they are"),
+                notes.toString());
     }
 
     @Test

@@ -81,7 +81,7 @@ class HubTimeoutsTest {
         try (ServerSocket ss = holding(reply, release)) {
             Path part = tmp.resolve("model.safetensors.incomplete");
             long t0 = System.nanoTime();
-            IOException e = assertThrows(IOException.class, () -> client(ss).fetchTo("org/model", "main", "model.safetensors", part));
+            IOException e = assertThrows(IOException.class, () -> client(ss).fetchTo("org/model", "main", "model.safetensors", part, -1));
             double secs = (System.nanoTime() - t0) / 1e9;
             System.out.printf("TIMEOUT stalled download: %s after %.2f s%n", e.getMessage(), secs);
             assertTrue(e.getMessage().contains("after 1000 of 100000 bytes") && e.getMessage().contains("HF_HUB_DOWNLOAD_TIMEOUT"),
