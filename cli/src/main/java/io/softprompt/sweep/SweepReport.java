@@ -148,6 +148,8 @@ public final class SweepReport {
 
     /** The names a report wrote before reports carried a manifest (what --force may replace in such a folder). */
     static final Set<String> LEGACY_FILES = legacyFiles();
+    /** An older report folder: its summary and table were always written. */
+    static final Outputs.Legacy LEGACY = new Outputs.Legacy(LEGACY_FILES, Set.of("summary.md", "runs.csv"));
 
     private static Set<String> legacyFiles() {
         Set<String> names = new LinkedHashSet<>(List.of("summary.md", "runs.csv"));
@@ -167,7 +169,7 @@ public final class SweepReport {
      * replaced only with force, and never a folder holding files the report did not write.
      */
     public static Summary write(Path runs, Path out, boolean force) {
-        Outputs.checkFolder("--out", out, force, LEGACY_FILES);
+        Outputs.checkFolder("--out", out, force, LEGACY);
         List<Setting> settings;
         try {
             settings = SweepRuns.settings(SweepRuns.scan(runs));
@@ -175,7 +177,7 @@ public final class SweepReport {
             throw new UserException(runs + ": cannot read: " + AtomicFiles.reason(e));
         }
         Summary[] done = new Summary[1];
-        Outputs.folder("--out", out, force, LEGACY_FILES, stage -> done[0] = write(runs, settings, stage));
+        Outputs.folder("--out", out, force, LEGACY, stage -> done[0] = write(runs, settings, stage));
         return done[0];
     }
 

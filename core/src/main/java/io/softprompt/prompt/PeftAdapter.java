@@ -76,8 +76,14 @@ public final class PeftAdapter {
      */
     static final String PEFT_INIT = "RANDOM";
 
+    /** The widest prompt row read: a Java array's limit, far past any model's L·2·Hkv·K. */
+    static final int MAX_ROW = Integer.MAX_VALUE - 8;
+
     /** The files an adapter folder written before model cards and manifests holds (known by these names alone). */
     public static final Set<String> FILES = Set.of(CONFIG, WEIGHTS, OURS);
+
+    /** Such a folder is ours when it holds softprompt.json: PEFT's own adapters have the other two alone. */
+    static final Outputs.Legacy LEGACY = new Outputs.Legacy(FILES, Set.of(OURS));
 
     /**
      * Writes the folder through {@link Outputs#folder}: staged beside it, then swapped into place; an
@@ -98,7 +104,7 @@ public final class PeftAdapter {
         String card = ModelCard.of(sp, modelKind, (String) cfg.get("peft_type"));
         files.put(CARD, out -> out.write(card.getBytes(StandardCharsets.UTF_8)));
         // a manifest lists these four: an older export (the first three) is recognised by their names alone
-        Outputs.folder(label, dir, force, FILES, files);
+        Outputs.folder(label, dir, force, LEGACY, files);
         return (String) cfg.get("peft_type");
     }
 
@@ -150,7 +156,7 @@ public final class PeftAdapter {
             String hidden = trainKey(sp, "reparam_hidden");
             cfg.put("modules_to_save", null);
             cfg.put("encoder_reparameterization_type", "MLP");
-            cfg.put("encoder_hidden_size", hidden == null ? sp.hidden() : Integer.parseInt(hidden));
+            cfg.put("encoder_hidden_size", hidden == null ? sp.hidden() : wholeNumber(hidden, "train_config's reparam_hidden"));
             cfg.put("encoder_num_layers", 2);
             cfg.put("encoder_dropout", 0.0);
             return cfg;
@@ -176,13 +182,17 @@ public final class PeftAdapter {
         }
     }
 
-    private static int metaInt(Prompt sp, String key) {
-        String v = sp.meta(key);
+    /** A positive whole number of at most 7 digits from a .sp's text, else a one-line refusal naming it. */
+    private static int wholeNumber(String v, String what) {
         if (v == null || !v.matches("[1-9][0-9]{0,6}")) {
-            throw new UserException("the deep prompt's " + key + " is " + (v == null ? "missing" : UserException.quote(v))
+            throw new UserException("the prompt's " + what + " is " + (v == null ? "missing" : UserException.quote(v))
                     + " (a positive whole number, written by train and import)");
         }
         return Integer.parseInt(v);
+    }
+
+    private static int metaInt(Prompt sp, String key) {
+        return wholeNumber(sp.meta(key), key);
     }
 
     /** A whole number of at least 1 under key (PEFT writes ints: 5.7, "5" or 1e9 are refused, never rounded). */
@@ -232,7 +242,12 @@ public final class PeftAdapter {
                 throw new UserException(cfgFile + ": a seq2seq prefix adapter (PEFT puts its prefix in the decoder too); "
                         + "softprompt's T5 deep prompts sit in the encoder only");
             }
-            dim = Math.multiplyExact(2 * layers, dim); // each row: L·2·token_dim
+            long width = 2L * layers * dim; // each row: L·2·token_dim, counted in long: the file's numbers may be anything
+            if (width > MAX_ROW) {
+                throw new UserException(cfgFile + ": num_layers " + layers + " × 2 × token_dim " + dim + " = " + width
+                        + " values a row, beyond any model (at most " + MAX_ROW + ")");
+            }
+            dim = (int) width;
         }
         int sub = type.equals("PREFIX_TUNING") ? 1
                 : cfg.path("num_transformer_submodules").isNull() || !cfg.has("num_transformer_submodules")
@@ -256,7 +271,7 @@ public final class PeftAdapter {
         long[] shape = f.info(PromptFile.TENSOR).shape();
         if (shape.length != 2 || shape[0] != (long) n * sub || shape[1] != dim) {
             throw new UserException(wFile + ": '" + PromptFile.TENSOR + "' has shape " + Arrays.toString(shape)
-                    + " but " + CONFIG + " says [" + n * sub + ", " + dim + "]");
+                    + " but " + CONFIG + " says [" + (long) n * sub + ", " + dim + "]");
         }
         float[] values = f.readFloats(PromptFile.TENSOR);
         String note = null;

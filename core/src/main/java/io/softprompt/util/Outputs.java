@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -38,6 +39,23 @@ public final class Outputs {
     public static final String MANIFEST = ".softprompt-files";
 
     private Outputs() {}
+
+    /**
+     * How a folder output written before manifests is known: {@code names}, the files its writer left,
+     * and {@code marks}, those of them it always wrote and no other tool writes. A folder without a
+     * manifest is softprompt's only when it holds every mark (a PEFT-written adapter holds PEFT's two
+     * files and not softprompt.json: it is the user's, and {@code --force} leaves it alone).
+     */
+    public record Legacy(Set<String> names, Set<String> marks) {
+        /** An output that always had a manifest. */
+        public static final Legacy NONE = new Legacy(Set.of(), Set.of());
+
+        public Legacy {
+            if (marks.isEmpty() != names.isEmpty() || !names.containsAll(marks)) {
+                throw new IllegalArgumentException("a legacy output needs marks among its names");
+            }
+        }
+    }
 
     /**
      * Checks, before any long work, that {@code file} can be written: not a folder, new unless
@@ -78,9 +96,9 @@ public final class Outputs {
     /**
      * Checks that {@code dir} can take a folder output: absent, empty, or (with {@code force}) holding
      * only files softprompt wrote: those its manifest lists, or for a folder written before manifests
-     * existed, {@code legacy} names. Returns the files of ours it holds.
+     * existed and holding {@code legacy}'s marks, its names. Returns the files of ours it holds.
      */
-    public static Set<String> checkFolder(String label, Path dir, boolean force, Set<String> legacy) {
+    public static Set<String> checkFolder(String label, Path dir, boolean force, Legacy legacy) {
         if (!Files.exists(dir)) {
             probe(label, dir, dir.toAbsolutePath().normalize().getParent());
             return Set.of();
@@ -96,8 +114,11 @@ public final class Outputs {
         if (!force) {
             throw new UserException(label + " " + dir + ": exists; pass {{force}} to replace what softprompt wrote there");
         }
-        Set<String> ours = new LinkedHashSet<>(legacy);
+        Set<String> ours = new LinkedHashSet<>();
         Path manifest = dir.resolve(MANIFEST);
+        if (!Files.isRegularFile(manifest) && present.containsAll(legacy.marks())) {
+            ours.addAll(legacy.names()); // written before manifests: our marks say so (another tool's folder has none)
+        }
         if (Files.isRegularFile(manifest)) {
             try {
                 Files.readAllLines(manifest, StandardCharsets.UTF_8).stream().map(String::strip)
@@ -124,9 +145,9 @@ public final class Outputs {
      * sibling folder, then swapped in for {@code dir} in one rename. What the old folder held (only
      * our files, as {@link #checkFolder} proved) is deleted after the swap.
      */
-    public static void folder(String label, Path dir, boolean force, Set<String> legacy,
+    public static void folder(String label, Path dir, boolean force, Legacy legacy,
             Map<String, AtomicFiles.Writer> files) {
-        folder(label, dir, force, legacy, files.keySet().equals(legacy) ? null : MANIFEST, stage -> {
+        folder(label, dir, force, legacy, files.keySet().equals(legacy.names()) ? null : MANIFEST, stage -> {
             for (var e : files.entrySet()) {
                 AtomicFiles.write(stage.resolve(e.getKey()), e.getValue());
             }
@@ -143,12 +164,12 @@ public final class Outputs {
      * A folder output whose files {@code filler} writes into a staging folder beside {@code dir}; the
      * manifest is made from what it wrote, then the folder is swapped in as {@link #folder} does.
      */
-    public static void folder(String label, Path dir, boolean force, Set<String> legacy, Filler filler) {
+    public static void folder(String label, Path dir, boolean force, Legacy legacy, Filler filler) {
         folder(label, dir, force, legacy, MANIFEST, filler);
     }
 
     /** As above; manifest null for an output whose file names are fixed ({@code legacy} names them all). */
-    private static void folder(String label, Path dir, boolean force, Set<String> legacy, String manifest, Filler filler) {
+    private static void folder(String label, Path dir, boolean force, Legacy legacy, String manifest, Filler filler) {
         Set<String> old = checkFolder(label, dir, force, legacy);
         Path abs = dir.toAbsolutePath().normalize();
         long pid = ProcessHandle.current().pid();
@@ -164,7 +185,12 @@ public final class Outputs {
                 AtomicFiles.writeString(stage.resolve(manifest), String.join("\n", written) + "\n");
             }
             if (Files.exists(abs)) {
-                Files.move(abs, retired, StandardCopyOption.ATOMIC_MOVE);
+                try {
+                    Files.move(abs, retired, StandardCopyOption.ATOMIC_MOVE);
+                } catch (FileSystemException e) { // a mount point (a container volume) cannot be renamed: fill it in place
+                    inPlace(abs, stage, old, manifest);
+                    return;
+                }
                 try {
                     Files.move(stage, abs, StandardCopyOption.ATOMIC_MOVE);
                 } catch (IOException e) {
@@ -195,10 +221,58 @@ public final class Outputs {
         }
     }
 
+    /**
+     * Writes the staged files into {@code dir} itself, each atomically, for a folder that cannot be
+     * swapped. The manifest goes first and names old and new files alike, so that a run cut short
+     * leaves a folder {@code --force} still knows as ours; it is rewritten to the new files at the end.
+     */
+    static void inPlace(Path dir, Path stage, Set<String> old, String manifest) throws IOException {
+        List<String> written = list("", stage);
+        written.remove(manifest);
+        if (manifest != null) {
+            Set<String> both = new LinkedHashSet<>(old);
+            both.addAll(written);
+            both.remove(manifest);
+            AtomicFiles.writeString(dir.resolve(manifest), String.join("\n", both) + "\n");
+        }
+        for (String name : written) {
+            AtomicFiles.write(dir.resolve(name), out -> Files.copy(stage.resolve(name), out));
+        }
+        for (String name : old) {
+            if (!written.contains(name) && !name.equals(manifest)) {
+                Files.deleteIfExists(dir.resolve(name));
+            }
+        }
+        if (manifest != null) {
+            AtomicFiles.writeString(dir.resolve(manifest), String.join("\n", written) + "\n");
+        }
+    }
+
     /** A failed write as the user sees it: the flag, the path, the OS's reason. */
     public static UserException failed(String label, Path path, IOException e) {
         return new UserException((label == null || label.isEmpty() ? "" : label + " ") + path + ": cannot write: "
                 + AtomicFiles.reason(e), e);
+    }
+
+    /**
+     * Refuses a folder this process could not create files in — a file where it should be, a file on
+     * its way, a parent it may not write — without creating anything (a check made before any work).
+     */
+    public static void checkWritableFolder(String label, Path dir) {
+        Path abs = dir.toAbsolutePath().normalize();
+        Path existing = abs;
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return; // nothing of it exists, not even a root: creating it will say why
+        }
+        if (!Files.isDirectory(existing)) {
+            throw new UserException(label + " " + dir + ": " + (existing.equals(abs) ? "not a folder" : existing + " is a file"));
+        }
+        if (!Files.isWritable(existing)) {
+            throw new UserException(label + " " + dir + ": cannot write in " + existing + " (not writable)");
+        }
     }
 
     /**
