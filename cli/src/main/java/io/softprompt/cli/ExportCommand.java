@@ -1,5 +1,7 @@
 package io.softprompt.cli;
 
+import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.Npy;
 import io.softprompt.prompt.PeftAdapter;
 import io.softprompt.prompt.Prompt;
@@ -25,7 +27,8 @@ import picocli.CommandLine.Spec;
         description = {"Write a prompt as a PEFT adapter folder or a NumPy .npy array.",
             "A PEFT adapter folder (PeftModel.from_pretrained loads it on the same base model): PROMPT_TUNING, "
                 + "P_TUNING for a prompt trained with --reparam mlp, PREFIX_TUNING for a deep prompt, each folded and in "
-                + "inference mode; or a NumPy .npy array [N, D] float32 (the layout of Lester et al.'s released prompts).",
+                + "inference mode; or a NumPy .npy array [N, D] float32 (the layout of Lester et al.'s released prompts). "
+                + "A deep prompt's layout is checked against its model (--model, else the one it names) before it is written.",
             "  softprompt export --prompt sst2.sp --to peft sst2-adapter/",
             "  softprompt export --prompt sst2.sp --to npy sst2.npy"})
 public final class ExportCommand implements Callable<Integer> {
@@ -37,6 +40,9 @@ public final class ExportCommand implements Callable<Integer> {
 
     @Mixin
     CommonOptions common;
+
+    @Mixin
+    ModelOptions modelOptions;
 
     @Option(names = "--prompt", required = true, paramLabel = "FILE.sp", description = "The prompt to export.")
     Path prompt;
@@ -64,6 +70,12 @@ public final class ExportCommand implements Callable<Integer> {
                     + "PREFIX_TUNING adapter)");
             Outputs.file("OUT", outPath, force, Npy.writer(sp.values(), sp.tokens(), sp.hidden()));
         } else {
+            if (sp.site() == PromptSite.DEEP) { // its layout (layers, key/value heads) goes into PEFT's config: check it
+                try (LoadedModel m = modelOptions.load(modelOptions.locate(sp.meta(PromptFile.MODEL_NAME),
+                        spec.commandLine().getErr()))) {
+                    sp.checkFits(m, prompt.toString(), false);
+                }
+            }
             String type = sp.meta(PromptFile.MODEL_TYPE);
             String kind = type == null ? "DECODER" : SEQ2SEQ.contains(type) ? "SEQ2SEQ" : MASKED.contains(type) ? "MASKED" : "DECODER";
             try {

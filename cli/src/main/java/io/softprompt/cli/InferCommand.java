@@ -1,6 +1,7 @@
 package io.softprompt.cli;
 
 import io.softprompt.data.Encoder;
+import io.softprompt.data.Lines;
 import io.softprompt.infer.Ensemble;
 import io.softprompt.infer.Member;
 import io.softprompt.scoring.Decoding;
@@ -9,12 +10,9 @@ import io.softprompt.scoring.Scorer;
 import io.softprompt.util.Json;
 import io.softprompt.util.Startup;
 import io.softprompt.util.UserException;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -160,8 +158,8 @@ public final class InferCommand implements Callable<Integer> {
     private List<String> inputs() throws IOException {
         List<String> inputs = new ArrayList<>(texts);
         if (inputs.isEmpty()) {
-            BufferedReader r = new BufferedReader(new InputStreamReader(stdin, StandardCharsets.UTF_8));
-            for (String line; (line = r.readLine()) != null; ) {
+            Lines r = Lines.of(stdin, "standard input"); // not closed: standard input is not ours; lines bounded
+            for (String line; (line = r.next()) != null; ) {
                 if (!line.isBlank()) {
                     inputs.add(line);
                 }

@@ -193,6 +193,16 @@ public final class Main implements Callable<Integer> {
                 err.flush();
                 return UserException.EXIT_CODE;
             }
+            java.nio.file.InvalidPathException badPath = cause(ex, java.nio.file.InvalidPathException.class);
+            if (badPath != null) { // a path from a flag or a file that no file system takes (a NUL in it)
+                err.println("softprompt: error: " + UserException.quote(badPath.getInput()) + " is not a path: "
+                        + badPath.getReason());
+                if (verbose) {
+                    err.print(Redaction.stackTrace(ex));
+                }
+                err.flush();
+                return UserException.EXIT_CODE;
+            }
             String memory = outOfMemory(ex);
             if (memory != null) {
                 return memoryError(err, memory, ex, verbose);
@@ -213,6 +223,16 @@ public final class Main implements Callable<Integer> {
         out.flush();
         err.flush();
         return code;
+    }
+
+    /** The first throwable of {@code type} in a failure's chain of causes, or null. */
+    static <T extends Throwable> T cause(Throwable ex, Class<T> type) {
+        for (Throwable t = ex; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (type.isInstance(t)) {
+                return type.cast(t);
+            }
+        }
+        return null;
     }
 
     /** The file-system refusal behind a failure (it names the file and carries the OS's reason), or null. */

@@ -58,6 +58,12 @@ final class CsvReader {
                 if (!r.isConsistent()) {
                     throw new UserException(source.name() + ":" + at + ": expected " + cols.size() + " fields, found " + r.size());
                 }
+                for (String field : r) {
+                    if (field.length() > Lines.MAX_LINE_BYTES) { // checked before the tokenizer sees it
+                        throw new UserException(source.name() + ":" + at + ": a field longer than " + Lines.MAX_LINE_BYTES
+                                + " characters (the most a data field may hold)");
+                    }
+                }
                 String value = r.get(task.textColumn()).strip();
                 if (task.textToText()) {
                     out.add(new Example(value, -1, at, hasAnswer ? r.get(answer).strip() : null));

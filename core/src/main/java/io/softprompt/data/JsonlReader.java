@@ -18,6 +18,10 @@ final class JsonlReader {
                 : n.isObject() ? "an object" : n.getNodeType().toString().toLowerCase(Locale.ROOT);
     }
 
+    /** One JSON value a line: a second record after the first was silently dropped. */
+    private static final com.fasterxml.jackson.databind.ObjectReader ONE_VALUE = Json.MAPPER.readerFor(JsonNode.class)
+            .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
     static List<Example> read(DataSource source, Task task, boolean requireAnswers) {
         List<Example> out = new ArrayList<>();
         String answer = task.textToText() ? task.targetColumn() : task.labelColumn();
@@ -34,7 +38,10 @@ final class JsonlReader {
                 }
                 JsonNode row;
                 try {
-                    row = Json.MAPPER.readTree(line);
+                    row = ONE_VALUE.readValue(line);
+                } catch (com.fasterxml.jackson.databind.exc.MismatchedInputException e) {
+                    throw new UserException(source.name() + ":" + lineNo + ": more than one JSON value on the line (one record a "
+                            + "line; anything after the first would be lost)");
                 } catch (IOException e) {
                     throw new UserException(source.name() + ":" + lineNo + ": not a JSON object");
                 }

@@ -14,9 +14,15 @@ import java.nio.charset.StandardCharsets;
 /**
  * The lines of a data file, each decoded as UTF-8 on its own, so that a file in another encoding is
  * refused naming the line it fails on ("data.tsv:12: not valid UTF-8 ...") rather than with the
- * decoder's bare "Input length = 1". Lines end at '\n'; a '\r' before it is dropped.
+ * decoder's bare "Input length = 1". Lines end at '\n'; a '\r' before it is dropped; a line past
+ * {@link #MAX_LINE_BYTES} is refused naming it.
  */
 public final class Lines implements Closeable {
+    /**
+     * The longest line (and CSV field) a data file may hold, 1 MiB. A 20 MB line aborted the JVM inside
+     * the tokenizer (3.5 GB resident); no text the model reads needs more.
+     */
+    public static final int MAX_LINE_BYTES = 1 << 20;
     private final InputStream in;
     private final String name;
     private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
@@ -30,6 +36,11 @@ public final class Lines implements Closeable {
     Lines(InputStream in, String name) {
         this.in = in;
         this.name = name;
+    }
+
+    /** The lines of any stream (standard input), errors naming it as {@code name}. */
+    public static Lines of(InputStream in, String name) {
+        return new Lines(in, name);
     }
 
     /** The number of the line {@link #next} returned last (1-based). */
@@ -57,6 +68,10 @@ public final class Lines implements Closeable {
             int start = pos;
             while (pos < end && buf[pos] != '\n') {
                 pos++;
+            }
+            if (line.size() + (pos - start) > MAX_LINE_BYTES) { // refused before it is held, let alone tokenized
+                throw new UserException(name + ":" + (number + 1) + ": a line longer than " + MAX_LINE_BYTES + " bytes (the most a "
+                        + "data line may hold; a text is cut to max_length tokens anyway)");
             }
             line.write(buf, start, pos - start);
             if (pos < end) {

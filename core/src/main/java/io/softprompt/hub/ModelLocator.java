@@ -92,7 +92,12 @@ public final class ModelLocator {
         if (spec.equals("demo") || spec.equals(DemoModel.NAME)) {
             return new Located(DemoModel.ensure(modelsDir), DemoModel.NAME, true);
         }
-        Path p = Path.of(spec);
+        Path p;
+        try {
+            p = Path.of(spec);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new UserException("model " + UserException.quote(spec) + ": neither a folder nor a hub id (" + e.getReason() + ")");
+        }
         // a folder is the model, unless it lacks config.json and the name is a built-in model or a hub id
         // (run from this repository's root, "sentiment-lm" is also the embedded model's source folder)
         boolean named = spec.equals(EmbeddedModel.NAME) || (HUB_ID.matcher(spec.split("@", 2)[0]).matches() && !spec.startsWith("."));

@@ -75,12 +75,26 @@ public final class TextTokenizer implements AutoCloseable {
 
     /** Token ids of a text, without special tokens. */
     public long[] encode(String text) {
-        return tokenizer.encode(text, false, false).getIds();
+        return tokenizer.encode(bounded(text), false, false).getIds();
     }
 
     /** Token ids with the tokenizer's own special tokens (its post-processor), for probing conventions. */
     public long[] encodeWithSpecials(String text) {
-        return tokenizer.encode(text, true, false).getIds();
+        return tokenizer.encode(bounded(text), true, false).getIds();
+    }
+
+    /**
+     * The longest text the tokenizer is given, 1 Mi characters: the native tokenizer's memory grows
+     * about 175 bytes a character and a 20 MB text aborted the JVM. Readers refuse longer lines naming
+     * them; this is the backstop for every other way in (the API, Spark rows).
+     */
+    public static final int MAX_TEXT_CHARS = 1 << 20;
+
+    private static String bounded(String text) {
+        if (text.length() > MAX_TEXT_CHARS) {
+            throw new UserException("a text of " + text.length() + " characters; the most one input may hold is " + MAX_TEXT_CHARS);
+        }
+        return text;
     }
 
     public String decode(long[] ids) {

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.model.PromptSite;
 import io.softprompt.util.Json;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.Locale;
 import java.util.Map;
@@ -84,7 +83,8 @@ final class ModelCard {
                     continue;
                 }
                 String v = e.getValue().isTextual() ? plainName(e.getValue().asText()) : e.getValue().toString();
-                md.append("| `").append(e.getKey()).append("` | ").append(v.replace("|", "\\|")).append(" |\n");
+                md.append("| `").append(e.getKey()).append("` | ").append(v.replace("|", "\\|").replaceAll("\\p{Cntrl}", " "))
+                        .append(" |\n");
             }
             md.append('\n');
         }
@@ -95,7 +95,7 @@ final class ModelCard {
                 .append("model = PeftModel.from_pretrained(base, \"path/to/this/folder\")\n```\n\n")
                 .append("(Use the model class of its kind: AutoModelForSeq2SeqLM for T5, AutoModel for BERT.)\n\n")
                 .append("With softprompt (the JVM):\n\n```sh\n")
-                .append("softprompt import path/to/this/folder --model ").append(base).append(" -o prompt.sp\n")
+                .append("softprompt import path/to/this/folder --model ").append(shellQuoted(base)).append(" -o prompt.sp\n")
                 .append("softprompt infer --prompt prompt.sp \"some text\"\n```\n");
         return md.toString();
     }
@@ -105,11 +105,24 @@ final class ModelCard {
         if (value == null || value.isBlank()) {
             return "an unnamed model";
         }
-        if (value.startsWith("/") || value.matches("^[A-Za-z]:[\\\\/].*")) {
-            Path p = Path.of(value).getFileName();
-            return p == null ? value : p.toString();
+        if (HUB_ID.matcher(value).matches()) {
+            return value;
         }
-        return value;
+        String last = value.replaceAll("[/\\\\]+$", "");
+        last = last.substring(Math.max(last.lastIndexOf('/'), last.lastIndexOf('\\')) + 1); // POSIX and Windows alike
+        return last.isEmpty() ? "an unnamed model" : last.replaceAll("\\p{Cntrl}", " ");
+    }
+
+    /** A hub id as huggingface_hub takes one ({org/}name, optionally @revision): shown as it is. */
+    private static final java.util.regex.Pattern HUB_ID =
+            java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?(@[A-Za-z0-9._/-]+)?");
+
+    /**
+     * A word as a POSIX shell reads it back unchanged: in single quotes, each quote written '\''. A
+     * model's name from a file must not become shell code in a snippet a user copies.
+     */
+    static String shellQuoted(String s) {
+        return "'" + s.replace("'", "'\\''") + "'";
     }
 
     private static JsonNode tree(String json) {

@@ -116,6 +116,17 @@ public record Prompt(float[] values, int tokens, int hidden, Map<String, String>
                     : ": deep prompt width " + hidden + " does not match model " + model.name()
                             + " (layers·2·key/value heads·head size = " + w + ")"));
         }
+        if (site() == PromptSite.DEEP) { // the layout export writes into PEFT's config: the file's word is checked
+            int[] actual = {model.lm().attention().layers(), model.lm().attention().kvHeads()};
+            String[] keys = {PromptFile.PREFIX_LAYERS, PromptFile.PREFIX_KV_HEADS};
+            for (int i = 0; i < keys.length; i++) {
+                String v = meta(keys[i]);
+                if (v != null && !v.equals(Integer.toString(actual[i]))) {
+                    throw new UserException(source + ": its " + keys[i] + " " + UserException.quote(v) + " is not model "
+                            + model.name() + "'s " + actual[i] + " (a damaged or edited file)");
+                }
+            }
+        }
         String fp = meta(PromptFile.MODEL_FINGERPRINT);
         if (!force && fp != null && !fp.equals(model.fingerprint())) {
             throw new UserException(source + ": prompt was trained on another base model (fingerprint " + fp

@@ -87,10 +87,15 @@ public record ServeSettings(
     public ServeSettings {
         check(port >= 0 && port <= 65535, "{{port}} must be 0..65535 (got " + port + ")");
         check(host != null && !host.isBlank(), "{{host}} must be an address or name");
-        for (Object[] c : new Object[][] {{"max_batch", maxBatch}, {"queue", queueCapacity}, {"max_items", maxItems},
-            {"max_text_chars", maxTextChars}, {"max_length", maxLength}, {"max_connections", maxConnections},
-            {"max_body_bytes", maxBodyBytes}, {"max_new_tokens", maxNewTokens}}) {
-            check((Integer) c[1] >= 1, UserException.key((String) c[0]) + " must be at least 1 (got " + c[1] + ")");
+        // each count at least 1 and at most what a server can hold: a body of 2^31 bytes overflowed and was found
+        // only at the first request (every predict answered 500); a queue of 2^31 is memory no machine has
+        Object[][] counts = {{"max_batch", maxBatch, 1 << 16}, {"queue", queueCapacity, 1 << 24}, {"max_items", maxItems, 1 << 20},
+            {"max_text_chars", maxTextChars, 1 << 28}, {"max_length", maxLength, 1 << 24}, {"max_connections", maxConnections, 1 << 16},
+            {"max_body_bytes", maxBodyBytes, 1 << 30}, {"max_new_tokens", maxNewTokens, 1 << 24}};
+        for (Object[] c : counts) {
+            int v = (Integer) c[1];
+            check(v >= 1, UserException.key((String) c[0]) + " must be at least 1 (got " + v + ")");
+            check(v <= (Integer) c[2], UserException.key((String) c[0]) + " must be at most " + c[2] + " (got " + v + ")");
         }
         check(windowMillis >= 0, "{{batch_window_ms}} must not be negative (got " + windowMillis + ")");
         check(tokenBudget >= 0, "{{token_budget}} must not be negative (got " + tokenBudget + ")");

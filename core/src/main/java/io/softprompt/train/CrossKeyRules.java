@@ -14,6 +14,9 @@ import java.nio.file.Path;
 final class CrossKeyRules {
     private CrossKeyRules() {}
 
+    /** The widest reparameterisation network: 64 times the widest model's hidden size. */
+    static final int MAX_HIDDEN = 1 << 20;
+
     /** Refuses the first pairing of {@code c} that no run can use. */
     static void check(TrainConfig c) {
         check(c.depth() == null || c.depth().equals("auto") || c.depth().equals("input") || c.depth().equals("deep"),
@@ -26,6 +29,10 @@ final class CrossKeyRules {
         check(!(reparamed || c.prefixProjection()) || "adamw".equalsIgnoreCase(c.optimizer()), (reparamed ? "{{reparam}} "
                 + c.reparam() : "{{prefix_projection}}") + " trains with adamw, as PEFT does (got {{optimizer}} " + c.optimizer() + ")");
         check(c.reparamHidden() == null || c.reparamHidden() >= 1, "{{reparam_hidden}} must be at least 1 (got " + c.reparamHidden() + ")");
+        check(c.reparamHidden() == null || c.reparamHidden() <= MAX_HIDDEN, "{{reparam_hidden}} must be at most " + MAX_HIDDEN
+                + " (got " + c.reparamHidden() + ")");
+        check(c.loggingDir() == null || c.reportsToTensorBoard(), "{{logging_dir}} is where TensorBoard's event files go; "
+                + "it needs {{report_to}} tensorboard");
         check(c.reparamHidden() == null || reparamed || c.prefixProjection(), "{{reparam_hidden}} needs {{reparam}} or "
                 + "{{prefix_projection}}");
         check(c.reparamLr() == null || c.reparamLr() > 0 && Double.isFinite(c.reparamLr()), "{{reparam_lr}} must be positive (got "

@@ -70,20 +70,10 @@ final class JobRun implements AutoCloseable {
         Encoder enc = new Encoder(model.tokenizer(), job.task, c.maxLength(), model.lm());
         List<Encoder.Encoded> train = enc.encodeAll(job.trainRows);
         List<Encoder.Encoded> dev = enc.encodeAll(job.devRows);
-        if (job.from != null) {
-            job.run.truncateMetricsAfter(job.from.state().step());
-        } else {
-            job.run.writeConfig(c);
-        }
-        if (c.reportsToTensorBoard()) {
-            Path logDir = c.loggingDir() != null ? Path.of(c.loggingDir()) : job.run.dir().resolve("tb");
-            job.run.reportToTensorBoard(logDir, Json.pretty(c));
-        }
         PromptInit init = PromptInit.parse(c.init());
         PromptSite site = c.site();
-        if (job.task.textToText()) {
-            site.checkGenerates(model.lm(), "{{depth}} " + site.depth());
-        }
+        // every refusal the model makes possible (checkModel's, the transfer's) comes before the run folder's first
+        // file: a refused run leaves the folder as a rerun can use it (no config.json that asks for --force)
         Prompt source = init == PromptInit.TRANSFER ? PromptFile.read(Path.of(c.initFrom())) : null;
         // a deep run from a deep source takes its table; anything else starts from an input prompt [N·D]
         boolean tableGiven = source != null && source.site() == PromptSite.DEEP && site == PromptSite.DEEP && !c.prefixProjection();
@@ -93,6 +83,15 @@ final class JobRun implements AutoCloseable {
                 : init.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.initText(), enc.labelTokens());
         if (!c.prefixProjection() && !tableGiven) { // the projection starts from the input prompt it folds
             initValues = site.start(model.lm(), initValues, c.tokens(), c.seed());
+        }
+        if (c.reportsToTensorBoard()) {
+            Path logDir = c.loggingDir() != null ? Path.of(c.loggingDir()) : job.run.dir().resolve("tb");
+            job.run.reportToTensorBoard(logDir, Json.pretty(c));
+        }
+        if (job.from != null) {
+            job.run.truncateMetricsAfter(job.from.state().step());
+        } else {
+            job.run.writeConfig(c);
         }
         float[] anchor = c.anchorText() == null ? null
                 : PromptInit.TEXT.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.anchorText(), null);

@@ -131,8 +131,16 @@ final class Reparam {
         }
         int d = lm.hiddenSize();
         int h = cfg.reparamHidden() != null ? cfg.reparamHidden() : d;
-        return new Reparam(k, cfg.tokens(), d, h, k == Kind.PROJECTION ? lm.attention().prefixWidth() : d);
+        Reparam r = new Reparam(k, cfg.tokens(), d, h, k == Kind.PROJECTION ? lm.attention().prefixWidth() : d);
+        if (r.longSize() > MAX_SIZE) { // counted in long from the shapes alone: nothing is allocated yet
+            throw new UserException("{{reparam_hidden}} " + h + ": the network would hold " + r.longSize() + " numbers, past the "
+                    + MAX_SIZE + " one run can train; lower {{reparam_hidden}}");
+        }
+        return r;
     }
+
+    /** The most numbers θ may hold: it travels as one float[] (checkpoints, best.sp). */
+    static final long MAX_SIZE = Integer.MAX_VALUE - 8;
 
     /**
      * The network's peak learning rate: {@code reparam_lr} when set; for residual the prompt's rate but at
@@ -174,13 +182,18 @@ final class Reparam {
         return parts;
     }
 
-    /** Z: every trained number. */
+    /** Z: every trained number (checked by {@link #of} to fit an int). */
     int size() {
+        return Math.toIntExact(longSize());
+    }
+
+    /** Z counted in long, for the check. */
+    long longSize() {
         long s = 0;
         for (Part p : parts) {
             s += p.size();
         }
-        return Math.toIntExact(s);
+        return s;
     }
 
     /**

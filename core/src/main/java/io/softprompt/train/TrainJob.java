@@ -101,6 +101,15 @@ public final class TrainJob implements AutoCloseable {
                 throw new UserException(d.name() + ": " + (Files.exists(d.path()) ? "not a file" : "file not found"));
             }
         }
+        // refusals that need no model, made here so that no run folder is made for a run that cannot start
+        boolean inputTarget = "input".equals(cfg.depth()) || !"none".equals(Reparam.parse(cfg.reparam())) || cfg.prefixProjection();
+        if (cfg.initFrom() != null && inputTarget) {
+            PromptFile.read(Path.of(cfg.initFrom())).requireInput("{{init_from}} " + cfg.initFrom(), "prompt transfer into "
+                    + (cfg.prefixProjection() ? "a projected deep prompt (it starts from an input prompt)" : "an input prompt"));
+        }
+        if (cfg.loggingDir() != null) {
+            Outputs.checkWritableFolder("{{logging_dir}}", Path.of(cfg.loggingDir()));
+        }
         return cfg;
     }
 
@@ -269,6 +278,10 @@ public final class TrainJob implements AutoCloseable {
             throw new UserException("{{tokens}} " + cfg.tokens() + " leaves no room for text in the model's " + maxPos
                     + " positions");
         }
+        if (task.textToText()) {
+            cfg.site().checkGenerates(model.lm(), "{{depth}} " + cfg.site().depth());
+        }
+        Reparam.of(cfg, model.lm()); // its size, from the shapes alone
         return cfg;
     }
 
