@@ -53,7 +53,8 @@ public record Member(String name, String source, Prompt prompt, Task task, Encod
         if (len < 2) {
             throw new UserException("{{max_length}} must be at least 2 (got " + len + ")");
         }
-        len = Math.min(len, model.lm().maxPositions() - prompt.tokens());
+        // a generating task keeps one position free: an input cut to fill every position left no room to generate
+        len = Math.min(len, model.lm().maxPositions() - prompt.tokens() - (task.textToText() ? 1 : 0));
         if (len < 2) {
             throw new UserException(source + ": " + prompt.tokens() + " prompt tokens leave no room for text in the "
                     + "model's " + model.lm().maxPositions() + " positions");
@@ -75,6 +76,7 @@ public record Member(String name, String source, Prompt prompt, Task task, Encod
      * @return the request
      */
     public Generator.Request request(String text, Decoding decoding) {
+        // the input is cut to leave a position free ({@link #of}), so the request always has room to generate
         return new Generator.Request(prompt.values(), prompt.tokens(), encoder.encodeText(text), decoding, prompt.site());
     }
 

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -147,6 +148,38 @@ public final class KvCache implements AutoCloseable {
         c.length = p;
         c.rowStarts = prefixes.stream().mapToInt(KvCache::length).toArray();
         return c;
+    }
+
+    /**
+     * Keeps only the given rows, in that order (rows that finished leave the batch): every layer's
+     * [B, Hkv, P, K] becomes [B', Hkv, P, K] and each kept row keeps its own start.
+     *
+     * @param rows indices of the rows to keep, ascending
+     */
+    public void keep(int[] rows) {
+        for (int l = 0; l < keys.size(); l++) {
+            keys.set(l, rows(keys.get(l), rows));                                             // [B', Hkv, P, K]
+            values.set(l, rows(values.get(l), rows));                                         // [B', Hkv, P, K]
+        }
+        if (rowStarts != null) {
+            int[] kept = new int[rows.length];
+            for (int i = 0; i < rows.length; i++) {
+                kept[i] = rowStarts[rows[i]];
+            }
+            rowStarts = kept;
+        }
+    }
+
+    private NDArray rows(NDArray x, int[] rows) {
+        NDList parts = new NDList();
+        for (int r : rows) {
+            parts.add(x.get(new NDIndex("{}:{}", r, r + 1)));                                  // [1, Hkv, P, K]
+        }
+        NDArray out = parts.size() == 1 ? parts.get(0).reshape(parts.get(0).getShape()) : NDArrays.concat(parts, 0);
+        out.attach(manager);
+        parts.close();
+        x.close();
+        return out;
     }
 
     /**

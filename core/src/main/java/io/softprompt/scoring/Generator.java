@@ -72,6 +72,33 @@ public final class Generator {
         this.useCache = useCache;
     }
 
+    /**
+     * Refuses a request no row of any batch could run: a prompt site that does not generate on this
+     * model, or a prompt and input that fill every position the model has (no room for one token).
+     * Callers that batch requests of many clients (serve) call it as each request arrives, so that one
+     * client's request fails alone.
+     *
+     * @param lm the model
+     * @param r the request
+     */
+    public static void checkRoom(LanguageModel lm, Request r) {
+        r.site().checkGenerates(lm, "a " + r.site().noun());
+        if (room(lm, r) < 1) {
+            throw new UserException("the prompt's " + r.n() + " tokens and an input of " + r.input().length + " tokens fill all "
+                    + lm.maxPositions() + " positions of the model: no room to generate; shorten the input or lower "
+                    + "{{max_length}}");
+        }
+    }
+
+    /**
+     * How many tokens a row may generate before it runs out of the model's positions (decoders: the
+     * prompt, the input and the tokens generated share them; encoder-decoders: the decoder's own).
+     */
+    static long room(LanguageModel lm, Request r) {
+        long used = lm.kind() == LanguageModel.Kind.SEQ2SEQ ? 1 : (long) r.n() + r.input().length;
+        return lm.maxPositions() - used;
+    }
+
     /** One row. */
     public Output generate(Request r) {
         return generate(List.of(r)).get(0);
@@ -84,7 +111,7 @@ public final class Generator {
         }
         List<Row> state = new ArrayList<>();
         for (Request r : rows) {
-            r.site().checkGenerates(lm, "a " + r.site().noun());
+            checkRoom(lm, r);
             state.add(new Row(r));
         }
         try (NDManager m = NDManager.newBaseManager(lm.device())) {
@@ -109,10 +136,14 @@ public final class Generator {
         String text = "";
         String finish;
 
+        /** The most tokens this row generates: its max_new_tokens, or fewer where the model's positions end. */
+        final long budget;
+
         Row(Request req) {
             this.req = req;
             this.rng = new SplittableRandom(req.decoding().seed());
-            if (req.decoding().maxNewTokens() == 0) {
+            this.budget = Math.min(req.decoding().maxNewTokens(), room(lm, req));
+            if (budget <= 0) {
                 finish = "length";
             }
         }
@@ -145,7 +176,7 @@ public final class Generator {
                     return;
                 }
             }
-            if (out.size() >= req.decoding().maxNewTokens()) {
+            if (out.size() >= budget) {
                 finish = "length";
             }
         }
@@ -180,17 +211,36 @@ public final class Generator {
                 }
             }
         }
-        int b = rows.size();
+        List<Row> live = new ArrayList<>(rows);
         int[] lengths = own.stream().mapToInt(KvCache::length).toArray();
         try (KvCache cache = KvCache.stack(m, own)) {
             own.forEach(KvCache::close);
             int p = cache.length();
-            for (int step = 1; rows.stream().anyMatch(r -> !r.done()); step++) {
+            for (int step = 1; ; step++) {
+                // a finished row leaves the batch: it is no longer computed, and its positions stop where it ended,
+                // so a batch-mate's long input never runs this row past the model's positions (nor the reverse)
+                int[] keep = java.util.stream.IntStream.range(0, live.size()).filter(i -> !live.get(i).done()).toArray();
+                if (keep.length == 0) {
+                    break;
+                }
+                if (keep.length < live.size()) {
+                    cache.keep(keep);
+                    int[] kept = new int[keep.length];
+                    List<Row> still = new ArrayList<>();
+                    for (int i = 0; i < keep.length; i++) {
+                        kept[i] = lengths[keep[i]];
+                        still.add(live.get(keep[i]));
+                    }
+                    lengths = kept;
+                    live.clear();
+                    live.addAll(still);
+                }
+                int b = live.size();
                 try (NDManager s = m.newSubManager()) {
                     long[] ids = new long[b];
                     long[] mask = new long[b * (p + step)];                              // [B, P + step]
                     for (int i = 0; i < b; i++) {
-                        ids[i] = rows.get(i).last();
+                        ids[i] = live.get(i).last();
                         for (int j = 0; j < p + step; j++) {
                             mask[i * (p + step) + j] = j < lengths[i] || j >= p ? 1 : 0; // a row's padding is masked
                         }
@@ -199,9 +249,7 @@ public final class Generator {
                     NDArray h = lm.forward(e, Tensors.create(s, mask, new Shape(b, p + step)), cache); // [B, 1, D]
                     float[][] logits = lastLogits(h);
                     for (int i = 0; i < b; i++) {
-                        if (!rows.get(i).done()) {
-                            rows.get(i).next(logits[i]);
-                        }
+                        live.get(i).next(logits[i]);
                     }
                 }
             }

@@ -10,6 +10,7 @@ import io.softprompt.scoring.Generator;
 import io.softprompt.scoring.Scorer;
 import io.softprompt.util.Json;
 import io.softprompt.util.Redaction;
+import io.softprompt.util.UserException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -317,11 +318,17 @@ public final class PredictServer implements AutoCloseable {
         Requests.Request request = Requests.read(body, served.keySet(), textToText, settings.maxItems(),
                 settings.maxTextChars(), settings.maxNewTokens());
         boolean many = request.batch();
+        int k = 0;
         for (Requests.Item it : request.items()) {
             PromptRegistry.Entry e = served.get(it.task());
             ids.add(it.id());
-            pending.add(it.decoding() != null ? new Pending.Generate(e, e.member().request(it.text(), it.decoding()))
-                    : new Pending.Classify(e, e.encoder().encode(it.text(), -1)));
+            try { // an item refused here fails its own request, before anything of it reaches a batch
+                pending.add(it.decoding() != null ? new Pending.Generate(e, e.member().request(it.text(), it.decoding()))
+                        : new Pending.Classify(e, e.encoder().encode(it.text(), -1)));
+            } catch (UserException bad) {
+                throw new BadRequest(400, (many ? "item " + k + ": " : "") + bad.getMessage(), false);
+            }
+            k++;
         }
         metrics.items.addAndGet(pending.size());
         if (!batcher.offerAll(pending)) {

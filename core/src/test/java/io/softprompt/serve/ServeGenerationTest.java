@@ -157,4 +157,60 @@ class ServeGenerationTest {
             assertTrue(r.body().contains(c[1]), c[0] + " → " + r.body());
         }
     }
+
+    /**
+     * Issue 34: a request can fail only itself. Hostile generating items — an input long enough to fill
+     * every position, the smallest temperature, the smallest top_p, a stop string no text holds — share
+     * batch windows with normal ones from other clients, all sent at once. Before the fix the long
+     * input ran its batch past the model's 128 positions and every generating item in that batch got
+     * 500 (temperature 1e-308 likewise, fixed earlier). Now every answer is 200, each normal one equal to
+     * the library's for it alone, and the long input generates what positions remain, ending "length".
+     */
+    @Test
+    void hostileItemsNeverFailAnotherClientsItems() throws Exception {
+        String longText = "great ".repeat(400);
+        String[] hostile = {
+            "{\"task\": \"echo\", \"text\": \"" + longText + "\", \"max_new_tokens\": 12}",
+            "{\"task\": \"echo\", \"text\": \"fine\", \"do_sample\": true, \"temperature\": 1e-308, \"seed\": 3}",
+            "{\"task\": \"echo\", \"text\": \"fine\", \"do_sample\": true, \"top_p\": 1e-300, \"seed\": 4}",
+            "{\"task\": \"echo\", \"text\": \"" + longText + "\", \"stop\": [\"\\u0000\\uffff\"], \"max_new_tokens\": 12}",
+        };
+        ExecutorService pool = Executors.newFixedThreadPool(12);
+        try {
+            for (int round = 0; round < 3; round++) {
+                java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+                List<Future<HttpResponse<String>>> normal = new ArrayList<>();
+                List<Future<HttpResponse<String>>> bad = new ArrayList<>();
+                for (String h : hostile) {
+                    bad.add(pool.submit(() -> {
+                        go.await();
+                        return post(h);
+                    }));
+                }
+                for (String text : TEXTS) {
+                    normal.add(pool.submit(() -> {
+                        go.await();
+                        return post("{\"task\": \"echo\", \"text\": \"" + text + "\", \"max_new_tokens\": 8}");
+                    }));
+                }
+                go.countDown();
+                for (int i = 0; i < TEXTS.length; i++) {
+                    HttpResponse<String> r = normal.get(i).get();
+                    assertEquals(200, r.statusCode(), "a normal item beside hostile ones: " + r.body());
+                    assertEquals(alone(TEXTS[i], Decoding.greedy(8)), Json.MAPPER.readTree(r.body()).get("generated").asText(),
+                            "round " + round + ", item " + i + " answered as alone");
+                }
+                for (int i = 0; i < hostile.length; i++) {
+                    HttpResponse<String> r = bad.get(i).get();
+                    assertEquals(200, r.statusCode(), "hostile item " + i + ": " + r.body());
+                }
+                JsonNode longOne = Json.MAPPER.readTree(bad.get(0).get().body());
+                assertEquals("length", longOne.get("finish_reason").asText(), longOne.toString());
+                assertEquals(alone(longText, Decoding.greedy(12)), longOne.get("generated").asText(),
+                        "the long input is cut as the library cuts it and generates what positions remain");
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
 }
