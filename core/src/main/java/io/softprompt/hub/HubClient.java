@@ -7,7 +7,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -47,8 +46,8 @@ public final class HubClient {
 
     /** With the timeouts given rather than the environment's. */
     public HubClient(String endpoint, String token, PrintWriter progress, boolean terminal, HubTimeouts timeouts) {
-        this.token = token == null || token.isBlank() ? null : checkedToken(Redaction.secret(token).strip());
-        this.endpoint = checkedEndpoint(endpoint.endsWith("/") ? endpoint.substring(0, endpoint.length() - 1) : endpoint);
+        this.token = token == null || token.isBlank() ? null : HubHeaders.checkedToken(Redaction.secret(token).strip());
+        this.endpoint = HubHeaders.checkedEndpoint(endpoint.endsWith("/") ? endpoint.substring(0, endpoint.length() - 1) : endpoint);
         this.timeouts = timeouts;
         this.http = HttpClient.newBuilder()
                 .followRedirects(HttpClient.Redirect.NEVER) // followed by send(): the token must not follow them
@@ -56,48 +55,6 @@ public final class HubClient {
                 .build();
         this.progress = progress;
         this.terminal = terminal;
-    }
-
-    /**
-     * The access token as an Authorization header can carry it (visible ASCII only), else a refusal
-     * that says where the fault is and never shows the token.
-     */
-    static String checkedToken(String token) {
-        for (int i = 0; i < token.length(); i++) {
-            char c = token.charAt(i);
-            if (c < 0x21 || c > 0x7e) {
-                throw new UserException("HF_TOKEN holds a character an HTTP header cannot carry (character " + (i + 1)
-                        + " of " + token.length() + ": " + (c < 0x20 || c == 0x7f ? "a control character" : c > 0x7e
-                        ? "not ASCII" : "a space") + "); no request was sent; set it to the token alone");
-            }
-        }
-        return token;
-    }
-
-    /**
-     * The hub's address as the client can use it: http or https, a host (an IPv6 address in brackets),
-     * a port from 1 to 65535, no user name or password, no query; else a one-line refusal.
-     */
-    static String checkedEndpoint(String endpoint) {
-        String why;
-        URI u = null;
-        try {
-            u = new URI(endpoint);
-            String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
-            why = !scheme.equals("http") && !scheme.equals("https")
-                    ? (scheme.isEmpty() ? "no scheme: start it with https://" : "scheme " + scheme + ": only http and https")
-                    : u.getRawUserInfo() != null ? "a user name or password in the address (set HF_TOKEN instead)"
-                    : u.getHost() == null ? "no host name (an IPv6 address goes in brackets: http://[::1]:8080)"
-                    : u.getPort() == 0 || u.getPort() > 65535 || u.getPort() < -1 ? "port " + u.getPort() + " is not 1 to 65535"
-                    : u.getRawQuery() != null || u.getRawFragment() != null ? "a query or fragment" : null;
-        } catch (URISyntaxException e) {
-            why = "not an address (" + e.getReason() + " at character " + (e.getIndex() + 1) + ")";
-        }
-        if (why != null) {
-            String shown = u != null && u.getRawUserInfo() != null ? "" : " " + UserException.quote(endpoint);
-            throw new UserException("HF_ENDPOINT" + shown + ": " + why);
-        }
-        return endpoint;
     }
 
     /** HF_ENDPOINT, then -Dsoftprompt.hub.endpoint, then huggingface.co. */
@@ -180,7 +137,7 @@ public final class HubClient {
             throw new UserException("hub: HEAD " + url + " answered HTTP " + code);
         }
         var h = r.headers();
-        String etag = h.firstValue("X-Linked-Etag").or(() -> h.firstValue("ETag")).map(HubClient::normalizeEtag).orElse(null);
+        String etag = h.firstValue("X-Linked-Etag").or(() -> h.firstValue("ETag")).map(HubHeaders::normalizeEtag).orElse(null);
         long size;
         try {
             size = h.firstValue("X-Linked-Size").map(Long::parseLong)
@@ -189,15 +146,6 @@ public final class HubClient {
             throw new UserException("hub: HEAD " + url + ": X-Linked-Size is not a number");
         }
         return new Metadata(h.firstValue("X-Repo-Commit").orElse(null), etag, size);
-    }
-
-    /** An ETag as huggingface_hub names a blob by it: no weak marker, no quotes. */
-    static String normalizeEtag(String etag) {
-        String e = etag.strip();
-        if (e.startsWith("W/")) {
-            e = e.substring(2);
-        }
-        return e.replace("\"", "");
     }
 
     private String url(String repo, String revision, String file) {
@@ -255,7 +203,7 @@ public final class HubClient {
         long total;
         boolean append = code == 206;
         if (append) {
-            long[] range = contentRange(resp.headers().firstValue("Content-Range").orElse(""));
+            long[] range = HubHeaders.contentRange(resp.headers().firstValue("Content-Range").orElse(""));
             if (range == null || range[0] != from) {
                 resp.body().close();
                 return restart(repo, revision, file, part, size, retry, range == null
@@ -389,23 +337,6 @@ public final class HubClient {
         return fetchTo(repo, revision, file, part, size, false);
     }
 
-    private static final java.util.regex.Pattern CONTENT_RANGE =
-            java.util.regex.Pattern.compile("bytes ([0-9]{1,18})-([0-9]{1,18})/([0-9]{1,18}|\\*)");
-
-    /**
-     * A 206 answer's {@code Content-Range: bytes FIRST-LAST/TOTAL} as {first, total} (total −1 for
-     * "*"), or null when it is not of that form or does not add up (last before first, past the total).
-     */
-    static long[] contentRange(String header) {
-        var m = CONTENT_RANGE.matcher(header.strip());
-        if (!m.matches()) {
-            return null;
-        }
-        long first = Long.parseLong(m.group(1));
-        long last = Long.parseLong(m.group(2));
-        long total = m.group(3).equals("*") ? -1 : Long.parseLong(m.group(3));
-        return last < first || total >= 0 && last >= total ? null : new long[] {first, total};
-    }
 
     private static String describe(IOException e) {
         return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
