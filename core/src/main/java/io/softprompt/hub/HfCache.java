@@ -43,6 +43,8 @@ public final class HfCache {
     /** What a model folder needs (the weights are model.safetensors or a sharded index with its shards). */
     static final List<String> REQUIRED = List.of("config.json", "tokenizer.json");
     static final String WEIGHTS = "model.safetensors";
+    static final String TORCH = "pytorch_model.bin";
+    static final String TORCH_INDEX = "pytorch_model.bin.index.json";
     static final String INDEX = "model.safetensors.index.json";
     static final List<String> OPTIONAL = List.of("tokenizer_config.json", "special_tokens_map.json",
             "generation_config.json");
@@ -125,14 +127,16 @@ public final class HfCache {
                 return false;
             }
         }
-        if (Files.isRegularFile(dir.resolve(WEIGHTS))) {
-            return true;
+        for (String[] kind : new String[][] {{WEIGHTS, INDEX}, {TORCH, TORCH_INDEX}}) {
+            if (Files.isRegularFile(dir.resolve(kind[0]))) {
+                return true;
+            }
+            Path index = dir.resolve(kind[1]);
+            if (Files.isRegularFile(index)) {
+                return shards(index).stream().allMatch(s -> Files.isRegularFile(dir.resolve(s)));
+            }
         }
-        Path index = dir.resolve(INDEX);
-        if (!Files.isRegularFile(index)) {
-            return false;
-        }
-        return shards(index).stream().allMatch(s -> Files.isRegularFile(dir.resolve(s)));
+        return false;
     }
 
     /**
@@ -173,15 +177,7 @@ public final class HfCache {
             if (!complete(snap)) {
                 fetch(hub, repo, commit, "config.json", config, true);
                 fetch(hub, repo, commit, "tokenizer.json", null, true);
-                if (!fetch(hub, repo, commit, WEIGHTS, null, false)) {
-                    if (!fetch(hub, repo, commit, INDEX, null, false)) {
-                        throw new UserException("hub: " + repo + " has neither " + WEIGHTS + " nor " + INDEX
-                                + " (only safetensors checkpoints are supported)");
-                    }
-                    for (String shard : shards(snap.resolve(INDEX))) {
-                        fetch(hub, repo, commit, shard, null, true);
-                    }
-                }
+                fetchWeights(hub, repo, commit, snap);
                 for (String f : OPTIONAL) {
                     fetch(hub, repo, commit, f, null, false);
                 }
@@ -207,6 +203,23 @@ public final class HfCache {
             throw new UserException("hub: download of " + repo + " into " + root + " failed: " + e.getMessage()
                     + "; run the same command again to resume");
         }
+    }
+
+    /** The weights: safetensors (one file, else an index and its shards), else PyTorch's checkpoint likewise. */
+    private void fetchWeights(HubClient hub, String repo, String commit, Path snap) throws IOException {
+        for (String[] kind : new String[][] {{WEIGHTS, INDEX}, {TORCH, TORCH_INDEX}}) {
+            if (fetch(hub, repo, commit, kind[0], null, false)) {
+                return;
+            }
+            if (fetch(hub, repo, commit, kind[1], null, false)) {
+                for (String shard : shards(snap.resolve(kind[1]))) {
+                    fetch(hub, repo, commit, shard, null, true);
+                }
+                return;
+            }
+        }
+        throw new UserException("hub: " + repo + " has no weights (" + WEIGHTS + ", " + INDEX + ", " + TORCH + " or "
+                + TORCH_INDEX + ")");
     }
 
     /**

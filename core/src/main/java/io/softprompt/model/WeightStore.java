@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.softprompt.safetensors.SafetensorsFile;
+import io.softprompt.safetensors.TorchArchive;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import java.io.IOException;
@@ -18,7 +19,8 @@ import java.util.Set;
 
 /**
  * The tensors of a Hugging Face model folder: {@code model.safetensors}, or the shards listed in
- * {@code model.safetensors.index.json} ({"weight_map": {tensor: shard file}}). Tensors are loaded one
+ * {@code model.safetensors.index.json} ({"weight_map": {tensor: shard file}}); without safetensors,
+ * {@code pytorch_model.bin} or its sharded index, read by {@link TorchArchive} (never unpickled as code). Tensors are loaded one
  * at a time, checked against the shape the architecture expects, and converted to the store's dtype
  * (float32 by default; see {@link #as}): {@link #load} gives that dtype, {@link #loadFloat32} float32
  * whatever it is (embedding tables: the prompt lives among them, and the model's fingerprint and a
@@ -27,6 +29,9 @@ import java.util.Set;
 public final class WeightStore {
     public static final String SINGLE = "model.safetensors";
     public static final String INDEX = "model.safetensors.index.json";
+    /** PyTorch's checkpoint, read when a folder has no safetensors (held in memory while the model loads). */
+    public static final String TORCH = "pytorch_model.bin";
+    public static final String TORCH_INDEX = "pytorch_model.bin.index.json";
 
     private final Path folder;
     private final Map<String, SafetensorsFile> byTensor;
@@ -101,11 +106,40 @@ public final class WeightStore {
             for (String name : f.names()) {
                 byTensor.put(name, f);
             }
+        } else if (Files.isRegularFile(folder.resolve(TORCH_INDEX))) {
+            torchShards(folder, byTensor);
+        } else if (Files.isRegularFile(folder.resolve(TORCH))) {
+            SafetensorsFile f = TorchArchive.read(folder.resolve(TORCH)); // read as data, never unpickled as code
+            for (String name : f.names()) {
+                byTensor.put(name, f);
+            }
         } else {
-            throw new UserException(folder + ": no " + SINGLE + " or " + INDEX
-                    + " (only safetensors weights are supported; no pytorch_model.bin)");
+            throw new UserException(folder + ": no weights (" + SINGLE + ", " + INDEX + ", " + TORCH + " or " + TORCH_INDEX + ")");
         }
         return new WeightStore(folder, byTensor, DataType.FLOAT32);
+    }
+
+    /** The shards of a sharded PyTorch checkpoint, each read whole as it is needed by the index. */
+    private static void torchShards(Path folder, Map<String, SafetensorsFile> byTensor) {
+        Path index = folder.resolve(TORCH_INDEX);
+        JsonNode map = Json.readTree(index).get("weight_map");
+        if (map == null || !map.isObject()) {
+            throw new UserException(index + ": no 'weight_map' object");
+        }
+        Map<String, SafetensorsFile> shards = new HashMap<>();
+        for (var it = map.fields(); it.hasNext(); ) {
+            var e = it.next();
+            String shard = e.getValue().asText();
+            if (shard.contains("/") || shard.contains("\\") || shard.startsWith(".")) {
+                throw new UserException(index + ": shard name " + UserException.quote(shard) + " must be a plain file name");
+            }
+            SafetensorsFile f = shards.computeIfAbsent(shard, x -> TorchArchive.read(folder.resolve(x)));
+            if (!f.contains(e.getKey())) {
+                throw new UserException(index + ": tensor " + UserException.quote(e.getKey()) + " is listed in " + shard
+                        + " but that file does not hold it");
+            }
+            byTensor.put(e.getKey(), f);
+        }
     }
 
     public Set<String> names() {

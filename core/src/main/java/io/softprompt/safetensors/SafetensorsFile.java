@@ -78,6 +78,11 @@ public final class SafetensorsFile {
         this.snapshot = snapshot;
     }
 
+    /** Tensors whose bytes are already in memory (another format's, read by {@link TorchArchive}). */
+    static SafetensorsFile inMemory(Path path, Map<String, TensorInfo> tensors, ByteBuffer data) {
+        return new SafetensorsFile(path, 0, tensors, Map.of(), data.order(ByteOrder.LITTLE_ENDIAN));
+    }
+
     /** Parses and validates the header; a small file's data is read with it, a large one's lazily. */
     public static SafetensorsFile open(Path path) {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
