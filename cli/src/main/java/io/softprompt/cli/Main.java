@@ -49,7 +49,7 @@ public final class Main implements Callable<Integer> {
     private static final Map<String, Supplier<Object>> COMMANDS = commands();
 
     /** The commands that compute with the engine: main starts loading its native library at once. */
-    private static final Set<String> COMPUTE = Set.of("train", "eval", "infer", "serve", "sweep");
+    private static final Set<String> COMPUTE = Set.of("train", "eval", "infer", "serve", "sweep", "embed");
 
     private static Map<String, Supplier<Object>> commands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
@@ -59,6 +59,7 @@ public final class Main implements Callable<Integer> {
         m.put("inspect", InspectCommand::new);
         m.put("export", ExportCommand::new);
         m.put("import", ImportCommand::new);
+        m.put("embed", EmbedCommand::new);
         m.put("serve", ServeCommand::new);
         m.put("sweep", SweepCommand::new);
         m.put("report", ReportCommand::new);

@@ -9,6 +9,7 @@ import io.softprompt.hub.ModelLocator;
 import io.softprompt.infer.Member;
 import io.softprompt.infer.MultiTask;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.prompt.Embeds;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.scoring.Decoding;
@@ -270,6 +271,27 @@ public final class SoftPrompt implements AutoCloseable {
         Member m = member(null, prompt);
         return new Generator(model.lm(), model.tokenizer(), true)
                 .generate(m.request(text, decoding));
+    }
+
+    /**
+     * What the model computes on for {@code text} under an input prompt: the prompt's rows, then the
+     * input embeddings of the text framed by the prompt's task ([N + T, D] float32), for another engine
+     * to run (vLLM's prompt_embeds: {@link Embeds#vllm}). A deep prompt has no such rows: refused.
+     *
+     * @param prompt an input prompt
+     * @param text the input
+     * @return the rows
+     */
+    public Embeds embed(Prompt prompt, String text) {
+        prompt.requireInput("the prompt", "embed (an engine fed inputs_embeds, such as vLLM, has no place for a "
+                + "prefix in every layer)");
+        Member m = member(null, prompt);
+        long[] ids = m.encoder().encodeText(text);
+        try (ai.djl.ndarray.NDManager nd = ai.djl.ndarray.NDManager.newBaseManager(model.lm().device())) {
+            float[] rows = prompt.site().firstPass(nd, model.lm(), prompt.values(), prompt.tokens(), ids)
+                    .toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();          // [1, N + T, D]
+            return new Embeds(rows, prompt.tokens() + ids.length, model.lm().hiddenSize(), prompt.tokens(), ids);
+        }
     }
 
     /** Closes the model: its native memory is freed. */

@@ -1,0 +1,129 @@
+package io.softprompt.cli;
+
+import io.softprompt.api.SoftPrompt;
+import io.softprompt.data.Lines;
+import io.softprompt.hub.ModelLocator;
+import io.softprompt.model.LanguageModel;
+import io.softprompt.prompt.Embeds;
+import io.softprompt.prompt.Prompt;
+import io.softprompt.prompt.PromptFile;
+import io.softprompt.util.AtomicFiles;
+import io.softprompt.util.Json;
+import io.softprompt.util.Outputs;
+import io.softprompt.util.UserException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** softprompt embed: what the model computes on (prompt rows + input embeddings), for another engine. */
+@Command(name = "embed", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Write, per text, the prompt's rows followed by the model's input embeddings of the framed text "
+                + "([N + T, D] float32): exactly what the model computes on, for an engine fed embeddings.",
+            "--format vllm prints one JSON object a text whose prompt_embeds is base64 of a torch.save'd tensor, as vLLM's "
+                + "Completions API takes it (serve with --enable-prompt-embeds; decoder LMs only). npy and safetensors "
+                + "write one file a text into --output. Deep prompts have no such rows and are refused.",
+            "  softprompt embed --prompt sst2.sp --format vllm \"a gripping film\"",
+            "  softprompt embed --prompt sst2.sp --format npy --output embeds/ < texts.txt"},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:success", "1:internal error", "2:bad input: a flag, file or line (the message names it)"})
+public final class EmbedCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    CommonOptions common;
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Option(names = "--prompt", required = true, paramLabel = "FILE.sp", description = "An input prompt.")
+    Path prompt;
+
+    @Option(names = "--format", required = true, paramLabel = "vllm|npy|safetensors",
+            description = "vllm: JSON lines with base64 prompt_embeds; npy or safetensors: one file a text in --output.")
+    String format;
+
+    @Option(names = "--output", paramLabel = "DIR", description = "Where npy and safetensors files go (0.npy, 1.npy, ...).")
+    Path output;
+
+    @Option(names = "--force", description = "Replace --output when it holds only files softprompt wrote.")
+    boolean force;
+
+    @Parameters(paramLabel = "TEXT", arity = "0..*", description = "Inputs (default: the lines of standard input).")
+    List<String> texts = new ArrayList<>();
+
+    InputStream stdin = System.in;
+
+    @Override
+    public Integer call() throws Exception {
+        String f = format.toLowerCase(Locale.ROOT);
+        if (!List.of("vllm", "npy", "safetensors").contains(f)) {
+            throw new UserException("--format: unknown format " + UserException.quote(format) + " (vllm, npy or safetensors)");
+        }
+        if (f.equals("vllm") == (output != null)) {
+            throw new UserException(f.equals("vllm") ? "--output: --format vllm prints to standard output"
+                    : "--format " + f + " needs --output DIR");
+        }
+        Prompt sp = PromptFile.read(prompt);
+        sp.requireInput(prompt.toString(), "embed (an engine fed inputs_embeds, such as vLLM, has no place for a "
+                + "prefix in every layer)");
+        if (f.equals("npy") || f.equals("safetensors")) {
+            Outputs.checkFolder("--output", output, force, Outputs.Legacy.NONE);
+        }
+        List<String> inputs = new ArrayList<>(texts);
+        if (inputs.isEmpty()) {
+            Lines lines = Lines.of(stdin, "standard input");
+            for (String line; (line = lines.next()) != null; ) {
+                inputs.add(line);
+            }
+        }
+        if (inputs.isEmpty()) {
+            throw new UserException("no input: give TEXT arguments or lines on standard input");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        ModelLocator.Located where = modelOptions.locate(sp.meta(PromptFile.MODEL_NAME), err);
+        try (SoftPrompt model = SoftPrompt.of(modelOptions.load(where))) {
+            sp.checkFits(model.model(), prompt.toString(), false);
+            if (f.equals("vllm") && model.model().lm().kind() != LanguageModel.Kind.DECODER) {
+                throw new UserException("--format vllm: vLLM's prompt_embeds feeds decoder LMs; " + where.name() + " is "
+                        + model.model().lm().modelType() + " (npy or safetensors write the same rows)");
+            }
+            Map<String, AtomicFiles.Writer> files = new LinkedHashMap<>();
+            for (int k = 0; k < inputs.size(); k++) {
+                Embeds e = model.embed(sp, inputs.get(k));
+                switch (f) {
+                    case "vllm" -> {
+                        Map<String, Object> j = new LinkedHashMap<>();
+                        j.put("text", inputs.get(k));
+                        j.put("prompt_embeds", e.vllm());
+                        j.put("shape", List.of(e.rows(), e.dim()));
+                        j.put("prompt_rows", e.promptRows());
+                        out.println(Json.write(j));
+                    }
+                    case "npy" -> files.put(k + ".npy", e.npy());
+                    default -> files.put(k + ".safetensors", e.safetensors());
+                }
+            }
+            if (!files.isEmpty()) {
+                Outputs.folder("--output", output, force, Outputs.Legacy.NONE, files);
+                err.printf(Locale.ROOT, "wrote %d %s file(s) into %s (prompt rows then input embeddings, float32)%n",
+                        files.size(), f, output);
+            }
+        }
+        out.flush();
+        return 0;
+    }
+}
