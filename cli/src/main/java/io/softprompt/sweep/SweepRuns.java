@@ -70,7 +70,8 @@ final class SweepRuns {
                     if (n.hasNonNull("loss")) {
                         losses.add(new double[] {n.get("step").asDouble(), n.get("loss").asDouble()});
                     }
-                    if (n.has("dev") && n.get("dev").hasNonNull("accuracy")) {
+                    if (n.has("dev") && n.get("dev").hasNonNull("accuracy") && !(n.get("step").asInt() == 0 && !dev.isEmpty()
+                            && dev.get(0)[0] == 0)) { // step 0 is final.json's initial figure too
                         dev.add(new double[] {n.get("step").asDouble(), n.get("dev").get("accuracy").asDouble()});
                     }
                 }

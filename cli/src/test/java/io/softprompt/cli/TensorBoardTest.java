@@ -166,6 +166,9 @@ class TensorBoardTest {
         assertEquals(expected, got, "every logged figure, at its step, as TensorBoard's float32 holds it");
         assertTrue(got.keySet().containsAll(Arrays.asList("12 train/loss", "6 dev/accuracy", "12 train/rss_mb")),
                 got.keySet().toString());
+        // issue 35: the step-0 evaluation (the baseline) was printed but neither in metrics.jsonl nor in TensorBoard
+        assertTrue(got.containsKey("0 dev/accuracy") && got.containsKey("0 dev/macro_f1"), got.keySet().toString());
+        assertTrue(Files.readAllLines(run.resolve(RunDir.METRICS)).get(0).startsWith("{\"step\":0,"), "the first line is step 0");
         Path file;
         try (Stream<Path> s = Files.list(run.resolve("tb"))) {
             file = s.filter(p -> p.getFileName().toString().startsWith(EventFile.PREFIX)).findFirst().orElseThrow();

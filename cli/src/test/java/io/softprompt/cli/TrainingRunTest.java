@@ -131,7 +131,7 @@ class TrainingRunTest {
             for (String line : Files.readAllLines(run.resolve(RunDir.METRICS))) {
                 steps.add(Json.MAPPER.readTree(line).get("step").asInt());
             }
-            List<Integer> expected = new ArrayList<>(List.of(1));
+            List<Integer> expected = new ArrayList<>(List.of(0, 1)); // 0: the baseline evaluation
             for (int s = 5; s <= 40; s += 5) {
                 expected.add(s);
             }
@@ -214,8 +214,11 @@ class TrainingRunTest {
         Cli.Run r = Cli.run(train("log.sp", "--steps", "20"));
         assertEquals(0, r.code(), r.err());
         List<String> lines = Files.readAllLines(tmp.resolve("log.run/" + RunDir.METRICS));
-        assertEquals(5, lines.size(), "steps 1, 5, 10, 15, 20: " + lines);
-        for (String line : lines) {
+        assertEquals(6, lines.size(), "steps 0, 1, 5, 10, 15, 20: " + lines);
+        JsonNode baseline = Json.MAPPER.readTree(lines.get(0));
+        assertEquals(0, baseline.get("step").asInt(), "the step-0 evaluation is the first line (issue 35)");
+        assertTrue(baseline.get("dev").has("accuracy") && !baseline.has("loss"), lines.get(0));
+        for (String line : lines.subList(1, lines.size())) {
             JsonNode n = Json.MAPPER.readTree(line);
             for (String k : List.of("step", "loss", "lr", "grad_norm", "examples_per_sec", "rss_mb")) {
                 assertTrue(n.hasNonNull(k), k + " in " + line);

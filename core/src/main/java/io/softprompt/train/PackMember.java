@@ -107,8 +107,17 @@ final class PackMember implements AutoCloseable {
             best = trainable.values();
             state.initialDev = run.eval().evaluate(best).metrics();
             state.offer(state.initialDev);
-            run.listener().onEval(0, state.initialDev, false); // recorded in the checkpoint and final.json, not as a log step
+            run.listener().onEval(0, state.initialDev, false);
             run.listener().onBest(0, best, state.bestDev);
+            if (dir != null) { // the baseline, in metrics.jsonl and TensorBoard like every later evaluation
+                Map<String, Object> line = new LinkedHashMap<>();
+                line.put("step", 0);
+                line.put("elapsed_sec", (System.nanoTime() - started) / 1e9);
+                line.put("dev", state.initialDev.toMap());
+                line.put("best", true);
+                line.put("rss_mb", Rss.currentMb());
+                dir.log(line);
+            }
         }
     }
 
