@@ -168,12 +168,14 @@ public final class TrainCommand implements Callable<Integer> {
                 progress.finish();
                 Object acc = o.summary().get("best_dev_accuracy");
                 boolean keptInitial = acc != null && o.result().bestStep() == 0 && o.result().steps() > 0;
-                err.printf(Locale.ROOT, "wrote %s (best dev accuracy %s at step %d%s%s)%s%n", o.output(),
+                err.printf(Locale.ROOT, "wrote %s (best dev %s %s at step %d%s%s)%s%n", o.output(),
+                        job.task().textToText() ? "exact match" : "accuracy",
                         acc == null ? "n/a" : String.format(Locale.ROOT, "%.4f", (Double) acc), o.result().bestStep(),
                         o.result().stoppedEarly() ? ", stopped early at step " + o.result().steps() : "",
                         keptInitial ? "; no evaluation beat the initial prompt, so it is the one kept" : "",
                         where.demo() ? " -- " + ModelLocator.DEMO_CAVEAT : where.embedded() ? " -- " + EmbeddedModel.CAVEAT : "");
-                if (where.embedded() && config == null && o.result().steps() < TrainConfig.DEFAULT_STEPS) {
+                if (where.embedded() && config == null && o.result().steps() < TrainConfig.DEFAULT_STEPS
+                        && job.task().name().equals("sst2")) { // the recipe is SST-2's: no other task is told to use it
                     err.printf(Locale.ROOT, "note: %d steps are a smoke test; for real learning on %s train with --config "
                             + "configs/train-sentiment-lm-deep.json (1,500 steps: about 0.67 dev accuracy, "
                             + "docs/learning.md)%n", o.result().steps(), EmbeddedModel.NAME);

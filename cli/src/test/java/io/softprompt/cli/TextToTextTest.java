@@ -54,6 +54,8 @@ class TextToTextTest {
                     "--init", t5 ? "random" : "vocab", "--eval-every", t5 ? "100" : "40", "--depth", deep ? "deep" : "input",
                     "--json", "-o", sp.toString());
             assertEquals(0, t.code(), t.err());
+            assertTrue(t.err().contains("(best dev exact match ") && !t.err().contains("best dev accuracy"),
+                    "a text-to-text run names its metric (issue 35): " + t.err());
             JsonNode j = Json.MAPPER.readTree(t.out());
             if (t5) {
                 // the random tiny T5's greedy answer flips between evaluations, so check the loss instead:

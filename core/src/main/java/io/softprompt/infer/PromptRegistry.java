@@ -3,6 +3,7 @@ package io.softprompt.infer;
 import io.softprompt.data.Encoder;
 import io.softprompt.data.Task;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.scoring.Scorer;
@@ -232,9 +233,12 @@ public final class PromptRegistry {
         } catch (UserException e) {
             throw new Refused(Refusal.NO_TASK, e.getMessage());
         }
-        if (sp.hidden() != sp.site().width(model.lm())) {
-            throw new Refused("its hidden size " + sp.hidden() + " does not match the model's " + model.lm().hiddenSize(),
-                    f + ": hidden size " + sp.hidden() + ", model " + model.lm().hiddenSize());
+        int width = sp.site().width(model.lm());
+        if (sp.hidden() != width) { // a deep prompt's width is layers·2·key/value heads·head size, not the hidden size
+            String what = sp.site() == PromptSite.DEEP ? "deep prompt width" : "hidden size";
+            throw new Refused("its " + what + " " + sp.hidden() + " does not match the model's " + width,
+                    f + ": " + what + " " + sp.hidden() + ", model " + width
+                            + (sp.site() == PromptSite.DEEP ? " (layers·2·key/value heads·head size)" : ""));
         }
         String fp = sp.meta(PromptFile.MODEL_FINGERPRINT);
         if (fp != null && !fp.equals(model.fingerprint())) {

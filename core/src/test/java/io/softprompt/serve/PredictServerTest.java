@@ -9,6 +9,7 @@ import io.softprompt.TestPrompts;
 import io.softprompt.api.SoftPrompt;
 import io.softprompt.infer.MultiTask;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.util.Json;
@@ -251,16 +252,24 @@ class PredictServerTest {
         Map<String, String> meta = new HashMap<>(mood.metadata());
         meta.remove(PromptFile.HIDDEN_SIZE);
         PromptFile.write(misfit, new Prompt(new float[3 * 32], 3, 32, meta));
+        Path deepMisfit = prompts.resolve("deepmisfit.sp"); // another model's deep prompt: its width, not a hidden size
+        Map<String, String> deepMeta = new HashMap<>(mood.metadata());
+        deepMeta.put(PromptFile.DEPTH, "deep");
+        PromptFile.write(deepMisfit, new Prompt(new float[3 * 100], 3, 100, deepMeta));
         JsonNode tasks = null;
         for (int i = 0; i < 50; i++) {
             tasks = Json.MAPPER.readTree(get("/v1/tasks").body());
-            if (tasks.get("refused").has("misfit.sp") && tasks.toString().contains("\"extra\"")) {
+            if (tasks.get("refused").has("misfit.sp") && tasks.get("refused").has("deepmisfit.sp")
+                    && tasks.toString().contains("\"extra\"")) {
                 break;
             }
             Thread.sleep(100);
         }
         assertTrue(tasks.toString().contains("\"name\":\"extra\""), tasks.toString());
         assertTrue(tasks.get("refused").get("misfit.sp").asText().contains("hidden size 32"), tasks.toString());
+        assertTrue(tasks.get("refused").get("deepmisfit.sp").asText().contains("deep prompt width 100 does not match the model's "
+                + PromptSite.DEEP.width(model.lm())), "issue 35: the width, compared with the model's width: " + tasks);
+        Files.delete(deepMisfit);
         assertEquals(404, post("/v1/predict", "{\"task\": \"misfit\", \"text\": \"fine\"}").statusCode());
         assertEquals(200, post("/v1/predict", "{\"task\": \"extra\", \"text\": \"fine\"}").statusCode());
         Files.delete(extra);
