@@ -111,7 +111,31 @@ public final class InferCommand implements Callable<Integer> {
         if (how == null && promptOptions.prompts.size() > 1) {
             throw new UserException("several --prompt files need --ensemble vote|mean (or NAME=FILE with --input)");
         }
-        List<String> inputs = inputs();
+        List<String> all = inputs();
+        if (!common.json && all.stream().anyMatch(String::isBlank)) {
+            throw new UserException("TEXT argument " + (all.indexOf(all.stream().filter(String::isBlank).findFirst().get()) + 1)
+                    + " is blank");
+        }
+        if (all.stream().noneMatch(String::isBlank)) {
+            return answer(all, out, err, decoding, how);
+        }
+        // --json answers every line of standard input: a blank one gets an error line, as --input's rows do
+        java.io.StringWriter buf = new java.io.StringWriter();
+        answer(all.stream().filter(t -> !t.isBlank()).toList(), new PrintWriter(buf), err, decoding, how);
+        java.util.Iterator<String> answered = buf.toString().lines().iterator();
+        for (String text : all) {
+            out.println(text.isBlank() ? Json.write(Map.of("text", text, "error", "empty input")) : answered.next());
+        }
+        out.flush();
+        err.println("some lines of standard input were blank; their lines carry \"error\"");
+        return MixedTasks.EXIT_SOME_ROWS_FAILED;
+    }
+
+    /** Labels or generations for {@code inputs}, one line each. */
+    private int answer(List<String> inputs, PrintWriter out, PrintWriter err, Decoding decoding, Ensemble how) {
+        if (inputs.isEmpty()) {
+            return 0;
+        }
         try (PromptOptions.Session s = promptOptions.open(modelOptions, err, fit)) {
             Member m = s.first();
             if (how != null && (generate || m.task().textToText())) {
@@ -154,18 +178,18 @@ public final class InferCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** TEXT arguments, else the non-blank lines of standard input. */
+    /** TEXT arguments, else the lines of standard input (blank ones only with --json, which answers each line). */
     private List<String> inputs() throws IOException {
         List<String> inputs = new ArrayList<>(texts);
         if (inputs.isEmpty()) {
             Lines r = Lines.of(stdin, "standard input"); // not closed: standard input is not ours; lines bounded
             for (String line; (line = r.next()) != null; ) {
-                if (!line.isBlank()) {
+                if (!line.isBlank() || common.json) { // --json keeps one output line per input line
                     inputs.add(line);
                 }
             }
         }
-        if (inputs.isEmpty()) {
+        if (inputs.stream().allMatch(String::isBlank)) {
             throw new UserException("no input: give TEXT arguments or lines on standard input");
         }
         return inputs;

@@ -58,12 +58,13 @@ final class MixedTasks {
                 if (task == null || !task.isTextual()) {
                     throw new UserException(file + " line " + n + ": missing \"task\" (one of " + members.keySet() + ")");
                 }
-                if (text == null || !text.isTextual() || text.asText().isBlank()) {
-                    throw new UserException(file + " line " + n + ": missing or empty \"text\"");
-                }
                 Integer m = members.get(task.asText());
                 JsonNode id = j.get("id");
                 Object idValue = id == null ? n : id.isNumber() ? id.numberValue() : id.asText();
+                if (text == null || !text.isTextual() || text.asText().isBlank()) { // fails alone, as an unknown task does
+                    rows.add(new Row(idValue, -1, "", n, task.asText(), "missing or empty \"text\""));
+                    continue;
+                }
                 if (m == null) {
                     // a row of a task no prompt was given for fails alone, as serve (404) and Spark (its error column) do
                     rows.add(new Row(idValue, -1, text.asText(), n, task.asText(), "unknown task "

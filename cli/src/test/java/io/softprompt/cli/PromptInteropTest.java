@@ -436,9 +436,15 @@ class PromptInteropTest {
         assertTrue(Json.MAPPER.readTree(answered[1]).has("label"), answered[1]);
         assertTrue(Json.MAPPER.readTree(answered[1]).get("word").isTextual(), "one answer schema, the word too: " + answered[1]);
         assertTrue(mixed.err().contains("1 of 2 rows"), mixed.err());
+        // issue 35: an empty text aborted the whole file; it fails alone, as an unknown task does
+        Files.writeString(rows, "{\"task\": \"a\", \"text\": \"\"}\n{\"task\": \"a\", \"text\": \"a fine film\"}\n");
+        Cli.Run empty = Cli.run("infer", "--model", model, "--prompt", "a=" + sp, "--input", rows.toString());
+        assertEquals(4, empty.code(), empty.err());
+        String[] emptyLines = empty.out().strip().split("\n");
+        assertTrue(emptyLines.length == 2 && emptyLines[0].contains("missing or empty \\\"text\\\"") && emptyLines[1].contains("\"label\""),
+                empty.out());
         String[][] bad = {
             {"{\"task\": \"a\", \"text\": \"ok\"}\n{\"task\": \"a\"", "line 2: not valid JSON"},
-            {"{\"task\": \"a\", \"text\": \"\"}", "line 1: missing or empty \"text\""},
             {"{\"text\": \"hi\"}", "line 1: missing \"task\""},
         };
         for (String[] b : bad) {
