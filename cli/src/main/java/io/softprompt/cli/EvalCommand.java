@@ -171,16 +171,23 @@ public final class EvalCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "macro-F1    %.4f%n", m.macroF1());
         out.printf(Locale.ROOT, "speed       %.1f examples/s%n", r.examplesPerSec());
         out.println("confusion   (rows: gold, columns: predicted)");
-        List<String> labels = task.labels();
-        StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "%14s", ""));
+        // each class as its label and verbalizer word ("0 (terrible)"): label ids alone say little
+        List<String> labels = new java.util.ArrayList<>();
+        for (int i = 0; i < task.labels().size(); i++) {
+            String word = task.words().get(i).strip();
+            labels.add(word.isEmpty() || word.equals(task.labels().get(i)) ? task.labels().get(i)
+                    : task.labels().get(i) + " (" + word + ")");
+        }
+        int width = Math.max(10, labels.stream().mapToInt(String::length).max().orElse(0) + 2);
+        StringBuilder head = new StringBuilder(" ".repeat(width + 4));
         for (String l : labels) {
-            head.append(String.format(Locale.ROOT, "%10s", l));
+            head.append(String.format(Locale.ROOT, "%" + width + "s", l));
         }
         out.println(head);
         for (int i = 0; i < labels.size(); i++) {
-            StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%14s", labels.get(i)));
+            StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%" + (width + 4) + "s", labels.get(i)));
             for (long c : m.confusion()[i]) {
-                row.append(String.format(Locale.ROOT, "%10d", c));
+                row.append(String.format(Locale.ROOT, "%" + width + "d", c));
             }
             out.println(row);
         }

@@ -1,0 +1,64 @@
+package io.softprompt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.softprompt.Fixtures;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Issue 35's newcomer bugs, each as a new user met it. */
+class NewcomerTest {
+    @TempDir
+    static Path tmp;
+    static Path task;
+    static Path input;
+    static String gpt2;
+
+    @BeforeAll
+    static void trained() {
+        try {
+            task = Fixtures.moodTask(tmp, 3);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        gpt2 = Fixtures.of("gpt2").toString();
+        input = tmp.resolve("input.sp");
+        Cli.Run r = Cli.run("train", "--task", task.toString(), "--model", gpt2, "--tokens", "3", "--steps", "1",
+                "--batch-size", "2", "--depth", "input", "-o", input.toString());
+        assertEquals(0, r.code(), r.err());
+    }
+
+    static String refused(String... args) {
+        return SafeEdgesTest.refused(args);
+    }
+
+    /** Issue 35: infer --json dropped blank lines of standard input, so its output had fewer lines than its input. */
+    @Test
+    void jsonAnswersEveryLineOfStandardInput() throws Exception {
+        java.io.InputStream old = System.in;
+        System.setIn(new java.io.ByteArrayInputStream("a fine film\n\n   \ndull\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        Cli.Run r;
+        try {
+            r = Cli.run("infer", "--prompt", input.toString(), "--model", gpt2, "--json");
+        } finally {
+            System.setIn(old);
+        }
+        assertEquals(4, r.code(), r.err());
+        String[] lines = r.out().strip().split("\n");
+        assertEquals(4, lines.length, "one line per input line: " + r.out());
+        assertTrue(lines[0].contains("\"label\"") && lines[3].contains("\"label\""), r.out());
+        assertTrue(lines[1].contains("\"error\":\"empty input\"") && lines[2].contains("\"error\""), r.out());
+        assertTrue(refused("infer", "--prompt", input.toString(), "--model", gpt2, "fine", " ").contains("TEXT argument 2 is blank"));
+    }
+
+    /** The confusion matrix showed label ids alone ("neg", "0"); each class is its label and word now. */
+    @Test
+    void theConfusionMatrixNamesEachClassByItsWord() {
+        Cli.Run r = Cli.run("eval", "--prompt", input.toString(), "--model", gpt2, "--data", tmp.resolve("mood.tsv").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("neg (bad)") && r.out().contains("pos (good)"), r.out());
+    }
+}
