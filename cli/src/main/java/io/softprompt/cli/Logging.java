@@ -53,6 +53,8 @@ public final class Logging extends ContextAwareBase implements Configurator {
         root.setLevel(Level.toLevel(level, Level.WARN));
         context.getLogger("ai.djl").setLevel(Level.toLevel(level, Level.ERROR));
         context.getLogger("io.softprompt.serve").setLevel(Level.toLevel(level, Level.INFO));
+        // which prompts a server serves, stops serving and refuses, as its folder changes
+        context.getLogger("io.softprompt.infer.PromptRegistry").setLevel(Level.toLevel(level, Level.INFO));
         return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
     }
 }

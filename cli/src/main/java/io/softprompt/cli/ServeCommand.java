@@ -92,8 +92,12 @@ public final class ServeCommand implements Callable<Integer> {
         }
         CountDownLatch stop = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
+            err.printf("shutting down: no new requests; %s%n", server.summary()); // the log says when and what was done
+            err.flush();
             server.close();
             model.close();
+            err.println("stopped");
+            err.flush();
             stop.countDown();
         }, "softprompt-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);

@@ -260,6 +260,7 @@ public final class PredictServer implements AutoCloseable {
             m.put("file", e.file().getFileName().toString());
             m.put("task", e.task().name());
             m.put("tokens", e.prompt().tokens());
+            m.put("depth", e.prompt().site().depth()); // input, or deep (a key/value prefix in every layer)
             if (e.task().textToText()) {
                 m.put("generates", true);
             } else {
@@ -356,6 +357,12 @@ public final class PredictServer implements AutoCloseable {
             return new Reply(200, results.get(0));
         }
         return new Reply(200, Map.of("results", results));
+    }
+
+    /** What the server has done so far, in one line (for the shutdown log). */
+    public String summary() {
+        return metrics.requests.get() + " request(s), " + metrics.items.get() + " item(s), " + metrics.clientErrors.get()
+                + " refused, " + metrics.serverErrors.get() + " failed";
     }
 
     @Override

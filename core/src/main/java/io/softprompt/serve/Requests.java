@@ -34,7 +34,8 @@ final class Requests {
 
     /**
      * A predict request's body as items, or the {@code BadRequest} (status and one line) that answers
-     * it: {"task", "text", "id"?} or {"items": [...]}, tasks among {@code served}, limits as set.
+     * it: {"task", "text", "id"?} or {"items": [...]}, tasks among {@code served} ("task" may be left out
+     * when one prompt is served), limits as set.
      * Nothing of the body is echoed but a task name, cut to a sane length. Items of the tasks in
      * {@code textToText} generate, with the fields of {@link #GENERATION} (max_new_tokens at most
      * {@code maxNewTokens}, its default); other items may not set them.
@@ -77,6 +78,9 @@ final class Requests {
             }
             JsonNode task = it.get("task");
             JsonNode text = it.get("text");
+            if (task == null && served.size() == 1) { // one prompt served: "task" may be left out
+                task = com.fasterxml.jackson.databind.node.TextNode.valueOf(served.iterator().next());
+            }
             if (task == null || !task.isTextual()) {
                 throw new PredictServer.BadRequest(400, where + "missing \"task\" (served: " + served + ")");
             }

@@ -48,6 +48,16 @@ class RequestPropertiesTest {
     }
 
     @Example
+    void oneServedPromptNeedsNoTaskField() {
+        // issue 35: serve needed "task" even when it served one prompt
+        byte[] body = "{\"text\": \"fine\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals("mood", Requests.read(body, java.util.Set.of("mood"), java.util.Set.of(), 4, 100, 8).items().get(0).task());
+        PredictServer.BadRequest two = org.junit.jupiter.api.Assertions.assertThrows(PredictServer.BadRequest.class,
+                () -> Requests.read(body, new java.util.TreeSet<>(java.util.Set.of("a", "b")), java.util.Set.of(), 4, 100, 8));
+        org.junit.jupiter.api.Assertions.assertTrue(two.getMessage().contains("missing \"task\""), two.getMessage());
+    }
+
+    @Example
     void theSeedsAreValid() {
         List<Requests.Item> items = Requests.parse(("{\"items\": [{\"task\": \"sst2\", \"text\": \"fine\"}, "
                 + "{\"task\": \"qa\", \"text\": \"why?\", \"id\": \"x\"}]}").getBytes(StandardCharsets.UTF_8), SERVED, MAX_ITEMS, MAX_TEXT);

@@ -126,6 +126,7 @@ class ServeGenerationTest {
         JsonNode tasks = Json.MAPPER.readTree(CLIENT.send(HttpRequest.newBuilder(
                 URI.create("http://127.0.0.1:" + server.port() + "/v1/tasks")).GET().build(), HttpResponse.BodyHandlers.ofString()).body());
         assertTrue(tasks.toString().contains("\"generates\":true"), tasks.toString());
+        assertTrue(tasks.toString().contains("\"depth\":\"input\""), "/v1/tasks says each prompt's depth: " + tasks);
     }
 
     @Test
