@@ -70,7 +70,7 @@ class PromptInteropTest {
                 .readTree(front);
         assertEquals(Fixtures.of("gpt2").getFileName().toString(), y.get("base_model").asText(), "a local model by its name");
         assertEquals("peft", y.get("library_name").asText());
-        assertEquals("text-generation", y.get("pipeline_tag").asText());
+        assertEquals("text-classification", y.get("pipeline_tag").asText(), "a classifying prompt (issue 35)");
         List<String> tags = new ArrayList<>();
         y.get("tags").forEach(t -> tags.add(t.asText()));
         assertTrue(tags.containsAll(List.of("peft", "prompt-tuning", "softprompt")), tags.toString());
@@ -117,8 +117,12 @@ class PromptInteropTest {
             assertEquals(0, i.code(), i.err());
             assertArrayEquals(tensorBytes(e.getValue()), tensorBytes(back), e.getKey() + ": .sp -> PEFT -> .sp");
             assertEquals("mood", PromptFile.read(back).meta(PromptFile.TASK), "the task travels in softprompt.json");
-            Cli.Run ev = Cli.run("eval", "--prompt", back.toString(), "--model", Fixtures.of(e.getKey()).toString(), "--json");
-            Cli.Run ev0 = Cli.run("eval", "--prompt", e.getValue().toString(), "--model", Fixtures.of(e.getKey()).toString(), "--json");
+            // the adapter carries no local paths (issue 35), so the imported prompt is given its data
+            String data = tmp.resolve("mood.tsv").toString();
+            Cli.Run ev = Cli.run("eval", "--prompt", back.toString(), "--model", Fixtures.of(e.getKey()).toString(), "--json",
+                    "--data", data);
+            Cli.Run ev0 = Cli.run("eval", "--prompt", e.getValue().toString(), "--model", Fixtures.of(e.getKey()).toString(), "--json",
+                    "--data", data);
             assertEquals(Json.MAPPER.readTree(ev0.out()).get("accuracy"), Json.MAPPER.readTree(ev.out()).get("accuracy"));
         }
     }

@@ -28,10 +28,15 @@ final class ModelCard {
         };
         String hidden = sp.site() == PromptSite.DEEP ? sp.meta(PromptFile.HIDDEN_SIZE) : Integer.toString(sp.hidden());
         String task = sp.meta(PromptFile.TASK) == null ? "a task" : sp.meta(PromptFile.TASK);
-        String pipeline = switch (modelKind) {
+        boolean classifies = !"text-to-text".equals(sp.meta(PromptFile.TASK_TYPE));
+        String pipeline = classifies ? "text-classification" : switch (modelKind) {
             case "SEQ2SEQ" -> "text2text-generation";
-            case "MASKED" -> "fill-mask";
             default -> "text-generation";
+        };
+        String autoClass = switch (modelKind) {
+            case "SEQ2SEQ" -> "AutoModelForSeq2SeqLM";
+            case "MASKED" -> "AutoModelForMaskedLM";
+            default -> "AutoModelForCausalLM";
         };
         StringBuilder md = new StringBuilder("---\n");
         md.append("base_model: ").append(quoted(base)).append('\n');
@@ -89,11 +94,16 @@ final class ModelCard {
             md.append('\n');
         }
         md.append("## Use\n\nWith PEFT (Python), on the same base model:\n\n```python\n")
+                .append("import torch\n")
                 .append("from peft import PeftModel\n")
-                .append("from transformers import AutoModelForCausalLM\n\n")
-                .append("base = AutoModelForCausalLM.from_pretrained(").append(quoted(base)).append(")\n")
-                .append("model = PeftModel.from_pretrained(base, \"path/to/this/folder\")\n```\n\n")
-                .append("(Use the model class of its kind: AutoModelForSeq2SeqLM for T5, AutoModel for BERT.)\n\n")
+                .append("from transformers import AutoTokenizer, ").append(autoClass).append("\n\n")
+                .append("tok = AutoTokenizer.from_pretrained(").append(quoted(base)).append(")\n")
+                .append("base = ").append(autoClass).append(".from_pretrained(").append(quoted(base)).append(")\n")
+                .append("model = PeftModel.from_pretrained(base, \"path/to/this/folder\").eval()\n");
+        if (classifies) {
+            md.append(PythonSnippet.classify(sp, modelKind));
+        }
+        md.append("```\n\n")
                 .append("With softprompt (the JVM):\n\n```sh\n")
                 .append("softprompt import path/to/this/folder --model ").append(shellQuoted(base)).append(" -o prompt.sp\n")
                 .append("softprompt infer --prompt prompt.sp \"some text\"\n```\n");
@@ -105,12 +115,43 @@ final class ModelCard {
         if (value == null || value.isBlank()) {
             return "an unnamed model";
         }
-        if (HUB_ID.matcher(value).matches()) {
-            return value;
+        if (HUB_ID.matcher(value).matches() || !looksLikePath(value)) {
+            return value.replaceAll("\\p{Cntrl}", " ");
         }
         String last = value.replaceAll("[/\\\\]+$", "");
         last = last.substring(Math.max(last.lastIndexOf('/'), last.lastIndexOf('\\')) + 1); // POSIX and Windows alike
         return last.isEmpty() ? "an unnamed model" : last.replaceAll("\\p{Cntrl}", " ");
+    }
+
+    /**
+     * The .sp metadata as an adapter folder carries it (softprompt.json): nothing machine-local. A local
+     * model path and the training configuration's paths become their last names; run-local keys
+     * (pad_to) are dropped.
+     */
+    static Map<String, String> portable(Map<String, String> meta) {
+        Map<String, String> out = new java.util.LinkedHashMap<>(meta);
+        String model = out.get(PromptFile.MODEL_NAME);
+        if (model != null) {
+            out.put(PromptFile.MODEL_NAME, plainName(model));
+        }
+        JsonNode cfg = tree(out.get(PromptFile.TRAIN_CONFIG));
+        if (cfg instanceof com.fasterxml.jackson.databind.node.ObjectNode o) {
+            o.remove("pad_to");
+            for (Iterator<Map.Entry<String, JsonNode>> it = o.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if (e.getValue().isTextual()) {
+                    e.setValue(com.fasterxml.jackson.databind.node.TextNode.valueOf(plainName(e.getValue().asText())));
+                }
+            }
+            out.put(PromptFile.TRAIN_CONFIG, Json.write(o));
+        }
+        return out;
+    }
+
+    /** A local path, POSIX or Windows, absolute or climbing out of its folder (a template or a word is not one). */
+    private static boolean looksLikePath(String v) {
+        return v.startsWith("/") || v.startsWith("./") || v.startsWith("../") || v.startsWith("~") || v.contains("\\")
+                || v.matches("^[A-Za-z]:.*") || v.contains("/../");
     }
 
     /** A hub id as huggingface_hub takes one ({org/}name, optionally @revision): shown as it is. */

@@ -100,7 +100,7 @@ public final class PeftAdapter {
         Map<String, SafetensorsWriter.Tensor> t = new LinkedHashMap<>();
         t.put(PromptFile.TENSOR, SafetensorsWriter.Tensor.f32(sp.values(), sp.tokens(), sp.hidden()));
         files.put(WEIGHTS, out -> SafetensorsWriter.write(out, t, Map.of("format", "pt")));
-        files.put(OURS, out -> out.write((Json.pretty(sp.metadata()) + "\n").getBytes(StandardCharsets.UTF_8)));
+        files.put(OURS, out -> out.write((Json.pretty(ModelCard.portable(sp.metadata())) + "\n").getBytes(StandardCharsets.UTF_8)));
         String card = ModelCard.of(sp, modelKind, (String) cfg.get("peft_type"));
         files.put(CARD, out -> out.write(card.getBytes(StandardCharsets.UTF_8)));
         // a manifest lists these four: an older export (the first three) is recognised by their names alone

@@ -46,4 +46,36 @@ class ModelCardTest {
         assertTrue(card.contains("--model 'gpt2;touch pwned #'"), card);
         assertFalse(card.contains("\u0000"), card);
     }
+
+    /**
+     * Issue 35: the card's Python always used AutoModelForCausalLM (failing for T5, wrong for BERT), no
+     * card showed the classification in Python, pipeline_tag was text-generation for a classifying
+     * prompt, and softprompt.json carried absolute local paths and the hidden pad_to.
+     */
+    @Test
+    void eachKindGetsItsModelClassAndAClassifierInPython() {
+        java.util.Map<String, String> meta = new java.util.LinkedHashMap<>(java.util.Map.of(PromptFile.MODEL_NAME, "org/m",
+                PromptFile.TEMPLATE, "{sentence} It was", PromptFile.TEXT_COLUMN, "sentence",
+                PromptFile.VERBALIZER, "{\"0\":\" bad\",\"1\":\" good\"}", PromptFile.TASK, "sst2"));
+        Prompt sp = new Prompt(new float[8], 2, 4, meta);
+        for (String[] k : new String[][] {{"DECODER", "AutoModelForCausalLM", "logits[0, -1]"},
+            {"SEQ2SEQ", "AutoModelForSeq2SeqLM", "decoder_input_ids=start"}, {"MASKED", "AutoModelForMaskedLM", "tok.mask_token_id"}}) {
+            String card = ModelCard.of(sp, k[0], "PROMPT_TUNING");
+            assertTrue(card.contains("pipeline_tag: text-classification"), card);
+            assertTrue(card.contains(k[1] + ".from_pretrained(\"org/m\")") && card.contains(k[2]), k[0] + "\n" + card);
+            assertTrue(card.contains("template.replace(\"{sentence}\", text.strip())") && card.contains("def classify(text)"), card);
+        }
+        meta.put(PromptFile.TASK_TYPE, "text-to-text");
+        String gen = ModelCard.of(new Prompt(new float[8], 2, 4, meta), "SEQ2SEQ", "PROMPT_TUNING");
+        assertTrue(gen.contains("pipeline_tag: text2text-generation") && !gen.contains("def classify"), gen);
+    }
+
+    @Test
+    void theAdaptersCopyOfTheMetadataHoldsNothingMachineLocal() {
+        java.util.Map<String, String> meta = java.util.Map.of(PromptFile.MODEL_NAME, "/home/alice/models/tiny-gpt2",
+                PromptFile.TRAIN_CONFIG, "{\"train\":\"/home/alice/data/t.tsv\",\"pad_to\":64,\"init_text\":\"review :\",\"lr\":0.03}");
+        java.util.Map<String, String> p = ModelCard.portable(meta);
+        assertEquals("tiny-gpt2", p.get(PromptFile.MODEL_NAME));
+        assertEquals("{\"train\":\"t.tsv\",\"init_text\":\"review :\",\"lr\":0.03}", p.get(PromptFile.TRAIN_CONFIG));
+    }
 }
