@@ -1,10 +1,8 @@
 package io.softprompt.cli;
 
-import io.softprompt.data.DataFormat;
 import io.softprompt.data.DataSource;
 import io.softprompt.data.Encoder;
 import io.softprompt.data.Task;
-import io.softprompt.data.TsvReader;
 import io.softprompt.eval.Evaluator;
 import io.softprompt.eval.Metrics;
 import io.softprompt.hub.ModelLocator;
@@ -54,9 +52,8 @@ public final class EvalCommand implements Callable<Integer> {
                     + "dev sample).")
     Path data;
 
-    @Option(names = "--format", paramLabel = "auto|tsv|csv|jsonl", defaultValue = "auto",
-            description = "How --data is read (default: by extension: .csv, .jsonl, else TSV).")
-    String format;
+    @Mixin
+    DataOptions dataOptions;
 
     @Mixin
     ScoringOptions scoring;
@@ -80,7 +77,7 @@ public final class EvalCommand implements Callable<Integer> {
         try (PromptOptions.Session s = promptOptions.open(modelOptions, err, fit)) {
             Member first = s.first();
             DataSource src = PromptOptions.devData(first, data);
-            List<Encoder.Encoded> rows = first.encoder().encodeAll(TsvReader.read(src, first.task(), true, DataFormat.parse(format)));
+            List<Encoder.Encoded> rows = first.encoder().encodeAll(dataOptions.read(src, first.task()));
             Evaluator.Result r;
             List<Map<String, Object>> members = null;
             if (how != null) {

@@ -1,9 +1,7 @@
 package io.softprompt.cli;
 
-import io.softprompt.data.DataFormat;
 import io.softprompt.data.DataSource;
 import io.softprompt.data.Encoder;
-import io.softprompt.data.TsvReader;
 import io.softprompt.eval.Evaluator;
 import io.softprompt.infer.Member;
 import io.softprompt.model.LanguageModel;
@@ -64,9 +62,8 @@ public final class InspectCommand implements Callable<Integer> {
             + "file the prompt was trained with, else the task's dev sample).")
     Path data;
 
-    @Option(names = "--format", paramLabel = "auto|tsv|csv|jsonl", defaultValue = "auto",
-            description = "How --data is read (default: by extension: .csv, .jsonl, else TSV).")
-    String format;
+    @Mixin
+    DataOptions dataOptions;
 
     @Option(names = "--batch-size", paramLabel = "B", description = "With --project: rows per forward pass (default: 32).")
     Integer batchSize;
@@ -81,7 +78,7 @@ public final class InspectCommand implements Callable<Integer> {
     private Map<String, Object> projection(PromptOptions.Session s, Inspection.Result r) {
         Member m = s.first();
         DataSource src = PromptOptions.devData(m, data);
-        List<Encoder.Encoded> rows = m.encoder().encodeAll(TsvReader.read(src, m.task(), true, DataFormat.parse(format)));
+        List<Encoder.Encoded> rows = m.encoder().encodeAll(dataOptions.read(src, m.task()));
         float[] projected = Inspection.projection(s.model().lm(), r);
         int b = batchSize == null ? 32 : batchSize;
         double[] acc = new double[2];

@@ -61,4 +61,25 @@ class NewcomerTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("neg (bad)") && r.out().contains("pos (good)"), r.out());
     }
+
+    /** A text,label CSV was refused for SST-2 (it wants "sentence"): --text-column/--label-column name the data's columns. */
+    @Test
+    void aDataFilesOwnColumnsAreNamedByFlags() throws Exception {
+        java.nio.file.Path csv = java.nio.file.Files.writeString(tmp.resolve("mine.csv"),
+                "review,stars\n\"a fine, witty film\",1\na dull plot,0\ngreat acting,1\nboring,0\n");
+        java.nio.file.Path sp = tmp.resolve("cols.sp");
+        String refusedLine = refused("train", "--task", "sst2", "--model", gpt2, "--train", csv.toString(), "--steps", "1",
+                "-o", sp.toString());
+        assertTrue(refusedLine.contains("no column 'sentence'"), refusedLine);
+        Cli.Run r = Cli.run("train", "--task", "sst2", "--model", gpt2, "--train", csv.toString(), "--dev", csv.toString(),
+                "--text-column", "review", "--label-column", "stars", "--steps", "2", "--tokens", "2", "--depth", "input",
+                "-o", sp.toString());
+        assertEquals(0, r.code(), r.err());
+        Cli.Run e = Cli.run("eval", "--prompt", sp.toString(), "--model", gpt2, "--data", csv.toString(), "--json");
+        assertEquals(0, e.code(), "the prompt records the columns it was trained with: " + e.err());
+        Cli.Run other = Cli.run("eval", "--prompt", sp.toString(), "--model", gpt2, "--data", tmp.resolve("mood.tsv").toString(),
+                "--text-column", "text", "--label-column", "y");
+        assertEquals(2, other.code(), "mood's labels are not SST-2's: " + other.err());
+        assertTrue(other.err().contains("label 'pos' is not in the verbalizer"), other.err());
+    }
 }

@@ -60,6 +60,25 @@ public record Task(
         this(name, template, textColumn, labelColumn, verbalizer, train, dev, description, baseDir, null, null);
     }
 
+    /**
+     * This task reading other columns: {@code text} (its template's placeholder renamed with it) and
+     * {@code label} (a text-to-text task's target column); null keeps the task's own.
+     *
+     * @param text the text column, or null
+     * @param label the label (or target) column, or null
+     * @return the task with those columns
+     */
+    public Task withColumns(String text, String label) {
+        if (text == null && label == null) {
+            return this;
+        }
+        String t = text == null ? textColumn : text;
+        String tpl = template == null ? null : template.replace("{" + textColumn + "}", "{" + t + "}");
+        boolean t2t = textToText();
+        return new Task(name, tpl, t, !t2t && label != null ? label : labelColumn, verbalizer, train, dev, description, baseDir,
+                type, t2t && label != null ? label : targetColumn).validated("task " + name + " with its columns");
+    }
+
     /** Whether the task maps input text to target text (metric: exact match) rather than to a label. */
     public boolean textToText() {
         return TEXT_TO_TEXT.equals(type);

@@ -65,7 +65,7 @@ public final class TrainJob implements AutoCloseable {
      */
     public static TrainJob prepare(TrainConfig given, Path runDir, boolean force) {
         TrainConfig cfg = check(given);
-        Task t = Task.resolve(cfg.task());
+        Task t = task(cfg);
         DataSource trainSrc = trainSource(cfg, t);
         DataSource devSrc = devSource(cfg, t);
         List<Example> trainRows = TsvReader.read(trainSrc, t, true, DataFormat.parse(cfg.format()));
@@ -86,7 +86,7 @@ public final class TrainJob implements AutoCloseable {
      */
     public static TrainConfig check(TrainConfig given) {
         given.validate();
-        Task t = Task.resolve(given.task());
+        Task t = task(given);
         TrainConfig cfg = given.normalized(t.name());
         DataSource trainSrc = trainSource(cfg, t);
         DataSource devSrc = devSource(cfg, t);
@@ -113,6 +113,11 @@ public final class TrainJob implements AutoCloseable {
         return cfg;
     }
 
+    /** The run's task: {@code task} as resolved, reading {@code text_column}/{@code label_column} when given. */
+    static Task task(TrainConfig cfg) {
+        return Task.resolve(cfg.task()).withColumns(cfg.textColumn(), cfg.labelColumn());
+    }
+
     private static DataSource trainSource(TrainConfig cfg, Task t) {
         return cfg.train() != null ? DataSource.file(Path.of(cfg.train())) : t.defaultData(true);
     }
@@ -135,7 +140,7 @@ public final class TrainJob implements AutoCloseable {
             }
             Checkpoint from = run.loadCheckpoint();
             TrainConfig cfg = from.config();
-            Task t = Task.resolve(cfg.task());
+            Task t = task(cfg);
             DataSource trainSrc = trainSource(cfg, t);
             DataSource devSrc = devSource(cfg, t);
             List<Example> trainRows = TsvReader.read(trainSrc, t, true, DataFormat.parse(cfg.format()));
