@@ -168,9 +168,12 @@ public final class TrainCommand implements Callable<Integer> {
                 progress.finish();
                 Object acc = o.summary().get("best_dev_accuracy");
                 boolean keptInitial = acc != null && o.result().bestStep() == 0 && o.result().steps() > 0;
-                err.printf(Locale.ROOT, "wrote %s (best dev %s %s at step %d%s%s)%s%n", o.output(),
+                Object all = o.summary().get("best_dev_accuracy_all_rows");
+                err.printf(Locale.ROOT, "wrote %s (best dev %s %s at step %d%s%s%s)%s%n", o.output(),
                         job.task().textToText() ? "exact match" : "accuracy",
                         acc == null ? "n/a" : String.format(Locale.ROOT, "%.4f", (Double) acc), o.result().bestStep(),
+                        all == null ? "" : String.format(Locale.ROOT, " on %d sampled rows; %.4f on all %d dev rows",
+                                cfg.evalSamples(), (Double) all, o.summary().get("dev_rows")),
                         o.result().stoppedEarly() ? ", stopped early at step " + o.result().steps() : "",
                         keptInitial ? "; no evaluation beat the initial prompt, so it is the one kept" : "",
                         where.demo() ? " -- " + ModelLocator.DEMO_CAVEAT : where.embedded() ? " -- " + EmbeddedModel.CAVEAT : "");

@@ -82,4 +82,25 @@ class NewcomerTest {
         assertEquals(2, other.code(), "mood's labels are not SST-2's: " + other.err());
         assertTrue(other.err().contains("label 'pos' is not in the verbalizer"), other.err());
     }
+
+    /** Every evaluation scored every dev row; --eval-samples scores a seeded sample, then the best prompt on all rows. */
+    @Test
+    void evaluationsCanScoreASampleOfTheDevSet() throws Exception {
+        java.nio.file.Path sp = tmp.resolve("sampled.sp");
+        Cli.Run r = Cli.run("train", "--task", task.toString(), "--model", gpt2, "--tokens", "2", "--steps", "4", "--eval-every", "2",
+                "--batch-size", "2", "--eval-samples", "2", "--json", "-o", sp.toString());
+        assertEquals(0, r.code(), r.err());
+        com.fasterxml.jackson.databind.JsonNode j = io.softprompt.util.Json.MAPPER.readTree(r.out());
+        assertEquals(6, j.get("dev_rows").asInt(), r.out());
+        assertTrue(r.err().contains("on 2 sampled rows;") && r.err().contains("on all 6 dev rows"), r.err());
+        for (String line : java.nio.file.Files.readAllLines(tmp.resolve("sampled.run/metrics.jsonl"))) {
+            com.fasterxml.jackson.databind.JsonNode n = io.softprompt.util.Json.MAPPER.readTree(line);
+            if (n.has("dev")) {
+                assertEquals(2, n.get("dev").get("examples").asInt(), "every evaluation on the same 2 rows: " + line);
+            }
+        }
+        Cli.Run e = Cli.run("eval", "--prompt", sp.toString(), "--model", gpt2, "--data", tmp.resolve("mood.tsv").toString(), "--json");
+        assertEquals(j.get("best_dev_accuracy_all_rows").asDouble(),
+                io.softprompt.util.Json.MAPPER.readTree(e.out()).get("accuracy").asDouble(), 0.0, "eval agrees on all rows");
+    }
 }

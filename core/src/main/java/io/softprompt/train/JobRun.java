@@ -32,6 +32,8 @@ final class JobRun implements AutoCloseable {
     final LoadedModel model;
     final String modelName;
     final long started = System.nanoTime();
+    /** The whole dev set's evaluation when training evaluated a sample of it (eval_samples), else null. */
+    Trainer.Evaluation fullEval;
 
     JobRun(TrainJob job, TrainConfig cfg, Trainer.Run run, Scorer scorer, Map<String, String> meta, LoadedModel model,
             String name) {
@@ -51,6 +53,13 @@ final class JobRun implements AutoCloseable {
         Map<String, Object> j = RunRecords.summary(cfg, modelName, DemoModel.isDemo(model.folder()), r,
                 (System.nanoTime() - started) / 1e9);
         j.put("dev_majority_accuracy", RunRecords.majority(job.devRows));
+        if (fullEval != null && r.bestPrompt() != null) { // evaluations saw a sample: the best prompt on every dev row
+            Metrics all = fullEval.evaluate(r.bestPrompt()).metrics();
+            j.put("eval_samples", cfg.evalSamples());
+            j.put("best_dev_accuracy_all_rows", all.accuracy());
+            j.put("best_dev_macro_f1_all_rows", Double.isFinite(all.macroF1()) ? all.macroF1() : null);
+            j.put("dev_rows", all.examples());
+        }
         j.put("output", out.toString());
         j.put("run_dir", job.run.dir().toString());
         job.run.writeFinal(j);
@@ -99,9 +108,9 @@ final class JobRun implements AutoCloseable {
         meta.put(PromptFile.TRAIN_CONFIG, Json.write(c));
         PromptFile.markSite(meta, site, model);
         Scorer scorer = new Scorer(model.lm(), true, c.padTo());
-        Trainer.Evaluation eval = job.task.textToText()
-                ? p -> Evaluator.exactMatch(model.lm(), model.tokenizer(), p, c.tokens(), site, dev)
-                : p -> Evaluator.classify(scorer, new Scorer.Slot(p, c.tokens(), enc.labels(), site), dev, c.evalBatchSize());
+        List<Encoder.Encoded> evalRows = sample(dev, c.evalSamples(), c.seed());
+        Trainer.Evaluation eval = evaluation(job, c, model, scorer, enc, site, evalRows);
+        Trainer.Evaluation full = evalRows.size() < dev.size() ? evaluation(job, c, model, scorer, enc, site, dev) : null;
         Trainer.Listener writesBest = new ForwardingListener(listener) {
             @Override
             public void onBest(int step, float[] prompt, Metrics m) {
@@ -109,9 +118,33 @@ final class JobRun implements AutoCloseable {
                 listener.onBest(step, prompt, m);
             }
         };
-        Trainer.Run r = new Trainer.Run(TrainPlan.of(c), enc, train, eval, dev.size(), initValues, writesBest,
+        Trainer.Run r = new Trainer.Run(TrainPlan.of(c), enc, train, eval, evalRows.size(), initValues, writesBest,
                 new Trainer.Context(anchor, job.run, job.from, model.fingerprint()).distributed(job.distributor));
-        return new JobRun(job, c, r, scorer, meta, model, modelName);
+        JobRun j = new JobRun(job, c, r, scorer, meta, model, modelName);
+        j.fullEval = full;
+        return j;
+    }
+
+    private static Trainer.Evaluation evaluation(TrainJob job, TrainConfig c, LoadedModel model, Scorer scorer, Encoder enc,
+            PromptSite site, List<Encoder.Encoded> rows) {
+        return job.task.textToText()
+                ? p -> Evaluator.exactMatch(model.lm(), model.tokenizer(), p, c.tokens(), site, rows)
+                : p -> Evaluator.classify(scorer, new Scorer.Slot(p, c.tokens(), enc.labels(), site), rows, c.evalBatchSize());
+    }
+
+    /**
+     * {@code n} dev rows drawn once with the seed, in their file order (all of them when n is null or
+     * not smaller): the same rows at every evaluation, and on resume.
+     */
+    static List<Encoder.Encoded> sample(List<Encoder.Encoded> dev, Integer n, long seed) {
+        if (n == null || n >= dev.size()) {
+            return dev;
+        }
+        List<Integer> order = new java.util.ArrayList<>(java.util.stream.IntStream.range(0, dev.size()).boxed().toList());
+        java.util.Collections.shuffle(order, new java.util.Random(seed));
+        List<Integer> kept = new java.util.ArrayList<>(order.subList(0, n));
+        java.util.Collections.sort(kept);
+        return kept.stream().map(dev::get).toList();
     }
 
 

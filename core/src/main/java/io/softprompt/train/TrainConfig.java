@@ -107,6 +107,9 @@ public record TrainConfig(
                 + "cut (default: " + DEFAULT_MAX_LENGTH + ", or what the model's positions leave after the prompt).") Integer maxLength,
         @JsonProperty("eval_every") @Key(value = "50", label = "STEPS", help = "Default: ${DEFAULT-VALUE}.") int evalEvery,
         @JsonProperty("eval_batch_size") @Key(value = "32", label = "B", help = "Default: ${DEFAULT-VALUE}.") int evalBatchSize,
+        @JsonProperty("eval_samples") @Key(label = "N", help = "Evaluate during training on N dev rows drawn once with the "
+                + "seed (the same rows every time); the best prompt is then scored on the whole dev set (default: all rows).")
+        Integer evalSamples,
         @JsonProperty("patience") @Key(label = "EVALS",
                 help = "Stop when this many evaluations in a row bring no better dev accuracy (default: off).")
         Integer patience,
@@ -302,6 +305,7 @@ public record TrainConfig(
         check(batchSize >= 1, "{{batch_size}} must be at least 1 (got " + batchSize + ")");
         check(gradAccum >= 1, "{{grad_accum}} must be at least 1 (got " + gradAccum + ")");
         check(evalBatchSize >= 1, "{{eval_batch_size}} must be at least 1 (got " + evalBatchSize + ")");
+        check(evalSamples == null || evalSamples >= 1, "{{eval_samples}} must be at least 1 (got " + evalSamples + ")");
         check(lr == null || (lr > 0 && Double.isFinite(lr)), "{{lr}} must be a positive number (got " + lr + ")");
         check(weightDecay >= 0 && Double.isFinite(weightDecay), "{{weight_decay}} must be a non-negative number (got "
                 + weightDecay + ")");
