@@ -41,7 +41,7 @@ final class KeyFlags {
             names.add(Flags.flag(Keys.key(c)));
             Class<?> t = c.getType();
             OptionSpec.Builder b = OptionSpec.builder(names.toArray(String[]::new)).type(t).description(Flags.render(k.help()))
-                    .hidden(k.hidden());
+                    .hidden(k.hidden()).userObject(Keys.key(c)); // the key, whichever name (an alias) was given
             if (t == boolean.class) {
                 b.arity("0");
             } else if (t == List.class) { // a repeatable option: each occurrence one string
@@ -90,6 +90,9 @@ final class KeyFlags {
 
     /** --batch-size → batch_size. */
     static String key(OptionSpec o) {
+        if (o.userObject() instanceof String key) {
+            return key;
+        }
         return o.longestName().replaceFirst("^--?", "").replace('-', '_');
     }
 

@@ -81,6 +81,10 @@ class TrainKeysTest {
         assertTrue(given.get("group_by_length").asBoolean());
         assertEquals("x.sp", given.get("output").asText());
         assertEquals(3, given.size(), given.toString());
+        // issue 35: Hugging Face's flag names reach their keys
+        JsonNode hf = TrainFlags.given(cl.parseArgs("train", "--learning-rate", "0.2", "--max-steps", "4",
+                "--per-device-train-batch-size", "2").subcommand());
+        assertEquals("{\"lr\":0.2,\"steps\":4,\"batch_size\":2}", hf.toString());
     }
 
     /** docs/CONFIG.md's table of keys, as the declarations give it. */

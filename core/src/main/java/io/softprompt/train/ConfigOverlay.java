@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.softprompt.prompt.PromptInit;
 import io.softprompt.util.Json;
+import io.softprompt.util.Keys;
 import io.softprompt.util.UserException;
 import java.lang.reflect.RecordComponent;
 import java.util.Iterator;
@@ -22,6 +23,9 @@ import java.util.TreeSet;
  */
 final class ConfigOverlay {
     private ConfigOverlay() {}
+
+    /** Hugging Face's and PEFT's names for training keys, from the keys' declared flag aliases. */
+    static final Map<String, String> ALIASES = Keys.jsonAliases(TrainConfig.class);
 
     /**
      * Config values as the user writes them: no coercion between strings and numbers, no fractions
@@ -45,11 +49,19 @@ final class ConfigOverlay {
             if (e.getKey().equals(TrainConfig.DESCRIPTION)) {
                 continue; // what the file is for, in words
             }
-            if (!known.contains(e.getKey())) {
-                throw new UserException(source + ": unknown key " + UserException.quote(e.getKey()) + " (known: "
-                        + String.join(", ", new TreeSet<>(known)) + ")");
+            String key = ALIASES.getOrDefault(e.getKey(), e.getKey()); // learning_rate, max_steps, ... as PEFT users write them
+            if (!known.contains(key)) {
+                Set<String> names = new TreeSet<>(known);
+                names.addAll(ALIASES.keySet());
+                String near = Keys.closest(e.getKey(), names);
+                throw new UserException(source + ": unknown key " + UserException.quote(e.getKey()) + (near != null
+                        ? "; did you mean '" + ALIASES.getOrDefault(near, near) + "'?" : " (known: " + String.join(", ", new TreeSet<>(known)) + ")"));
             }
-            merged.set(e.getKey(), e.getValue());
+            if (!key.equals(e.getKey()) && json.has(key)) {
+                throw new UserException(source + ": both '" + key + "' and its alias '" + e.getKey() + "' are set");
+            }
+            merged.set(key, e.getValue());
+            e = Map.entry(key, e.getValue());
             try {
                 VALUES.treeToValue(merged, TrainConfig.class);
             } catch (JsonProcessingException | IllegalArgumentException ex) {

@@ -47,7 +47,7 @@ public record TrainConfig(
                 help = "The data's label column (a text-to-text task's target column), instead of the task's.") String labelColumn,
         @JsonProperty("output") @Key(label = "FILE.sp", aliases = "-o",
                 help = "Where the prompt goes (default: <task>.sp); the run folder sits beside it.") String output,
-        @JsonProperty("tokens") @Key(value = "20", label = "N",
+        @JsonProperty("tokens") @Key(aliases = "--num-virtual-tokens", value = "20", label = "N",
                 help = "Prompt length N (default: ${DEFAULT-VALUE}; Lester et al.: gains flatten beyond ~20).") int tokens,
         @JsonProperty("depth") @Key(value = "auto", label = "auto|input|deep",
                 help = "input: N vectors in front of the embedded input (Lester et al.); deep: N key and value rows in "
@@ -78,12 +78,12 @@ public record TrainConfig(
         @JsonProperty("objective") @Key(value = "verbalizer", label = "KIND",
                 help = "verbalizer (CE over label tokens) | lm (full-vocabulary CE) (default: ${DEFAULT-VALUE}). "
                         + "Text-to-text tasks always train on the target's tokens.") String objective,
-        @JsonProperty("steps") @Key(label = "N",
+        @JsonProperty("steps") @Key(aliases = "--max-steps", label = "N",
                 help = "Optimizer steps (default: " + DEFAULT_STEPS + " unless {{epochs}}; 0 writes the initialised prompt untrained).")
         Integer steps,
-        @JsonProperty("epochs") @Key(label = "E", help = "Passes over the training data (instead of {{steps}}).") Integer epochs,
-        @JsonProperty("batch_size") @Key(value = "8", label = "B", help = "Default: ${DEFAULT-VALUE}.") int batchSize,
-        @JsonProperty("grad_accum") @Key(value = "1", label = "M", help = "Micro-batches of {{batch_size}} rows per optimizer "
+        @JsonProperty("epochs") @Key(aliases = "--num-train-epochs", label = "E", help = "Passes over the training data (instead of {{steps}}).") Integer epochs,
+        @JsonProperty("batch_size") @Key(aliases = "--per-device-train-batch-size", value = "8", label = "B", help = "Default: ${DEFAULT-VALUE}.") int batchSize,
+        @JsonProperty("grad_accum") @Key(aliases = "--gradient-accumulation-steps", value = "1", label = "M", help = "Micro-batches of {{batch_size}} rows per optimizer "
                 + "step: a step sees B x M rows, in M passes (default: ${DEFAULT-VALUE}).") int gradAccum,
         @JsonProperty("group_by_length") @Key(value = "false", help = "Length-grouped sampling (as the HF Trainer's "
                 + "option): batches of similar lengths, less padding; each epoch's order still a pure function of the seed.")
@@ -91,31 +91,31 @@ public record TrainConfig(
         @JsonProperty("optimizer") @Key(value = "adamw", label = "NAME", help = "adamw | adafactor (Lester et al.: "
                 + "Adafactor, lr 0.3, decay rate 0.8, factored, update clipping 1.0) (default: ${DEFAULT-VALUE}).")
         String optimizer,
-        @JsonProperty("lr") @Key(label = "LR", help = "Peak learning rate (default: " + ADAMW_LR + " for adamw, " + ADAFACTOR_LR
+        @JsonProperty("lr") @Key(aliases = "--learning-rate", label = "LR", help = "Peak learning rate (default: " + ADAMW_LR + " for adamw, " + ADAFACTOR_LR
                 + " for adafactor).")
         Double lr,
-        @JsonProperty("schedule") @Key(value = "constant", label = "KIND",
+        @JsonProperty("schedule") @Key(aliases = "--lr-scheduler-type", value = "constant", label = "KIND",
                 help = "constant | linear | cosine, each after {{warmup}} (default: ${DEFAULT-VALUE}).") String schedule,
-        @JsonProperty("warmup") @Key(label = "STEPS", help = "Linear warmup steps (default: " + WARMUP_PERCENT
+        @JsonProperty("warmup") @Key(aliases = "--warmup-steps", label = "STEPS", help = "Linear warmup steps (default: " + WARMUP_PERCENT
                 + "%% of steps).") Integer warmup,
         @JsonProperty("weight_decay") @Key(value = "1e-5", label = "W", help = "Default: ${DEFAULT-VALUE}.") double weightDecay,
-        @JsonProperty("clip_norm") @Key(label = "MAX", help = "Clip the gradient's global L2 norm to MAX (default: off).")
+        @JsonProperty("clip_norm") @Key(aliases = "--max-grad-norm", label = "MAX", help = "Clip the gradient's global L2 norm to MAX (default: off).")
         Double clipNorm,
         @JsonProperty("seed") @Key(value = "42", label = "S", help = "Seeds init and data order (default: ${DEFAULT-VALUE}).")
         long seed,
         @JsonProperty("max_length") @Key(label = "T", help = "Longest input in tokens, template included; longer text is "
                 + "cut (default: " + DEFAULT_MAX_LENGTH + ", or what the model's positions leave after the prompt).") Integer maxLength,
-        @JsonProperty("eval_every") @Key(value = "50", label = "STEPS", help = "Default: ${DEFAULT-VALUE}.") int evalEvery,
-        @JsonProperty("eval_batch_size") @Key(value = "32", label = "B", help = "Default: ${DEFAULT-VALUE}.") int evalBatchSize,
+        @JsonProperty("eval_every") @Key(aliases = "--eval-steps", value = "50", label = "STEPS", help = "Default: ${DEFAULT-VALUE}.") int evalEvery,
+        @JsonProperty("eval_batch_size") @Key(aliases = "--per-device-eval-batch-size", value = "32", label = "B", help = "Default: ${DEFAULT-VALUE}.") int evalBatchSize,
         @JsonProperty("eval_samples") @Key(label = "N", help = "Evaluate during training on N dev rows drawn once with the "
                 + "seed (the same rows every time); the best prompt is then scored on the whole dev set (default: all rows).")
         Integer evalSamples,
         @JsonProperty("patience") @Key(label = "EVALS",
                 help = "Stop when this many evaluations in a row bring no better dev accuracy (default: off).")
         Integer patience,
-        @JsonProperty("checkpoint_every") @Key(value = "50", label = "STEPS", help = "Save a checkpoint this often, and at "
+        @JsonProperty("checkpoint_every") @Key(aliases = "--save-steps", value = "50", label = "STEPS", help = "Save a checkpoint this often, and at "
                 + "the end (default: ${DEFAULT-VALUE}; 0: only at the end).") int checkpointEvery,
-        @JsonProperty("log_every") @Key(value = "10", label = "STEPS",
+        @JsonProperty("log_every") @Key(aliases = "--logging-steps", value = "10", label = "STEPS",
                 help = "Append a line to metrics.jsonl this often (default: ${DEFAULT-VALUE}).") int logEvery,
         @JsonProperty("report_to") @Key(value = "jsonl", label = "WHERE", help = "Where the logged figures go besides "
                 + "metrics.jsonl (always written): tensorboard adds TensorBoard event files (default: ${DEFAULT-VALUE}; "

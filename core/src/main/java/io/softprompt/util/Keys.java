@@ -92,4 +92,63 @@ public final class Keys {
         }
         return text;
     }
+
+    /**
+     * The other names a record's keys answer to in JSON: each flag alias of the form {@code --x-y} as
+     * {@code x_y} (Hugging Face's and PEFT's spellings: {@code learning_rate} for {@code lr}).
+     *
+     * @param record a settings record
+     * @return alias → key
+     */
+    public static java.util.Map<String, String> jsonAliases(Class<? extends Record> record) {
+        java.util.Map<String, String> out = new java.util.TreeMap<>();
+        for (java.lang.reflect.RecordComponent c : declarations(record)) {
+            for (String a : c.getAnnotation(Key.class).aliases()) {
+                if (a.startsWith("--")) {
+                    out.put(a.substring(2).replace('-', '_'), key(c));
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The known name closest to {@code name}, when one is close enough to be a typo or another tool's
+     * spelling (at most a third of its letters edited, or one contains the other), else null.
+     *
+     * @param name the unknown name
+     * @param known the names it could have meant
+     * @return the suggestion, or null
+     */
+    public static String closest(String name, java.util.Collection<String> known) {
+        String best = null;
+        int bestD = Integer.MAX_VALUE;
+        String n = name.toLowerCase(java.util.Locale.ROOT).replace('-', '_');
+        for (String k : known) {
+            int d = n.contains(k) || k.contains(n) ? Math.abs(n.length() - k.length()) / 2 : distance(n, k);
+            if (d < bestD) {
+                bestD = d;
+                best = k;
+            }
+        }
+        return best != null && bestD <= Math.max(1, n.length() / 3) ? best : null;
+    }
+
+    private static int distance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                cur[j] = Math.min(Math.min(cur[j - 1], prev[j]) + 1, prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
 }
