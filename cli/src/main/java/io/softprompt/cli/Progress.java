@@ -48,6 +48,18 @@ class Progress implements Trainer.Listener {
         return new Progress(err, tty, tty ? Terminal.width() : Terminal.DEFAULT_WIDTH);
     }
 
+    private int firstStep = -1;
+    private long firstAt;
+
+    /** Seconds left after {@code step} of {@code total} at {@code now} (ns): NaN until a second step shows the pace. */
+    double eta(int step, int total, long now) {
+        if (firstStep < 0) {
+            firstStep = step;
+            firstAt = now;
+        }
+        return step == firstStep ? Double.NaN : (now - firstAt) / 1e9 / (step - firstStep) * (total - step);
+    }
+
     /** The mean of the last {@link #LOSS_WINDOW} steps' losses, this one included. */
     double windowMean(double loss) {
         losses[seen++ % LOSS_WINDOW] = loss;
@@ -63,8 +75,9 @@ class Progress implements Trainer.Listener {
     public void onStep(Trainer.Step s) {
         int step = s.step();
         int total = Math.max(1, s.total());
-        double elapsed = (clock.getAsLong() - start) / 1e9;
-        double eta = elapsed / step * (total - step);
+        // measured from the end of the first step this run made: the step-0 evaluation and the first step's
+        // warm-up (JIT, allocator) once made the first ETA hours for a run of minutes
+        double eta = eta(step, total, clock.getAsLong());
         double loss = windowMean(s.loss());
         String stats = String.format(Locale.ROOT, "step %d/%d  loss %.4f (mean of %d)  lr %.2e  dev acc %s  %.1f ex/s  ETA %s",
                 step, total, loss, Math.min(seen, LOSS_WINDOW), s.lr(), dev, s.examplesPerSec(), Durations.clock(eta));

@@ -252,7 +252,7 @@ class TerminalOutputTest {
     void aNamedCommandIsBuiltAloneAndHelpStillListsEveryCommand() {
         assertEquals(List.of("infer"), List.copyOf(Main.commandLine("infer", "--prompt", "p.sp", "x").getSubcommands().keySet()));
         assertTrue(Main.commandLine("--version").getSubcommands().isEmpty());
-        List<String> all = List.of("train", "eval", "infer", "inspect", "export", "import", "serve", "sweep", "report",
+        List<String> all = List.of("train", "eval", "infer", "inspect", "export", "import", "embed", "serve", "sweep", "report",
                 "completion", "help");
         assertEquals(all, List.copyOf(Main.commandLine("--help").getSubcommands().keySet()));
         assertEquals(all, List.copyOf(Main.commandLine("help", "train").getSubcommands().keySet()));
@@ -264,5 +264,18 @@ class TerminalOutputTest {
         Cli.Run version = Cli.run("--version");
         assertEquals(0, version.code(), version.err());
         assertTrue(version.out().startsWith("softprompt "), version.out());
+    }
+
+    /**
+     * Issue 35: the first ETA was hours for a run of minutes: it divided the time since the start (the
+     * step-0 evaluation, the first step's warm-up) by one step. It is measured from the first step on.
+     */
+    @Test
+    void theEtaIgnoresTheStartsSlowFirstStep() {
+        Progress p = new Progress(new PrintWriter(new StringWriter(), true), false, 200, () -> 0L);
+        // the baseline evaluation and a slow first step took 100 s; then 1 s a step
+        assertTrue(Double.isNaN(p.eta(1, 200, 100_000_000_000L)), "no estimate from one step");
+        assertEquals(198.0, p.eta(2, 200, 101_000_000_000L), 1e-9, "198 steps at 1 s (it said 5 h 30 min)");
+        assertEquals("3:18", io.softprompt.util.Durations.clock(p.eta(2, 200, 101_000_000_000L)));
     }
 }
