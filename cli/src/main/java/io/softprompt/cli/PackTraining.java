@@ -69,11 +69,11 @@ final class PackTraining {
                     PrintWriter log = open(job.runDir().dir().resolve("train.log"));
                     logs.add(log);
                     String line = String.format(Locale.ROOT, "%s a %d-token prompt for task %s on %s (%s) in a pack of %d%s: "
-                            + "%d train, %d dev examples, %s lr %s (%s); run folder %s",
+                            + "%d train, %d dev examples, %s; run folder %s",
                             job.resumedFrom() != null ? "resuming at step " + job.resumedFrom().state().step() + ":" : "training",
                             c.tokens(), job.task().name(), where.name(), TrainCommand.placement(sp.model()), jobs.size(),
                             cmd.tokenBudget > 0 ? " (at most " + cmd.tokenBudget + " tokens a pass)" : "",
-                            job.trainExamples(), job.devExamples(), c.optimizer(), c.learningRate(), c.schedule(),
+                            job.trainExamples(), job.devExamples(), TrainCommand.schedule(c, job, sp.model()),
                             job.runDir().dir());
                     log.println(line);
                     log.flush();

@@ -51,6 +51,11 @@ class Progress implements Trainer.Listener {
     private int firstStep = -1;
     private long firstAt;
 
+    /** A learning rate as every line shows it: three significant digits (0.0300, 3.00e-05). */
+    static String lr(double lr) {
+        return String.format(Locale.ROOT, "%.3g", lr);
+    }
+
     /** Seconds left after {@code step} of {@code total} at {@code now} (ns): NaN until a second step shows the pace. */
     double eta(int step, int total, long now) {
         if (firstStep < 0) {
@@ -79,8 +84,8 @@ class Progress implements Trainer.Listener {
         // warm-up (JIT, allocator) once made the first ETA hours for a run of minutes
         double eta = eta(step, total, clock.getAsLong());
         double loss = windowMean(s.loss());
-        String stats = String.format(Locale.ROOT, "step %d/%d  loss %.4f (mean of %d)  lr %.2e  dev acc %s  %.1f ex/s  ETA %s",
-                step, total, loss, Math.min(seen, LOSS_WINDOW), s.lr(), dev, s.examplesPerSec(), Durations.clock(eta));
+        String stats = String.format(Locale.ROOT, "step %d/%d  loss %.4f (mean of %d)  lr %s  dev acc %s  %.1f ex/s  ETA %s",
+                step, total, loss, Math.min(seen, LOSS_WINDOW), lr(s.lr()), dev, s.examplesPerSec(), Durations.clock(eta));
         if (terminal) {
             redraw(barLine(step, total, List.of(stats,
                     String.format(Locale.ROOT, "%d/%d loss %.4f dev %s %.1f ex/s ETA %s", step, total, loss, dev,

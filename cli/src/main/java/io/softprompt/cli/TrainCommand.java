@@ -156,10 +156,9 @@ public final class TrainCommand implements Callable<Integer> {
                     err.printf(Locale.ROOT, "resuming %s at step %d%n", job.runDir().dir(), job.resumedFrom().state().step());
                 }
                 err.printf(Locale.ROOT, "training a %d-token %s for task %s on %s (%s, d=%d, %s): %d train, %d dev "
-                        + "examples, %s lr %s (%s); run folder %s%n", cfg.tokens(), kind(cfg), job.task().name(), where.name(),
-                        sp.model().lm().modelType(), sp.model().lm().hiddenSize(), placement(sp.model()), job.trainExamples(),
-                        job.devExamples(),
-                        cfg.optimizer(), cfg.learningRate(), cfg.schedule(), job.runDir().dir());
+                        + "examples, %s; run folder %s%n", cfg.tokens(), kind(cfg), job.task().name(),
+                        where.name(), sp.model().lm().modelType(), sp.model().lm().hiddenSize(), placement(sp.model()),
+                        job.trainExamples(), job.devExamples(), schedule(cfg, job, sp.model()), job.runDir().dir());
                 Progress progress = Progress.forTerminal(err);
                 if (distributor != null) {
                     job.distribute(distributor.apply(sp.model()));
@@ -198,6 +197,13 @@ public final class TrainCommand implements Callable<Integer> {
             return k + " (prefix projection)";
         }
         return cfg.reparam() == null || cfg.reparam().equals("none") ? k : k + " (" + cfg.reparam() + " reparameterisation)";
+    }
+
+    /** Steps, optimizer, peak rate and schedule as the run will use them: "20 steps, adamw lr 0.0300 (2 warm-up steps, then constant)". */
+    static String schedule(TrainConfig cfg, TrainJob job, io.softprompt.loader.LoadedModel model) {
+        TrainConfig plan = cfg.resolved(job.trainExamples(), model.lm().maxPositions()); // steps and warmup settled
+        return String.format(Locale.ROOT, "%d steps, %s lr %s (%s)", plan.steps(), cfg.optimizer(), Progress.lr(cfg.learningRate()),
+                plan.warmup() > 0 ? plan.warmup() + " warm-up steps, then " + plan.schedule() : plan.schedule());
     }
 
     /** "cpu, float32": where the model lives and its weights' precision. */

@@ -103,4 +103,14 @@ class NewcomerTest {
         assertEquals(j.get("best_dev_accuracy_all_rows").asDouble(),
                 io.softprompt.util.Json.MAPPER.readTree(e.out()).get("accuracy").asDouble(), 0.0, "eval agrees on all rows");
     }
+
+    /** The banner said "(constant)" while a 10% warm-up applied, and rates were written two ways (0.03, 3.00e-02). */
+    @Test
+    void theBannerSaysTheScheduleThatRunsAndRatesOneWay() {
+        Cli.Run r = Cli.run("train", "--task", task.toString(), "--model", gpt2, "--tokens", "2", "--steps", "20",
+                "--batch-size", "2", "--depth", "input", "-o", tmp.resolve("banner.sp").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("20 steps, adamw lr 0.0300 (2 warm-up steps, then constant)"), r.err());
+        assertTrue(!r.err().contains("e-02"), "one format for rates: " + r.err());
+    }
 }
