@@ -36,8 +36,7 @@ import picocli.CommandLine.Spec;
                 + "write one file a text into --output. Deep prompts have no such rows and are refused.",
             "  softprompt embed --prompt sst2.sp --format vllm \"a gripping film\"",
             "  softprompt embed --prompt sst2.sp --format npy --output embeds/ < texts.txt"},
-        exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:success", "1:internal error", "2:bad input: a flag, file or line (the message names it)"})
+        exitCodeListHeading = ExitCodes.HEADING, exitCodeList = {ExitCodes.OK, ExitCodes.BUG, ExitCodes.BAD_INPUT})
 public final class EmbedCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -26,7 +26,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** softprompt eval: accuracy, macro-F1 and confusion matrix of a prompt (or an ensemble) on labelled data. */
-@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(exitCodeListHeading = ExitCodes.HEADING, exitCodeList = {ExitCodes.OK, ExitCodes.BUG, ExitCodes.BAD_INPUT},
+        name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Evaluate a trained prompt on labelled data (TSV or JSON lines).",
             "Data: TSV with a header naming the task's columns, or JSON lines (.jsonl). Classification tasks report accuracy, macro-F1 and the confusion matrix; "
                 + "text-to-text tasks the exact match of greedy generations.",

@@ -23,7 +23,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** softprompt export: a .sp prompt as a PEFT adapter folder or a NumPy .npy array. */
-@Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(exitCodeListHeading = ExitCodes.HEADING, exitCodeList = {ExitCodes.OK, ExitCodes.BUG, ExitCodes.BAD_INPUT},
+        name = "export", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Write a prompt as a PEFT adapter folder or a NumPy .npy array.",
             "A PEFT adapter folder (PeftModel.from_pretrained loads it on the same base model): PROMPT_TUNING, "
                 + "P_TUNING for a prompt trained with --reparam mlp, PREFIX_TUNING for a deep prompt, each folded and in "

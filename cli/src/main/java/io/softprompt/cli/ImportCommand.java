@@ -27,7 +27,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** softprompt import: a PEFT adapter folder or a .npy array as a .sp prompt for a model. */
-@Command(name = "import", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(exitCodeListHeading = ExitCodes.HEADING, exitCodeList = {ExitCodes.OK, ExitCodes.BUG, ExitCodes.BAD_INPUT},
+        name = "import", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Turn a PEFT adapter folder or a .npy array into a .sp prompt for a model.",
             "The source holds a prompt [N, D] (PROMPT_TUNING, P_TUNING, .npy) or a deep prompt [N, L·2·Hkv·K] "
                 + "(PREFIX_TUNING). The shape is checked against the model; the task (template and verbalizer) comes "

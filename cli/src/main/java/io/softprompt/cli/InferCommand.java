@@ -28,7 +28,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** softprompt infer: the label and class probabilities of each input, or its generated continuation. */
-@Command(name = "infer", mixinStandardHelpOptions = true, sortOptions = false, modelTransformer = DecodingFlags.class,
+@Command(exitCodeListHeading = ExitCodes.HEADING, exitCodeList = {ExitCodes.OK, ExitCodes.BUG, ExitCodes.BAD_INPUT, ExitCodes.SOME_ROWS},
+        name = "infer", mixinStandardHelpOptions = true, sortOptions = false, modelTransformer = DecodingFlags.class,
         defaultValueProvider = DecodingFlags.Defaults.class,
         description = {"Classify new inputs with trained prompts, or generate continuations.",
             "Prints the label and class probabilities per input, or with --generate (always for text-to-text tasks) "

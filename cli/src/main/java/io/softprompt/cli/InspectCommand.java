@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** softprompt inspect: each prompt vector's norm and nearest vocabulary tokens. */
-@Command(name = "inspect", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(exitCodeListHeading = ExitCodes.HEADING, exitCodeList = {ExitCodes.OK, ExitCodes.BUG, ExitCodes.BAD_INPUT},
+        name = "inspect", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Look inside a prompt: norms and nearest vocabulary tokens.",
             "Per position the vector's L2 norm and its K nearest vocabulary tokens "
                 + "by cosine similarity, then how the prompt's norms compare with the vocabulary's and how many "

@@ -14,7 +14,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** softprompt report: a CSV, a Markdown table and plots of a sweep's runs. */
-@Command(name = "report", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(exitCodeListHeading = ExitCodes.HEADING, exitCodeList = {ExitCodes.OK, ExitCodes.BUG, ExitCodes.BAD_INPUT},
+        name = "report", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Tables and plots of a sweep's runs.",
             "Summarises the runs under RUNS_DIR (a sweep's --out, or any folder of run folders): runs.csv, "
                 + "summary.md (mean ± std over seeds), accuracy against prompt length per initialisation with error "

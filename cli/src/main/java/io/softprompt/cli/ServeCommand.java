@@ -25,7 +25,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** softprompt serve: an HTTP JSON API over one frozen model and a folder of prompts. */
-@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false, defaultValueProvider = ServeFlags.Defaults.class,
+@Command(exitCodeListHeading = ExitCodes.HEADING, exitCodeList = {ExitCodes.OK, ExitCodes.BUG, ExitCodes.BAD_INPUT},
+        name = "serve", mixinStandardHelpOptions = true, sortOptions = false, defaultValueProvider = ServeFlags.Defaults.class,
         modelTransformer = ServeFlags.class,
         description = {"Serve a folder of prompts over HTTP on one frozen model.",
             "Every NAME.sp directly in the folder is task NAME. Requests of different tasks are micro-batched into "

@@ -113,4 +113,17 @@ class NewcomerTest {
         assertTrue(r.err().contains("20 steps, adamw lr 0.0300 (2 warm-up steps, then constant)"), r.err());
         assertTrue(!r.err().contains("e-02"), "one format for rates: " + r.err());
     }
+
+    /** eval's and infer's help did not say their exit codes; every command's help does now. */
+    @Test
+    void everyCommandsHelpListsItsExitCodes() {
+        var cl = Main.commandLine();
+        for (var e : cl.getSubcommands().entrySet()) {
+            if (e.getKey().equals("help") || e.getKey().equals("completion")) {
+                continue;
+            }
+            String help = e.getValue().getUsageMessage();
+            assertTrue(help.contains("Exit codes:") && help.contains("bad input"), e.getKey() + ":\n" + help);
+        }
+    }
 }
