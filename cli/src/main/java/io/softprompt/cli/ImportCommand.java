@@ -54,9 +54,11 @@ public final class ImportCommand implements Callable<Integer> {
     @Option(names = "--task", paramLabel = "NAME|FILE", description = "The task the prompt solves (template, verbalizer).")
     String task;
 
-    @Option(names = "--force", description = "Replace an existing output; import even if the source names another "
-            + "model's fingerprint.")
+    @Option(names = "--force", description = "Replace an existing output (only a file softprompt can replace).")
     boolean force;
+
+    @Option(names = "--any-model", description = "Import even if the source names another model's fingerprint.")
+    boolean anyModel;
 
     /** A prefix adapter fits the model: its layers, key/value heads and token_dim (Hkv·K) are the model's. */
     private void checkPrefix(PeftAdapter.Adapter a, LoadedModel model, String name) {
@@ -131,9 +133,9 @@ public final class ImportCommand implements Callable<Integer> {
                         + " has hidden size " + model.lm().hiddenSize());
             }
             String fp = carried.get(PromptFile.MODEL_FINGERPRINT);
-            if (fp != null && !fp.equals(model.fingerprint()) && !force) {
+            if (fp != null && !fp.equals(model.fingerprint()) && !anyModel) {
                 throw new UserException(source + ": exported from another base model (fingerprint " + fp + ", "
-                        + where.name() + " has " + model.fingerprint() + "); --force to import anyway");
+                        + where.name() + " has " + model.fingerprint() + "); --any-model to import anyway");
             }
             Map<String, String> meta = new LinkedHashMap<>(carried);
             meta.putAll(PromptFile.metadata(model, where.name(), t, init)); // a fresh 'created', this software

@@ -37,21 +37,33 @@ final class KeyFlags {
             if (!k.flag()) {
                 continue;
             }
-            List<String> names = new ArrayList<>(List.of(k.aliases()));
+            List<String> names = new ArrayList<>();
+            List<String> spellings = new ArrayList<>(); // another tool's long name: its own hidden option, so that
+            for (String a : k.aliases()) {             // messages about the flag name the flag itself
+                (a.startsWith("--") ? spellings : names).add(a);
+            }
             names.add(Flags.flag(Keys.key(c)));
             Class<?> t = c.getType();
-            OptionSpec.Builder b = OptionSpec.builder(names.toArray(String[]::new)).type(t).description(Flags.render(k.help()))
-                    .hidden(k.hidden()).userObject(Keys.key(c)); // the key, whichever name (an alias) was given
-            if (t == boolean.class) {
-                b.arity("0");
-            } else if (t == List.class) { // a repeatable option: each occurrence one string
-                b.auxiliaryTypes(String.class).paramLabel(k.label().isEmpty() ? "VALUE" : k.label());
-            } else {
-                b.paramLabel(k.label().isEmpty() ? "VALUE" : k.label());
+            for (String spelling : spellings) {
+                out.add(option(OptionSpec.builder(spelling).hidden(true), c, k, t));
             }
-            out.add(b.build());
+            OptionSpec.Builder b = OptionSpec.builder(names.toArray(String[]::new)).hidden(k.hidden());
+            out.add(option(b, c, k, t));
         }
         return out;
+    }
+
+    /** An option of key {@code c}: its type, help and label; the key rides on it (whichever name was given). */
+    private static OptionSpec option(OptionSpec.Builder b, RecordComponent c, Key k, Class<?> t) {
+        b.type(t).description(Flags.render(k.help())).userObject(Keys.key(c));
+        if (t == boolean.class) {
+            b.arity("0");
+        } else if (t == List.class) { // a repeatable option: each occurrence one string
+            b.auxiliaryTypes(String.class).paramLabel(k.label().isEmpty() ? "VALUE" : k.label());
+        } else {
+            b.paramLabel(k.label().isEmpty() ? "VALUE" : k.label());
+        }
+        return b.build();
     }
 
     /** The keys among {@code keys} the user set on the command line (any option named like a key). */

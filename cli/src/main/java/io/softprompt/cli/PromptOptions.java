@@ -24,11 +24,15 @@ public final class PromptOptions {
                     + "(NAME=FILE, rows pick one by its task name).")
     List<String> prompts = new ArrayList<>();
 
-    /** --force and --max-length: how prompts are fitted to the model (eval and infer). */
+    /** --any-model and --max-length: how prompts are fitted to the model (eval and infer). */
     public static final class Fit {
-        @Option(names = "--force", description = "Use the prompt even if its model fingerprint differs "
+        @Option(names = "--any-model", description = "Use the prompt even if its model fingerprint differs "
                 + "(the hidden size must still match).")
         boolean force;
+
+        /** --force replaces files everywhere else: here it is refused, naming --any-model. */
+        @Option(names = "--force", hidden = true)
+        boolean oldForce;
 
         @Option(names = "--max-length", paramLabel = "T",
                 description = "Longest input in tokens (default: the value the prompt was trained with, else 128).")
@@ -61,6 +65,10 @@ public final class PromptOptions {
      * every prompt fits it (fit: null means the defaults).
      */
     Session open(ModelOptions modelOptions, PrintWriter err, Fit fit) {
+        if (fit != null && fit.oldForce) {
+            throw new UserException("--force replaces files softprompt wrote; to use a prompt trained on another model "
+                    + "(fingerprint), pass --any-model");
+        }
         List<String[]> specs = new ArrayList<>();
         List<Prompt> read = new ArrayList<>();
         for (String p : prompts) {

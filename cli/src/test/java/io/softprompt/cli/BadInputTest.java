@@ -224,9 +224,12 @@ class BadInputTest {
         Path sp = tmp.resolve("other.sp");
         PromptFile.write(sp, prompt(3, 64).withMetadata(Map.of(PromptFile.MODEL_FINGERPRINT, "sha256:0000000000000000")));
         String e = fails("infer", "--prompt", sp.toString(), "--model", gpt2.toString(), "good film");
-        assertTrue(e.contains("fingerprint") && e.contains("--force"), e);
-        Cli.Run forced = Cli.run("infer", "--prompt", sp.toString(), "--model", gpt2.toString(), "--force", "good film");
+        assertTrue(e.contains("fingerprint") && e.contains("--any-model"), e);
+        Cli.Run forced = Cli.run("infer", "--prompt", sp.toString(), "--model", gpt2.toString(), "--any-model", "good film");
         assertEquals(0, forced.code(), forced.err());
+        // issue 35: --force means "replace what softprompt wrote" everywhere; here it says which flag is meant
+        String old = fails("infer", "--prompt", sp.toString(), "--model", gpt2.toString(), "--force", "good film");
+        assertTrue(old.contains("pass --any-model"), old);
     }
 
     @Test

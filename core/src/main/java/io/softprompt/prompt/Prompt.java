@@ -130,7 +130,7 @@ public record Prompt(float[] values, int tokens, int hidden, Map<String, String>
         String fp = meta(PromptFile.MODEL_FINGERPRINT);
         if (!force && fp != null && !fp.equals(model.fingerprint())) {
             throw new UserException(source + ": prompt was trained on another base model (fingerprint " + fp
-                    + ", model " + model.name() + " has " + model.fingerprint() + "); {{force}} to use it anyway");
+                    + ", model " + model.name() + " has " + model.fingerprint() + "); {{any_model}} to use it anyway");
         }
     }
 
