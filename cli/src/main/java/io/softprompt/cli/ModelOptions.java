@@ -38,7 +38,17 @@ public final class ModelOptions {
 
     /** The model named by --model (else {@code fallback}): a local folder, the embedded model, or a hub download. */
     public ModelLocator.Located locate(String fallback, PrintWriter err) {
-        Path dir = modelsDir != null ? modelsDir : ModelLocator.modelsDir(Path.of("models"));
+        return locate(fallback, err, false);
+    }
+
+    /**
+     * As above; {@code explain}: say in full why the embedded model was chosen (train, where it
+     * matters). The built-in models unpack into the models folder when one was named (--models-dir,
+     * SOFTPROMPT_MODELS), else into the user's cache: running the command anywhere leaves no models/ there.
+     */
+    public ModelLocator.Located locate(String fallback, PrintWriter err, boolean explain) {
+        Path named = modelsDir != null ? modelsDir : ModelLocator.modelsDir(null);
+        Path dir = named != null ? named : Path.of("models");
         String spec = model != null ? model : fallback;
         if (revision != null) {
             if (spec == null || spec.contains("@") || java.nio.file.Files.isDirectory(Path.of(spec))) {
@@ -47,7 +57,9 @@ public final class ModelOptions {
             }
             spec = spec + "@" + revision;
         }
-        return new ModelLocator(dir, err, Terminal.isInteractive()).locate(spec);
+        ModelLocator locator = new ModelLocator(dir, err, Terminal.isInteractive())
+                .unpackingInto(named != null ? named : ModelLocator.userCacheDir());
+        return (explain ? locator.explaining() : locator).locate(spec);
     }
 
     /** --device as given (cpu, gpu, gpu:N, auto). */

@@ -142,7 +142,14 @@ public final class TrainCommand implements Callable<Integer> {
         if (resume == null) {
             given = configuration().validate();
             Task.resolve(given.task());
-            where = modelOptions.locate(given.model(), err);
+            where = modelOptions.locate(given.model(), err, true);
+            if (where.embedded() && (given.train() != null || given.dev() != null)) {
+                // the Tour's SST-2 files with --model dropped: the embedded model learned from those very rows
+                err.println("warning: " + EmbeddedModel.NAME + " was trained on SST-2's training rows (the even ones with "
+                        + "their labels): training or scoring on GLUE's SST-2 train measures what it memorised, not what a "
+                        + "prompt learns (its own data: the odd rows and the dev set); pass --model DIR|HUB_ID for a "
+                        + "pretrained model");
+            }
             given = TrainJob.withModelData(given, where.trainData(), where.devData());
         }
         try (TrainJob job = resume != null ? resumeJob() : TrainJob.prepare(given, runDir, force)) {

@@ -126,4 +126,26 @@ class NewcomerTest {
             assertTrue(help.contains("Exit codes:") && help.contains("bad input"), e.getKey() + ":\n" + help);
         }
     }
+
+    /**
+     * Following the Tour offline and dropping --model trained the embedded model on SST-2 rows it saw
+     * with labels, and nothing warned; a run of the embedded model on data files of one's own warns.
+     * Run anywhere, the command line left a models/ folder in the working folder; it unpacks into the
+     * user's cache unless a models folder is named.
+     */
+    @Test
+    void theEmbeddedModelOnOnesOwnSst2FilesWarns() throws Exception {
+        java.nio.file.Path rows = java.nio.file.Files.writeString(tmp.resolve("sst2.tsv"),
+                "sentence\tlabel\na fine film\t1\na dull plot\t0\ngreat\t1\nboring\t0\n");
+        java.nio.file.Path models = tmp.resolve("named-models");
+        Cli.Run r = Cli.run("train", "--task", "sst2", "--train", rows.toString(), "--dev", rows.toString(), "--steps", "1",
+                "--tokens", "2", "--depth", "input", "--models-dir", models.toString(), "-o", tmp.resolve("emb.sp").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("warning: sentiment-lm was trained on SST-2's training rows"), r.err());
+        assertTrue(java.nio.file.Files.isRegularFile(models.resolve("sentiment-lm/config.json")), "--models-dir is where it unpacks");
+        Cli.Run infer = Cli.run("infer", "--prompt", tmp.resolve("emb.sp").toString(), "fine");
+        assertEquals(0, infer.code(), infer.err());
+        assertTrue(!java.nio.file.Files.exists(java.nio.file.Path.of("models", "sentiment-lm")),
+                "nothing unpacked into the working folder: " + java.nio.file.Path.of("").toAbsolutePath());
+    }
 }

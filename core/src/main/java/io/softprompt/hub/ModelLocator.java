@@ -43,9 +43,11 @@ public final class ModelLocator {
     }
 
     private final Path modelsDir;
+    private final Path unpackDir;
     private final HfCache cache;
     private final PrintWriter err;
     private final boolean terminal;
+    private final boolean explain;
 
     /** With the Hugging Face cache the environment names ({@link HfCache#fromEnvironment()}). */
     public ModelLocator(Path modelsDir, PrintWriter err, boolean terminal) {
@@ -53,10 +55,29 @@ public final class ModelLocator {
     }
 
     public ModelLocator(Path modelsDir, HfCache cache, PrintWriter err, boolean terminal) {
+        this(modelsDir, modelsDir, cache, err, terminal, false);
+    }
+
+    private ModelLocator(Path modelsDir, Path unpackDir, HfCache cache, PrintWriter err, boolean terminal, boolean explain) {
         this.modelsDir = modelsDir;
+        this.unpackDir = unpackDir;
         this.cache = cache;
         this.err = err;
         this.terminal = terminal;
+        this.explain = explain;
+    }
+
+    /**
+     * This locator unpacking the built-in models into {@code dir} (the command line: the user's cache
+     * unless a models folder was named, so that running it anywhere leaves no models/ folder there).
+     */
+    public ModelLocator unpackingInto(Path dir) {
+        return new ModelLocator(modelsDir, dir, cache, err, terminal, explain);
+    }
+
+    /** This locator explaining in full why the embedded model was chosen (train); others say it in one line. */
+    public ModelLocator explaining() {
+        return new ModelLocator(modelsDir, unpackDir, cache, err, terminal, true);
     }
 
     /**
@@ -90,7 +111,7 @@ public final class ModelLocator {
             return locateDefault();
         }
         if (spec.equals("demo") || spec.equals(DemoModel.NAME)) {
-            return new Located(DemoModel.ensure(modelsDir), DemoModel.NAME, true);
+            return new Located(DemoModel.ensure(unpackDir), DemoModel.NAME, true);
         }
         Path p;
         try {
@@ -110,7 +131,7 @@ public final class ModelLocator {
             return new Located(p, abs.toString(), DemoModel.isDemo(abs));
         }
         if (spec.equals(EmbeddedModel.NAME)) {
-            return Located.embedded(EmbeddedModel.ensure(modelsDir));
+            return Located.embedded(EmbeddedModel.ensure(unpackDir));
         }
         int at = spec.indexOf('@');
         String id = at < 0 ? spec : spec.substring(0, at);
@@ -163,10 +184,14 @@ public final class ModelLocator {
                 return locate(DEFAULT_MODEL);
             }
         }
-        err.println("note: no --model given, no " + local + ", no " + DEFAULT_MODEL + " in the Hugging Face cache "
-                + cache.root() + " and no hub: using the embedded " + EmbeddedModel.CAVEAT
-                + "; with the built-in sst2 task it trains on its own SST-2 data. Pass --model DIR|HUB_ID for real work.");
+        if (explain) {
+            err.println("note: no --model given, no " + local + ", no " + DEFAULT_MODEL + " in the Hugging Face cache "
+                    + cache.root() + " and no hub: using the embedded " + EmbeddedModel.CAVEAT
+                    + "; with the built-in sst2 task it trains on its own SST-2 data. Pass --model DIR|HUB_ID for real work.");
+        } else {
+            err.println("note: no --model given: using the embedded " + EmbeddedModel.NAME + " (pass --model DIR|HUB_ID)");
+        }
         err.flush();
-        return Located.embedded(EmbeddedModel.ensure(modelsDir));
+        return Located.embedded(EmbeddedModel.ensure(unpackDir));
     }
 }
