@@ -173,13 +173,20 @@ final class SweepRuns {
         return String.join(", ", parts);
     }
 
-    /** A path's last element (without .json/.tsv), a name as it is. */
+    /**
+     * A file by its folder and name ("sst2/train.tsv": two train.tsv files of different data sets stay
+     * apart; the stem alone said "train" for both), a name (a hub id, a built-in task) as it is.
+     */
     static String shortName(String v) {
         if (v == null || v.isEmpty()) {
             return "";
         }
-        String s = Path.of(v).getFileName() == null ? v : Path.of(v).getFileName().toString();
-        return s.replaceFirst("\\.(json|tsv|jsonl)$", "");
+        if (!v.startsWith("/") && !v.contains("\\") && !v.startsWith(".")) {
+            return v; // a name, or a path already relative
+        }
+        String[] parts = v.replace('\\', '/').split("/+");
+        int n = parts.length;
+        return n >= 2 && !parts[n - 2].isEmpty() && !parts[n - 2].equals(".") ? parts[n - 2] + "/" + parts[n - 1] : parts[n - 1];
     }
 
     static String groupName(Row r, List<String> keys) {

@@ -271,7 +271,7 @@ class SweepTest {
     @Test
     void badSweepsAreOneLineErrors() throws Exception {
         Path badKey = tmp.resolve("bad-key.json");
-        Files.writeString(badKey, "{\"base\": {\"learning_rate\": 1}, \"grid\": {\"seed\": [1]}}");
+        Files.writeString(badKey, "{\"base\": {\"learnin_rte\": 1}, \"grid\": {\"seed\": [1]}}");
         Path badType = tmp.resolve("bad-type.json");
         Files.writeString(badType, "{\"grid\": {\"tokens\": [1, \"many\"]}}");
         Path reserved = tmp.resolve("reserved.json");
@@ -279,7 +279,7 @@ class SweepTest {
         Path emptyList = tmp.resolve("empty.json");
         Files.writeString(emptyList, "{\"grid\": {\"seed\": []}}");
         String[][] cases = {
-            {"unknown key 'learning_rate'", badKey.toString(), "1/1"},
+            {"unknown key 'learnin_rte'; did you mean 'lr'?", badKey.toString(), "1/1"},
             {"key 'tokens' must be a whole number", badType.toString(), "1/1"},
             {"is set by the sweep itself", reserved.toString(), "1/1"},
             {"must be a non-empty list", emptyList.toString(), "1/1"},
