@@ -45,7 +45,8 @@ public final class ImportCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
 
-    @Parameters(index = "0", paramLabel = "SOURCE", description = "A PEFT adapter folder or a .npy file.")
+    @Parameters(index = "0", paramLabel = "SOURCE", description = "A PEFT adapter folder, a hub id of one (org/name[@revision]: downloaded into the Hugging "
+            + "Face cache as models are), or a .npy file.")
     Path source;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE.sp", description = "The prompt to write.")
@@ -87,7 +88,13 @@ public final class ImportCommand implements Callable<Integer> {
         Map<String, String> carried = new LinkedHashMap<>();
         String init;
         PeftAdapter.Adapter prefix = null; // a PREFIX_TUNING adapter: a deep prompt
-        if (Files.isDirectory(source)) {
+        String named = source.toString();
+        Path folder = source;
+        if (ModelLocator.isHubId(named)) { // org/name[@revision]: downloaded into the Hugging Face cache, as models are
+            folder = modelOptions.locator(err).adapter(named);
+        }
+        if (Files.isDirectory(folder)) {
+            source = folder;
             if (!PeftAdapter.isAdapter(source)) {
                 throw new UserException(source + ": not a PEFT adapter folder (no " + PeftAdapter.CONFIG + ")");
             }
@@ -139,7 +146,7 @@ public final class ImportCommand implements Callable<Integer> {
             }
             Map<String, String> meta = new LinkedHashMap<>(carried);
             meta.putAll(PromptFile.metadata(model, where.name(), t, init)); // a fresh 'created', this software
-            meta.put(PromptFile.IMPORTED_FROM, source.toAbsolutePath().normalize().toString());
+            meta.put(PromptFile.IMPORTED_FROM, ModelLocator.isHubId(named) ? named : source.toAbsolutePath().normalize().toString());
             if (prefix != null) {
                 LanguageModel.Attention a = model.lm().attention();
                 meta.put(PromptFile.DEPTH, PromptFile.DEEP);

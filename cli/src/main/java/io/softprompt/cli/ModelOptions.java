@@ -47,8 +47,6 @@ public final class ModelOptions {
      * SOFTPROMPT_MODELS), else into the user's cache: running the command anywhere leaves no models/ there.
      */
     public ModelLocator.Located locate(String fallback, PrintWriter err, boolean explain) {
-        Path named = modelsDir != null ? modelsDir : ModelLocator.modelsDir(null);
-        Path dir = named != null ? named : Path.of("models");
         String spec = model != null ? model : fallback;
         if (revision != null) {
             if (spec == null || spec.contains("@") || java.nio.file.Files.isDirectory(Path.of(spec))) {
@@ -57,9 +55,16 @@ public final class ModelOptions {
             }
             spec = spec + "@" + revision;
         }
-        ModelLocator locator = new ModelLocator(dir, err, Terminal.isInteractive())
-                .unpackingInto(named != null ? named : ModelLocator.userCacheDir());
+        ModelLocator locator = locator(err);
         return (explain ? locator.explaining() : locator).locate(spec);
+    }
+
+    /** The locator these options make: the models folder searched, the built-in models' place, the hub cache. */
+    public ModelLocator locator(PrintWriter err) {
+        Path named = modelsDir != null ? modelsDir : ModelLocator.modelsDir(null);
+        Path dir = named != null ? named : Path.of("models");
+        return new ModelLocator(dir, err, Terminal.isInteractive())
+                .unpackingInto(named != null ? named : ModelLocator.userCacheDir());
     }
 
     /** --device as given (cpu, gpu, gpu:N, auto). */

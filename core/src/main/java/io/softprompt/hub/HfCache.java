@@ -112,12 +112,38 @@ public final class HfCache {
 
     /** The model folder for repo@revision when the cache holds all of it, else null. No network. */
     public Path cached(String repo, String revision) {
+        return cached(repo, revision, Kind.MODEL);
+    }
+
+    /** What a repository is downloaded for: a model, or a PEFT adapter (its config is its probe). */
+    public enum Kind {
+        MODEL("config.json", "a model id"),
+        ADAPTER("adapter_config.json", "a PEFT adapter id");
+
+        final String probe;
+        final String noun;
+
+        Kind(String probe, String noun) {
+            this.probe = probe;
+            this.noun = noun;
+        }
+
+        boolean complete(Path snap) {
+            return this == MODEL ? HfCache.complete(snap) : Files.isRegularFile(snap.resolve(probe))
+                    && Files.isRegularFile(snap.resolve(ADAPTER_WEIGHTS));
+        }
+    }
+
+    static final String ADAPTER_WEIGHTS = "adapter_model.safetensors";
+
+    /** The snapshot of repo@revision when the cache holds all a {@code kind} needs, else null. No network. */
+    public Path cached(String repo, String revision, Kind kind) {
         String commit = commit(repo, revision);
         if (commit == null) {
             return null;
         }
         Path snap = snapshot(repo, commit);
-        return complete(snap) ? snap : null;
+        return kind.complete(snap) ? snap : null;
     }
 
     /** Whether a folder holds the config, the tokenizer and every weight file (links followed). */
@@ -145,11 +171,20 @@ public final class HfCache {
      * HEAD request; an unreachable hub falls back to the cached snapshot of the revision, if any.
      */
     public Path download(HubClient hub, String repo, String revision, PrintWriter notes) {
+        return download(hub, repo, revision, notes, Kind.MODEL);
+    }
+
+    /**
+     * As {@link #download(HubClient, String, String, PrintWriter)} for a {@code kind} of repository: a
+     * PEFT adapter is adapter_config.json, adapter_model.safetensors and, when there, softprompt.json and
+     * README.md, cached as huggingface_hub caches it.
+     */
+    public Path download(HubClient hub, String repo, String revision, PrintWriter notes, Kind kind) {
         HubClient.Metadata config;
         try {
-            config = hub.metadata(repo, revision, "config.json");
+            config = hub.metadata(repo, revision, kind.probe);
         } catch (HubClient.Unreachable e) {
-            Path cached = cached(repo, revision);
+            Path cached = cached(repo, revision, kind);
             if (cached != null) {
                 notes.println("note: cannot reach " + hub.endpoint() + " (" + e.getMessage() + "); using the cached "
                         + repo + "@" + revision + " (" + commit(repo, revision) + ")");
@@ -163,8 +198,8 @@ public final class HfCache {
             throw new UserException("hub: " + repo + "@" + revision + ": " + e.getMessage());
         }
         if (config == null) {
-            throw new UserException("hub: " + repo + "@" + revision + " has no config.json (404); is '" + repo
-                    + "' a model id" + (revision.equals("main") ? "" : " and '" + revision + "' one of its revisions") + "?");
+            throw new UserException("hub: " + repo + "@" + revision + " has no " + kind.probe + " (404); is '" + repo
+                    + "' " + kind.noun + (revision.equals("main") ? "" : " and '" + revision + "' one of its revisions") + "?");
         }
         String commit = config.commit() != null && isCommit(config.commit()) ? config.commit()
                 : isCommit(revision) ? revision : null;
@@ -174,11 +209,20 @@ public final class HfCache {
         }
         Path snap = snapshot(repo, commit);
         try {
-            if (!complete(snap)) {
+            if (!kind.complete(snap) && kind == Kind.MODEL) {
                 fetch(hub, repo, commit, "config.json", config, true);
                 fetch(hub, repo, commit, "tokenizer.json", null, true);
                 fetchWeights(hub, repo, commit, snap);
                 for (String f : OPTIONAL) {
+                    fetch(hub, repo, commit, f, null, false);
+                }
+            } else if (!kind.complete(snap)) {
+                fetch(hub, repo, commit, kind.probe, config, true);
+                if (!fetch(hub, repo, commit, ADAPTER_WEIGHTS, null, false)) {
+                    throw new UserException("hub: " + repo + " has no " + ADAPTER_WEIGHTS + " (adapters saved as pickles, "
+                            + "adapter_model.bin, are not read: save with safe_serialization=True)");
+                }
+                for (String f : List.of("softprompt.json", "README.md")) {
                     fetch(hub, repo, commit, f, null, false);
                 }
             }

@@ -106,6 +106,37 @@ public final class ModelLocator {
         return cache.resolve("softprompt").resolve("models");
     }
 
+    /**
+     * Whether {@code spec} names a hub repository ({org/}name, optionally @revision) rather than a file
+     * or folder that exists.
+     */
+    public static boolean isHubId(String spec) {
+        return spec != null && !spec.isBlank() && !spec.startsWith(".") && HUB_ID.matcher(spec.split("@", 2)[0]).matches()
+                && spec.contains("/") && !Files.exists(Path.of(spec.split("@", 2)[0]));
+    }
+
+    /**
+     * A PEFT adapter by hub id ({@code org/name[@revision]}): brought into the Hugging Face cache as a
+     * model is (the same client, timeouts and rules; offline, the cached snapshot) and its folder returned.
+     *
+     * @param spec the hub id
+     * @return the adapter's snapshot folder
+     */
+    public Path adapter(String spec) {
+        String[] parts = spec.split("@", 2);
+        String revision = parts.length > 1 ? parts[1] : MAIN;
+        if (HubClient.offline()) {
+            Path cached = cache.cached(parts[0], revision, HfCache.Kind.ADAPTER);
+            if (cached == null) {
+                throw new UserException("adapter '" + spec + "': not in the Hugging Face cache " + cache.root()
+                        + " and HF_HUB_OFFLINE is set");
+            }
+            return cached;
+        }
+        HubClient hub = new HubClient(HubClient.endpointFromEnvironment(), err, terminal);
+        return cache.download(hub, parts[0], revision, err, HfCache.Kind.ADAPTER);
+    }
+
     public Located locate(String spec) {
         if (spec == null || spec.isBlank()) {
             return locateDefault();
