@@ -140,7 +140,11 @@ public final class TrainCommand implements Callable<Integer> {
         TrainConfig given = null;
         ModelLocator.Located where = null;
         if (resume == null) {
-            given = configuration().validate();
+            given = configuration();
+            if (given.initFrom() != null && ModelLocator.isHubId(given.initFrom())) { // an adapter on the hub: cached first
+                given = given.toBuilder().initFrom(modelOptions.locator(err).adapter(given.initFrom()).toString()).build();
+            }
+            given = given.validate();
             Task.resolve(given.task());
             where = modelOptions.locate(given.model(), err, true);
             if (where.embedded() && (given.train() != null || given.dev() != null)) {

@@ -82,6 +82,14 @@ class HubAdapterTest {
                     .code());
             assertTrue(requests.subList(before, requests.size()).stream().noneMatch(q -> q.startsWith("GET")),
                     "a cached adapter is not downloaded again: " + requests.subList(before, requests.size()));
+            // --init-from takes the hub id (and an adapter folder) as it takes a .sp: the prompt starts as the adapter's
+            for (String from : new String[] {"someorg/mood-adapter", adapter.toString()}) {
+                Path started = tmp.resolve("started-" + Math.abs(from.hashCode()) + ".sp");
+                Cli.Run t = Cli.run("train", "--task", task.toString(), "--model", gpt2, "--init-from", from, "--tokens", "2",
+                        "--steps", "0", "--depth", "input", "-o", started.toString());
+                assertEquals(0, t.code(), from + ": " + t.err());
+                assertArrayEquals(PromptFile.read(sp).values(), PromptFile.read(started).values(), from);
+            }
             Cli.Run missing = Cli.run("import", "someorg/no-such-adapter", "--model", gpt2, "-o", tmp.resolve("x.sp").toString());
             assertEquals(2, missing.code(), missing.err());
             assertTrue(missing.errLine().contains("has no adapter_config.json (404)") && missing.errLine().contains("a PEFT adapter id"),

@@ -10,6 +10,7 @@ import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
 import io.softprompt.util.Version;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
@@ -114,6 +115,30 @@ public final class PromptFile {
         meta.put(HIDDEN_SIZE, Integer.toString(model.lm().hiddenSize()));
         meta.put(PREFIX_LAYERS, Integer.toString(model.lm().attention().layers()));
         meta.put(PREFIX_KV_HEADS, Integer.toString(model.lm().attention().kvHeads()));
+    }
+
+    /**
+     * A prompt to start from ({@code init_from}): a .sp file, or a PEFT adapter folder (a hub adapter's
+     * cached snapshot included) read as the prompt it holds, a prefix adapter as a deep prompt.
+     *
+     * @param source the file or folder
+     * @return the prompt
+     */
+    public static Prompt readSource(Path source) {
+        if (!Files.isDirectory(source)) {
+            return read(source);
+        }
+        if (!PeftAdapter.isAdapter(source)) {
+            throw new UserException(source + ": a folder that is not a PEFT adapter (no " + PeftAdapter.CONFIG + ")");
+        }
+        PeftAdapter.Adapter a = PeftAdapter.read(source);
+        Map<String, String> meta = new LinkedHashMap<>(a.metadata());
+        if (a.deep()) {
+            meta.put(DEPTH, DEEP);
+        } else {
+            meta.remove(DEPTH);
+        }
+        return new Prompt(a.values(), a.tokens(), a.dim(), meta);
     }
 
     /** Writes atomically: temp file + rename. The "format" and "format_version" keys are set here. */

@@ -118,7 +118,7 @@ public enum PromptInit {
                     + source.hidden() + " is not the model's " + width);
         }
         String fp = source.meta(PromptFile.MODEL_FINGERPRINT);
-        if (fp == null || !fp.equals(fingerprint)) {
+        if (fp != null && !fp.equals(fingerprint)) { // an adapter PEFT wrote has none: its width was checked above
             throw new UserException("{{init_from}} " + file + ": trained on another base model (fingerprint " + fp
                     + ", this model has " + fingerprint + "); a prompt transfers only within one model");
         }

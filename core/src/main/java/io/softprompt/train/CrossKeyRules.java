@@ -47,7 +47,8 @@ final class CrossKeyRules {
         check(c.initFrom() == null || init == PromptInit.VOCAB || init == PromptInit.TRANSFER,
                 "{{init_from}} replaces {{init}} (got {{init}} " + c.init() + ")");
         check(c.initFrom() == null || c.initText() == null, "{{init_text}} is only used with {{init}} text, not {{init_from}}");
-        check(c.initFrom() == null || Files.isRegularFile(Path.of(c.initFrom())), "{{init_from}} " + c.initFrom() + ": file not found");
+        check(c.initFrom() == null || Files.exists(Path.of(c.initFrom())), "{{init_from}} " + c.initFrom() + ": not found (a .sp "
+                + "file, a PEFT adapter folder, or an adapter's hub id)");
         check(init != PromptInit.TRANSFER || c.initFrom() != null, "{{init}} transfer needs {{init_from}} FILE.sp");
         check(c.anchorText() == null || !c.anchorText().isBlank(), "{{anchor_text}} must not be empty");
         check(c.anchorWeight() == null || (c.anchorWeight() >= 0 && Double.isFinite(c.anchorWeight())),

@@ -83,7 +83,7 @@ final class JobRun implements AutoCloseable {
         PromptSite site = c.site();
         // every refusal the model makes possible (checkModel's, the transfer's) comes before the run folder's first
         // file: a refused run leaves the folder as a rerun can use it (no config.json that asks for --force)
-        Prompt source = init == PromptInit.TRANSFER ? PromptFile.read(Path.of(c.initFrom())) : null;
+        Prompt source = init == PromptInit.TRANSFER ? PromptFile.readSource(Path.of(c.initFrom())) : null;
         // a deep run from a deep source takes its table; anything else starts from an input prompt [N·D]
         boolean tableGiven = source != null && source.site() == PromptSite.DEEP && site == PromptSite.DEEP && !c.prefixProjection();
         float[] initValues = source != null

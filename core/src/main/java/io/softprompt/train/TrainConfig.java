@@ -72,9 +72,10 @@ public record TrainConfig(
                 help = "random | vocab | text | labels (default: ${DEFAULT-VALUE}; transfer with {{init_from}}).") String init,
         @JsonProperty("init_text") @Key(label = "TEXT", help = "Text whose embeddings start the prompt ({{init}} text).")
         String initText,
-        @JsonProperty("init_from") @Key(label = "FILE.sp", help = "Start from another prompt of the same model (prompt "
-                + "transfer, Vu et al. 2022): its rows, truncated or tiled to {{tokens}} (a deep run from an input prompt "
-                + "starts from the keys and values it leaves); refused across models (width, fingerprint).") String initFrom,
+        @JsonProperty("init_from") @Key(label = "FILE.sp|ADAPTER", help = "Start from another prompt of the same model (prompt "
+                + "transfer, Vu et al. 2022): a .sp file, a PEFT adapter folder or its hub id (org/name[@revision]); its rows, "
+                + "truncated or tiled to {{tokens}} (a deep run from an input prompt starts from the keys and values it "
+                + "leaves); refused across models (width, fingerprint).") String initFrom,
         @JsonProperty("objective") @Key(value = "verbalizer", label = "KIND",
                 help = "verbalizer (CE over label tokens) | lm (full-vocabulary CE) (default: ${DEFAULT-VALUE}). "
                         + "Text-to-text tasks always train on the target's tokens.") String objective,

@@ -104,7 +104,7 @@ public final class TrainJob implements AutoCloseable {
         // refusals that need no model, made here so that no run folder is made for a run that cannot start
         boolean inputTarget = "input".equals(cfg.depth()) || !"none".equals(Reparam.parse(cfg.reparam())) || cfg.prefixProjection();
         if (cfg.initFrom() != null && inputTarget) {
-            PromptFile.read(Path.of(cfg.initFrom())).requireInput("{{init_from}} " + cfg.initFrom(), "prompt transfer into "
+            PromptFile.readSource(Path.of(cfg.initFrom())).requireInput("{{init_from}} " + cfg.initFrom(), "prompt transfer into "
                     + (cfg.prefixProjection() ? "a projected deep prompt (it starts from an input prompt)" : "an input prompt"));
         }
         if (cfg.loggingDir() != null) {
@@ -262,8 +262,8 @@ public final class TrainJob implements AutoCloseable {
         TrainConfig cfg = this.cfg;
         if ("auto".equals(cfg.depth())) { // the init_from prompt is read only then
             cfg = cfg.withDepthFor(model.lm().kind() == LanguageModel.Kind.DECODER, task.textToText(),
-                    cfg.initFrom() != null && Files.isRegularFile(Path.of(cfg.initFrom()))
-                            && PromptFile.read(Path.of(cfg.initFrom())).site() == PromptSite.DEEP);
+                    cfg.initFrom() != null && Files.exists(Path.of(cfg.initFrom()))
+                            && PromptFile.readSource(Path.of(cfg.initFrom())).site() == PromptSite.DEEP);
         }
         if (from != null && from.fingerprint() != null && !from.fingerprint().equals(model.fingerprint())) {
             throw new UserException("{{resume}} " + run.dir() + ": the run was trained on another model (fingerprint "
