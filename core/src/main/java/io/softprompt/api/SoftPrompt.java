@@ -43,6 +43,8 @@ import java.util.Map;
  *
  * Not thread-safe: use one instance per thread, or serialise calls (the model itself is shared
  * read-only and {@code softprompt serve} batches concurrent requests onto one thread).
+ *
+ * <p>Dimensions (docs/ARCHITECTURE.md): N prompt rows, T input tokens, D hidden.
  */
 public final class SoftPrompt implements AutoCloseable {
     private final LoadedModel model;

@@ -187,7 +187,7 @@ public final class TorchArchive {
      */
     public static void write(OutputStream out, Map<String, Floats> tensors) throws IOException {
         boolean bare = tensors.size() == 1 && tensors.containsKey("");
-        TorchPickle.Writer pkl = new TorchPickle.Writer();
+        TorchPickleWriter pkl = new TorchPickleWriter();
         List<byte[]> storages = new ArrayList<>();
         if (!bare) {
             pkl.orderedDict();

@@ -146,7 +146,7 @@ class TorchArchiveTest {
 
     @Provide
     Arbitrary<byte[]> pickles() throws IOException {
-        TorchPickle.Writer w = new TorchPickle.Writer();
+        TorchPickleWriter w = new TorchPickleWriter();
         w.orderedDict();
         w.string("a");
         w.tensor("0", 4, new long[] {2, 2});

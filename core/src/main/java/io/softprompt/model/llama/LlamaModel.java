@@ -18,8 +18,9 @@ import java.util.List;
 import java.util.function.UnaryOperator;
 
 /**
- * The Llama family (llama, mistral, qwen2, any LlamaForCausalLM): RMSNorm, rotary positions, SwiGLU
- * MLP, grouped-query attention, tied or untied LM head.
+ * The Llama family (llama, mistral, qwen2, qwen3, any LlamaForCausalLM): RMSNorm, rotary positions, SwiGLU
+ * MLP, grouped-query attention, tied or untied LM head; Qwen3 adds per-head RMSNorms of q and k before
+ * rotation, and its head size comes from config.json's head_dim (not hidden/heads).
  *
  * <p>Dimensions (docs/ARCHITECTURE.md): B batch, S positions (prompt N + tokens T), D hidden, H query heads,
  * Hkv key/value heads, K head size, F intermediate width, V vocabulary, Q new and P cached positions,
@@ -27,7 +28,8 @@ import java.util.function.UnaryOperator;
  *
  * <p>Hugging Face tensor names: {@code model.embed_tokens.weight} [V, D], per layer
  * {@code model.layers.L.{input_layernorm, self_attn.{q,k,v,o}_proj, post_attention_layernorm,
- * mlp.{gate,up,down}_proj}}, {@code model.norm.weight}, {@code lm_head.weight} (absent when tied).
+ * mlp.{gate,up,down}_proj}} (Qwen3: {@code self_attn.{q,k}_norm} [K]), {@code model.norm.weight},
+ * {@code lm_head.weight} (absent when tied).
  */
 public final class LlamaModel implements LanguageModel {
     private record Block(
@@ -39,7 +41,8 @@ public final class LlamaModel implements LanguageModel {
             NDArray postNorm,                   // [D]
             NDArray gate, NDArray up,           // [F, D]
             NDArray down,                       // [D, F]
-            NDArray gateB, NDArray upB, NDArray downB) {}
+            NDArray gateB, NDArray upB, NDArray downB,
+            NDArray qNorm, NDArray kNorm) {}    // [K] each, Qwen3's per-head RMSNorms of q and k (before RoPE), or null
 
     private final LlamaConfig c;
     private final Dims dims;
@@ -66,6 +69,11 @@ public final class LlamaModel implements LanguageModel {
         this.act = Layers.activation(c.hiddenAct());
     }
 
+    /** The family members with per-head q/k norms. */
+    private static final java.util.Set<String> QK_NORM = java.util.Set.of("qwen3");
+    /** The members whose tokenizers add no BOS unless tokenizer_config.json says so. */
+    private static final java.util.Set<String> NO_BOS = java.util.Set.of("qwen2", "qwen3");
+
     public static LlamaModel load(ModelFolder folder, NDManager m, TextTokenizer tok) {
         LlamaConfig c = folder.bind(LlamaConfig.class);
         if (Layers.activation(c.hiddenAct()) == null) {
@@ -88,6 +96,7 @@ public final class LlamaModel implements LanguageModel {
         List<Block> blocks = new ArrayList<>();
         boolean ab = c.attentionBias();
         boolean mb = c.mlpBias();
+        boolean qk = QK_NORM.contains(c.modelType()); // Qwen3: q/k RMSNorms over head_dim, one weight shared by all heads
         for (int l = 0; l < c.numHiddenLayers(); l++) {
             String p = "model.layers." + l + ".";
             blocks.add(new Block(
@@ -100,11 +109,13 @@ public final class LlamaModel implements LanguageModel {
                     w.load(p + "mlp.gate_proj.weight", m, f, d), w.load(p + "mlp.up_proj.weight", m, f, d),
                     w.load(p + "mlp.down_proj.weight", m, d, f),
                     mb ? w.load(p + "mlp.gate_proj.bias", m, f) : null, mb ? w.load(p + "mlp.up_proj.bias", m, f) : null,
-                    mb ? w.load(p + "mlp.down_proj.bias", m, d) : null));
+                    mb ? w.load(p + "mlp.down_proj.bias", m, d) : null,
+                    qk ? w.load(p + "self_attn.q_norm.weight", m, c.headDim()) : null,
+                    qk ? w.load(p + "self_attn.k_norm.weight", m, c.headDim()) : null));
         }
         NDArray norm = w.load("model.norm.weight", m, d);
         var tokCfg = Specials.tokenizerConfig(folder.path());
-        long[] prefix = Specials.decoderPrefix(tok, tokCfg, folder.config(), !"qwen2".equals(c.modelType()));
+        long[] prefix = Specials.decoderPrefix(tok, tokCfg, folder.config(), !NO_BOS.contains(c.modelType()));
         long eos = folder.config().path("eos_token_id").asLong(-1);
         long pad = folder.config().path("pad_token_id").asLong(Math.max(eos, 0));
         return new LlamaModel(c, embed, norm, head, blocks, Specials.decoder(prefix, eos, pad));
@@ -167,8 +178,14 @@ public final class LlamaModel implements LanguageModel {
         int h = c.numAttentionHeads();
         int g = c.numKeyValueHeads();
         NDArray n = Layers.rmsNorm(x, b.inNorm(), eps);                       // [B, Q, D]
-        NDArray q = Rotary.apply(Layers.splitHeads(Layers.linear(n, b.q(), b.qb()), h), cos, sin); // [B, H, Q, K]
-        NDArray k = Rotary.apply(Layers.splitHeads(Layers.linear(n, b.k(), b.kb()), g), cos, sin); // [B, Hkv, Q, K]
+        NDArray q = Layers.splitHeads(Layers.linear(n, b.q(), b.qb()), h);   // [B, H, Q, K]
+        NDArray k = Layers.splitHeads(Layers.linear(n, b.k(), b.kb()), g);   // [B, Hkv, Q, K]
+        if (b.qNorm() != null) { // Qwen3: each head normalised over K before rotation (a prefix's cached keys are not)
+            q = Layers.rmsNorm(q, b.qNorm(), eps);                            // [B, H, Q, K]
+            k = Layers.rmsNorm(k, b.kNorm(), eps);                            // [B, Hkv, Q, K]
+        }
+        q = Rotary.apply(q, cos, sin);                                        // [B, H, Q, K]
+        k = Rotary.apply(k, cos, sin);                                        // [B, Hkv, Q, K]
         NDArray v = Layers.splitHeads(Layers.linear(n, b.v(), b.vb()), g);   // [B, Hkv, Q, K]
         if (cache != null) {
             var kv = cache.append(layer, k, v);
