@@ -101,10 +101,10 @@ class CliEndToEndTest {
         }
         InputStream old = System.in;
         try {
-            System.setIn(new ByteArrayInputStream("a charming film\n\ndull and flat\n".getBytes(StandardCharsets.UTF_8)));
+            System.setIn(new ByteArrayInputStream("a charming film\ndull and flat\n".getBytes(StandardCharsets.UTF_8)));
             Cli.Run s = Cli.run(demo("infer", "--prompt", sp.toString(), "--json"));
             assertEquals(0, s.code(), s.err());
-            assertEquals(i.out(), s.out(), "stdin gives the same answers as arguments");
+            assertEquals(i.out(), s.out(), "stdin gives the same answers as arguments (a blank line: NewcomerTest)");
         } finally {
             System.setIn(old);
         }

@@ -280,7 +280,7 @@ class TrainingRunTest {
             {"another model", "train", "--resume", baseRun.toString(), "--model", Fixtures.of("llama").toString()},
             {"trains task mood, not sst2", "train", "--resume", baseRun.toString(), "--task", "sst2"},
             {"--lr cannot be used with --resume", "train", "--resume", baseRun.toString(), "--lr", "0.1"},
-            {badKey + ": unknown key 'learning_rate'", "train", "--config", badKey.toString()},
+            {badKey + ": both 'lr' and its alias 'learning_rate' are set", "train", "--config", badKey.toString()},
             {badType + ": key 'steps' must be a whole number (got \"many\")", "train", "--config", badType.toString()},
             {notJson + ": not valid JSON", "train", "--config", notJson.toString()},
             {"--config " + tmp.resolve("none.json") + ": file not found", "train", "--config", tmp.resolve("none.json").toString()},

@@ -28,6 +28,7 @@ public final class ModelRegistry {
         FACTORIES.put("mistral", LlamaModel::load);
         FACTORIES.put("qwen2", LlamaModel::load);
         FACTORIES.put("qwen3", LlamaModel::load);
+        FACTORIES.put("phi3", LlamaModel::load);
         FACTORIES.put("bert", BertModel::load);
         FACTORIES.put("roberta", BertModel::load);
         FACTORIES.put("t5", T5Model::load);

@@ -25,8 +25,12 @@ public final class Rotary {
             float exponent = (float) (2 * i) / headDim;
             f[i] = (float) (1.0 / (float) Math.pow(theta, exponent));
         }
-        if (scaling != null && "llama3".equals(String.valueOf(scaling.getOrDefault("rope_type", scaling.get("type"))))) {
+        String kind = scaling == null ? "default" : String.valueOf(scaling.getOrDefault("rope_type", scaling.get("type")));
+        if (kind.equals("llama3")) {
             f = llama3(f, scaling);
+        } else if (!kind.equals("default")) { // ignored, it would compute another model than the checkpoint's
+            throw new io.softprompt.util.UserException("rope_scaling of type " + io.softprompt.util.UserException.quote(kind)
+                    + " is not supported (default and llama3 are)");
         }
         this.invFreq = f;
     }
@@ -102,6 +106,19 @@ public final class Rotary {
         }
         Shape shape = new Shape(b, 1, len, headDim);
         return new NDList(Tensors.create(m, cos, shape), Tensors.create(m, sin, shape));
+    }
+
+    /**
+     * x [B, H, S, K] with only its first R dims rotated (cos, sin [.., R]) and the rest passed through:
+     * Phi-3's partial rotary; {@link #apply} when R = K.
+     */
+    public static NDArray applyPartial(NDArray x, NDArray cos, NDArray sin, int r) {
+        long k = x.getShape().get(3);
+        if (r >= k) {
+            return apply(x, cos, sin);
+        }
+        NDList parts = x.split(new long[] {r}, 3);                                         // [B, H, S, R], [B, H, S, K-R]
+        return NDArrays.concat(new NDList(apply(parts.get(0), cos, sin), parts.get(1)), 3); // [B, H, S, K]
     }
 
     /** x [B, H, S, K] rotated: x·cos + rotate_half(x)·sin, with rotate_half(x) = cat(-x2, x1). */

@@ -3,7 +3,7 @@ package io.softprompt.model.llama;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.Map;
 
-/** config.json keys of the Llama family (llama, mistral, qwen2). Missing keys take transformers' defaults. */
+/** config.json keys of the Llama family (llama, mistral, qwen2, qwen3, phi3). Missing keys take transformers' defaults. */
 public record LlamaConfig(
         @JsonProperty("model_type") String modelType,
         @JsonProperty("vocab_size") Integer vocabSize,
@@ -20,7 +20,8 @@ public record LlamaConfig(
         @JsonProperty("rope_scaling") Map<String, Object> ropeScaling,
         @JsonProperty("tie_word_embeddings") Boolean tieWordEmbeddings,
         @JsonProperty("attention_bias") Boolean attentionBias,
-        @JsonProperty("mlp_bias") Boolean mlpBias) {
+        @JsonProperty("mlp_bias") Boolean mlpBias,
+        @JsonProperty("partial_rotary_factor") Double partialRotaryFactor) {
 
     public LlamaConfig {
         vocabSize = vocabSize == null ? 32000 : vocabSize;
@@ -38,5 +39,11 @@ public record LlamaConfig(
         // qwen2 always has q/k/v biases (its config has no attention_bias key)
         attentionBias = attentionBias != null ? attentionBias : "qwen2".equals(modelType);
         mlpBias = mlpBias != null && mlpBias;
+        partialRotaryFactor = partialRotaryFactor == null ? 1.0 : partialRotaryFactor;
+    }
+
+    /** R: the leading dims of each q/k head that RoPE rotates (Phi-3's partial rotary; all K elsewhere). */
+    public int rotaryDim() {
+        return (int) (headDim * partialRotaryFactor);
     }
 }

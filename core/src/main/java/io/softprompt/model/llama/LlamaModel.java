@@ -20,7 +20,8 @@ import java.util.function.UnaryOperator;
 /**
  * The Llama family (llama, mistral, qwen2, qwen3, any LlamaForCausalLM): RMSNorm, rotary positions, SwiGLU
  * MLP, grouped-query attention, tied or untied LM head; Qwen3 adds per-head RMSNorms of q and k before
- * rotation, and its head size comes from config.json's head_dim (not hidden/heads).
+ * rotation, and its head size comes from config.json's head_dim (not hidden/heads); Phi-3 fuses q/k/v and
+ * gate/up into one weight each (split at load) and rotates only the first partial_rotary_factor·K dims.
  *
  * <p>Dimensions (docs/ARCHITECTURE.md): B batch, S positions (prompt N + tokens T), D hidden, H query heads,
  * Hkv key/value heads, K head size, F intermediate width, V vocabulary, Q new and P cached positions,
@@ -28,7 +29,8 @@ import java.util.function.UnaryOperator;
  *
  * <p>Hugging Face tensor names: {@code model.embed_tokens.weight} [V, D], per layer
  * {@code model.layers.L.{input_layernorm, self_attn.{q,k,v,o}_proj, post_attention_layernorm,
- * mlp.{gate,up,down}_proj}} (Qwen3: {@code self_attn.{q,k}_norm} [K]), {@code model.norm.weight},
+ * mlp.{gate,up,down}_proj}} (Qwen3: {@code self_attn.{q,k}_norm} [K]; Phi-3: {@code self_attn.qkv_proj}
+ * [H·K + 2·Hkv·K, D], {@code mlp.gate_up_proj} [2·F, D]), {@code model.norm.weight},
  * {@code lm_head.weight} (absent when tied).
  */
 public final class LlamaModel implements LanguageModel {
@@ -65,7 +67,7 @@ public final class LlamaModel implements LanguageModel {
         this.headT = head.transpose();
         this.blocks = blocks;
         this.specials = specials;
-        this.rotary = new Rotary(c.headDim(), c.ropeTheta(), c.ropeScaling());
+        this.rotary = new Rotary(c.rotaryDim(), c.ropeTheta(), c.ropeScaling());
         this.act = Layers.activation(c.hiddenAct());
     }
 
@@ -99,14 +101,21 @@ public final class LlamaModel implements LanguageModel {
         boolean qk = QK_NORM.contains(c.modelType()); // Qwen3: q/k RMSNorms over head_dim, one weight shared by all heads
         for (int l = 0; l < c.numHiddenLayers(); l++) {
             String p = "model.layers." + l + ".";
+            NDArray[] qkv = w.has(p + "self_attn.qkv_proj.weight") // Phi-3's fused projections, split into the block's
+                    ? rows(w.load(p + "self_attn.qkv_proj.weight", m, qd + 2 * kvd, d), qd, kvd, kvd)
+                    : new NDArray[] {w.load(p + "self_attn.q_proj.weight", m, qd, d), w.load(p + "self_attn.k_proj.weight", m, kvd, d),
+                        w.load(p + "self_attn.v_proj.weight", m, kvd, d)};
+            NDArray[] gateUp = w.has(p + "mlp.gate_up_proj.weight")
+                    ? rows(w.load(p + "mlp.gate_up_proj.weight", m, 2 * f, d), f, f)
+                    : new NDArray[] {w.load(p + "mlp.gate_proj.weight", m, f, d), w.load(p + "mlp.up_proj.weight", m, f, d)};
             blocks.add(new Block(
                     w.load(p + "input_layernorm.weight", m, d),
-                    w.load(p + "self_attn.q_proj.weight", m, qd, d), ab ? w.load(p + "self_attn.q_proj.bias", m, qd) : null,
-                    w.load(p + "self_attn.k_proj.weight", m, kvd, d), ab ? w.load(p + "self_attn.k_proj.bias", m, kvd) : null,
-                    w.load(p + "self_attn.v_proj.weight", m, kvd, d), ab ? w.load(p + "self_attn.v_proj.bias", m, kvd) : null,
+                    qkv[0], ab ? w.load(p + "self_attn.q_proj.bias", m, qd) : null,
+                    qkv[1], ab ? w.load(p + "self_attn.k_proj.bias", m, kvd) : null,
+                    qkv[2], ab ? w.load(p + "self_attn.v_proj.bias", m, kvd) : null,
                     w.load(p + "self_attn.o_proj.weight", m, d, qd),
                     w.load(p + "post_attention_layernorm.weight", m, d),
-                    w.load(p + "mlp.gate_proj.weight", m, f, d), w.load(p + "mlp.up_proj.weight", m, f, d),
+                    gateUp[0], gateUp[1],
                     w.load(p + "mlp.down_proj.weight", m, d, f),
                     mb ? w.load(p + "mlp.gate_proj.bias", m, f) : null, mb ? w.load(p + "mlp.up_proj.bias", m, f) : null,
                     mb ? w.load(p + "mlp.down_proj.bias", m, d) : null,
@@ -119,6 +128,18 @@ public final class LlamaModel implements LanguageModel {
         long eos = folder.config().path("eos_token_id").asLong(-1);
         long pad = folder.config().path("pad_token_id").asLong(Math.max(eos, 0));
         return new LlamaModel(c, embed, norm, head, blocks, Specials.decoder(prefix, eos, pad));
+    }
+
+    /** A fused weight [Σ rows, D] as its parts, each [rows_i, D], in order (contiguous copies in the weight's manager). */
+    private static NDArray[] rows(NDArray fused, long... sizes) {
+        NDArray[] out = new NDArray[sizes.length];
+        long at = 0;
+        for (int i = 0; i < sizes.length; i++) {
+            out[i] = fused.get(new ai.djl.ndarray.index.NDIndex(at + ":" + (at + sizes[i]))).duplicate(); // [rows_i, D]
+            at += sizes[i];
+        }
+        fused.close();
+        return out;
     }
 
     @Override
@@ -184,8 +205,8 @@ public final class LlamaModel implements LanguageModel {
             q = Layers.rmsNorm(q, b.qNorm(), eps);                            // [B, H, Q, K]
             k = Layers.rmsNorm(k, b.kNorm(), eps);                            // [B, Hkv, Q, K]
         }
-        q = Rotary.apply(q, cos, sin);                                        // [B, H, Q, K]
-        k = Rotary.apply(k, cos, sin);                                        // [B, Hkv, Q, K]
+        q = Rotary.applyPartial(q, cos, sin, c.rotaryDim());                 // [B, H, Q, K]
+        k = Rotary.applyPartial(k, cos, sin, c.rotaryDim());                 // [B, Hkv, Q, K]
         NDArray v = Layers.splitHeads(Layers.linear(n, b.v(), b.vb()), g);   // [B, Hkv, Q, K]
         if (cache != null) {
             var kv = cache.append(layer, k, v);
