@@ -26,6 +26,7 @@ public final class KvCache implements AutoCloseable {
     private final List<NDList> cross = new ArrayList<>();
     private int length;
     private int[] rowStarts; // per row: the position of its first new token, when rows differ (else null)
+    private int stackedAt;   // the stacked length P0 of a cache made by stack(): key index j ≥ P0 holds new tokens
 
     public KvCache(NDManager parent) {
         this.manager = parent.newSubManager();
@@ -146,6 +147,7 @@ public final class KvCache implements AutoCloseable {
             }
         }
         c.length = p;
+        c.stackedAt = p;
         c.rowStarts = prefixes.stream().mapToInt(KvCache::length).toArray();
         return c;
     }
@@ -224,6 +226,28 @@ public final class KvCache implements AutoCloseable {
         for (int i = 0; i < starts.length; i++) {
             for (int j = 0; j < q; j++) {
                 pos[i * q + j] = offset + starts[i] + j;
+            }
+        }
+        return pos;
+    }
+
+    /**
+     * The position of each key index per row, for a sliding window (which counts positions, not
+     * indices): index j itself, except in a stacked cache, where row r's new tokens (index ≥ P0) follow
+     * its own prefix of length L_r, and its padding (L_r ≤ j < P0) is masked anyway.
+     *
+     * @param keys K, the keys a pass sees (P + Q)
+     * @return positions [B][K], or null when every row's index is its position
+     */
+    public int[][] keyPositions(int keys) {
+        if (rowStarts == null) {
+            return null;
+        }
+        int[][] pos = new int[rowStarts.length][keys];
+        for (int r = 0; r < rowStarts.length; r++) {
+            int own = rowStarts[r] - (length - stackedAt); // L_r, the row's own prefix length
+            for (int j = 0; j < keys; j++) {
+                pos[r][j] = j < stackedAt ? j : own + (j - stackedAt);
             }
         }
         return pos;

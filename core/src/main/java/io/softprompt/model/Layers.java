@@ -221,6 +221,32 @@ public final class Layers {
     }
 
     /**
+     * A causal sliding-window mask [B, 1, Q, K]: query i (position qStart + i, or {@code rowStarts[b] + i})
+     * sees key j when the key is real and its position p satisfies qpos - W < p ≤ qpos (Gemma's local
+     * layers). {@code keyPos} gives each key's position per row (a stacked cache), null: its index.
+     */
+    public static NDArray windowMask(NDManager manager, NDArray keyMask, long qStart, long q, int window, int[] rowStarts,
+            int[][] keyPos) {
+        Shape s = keyMask.getShape();
+        int b = (int) s.get(0);
+        int k = (int) s.get(1);
+        float[] allowed = new float[(int) (b * q * k)];
+        for (int r = 0; r < b; r++) {
+            for (int i = 0; i < q; i++) {
+                long qp = (rowStarts == null ? qStart : rowStarts[r]) + i;
+                for (int j = 0; j < k; j++) {
+                    long kp = keyPos == null ? j : keyPos[r][j];
+                    boolean causal = j <= qStart + i; // in index order, as the cache holds keys
+                    allowed[(int) ((r * q + i) * k + j)] = causal && kp <= qp && kp > qp - window ? 1f : 0f;
+                }
+            }
+        }
+        NDArray keys = keyMask.toType(DataType.FLOAT32, false).reshape(b, 1, 1, k);                  // [B,1,1,K]
+        NDArray a = keys.mul(Tensors.create(manager, allowed, new Shape(b, 1, q, k)));             // [B,1,Q,K]
+        return a.sub(scalar(a, 1f)).muli(scalar(a, -MASK_VALUE));                                   // [B,1,Q,K]
+    }
+
+    /**
      * Scaled dot-product attention. q [B, H, S, K], k/v [B, H', S, K] with H a multiple of H'
      * (grouped-query), additive mask [B, 1, S, S] → [B, H, S, K].
      */

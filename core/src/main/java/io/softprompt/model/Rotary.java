@@ -28,9 +28,14 @@ public final class Rotary {
         String kind = scaling == null ? "default" : String.valueOf(scaling.getOrDefault("rope_type", scaling.get("type")));
         if (kind.equals("llama3")) {
             f = llama3(f, scaling);
+        } else if (kind.equals("linear")) { // positions divided by factor (Gemma 3's global layers)
+            float factor = (float) num(scaling, "factor", 1.0);
+            for (int i = 0; i < f.length; i++) {
+                f[i] /= factor;
+            }
         } else if (!kind.equals("default")) { // ignored, it would compute another model than the checkpoint's
             throw new io.softprompt.util.UserException("rope_scaling of type " + io.softprompt.util.UserException.quote(kind)
-                    + " is not supported (default and llama3 are)");
+                    + " is not supported (default, linear and llama3 are)");
         }
         this.invFreq = f;
     }
