@@ -31,6 +31,7 @@ public final class ModelRegistry {
         FACTORIES.put("phi3", LlamaModel::load);
         FACTORIES.put("gemma3_text", io.softprompt.model.gemma3.Gemma3Model::load);
         FACTORIES.put("gemma3", io.softprompt.model.gemma3.Gemma3Model::load);
+        FACTORIES.put("modernbert", io.softprompt.model.modernbert.ModernBertModel::load);
         FACTORIES.put("bert", BertModel::load);
         FACTORIES.put("roberta", BertModel::load);
         FACTORIES.put("t5", T5Model::load);

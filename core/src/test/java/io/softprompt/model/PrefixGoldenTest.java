@@ -75,7 +75,7 @@ class PrefixGoldenTest {
 
     /** Whether the model is a decoder LM (an input prompt's keys and values do not depend on the input). */
     static boolean decoder(Path dir) {
-        return !List.of("t5", "bert", "roberta").contains(type(dir));
+        return !List.of("t5", "bert", "roberta", "modernbert").contains(type(dir)); // encoders: their prompts see the input
     }
 
     /** Hidden states [B, T, D] of the input after the prefix. */

@@ -136,7 +136,10 @@ class ReparamTest {
                     + "largest |fd - autograd| / (2e-4 + 2%%) = %.3f%n", dir.getFileName(), kind.name().toLowerCase(Locale.ROOT),
                     theta.length, loss, largestWeight, worst);
             assertTrue(largestWeight > 5e-3, "the reparameterisation's weights move the loss, far above the tolerance");
-            assertTrue(Math.abs(grad[top(grad, 0, eSize, 1).get(0)]) > 1e-3, "E moves the loss");
+            double eTop = Math.abs(grad[top(grad, 0, eSize, 1).get(0)]);
+            // above the check's absolute tolerance (2e-4), so a wrong gradient of E cannot pass; ModernBERT's is the
+            // smallest (5.4e-4 for mlp: the prompt rows pass its embedding LayerNorm and its local windows)
+            assertTrue(eTop > 3e-4, "E moves the loss: its largest gradient " + eTop);
             assertTrue(worst <= 1.0, dir.getFileName() + " " + kind + ": " + worst);
         }
     }
