@@ -44,15 +44,22 @@ public final class Fixtures {
     }
 
     /**
-     * Extra fixtures under -Dsoftprompt.fixtures, when the property names an existing folder (the build
-     * passes ../shared/fixtures); empty otherwise.
+     * Extra fixtures under the folders -Dsoftprompt.fixtures names (a path list; the build passes
+     * ../shared/fixtures and ../shared/fixtures-next, now that every architecture there is supported),
+     * those that exist; empty otherwise.
      */
     public static List<Path> extra() {
-        String dir = System.getProperty("softprompt.fixtures");
-        if (dir == null || dir.isBlank() || !Files.isDirectory(Path.of(dir))) {
-            return List.of();
+        String dirs = System.getProperty("softprompt.fixtures");
+        List<Path> out = new ArrayList<>();
+        if (dirs == null || dirs.isBlank()) {
+            return out;
         }
-        return under(Path.of(dir).toAbsolutePath().normalize());
+        for (String dir : dirs.split(java.io.File.pathSeparator)) { // ../shared/fixtures and ../shared/fixtures-next
+            if (!dir.isBlank() && Files.isDirectory(Path.of(dir))) {
+                out.addAll(under(Path.of(dir).toAbsolutePath().normalize()));
+            }
+        }
+        return out;
     }
 
     /** Folders directly under root holding golden.safetensors, sorted by name. */
