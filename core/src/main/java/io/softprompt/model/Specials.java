@@ -18,11 +18,62 @@ import java.util.Arrays;
  * @param eos end of sequence (generation stops there; T5 targets end with it)
  * @param pad id used for padding (masked out anyway)
  * @param decoderStart first decoder input (T5), else -1
+ * @param ends every id that ends generation (eos, and an instruct model's other end ids)
  */
-public record Specials(long[] prefix, long[] suffix, long mask, String maskText, long eos, long pad, long decoderStart) {
+public record Specials(long[] prefix, long[] suffix, long mask, String maskText, long eos, long pad, long decoderStart,
+        long[] ends) {
+
+    /** With eos the only end of generation. */
+    public Specials(long[] prefix, long[] suffix, long mask, String maskText, long eos, long pad, long decoderStart) {
+        this(prefix, suffix, mask, maskText, eos, pad, decoderStart, eos >= 0 ? new long[] {eos} : new long[0]);
+    }
 
     public static Specials decoder(long[] prefix, long eos, long pad) {
         return new Specials(prefix, new long[0], -1, null, eos, pad, -1);
+    }
+
+    /** Whether generation ends at this token: eos or any other end id the checkpoint names. */
+    public boolean ends(long token) {
+        for (long e : ends) {
+            if (e == token) {
+                return true;
+            }
+        }
+        return token == eos;
+    }
+
+    /**
+     * These specials ending generation at every id config.json's and generation_config.json's
+     * eos_token_id name (a number or a list: an instruct model's end-of-turn as well as its EOS).
+     *
+     * @param modelDir the model folder
+     * @param config config.json (or a checkpoint's text_config)
+     * @return the specials with those ends
+     */
+    public Specials withEnds(Path modelDir, JsonNode config) {
+        java.util.LinkedHashSet<Long> all = new java.util.LinkedHashSet<>();
+        for (long e : ends) {
+            all.add(e);
+        }
+        addIds(config.get("eos_token_id"), all);
+        Path gen = modelDir.resolve("generation_config.json");
+        if (Files.isRegularFile(gen)) {
+            addIds(Json.readTree(gen).get("eos_token_id"), all);
+        }
+        return new Specials(prefix, suffix, mask, maskText, eos, pad, decoderStart,
+                all.stream().mapToLong(Long::longValue).toArray());
+    }
+
+    private static void addIds(JsonNode n, java.util.Set<Long> into) {
+        if (n != null && n.canConvertToLong() && n.asLong() >= 0) {
+            into.add(n.asLong());
+        } else if (n != null && n.isArray()) {
+            n.forEach(x -> {
+                if (x.canConvertToLong() && x.asLong() >= 0) {
+                    into.add(x.asLong());
+                }
+            });
+        }
     }
 
     /** A token's id when the tokenizer maps the text to exactly one id, else -1. */

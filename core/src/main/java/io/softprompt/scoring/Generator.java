@@ -155,7 +155,7 @@ public final class Generator {
         /** Takes the next token from logits [V]; ends the row at EOS, a stop string or its budget. */
         void next(float[] logits) {
             long t = Sampler.pick(logits, req.decoding(), rng);
-            if (t == lm.specials().eos()) {
+            if (lm.specials().ends(t)) { // eos, or another end id the checkpoint names (end of turn)
                 finish = "eos";
                 return;
             }

@@ -117,7 +117,7 @@ public final class Gemma3Model implements LanguageModel {
         long eos = text.path("eos_token_id").isArray() ? text.path("eos_token_id").path(0).asLong(-1)
                 : text.path("eos_token_id").asLong(-1);
         long pad = text.path("pad_token_id").asLong(Math.max(eos, 0));
-        return new Gemma3Model(c, embed, norm, head, blocks, Specials.decoder(prefix, eos, pad));
+        return new Gemma3Model(c, embed, norm, head, blocks, Specials.decoder(prefix, eos, pad).withEnds(folder.path(), text));
     }
 
     /** Gemma's norms multiply by (1 + w): the sum is made once, at load. */

@@ -127,7 +127,7 @@ public final class LlamaModel implements LanguageModel {
         long[] prefix = Specials.decoderPrefix(tok, tokCfg, folder.config(), !NO_BOS.contains(c.modelType()));
         long eos = folder.config().path("eos_token_id").asLong(-1);
         long pad = folder.config().path("pad_token_id").asLong(Math.max(eos, 0));
-        return new LlamaModel(c, embed, norm, head, blocks, Specials.decoder(prefix, eos, pad));
+        return new LlamaModel(c, embed, norm, head, blocks, Specials.decoder(prefix, eos, pad).withEnds(folder.path(), folder.config()));
     }
 
     /** A fused weight [Σ rows, D] as its parts, each [rows_i, D], in order (contiguous copies in the weight's manager). */
