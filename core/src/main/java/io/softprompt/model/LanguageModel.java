@@ -104,9 +104,11 @@ public interface LanguageModel {
     /**
      * The transformer (for SEQ2SEQ: the encoder): embeds [B, S, D] (prompt already prepended), mask
      * [B, S] (1 = real) → final hidden states [B, S, D] after the final norm. Positions run 0..S-1 over
-     * the whole sequence.
+     * the whole sequence: the one forward below without a cache.
      */
-    NDArray forward(NDArray embeds, NDArray mask);
+    default NDArray forward(NDArray embeds, NDArray mask) {
+        return forward(embeds, mask, null);
+    }
 
     /**
      * The final hidden states [M, D] of M rows only, at flat indices b·S + s into [B, S] (the decision
@@ -118,16 +120,11 @@ public interface LanguageModel {
     }
 
     /**
-     * DECODER only, for generation: runs Q new positions embeds [B, Q, D] after the cache's P positions,
-     * keyMask [B, P+Q] over all of them, appending to the cache → [B, Q, D]. A null cache is the plain
-     * forward.
+     * The one forward of an architecture: Q new positions embeds [B, Q, D] after the cache's P positions
+     * (a deep prompt's prefix, generation's earlier tokens), keyMask [B, P+Q] over all of them, appending
+     * to the cache → [B, Q, D]. A null cache is the plain forward.
      */
-    default NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache) {
-        if (cache == null) {
-            return forward(embeds, keyMask);
-        }
-        throw new UnsupportedOperationException(modelType() + " does not generate");
-    }
+    NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache);
 
     /**
      * SEQ2SEQ only: the decoder over decoder input ids [B, R] attending to the encoder output [B, S, D]

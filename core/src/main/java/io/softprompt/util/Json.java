@@ -31,19 +31,7 @@ public final class Json {
     }
 
     public static <T> T read(ObjectMapper mapper, Path file, Class<T> type) {
-        T value;
-        try {
-            value = mapper.readValue(file.toFile(), type);
-        } catch (UnrecognizedPropertyException e) {
-            throw new UserException(file + ": unknown key " + UserException.quote(e.getPropertyName())
-                    + location(e) + " (known: " + e.getKnownPropertyIds() + ")");
-        } catch (JsonProcessingException e) {
-            throw new UserException(file + ": " + describe(e));
-        } catch (FileNotFoundException | NoSuchFileException e) {
-            throw new UserException(file + ": file not found");
-        } catch (IOException e) {
-            throw new UserException(file + ": cannot read: " + AtomicFiles.reason(e));
-        }
+        T value = parsed(file, () -> mapper.readValue(file.toFile(), type));
         if (value == null) {
             throw new UserException(file + ": holds the JSON null, not a JSON object");
         }
@@ -52,12 +40,24 @@ public final class Json {
 
     /** A JSON file as a tree, with the same one-line errors as {@link #read} (quoting none of its bytes). */
     public static JsonNode readTree(Path file) {
+        JsonNode node = parsed(file, () -> MAPPER.readTree(file.toFile()));
+        if (node == null || node.isMissingNode()) {
+            throw new UserException(file + ": empty, not a JSON document");
+        }
+        return node;
+    }
+
+    /** What a file read by Jackson yields, or the one-line error naming the file (its fault, never its bytes). */
+    private interface Parse<T> {
+        T run() throws IOException;
+    }
+
+    private static <T> T parsed(Path file, Parse<T> parse) {
         try {
-            JsonNode node = MAPPER.readTree(file.toFile());
-            if (node == null || node.isMissingNode()) {
-                throw new UserException(file + ": empty, not a JSON document");
-            }
-            return node;
+            return parse.run();
+        } catch (UnrecognizedPropertyException e) {
+            throw new UserException(file + ": unknown key " + UserException.quote(e.getPropertyName())
+                    + location(e) + " (known: " + e.getKnownPropertyIds() + ")");
         } catch (JsonProcessingException e) {
             throw new UserException(file + ": " + describe(e));
         } catch (FileNotFoundException | NoSuchFileException e) {

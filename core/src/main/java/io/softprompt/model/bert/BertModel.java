@@ -163,10 +163,6 @@ public final class BertModel implements LanguageModel {
         return Layers.matchType(Layers.embedding(ids, words), embLnW);         // [B, T, D] in the model's precision
     }
 
-    @Override
-    public NDArray forward(NDArray embeds, NDArray mask) {
-        return forward(embeds, mask, null);
-    }
 
     /**
      * The one forward: the tokens embeds [B, Q, D] under keyMask [B, P+Q] (1 = real), attending both

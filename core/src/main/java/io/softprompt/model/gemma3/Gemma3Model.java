@@ -154,10 +154,6 @@ public final class Gemma3Model implements LanguageModel {
         return Layers.matchType(rows.mul(Layers.scalar(rows, embedScale)), norm);           // [B, T, D]
     }
 
-    @Override
-    public NDArray forward(NDArray embeds, NDArray mask) {
-        return forward(embeds, mask, null);
-    }
 
     @Override
     public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache) {

@@ -150,10 +150,6 @@ public final class Gpt2Model implements LanguageModel {
         return Layers.matchType(Layers.embedding(ids, wte), lnfW); // [B, T, D] in the model's precision
     }
 
-    @Override
-    public NDArray forward(NDArray embeds, NDArray mask) {
-        return forward(embeds, mask, null);
-    }
 
     @Override
     public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache) {

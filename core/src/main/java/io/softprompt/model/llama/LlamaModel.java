@@ -167,10 +167,6 @@ public final class LlamaModel implements LanguageModel {
         return Layers.matchType(Layers.embedding(ids, embed), norm);           // [B, T, D] in the model's precision
     }
 
-    @Override
-    public NDArray forward(NDArray embeds, NDArray mask) {
-        return forward(embeds, mask, null);
-    }
 
     @Override
     public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache) {

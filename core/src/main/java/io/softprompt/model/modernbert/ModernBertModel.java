@@ -157,10 +157,6 @@ public final class ModernBertModel implements LanguageModel {
         return Layers.matchType(Layers.embedding(ids, words), embNorm);                   // [B, T, D]
     }
 
-    @Override
-    public NDArray forward(NDArray embeds, NDArray mask) {
-        return forward(embeds, mask, null);
-    }
 
     @Override
     public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache) {

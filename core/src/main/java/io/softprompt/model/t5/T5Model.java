@@ -189,10 +189,6 @@ public final class T5Model implements LanguageModel {
         return bias.transpose(2, 0, 1).expandDims(0);                         // [1, H, Q, K]
     }
 
-    @Override
-    public NDArray forward(NDArray embeds, NDArray mask) {
-        return forward(embeds, mask, null);
-    }
 
     /**
      * The one encoder forward: the tokens embeds [B, S, D] under keyMask [B, P+S], attending both ways.
