@@ -61,23 +61,6 @@ public final class ImportCommand implements Callable<Integer> {
     @Option(names = "--any-model", description = "Import even if the source names another model's fingerprint.")
     boolean anyModel;
 
-    /** A prefix adapter fits the model: its layers, key/value heads and token_dim (Hkv·K) are the model's. */
-    private void checkPrefix(PeftAdapter.Adapter a, LoadedModel model, String name) {
-        if (model.lm().kind() == LanguageModel.Kind.SEQ2SEQ) {
-            throw new UserException(source + ": a prefix adapter for " + name + " (" + model.lm().modelType() + "): PEFT puts a "
-                    + "seq2seq prefix in the decoder too, softprompt's T5 deep prompts sit in the encoder only");
-        }
-        LanguageModel.Attention at = model.lm().attention();
-        int layers = a.config().path("num_layers").asInt();
-        int heads = a.config().path("num_attention_heads").asInt();
-        int tokenDim = a.config().path("token_dim").asInt();
-        if (layers != at.layers() || heads != at.kvHeads() || tokenDim != at.kvHeads() * at.headSize()) {
-            throw new UserException(source + ": a prefix adapter of num_layers " + layers + ", num_attention_heads " + heads
-                    + ", token_dim " + tokenDim + " but model " + name + " has " + at.layers() + " layers and "
-                    + at.kvHeads() + " key/value heads of " + at.headSize());
-        }
-    }
-
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
@@ -134,7 +117,7 @@ public final class ImportCommand implements Callable<Integer> {
         ModelLocator.Located where = modelOptions.locate(carried.get(PromptFile.MODEL_NAME), err);
         try (LoadedModel model = modelOptions.load(where)) {
             if (prefix != null) {
-                checkPrefix(prefix, model, where.name());
+                PeftAdapter.requireFits(prefix, model.lm(), where.name(), source.toString());
             } else if (d != model.lm().hiddenSize()) {
                 throw new UserException(source + ": prompt is [" + n + ", " + d + "] but model " + where.name()
                         + " has hidden size " + model.lm().hiddenSize());

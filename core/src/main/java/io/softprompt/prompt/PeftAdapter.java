@@ -208,6 +208,32 @@ public final class PeftAdapter {
         return v.asInt();
     }
 
+    /**
+     * Refuses a prefix adapter that does not fit the model: its num_layers, num_attention_heads (PEFT's
+     * key/value heads) and token_dim (Hkv·K) must be the model's; T5 (PEFT puts a seq2seq prefix in the
+     * decoder too) takes none.
+     *
+     * @param a a PREFIX_TUNING adapter
+     * @param lm the model
+     * @param name how the model is named
+     * @param source how errors name the adapter
+     */
+    public static void requireFits(Adapter a, io.softprompt.model.LanguageModel lm, String name, String source) {
+        if (lm.kind() == io.softprompt.model.LanguageModel.Kind.SEQ2SEQ) {
+            throw new UserException(source + ": a prefix adapter for " + name + " (" + lm.modelType() + "): PEFT puts a "
+                    + "seq2seq prefix in the decoder too, softprompt's T5 deep prompts sit in the encoder only");
+        }
+        io.softprompt.model.LanguageModel.Attention at = lm.attention();
+        int layers = a.config().path("num_layers").asInt();
+        int heads = a.config().path("num_attention_heads").asInt();
+        int tokenDim = a.config().path("token_dim").asInt();
+        if (layers != at.layers() || heads != at.kvHeads() || tokenDim != at.kvHeads() * at.headSize()) {
+            throw new UserException(source + ": a prefix adapter of num_layers " + layers + ", num_attention_heads " + heads
+                    + ", token_dim " + tokenDim + " but model " + name + " has " + at.layers() + " layers and "
+                    + at.kvHeads() + " key/value heads of " + at.headSize());
+        }
+    }
+
     public static boolean isAdapter(Path dir) {
         return Files.isDirectory(dir) && Files.isRegularFile(dir.resolve(CONFIG));
     }

@@ -98,4 +98,48 @@ class DeepPromptPropertiesTest {
             return List.of(back.site(), PeftAdapter.config(back, "DECODER"));
         });
     }
+
+    /**
+     * A PEFT prefix adapter with hostile num_layers, num_attention_heads, token_dim and
+     * num_virtual_tokens (and weights of the shape they claim, or the model's) is read and fitted to the
+     * model, or refused in one line; one that is taken is the model's own layout.
+     */
+    @Property(tries = 200)
+    void aPrefixAdaptersFieldsAreTheModelsOrRefused(@ForAll("adapterLies") Map<String, Integer> lies,
+            @ForAll boolean weightsAsClaimed) throws Exception {
+        var at = model.lm().attention();
+        int layers = lies.getOrDefault("num_layers", at.layers());
+        int heads = lies.getOrDefault("num_attention_heads", at.kvHeads());
+        int tokenDim = lies.getOrDefault("token_dim", at.kvHeads() * at.headSize());
+        int n = lies.getOrDefault("num_virtual_tokens", 2);
+        Path dir = Files.createDirectories(DeepPromptPropertiesTest.dir.resolve("adapter"));
+        Files.writeString(dir.resolve(PeftAdapter.CONFIG), "{\"peft_type\": \"PREFIX_TUNING\", \"task_type\": \"CAUSAL_LM\", "
+                + "\"num_virtual_tokens\": " + n + ", \"token_dim\": " + tokenDim + ", \"num_layers\": " + layers
+                + ", \"num_attention_heads\": " + heads + ", \"num_transformer_submodules\": 1}");
+        long rows = weightsAsClaimed ? Math.max(1, Math.min(n, 64)) : 2;
+        long width = weightsAsClaimed ? Math.max(1, Math.min(2L * layers * tokenDim, 4096)) : PromptSite.DEEP.width(model.lm());
+        Map<String, io.softprompt.safetensors.SafetensorsWriter.Tensor> t = new LinkedHashMap<>();
+        t.put(PromptFile.TENSOR, io.softprompt.safetensors.SafetensorsWriter.Tensor.f32(new float[(int) (rows * width)], rows, width));
+        try (var out = Files.newOutputStream(dir.resolve(PeftAdapter.WEIGHTS))) {
+            io.softprompt.safetensors.SafetensorsWriter.write(out, t, Map.of());
+        }
+        PeftAdapter.Adapter[] read = new PeftAdapter.Adapter[1];
+        boolean taken = Hostile.accepts(lies.toString(), 0, () -> {
+            read[0] = PeftAdapter.read(dir);
+            PeftAdapter.requireFits(read[0], model.lm(), "gpt2-tiny", dir.toString());
+            return read[0];
+        });
+        if (taken) {
+            assertEquals(at.layers(), read[0].config().path("num_layers").asInt(), lies.toString());
+            assertEquals(PromptSite.DEEP.width(model.lm()), read[0].dim(), lies.toString());
+        }
+    }
+
+    @Provide
+    Arbitrary<Map<String, Integer>> adapterLies() {
+        Arbitrary<String> key = Arbitraries.of("num_layers", "num_attention_heads", "token_dim", "num_virtual_tokens");
+        Arbitrary<Integer> value = Arbitraries.oneOf(Arbitraries.of(0, 1, 2, 3, 4, 64, 128, -1, Integer.MAX_VALUE, 1 << 20),
+                Arbitraries.integers().between(1, 300));
+        return Arbitraries.maps(key, value).ofMaxSize(3);
+    }
 }
