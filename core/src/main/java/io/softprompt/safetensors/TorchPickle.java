@@ -66,7 +66,7 @@ final class TorchPickle {
         try {
             return new TorchPickle(data, source).run();
         } catch (java.nio.BufferUnderflowException | IndexOutOfBoundsException | ClassCastException
-                 | NegativeArraySizeException e) {
+                 | NegativeArraySizeException | NullPointerException e) { // a None where a value must be, and the like
             throw new UserException(source + ": a damaged pickle (it ends early or does not add up)");
         }
     }
@@ -146,7 +146,10 @@ final class TorchPickle {
                 case 'Q' -> push(storage(pop())); // BINPERSID
                 case 'R' -> { // REDUCE
                     Object args = pop();
-                    push(reduce(pop(), (List<?>) args));
+                    if (!(args instanceof List<?> list)) {
+                        throw refuse("a call whose arguments are not a tuple");
+                    }
+                    push(reduce(pop(), list));
                 }
                 case 'b' -> pop(); // BUILD: an OrderedDict's _metadata; the state is dropped, nothing is set
                 default -> throw refuse("pickle opcode 0x" + Integer.toHexString(op) + " ('" + (char) op + "')");
