@@ -3,7 +3,6 @@ package io.softprompt.model;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.softprompt.util.Json;
 import io.softprompt.util.UserException;
@@ -77,12 +76,10 @@ public record ModelFolder(Path path, JsonNode config, String modelType, DataType
     private <T> T bindRaw(Class<T> type) {
         try {
             return Json.MAPPER.treeToValue(config, type);
-        } catch (MismatchedInputException e) {
-            String key = e.getPath().isEmpty() ? "?" : e.getPath().get(0).getFieldName();
-            throw new UserException(configFile() + ": key '" + key + "' has a wrong type: "
-                    + e.getOriginalMessage().split("\n")[0]);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) { // the fault and the key, never the file's bytes
+            throw new UserException(configFile() + ": " + Json.describe(e));
         } catch (IOException e) {
-            throw new UserException(configFile() + ": " + e.getMessage().split("\n")[0]);
+            throw new UserException(configFile() + ": cannot read: " + io.softprompt.util.AtomicFiles.reason(e));
         }
     }
 

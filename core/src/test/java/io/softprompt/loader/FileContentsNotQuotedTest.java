@@ -28,7 +28,8 @@ class FileContentsNotQuotedTest {
 
     static Stream<Arguments> cases() {
         List<String> bodies = List.of(MARK + ":x:0:0:root:/root:/bin/bash\n", "{\"a\": \"" + MARK + "\", oops}",
-                MARK, "{\"model\": {\"type\": \"" + MARK + "\"}}", "[\"" + MARK + "\"", "\"" + MARK + "\"", "{\"" + MARK + "\" 1}");
+                MARK, "{\"model\": {\"type\": \"" + MARK + "\"}}", "[\"" + MARK + "\"", "\"" + MARK + "\"", "{\"" + MARK + "\" 1}",
+                "{\"model_type\": \"gpt2\", \"n_embd\": \"" + MARK + "\"}");
         return Stream.of("config.json", "tokenizer_config.json", "tokenizer.json").flatMap(file -> bodies.stream()
                 .flatMap(body -> Stream.of(Arguments.of(file, body, false), Arguments.of(file, body, true))));
     }
