@@ -241,6 +241,16 @@ public final class Layers {
                 }
             }
         }
+        return additive(manager, keyMask, allowed, q);                                              // [B,1,Q,K]
+    }
+
+    /**
+     * The additive mask [B, 1, Q, K] of real keys (keyMask [B, K]) that {@code allowed} [B·Q·K] (1 = may
+     * see) lets each query see: 0 where visible, {@link #MASK_VALUE} elsewhere.
+     */
+    public static NDArray additive(NDManager manager, NDArray keyMask, float[] allowed, long q) {
+        long b = keyMask.getShape().get(0);
+        long k = keyMask.getShape().get(1);
         NDArray keys = keyMask.toType(DataType.FLOAT32, false).reshape(b, 1, 1, k);                  // [B,1,1,K]
         NDArray a = keys.mul(Tensors.create(manager, allowed, new Shape(b, 1, q, k)));             // [B,1,Q,K]
         return a.sub(scalar(a, 1f)).muli(scalar(a, -MASK_VALUE));                                   // [B,1,Q,K]

@@ -32,6 +32,31 @@ public record Specials(long[] prefix, long[] suffix, long mask, String maskText,
         return new Specials(prefix, new long[0], -1, null, eos, pad, -1);
     }
 
+    /**
+     * A masked LM's framing, [CLS] text [SEP] with its mask token, named by tokenizer_config.json (else
+     * the defaults given) and found in the vocabulary as single ids; else one line naming the tokenizer.
+     *
+     * @param folder the model folder
+     * @param tok its tokenizer
+     * @param defaults the cls, sep and mask texts when tokenizer_config.json names none
+     * @param pad the padding id
+     * @return the specials
+     */
+    public static Specials masked(ModelFolder folder, TextTokenizer tok, String[] defaults, long pad) {
+        JsonNode tokCfg = tokenizerConfig(folder.path());
+        String cls = tokenText(tokCfg, "cls_token", defaults[0]);
+        String sep = tokenText(tokCfg, "sep_token", defaults[1]);
+        String mask = tokenText(tokCfg, "mask_token", defaults[2]);
+        long clsId = id(tok, cls);
+        long sepId = id(tok, sep);
+        long maskId = id(tok, mask);
+        if (clsId < 0 || sepId < 0 || maskId < 0) {
+            throw new UserException(folder.tokenizerFile() + ": cannot find the special tokens " + cls + ", " + sep
+                    + ", " + mask + " in the vocabulary");
+        }
+        return new Specials(new long[] {clsId}, new long[] {sepId}, maskId, mask, sepId, pad, -1);
+    }
+
     /** Whether generation ends at this token: eos or any other end id the checkpoint names. */
     public boolean ends(long token) {
         for (long e : ends) {

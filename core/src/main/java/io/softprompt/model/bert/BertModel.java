@@ -121,18 +121,8 @@ public final class BertModel implements LanguageModel {
         String t = c.roberta() ? "lm_head." : "cls.predictions.transform.";
         String ln = c.roberta() ? "layer_norm" : "LayerNorm";
         NDArray bias = w.hasAny(h + "bias") ? w.load(h + "bias", m, c.vocabSize()) : w.load(h + "decoder.bias", m, c.vocabSize());
-        var tokCfg = Specials.tokenizerConfig(folder.path());
-        String cls = Specials.tokenText(tokCfg, "cls_token", c.roberta() ? "<s>" : "[CLS]");
-        String sep = Specials.tokenText(tokCfg, "sep_token", c.roberta() ? "</s>" : "[SEP]");
-        String mask = Specials.tokenText(tokCfg, "mask_token", c.roberta() ? "<mask>" : "[MASK]");
-        long clsId = Specials.id(tok, cls);
-        long sepId = Specials.id(tok, sep);
-        long maskId = Specials.id(tok, mask);
-        if (clsId < 0 || sepId < 0 || maskId < 0) {
-            throw new UserException(folder.tokenizerFile() + ": cannot find the special tokens " + cls + ", " + sep
-                    + ", " + mask + " in the vocabulary");
-        }
-        Specials specials = new Specials(new long[] {clsId}, new long[] {sepId}, maskId, mask, sepId, c.padTokenId(), -1);
+        Specials specials = Specials.masked(folder, tok, c.roberta() ? new String[] {"<s>", "</s>", "<mask>"}
+                : new String[] {"[CLS]", "[SEP]", "[MASK]"}, c.padTokenId());
         return new BertModel(c, words, pos, type0, w.load(e + "LayerNorm.weight", m, d), w.load(e + "LayerNorm.bias", m, d),
                 blocks, w.load(t + "dense.weight", m, d, d), w.load(t + "dense.bias", m, d),
                 w.load(t + ln + ".weight", m, d), w.load(t + ln + ".bias", m, d), bias, specials);

@@ -56,6 +56,7 @@ public final class Gemma3Model implements LanguageModel {
     private final Specials specials;
     private final UnaryOperator<NDArray> act;
     private final float embedScale;
+    private final boolean anySliding; // the window mask is built (on the host, each forward) only when a layer uses it
 
     private Gemma3Model(Gemma3Config c, NDArray embed, NDArray norm, NDArray head, List<Block> blocks, Specials specials) {
         this.c = c;
@@ -71,6 +72,7 @@ public final class Gemma3Model implements LanguageModel {
         this.local = new Rotary(c.headDim(), c.ropeLocalBaseFreq(), null);
         this.act = Layers.activation(c.hiddenActivation());
         this.embedScale = (float) Math.sqrt(c.hiddenSize()); // a float32 constant, as Gemma3TextScaledWordEmbedding's
+        this.anySliding = java.util.stream.IntStream.range(0, c.numHiddenLayers()).anyMatch(c::sliding);
     }
 
     public static Gemma3Model load(ModelFolder folder, NDManager m, TextTokenizer tok) {
@@ -162,7 +164,7 @@ public final class Gemma3Model implements LanguageModel {
         int start = cache == null ? 0 : cache.length();
         int[] starts = cache == null ? null : cache.rowStarts();
         NDArray full = Layers.additiveMask(outer, keyMask, true, start, q);                                   // [B, 1, Q, P+Q]
-        NDArray window = Layers.windowMask(outer, keyMask, start, q, c.slidingWindow(), starts,
+        NDArray window = !anySliding ? null : Layers.windowMask(outer, keyMask, start, q, c.slidingWindow(), starts,
                 cache == null ? null : cache.keyPositions((int) keyMask.getShape().get(1)));                    // [B, 1, Q, P+Q]
         NDList g = starts != null ? global.tables(outer, starts, q) : global.tables(outer, start, q);          // cos, sin
         NDList lc = starts != null ? local.tables(outer, starts, q) : local.tables(outer, start, q);           // cos, sin

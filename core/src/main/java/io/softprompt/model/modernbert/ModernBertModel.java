@@ -14,7 +14,6 @@ import io.softprompt.model.Rotary;
 import io.softprompt.model.Specials;
 import io.softprompt.model.TextTokenizer;
 import io.softprompt.model.WeightStore;
-import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 import java.util.ArrayList;
 import java.util.List;
@@ -109,18 +108,7 @@ public final class ModernBertModel implements LanguageModel {
             wi.close();
         }
         NDArray bias = c.decoderBias() ? w.load("decoder.bias", m, c.vocabSize()) : m.zeros(new Shape(c.vocabSize()));
-        var tokCfg = Specials.tokenizerConfig(folder.path());
-        String cls = Specials.tokenText(tokCfg, "cls_token", "[CLS]");
-        String sep = Specials.tokenText(tokCfg, "sep_token", "[SEP]");
-        String mask = Specials.tokenText(tokCfg, "mask_token", "[MASK]");
-        long clsId = Specials.id(tok, cls);
-        long sepId = Specials.id(tok, sep);
-        long maskId = Specials.id(tok, mask);
-        if (clsId < 0 || sepId < 0 || maskId < 0) {
-            throw new UserException(folder.tokenizerFile() + ": cannot find the special tokens " + cls + ", " + sep
-                    + ", " + mask + " in the vocabulary");
-        }
-        Specials specials = new Specials(new long[] {clsId}, new long[] {sepId}, maskId, mask, sepId, c.padTokenId(), -1);
+        Specials specials = Specials.masked(folder, tok, new String[] {"[CLS]", "[SEP]", "[MASK]"}, c.padTokenId());
         return new ModernBertModel(c, words, w.load("model.embeddings.norm.weight", m, d), blocks,
                 w.load("model.final_norm.weight", m, d), w.load("head.dense.weight", m, d, d), w.load("head.norm.weight", m, d),
                 bias, specials);
@@ -170,7 +158,8 @@ public final class ModernBertModel implements LanguageModel {
         int[] starts = KvCache.rowStarts(cache);
         float eps = c.normEps().floatValue();
         NDArray all = Layers.additiveMask(outer, keyMask, false);                                      // [B, 1, 1, P+Q]
-        NDArray window = localMask(outer, keyMask, start, q, starts);                                  // [B, 1, Q, P+Q]
+        NDArray window = c.numHiddenLayers() > 1 && c.globalAttnEveryNLayers() > 1
+                ? localMask(outer, keyMask, start, q, starts) : null;                                    // [B, 1, Q, P+Q]: local layers only
         NDList g = starts != null ? global.tables(outer, starts, q) : global.tables(outer, start, q);  // cos, sin
         NDList lc = starts != null ? local.tables(outer, starts, q) : local.tables(outer, start, q);   // cos, sin
         NDArray x = Layers.scoped(embeds, false, e -> Layers.layerNorm(Layers.matchType(e, embNorm), embNorm, zeros, eps)); // [B, Q, D]
@@ -205,9 +194,7 @@ public final class ModernBertModel implements LanguageModel {
                 }
             }
         }
-        NDArray keys = keyMask.toType(DataType.FLOAT32, false).reshape(b, 1, 1, k);                  // [B,1,1,K]
-        NDArray a = keys.mul(Tensors.create(m, allowed, new Shape(b, 1, q, k)));                    // [B,1,Q,K]
-        return a.sub(Layers.scalar(a, 1f)).muli(Layers.scalar(a, -Layers.MASK_VALUE));              // [B,1,Q,K]
+        return Layers.additive(m, keyMask, allowed, q);                                             // [B,1,Q,K]
     }
 
     private NDArray block(Block b, NDArray x, NDArray mask, NDArray cos, NDArray sin, float eps, KvCache cache, int layer) {
