@@ -64,7 +64,7 @@ class HostileEdgesTest {
     void aNulInAPathFromAFileIsOneLine() throws Exception {
         Path sp = edited(input, "nul-model.sp", Map.of(PromptFile.MODEL_NAME, gpt2 + "\u0000x"));
         String e = refused("infer", "--prompt", sp.toString(), "some text");
-        assertTrue(e.contains("neither a folder nor a hub id") && e.contains("\\u0000"), e);
+        assertTrue(e.contains("neither a folder nor a hub id") && e.contains("Nul character"), e); // the quoted path is cut at 60 characters
         Path cfg = edited(input, "nul-config.sp", Map.of(PromptFile.TRAIN_CONFIG, "{\"train\":\"/tmp/a\\u0000b\",\"model\":\"m\\u0000\"}"));
         Cli.Run r = Cli.run("export", "--prompt", cfg.toString(), "--to", "peft", tmp.resolve("nul-adapter").toString());
         assertEquals(0, r.code(), "a path in train_config is shown by its last name, NUL or not: " + r.err());
