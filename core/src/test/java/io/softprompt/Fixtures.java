@@ -62,6 +62,27 @@ public final class Fixtures {
         return out;
     }
 
+    /**
+     * Every chat-template case file: the committed copies (core/src/test/resources/chat-templates) and
+     * those under -Dsoftprompt.chatTemplates (the build passes ../shared/chat-templates) when it exists.
+     */
+    public static List<Path> chatCases() {
+        List<Path> out = new ArrayList<>(casesUnder(root().resolveSibling("chat-templates")));
+        String dir = System.getProperty("softprompt.chatTemplates");
+        if (dir != null && !dir.isBlank() && Files.isDirectory(Path.of(dir))) {
+            out.addAll(casesUnder(Path.of(dir).toAbsolutePath().normalize()));
+        }
+        return out;
+    }
+
+    private static List<Path> casesUnder(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().endsWith(".cases.json")).sorted().toList();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot list chat templates under " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Folders directly under root holding golden.safetensors, sorted by name. */
     static List<Path> under(Path root) {
         try (Stream<Path> s = Files.list(root)) {
