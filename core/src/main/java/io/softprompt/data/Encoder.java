@@ -1,5 +1,6 @@
 package io.softprompt.data;
 
+import io.softprompt.model.ChatTemplate;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Specials;
 import io.softprompt.model.TextTokenizer;
@@ -23,6 +24,9 @@ import java.util.Map;
  *       " {mask}." when the template has none) becomes the mask token; the decision is read there.
  *   <li>encoder-decoders: template [EOS]; the decoder produces the label word then EOS.
  * </ul>
+ *
+ * <p>A chat task ({@link Task#chatFramed()}) is framed by the model's chat template instead ({@link ChatFrame}):
+ * the rendered conversation around the text, no special ids added.
  *
  * <p>Truncation keeps the template's tail (the words right before the decision, e.g. "It was"):
  * when the framed input exceeds {@code maxLength} tokens, the text is cut from its end.
@@ -66,6 +70,9 @@ public final class Encoder {
     private final Specials specials;
     private final String prefix;
     private final String suffix;
+    /** The special ids around the framed text: the model's (BOS, CLS ... SEP, EOS), none in a chat (the template has them). */
+    private final long[] head;
+    private final long[] tail;
     private final long[] suffixIds;
     private final Labels labels;
     private final Map<String, long[]> cache = new HashMap<>();
@@ -75,7 +82,25 @@ public final class Encoder {
         this(tokenizer, task, maxLength, lm.kind(), lm.specials());
     }
 
+    /**
+     * An encoder for the given model, framing a chat task's rows by the model's chat template.
+     *
+     * @param tokenizer the model's tokenizer
+     * @param task the task
+     * @param maxLength the longest input in tokens
+     * @param lm the model
+     * @param chat the model's chat template, or null when it has none
+     */
+    public Encoder(TextTokenizer tokenizer, Task task, int maxLength, LanguageModel lm, ChatTemplate chat) {
+        this(tokenizer, task, maxLength, lm.kind(), lm.specials(), chat);
+    }
+
     public Encoder(TextTokenizer tokenizer, Task task, int maxLength, LanguageModel.Kind kind, Specials specials) {
+        this(tokenizer, task, maxLength, kind, specials, null);
+    }
+
+    public Encoder(TextTokenizer tokenizer, Task task, int maxLength, LanguageModel.Kind kind, Specials specials,
+            ChatTemplate chat) {
         this.tokenizer = tokenizer;
         this.task = task;
         this.maxLength = maxLength;
@@ -97,11 +122,22 @@ public final class Encoder {
         } else if (suf.contains("{mask}")) {
             suf = suf.substring(0, suf.indexOf("{mask}")).stripTrailing();
         }
-        this.prefix = kind == LanguageModel.Kind.MASKED && specials.maskText() != null
+        String pre = kind == LanguageModel.Kind.MASKED && specials.maskText() != null
                 ? task.prefix().replace("{mask}", specials.maskText()) : task.prefix();
+        if (task.chatFramed()) {
+            String[] frame = ChatFrame.around(task, pre, suf, kind, chat);
+            pre = frame[0];
+            suf = frame[1];
+            this.head = new long[0]; // transformers tokenizes a rendered chat without special tokens: a BOS is the template's
+            this.tail = new long[0];
+        } else {
+            this.head = specials.prefix();
+            this.tail = specials.suffix();
+        }
+        this.prefix = pre;
         this.suffix = suf;
         this.suffixIds = tokenizer.encode(suffix);
-        int framing = specials.prefix().length + specials.suffix().length;
+        int framing = head.length + tail.length;
         if (suffixIds.length + framing >= maxLength) {
             throw new UserException("{{max_length}} " + maxLength + " leaves no room for text: the template's tail '"
                     + suffix + "' and special tokens alone are " + (suffixIds.length + framing) + " tokens");
@@ -205,6 +241,22 @@ public final class Encoder {
         return -1;
     }
 
+    /**
+     * The text the model reads for a row before truncation and special ids: the task's template (a chat
+     * task's: the rendered conversation) around the stripped text.
+     *
+     * @param text the row's text
+     * @return the framed text
+     */
+    public String framed(String text) {
+        return prefix + text.strip() + suffix;
+    }
+
+    /** The special ids put before the framed text's tokens (BOS, CLS; none in a chat). */
+    public long[] head() {
+        return head.clone();
+    }
+
     /** Token ids of template(text) with the model's special tokens, at most maxLength, template tail kept. */
     public synchronized long[] encodeText(String text) {
         long[] cached = cache.get(text);
@@ -213,13 +265,13 @@ public final class Encoder {
         }
         String t = text.strip();
         long[] body = tokenizer.encode(prefix + t + suffix);
-        int budget = maxLength - specials.prefix().length - specials.suffix().length;
+        int budget = maxLength - head.length - tail.length;
         if (body.length > budget) {
             long[] head = tokenizer.encode(prefix + t);
             int keep = budget - suffixIds.length;
             body = concat(Arrays.copyOf(head, Math.min(keep, head.length)), suffixIds);
         }
-        long[] ids = concat(specials.prefix(), body, specials.suffix());
+        long[] ids = concat(head, body, tail);
         if (ids.length == 0) {
             throw new UserException("input '" + text + "' encodes to no tokens");
         }

@@ -28,6 +28,11 @@ import java.util.regex.Pattern;
  * ({@code text_column}, default "input") and a target ({@code target_column}, default "target"), in
  * JSON lines ({@code .jsonl}) or TSV; the model learns to generate the target and is scored by exact
  * match.
+ *
+ * <p>A task may ask for the model's chat template ({@code "chat": true}, or {@code --chat}): the
+ * template's text becomes the user message (after {@code "system"} when given), the assistant's turn is
+ * opened, and the label word or the target is what follows. {@code "chat_variables"} are further template
+ * variables ({@code {"enable_thinking": false}}).
  */
 public record Task(
         @JsonProperty(value = "name", required = true) String name,
@@ -40,7 +45,10 @@ public record Task(
         @JsonProperty("description") String description,
         @JsonIgnore Path baseDir,
         @JsonProperty("type") String type,
-        @JsonProperty("target_column") String targetColumn) {
+        @JsonProperty("target_column") String targetColumn,
+        @JsonProperty("chat") Boolean chat,
+        @JsonProperty("system") String system,
+        @JsonProperty("chat_variables") LinkedHashMap<String, Object> chatVariables) {
 
     public static final String CLASSIFICATION = "classification";
     public static final String TEXT_TO_TEXT = "text-to-text";
@@ -52,6 +60,15 @@ public record Task(
         labelColumn = labelColumn == null ? "label" : labelColumn;
         targetColumn = targetColumn == null ? "target" : targetColumn;
         verbalizer = verbalizer == null ? new LinkedHashMap<>() : verbalizer;
+        chat = Boolean.TRUE.equals(chat);
+        chatVariables = chatVariables == null ? new LinkedHashMap<>() : chatVariables;
+    }
+
+    /** A task of either type without chat framing. */
+    public Task(String name, String template, String textColumn, String labelColumn, LinkedHashMap<String, String> verbalizer,
+            String train, String dev, String description, Path baseDir, String type, String targetColumn) {
+        this(name, template, textColumn, labelColumn, verbalizer, train, dev, description, baseDir, type, targetColumn,
+                null, null, null);
     }
 
     /** A classification task (the common case) without the text-to-text fields. */
@@ -76,7 +93,25 @@ public record Task(
         String tpl = template == null ? null : template.replace("{" + textColumn + "}", "{" + t + "}");
         boolean t2t = textToText();
         return new Task(name, tpl, t, !t2t && label != null ? label : labelColumn, verbalizer, train, dev, description, baseDir,
-                type, t2t && label != null ? label : targetColumn).validated("task " + name + " with its columns");
+                type, t2t && label != null ? label : targetColumn, chat, system, chatVariables)
+                .validated("task " + name + " with its columns");
+    }
+
+    /**
+     * This task framed by the model's chat template ({@code --chat}): its template becomes the user
+     * message, after the system message when one is given.
+     *
+     * @param systemMessage the system message, or null to keep the task's own
+     * @return the task, framed as a chat
+     */
+    public Task withChat(String systemMessage) {
+        return new Task(name, template, textColumn, labelColumn, verbalizer, train, dev, description, baseDir, type,
+                targetColumn, true, systemMessage != null ? systemMessage : system, chatVariables).validated("task " + name);
+    }
+
+    /** Whether rows are framed by the model's chat template (the template is the user message). */
+    public boolean chatFramed() {
+        return Boolean.TRUE.equals(chat);
     }
 
     /** Whether the task maps input text to target text (metric: exact match) rather than to a label. */
@@ -119,7 +154,7 @@ public record Task(
 
     Task withBaseDir(Path dir) {
         return new Task(name, template, textColumn, labelColumn, verbalizer, train, dev, description, dir, type,
-                targetColumn);
+                targetColumn, chat, system, chatVariables);
     }
 
     /** A name that becomes a file name (the default output, run folders, served task names) as it is. */
@@ -144,6 +179,15 @@ public record Task(
         if (!template.contains("{" + textColumn + "}")) {
             throw new UserException(source + ": template " + UserException.quote(template) + " has no "
                     + UserException.quote("{" + textColumn + "}") + " placeholder");
+        }
+        if (!chatFramed() && (system != null || !chatVariables.isEmpty())) {
+            throw new UserException(source + ": " + (system != null ? "system" : "chat_variables")
+                    + " frames a chat: it needs \"chat\": true (or --chat)");
+        }
+        for (String reserved : List.of("messages", "add_generation_prompt", "bos_token", "eos_token", "tools")) {
+            if (chatVariables.containsKey(reserved)) {
+                throw new UserException(source + ": chat_variables cannot set " + reserved + ": softprompt sets it");
+            }
         }
         if (!CLASSIFICATION.equals(type) && !TEXT_TO_TEXT.equals(type)) {
             throw new UserException(source + ": type " + UserException.quote(type) + " is not one of " + CLASSIFICATION + ", " + TEXT_TO_TEXT);
@@ -217,6 +261,15 @@ public record Task(
         m.put("verbalizer", verbalizer);
         m.put("type", type);
         m.put("target_column", targetColumn);
+        if (chatFramed()) {
+            m.put("chat", true);
+            if (system != null) {
+                m.put("system", system);
+            }
+            if (!chatVariables.isEmpty()) {
+                m.put("chat_variables", chatVariables);
+            }
+        }
         return m;
     }
 }

@@ -28,6 +28,7 @@ public final class LoadedModel implements AutoCloseable {
     private final NDManager manager;
     private String fingerprint;
     private DataType dtype = DataType.FLOAT32;
+    private volatile java.util.Optional<io.softprompt.model.ChatTemplate> chat;
 
     private LoadedModel(Path folder, String name, LanguageModel lm, TextTokenizer tokenizer, NDManager manager) {
         this.folder = folder;
@@ -99,6 +100,18 @@ public final class LoadedModel implements AutoCloseable {
      */
     public String name() {
         return name;
+    }
+
+    /**
+     * The model's own chat template (read from its folder the first time it is asked for).
+     *
+     * @return the template, or null when the folder has none
+     */
+    public io.softprompt.model.ChatTemplate chatTemplate() {
+        if (chat == null) {
+            chat = java.util.Optional.ofNullable(io.softprompt.model.ChatTemplate.find(folder));
+        }
+        return chat.orElse(null);
     }
 
     /**

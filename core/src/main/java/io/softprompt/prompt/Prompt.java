@@ -69,8 +69,18 @@ public record Prompt(float[] values, int tokens, int hidden, Map<String, String>
                     new TypeReference<LinkedHashMap<String, String>>() {});
             String textColumn = meta(PromptFile.TEXT_COLUMN);
             String labelColumn = meta(PromptFile.LABEL_COLUMN);
+            String vars = meta(PromptFile.CHAT_VARIABLES);
+            LinkedHashMap<String, Object> chatVars = null;
+            if (vars != null) {
+                try {
+                    chatVars = Json.MAPPER.readValue(vars, new TypeReference<LinkedHashMap<String, Object>>() {});
+                } catch (JsonProcessingException e) {
+                    throw new UserException(source + ": metadata 'chat_variables' is not a JSON object");
+                }
+            }
             return new Task(name, template, textColumn, labelColumn, v, null, null, null, null, meta(PromptFile.TASK_TYPE),
-                    meta(PromptFile.TARGET_COLUMN)).validated(source);
+                    meta(PromptFile.TARGET_COLUMN), "true".equals(meta(PromptFile.CHAT)), meta(PromptFile.SYSTEM), chatVars)
+                    .validated(source);
         } catch (JsonProcessingException e) {
             throw new UserException(source + ": metadata 'verbalizer' is not a JSON object");
         }

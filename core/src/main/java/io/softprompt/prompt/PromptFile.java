@@ -49,6 +49,10 @@ public final class PromptFile {
     public static final String VERBALIZER = "verbalizer";       // JSON object label → word
     public static final String TASK_TYPE = "task_type";         // classification | text-to-text
     public static final String TARGET_COLUMN = "target_column";
+    /** "true" when rows are framed by the model's chat template; its system message and variables (JSON object). */
+    public static final String CHAT = "chat";
+    public static final String SYSTEM = "system";
+    public static final String CHAT_VARIABLES = "chat_variables";
     public static final String TRAIN_CONFIG = "train_config";   // JSON object
     public static final String METRICS = "metrics";             // JSON object
     public static final String CREATED = "created";             // ISO-8601 UTC
@@ -77,6 +81,11 @@ public final class PromptFile {
         m.put(VERBALIZER, Json.write(t.verbalizer()));
         m.put(TASK_TYPE, t.type());
         m.put(TARGET_COLUMN, t.targetColumn());
+        if (t.chatFramed()) {
+            m.put(CHAT, "true");
+            m.put(SYSTEM, t.system());
+            m.put(CHAT_VARIABLES, t.chatVariables().isEmpty() ? null : Json.write(t.chatVariables()));
+        }
         m.values().removeIf(Objects::isNull);
         return m;
     }

@@ -45,6 +45,11 @@ public record TrainConfig(
                 help = "The data's text column, instead of the task's (its template's placeholder follows).") String textColumn,
         @JsonProperty("label_column") @Key(label = "NAME",
                 help = "The data's label column (a text-to-text task's target column), instead of the task's.") String labelColumn,
+        @JsonProperty("chat") @Key(value = "false", help = "Frame rows with the model's chat template: the task's template "
+                + "is the user message, the label word or target follows the opened assistant turn (default: the task's "
+                + "\"chat\"; recorded in the prompt, so eval, infer and serve frame rows alike).") boolean chat,
+        @JsonProperty("system") @Key(label = "TEXT", help = "The chat's system message; needs {{chat}} or a chat task "
+                + "(default: the task's \"system\", else none).") String system,
         @JsonProperty("output") @Key(label = "FILE.sp", aliases = "-o",
                 help = "Where the prompt goes (default: <task>.sp); the run folder sits beside it.") String output,
         @JsonProperty("tokens") @Key(aliases = "--num-virtual-tokens", value = "20", label = "N",
