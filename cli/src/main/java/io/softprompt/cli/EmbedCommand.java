@@ -34,6 +34,7 @@ import picocli.CommandLine.Spec;
             "--format vllm prints one JSON object a text whose prompt_embeds is base64 of a torch.save'd tensor, as vLLM's "
                 + "Completions API takes it (serve with --enable-prompt-embeds; decoder LMs only). npy and safetensors "
                 + "write one file a text into --output. Deep prompts have no such rows and are refused.",
+            "With --chat the text is framed by the model's chat template: the task's template as the user message, the assistant's turn opened.",
             "  softprompt embed --prompt sst2.sp --format vllm \"a gripping film\"",
             "  softprompt embed --prompt sst2.sp --format npy --output embeds/ < texts.txt"},
         exitCodeListHeading = ExitCodes.HEADING, exitCodeList = {ExitCodes.OK, ExitCodes.BUG, ExitCodes.BAD_INPUT})
@@ -60,6 +61,13 @@ public final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace --output when it holds only files softprompt wrote.")
     boolean force;
 
+    @Option(names = "--chat", description = "Frame the text with the model's chat template (a prompt trained with --chat "
+            + "already is).")
+    boolean chat;
+
+    @Option(names = "--system", paramLabel = "TEXT", description = "The chat's system message (with --chat).")
+    String system;
+
     @Parameters(paramLabel = "TEXT", arity = "0..*", description = "Inputs (default: the lines of standard input).")
     List<String> texts = new ArrayList<>();
 
@@ -76,6 +84,17 @@ public final class EmbedCommand implements Callable<Integer> {
                     : "--format " + f + " needs --output DIR");
         }
         Prompt sp = PromptFile.read(prompt);
+        if (system != null && !chat && !"true".equals(sp.meta(PromptFile.CHAT))) {
+            throw new UserException("--system is a chat's system message: add --chat");
+        }
+        if (chat || system != null) {
+            Map<String, String> framing = new LinkedHashMap<>();
+            framing.put(PromptFile.CHAT, "true");
+            if (system != null) {
+                framing.put(PromptFile.SYSTEM, system);
+            }
+            sp = sp.withMetadata(framing);
+        }
         sp.requireInput(prompt.toString(), "embed (an engine fed inputs_embeds, such as vLLM, has no place for a "
                 + "prefix in every layer)");
         if (f.equals("npy") || f.equals("safetensors")) {

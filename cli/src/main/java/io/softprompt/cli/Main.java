@@ -49,7 +49,7 @@ public final class Main implements Callable<Integer> {
     private static final Map<String, Supplier<Object>> COMMANDS = commands();
 
     /** The commands that compute with the engine: main starts loading its native library at once. */
-    private static final Set<String> COMPUTE = Set.of("train", "eval", "infer", "serve", "sweep", "embed");
+    private static final Set<String> COMPUTE = Set.of("train", "eval", "infer", "serve", "sweep", "embed", "encode");
 
     private static Map<String, Supplier<Object>> commands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
@@ -60,6 +60,7 @@ public final class Main implements Callable<Integer> {
         m.put("export", ExportCommand::new);
         m.put("import", ImportCommand::new);
         m.put("embed", EmbedCommand::new);
+        m.put("encode", EncodeCommand::new);
         m.put("serve", ServeCommand::new);
         m.put("sweep", SweepCommand::new);
         m.put("report", ReportCommand::new);

@@ -252,9 +252,29 @@ public final class Encoder {
         return prefix + text.strip() + suffix;
     }
 
-    /** The special ids put before the framed text's tokens (BOS, CLS; none in a chat). */
-    public long[] head() {
-        return head.clone();
+    /**
+     * What the model reads for one row, for a person to check.
+     *
+     * @param rendered the framed text (a chat task's: the rendered conversation), before truncation
+     * @param ids the token ids the model gets, special ids included, truncated as the model gets them
+     * @param pieces each id's text
+     * @param decisionAt the index in ids whose output is read (an encoder-decoder's: its decoder's first step)
+     */
+    public record Shown(String rendered, long[] ids, List<String> pieces, int decisionAt) {}
+
+    /**
+     * A row as the model reads it.
+     *
+     * @param text the row's text
+     * @return the framed text, ids, their pieces and the decision index
+     */
+    public Shown show(String text) {
+        Encoded e = encode(text, -1);
+        List<String> pieces = new ArrayList<>(e.ids().length);
+        for (long id : e.ids()) {
+            pieces.add(tokenizer.decode(new long[] {id}));
+        }
+        return new Shown(framed(text), e.ids(), pieces, e.position());
     }
 
     /** Token ids of template(text) with the model's special tokens, at most maxLength, template tail kept. */
