@@ -76,11 +76,7 @@ public final class EncodeCommand implements Callable<Integer> {
         if (maxLength < 2 || maxLength > 1 << 20) {
             throw new UserException("--max-length must be between 2 and 1048576 (got " + maxLength + ")");
         }
-        Task t = Task.resolve(task).withColumns(textColumn, null);
-        if (system != null && !chat && !t.chatFramed()) {
-            throw new UserException("--system is a chat's system message: add --chat (or use a task with \"chat\": true)");
-        }
-        t = chat || system != null ? t.withChat(system) : t;
+        Task t = Task.resolve(task).withColumns(textColumn, null).framed(chat, system);
         List<String> inputs = new ArrayList<>(texts);
         if (inputs.isEmpty()) {
             Lines lines = Lines.of(stdin, "standard input");

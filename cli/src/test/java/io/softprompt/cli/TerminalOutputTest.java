@@ -252,7 +252,7 @@ class TerminalOutputTest {
     void aNamedCommandIsBuiltAloneAndHelpStillListsEveryCommand() {
         assertEquals(List.of("infer"), List.copyOf(Main.commandLine("infer", "--prompt", "p.sp", "x").getSubcommands().keySet()));
         assertTrue(Main.commandLine("--version").getSubcommands().isEmpty());
-        List<String> all = List.of("train", "eval", "infer", "inspect", "export", "import", "embed", "serve", "sweep", "report",
+        List<String> all = List.of("train", "eval", "infer", "inspect", "export", "import", "embed", "encode", "serve", "sweep", "report",
                 "completion", "help");
         assertEquals(all, List.copyOf(Main.commandLine("--help").getSubcommands().keySet()));
         assertEquals(all, List.copyOf(Main.commandLine("help", "train").getSubcommands().keySet()));

@@ -253,6 +253,32 @@ public final class Encoder {
     }
 
     /**
+     * The ids every row of this task begins with: the special ids in front, then the framing text up to
+     * the end of its last added token (a chat's system turn and header: the tokenizer cuts text at added
+     * tokens first, so these ids are the same whatever text follows). Empty when rows share nothing
+     * certain. Rows cut so short that they lose part of it are scored without it (the scorer checks).
+     *
+     * @return the shared ids, possibly empty
+     */
+    public long[] sharedHead() {
+        int cut = -1;
+        for (String t : tokenizer.addedTokens()) {
+            int at = prefix.lastIndexOf(t);
+            if (at >= 0) {
+                cut = Math.max(cut, at + t.length());
+            }
+        }
+        long[] shared = cut <= 0 ? head.clone() : concat(head, tokenizer.encode(prefix.substring(0, cut)));
+        for (String probe : new String[] {"a", "x y", "0."}) {
+            long[] ids = encodeText(probe);
+            if (ids.length < shared.length || !Arrays.equals(Arrays.copyOf(ids, shared.length), shared)) {
+                return head.clone(); // a tokenizer that does not cut at its added tokens: nothing but the specials is certain
+            }
+        }
+        return shared;
+    }
+
+    /**
      * What the model reads for one row, for a person to check.
      *
      * @param rendered the framed text (a chat task's: the rendered conversation), before truncation

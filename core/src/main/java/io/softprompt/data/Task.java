@@ -109,6 +109,21 @@ public record Task(
                 targetColumn, true, systemMessage != null ? systemMessage : system, chatVariables).validated("task " + name);
     }
 
+    /**
+     * This task as the {@code chat} and {@code system} settings frame it: a chat when either asks for
+     * one or the task is one; a system message without a chat is refused.
+     *
+     * @param chat whether {@code chat} is set
+     * @param systemMessage the {@code system} setting, or null
+     * @return the task
+     */
+    public Task framed(boolean chat, String systemMessage) {
+        if (systemMessage != null && !chat && !chatFramed()) {
+            throw new UserException("{{system}} is a chat's system message: add {{chat}} (or use a task with \"chat\": true)");
+        }
+        return chat || systemMessage != null ? withChat(systemMessage) : this;
+    }
+
     /** Whether rows are framed by the model's chat template (the template is the user message). */
     public boolean chatFramed() {
         return Boolean.TRUE.equals(chat);

@@ -61,7 +61,7 @@ public record Member(String name, String source, Prompt prompt, Task task, Encod
         }
         Encoder enc = new Encoder(model.tokenizer(), task, len, model.lm(), task.chatFramed() ? model.chatTemplate() : null);
         Member m = new Member(name != null ? name : task.name(), source, prompt, task, enc,
-                new Scorer.Slot(prompt.values(), prompt.tokens(), enc.labels(), prompt.site()));
+                new Scorer.Slot(prompt.values(), prompt.tokens(), enc.labels(), prompt.site(), enc.sharedHead()));
         m.checkFinite(model);
         Startup.mark("prompt");
         return m;

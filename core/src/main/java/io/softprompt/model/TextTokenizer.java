@@ -14,29 +14,58 @@ public final class TextTokenizer implements AutoCloseable {
     private final HuggingFaceTokenizer tokenizer;
     private final String identity;
     private final boolean postProcessor;
+    private final java.util.List<String> added;
 
-    private TextTokenizer(HuggingFaceTokenizer tokenizer, String identity, boolean postProcessor) {
+    private TextTokenizer(HuggingFaceTokenizer tokenizer, String identity, Scan scan) {
         this.tokenizer = tokenizer;
         this.identity = identity;
-        this.postProcessor = postProcessor;
+        this.postProcessor = scan.postProcessor();
+        this.added = scan.added();
     }
 
-    /** Whether tokenizer.json has a top-level non-null "post_processor" (streamed, not loaded whole). */
-    static boolean hasPostProcessor(Path file) throws IOException {
+    /**
+     * Whether tokenizer.json has a top-level non-null "post_processor", and its added tokens' texts
+     * (streamed, not loaded whole: the model table is never read).
+     */
+    static Scan scan(Path file) throws IOException {
+        boolean post = false;
+        java.util.List<String> added = new java.util.ArrayList<>();
         try (var p = Json.MAPPER.getFactory().createParser(file.toFile())) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
-                return false;
+                return new Scan(false, added);
             }
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String name = p.currentName();
                 var t = p.nextToken();
                 if (name.equals("post_processor")) {
-                    return t != JsonToken.VALUE_NULL;
+                    post = t != JsonToken.VALUE_NULL;
+                    p.skipChildren();
+                } else if (name.equals("added_tokens") && t == JsonToken.START_ARRAY) {
+                    while (p.nextToken() == JsonToken.START_OBJECT) {
+                        com.fasterxml.jackson.databind.JsonNode a = Json.MAPPER.readTree(p);
+                        if (a.path("content").isTextual() && !a.path("content").asText().isEmpty()) {
+                            added.add(a.path("content").asText());
+                        }
+                    }
+                } else {
+                    p.skipChildren();
                 }
-                p.skipChildren();
             }
-            return false;
         }
+        return new Scan(post, java.util.List.copyOf(added));
+    }
+
+    /** What {@link #scan} reads of tokenizer.json: the post-processor's presence and the added tokens. */
+    record Scan(boolean postProcessor, java.util.List<String> added) {}
+
+    /**
+     * The added tokens' texts: the tokenizer cuts text at each before anything else, so what precedes
+     * one's end is tokenized the same whatever follows.
+     *
+     * @return the texts, in tokenizer.json's order
+     */
+    public java.util.List<String> addedTokens() {
+        return added;
     }
 
     /** Whether the tokenizer frames text itself (BOS, CLS/SEP...) when asked to add special tokens. */
@@ -56,7 +85,7 @@ public final class TextTokenizer implements AutoCloseable {
                     .optPadding(false)
                     .build();
             return new TextTokenizer(t, "sha256:" + Hashing.sha256(tokenizerJson).substring(0, 16),
-                    hasPostProcessor(tokenizerJson));
+                    scan(tokenizerJson));
         } catch (IOException | RuntimeException e) {
             throw new UserException(tokenizerJson + ": not a tokenizer.json the tokenizers library reads" + where(e));
         }

@@ -14,9 +14,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Queue;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -38,14 +35,20 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Scorer implements AutoCloseable {
     /**
-     * A prompt: values row-major [N·O], N, the label tokens of its task, and where it enters the model
-     * (an input prompt's values [N·D]; a deep prompt's PEFT's prefix table [N·L·2·Hkv·K]). Compared by
-     * identity of its arrays.
+     * A prompt: values row-major [N·O], N, the label tokens of its task, where it enters the model
+     * (an input prompt's values [N·D]; a deep prompt's PEFT's prefix table [N·L·2·Hkv·K]), and the ids
+     * every row of its task begins with ({@link Encoder#sharedHead}: a chat's system turn and header),
+     * which the prefix cache holds after the prompt. Compared by identity of its arrays.
      */
-    public record Slot(float[] values, int tokens, Encoder.Labels labels, PromptSite site) {
+    public record Slot(float[] values, int tokens, Encoder.Labels labels, PromptSite site, long[] head) {
         /** An input prompt. */
         public Slot(float[] values, int tokens, Encoder.Labels labels) {
             this(values, tokens, labels, PromptSite.INPUT);
+        }
+
+        /** A prompt whose rows share no head the cache may hold. */
+        public Slot(float[] values, int tokens, Encoder.Labels labels, PromptSite site) {
+            this(values, tokens, labels, site, new long[0]);
         }
     }
 
@@ -56,9 +59,8 @@ public final class Scorer implements AutoCloseable {
     private final AtomicLong forwardPasses = new AtomicLong();
     private final boolean prefixCache;
     private final int padTo;
-    private final NDManager cacheManager;
-    private final Map<Slot, KvCache> prefixes = new ConcurrentHashMap<>();
-    private final Queue<Slot> forgotten = new ConcurrentLinkedQueue<>();
+    private final PromptCaches caches;
+    private final AtomicLong headRows = new AtomicLong();
 
     /** Without the prefix cache: rows of different prompts share each forward pass. */
     public Scorer(LanguageModel lm) {
@@ -82,7 +84,7 @@ public final class Scorer implements AutoCloseable {
         this.prefixCache = prefixCache && lm.kind() == LanguageModel.Kind.DECODER;
         this.padTo = padTo;
         // decoders keep prompt caches: every prompt's with the prefix cache, deep prompts' always
-        this.cacheManager = lm.kind() != LanguageModel.Kind.SEQ2SEQ ? NDManager.newBaseManager(lm.device()) : null;
+        this.caches = lm.kind() != LanguageModel.Kind.SEQ2SEQ ? new PromptCaches(lm) : null;
     }
 
     public boolean cached() {
@@ -95,26 +97,26 @@ public final class Scorer implements AutoCloseable {
      */
     public void forget(Slot slot) {
         if (slot.site().pass(lm, prefixCache) == PromptSite.Pass.PREFIX) { // only these keep a cache
-            forgotten.add(slot);
+            caches.forget(slot);
         }
     }
 
     private void dropForgotten() {
-        for (Slot s; (s = forgotten.poll()) != null; ) {
-            KvCache c = prefixes.remove(s);
-            if (c != null) {
-                c.close();
-            }
+        if (caches != null) {
+            caches.dropForgotten();
         }
     }
 
     @Override
     public void close() {
-        prefixes.values().forEach(KvCache::close);
-        prefixes.clear();
-        if (cacheManager != null) {
-            cacheManager.close();
+        if (caches != null) {
+            caches.close();
         }
+    }
+
+    /** Rows scored after their task's shared head held in the prefix cache, so far. */
+    public long headRows() {
+        return headRows.get();
     }
 
     /** Forward passes of the transformer so far (one per batch). */
@@ -320,36 +322,36 @@ public final class Scorer implements AutoCloseable {
     }
 
     /**
-     * The prompt's keys and values at every layer, B = 1, computed on first use and kept: an input
-     * prompt run through the model, a deep prompt's table laid out as its cache.
-     */
-    private KvCache prefix(Slot slot) {
-        return prefixes.computeIfAbsent(slot, sl -> sl.site().prefix(cacheManager, lm, sl.values(), sl.tokens()));
-    }
-
-    /**
-     * Only the rows' tokens run, after their prompts' cached keys and values: one prompt's rows share
-     * its cache; rows of different prompts get their own, padded to the longest prompt P (masked)
-     * with each row's positions continuing from its own N_i. Tokens [B, T], key mask [B, P + T].
+     * Only the rows' tokens run, after their prompts' cached keys and values (and their task's shared
+     * head): rows with one cache share it; other rows get their own, padded to the longest P (masked)
+     * with each row's positions continuing from its own cached length. Tokens [B, T], key mask [B, P + T].
      */
     private float[][] scoreCached(NDManager parent, List<Slot> slots, List<Item> part) {
         int b = part.size();
-        boolean one = part.stream().allMatch(it -> it.slot() == part.get(0).slot());
-        int p = part.stream().mapToInt(it -> slots.get(it.slot()).tokens()).max().orElse(0);
-        int t = Math.max(padTo, part.stream().mapToInt(it -> it.row().ids().length).max().orElse(1));
+        int[] skip = new int[b];
+        List<KvCache> rowPrefix = new ArrayList<>(b);
+        for (int i = 0; i < b; i++) {
+            Slot slot = slots.get(part.get(i).slot());
+            skip[i] = PromptCaches.shared(slot, part.get(i).row());
+            rowPrefix.add(skip[i] > 0 ? caches.withHead(slot) : caches.prompt(slot));
+        }
+        boolean one = rowPrefix.stream().allMatch(c -> c == rowPrefix.get(0));
+        int p = rowPrefix.stream().mapToInt(KvCache::length).max().orElse(0);
+        int t = padTo;
+        for (int i = 0; i < b; i++) {
+            t = Math.max(t, Math.max(1, part.get(i).row().ids().length - skip[i]));
+        }
         long[] ids = new long[b * t];
         Arrays.fill(ids, lm.specials().pad());
         long[] mask = new long[b * (p + t)];
         long[] decision = new long[b];
-        List<KvCache> rowPrefix = new ArrayList<>(b);
         for (int i = 0; i < b; i++) {
-            Slot slot = slots.get(part.get(i).slot());
             long[] row = part.get(i).row().ids();
-            System.arraycopy(row, 0, ids, i * t, row.length);
-            Arrays.fill(mask, i * (p + t), i * (p + t) + slot.tokens(), 1L);             // its prompt's positions
-            Arrays.fill(mask, i * (p + t) + p, i * (p + t) + p + row.length, 1L);       // its tokens
-            decision[i] = (long) i * t + part.get(i).row().position();
-            rowPrefix.add(prefix(slot));
+            System.arraycopy(row, skip[i], ids, i * t, row.length - skip[i]);
+            Arrays.fill(mask, i * (p + t), i * (p + t) + rowPrefix.get(i).length(), 1L);      // its prompt's (and head's) positions
+            Arrays.fill(mask, i * (p + t) + p, i * (p + t) + p + row.length - skip[i], 1L); // its tokens
+            decision[i] = (long) i * t + part.get(i).row().position() - skip[i];
+            headRows.addAndGet(skip[i] > 0 ? 1 : 0);
         }
         try (NDManager m = parent.newSubManager();
              KvCache cache = one ? rowPrefix.get(0).expand(m, b) : KvCache.stack(m, rowPrefix)) {

@@ -115,11 +115,7 @@ public final class TrainJob implements AutoCloseable {
 
     /** The run's task: {@code task} as resolved, reading {@code text_column}/{@code label_column} when given. */
     static Task task(TrainConfig cfg) {
-        Task t = Task.resolve(cfg.task()).withColumns(cfg.textColumn(), cfg.labelColumn());
-        if (cfg.system() != null && !cfg.chat() && !t.chatFramed()) {
-            throw new UserException("{{system}} is a chat's system message: add {{chat}} (or use a task with \"chat\": true)");
-        }
-        return cfg.chat() || cfg.system() != null ? t.withChat(cfg.system()) : t;
+        return Task.resolve(cfg.task()).withColumns(cfg.textColumn(), cfg.labelColumn()).framed(cfg.chat(), cfg.system());
     }
 
     private static DataSource trainSource(TrainConfig cfg, Task t) {
