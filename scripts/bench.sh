@@ -3,7 +3,10 @@
 # tokens, inputs padded or truncated to 64 tokens. Prints train/eval examples/s, peak RSS and, for
 # GPT-2, achieved vs. matmul GFLOP/s. Not a test: run it by hand.
 #   scripts/bench.sh [MODEL] [STEPS] [EVAL_EXAMPLES]
-#   MODEL: gpt2-small (default) | smollm2-135m | t5-base | all
+#   MODEL: gpt2-small (default) | smollm2-135m | t5-base | all, or a family at its published shape
+#   (README "Which models"): qwen3-0.6b | gemma3-270m | modernbert-base | phi4-mini | families (the
+#   first three; phi4-mini, 3.8 B parameters, takes 15 GB of memory as float32 and minutes a step, so
+#   it runs only when named: scripts/bench.sh phi4-mini 3 32)
 # Env: SHARED (default ../shared); WORK (default a temp folder; checkpoints are written there once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,9 +24,9 @@ export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 run() {
   local arch=$1 objective=$2
   local dir="$WORK/$arch-random"
-  if [ ! -f "$dir/model.safetensors" ]; then
+  if [ ! -f "$dir/model.safetensors" ] && [ ! -f "$dir/model.safetensors.index.json" ]; then
     echo "writing random $arch weights to $dir (once)" >&2
-    java -Xmx6g -cp "$CP" io.softprompt.bench.RandomModel "$arch" "$dir" \
+    java -Xmx8g -cp "$CP" io.softprompt.bench.RandomModel "$arch" "$dir" \
       "$SHARED/tokenizers/gpt2/tokenizer.json" "$SHARED/data/sst2/train.tsv" >&2
   fi
   echo "== $arch"
@@ -37,5 +40,8 @@ case "$MODEL" in
   smollm2-135m) run smollm2-135m verbalizer ;;
   t5-base) run t5-base lm ;;          # T5: Lester et al.'s text-to-text loss (label word + EOS)
   all) run gpt2-small verbalizer; run smollm2-135m verbalizer; run t5-base lm ;;
-  *) echo "unknown MODEL $MODEL (gpt2-small | smollm2-135m | t5-base | all)" >&2; exit 2 ;;
+  qwen3-0.6b|gemma3-270m|modernbert-base|phi4-mini) run "$MODEL" verbalizer ;;
+  families) for f in qwen3-0.6b gemma3-270m modernbert-base; do run "$f" verbalizer; done ;;
+  *) echo "unknown MODEL $MODEL (gpt2-small | smollm2-135m | t5-base | all | qwen3-0.6b | gemma3-270m |" \
+       "modernbert-base | phi4-mini | families)" >&2; exit 2 ;;
 esac

@@ -1,7 +1,10 @@
 package io.softprompt.bench;
 
+import io.softprompt.model.gemma3.Gemma3Checkpoint;
 import io.softprompt.model.gpt2.Gpt2Checkpoint;
+import io.softprompt.model.llama.FamilyCheckpoints;
 import io.softprompt.model.llama.LlamaCheckpoint;
+import io.softprompt.model.modernbert.ModernBertCheckpoint;
 import io.softprompt.model.t5.T5Checkpoint;
 import io.softprompt.util.Json;
 import java.io.BufferedReader;
@@ -20,8 +23,9 @@ import java.util.TreeSet;
  * memory figures do not include the writing. No pretrained weights exist on the build machines.
  *
  * <p>Usage: RandomModel ARCH OUT_DIR GPT2_TOKENIZER_JSON SST2_TRAIN_TSV, ARCH one of
- * gpt2-small (GPT-2 124M, the real GPT-2 tokenizer), smollm2-135m (Llama shape of SmolLM2-135M) or
- * t5-base (T5 v1.1 base shape). The last two get a word-level tokenizer of their vocabulary size built
+ * gpt2-small (GPT-2 124M, the real GPT-2 tokenizer), smollm2-135m (Llama shape of SmolLM2-135M),
+ * t5-base (T5 v1.1 base shape), or the published shapes of qwen3-0.6b, phi4-mini, gemma3-270m and
+ * modernbert-base (bfloat16 in 2 GB shards, as those checkpoints are published). The last two get a word-level tokenizer of their vocabulary size built
  * from the SST-2 words (their own tokenizers are not on the build machines); inputs are padded or cut
  * to the benchmark's fixed length either way.
  */
@@ -53,7 +57,24 @@ public final class RandomModel {
                 wordTokenizer(out.resolve("tokenizer.json"), sst2Train, 32128, new String[] {"<pad>", "</s>", "<unk>"});
                 T5Checkpoint.writeRandom(out, new T5Checkpoint.Shape(12, 12, 768, 12, 64, 2048, 32128), 1234);
             }
-            default -> throw new IllegalArgumentException("unknown ARCH " + arch + " (gpt2-small, gpt2-mini, smollm2-135m, t5-base)");
+            case "qwen3-0.6b" -> { // Qwen3-0.6B: 28 layers, D 1024, 16 query and 8 key/value heads of 128
+                wordTokenizer(out.resolve("tokenizer.json"), sst2Train, 151936, new String[] {"<unk>", "<s>", "</s>"});
+                FamilyCheckpoints.writeQwen3(out, new FamilyCheckpoints.Shape(28, 1024, 16, 8, 128, 3072, 151936, 40960), 1234);
+            }
+            case "phi4-mini" -> { // Phi-4-mini: 32 layers, D 3072, 24 query and 8 key/value heads of 128, 3/4 rotary
+                wordTokenizer(out.resolve("tokenizer.json"), sst2Train, 200064, new String[] {"<unk>", "<s>", "</s>"});
+                FamilyCheckpoints.writePhi3(out, new FamilyCheckpoints.Shape(32, 3072, 24, 8, 128, 8192, 200064, 4096), 0.75, 1234);
+            }
+            case "gemma3-270m" -> { // Gemma-3-270M: 18 layers, D 640, 4 query and 1 key/value heads of 256, windows of 512
+                wordTokenizer(out.resolve("tokenizer.json"), sst2Train, 262144, new String[] {"<pad>", "<eos>", "<bos>", "<unk>"});
+                Gemma3Checkpoint.writeRandom(out, new Gemma3Checkpoint.Shape(18, 640, 4, 1, 256, 2048, 262144, 32768, 512, 6), 1234);
+            }
+            case "modernbert-base" -> { // ModernBERT-base: 22 layers, D 768, 12 heads, GeGLU 1152, windows of 128
+                wordTokenizer(out.resolve("tokenizer.json"), sst2Train, 50368, new String[] {"[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"});
+                ModernBertCheckpoint.writeRandom(out, new ModernBertCheckpoint.Shape(22, 768, 12, 1152, 50368, 8192, 128, 3), 1234);
+            }
+            default -> throw new IllegalArgumentException("unknown ARCH " + arch + " (gpt2-small, gpt2-mini, smollm2-135m, t5-base, "
+                    + "qwen3-0.6b, phi4-mini, gemma3-270m, modernbert-base)");
         }
         System.out.println("wrote random " + arch + " to " + out);
     }
