@@ -10,14 +10,33 @@ import java.util.Map;
 
 /**
  * Rotary position embedding (RoPE) as transformers' Llama: inverse frequencies theta^(-2i/K), the
- * "rotate half" pairing (i, i + K/2), positions 0..S-1 over prompt and tokens, and the {@code llama3}
- * rope_scaling type. Dimensions (docs/ARCHITECTURE.md): B batch, H heads, S positions, K head size.
+ * "rotate half" pairing (i, i + K/2), positions 0..S-1 over prompt and tokens, and the {@code llama3},
+ * {@code linear} and {@code longrope} (Phi-3, Phi-4-mini) rope_scaling types. Dimensions
+ * (docs/ARCHITECTURE.md): B batch, H heads, S positions, K head size.
  */
 public final class Rotary {
     private final float[] invFreq; // [K/2]
     private final int headDim;
+    /** longrope: the frequencies past the original context, used when a pass reaches beyond it; else null. */
+    private final float[] longInvFreq; // [K/2]
+    private final int originalMax;
+    /** longrope's attention factor: cos and sin are scaled by it (1 elsewhere). */
+    private final float attention;
 
     public Rotary(int headDim, double theta, Map<String, Object> scaling) {
+        this(headDim, theta, scaling, 0, null);
+    }
+
+    /**
+     * As {@link #Rotary(int, double, Map)}, with config.json's context lengths, which longrope needs.
+     *
+     * @param headDim the rotated dims R
+     * @param theta rope_theta
+     * @param scaling rope_scaling, or null
+     * @param maxPositions max_position_embeddings
+     * @param originalMax original_max_position_embeddings, or null
+     */
+    public Rotary(int headDim, double theta, Map<String, Object> scaling, int maxPositions, Integer originalMax) {
         this.headDim = headDim;
         float[] f = new float[headDim / 2];
         for (int i = 0; i < f.length; i++) {
@@ -26,7 +45,22 @@ public final class Rotary {
             f[i] = (float) (1.0 / (float) Math.pow(theta, exponent));
         }
         String kind = scaling == null ? "default" : String.valueOf(scaling.getOrDefault("rope_type", scaling.get("type")));
-        if (kind.equals("llama3")) {
+        float[] longFreq = null;
+        int origMax = Integer.MAX_VALUE;
+        float attn = 1f;
+        if (kind.equals("longrope") || kind.equals("su")) { // transformers' _compute_longrope_parameters
+            f = longrope(theta, headDim, scaling, "short_factor");
+            longFreq = longrope(theta, headDim, scaling, "long_factor");
+            double factor = num(scaling, "factor", 1.0);
+            origMax = maxPositions;
+            if (originalMax != null) {
+                factor = (double) maxPositions / originalMax;
+                origMax = originalMax;
+            }
+            Object a = scaling.get("attention_factor");
+            attn = (float) (a instanceof Number n ? n.doubleValue()
+                    : factor <= 1.0 ? 1.0 : Math.sqrt(1 + Math.log(factor) / Math.log(origMax)));
+        } else if (kind.equals("llama3")) {
             f = llama3(f, scaling);
         } else if (kind.equals("linear")) { // positions divided by factor (Gemma 3's global layers)
             float factor = (float) num(scaling, "factor", 1.0);
@@ -35,9 +69,39 @@ public final class Rotary {
             }
         } else if (!kind.equals("default")) { // ignored, it would compute another model than the checkpoint's
             throw new io.softprompt.util.UserException("rope_scaling of type " + io.softprompt.util.UserException.quote(kind)
-                    + " is not supported (default, linear and llama3 are)");
+                    + " is not supported (default, linear, llama3 and longrope are)");
         }
         this.invFreq = f;
+        this.longInvFreq = longFreq;
+        this.originalMax = origMax;
+        this.attention = attn;
+    }
+
+    /** 1 / (factor_i · θ^(2i/R)) in float32, as torch computes it. */
+    static float[] longrope(double theta, int headDim, Map<String, Object> s, String key) {
+        int half = headDim / 2;
+        Object v = s.get(key);
+        if (!(v instanceof java.util.List<?> list) || list.size() != half
+                || !list.stream().allMatch(x -> x instanceof Number n && n.doubleValue() > 0)) {
+            throw new io.softprompt.util.UserException("rope_scaling." + key + " must list " + half
+                    + " positive numbers (one per rotated frequency)");
+        }
+        float[] out = new float[half];
+        for (int i = 0; i < half; i++) {
+            float pow = (float) Math.pow(theta, (float) (2 * i) / headDim);          // θ^(2i/R), float32
+            out[i] = (float) (1.0 / (((Number) list.get(i)).floatValue() * pow));
+        }
+        return out;
+    }
+
+    /** The attention factor longrope scales cos and sin by (1 for the other types). */
+    public float attentionFactor() {
+        return attention;
+    }
+
+    /** The frequencies a pass ending at position {@code end} (exclusive) uses: longrope's long ones past the original context. */
+    private float[] freqs(long end) {
+        return longInvFreq != null && end > originalMax ? longInvFreq : invFreq;
     }
 
     /** transformers' _compute_llama3_parameters: long wavelengths slowed by factor, a smooth band between. */
@@ -73,11 +137,12 @@ public final class Rotary {
         float[] cos = new float[len * headDim];
         float[] sin = new float[len * headDim];
         int half = headDim / 2;
+        float[] inv = freqs((long) start + len);
         for (int p = 0; p < len; p++) {
             for (int i = 0; i < half; i++) {
-                float angle = (float) (start + p) * invFreq[i];
-                float c = (float) Math.cos(angle);
-                float s = (float) Math.sin(angle);
+                float angle = (float) (start + p) * inv[i];
+                float c = (float) Math.cos(angle) * attention;
+                float s = (float) Math.sin(angle) * attention;
                 cos[p * headDim + i] = c;
                 cos[p * headDim + i + half] = c;
                 sin[p * headDim + i] = s;
@@ -95,15 +160,16 @@ public final class Rotary {
         int b = starts.length;
         float[] cos = new float[b * len * headDim];
         float[] sin = new float[b * len * headDim];
+        float[] inv = freqs((long) java.util.Arrays.stream(starts).max().orElse(0) + len);
         for (int r = 0; r < b; r++) {
             float[] c = new float[len * headDim];
             float[] s = new float[len * headDim];
             int half = headDim / 2;
             for (int p = 0; p < len; p++) {
                 for (int i = 0; i < half; i++) {
-                    float angle = (float) (starts[r] + p) * invFreq[i];
-                    c[p * headDim + i] = c[p * headDim + i + half] = (float) Math.cos(angle);
-                    s[p * headDim + i] = s[p * headDim + i + half] = (float) Math.sin(angle);
+                    float angle = (float) (starts[r] + p) * inv[i];
+                    c[p * headDim + i] = c[p * headDim + i + half] = (float) Math.cos(angle) * attention;
+                    s[p * headDim + i] = s[p * headDim + i + half] = (float) Math.sin(angle) * attention;
                 }
             }
             System.arraycopy(c, 0, cos, r * len * headDim, c.length);

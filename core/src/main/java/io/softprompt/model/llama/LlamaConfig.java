@@ -21,7 +21,8 @@ public record LlamaConfig(
         @JsonProperty("tie_word_embeddings") Boolean tieWordEmbeddings,
         @JsonProperty("attention_bias") Boolean attentionBias,
         @JsonProperty("mlp_bias") Boolean mlpBias,
-        @JsonProperty("partial_rotary_factor") Double partialRotaryFactor) {
+        @JsonProperty("partial_rotary_factor") Double partialRotaryFactor,
+        @JsonProperty("original_max_position_embeddings") Integer originalMaxPositionEmbeddings) {
 
     public LlamaConfig {
         vocabSize = vocabSize == null ? 32000 : vocabSize;

@@ -67,7 +67,8 @@ public final class LlamaModel implements LanguageModel {
         this.headT = head.transpose();
         this.blocks = blocks;
         this.specials = specials;
-        this.rotary = new Rotary(c.rotaryDim(), c.ropeTheta(), c.ropeScaling());
+        this.rotary = new Rotary(c.rotaryDim(), c.ropeTheta(), c.ropeScaling(), c.maxPositionEmbeddings(),
+                c.originalMaxPositionEmbeddings());
         this.act = Layers.activation(c.hiddenAct());
     }
 
