@@ -69,6 +69,11 @@ public final class Main implements Callable<Integer> {
         return m;
     }
 
+    /** A new instance of the named command (its picocli object), as the command line builds it. */
+    static Object command(String name) {
+        return COMMANDS.get(name).get();
+    }
+
     public static void main(String[] args) {
         Startup.mark("main");
         if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
@@ -104,6 +109,7 @@ public final class Main implements Callable<Integer> {
         } else if (!version) {
             COMMANDS.forEach((name, make) -> cl.addSubcommand(name, new CommandLine(make.get())));
         }
+        HelpWrap.install(cl);
         return cl;
     }
 
