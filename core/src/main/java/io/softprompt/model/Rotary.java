@@ -11,8 +11,8 @@ import java.util.Map;
 /**
  * Rotary position embedding (RoPE) as transformers' Llama: inverse frequencies theta^(-2i/K), the
  * "rotate half" pairing (i, i + K/2), positions 0..S-1 over prompt and tokens, and the {@code llama3},
- * {@code linear} and {@code longrope} (Phi-3, Phi-4-mini) rope_scaling types. Dimensions
- * (docs/ARCHITECTURE.md): B batch, H heads, S positions, K head size.
+ * {@code linear} and {@code longrope} (Phi-3, Phi-4-mini) rope_scaling types.
+ * Dimensions (docs/ARCHITECTURE.md): B batch, H heads, S positions, K head size.
  */
 public final class Rotary {
     private final float[] invFreq; // [K/2]

@@ -20,7 +20,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * out as its cache), and the same followed by its task's shared head (a chat's system turn and header,
  * {@link Encoder#sharedHead}), which then runs once per prompt instead of once per row.
  *
- * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, D hidden size; H here: the shared head's ids.
+ * <p>Dimensions (docs/ARCHITECTURE.md): N prompt tokens, T tokens (here the shared head's), D hidden size.
  */
 final class PromptCaches implements AutoCloseable {
     private final LanguageModel lm;
@@ -45,7 +45,7 @@ final class PromptCaches implements AutoCloseable {
             KvCache c = sl.site().prefix(manager, lm, sl.values(), sl.tokens());
             int h = sl.head().length;
             try (NDManager scope = manager.newSubManager()) {
-                NDArray head = lm.embed(Tensors.create(scope, sl.head(), new Shape(1, h)));       // [1, H, D]
+                NDArray head = lm.embed(Tensors.create(scope, sl.head(), new Shape(1, h)));       // [1, T, D]
                 lm.forward(head, scope.ones(new Shape(1, sl.tokens() + h), DataType.INT64), c);
             }
             return c;
