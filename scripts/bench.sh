@@ -6,7 +6,8 @@
 #   MODEL: gpt2-small (default) | smollm2-135m | t5-base | all, or a family at its published shape
 #   (README "Which models"): qwen3-0.6b | gemma3-270m | modernbert-base | phi4-mini | families (the
 #   first three; phi4-mini, 3.8 B parameters, takes 15 GB of memory as float32 and minutes a step, so
-#   it runs only when named: scripts/bench.sh phi4-mini 3 32)
+#   it runs only when named: scripts/bench.sh phi4-mini 3 32; phi4-mini-8-layers, its width and vocabulary
+#   with 8 of its 32 layers, fits a 24 GB machine)
 # Env: SHARED (default ../shared); WORK (default a temp folder; checkpoints are written there once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,8 +41,8 @@ case "$MODEL" in
   smollm2-135m) run smollm2-135m verbalizer ;;
   t5-base) run t5-base lm ;;          # T5: Lester et al.'s text-to-text loss (label word + EOS)
   all) run gpt2-small verbalizer; run smollm2-135m verbalizer; run t5-base lm ;;
-  qwen3-0.6b|gemma3-270m|modernbert-base|phi4-mini) run "$MODEL" verbalizer ;;
+  qwen3-0.6b|gemma3-270m|modernbert-base|phi4-mini|phi4-mini-8-layers) run "$MODEL" verbalizer ;;
   families) for f in qwen3-0.6b gemma3-270m modernbert-base; do run "$f" verbalizer; done ;;
   *) echo "unknown MODEL $MODEL (gpt2-small | smollm2-135m | t5-base | all | qwen3-0.6b | gemma3-270m |" \
-       "modernbert-base | phi4-mini | families)" >&2; exit 2 ;;
+       "modernbert-base | phi4-mini | phi4-mini-8-layers | families)" >&2; exit 2 ;;
 esac

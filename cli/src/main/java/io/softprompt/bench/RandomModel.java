@@ -65,6 +65,10 @@ public final class RandomModel {
                 wordTokenizer(out.resolve("tokenizer.json"), sst2Train, 200064, new String[] {"<unk>", "<s>", "</s>"});
                 FamilyCheckpoints.writePhi3(out, new FamilyCheckpoints.Shape(32, 3072, 24, 8, 128, 8192, 200064, 4096), 0.75, 1234);
             }
+            case "phi4-mini-8-layers" -> { // Phi-4-mini's width and vocabulary, 8 of its 32 layers: fits this machine
+                wordTokenizer(out.resolve("tokenizer.json"), sst2Train, 200064, new String[] {"<unk>", "<s>", "</s>"});
+                FamilyCheckpoints.writePhi3(out, new FamilyCheckpoints.Shape(8, 3072, 24, 8, 128, 8192, 200064, 4096), 0.75, 1234);
+            }
             case "gemma3-270m" -> { // Gemma-3-270M: 18 layers, D 640, 4 query and 1 key/value heads of 256, windows of 512
                 wordTokenizer(out.resolve("tokenizer.json"), sst2Train, 262144, new String[] {"<pad>", "<eos>", "<bos>", "<unk>"});
                 Gemma3Checkpoint.writeRandom(out, new Gemma3Checkpoint.Shape(18, 640, 4, 1, 256, 2048, 262144, 32768, 512, 6), 1234);
@@ -74,7 +78,7 @@ public final class RandomModel {
                 ModernBertCheckpoint.writeRandom(out, new ModernBertCheckpoint.Shape(22, 768, 12, 1152, 50368, 8192, 128, 3), 1234);
             }
             default -> throw new IllegalArgumentException("unknown ARCH " + arch + " (gpt2-small, gpt2-mini, smollm2-135m, t5-base, "
-                    + "qwen3-0.6b, phi4-mini, gemma3-270m, modernbert-base)");
+                    + "qwen3-0.6b, phi4-mini, phi4-mini-8-layers, gemma3-270m, modernbert-base)");
         }
         System.out.println("wrote random " + arch + " to " + out);
     }

@@ -11,12 +11,31 @@ import io.softprompt.util.Json;
 final class PythonSnippet {
     private PythonSnippet() {}
 
+    /**
+     * A decoder's encoding: the framed text as it is, or, for a prompt trained on the model's chat template,
+     * the conversation rendered by tokenizer.apply_chat_template and tokenized without special ids added.
+     */
+    private static StringBuilder chatOrPlain(Prompt sp, StringBuilder py) {
+        if (!"true".equals(sp.meta(PromptFile.CHAT))) {
+            return py.append("    enc = tok(framed, return_tensors=\"pt\")\n");
+        }
+        String system = sp.meta(PromptFile.SYSTEM);
+        String vars = sp.meta(PromptFile.CHAT_VARIABLES) == null ? "{}" : sp.meta(PromptFile.CHAT_VARIABLES);
+        return py.append("    # trained on the model's chat template: the framed text is the user's message\n")
+                .append("    messages = [{\"role\": \"user\", \"content\": framed}]\n")
+                .append(system == null ? "" : "    messages.insert(0, {\"role\": \"system\", \"content\": " + Json.write(system) + "})\n")
+                .append("    framed = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False, **json.loads(")
+                .append(Json.write(vars)).append("))\n")
+                .append("    enc = tok(framed, return_tensors=\"pt\", add_special_tokens=False)  # the template has them\n");
+    }
+
     /** The lines after the model is loaded (tok, model), ending in an example call. */
     static String classify(Prompt sp, String modelKind) {
         String template = sp.meta(PromptFile.TEMPLATE) == null ? "{text}" : sp.meta(PromptFile.TEMPLATE);
         String column = sp.meta(PromptFile.TEXT_COLUMN) == null ? "text" : sp.meta(PromptFile.TEXT_COLUMN);
         String words = sp.meta(PromptFile.VERBALIZER) == null ? "{}" : sp.meta(PromptFile.VERBALIZER);
         StringBuilder py = new StringBuilder("\n# the task's framing and verbalizer, as softprompt trained them\n")
+                .append("true".equals(sp.meta(PromptFile.CHAT)) ? "import json\n" : "")
                 .append("template = ").append(Json.write(template)).append('\n')
                 .append("words = ").append(words).append("  # label -> word\n")
                 .append("first = {label: tok(w, add_special_tokens=False).input_ids[0] for label, w in words.items()}\n\n")
@@ -36,7 +55,7 @@ final class PythonSnippet {
                     .append("    with torch.no_grad():\n")
                     .append("        out = model(**enc).logits[0]\n")
                     .append("    logits = out[out.shape[0] - enc.input_ids.shape[1] + at]  # past PEFT's virtual tokens\n");
-            default -> py.append("    enc = tok(framed, return_tensors=\"pt\")\n")
+            default -> chatOrPlain(sp, py)
                     .append("    with torch.no_grad():\n")
                     .append("        logits = model(**enc).logits[0, -1]  # the last input token predicts the word\n");
         }

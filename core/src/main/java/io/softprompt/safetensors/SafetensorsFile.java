@@ -311,6 +311,16 @@ public final class SafetensorsFile {
     public NDArray toNDArray(String name, NDManager manager) {
         TensorInfo info = info(name);
         Shape shape = info.djlShape();
+        boolean floating = info.dtype().equals("F32") || info.dtype().equals("F16") || info.dtype().equals("BF16")
+                || info.dtype().equals("F64");
+        if (floating && snapshot == null && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN
+                && (!info.dtype().equals("F32") || info.end() - info.begin() > NativeWidening.BLOCK)) {
+            try { // straight into native memory, in blocks: no heap array, no 2 GB limit
+                return NativeWidening.read(path, dataStart, info, manager);
+            } catch (IOException e) {
+                throw new UserException(path + ": cannot read tensor '" + name + "': " + e.getMessage());
+            }
+        }
         switch (info.dtype()) {
             case "F32" -> {
                 if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {

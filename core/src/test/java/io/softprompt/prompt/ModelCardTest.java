@@ -78,4 +78,31 @@ class ModelCardTest {
         assertEquals("tiny-gpt2", p.get(PromptFile.MODEL_NAME));
         assertEquals("{\"train\":\"t.tsv\",\"init_text\":\"review :\",\"lr\":0.03}", p.get(PromptFile.TRAIN_CONFIG));
     }
+
+    /** Issue 37: a prompt trained on the model's chat template is reproduced in Python through apply_chat_template. */
+    @Test
+    void aChatPromptsCardRendersTheConversationAsTraining() throws Exception {
+        java.util.Map<String, String> meta = new java.util.LinkedHashMap<>(java.util.Map.of(PromptFile.MODEL_NAME, "Qwen/Qwen3-0.6B",
+                PromptFile.TEMPLATE, "Review: {sentence}", PromptFile.TEXT_COLUMN, "sentence",
+                PromptFile.VERBALIZER, "{\"0\":\"negative\",\"1\":\"positive\"}", PromptFile.TASK, "sst2",
+                PromptFile.CHAT, "true", PromptFile.SYSTEM, "Label \"reviews\".", PromptFile.CHAT_VARIABLES, "{\"enable_thinking\":false}"));
+        String card = ModelCard.of(new Prompt(new float[8], 2, 4, meta), "DECODER", "PROMPT_TUNING");
+        assertTrue(card.contains("tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False, "
+                + "**json.loads(\"{\\\"enable_thinking\\\":false}\"))"), card);
+        assertTrue(card.contains("messages.insert(0, {\"role\": \"system\", \"content\": \"Label \\\"reviews\\\".\"})"), card);
+        assertTrue(card.contains("add_special_tokens=False"), card);
+        String plain = ModelCard.of(new Prompt(new float[8], 2, 4, java.util.Map.of(PromptFile.MODEL_NAME, "gpt2",
+                PromptFile.TEMPLATE, "{sentence} It was", PromptFile.VERBALIZER, "{\"0\":\" bad\",\"1\":\" good\"}")),
+                "DECODER", "PROMPT_TUNING");
+        assertFalse(plain.contains("apply_chat_template"), plain);
+        // the card's Python parses (python3 is on the build machines; without it only the text is checked)
+        String py = card.substring(card.indexOf("```python") + 9, card.indexOf("```", card.indexOf("```python") + 9));
+        org.junit.jupiter.api.Assumptions.assumeTrue(new java.io.File("/usr/bin/python3").canExecute()
+                || new java.io.File("/usr/local/bin/python3").canExecute(), "python3 absent: the snippet's syntax is not checked");
+        Process p = new ProcessBuilder("python3", "-c", "import ast, sys; ast.parse(sys.stdin.read())").redirectErrorStream(true).start();
+        p.getOutputStream().write(py.getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out + "\n" + py);
+    }
 }
