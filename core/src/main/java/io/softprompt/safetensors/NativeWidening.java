@@ -1,9 +1,8 @@
 package io.softprompt.safetensors;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.softprompt.util.Tensors;
@@ -18,10 +17,11 @@ import java.nio.file.StandardOpenOption;
  * A float tensor of a file read as float32 straight into native memory, in blocks of whole rows of at
  * most {@link #BLOCK} bytes: no Java array holds it (a 600 M-value bfloat16 embedding would need 2.4 GB
  * of heap, past the launcher's 512 MB and past what one Java array holds), and a tensor over 2 GB is
- * concatenated from its blocks. F16 and BF16 are widened exactly, F64 rounded to float32.
+ * filled block by block in place. F16 and BF16 are widened exactly, F64 rounded to float32.
  */
 final class NativeWidening {
     static final long BLOCK = 1L << 28;
+    private static final int CHUNK = 1 << 24;
 
     private NativeWidening() {}
 
@@ -43,49 +43,56 @@ final class NativeWidening {
             default -> throw new IllegalArgumentException(info.dtype());
         };
         long perBlock = Math.max(1, block / Math.max(1, rowLen * 4));
-        NDList parts = new NDList();
+        // a tensor of several blocks is filled block by block in place: never twice its size in memory
+        NDArray whole = Math.max(rows, 1) > perBlock ? manager.zeros(new Shape(shape), DataType.FLOAT32) : null;
+        // the file's bytes pass through one small heap buffer: a direct one per block would linger in native
+        // memory until a collection (the heap never asks for one), doubling the load's peak
+        ByteBuffer chunk = ByteBuffer.allocate((int) Math.min(CHUNK, Math.max(8, n * width))).order(ByteOrder.LITTLE_ENDIAN);
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             for (long r = 0; r < Math.max(rows, 1); r += perBlock) {
                 long k = Math.min(perBlock, rows - r);
                 long values = shape.length == 0 ? 1 : k * rowLen;
-                ByteBuffer in = ByteBuffer.allocateDirect(Math.toIntExact(values * width)).order(ByteOrder.LITTLE_ENDIAN);
+                ByteBuffer out = ByteBuffer.allocateDirect(Math.toIntExact(values * 4)).order(ByteOrder.LITTLE_ENDIAN);
                 long at = dataStart + info.begin() + r * rowLen * width;
-                while (in.hasRemaining()) {
-                    if (ch.read(in, at + in.position()) < 0) {
-                        throw new IOException("unexpected end of file");
+                long left = values * width;
+                while (left > 0) {
+                    chunk.clear().limit((int) Math.min(chunk.capacity() / width * width, left));
+                    while (chunk.hasRemaining()) {
+                        if (ch.read(chunk, at + chunk.position()) < 0) {
+                            throw new IOException("unexpected end of file");
+                        }
                     }
+                    at += chunk.position();
+                    left -= chunk.position();
+                    chunk.flip();
+                    widen(chunk, info.dtype(), out);
                 }
-                in.flip();
-                ByteBuffer out = width == 4 ? in : widen(in, info.dtype(), values);
                 long[] blockShape = shape.clone();
                 if (blockShape.length > 0) {
                     blockShape[0] = k;
                 }
-                parts.add(Tensors.create(manager, out, new Shape(blockShape), DataType.FLOAT32));
-                if (shape.length == 0) {
-                    break;
+                NDArray part = Tensors.create(manager, out.flip(), new Shape(blockShape), DataType.FLOAT32);
+                if (whole == null) {
+                    return part;
+                }
+                try (part) {
+                    whole.set(new NDIndex("{}:{}", r, r + k), part);
                 }
             }
         }
-        if (parts.size() == 1) {
-            return parts.get(0);
-        }
-        NDArray whole = NDArrays.concat(parts, 0);
-        whole.attach(manager);
-        parts.close();
         return whole;
     }
 
-    private static ByteBuffer widen(ByteBuffer in, String dtype, long values) {
-        ByteBuffer out = ByteBuffer.allocateDirect(Math.toIntExact(values * 4)).order(ByteOrder.LITTLE_ENDIAN);
-        for (long i = 0; i < values; i++) {
+    /** Every value of {@code in} as float32 into {@code out}. */
+    private static void widen(ByteBuffer in, String dtype, ByteBuffer out) {
+        while (in.hasRemaining()) {
             float f = switch (dtype) {
                 case "BF16" -> Float.intBitsToFloat((in.getShort() & 0xFFFF) << 16);
                 case "F16" -> Half.fp16ToFloat(in.getShort());
+                case "F32" -> in.getFloat();
                 default -> (float) in.getDouble();
             };
             out.putFloat(f);
         }
-        return out.flip();
     }
 }
