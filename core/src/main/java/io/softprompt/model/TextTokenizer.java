@@ -29,6 +29,8 @@ public final class TextTokenizer implements AutoCloseable {
      */
     static Scan scan(Path file) throws IOException {
         boolean post = false;
+        boolean seenPost = false;
+        boolean seenAdded = false;
         java.util.List<String> added = new java.util.ArrayList<>();
         try (var p = Json.MAPPER.getFactory().createParser(file.toFile())) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
@@ -40,7 +42,9 @@ public final class TextTokenizer implements AutoCloseable {
                 if (name.equals("post_processor")) {
                     post = t != JsonToken.VALUE_NULL;
                     p.skipChildren();
+                    seenPost = true;
                 } else if (name.equals("added_tokens") && t == JsonToken.START_ARRAY) {
+                    seenAdded = true;
                     while (p.nextToken() == JsonToken.START_OBJECT) {
                         com.fasterxml.jackson.databind.JsonNode a = Json.MAPPER.readTree(p);
                         if (a.path("content").isTextual() && !a.path("content").asText().isEmpty()) {
@@ -49,6 +53,9 @@ public final class TextTokenizer implements AutoCloseable {
                     }
                 } else {
                     p.skipChildren();
+                }
+                if (seenPost && seenAdded) {
+                    break; // the model's table (most of the file) is never read
                 }
             }
         }

@@ -136,7 +136,10 @@ public final class LlamaModel implements LanguageModel {
         NDArray[] out = new NDArray[sizes.length];
         long at = 0;
         for (int i = 0; i < sizes.length; i++) {
-            out[i] = fused.get(new ai.djl.ndarray.index.NDIndex(at + ":" + (at + sizes[i]))).duplicate(); // [rows_i, D]
+            // the view closed at once: left in the manager it kept the whole fused weight alive beside its copies
+            try (NDArray view = fused.get(new ai.djl.ndarray.index.NDIndex(at + ":" + (at + sizes[i])))) {
+                out[i] = view.duplicate();                                                   // [rows_i, D]
+            }
             at += sizes[i];
         }
         fused.close();
