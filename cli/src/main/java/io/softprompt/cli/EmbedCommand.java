@@ -1,7 +1,6 @@
 package io.softprompt.cli;
 
 import io.softprompt.api.SoftPrompt;
-import io.softprompt.data.Lines;
 import io.softprompt.hub.ModelLocator;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.prompt.Embeds;
@@ -100,16 +99,7 @@ public final class EmbedCommand implements Callable<Integer> {
         if (f.equals("npy") || f.equals("safetensors")) {
             Outputs.checkFolder("--output", output, force, Outputs.Legacy.NONE);
         }
-        List<String> inputs = new ArrayList<>(texts);
-        if (inputs.isEmpty()) {
-            Lines lines = Lines.of(stdin, "standard input");
-            for (String line; (line = lines.next()) != null; ) {
-                inputs.add(line);
-            }
-        }
-        if (inputs.isEmpty()) {
-            throw new UserException("no input: give TEXT arguments or lines on standard input");
-        }
+        List<String> inputs = TextInputs.of(texts, stdin);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         ModelLocator.Located where = modelOptions.locate(sp.meta(PromptFile.MODEL_NAME), err);

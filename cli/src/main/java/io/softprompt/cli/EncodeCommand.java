@@ -1,7 +1,6 @@
 package io.softprompt.cli;
 
 import io.softprompt.data.Encoder;
-import io.softprompt.data.Lines;
 import io.softprompt.data.Task;
 import io.softprompt.hub.ModelLocator;
 import io.softprompt.loader.LoadedModel;
@@ -77,16 +76,7 @@ public final class EncodeCommand implements Callable<Integer> {
             throw new UserException("--max-length must be between 2 and 1048576 (got " + maxLength + ")");
         }
         Task t = Task.resolve(task).withColumns(textColumn, null).framed(chat, system);
-        List<String> inputs = new ArrayList<>(texts);
-        if (inputs.isEmpty()) {
-            Lines lines = Lines.of(stdin, "standard input");
-            for (String line; (line = lines.next()) != null; ) {
-                inputs.add(line);
-            }
-        }
-        if (inputs.isEmpty()) {
-            throw new UserException("no input: give TEXT arguments or lines on standard input");
-        }
+        List<String> inputs = TextInputs.of(texts, stdin);
         PrintWriter out = spec.commandLine().getOut();
         ModelLocator.Located where = modelOptions.locate(null, spec.commandLine().getErr());
         try (LoadedModel model = modelOptions.load(where)) {
