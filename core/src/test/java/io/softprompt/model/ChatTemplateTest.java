@@ -124,4 +124,22 @@ class ChatTemplateTest {
         UserException e = assertThrows(UserException.class, () -> ChatTemplate.find(dir));
         assertTrue(e.getMessage().contains("tokenizer_config.json (chat_template)"), e.getMessage());
     }
+
+    /** A model folder's template is not trusted to end: loops, recursion and output are bounded. */
+    @Test
+    void aRunawayTemplateEndsQuickly() {
+        for (String t : List.of("{% for i in range(100000000) %}x{% endfor %}",
+                "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+                "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}",
+                "{% set s = 'x' %}{% for i in range(40) %}{% set s = s + s %}{% endfor %}{{ s|length }}")) {
+            long t0 = System.nanoTime();
+            try {
+                String out = render(t, "x");
+                assertTrue(out.length() <= 4 << 20, t);
+            } catch (UserException e) {
+                assertFalse(e.getMessage().contains("\n"), e.getMessage());
+            }
+            assertTrue(System.nanoTime() - t0 < 10_000_000_000L, "took over 10 s: " + t);
+        }
+    }
 }
