@@ -114,5 +114,13 @@ class ChatCommandsTest {
             assertFalse(r.err().contains("\tat "), r.err());
         }
         assertFalse(Files.exists(tmp.resolve("n.sp")));
+        // a chat the model cannot frame is refused before the run is announced or its folder made
+        Cli.Run noTemplate = Cli.run("train", "--model", Fixtures.of("qwen3").toString(), "--chat", "--steps", "1",
+                "-o", tmp.resolve("t.sp").toString());
+        assertEquals(2, noTemplate.code(), noTemplate.err());
+        assertTrue(noTemplate.errLine().endsWith("but the model has no chat template (no chat_template.jinja, no chat_template in "
+                + "tokenizer_config.json)"), noTemplate.err());
+        assertFalse(noTemplate.err().contains("training a"), noTemplate.err());
+        assertFalse(Files.exists(tmp.resolve("t.run")) || Files.exists(tmp.resolve("t.sp")));
     }
 }

@@ -95,6 +95,19 @@ public final class Encoder {
         this(tokenizer, task, maxLength, lm.kind(), lm.specials(), chat);
     }
 
+    /**
+     * Refuses, in one line, a task this model cannot frame (a chat without a template, a chat on a
+     * model that does not chat, label words that collide), before anything is trained or written.
+     *
+     * @param tokenizer the model's tokenizer
+     * @param task the task
+     * @param lm the model
+     * @param chat the model's chat template, or null
+     */
+    public static void check(TextTokenizer tokenizer, Task task, LanguageModel lm, ChatTemplate chat) {
+        new Encoder(tokenizer, task, Integer.MAX_VALUE / 2, lm, chat);
+    }
+
     public Encoder(TextTokenizer tokenizer, Task task, int maxLength, LanguageModel.Kind kind, Specials specials) {
         this(tokenizer, task, maxLength, kind, specials, null);
     }

@@ -280,13 +280,13 @@ public final class TrainJob implements AutoCloseable {
                     + " exceeds the model's " + maxPos + " positions; lower one of them");
         }
         if (cfg.tokens() + 2 > maxPos) {
-            throw new UserException("{{tokens}} " + cfg.tokens() + " leaves no room for text in the model's " + maxPos
-                    + " positions");
+            throw new UserException("{{tokens}} " + cfg.tokens() + " leaves no room for text in the model's " + maxPos + " positions");
         }
         if (task.textToText()) {
             cfg.site().checkGenerates(model.lm(), "{{depth}} " + cfg.site().depth());
         }
         Reparam.of(cfg, model.lm()); // its size, from the shapes alone
+        io.softprompt.data.Encoder.check(model.tokenizer(), task, model.lm(), task.chatFramed() ? model.chatTemplate() : null);
         return cfg;
     }
 
