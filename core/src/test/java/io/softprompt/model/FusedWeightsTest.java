@@ -42,4 +42,28 @@ class FusedWeightsTest {
                     == 2L * layers, "each layer's k and v");
         }
     }
+
+    /** ModernBERT's fused Wqkv and Wi the same way. */
+    @Test
+    void modernBertsFusedWeightsAreFreedToo(@TempDir Path tmp) throws Exception {
+        Path bert = tmp.resolve("modernbert");
+        int layers = 3;
+        int d = 48;
+        int f = 40;
+        io.softprompt.model.modernbert.ModernBertCheckpoint.writeRandom(bert,
+                new io.softprompt.model.modernbert.ModernBertCheckpoint.Shape(layers, d, 4, f, 426, 128, 4, 3), 4);
+        for (String name : List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")) {
+            Path from = Fixtures.of("modernbert").resolve(name);
+            if (Files.isRegularFile(from)) {
+                Files.copy(from, bert.resolve(name));
+            }
+        }
+        try (LoadedModel model = LoadedModel.load(bert, "modernbert")) {
+            List<NDArray> held = model.manager().getManagedArrays();
+            assertEquals(2L * layers, held.stream().filter(a -> Arrays.equals(a.getShape().getShape(), new long[] {f, d})).count(),
+                    "each layer's two halves of Wi, once");
+            assertEquals(3L * layers + layers, held.stream().filter(a -> Arrays.equals(a.getShape().getShape(), new long[] {d, d}))
+                    .count() - 1, "each layer's q, k, v and Wo, and the head's dense, once");
+        }
+    }
 }

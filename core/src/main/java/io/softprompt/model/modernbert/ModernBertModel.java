@@ -116,7 +116,10 @@ public final class ModernBertModel implements LanguageModel {
 
     /** Rows [from, from + n) of a fused weight, as a weight of its own. */
     private static NDArray part(NDArray fused, long from, long n) {
-        return fused.get(new NDIndex(from + ":" + (from + n))).duplicate();
+        // the view closed at once: left in the manager it kept the whole fused weight alive beside its copies
+        try (NDArray view = fused.get(new NDIndex(from + ":" + (from + n)))) {
+            return view.duplicate();
+        }
     }
 
     @Override
