@@ -80,7 +80,7 @@ public final class EncodeCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         ModelLocator.Located where = modelOptions.locate(null, spec.commandLine().getErr());
         try (LoadedModel model = modelOptions.load(where)) {
-            Encoder enc = new Encoder(model.tokenizer(), t, maxLength, model.lm(), t.chatFramed() ? model.chatTemplate() : null);
+            Encoder enc = new Encoder(model.tokenizer(), t, maxLength, model.lm(), model::chatTemplate);
             boolean decoderStep = model.lm().kind() == LanguageModel.Kind.SEQ2SEQ;
             for (String text : inputs) {
                 Encoder.Shown s = enc.show(text);

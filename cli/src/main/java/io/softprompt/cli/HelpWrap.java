@@ -83,14 +83,15 @@ final class HelpWrap {
 
     /** One line wrapped at spaces: what precedes {@code hanging} stays on the first line; no token is cut. */
     static String wrap(String line, int width, int hanging) {
-        if (line.length() <= width || hanging >= width / 2) {
-            return line.length() <= width ? line : wrap(line, width, Math.min(hanging, 8));
+        if (line.length() <= width) {
+            return line;
         }
-        String indent = " ".repeat(hanging);
+        int hang = hanging < width / 2 ? hanging : Math.min(hanging, 8); // a column past half the width leaves no room
+        String indent = " ".repeat(hang);
         List<String> out = new ArrayList<>();
-        StringBuilder cur = new StringBuilder(line.substring(0, hanging));
+        StringBuilder cur = new StringBuilder(line.substring(0, hang));
         boolean empty = true;
-        for (String word : line.substring(hanging).split(" ")) {
+        for (String word : line.substring(hang).split(" ")) {
             if (word.isEmpty()) {
                 continue;
             }

@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Turns examples into token ids with the task's template, framed as the model expects, and batches
@@ -89,10 +90,10 @@ public final class Encoder {
      * @param task the task
      * @param maxLength the longest input in tokens
      * @param lm the model
-     * @param chat the model's chat template, or null when it has none
+     * @param chat the model's chat template (null when it has none), asked for only by a chat task
      */
-    public Encoder(TextTokenizer tokenizer, Task task, int maxLength, LanguageModel lm, ChatTemplate chat) {
-        this(tokenizer, task, maxLength, lm.kind(), lm.specials(), chat);
+    public Encoder(TextTokenizer tokenizer, Task task, int maxLength, LanguageModel lm, Supplier<ChatTemplate> chat) {
+        this(tokenizer, task, maxLength, lm.kind(), lm.specials(), task.chatFramed() ? chat.get() : null);
     }
 
     /**
@@ -102,9 +103,9 @@ public final class Encoder {
      * @param tokenizer the model's tokenizer
      * @param task the task
      * @param lm the model
-     * @param chat the model's chat template, or null
+     * @param chat the model's chat template (null when it has none), asked for only by a chat task
      */
-    public static void check(TextTokenizer tokenizer, Task task, LanguageModel lm, ChatTemplate chat) {
+    public static void check(TextTokenizer tokenizer, Task task, LanguageModel lm, Supplier<ChatTemplate> chat) {
         new Encoder(tokenizer, task, Integer.MAX_VALUE / 2, lm, chat);
     }
 

@@ -59,7 +59,7 @@ public record Member(String name, String source, Prompt prompt, Task task, Encod
             throw new UserException(source + ": " + prompt.tokens() + " prompt tokens leave no room for text in the "
                     + "model's " + model.lm().maxPositions() + " positions");
         }
-        Encoder enc = new Encoder(model.tokenizer(), task, len, model.lm(), task.chatFramed() ? model.chatTemplate() : null);
+        Encoder enc = new Encoder(model.tokenizer(), task, len, model.lm(), model::chatTemplate);
         Member m = new Member(name != null ? name : task.name(), source, prompt, task, enc,
                 new Scorer.Slot(prompt.values(), prompt.tokens(), enc.labels(), prompt.site(), enc.sharedHead()));
         m.checkFinite(model);

@@ -47,21 +47,20 @@ final class NativeWidening {
         NDArray whole = Math.max(rows, 1) > perBlock ? manager.zeros(new Shape(shape), DataType.FLOAT32) : null;
         // the file's bytes pass through one small heap buffer: a direct one per block would linger in native
         // memory until a collection (the heap never asks for one), doubling the load's peak
-        ByteBuffer chunk = ByteBuffer.allocate((int) Math.min(CHUNK, Math.max(8, n * width))).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer chunk = width == 4 ? null
+                : ByteBuffer.allocate((int) Math.min(CHUNK, Math.max(8, n * width))).order(ByteOrder.LITTLE_ENDIAN);
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             for (long r = 0; r < Math.max(rows, 1); r += perBlock) {
                 long k = Math.min(perBlock, rows - r);
                 long values = shape.length == 0 ? 1 : k * rowLen;
                 ByteBuffer out = ByteBuffer.allocateDirect(Math.toIntExact(values * 4)).order(ByteOrder.LITTLE_ENDIAN);
                 long at = dataStart + info.begin() + r * rowLen * width;
-                long left = values * width;
-                while (left > 0) {
+                if (width == 4) { // float32: straight into its block
+                    readFully(ch, out, at);
+                }
+                for (long left = width == 4 ? 0 : values * width; left > 0; ) {
                     chunk.clear().limit((int) Math.min(chunk.capacity() / width * width, left));
-                    while (chunk.hasRemaining()) {
-                        if (ch.read(chunk, at + chunk.position()) < 0) {
-                            throw new IOException("unexpected end of file");
-                        }
-                    }
+                    readFully(ch, chunk, at);
                     at += chunk.position();
                     left -= chunk.position();
                     chunk.flip();
@@ -83,13 +82,21 @@ final class NativeWidening {
         return whole;
     }
 
+    /** Fills {@code buf} from the file at {@code pos}. */
+    private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
+        while (buf.hasRemaining()) {
+            if (ch.read(buf, pos + buf.position()) < 0) {
+                throw new IOException("unexpected end of file");
+            }
+        }
+    }
+
     /** Every value of {@code in} as float32 into {@code out}. */
     private static void widen(ByteBuffer in, String dtype, ByteBuffer out) {
         while (in.hasRemaining()) {
             float f = switch (dtype) {
                 case "BF16" -> Float.intBitsToFloat((in.getShort() & 0xFFFF) << 16);
                 case "F16" -> Half.fp16ToFloat(in.getShort());
-                case "F32" -> in.getFloat();
                 default -> (float) in.getDouble();
             };
             out.putFloat(f);

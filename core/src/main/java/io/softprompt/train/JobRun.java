@@ -76,8 +76,7 @@ final class JobRun implements AutoCloseable {
         TrainConfig settled = job.checkModel(model, modelName);
         int maxPos = model.lm().maxPositions();
         TrainConfig c = withData(job, settled, modelName).resolved(job.trainRows.size(), maxPos);
-        Encoder enc = new Encoder(model.tokenizer(), job.task, c.maxLength(), model.lm(),
-                job.task.chatFramed() ? model.chatTemplate() : null);
+        Encoder enc = new Encoder(model.tokenizer(), job.task, c.maxLength(), model.lm(), model::chatTemplate);
         List<Encoder.Encoded> train = enc.encodeAll(job.trainRows);
         List<Encoder.Encoded> dev = enc.encodeAll(job.devRows);
         PromptInit init = PromptInit.parse(c.init());

@@ -286,7 +286,7 @@ public final class TrainJob implements AutoCloseable {
             cfg.site().checkGenerates(model.lm(), "{{depth}} " + cfg.site().depth());
         }
         Reparam.of(cfg, model.lm()); // its size, from the shapes alone
-        io.softprompt.data.Encoder.check(model.tokenizer(), task, model.lm(), task.chatFramed() ? model.chatTemplate() : null);
+        io.softprompt.data.Encoder.check(model.tokenizer(), task, model.lm(), model::chatTemplate);
         return cfg;
     }
 
