@@ -83,6 +83,22 @@ public final class Fixtures {
         }
     }
 
+    /**
+     * A copy of a committed fixture (e.g. "qwen3") in {@code dir} with one of the committed chat templates
+     * (e.g. "qwen3.jinja") as its chat_template.jinja.
+     */
+    public static Path withChatTemplate(Path dir, String fixture, String template) throws IOException {
+        Path to = dir.resolve(fixture + "-chat");
+        Files.createDirectories(to);
+        try (Stream<Path> s = Files.list(of(fixture))) {
+            for (Path p : s.toList()) {
+                Files.copy(p, to.resolve(p.getFileName().toString()));
+            }
+        }
+        Files.copy(root().resolveSibling("chat-templates").resolve(template), to.resolve("chat_template.jinja"));
+        return to;
+    }
+
     /** Folders directly under root holding golden.safetensors, sorted by name. */
     static List<Path> under(Path root) {
         try (Stream<Path> s = Files.list(root)) {

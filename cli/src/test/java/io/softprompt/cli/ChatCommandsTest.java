@@ -13,7 +13,6 @@ import io.softprompt.prompt.PromptFile;
 import io.softprompt.util.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,14 +30,7 @@ class ChatCommandsTest {
 
     @BeforeAll
     static void fixture() throws Exception {
-        qwen = tmp.resolve("qwen3-chat");
-        Files.createDirectories(qwen);
-        try (Stream<Path> s = Files.list(Fixtures.of("qwen3"))) {
-            for (Path p : s.toList()) {
-                Files.copy(p, qwen.resolve(p.getFileName().toString()));
-            }
-        }
-        Files.copy(Fixtures.root().resolveSibling("chat-templates").resolve("qwen3.jinja"), qwen.resolve("chat_template.jinja"));
+        qwen = Fixtures.withChatTemplate(tmp, "qwen3", "qwen3.jinja");
         task = Fixtures.moodTask(tmp, 3);
     }
 

@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,22 +32,9 @@ class ChatFrameTest {
                 vars == null ? null : new LinkedHashMap<>(vars)).validated("test");
     }
 
-    /** A copy of a committed fixture with a chat template added. */
-    static Path withTemplate(Path dir, String fixture, String template) throws Exception {
-        Path to = dir.resolve(fixture + "-chat");
-        Files.createDirectories(to);
-        try (Stream<Path> s = Files.list(Fixtures.of(fixture))) {
-            for (Path p : s.toList()) {
-                Files.copy(p, to.resolve(p.getFileName().toString()));
-            }
-        }
-        Files.copy(TEMPLATES.resolve(template), to.resolve("chat_template.jinja"));
-        return to;
-    }
-
     @Test
     void everyRowIsFramedAsItsOwnConversationRenders(@TempDir Path dir) throws Exception {
-        Path qwen = withTemplate(dir, "qwen3", "qwen3.jinja");
+        Path qwen = Fixtures.withChatTemplate(dir, "qwen3", "qwen3.jinja");
         List<String> texts = List.of("a gorgeous, witty film", "  padded  text \t", "{{ 7 * 7 }} {% raw %}", "naïve — “quoted” \\ back",
                 "line one\nline two", "x");
         try (TextTokenizer tok = TextTokenizer.open(qwen.resolve("tokenizer.json"))) {
@@ -83,7 +69,7 @@ class ChatFrameTest {
 
     @Test
     void specialTokensInTheTemplateAreSingleIdsAndABosIsNeverDoubled(@TempDir Path dir) throws Exception {
-        Path qwen = withTemplate(dir, "qwen3", "qwen3.jinja");
+        Path qwen = Fixtures.withChatTemplate(dir, "qwen3", "qwen3.jinja");
         try (TextTokenizer tok = TextTokenizer.open(qwen.resolve("tokenizer.json"))) {
             Encoder enc = new Encoder(tok, task("{sentence}", null, null), 128, LanguageModel.Kind.DECODER,
                     Specials.decoder(new long[0], 2, 0), ChatTemplate.find(qwen));
@@ -96,7 +82,7 @@ class ChatFrameTest {
             assertEquals(1, java.util.Arrays.stream(ids).filter(i -> i == imEnd).count());
         }
         // a template that writes bos_token, on a model whose framing also puts a BOS first: one BOS
-        Path llama = withTemplate(dir, "llama", "llama-3-instruct.jinja");
+        Path llama = Fixtures.withChatTemplate(dir, "llama", "llama-3-instruct.jinja");
         try (TextTokenizer tok = TextTokenizer.open(llama.resolve("tokenizer.json"))) {
             long bos = Specials.id(tok, "<s>");
             Specials sp = Specials.decoder(new long[] {bos}, 2, 0);

@@ -11,11 +11,9 @@ import io.softprompt.loader.LoadedModel;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.train.TrainConfig;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,14 +28,7 @@ class SharedHeadTest {
 
     @Test
     void aChatsHeadIsComputedOnceAndEveryRowScoresAsWhole(@TempDir Path tmp) throws Exception {
-        Path qwen = tmp.resolve("qwen3-chat");
-        Files.createDirectories(qwen);
-        try (Stream<Path> s = Files.list(Fixtures.of("qwen3"))) {
-            for (Path p : s.toList()) {
-                Files.copy(p, qwen.resolve(p.getFileName().toString()));
-            }
-        }
-        Files.copy(Fixtures.root().resolveSibling("chat-templates").resolve("qwen3.jinja"), qwen.resolve("chat_template.jinja"));
+        Path qwen = Fixtures.withChatTemplate(tmp, "qwen3", "qwen3.jinja");
         Path task = Fixtures.moodTask(tmp, 3);
         for (String depth : List.of("input", "deep")) {
             Path sp = tmp.resolve(depth + ".sp");
