@@ -24,25 +24,51 @@ import io.softprompt.util.UserException;
  * self-attention (P-Tuning v2's choice for encoders; no decoder prefix; peft 0.17.1 fails on T5, so it
  * is proven by gradient checks). For T5 {@link #run} is the encoder output of the tokens.
  *
+ * <p>A <b>partial-depth</b> deep prompt covers only the top {@code top} layers (P-Tuning v2's depth
+ * ablation): its table holds those layers' rows, [Np, top·2·Hkv·K] (layer l at rows 2(l − l0), l0 = L −
+ * top, the first covered). Below l0 the tokens run alone at the positions they have behind the prefix
+ * (Np..), so the hidden states entering l0 are the frozen model's ({@link LanguageModel#entry}): they are
+ * computed without gradient work and can be kept across steps; no prompt changes them.
+ *
  * <p>Dimensions (docs/ARCHITECTURE.md): B rows, Np prefix positions, L layers, Hkv key/value heads,
  * K head size, N prompt tokens, D hidden size, T tokens.
+ *
+ * @param top the layers covered, counted from the top; 0: every layer (the deep prompt)
  */
-public record DeepSite() implements PromptSite {
-    private static final long serialVersionUID = 1L;
+public record DeepSite(int top) implements PromptSite {
+    private static final long serialVersionUID = 2L;
+
+    public DeepSite {
+        if (top < 0) {
+            throw new IllegalArgumentException("top " + top);
+        }
+    }
 
     @Override
     public String depth() {
-        return "deep";
+        return top == 0 ? "deep" : "partial";
+    }
+
+    @Override
+    public int layers() {
+        return top;
     }
 
     @Override
     public String noun() {
-        return "deep prompt";
+        return top == 0 ? "deep prompt" : "deep prompt in the top " + top + " layers";
     }
 
     @Override
     public int width(LanguageModel lm) {
-        return lm.attention().prefixWidth();
+        LanguageModel.Attention a = lm.attention();
+        return (a.layers() - firstLayer(lm)) * 2 * a.kvHeads() * a.headSize();
+    }
+
+    /** l0 = L − top, the first layer holding the prefix (0 for every layer); a model with fewer layers is refused. */
+    @Override
+    public int firstLayer(LanguageModel lm) {
+        return PromptSite.first(lm, top, "a deep prompt");
     }
 
     @Override
@@ -56,16 +82,21 @@ public record DeepSite() implements PromptSite {
         return Tensors.create(m, values, new Shape(n, values.length / n)).toType(lm.dtype(), false);       // [N, L·2·Hkv·K]
     }
 
-    /** The tokens' final hidden states [B, T, D] after the prefix, and their own mask [B, T]. */
+    /**
+     * The tokens' final hidden states [B, T, D] after the prefix, and their own mask [B, T]: the states
+     * entering the first covered layer (the embedded tokens for a full-depth prompt), then the layers from
+     * there with the prefix.
+     */
     @Override
     public NDList run(LanguageModel lm, NDArray table, NDArray ids, NDArray mask) {
-        NDArray embeds = lm.embed(ids);                                                                  // [B, T, D]
-        NDManager m = embeds.getManager();
-        int b = (int) embeds.getShape().get(0);
+        int first = firstLayer(lm);
         long np = table.getShape().get(0);
-        try (KvCache cache = cache(m, lm, table, b)) {
+        NDArray entering = lm.entry(ids, mask, first, (int) np);                                        // [B, T, D]
+        NDManager m = entering.getManager();
+        int b = (int) entering.getShape().get(0);
+        try (KvCache cache = cache(m, lm, table, b, first)) {
             NDArray keyMask = NDArrays.concat(new NDList(m.ones(new Shape(b, np), mask.getDataType()), mask), 1); // [B, Np+T]
-            return new NDList(lm.forward(embeds, keyMask, cache), mask);                                  // [B, T, D]
+            return new NDList(lm.forward(entering, keyMask, cache, Span.from(first)), mask);           // [B, T, D]
         }
     }
 
@@ -78,13 +109,13 @@ public record DeepSite() implements PromptSite {
     public KvCache prefix(NDManager m, LanguageModel lm, float[] values, int n) {
         // the cache keeps views of the table: closing the table's own handle leaves their storage
         try (NDManager scope = m.newSubManager()) {
-            return cache(m, lm, tensor(scope, lm, values, n), 1);
+            return cache(m, lm, tensor(scope, lm, values, n), 1, firstLayer(lm));
         }
     }
 
     @Override
     public Pass pass(LanguageModel lm, boolean prefixCache) {
-        return lm.kind() == LanguageModel.Kind.SEQ2SEQ ? Pass.ENCODER_PREFIX : Pass.PREFIX;
+        return lm.kind() == LanguageModel.Kind.SEQ2SEQ ? Pass.OWN : Pass.PREFIX;
     }
 
     /** Decoder LMs so far: a T5 deep prompt sits in the encoder and is proven for classification only. */
@@ -123,9 +154,17 @@ public record DeepSite() implements PromptSite {
             }
             return t;
         }
+        float[] all;
         try (NDManager m = NDManager.newBaseManager(lm.device())) {
-            return fromInputPrompt(lm, Tensors.create(m, input, new Shape(n, lm.hiddenSize()))).toFloatArray();  // [N·L·2·Hkv·K]
+            all = fromInputPrompt(lm, Tensors.create(m, input, new Shape(n, lm.hiddenSize()))).toFloatArray();  // [N·L·2·Hkv·K]
         }
+        int full = lm.attention().prefixWidth();
+        int w = width(lm);
+        float[] t = new float[n * w];                                       // the covered layers' columns of each row
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(all, i * full + (full - w), t, i * w, w);
+        }
+        return t;
     }
 
     /**
@@ -133,25 +172,39 @@ public record DeepSite() implements PromptSite {
      * [B, Hkv, Np, K], Np positions cached. Differentiable with respect to the table.
      */
     public static KvCache cache(NDManager m, LanguageModel lm, NDArray table, int batch) {
+        return cache(m, lm, table, batch, 0);
+    }
+
+    /**
+     * As {@link #cache(NDManager, LanguageModel, NDArray, int)} for a table of the layers from {@code first}
+     * up, [Np, (L − first)·2·Hkv·K]; the layers below hold none of the Np positions ({@link KvCache#bare}).
+     */
+    static KvCache cache(NDManager m, LanguageModel lm, NDArray table, int batch, int first) {
         LanguageModel.Attention a = lm.attention();
         long np = table.getShape().get(0);
-        if (table.getShape().dimension() != 2 || table.getShape().get(1) != a.prefixWidth()) {
-            throw new UserException("a deep prompt for this model is [Np, " + a.prefixWidth() + "] (L·2·Hkv·K = "
-                    + a.layers() + "·2·" + a.kvHeads() + "·" + a.headSize() + "); got " + table.getShape());
+        int layers = a.layers() - first;
+        int width = layers * 2 * a.kvHeads() * a.headSize();
+        if (table.getShape().dimension() != 2 || table.getShape().get(1) != width) {
+            throw new UserException("a deep prompt for this model " + (first == 0 ? "" : "in its top " + layers + " layers ")
+                    + "is [Np, " + width + "] (" + layers + "·2·Hkv·K = " + layers + "·2·" + a.kvHeads() + "·" + a.headSize()
+                    + "); got " + table.getShape());
         }
         KvCache cache = new KvCache(m);
         // DJL puts an op's result in its first operand's manager, and a trained table lives as long as its run:
         // the first view is moved into the cache's own manager, so every array derived from it here (the
         // batch-expanded keys and values above all) is freed when the cache closes, not when the run ends
-        NDArray view = table.reshape(np, a.layers() * 2L, a.kvHeads(), a.headSize());           // [Np, L·2, Hkv, K]
+        NDArray view = table.reshape(np, layers * 2L, a.kvHeads(), a.headSize());               // [Np, L·2, Hkv, K]
         view.attach(cache.scope());
         NDArray perLayer = view.transpose(1, 2, 0, 3);                                           // [L·2, Hkv, Np, K]
-        for (int l = 0; l < a.layers(); l++) {
-            NDArray k = perLayer.get(new NDIndex(2 * l)).expandDims(0);                         // [1, Hkv, Np, K]
-            NDArray v = perLayer.get(new NDIndex(2 * l + 1)).expandDims(0);                     // [1, Hkv, Np, K]
+        for (int l = first; l < a.layers(); l++) {
+            NDArray k = perLayer.get(new NDIndex(2 * (l - first))).expandDims(0);               // [1, Hkv, Np, K]
+            NDArray v = perLayer.get(new NDIndex(2 * (l - first) + 1)).expandDims(0);           // [1, Hkv, Np, K]
             cache.append(l, batch == 1 ? k : k.repeat(0, batch), batch == 1 ? v : v.repeat(0, batch)); // [B, Hkv, Np, K]
         }
         cache.advance((int) np);
+        if (first > 0) {
+            cache.bareBelow(first);
+        }
         return cache;
     }
 

@@ -42,6 +42,11 @@ public record InputSite() implements PromptSite {
     }
 
     @Override
+    public int firstLayer(LanguageModel lm) {
+        return 0;
+    }
+
+    @Override
     public NDArray tensor(NDManager m, LanguageModel lm, float[] values, int n) {
         return Tensors.create(m, values, new Shape(n, values.length / n));                                  // [N, D]
     }
@@ -104,9 +109,16 @@ public record InputSite() implements PromptSite {
 
     /** The embedded input with the prompt in front: [B, S, D] and its mask [B, S] (the token mask without a prompt). */
     static NDList prepend(LanguageModel lm, NDArray prompt, NDArray ids, NDArray mask) {
-        NDManager m = ids.getManager();
-        long b = ids.getShape().get(0);
-        NDArray tokens = lm.embed(ids);                                   // [B, T, D]
+        return join(prompt, lm.embed(ids), mask);
+    }
+
+    /**
+     * The prompt [N, D] (shared) or [B, N, D] in front of the tokens' states [B, T, D] (embedded, or entering a
+     * later layer): [B, S, D] and the mask [B, S], N ones in front of {@code mask} [B, T].
+     */
+    static NDList join(NDArray prompt, NDArray tokens, NDArray mask) {
+        NDManager m = tokens.getManager();
+        long b = tokens.getShape().get(0);
         if (prompt == null) {
             return new NDList(tokens, mask);
         }

@@ -27,9 +27,54 @@ public final class KvCache implements AutoCloseable {
     private int length;
     private int[] rowStarts; // per row: the position of its first new token, when rows differ (else null)
     private int stackedAt;   // the stacked length P0 of a cache made by stack(): key index j ≥ P0 holds new tokens
+    private int bareBelow;   // layers below this one hold none of the first bareWidth positions (a prompt that enters above them)
+    private int bareWidth;
 
     public KvCache(NDManager parent) {
         this.manager = parent.newSubManager();
+    }
+
+    /**
+     * A cache that holds nothing yet but places the next tokens at {@code positions}, in every layer: the
+     * frozen layers below a prompt that enters above the bottom run their tokens at the positions they
+     * have beside it (a key mask [B, positions + Q] whose first columns no layer reads).
+     */
+    public static KvCache at(NDManager parent, int positions) {
+        KvCache c = new KvCache(parent);
+        c.length = positions;
+        c.bareBelow = Integer.MAX_VALUE;
+        c.bareWidth = positions;
+        return c;
+    }
+
+    /**
+     * Marks the layers below {@code layer} as holding none of the positions cached so far (a deep prompt
+     * in the layers from {@code layer} up): their keys start after those positions' key-mask columns.
+     */
+    public void bareBelow(int layer) {
+        bareBelow = layer;
+        bareWidth = length;
+    }
+
+    /** Whether layer l holds none of the first {@link #bareWidth} positions (a cache of a prompt entering above it). */
+    public static boolean bare(KvCache cache, int layer) {
+        return cache != null && layer < cache.bareBelow && cache.bareWidth > 0;
+    }
+
+    /**
+     * The additive mask [..., P+Q] as a bare layer reads it, without the first columns of the positions it
+     * does not hold ([..., P+Q−Pbare]); null when no layer is bare.
+     */
+    public static NDArray bareMask(KvCache cache, NDArray mask) {
+        if (cache == null || cache.bareBelow == 0 || cache.bareWidth == 0) {
+            return null;
+        }
+        return mask.get(new NDIndex("..., " + cache.bareWidth + ":"));
+    }
+
+    /** The first layer holding the cached positions (0: every layer). */
+    public int firstFilled() {
+        return bareWidth == 0 ? 0 : bareBelow;
     }
 
     /** The cache's own NDManager: what is attached to it is freed when the cache closes. */
@@ -91,7 +136,14 @@ public final class KvCache implements AutoCloseable {
      */
     public KvCache expand(NDManager parent, int batch) {
         KvCache c = new KvCache(parent);
+        c.bareBelow = bareBelow;
+        c.bareWidth = bareWidth;
         for (int l = 0; l < keys.size(); l++) {
+            if (keys.get(l) == null) { // a bare layer
+                c.keys.add(null);
+                c.values.add(null);
+                continue;
+            }
             NDArray k = keys.get(l).repeat(0, batch);
             NDArray v = values.get(l).repeat(0, batch);
             k.attach(c.manager);
@@ -114,10 +166,19 @@ public final class KvCache implements AutoCloseable {
         KvCache c = new KvCache(parent);
         int p = prefixes.stream().mapToInt(KvCache::length).max().orElse(0);
         int layers = prefixes.get(0).keys.size();
+        int first = prefixes.get(0).firstFilled();
+        if (prefixes.stream().anyMatch(x -> x.firstFilled() != first)) {
+            throw new IllegalArgumentException("prefixes entering different layers cannot be stacked");
+        }
         Map<KvCache, NDList> padded = new IdentityHashMap<>();
         try (NDManager tmp = parent.newSubManager()) {
             for (int l = 0; l < layers; l++) {
                 padded.clear();
+                if (l < first) { // bare in every row
+                    c.keys.add(null);
+                    c.values.add(null);
+                    continue;
+                }
                 NDList ks = new NDList();
                 NDList vs = new NDList();
                 for (KvCache pre : prefixes) {
@@ -148,6 +209,9 @@ public final class KvCache implements AutoCloseable {
         }
         c.length = p;
         c.stackedAt = p;
+        if (first > 0) {
+            c.bareBelow(first);
+        }
         c.rowStarts = prefixes.stream().mapToInt(KvCache::length).toArray();
         return c;
     }
@@ -160,8 +224,10 @@ public final class KvCache implements AutoCloseable {
      */
     public void keep(int[] rows) {
         for (int l = 0; l < keys.size(); l++) {
-            keys.set(l, rows(keys.get(l), rows));                                             // [B', Hkv, P, K]
-            values.set(l, rows(values.get(l), rows));                                         // [B', Hkv, P, K]
+            if (keys.get(l) != null) {
+                keys.set(l, rows(keys.get(l), rows));                                         // [B', Hkv, P, K]
+                values.set(l, rows(values.get(l), rows));                                     // [B', Hkv, P, K]
+            }
         }
         if (rowStarts != null) {
             int[] kept = new int[rows.length];

@@ -2,7 +2,11 @@ package io.softprompt.model;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 
 /**
  * A frozen transformer that takes input embeddings, so a soft prompt can be prepended in front of the
@@ -119,12 +123,46 @@ public interface LanguageModel {
         return Layers.rows(forward(embeds, mask), flat);
     }
 
+    /** The one forward below over every layer: {@code forward(embeds, keyMask, cache, Span.ALL)}. */
+    default NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache) {
+        return forward(embeds, keyMask, cache, Span.ALL);
+    }
+
     /**
      * The one forward of an architecture: Q new positions embeds [B, Q, D] after the cache's P positions
      * (a deep prompt's prefix, generation's earlier tokens), keyMask [B, P+Q] over all of them, appending
-     * to the cache → [B, Q, D]. A null cache is the plain forward.
+     * to the cache → [B, Q, D]. A null cache is the plain forward. Only the layers of {@code span} run: from
+     * the bottom, x is the embedded input; above it, the hidden states entering layer {@code span.from()};
+     * below the top, the result is the hidden states leaving layer {@code span.to() − 1} (no final norm, the
+     * cache not advanced). A layer the cache marks bare ({@link KvCache#bare}) reads the key mask without the
+     * cache's first positions.
      */
-    NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache);
+    NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache, Span span);
+
+    /**
+     * The hidden states [B, T, D] entering layer {@code layer} for tokens ids [B, T] (mask [B, T]) placed at
+     * positions {@code offset}.. (behind a prompt of that many positions that enters at or above
+     * {@code layer}): the frozen layers below it, which no such prompt changes. At layer 0, the embedded ids.
+     * A model may answer from what it has kept (an activation cache); these arrays never carry a gradient.
+     *
+     * @param ids the tokens [B, T]
+     * @param mask 1 for real tokens [B, T]
+     * @param layer the entry layer
+     * @param offset the tokens' first position
+     * @return the hidden states [B, T, D], in the ids' NDManager
+     */
+    default NDArray entry(NDArray ids, NDArray mask, int layer, int offset) {
+        NDArray tokens = embed(ids);                                                                     // [B, T, D]
+        if (layer == 0) {
+            return tokens;
+        }
+        NDManager m = ids.getManager();
+        try (KvCache at = KvCache.at(m, offset)) {
+            NDArray keyMask = offset == 0 ? mask : NDArrays.concat(new NDList(
+                    m.ones(new Shape(ids.getShape().get(0), offset), mask.getDataType()), mask), 1); // [B, offset+T]
+            return forward(tokens, keyMask, at, Span.below(layer)).stopGradient();                   // [B, T, D]
+        }
+    }
 
     /**
      * SEQ2SEQ only: the decoder over decoder input ids [B, R] attending to the encoder output [B, S, D]

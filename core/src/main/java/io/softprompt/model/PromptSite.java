@@ -10,12 +10,14 @@ import java.io.Serializable;
  * (the encoder's, for an encoder-decoder), the cache the scorer and the generator keep, and the way a
  * scoring pass lays out its rows. Everything that carries a prompt carries its site (a prompt file's
  * depth, a scorer's slot, a generation request, a training plan); what differs between sites is asked
- * of the site, never branched on. Two sites so far:
+ * of the site, never branched on. Three sites so far:
  *
  * <ul>
  *   <li>{@link InputSite}: N vectors [N, D] in front of the embedded input (Lester et al. 2021).
  *   <li>{@link DeepSite}: a key/value prefix in every layer's self-attention, PEFT's prefix table
- *       [N, L·2·Hkv·K] (prefix tuning, P-Tuning v2).
+ *       [N, L·2·Hkv·K] (prefix tuning, P-Tuning v2); or in the top layers only.
+ *   <li>{@link LateSite}: N vectors [N, D] joined to the hidden states entering a later layer (Late Prompt
+ *       Tuning, Liu et al. 2022).
  * </ul>
  *
  * <p>Adding a site is one new implementation plus its tests (docs/ARCHITECTURE.md says how).
@@ -23,11 +25,11 @@ import java.io.Serializable;
  * <p>Dimensions (docs/ARCHITECTURE.md): B rows, T tokens, N prompt tokens, S positions the forward
  * returns (N + T at the input; T behind a deep prefix), D hidden, O the prompt's width.
  */
-public sealed interface PromptSite extends Serializable permits InputSite, DeepSite {
+public sealed interface PromptSite extends Serializable permits InputSite, DeepSite, LateSite {
     /** The prompt in front of the input. */
     InputSite INPUT = new InputSite();
     /** The prompt as a key/value prefix in every layer. */
-    DeepSite DEEP = new DeepSite();
+    DeepSite DEEP = new DeepSite(0);
 
     /**
      * The site a depth names, as .sp files and training configs write it: {@code deep}, else the input.
@@ -36,7 +38,41 @@ public sealed interface PromptSite extends Serializable permits InputSite, DeepS
      * @return the site
      */
     static PromptSite of(String depth) {
-        return DEEP.depth().equals(depth) ? DEEP : INPUT;
+        return of(depth, 0);
+    }
+
+    /**
+     * The site a depth and a layer count name: {@code deep} (in the top {@code layers} layers: 0 for every
+     * layer; a file writes such a prompt's depth as {@code partial}), {@code late} (an input-style prompt
+     * joined to the hidden states entering the top {@code layers} layers), else the input.
+     *
+     * @param depth {@code input}, {@code deep}, {@code partial}, {@code late}, or null (an input prompt)
+     * @param layers the top layers the prompt reaches, 0 for every layer
+     * @return the site
+     */
+    static PromptSite of(String depth, int layers) {
+        if ("deep".equals(depth) || "partial".equals(depth)) {
+            return layers == 0 ? DEEP : new DeepSite(layers);
+        }
+        return "late".equals(depth) ? new LateSite(layers) : INPUT;
+    }
+
+    /**
+     * The first layer a prompt reaching the top {@code top} layers of the model enters (0 for top 0, every
+     * layer); refused in one line where the model has fewer layers.
+     *
+     * @param lm the model
+     * @param top the layers reached, counted from the top
+     * @param what what the message calls the prompt
+     * @return L − top
+     */
+    static int first(LanguageModel lm, int top, String what) {
+        int l = lm.attention().layers();
+        if (top > l) {
+            throw new io.softprompt.util.UserException(what + " in the top " + top + " layers needs a model with at least "
+                    + top + " layers; " + lm.modelType() + " here has " + l + " (lower {{prompt_layers}})");
+        }
+        return top == 0 ? 0 : l - top;
     }
 
     /** How rows of a site are laid out in a scoring pass. */
@@ -45,8 +81,11 @@ public sealed interface PromptSite extends Serializable permits InputSite, DeepS
         INLINE,
         /** The prompt's keys and values computed once (B = 1) and stacked; only the rows' tokens run. */
         PREFIX,
-        /** An encoder pass of the prompt's own rows with its prefix in every layer, then the decoder. */
-        ENCODER_PREFIX
+        /**
+         * The rows of one prompt through its site's own forward ({@link #run}): a T5 deep prompt's encoder
+         * pass, a late prompt whose rows attend to the input.
+         */
+        OWN
     }
 
     /**
@@ -55,6 +94,24 @@ public sealed interface PromptSite extends Serializable permits InputSite, DeepS
      * @return {@code input} or {@code deep}
      */
     String depth();
+
+    /**
+     * The top layers the prompt reaches (a partial-depth deep prompt's, a late prompt's); 0 for every layer.
+     *
+     * @return the layer count, or 0
+     */
+    default int layers() {
+        return 0;
+    }
+
+    /**
+     * The lowest layer the prompt reaches: the layers below it run the frozen model alone
+     * ({@link LanguageModel#entry}); rows whose prompts enter different layers never share a cache.
+     *
+     * @param lm the model
+     * @return 0 for an input or full-depth deep prompt
+     */
+    int firstLayer(LanguageModel lm);
 
     /**
      * What a prompt at this site is called in messages.

@@ -117,6 +117,10 @@ public final class PeftAdapter {
      * @return the config, in PEFT's key order
      */
     static Map<String, Object> config(Prompt sp, String modelKind) {
+        if (sp.site().layers() > 0) { // PEFT's prefix covers every layer, its prompt tuning enters at the input
+            throw new UserException("a " + sp.site().noun() + " (top " + sp.site().layers() + " layers) has no PEFT "
+                    + "equivalent: PEFT's prefix tuning puts a prefix in every layer and its prompt tuning enters at the input");
+        }
         Map<String, Object> cfg = new LinkedHashMap<>();
         String reparam = trainKey(sp, "reparam");
         String type = sp.site() == PromptSite.DEEP ? "PREFIX_TUNING" : "mlp".equals(reparam) ? "P_TUNING" : "PROMPT_TUNING";

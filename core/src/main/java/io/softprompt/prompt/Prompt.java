@@ -94,7 +94,8 @@ public record Prompt(float[] values, int tokens, int hidden, Map<String, String>
      * @return the site
      */
     public PromptSite site() {
-        return PromptSite.of(metadata.get(PromptFile.DEPTH));
+        String layers = metadata.get(PromptFile.LAYERS);
+        return PromptSite.of(metadata.get(PromptFile.DEPTH), layers == null || !layers.matches("[0-9]{1,9}") ? 0 : Integer.parseInt(layers));
     }
 
     /**
@@ -105,8 +106,8 @@ public record Prompt(float[] values, int tokens, int hidden, Map<String, String>
      */
     public void requireInput(String source, String what) {
         if (site() != PromptSite.INPUT) {
-            throw new UserException(source + ": a " + site().noun() + " (a key/value prefix in every layer); "
-                    + what + " takes input prompts only, so far");
+            throw new UserException(source + ": a " + site().noun() + (site() == PromptSite.DEEP ? " (a key/value prefix in every layer)" : "")
+                    + "; " + what + " takes input prompts only, so far");
         }
     }
 

@@ -2,6 +2,7 @@ package io.softprompt.prompt;
 
 import io.softprompt.data.Task;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.DeepSite;
 import io.softprompt.model.PromptSite;
 import io.softprompt.safetensors.SafetensorsFile;
 import io.softprompt.safetensors.SafetensorsWriter;
@@ -68,6 +69,12 @@ public final class PromptFile {
     public static final String PREFIX_KV_HEADS = "prefix_kv_heads";
     /** The version a deep prompt is written with: readers of 1.0 refuse it in one line (hidden_size ≠ width). */
     public static final String DEEP_VERSION = MAJOR + ".1";
+    /**
+     * The top layers a partial-depth deep prompt ({@code prompt_depth} {@code partial}) or a late prompt
+     * ({@code late}) reaches (format 1.2; readers of 1.0 and 1.1 refuse those depths in one line).
+     */
+    public static final String LAYERS = "prompt_layers";
+    public static final String LAYERS_VERSION = MAJOR + ".2";
 
     private PromptFile() {}
 
@@ -117,10 +124,16 @@ public final class PromptFile {
      * heads for this model (an input prompt's file needs none of these).
      */
     public static void markSite(Map<String, String> meta, PromptSite site, LoadedModel model) {
-        if (site != PromptSite.DEEP) {
+        if (site == PromptSite.INPUT) {
             return;
         }
-        meta.put(DEPTH, DEEP);
+        meta.put(DEPTH, site.depth());
+        if (site.layers() > 0) {
+            meta.put(LAYERS, Integer.toString(site.layers()));
+        }
+        if (!(site instanceof DeepSite)) {
+            return;
+        }
         meta.put(HIDDEN_SIZE, Integer.toString(model.lm().hiddenSize()));
         meta.put(PREFIX_LAYERS, Integer.toString(model.lm().attention().layers()));
         meta.put(PREFIX_KV_HEADS, Integer.toString(model.lm().attention().kvHeads()));
@@ -164,11 +177,20 @@ public final class PromptFile {
         meta.put(FORMAT, FORMAT_NAME);
         meta.put(FORMAT_VERSION, VERSION);
         meta.put(NUM_TOKENS, Integer.toString(prompt.tokens()));   // the tensor's shape, whatever a source said
-        if (prompt.site() == PromptSite.DEEP) {
-            meta.put(FORMAT_VERSION, DEEP_VERSION);
+        PromptSite site = prompt.site();
+        meta.remove(LAYERS);
+        if (site.layers() > 0) {
+            meta.put(FORMAT_VERSION, LAYERS_VERSION);
+            meta.put(DEPTH, site.depth());
+            meta.put(LAYERS, Integer.toString(site.layers()));
+        }
+        if (site instanceof DeepSite) {
+            meta.put(FORMAT_VERSION, site.layers() > 0 ? LAYERS_VERSION : DEEP_VERSION);
             meta.put(PREFIX_WIDTH, Integer.toString(prompt.hidden()));
         } else {
-            meta.remove(DEPTH);
+            if (site == PromptSite.INPUT) {
+                meta.remove(DEPTH);
+            }
             meta.remove(PREFIX_WIDTH);
             meta.remove(PREFIX_LAYERS);
             meta.remove(PREFIX_KV_HEADS);
@@ -238,16 +260,22 @@ public final class PromptFile {
         }
         requireDimension(file, meta, NUM_TOKENS, shape[0], shape);
         String depth = meta.getOrDefault(DEPTH, "input");
-        if (depth.equals(DEEP)) { // [N, L·2·Hkv·K]; hidden_size is the model's D
+        if (depth.equals("partial") || depth.equals("late")) { // the top layers it reaches
+            String k = meta.get(LAYERS);
+            if (k == null || !k.matches("[0-9]{1,9}") || Integer.parseInt(k) < 1) {
+                throw new UserException(file + ": a " + depth + " prompt needs '" + LAYERS + "', a positive decimal integer");
+            }
+        }
+        if (depth.equals(DEEP) || depth.equals("partial")) { // [N, L·2·Hkv·K]; hidden_size is the model's D
             requireDimension(file, meta, PREFIX_WIDTH, shape[1], shape);
             String d = meta.get(HIDDEN_SIZE);
             if (d == null || !d.matches("[0-9]{1,9}")) {
                 throw new UserException(file + ": a deep prompt needs the model's hidden_size as a decimal integer");
             }
-        } else if (depth.equals("input")) {
+        } else if (depth.equals("input") || depth.equals("late")) {
             requireDimension(file, meta, HIDDEN_SIZE, shape[1], shape);
         } else {
-            throw new UserException(file + ": prompt_depth " + UserException.quote(depth) + " is neither input nor deep");
+            throw new UserException(file + ": prompt_depth " + UserException.quote(depth) + " is not input, deep, partial or late");
         }
         return new Prompt(values, (int) shape[0], (int) shape[1], meta);
     }

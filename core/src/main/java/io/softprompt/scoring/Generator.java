@@ -15,6 +15,8 @@ import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.SplittableRandom;
 
 /**
@@ -121,8 +123,10 @@ public final class Generator {
                 }
             } else if (lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
                 seq2seq(m, state);
-            } else {
-                decoder(m, state);
+            } else { // caches stack only where prompts enter the same layer
+                Map<Integer, List<Row>> byLayer = new TreeMap<>();
+                state.forEach(r -> byLayer.computeIfAbsent(r.req.site().firstLayer(lm), k -> new ArrayList<>()).add(r));
+                byLayer.values().forEach(group -> decoder(m, group));
             }
         }
         return state.stream().map(Row::output).toList();

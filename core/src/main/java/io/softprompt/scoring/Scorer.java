@@ -1,6 +1,7 @@
 package io.softprompt.scoring;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.softprompt.data.Encoder;
@@ -8,6 +9,7 @@ import io.softprompt.model.KvCache;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
 import io.softprompt.model.PromptSite;
+import io.softprompt.model.Span;
 import io.softprompt.util.Tensors;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -218,17 +220,19 @@ public final class Scorer implements AutoCloseable {
         if (lm.kind() == LanguageModel.Kind.DECODER && Arrays.asList(pass).contains(PromptSite.Pass.PREFIX)) {
             Arrays.fill(pass, PromptSite.Pass.PREFIX);
         }
-        // an encoder pass with a prefix in every layer holds one prompt's rows
+        // a prompt's own pass holds its rows alone; prefixes stack only where they enter the same layer
         int[] key = new int[pass.length];
         for (int i = 0; i < key.length; i++) {
-            key[i] = pass[i] == PromptSite.Pass.ENCODER_PREFIX ? PromptSite.Pass.values().length + part.get(i).slot() : pass[i].ordinal();
+            Slot sl = slots.get(part.get(i).slot());
+            key[i] = pass[i] == PromptSite.Pass.OWN ? -1 - part.get(i).slot()
+                    : pass[i].ordinal() + PromptSite.Pass.values().length * sl.site().firstLayer(lm);
         }
         if (Arrays.stream(key).anyMatch(k -> k != key[0])) {
             return scoreGroups(parent, prompts, offset, slots, part, key);
         }
         return switch (pass[0]) {
             case PREFIX -> scoreCached(parent, slots, part);
-            case ENCODER_PREFIX -> scoreDeepEncoder(parent, slots, part);
+            case OWN -> scoreOwn(parent, slots, part);
             case INLINE -> scoreInline(parent, prompts, offset, slots, part);
         };
     }
@@ -295,10 +299,11 @@ public final class Scorer implements AutoCloseable {
     }
 
     /**
-     * T5 rows of one deep prompt: the tokens [B, T] through the encoder with the prompt's prefix in every
-     * layer's self-attention, then each row's classes scored by the decoder on that output.
+     * Rows of one prompt through its site's own forward: the tokens [B, T] (for T5 through the encoder with
+     * the prompt's prefix in every layer's self-attention, then each row's classes scored by the decoder on
+     * that output; else the hidden states at the decision positions).
      */
-    private float[][] scoreDeepEncoder(NDManager parent, List<Slot> slots, List<Item> part) {
+    private float[][] scoreOwn(NDManager parent, List<Slot> slots, List<Item> part) {
         Slot sl = slots.get(part.get(0).slot());
         int b = part.size();
         int t = part.stream().mapToInt(it -> Math.max(padTo, it.row().ids().length)).max().orElse(1);
@@ -315,9 +320,14 @@ public final class Scorer implements AutoCloseable {
         try (NDManager m = parent.newSubManager()) {
             NDArray table = sl.site().tensor(m, lm, sl.values(), sl.tokens());              // [N, O]
             NDArray msk = Tensors.create(m, mask, new Shape(b, t));                         // [B, T]
-            NDArray enc = sl.site().hidden(lm, table, Tensors.create(m, ids, new Shape(b, t)), msk); // [B, T, D]
+            NDArray tok = Tensors.create(m, ids, new Shape(b, t));                          // [B, T]
             forwardPasses.incrementAndGet();
-            return ClassHeads.sequenceScores(lm, m, enc, msk, slots, part);
+            if (lm.kind() != LanguageModel.Kind.SEQ2SEQ) {
+                long[] at = part.stream().mapToLong(it -> it.row().position()).toArray();
+                return ClassHeads.labelProbabilities(lm, m, sl.site().hiddenAt(lm, table, tok, msk, at), slots, part); // [B, D]
+            }
+            NDList enc = sl.site().run(lm, table, tok, msk);                                // [B, S, D], [B, S]
+            return ClassHeads.sequenceScores(lm, m, enc.get(0), enc.get(1), slots, part);
         }
     }
 
@@ -355,11 +365,24 @@ public final class Scorer implements AutoCloseable {
         }
         try (NDManager m = parent.newSubManager();
              KvCache cache = one ? rowPrefix.get(0).expand(m, b) : KvCache.stack(m, rowPrefix)) {
-            NDArray tok = lm.embed(Tensors.create(m, ids, new Shape(b, t)));                 // [B, T, D]
+            // a prompt entering above the bottom: the rows' states entering its layer (kept by a caching model) when
+            // every row continues one prefix, else the frozen layers below run with its bare layers' key masks
+            int first = one ? cache.firstFilled() : 0;
+            NDArray idArray = Tensors.create(m, ids, new Shape(b, t));                       // [B, T]
+            NDArray tok = first == 0 ? lm.embed(idArray) : lm.entry(idArray, tokenMask(m, mask, b, p, t), first, p); // [B, T, D]
             NDArray keyMask = Tensors.create(m, mask, new Shape(b, p + t));                  // [B, P+T]
             forwardPasses.incrementAndGet();
-            NDArray h = Layers.rows(lm.forward(tok, keyMask, cache), decision);            // [B, D]
+            NDArray h = Layers.rows(lm.forward(tok, keyMask, cache, Span.from(first)), decision); // [B, D]
             return ClassHeads.labelProbabilities(lm, m, h, slots, part);
         }
+    }
+
+    /** The tokens' own columns [B, T] of a key mask [B, P + T]. */
+    private static NDArray tokenMask(NDManager m, long[] mask, int b, int p, int t) {
+        long[] own = new long[b * t];
+        for (int i = 0; i < b; i++) {
+            System.arraycopy(mask, i * (p + t) + p, own, i * t, t);
+        }
+        return Tensors.create(m, own, new Shape(b, t));
     }
 }

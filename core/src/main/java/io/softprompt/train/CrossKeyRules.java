@@ -19,8 +19,16 @@ final class CrossKeyRules {
 
     /** Refuses the first pairing of {@code c} that no run can use. */
     static void check(TrainConfig c) {
-        check(c.depth() == null || c.depth().equals("auto") || c.depth().equals("input") || c.depth().equals("deep"),
-                "{{depth}} must be auto, input or deep (got " + UserException.quote(String.valueOf(c.depth())) + ")");
+        check(c.depth() == null || c.depth().equals("auto") || c.depth().equals("input") || c.depth().equals("deep")
+                || c.depth().equals("late"), "{{depth}} must be auto, input, deep or late (got "
+                + UserException.quote(String.valueOf(c.depth())) + ")");
+        check(c.promptLayers() == null || c.promptLayers() >= 1, "{{prompt_layers}} must be at least 1 (got " + c.promptLayers() + ")");
+        check(c.promptLayers() == null || "deep".equals(c.depth()) || "late".equals(c.depth()),
+                "{{prompt_layers}} places a deep or late prompt; add {{depth}} deep or late");
+        check(!"late".equals(c.depth()) || c.promptLayers() != null, "{{depth}} late needs {{prompt_layers}}: the top "
+                + "layers the prompt passes through");
+        check(c.promptLayers() == null || !c.prefixProjection(), "{{prefix_projection}} trains every layer's prefix; drop {{prompt_layers}}");
+        check(c.activationCacheMb() >= 0, "{{activation_cache_mb}} must not be negative (got " + c.activationCacheMb() + ")");
         boolean reparamed = !"none".equals(Reparam.parse(c.reparam()));
         check(!reparamed || c.site() != PromptSite.DEEP, "{{reparam}} " + c.reparam() + " trains an input prompt; a deep prompt takes "
                 + "{{prefix_projection}}");

@@ -5,6 +5,8 @@ import io.softprompt.eval.Evaluator;
 import io.softprompt.eval.Metrics;
 import io.softprompt.hub.DemoModel;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.ActivationCache;
+import io.softprompt.model.LanguageModel;
 import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
@@ -13,6 +15,8 @@ import io.softprompt.scoring.Scorer;
 import io.softprompt.util.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -30,13 +34,16 @@ final class JobRun implements AutoCloseable {
     final Scorer scorer;
     final Map<String, String> meta;
     final LoadedModel model;
+    /** The model the run trains and evaluates with: the loaded one, keeping its frozen layers' states. */
+    final ActivationCache lm;
     final String modelName;
     final long started = System.nanoTime();
     /** The whole dev set's evaluation when training evaluated a sample of it (eval_samples), else null. */
     Trainer.Evaluation fullEval;
 
     JobRun(TrainJob job, TrainConfig cfg, Trainer.Run run, Scorer scorer, Map<String, String> meta, LoadedModel model,
-            String name) {
+            ActivationCache lm, String name) {
+        this.lm = lm;
         this.job = job;
         this.cfg = cfg;
         this.run = run;
@@ -60,6 +67,11 @@ final class JobRun implements AutoCloseable {
             j.put("best_dev_macro_f1_all_rows", Double.isFinite(all.macroF1()) ? all.macroF1() : null);
             j.put("dev_rows", all.examples());
         }
+        ActivationCache.Stats st = lm.stats();
+        if (st.rows() > 0) {
+            j.put("activation_cache", Map.of("rows", st.rows(), "hits", st.hits(), "misses", st.misses(),
+                    "heap_mb", st.heapBytes() / 1048576.0, "spilled_mb", st.spilledBytes() / 1048576.0));
+        }
         j.put("output", out.toString());
         j.put("run_dir", job.run.dir().toString());
         job.run.writeFinal(j);
@@ -71,11 +83,43 @@ final class JobRun implements AutoCloseable {
         scorer.close();
     }
 
+    /**
+     * Trains the jobs together on one model (one job: alone, its failure thrown), sharing one activation
+     * cache (the largest budget of theirs, spilling into the first one's run folder); see
+     * {@link TrainJob#runPack}.
+     */
+    static List<TrainJob.Outcome> runPack(List<TrainJob> jobs, LoadedModel model, String modelName,
+            List<Trainer.Listener> listeners, int tokenBudget) {
+        List<JobRun> prepared = new ArrayList<>();
+        long budget = jobs.stream().mapToLong(j -> j.cfg.activationCacheMb()).max().orElse(0) << 20;
+        try (ActivationCache lm = new ActivationCache(model.lm(), budget, jobs.get(0).run.dir())) {
+            for (int k = 0; k < jobs.size(); k++) {
+                prepared.add(wire(jobs.get(k), model, lm, modelName, listeners.get(k)));
+            }
+            List<Trainer.Run> runs = prepared.stream().map(p -> p.run).toList();
+            if (jobs.size() == 1) {
+                return List.of(prepared.get(0).finish(Trainer.train(lm, runs.get(0))));
+            }
+            TrainJob.Outcome[] out = new TrainJob.Outcome[jobs.size()];
+            Trainer.trainPack(lm, runs, tokenBudget, (k, r) -> {
+                jobs.get(k).failure = r.failure();
+                out[k] = r.failure() == null ? prepared.get(k).finish(r) : null;
+            });
+            return Arrays.asList(out);
+        } finally {
+            prepared.forEach(JobRun::close);
+        }
+    }
+
     /** Encodes the data, records the config, draws the initial prompt, wires evaluation and best.sp. */
-    static JobRun wire(TrainJob job, LoadedModel model, String modelName, Trainer.Listener listener) {
+    static JobRun wire(TrainJob job, LoadedModel model, ActivationCache lm, String modelName, Trainer.Listener listener) {
         TrainConfig settled = job.checkModel(model, modelName);
         int maxPos = model.lm().maxPositions();
-        TrainConfig c = withData(job, settled, modelName).resolved(job.trainRows.size(), maxPos);
+        TrainConfig resolved = withData(job, settled, modelName).resolved(job.trainRows.size(), maxPos);
+        TrainConfig c = resolved.promptLayers() != null && "deep".equals(resolved.depth())
+                && resolved.promptLayers() == model.lm().attention().layers()
+                ? resolved.toBuilder().promptLayers(null).build() : resolved; // every layer: the deep prompt itself
+        c.site().firstLayer(model.lm()); // refuses more layers than the model has, before the run folder's first file
         Encoder enc = new Encoder(model.tokenizer(), job.task, c.maxLength(), model.lm(), model::chatTemplate);
         List<Encoder.Encoded> train = enc.encodeAll(job.trainRows);
         List<Encoder.Encoded> dev = enc.encodeAll(job.devRows);
@@ -107,10 +151,10 @@ final class JobRun implements AutoCloseable {
         Map<String, String> meta = PromptFile.metadata(model, modelName, job.task, init.id());
         meta.put(PromptFile.TRAIN_CONFIG, Json.write(c));
         PromptFile.markSite(meta, site, model);
-        Scorer scorer = new Scorer(model.lm(), true, c.padTo());
+        Scorer scorer = new Scorer(lm, true, c.padTo());
         List<Encoder.Encoded> evalRows = sample(dev, c.evalSamples(), c.seed());
-        Trainer.Evaluation eval = evaluation(job, c, model, scorer, enc, site, evalRows);
-        Trainer.Evaluation full = evalRows.size() < dev.size() ? evaluation(job, c, model, scorer, enc, site, dev) : null;
+        Trainer.Evaluation eval = evaluation(job, c, model, lm, scorer, enc, site, evalRows);
+        Trainer.Evaluation full = evalRows.size() < dev.size() ? evaluation(job, c, model, lm, scorer, enc, site, dev) : null;
         Trainer.Listener writesBest = new ForwardingListener(listener) {
             @Override
             public void onBest(int step, float[] prompt, Metrics m) {
@@ -120,15 +164,15 @@ final class JobRun implements AutoCloseable {
         };
         Trainer.Run r = new Trainer.Run(TrainPlan.of(c), enc, train, eval, evalRows.size(), initValues, writesBest,
                 new Trainer.Context(anchor, job.run, job.from, model.fingerprint()).distributed(job.distributor));
-        JobRun j = new JobRun(job, c, r, scorer, meta, model, modelName);
+        JobRun j = new JobRun(job, c, r, scorer, meta, model, lm, modelName);
         j.fullEval = full;
         return j;
     }
 
-    private static Trainer.Evaluation evaluation(TrainJob job, TrainConfig c, LoadedModel model, Scorer scorer, Encoder enc,
+    private static Trainer.Evaluation evaluation(TrainJob job, TrainConfig c, LoadedModel model, LanguageModel lm, Scorer scorer, Encoder enc,
             PromptSite site, List<Encoder.Encoded> rows) {
         return job.task.textToText()
-                ? p -> Evaluator.exactMatch(model.lm(), model.tokenizer(), p, c.tokens(), site, rows)
+                ? p -> Evaluator.exactMatch(lm, model.tokenizer(), p, c.tokens(), site, rows)
                 : p -> Evaluator.classify(scorer, new Scorer.Slot(p, c.tokens(), enc.labels(), site), rows, c.evalBatchSize());
     }
 

@@ -54,12 +54,20 @@ public record TrainConfig(
                 help = "Where the prompt goes (default: <task>.sp); the run folder sits beside it.") String output,
         @JsonProperty("tokens") @Key(aliases = "--num-virtual-tokens", value = "20", label = "N",
                 help = "Prompt length N (default: ${DEFAULT-VALUE}; Lester et al.: gains flatten beyond ~20).") int tokens,
-        @JsonProperty("depth") @Key(value = "auto", label = "auto|input|deep",
+        @JsonProperty("depth") @Key(value = "auto", label = "auto|input|deep|late",
                 help = "input: N vectors in front of the embedded input (Lester et al.); deep: N key and value rows in "
                         + "every layer's self-attention, PEFT's prefix tuning / P-Tuning v2, started from the keys and values "
                         + "the {{init}} prompt leaves there; auto: deep for classification on decoder LMs (GPT-2, Llama), "
                         + "where it learns more, input elsewhere and with {{anchor_text}}, {{reparam}} or an input prompt's {{init_from}} "
-                        + "(default: ${DEFAULT-VALUE}).") String depth,
+                        + "; late: N vectors joined to the hidden states entering the top {{prompt_layers}} layers (Late Prompt "
+                        + "Tuning) (default: ${DEFAULT-VALUE}).") String depth,
+        @JsonProperty("prompt_layers") @Key(label = "K", help = "The top K layers the prompt reaches: a deep prompt's "
+                + "prefix in those layers only, a late prompt's entry below them. The frozen layers below run once per example "
+                + "(see {{activation_cache_mb}}) and no gradient work reaches them (default: every layer).") Integer promptLayers,
+        @JsonProperty("activation_cache_mb") @Key(value = "1024", label = "MB", help = "Memory for the hidden states "
+                + "entering the first layer a {{prompt_layers}} prompt reaches, kept per example (float16) for every later "
+                + "step and evaluation; beyond it they spill to a file in the run folder; 0 recomputes them each time "
+                + "(default: ${DEFAULT-VALUE}).") int activationCacheMb,
         @JsonProperty("reparam") @Key(value = "none", label = "none|mlp|residual",
                 help = "Train an input prompt through a function folded into it at the end: mlp as PEFT's P-tuning "
                         + "(Linear-ReLU-Linear-ReLU-Linear), residual as residual prompt tuning (P + LayerNorm(MLP(P)), "
@@ -344,7 +352,7 @@ public record TrainConfig(
      * @return the site
      */
     public PromptSite site() {
-        return prefixProjection ? PromptSite.DEEP : PromptSite.of(depth);
+        return prefixProjection ? PromptSite.DEEP : PromptSite.of(depth, promptLayers == null ? 0 : promptLayers);
     }
 
     /**

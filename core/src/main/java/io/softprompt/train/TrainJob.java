@@ -300,10 +300,7 @@ public final class TrainJob implements AutoCloseable {
      * @return the prompt as written, where, and the run's figures
      */
     public Outcome run(LoadedModel model, String modelName, Trainer.Listener listener) {
-        try (JobRun p = JobRun.wire(this, model, modelName, listener)) {
-            Trainer.Result r = Trainer.train(model.lm(), p.run);
-            return p.finish(r);
-        }
+        return JobRun.runPack(List.of(this), model, modelName, List.of(listener), 0).get(0);
     }
 
     /**
@@ -322,21 +319,7 @@ public final class TrainJob implements AutoCloseable {
      */
     public static List<Outcome> runPack(List<TrainJob> jobs, LoadedModel model, String modelName,
             List<Trainer.Listener> listeners, int tokenBudget) {
-        List<JobRun> prepared = new ArrayList<>();
-        try {
-            for (int k = 0; k < jobs.size(); k++) {
-                prepared.add(JobRun.wire(jobs.get(k), model, modelName, listeners.get(k)));
-            }
-            List<Trainer.Run> runs = prepared.stream().map(p -> p.run).toList();
-            Outcome[] out = new Outcome[jobs.size()];
-            Trainer.trainPack(model.lm(), runs, tokenBudget, (k, r) -> {
-                jobs.get(k).failure = r.failure();
-                out[k] = r.failure() == null ? prepared.get(k).finish(r) : null;
-            });
-            return Arrays.asList(out);
-        } finally {
-            prepared.forEach(JobRun::close);
-        }
+        return JobRun.runPack(jobs, model, modelName, listeners, tokenBudget);
     }
 
     /**

@@ -10,6 +10,7 @@ import io.softprompt.model.KvCache;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
 import io.softprompt.model.ModelFolder;
+import io.softprompt.model.Span;
 import io.softprompt.model.Specials;
 import io.softprompt.model.TextTokenizer;
 import io.softprompt.model.WeightStore;
@@ -161,7 +162,7 @@ public final class BertModel implements LanguageModel {
      * (each row's own start when the cache stacks prefixes of different lengths). → [B, Q, D].
      */
     @Override
-    public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache) {
+    public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache, Span span) {
         NDManager outer = embeds.getManager();
         int q = (int) embeds.getShape().get(1);
         long b = embeds.getShape().get(0);
@@ -173,17 +174,19 @@ public final class BertModel implements LanguageModel {
         long from = c.positionOffset() + KvCache.start(cache);
         int[] starts = KvCache.rowStarts(cache);
         NDArray attnMask = Layers.additiveMask(outer, keyMask, false);          // [B, 1, 1, P+Q]
-        NDArray x = Layers.scoped(embeds, false, e -> {
+        NDArray bareMask = KvCache.bareMask(cache, attnMask);                   // [B, 1, 1, P+Q−Pbare]
+        NDArray x = !span.bottom() ? embeds : Layers.scoped(embeds, false, e -> {
             NDArray pos = starts == null ? positions.get(e.getManager(), new NDIndex(from + ":" + (from + q))) // [Q, D]
                     : Layers.embedding(Tensors.create(e.getManager(), KvCache.positions(starts, q, c.positionOffset()),
                             new Shape(b, q)), positions);                       // [B, Q, D]: rows start apart
             return Layers.layerNorm(Layers.matchType(e, embLnW).add(pos).add(type0), embLnW, embLnB, eps); // [B, Q, D]
         });
-        for (int l = 0; l < blocks.size(); l++) {
+        for (int l = span.from(); l < span.end(blocks.size()); l++) {
             int layer = l;
-            x = Layers.scoped(x, true, in -> block(blocks.get(layer), in, attnMask, eps, cache, layer));
+            NDArray mask = KvCache.bare(cache, l) ? bareMask : attnMask;
+            x = Layers.scoped(x, x != embeds, in -> block(blocks.get(layer), in, mask, eps, cache, layer));
         }
-        if (cache != null) {
+        if (cache != null && span.top(blocks.size())) {
             cache.advance(q);
         }
         return x;

@@ -10,6 +10,7 @@ import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
 import io.softprompt.model.ModelFolder;
 import io.softprompt.model.Rotary;
+import io.softprompt.model.Span;
 import io.softprompt.model.Specials;
 import io.softprompt.model.TextTokenizer;
 import io.softprompt.model.WeightStore;
@@ -158,7 +159,7 @@ public final class Gemma3Model implements LanguageModel {
 
 
     @Override
-    public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache) {
+    public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache, Span span) {
         NDManager outer = embeds.getManager();
         int q = (int) embeds.getShape().get(1);
         int start = cache == null ? 0 : cache.length();
@@ -166,22 +167,28 @@ public final class Gemma3Model implements LanguageModel {
         NDArray full = Layers.additiveMask(outer, keyMask, true, start, q);                                   // [B, 1, Q, P+Q]
         NDArray window = !anySliding ? null : Layers.windowMask(outer, keyMask, start, q, c.slidingWindow(), starts,
                 cache == null ? null : cache.keyPositions((int) keyMask.getShape().get(1)));                    // [B, 1, Q, P+Q]
+        NDArray bareFull = KvCache.bareMask(cache, full);                                                      // [B, 1, Q, P+Q−Pbare]
+        NDArray bareWindow = window == null ? null : KvCache.bareMask(cache, window);                           // [B, 1, Q, P+Q−Pbare]
         NDList g = starts != null ? global.tables(outer, starts, q) : global.tables(outer, start, q);          // cos, sin
         NDList lc = starts != null ? local.tables(outer, starts, q) : local.tables(outer, start, q);           // cos, sin
         NDArray x = Layers.matchType(embeds, norm);                                                            // [B, Q, D]
         boolean consume = x != embeds;
-        for (int l = 0; l < blocks.size(); l++) {
+        for (int l = span.from(); l < span.end(blocks.size()); l++) {
             int layer = l;
             boolean sliding = c.sliding(l);
             NDList rope = sliding ? lc : g;
-            x = Layers.scoped(x, consume, in -> block(blocks.get(layer), in, sliding ? window : full, rope.get(0), rope.get(1),
-                    cache, layer));
+            boolean bare = KvCache.bare(cache, l);
+            NDArray mask = sliding ? (bare ? bareWindow : window) : (bare ? bareFull : full);
+            x = Layers.scoped(x, consume, in -> block(blocks.get(layer), in, mask, rope.get(0), rope.get(1), cache, layer));
             consume = true;
+        }
+        if (!span.top(blocks.size())) {
+            return x;                                                                                           // [B, Q, D]
         }
         if (cache != null) {
             cache.advance(q);
         }
-        return Layers.scoped(x, true, in -> Layers.rmsNorm(in, norm, c.rmsNormEps().floatValue()));         // [B, Q, D]
+        return Layers.scoped(x, consume, in -> Layers.rmsNorm(in, norm, c.rmsNormEps().floatValue()));         // [B, Q, D]
     }
 
     private NDArray block(Block b, NDArray x, NDArray mask, NDArray cos, NDArray sin, KvCache cache, int layer) {

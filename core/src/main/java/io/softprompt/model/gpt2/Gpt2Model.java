@@ -9,6 +9,7 @@ import io.softprompt.model.KvCache;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
 import io.softprompt.model.ModelFolder;
+import io.softprompt.model.Span;
 import io.softprompt.model.Specials;
 import io.softprompt.model.TextTokenizer;
 import io.softprompt.model.WeightStore;
@@ -152,7 +153,7 @@ public final class Gpt2Model implements LanguageModel {
 
 
     @Override
-    public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache) {
+    public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache, Span span) {
         NDManager outer = embeds.getManager();
         long q = embeds.getShape().get(1);
         long start = KvCache.start(cache);
@@ -161,9 +162,12 @@ public final class Gpt2Model implements LanguageModel {
                     + "model's n_positions " + config.nPositions() + "; lower {{max_length}}, {{tokens}} or {{max_new_tokens}}");
         }
         NDArray attnMask = Layers.additiveMask(outer, keyMask, true, start, q);          // [B, 1, Q, P+Q]
+        NDArray bareMask = KvCache.bareMask(cache, attnMask);                            // [B, 1, Q, Q+P−Pbare]
         int[] rowStarts = KvCache.rowStarts(cache);
         NDArray x;
-        if (rowStarts == null) {
+        if (!span.bottom()) {
+            x = embeds;                                                                   // [B, Q, D] entering span.from()
+        } else if (rowStarts == null) {
             x = Layers.scoped(embeds, false, e -> Layers.matchType(e, lnfW)   // in the model's precision
                     .add(wpe.get(e.getManager(), new NDIndex(start + ":" + (start + q))))); // [B, Q, D]
         } else { // rows continue prefixes of different lengths: row i's tokens sit at rowStarts[i]..
@@ -172,15 +176,19 @@ public final class Gpt2Model implements LanguageModel {
             x = Layers.scoped(embeds, false, e -> Layers.matchType(e, lnfW).add(Layers.embedding(
                     Tensors.create(e.getManager(), pos, new Shape(b, q)), wpe)));     // [B, Q, D]
         }
-        for (int l = 0; l < blocks.size(); l++) {
+        for (int l = span.from(); l < span.end(blocks.size()); l++) {
             int layer = l;
-            x = Layers.scoped(x, true, in -> block(blocks.get(layer), in, attnMask, cache, layer));
+            NDArray mask = KvCache.bare(cache, l) ? bareMask : attnMask;
+            x = Layers.scoped(x, x != embeds, in -> block(blocks.get(layer), in, mask, cache, layer));
+        }
+        if (!span.top(blocks.size())) {
+            return x;                                                                     // [B, Q, D]
         }
         if (cache != null) {
             cache.advance((int) q);
         }
         float eps = config.layerNormEpsilon().floatValue();
-        return Layers.scoped(x, true, in -> Layers.layerNorm(in, lnfW, lnfB, eps)); // [B, Q, D]
+        return Layers.scoped(x, x != embeds, in -> Layers.layerNorm(in, lnfW, lnfB, eps)); // [B, Q, D]
     }
 
     /**

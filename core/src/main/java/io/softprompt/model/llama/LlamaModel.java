@@ -9,6 +9,7 @@ import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
 import io.softprompt.model.ModelFolder;
 import io.softprompt.model.Rotary;
+import io.softprompt.model.Span;
 import io.softprompt.model.Specials;
 import io.softprompt.model.TextTokenizer;
 import io.softprompt.model.WeightStore;
@@ -173,25 +174,30 @@ public final class LlamaModel implements LanguageModel {
 
 
     @Override
-    public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache) {
+    public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache, Span span) {
         NDManager outer = embeds.getManager();
         int q = (int) embeds.getShape().get(1);
         int start = cache == null ? 0 : cache.length();
         NDArray attnMask = Layers.additiveMask(outer, keyMask, true, start, q);  // [B, 1, Q, P+Q]
+        NDArray bareMask = KvCache.bareMask(cache, attnMask);                    // [B, 1, Q, P+Q−Pbare]
         NDList rope = cache != null && cache.rowStarts() != null
                 ? rotary.tables(outer, cache.rowStarts(), q)                      // cos, sin [B, 1, Q, K]: rows start apart
                 : rotary.tables(outer, start, q);                                 // cos, sin [Q, K]
         NDArray x = Layers.matchType(embeds, norm);                              // [B, Q, D] in the model's precision
         boolean consume = x != embeds;
-        for (int l = 0; l < blocks.size(); l++) {
+        for (int l = span.from(); l < span.end(blocks.size()); l++) {
             int layer = l;
-            x = Layers.scoped(x, consume, in -> block(blocks.get(layer), in, attnMask, rope.get(0), rope.get(1), cache, layer));
+            NDArray mask = KvCache.bare(cache, l) ? bareMask : attnMask;
+            x = Layers.scoped(x, consume, in -> block(blocks.get(layer), in, mask, rope.get(0), rope.get(1), cache, layer));
             consume = true;
+        }
+        if (!span.top(blocks.size())) {
+            return x;                                                             // [B, Q, D] leaving layer span.to() − 1
         }
         if (cache != null) {
             cache.advance(q);
         }
-        return Layers.scoped(x, true, in -> Layers.rmsNorm(in, norm, c.rmsNormEps().floatValue())); // [B, Q, D]
+        return Layers.scoped(x, consume, in -> Layers.rmsNorm(in, norm, c.rmsNormEps().floatValue())); // [B, Q, D]
     }
 
     private NDArray block(Block b, NDArray x, NDArray mask, NDArray cos, NDArray sin, KvCache cache, int layer) {

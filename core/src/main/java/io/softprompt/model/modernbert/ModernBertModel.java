@@ -11,6 +11,7 @@ import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
 import io.softprompt.model.ModelFolder;
 import io.softprompt.model.Rotary;
+import io.softprompt.model.Span;
 import io.softprompt.model.Specials;
 import io.softprompt.model.TextTokenizer;
 import io.softprompt.model.WeightStore;
@@ -150,7 +151,7 @@ public final class ModernBertModel implements LanguageModel {
 
 
     @Override
-    public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache) {
+    public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache, Span span) {
         NDManager outer = embeds.getManager();
         int q = (int) embeds.getShape().get(1);
         if (KvCache.end(cache, q) > maxPositions()) {
@@ -163,20 +164,27 @@ public final class ModernBertModel implements LanguageModel {
         NDArray all = Layers.additiveMask(outer, keyMask, false);                                      // [B, 1, 1, P+Q]
         NDArray window = c.numHiddenLayers() > 1 && c.globalAttnEveryNLayers() > 1
                 ? localMask(outer, keyMask, start, q, starts) : null;                                    // [B, 1, Q, P+Q]: local layers only
+        NDArray bareAll = KvCache.bareMask(cache, all);                                                // [B, 1, 1, P+Q−Pbare]
+        NDArray bareWindow = window == null ? null : KvCache.bareMask(cache, window);                   // [B, 1, Q, P+Q−Pbare]
         NDList g = starts != null ? global.tables(outer, starts, q) : global.tables(outer, start, q);  // cos, sin
         NDList lc = starts != null ? local.tables(outer, starts, q) : local.tables(outer, start, q);   // cos, sin
-        NDArray x = Layers.scoped(embeds, false, e -> Layers.layerNorm(Layers.matchType(e, embNorm), embNorm, zeros, eps)); // [B, Q, D]
-        for (int l = 0; l < blocks.size(); l++) {
+        NDArray x = !span.bottom() ? embeds                                                                // [B, Q, D] entering span.from()
+                : Layers.scoped(embeds, false, e -> Layers.layerNorm(Layers.matchType(e, embNorm), embNorm, zeros, eps)); // [B, Q, D]
+        for (int l = span.from(); l < span.end(blocks.size()); l++) {
             int layer = l;
             boolean isGlobal = c.global(l);
             NDList rope = isGlobal ? g : lc;
-            x = Layers.scoped(x, true, in -> block(blocks.get(layer), in, isGlobal ? all : window, rope.get(0), rope.get(1),
-                    eps, cache, layer));
+            boolean bare = KvCache.bare(cache, l);
+            NDArray mask = isGlobal ? (bare ? bareAll : all) : (bare ? bareWindow : window);
+            x = Layers.scoped(x, x != embeds, in -> block(blocks.get(layer), in, mask, rope.get(0), rope.get(1), eps, cache, layer));
+        }
+        if (!span.top(blocks.size())) {
+            return x;                                                                                    // [B, Q, D]
         }
         if (cache != null) {
             cache.advance(q);
         }
-        return Layers.scoped(x, true, in -> Layers.layerNorm(in, finalNorm, zeros, eps));            // [B, Q, D]
+        return Layers.scoped(x, x != embeds, in -> Layers.layerNorm(in, finalNorm, zeros, eps));            // [B, Q, D]
     }
 
     /**

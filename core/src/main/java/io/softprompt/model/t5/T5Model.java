@@ -9,6 +9,7 @@ import io.softprompt.model.KvCache;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.Layers;
 import io.softprompt.model.ModelFolder;
+import io.softprompt.model.Span;
 import io.softprompt.model.Specials;
 import io.softprompt.model.TextTokenizer;
 import io.softprompt.model.WeightStore;
@@ -198,7 +199,7 @@ public final class T5Model implements LanguageModel {
      * attention lays out past keys. → encoder output [B, S, D] of the tokens only.
      */
     @Override
-    public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache) {
+    public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache, Span span) {
         if (KvCache.rowStarts(cache) != null) {
             throw new UserException("t5: rows of deep prompts of different lengths cannot share a pass");
         }
@@ -206,21 +207,26 @@ public final class T5Model implements LanguageModel {
         int p = KvCache.start(cache);
         int s = (int) embeds.getShape().get(1);
         NDArray bias = positionBias(outer, encBias, p, s, p + s, true).add(Layers.additiveMask(outer, keyMask, false)); // [B, H, S, P+S]
+        NDArray bareBias = KvCache.bareMask(cache, bias);                       // [B, H, S, P+S−Pbare]
         NDArray x = Layers.matchType(embeds, encNorm);                          // [B, S, D] in the model's precision
         boolean consume = x != embeds;
-        for (int l = 0; l < encoder.size(); l++) {
+        for (int l = span.from(); l < span.end(encoder.size()); l++) {
             Block b = encoder.get(l);
             int layer = l;
+            NDArray lb = KvCache.bare(cache, l) ? bareBias : bias;
             x = Layers.scoped(x, consume, in -> {
-                NDArray h = in.add(selfAttention(b.self(), in, bias, cache, layer)); // [B, S, D]
+                NDArray h = in.add(selfAttention(b.self(), in, lb, cache, layer)); // [B, S, D]
                 return h.add(ffn(b.ffn(), h));                                  // [B, S, D]
             });
             consume = true;
         }
+        if (!span.top(encoder.size())) {
+            return x;                                                           // [B, S, D]
+        }
         if (cache != null) {
             cache.advance(s);
         }
-        return Layers.scoped(x, true, in -> Layers.rmsNorm(in, encNorm, c.layerNormEpsilon().floatValue())); // [B, S, D]
+        return Layers.scoped(x, consume, in -> Layers.rmsNorm(in, encNorm, c.layerNormEpsilon().floatValue())); // [B, S, D]
     }
 
     @Override

@@ -1,0 +1,281 @@
+package io.softprompt.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.softprompt.safetensors.Half;
+import io.softprompt.util.AtomicFiles;
+import io.softprompt.util.Tensors;
+import io.softprompt.util.UserException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The frozen model, keeping what its layers below a prompt compute. A prompt that enters at layer l (a
+ * partial-depth deep prompt, a late prompt) cannot change the hidden states entering l: for a row of
+ * tokens at given positions they are the same at every step, every epoch and every evaluation. This model
+ * answers {@link #entry} from what it kept, keyed by the row's tokens, the layer and the positions, so a
+ * training run computes them once per example and its evaluations once per dev row, and runs of a pack
+ * sharing this model share them.
+ *
+ * <p>Each row is computed alone (B = 1, its own length), so what is kept depends on the row only, never
+ * on its batch-mates or on when it was first seen: a resumed run rebuilds the same values. They are kept
+ * as float16 (2^-11 relative; a row holding a value float16 cannot represent is kept as float32) and served
+ * from what was kept from the first visit on. Up to the memory budget they stay in the heap; beyond it they
+ * go to a file in the run folder, deleted when the cache closes. A budget of 0 keeps nothing.
+ *
+ * <p>Dimensions (docs/ARCHITECTURE.md): B rows, T tokens, D hidden.
+ */
+public final class ActivationCache implements LanguageModel, AutoCloseable {
+    private record Key(long[] ids, int layer, int offset) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && k.layer == layer && k.offset == offset && Arrays.equals(k.ids, ids);
+        }
+
+        @Override
+        public int hashCode() {
+            return (Arrays.hashCode(ids) * 31 + layer) * 31 + offset;
+        }
+    }
+
+    /** A kept row: float16 bits or float32 values in the heap, or {@code bytes} at {@code at} in the spill file. */
+    private record Entry(short[] half, float[] full, long at, int bytes, boolean wide) {}
+
+    /** What the cache did, for the run's log. */
+    public record Stats(long rows, long hits, long misses, long heapBytes, long spilledBytes) {}
+
+    private final LanguageModel lm;
+    private final long budget;
+    private final Path spillDir;
+    private final Map<Key, Entry> kept = new HashMap<>();
+    private long heap;
+    private long hits;
+    private long misses;
+    private FileChannel spill;
+    private Path spillFile;
+    private long spillEnd;
+
+    /**
+     * @param lm the frozen model
+     * @param budgetBytes the heap the kept rows may take (0: keep nothing)
+     * @param spillDir where rows beyond the budget go (a run folder), or null to compute them each time
+     */
+    public ActivationCache(LanguageModel lm, long budgetBytes, Path spillDir) {
+        this.lm = lm;
+        this.budget = budgetBytes;
+        this.spillDir = spillDir;
+    }
+
+    /** The model beneath. */
+    public LanguageModel model() {
+        return lm;
+    }
+
+    @Override
+    public synchronized NDArray entry(NDArray ids, NDArray mask, int layer, int offset) {
+        if (layer == 0 || budget == 0) {
+            return lm.entry(ids, mask, layer, offset);
+        }
+        int b = (int) ids.getShape().get(0);
+        int t = (int) ids.getShape().get(1);
+        int d = lm.hiddenSize();
+        long[] all = ids.toLongArray();
+        long[] real = mask.toLongArray();
+        float[] out = new float[b * t * d];                                                  // [B, T, D], padding 0
+        for (int r = 0; r < b; r++) {
+            int len = 0;
+            while (len < t && real[r * t + len] != 0) {
+                len++;
+            }
+            for (int j = len; j < t; j++) {
+                if (real[r * t + j] != 0) { // not right-padded: no row of its own to key
+                    return lm.entry(ids, mask, layer, offset);
+                }
+            }
+            Key key = new Key(Arrays.copyOfRange(all, r * t, r * t + len), layer, offset);
+            Entry e = kept.get(key);
+            if (e == null) {
+                misses++;
+                e = keep(key, compute(ids.getManager(), key.ids(), layer, offset));
+            } else {
+                hits++;
+            }
+            read(e, out, r * t * d, len * d);
+        }
+        return Tensors.create(ids.getManager(), out, new Shape(b, t, d)).toType(lm.dtype(), false); // [B, T, D]
+    }
+
+    /** One row alone: [1, T_r, D] → its T_r·D values. */
+    private float[] compute(NDManager parent, long[] row, int layer, int offset) {
+        try (NDManager m = parent.newSubManager()) {
+            NDArray ids = Tensors.create(m, row, new Shape(1, row.length));                  // [1, T]
+            NDArray h = lm.entry(ids, m.ones(new Shape(1, row.length), DataType.INT64), layer, offset); // [1, T, D]
+            return h.toType(DataType.FLOAT32, false).toFloatArray();
+        }
+    }
+
+    private Entry keep(Key key, float[] values) {
+        boolean wide = false;
+        short[] half = new short[values.length];
+        for (int i = 0; i < values.length && !wide; i++) {
+            half[i] = Half.floatToFp16(values[i]);
+            wide = Float.isInfinite(Half.fp16ToFloat(half[i])) != Float.isInfinite(values[i]);
+        }
+        int bytes = values.length * (wide ? 4 : 2);
+        Entry e;
+        if (heap + bytes <= budget) {
+            e = wide ? new Entry(null, values, -1, bytes, true) : new Entry(half, null, -1, bytes, false);
+            heap += bytes;
+        } else if (spillDir != null) {
+            e = spill(values, half, bytes, wide);
+        } else {
+            e = wide ? new Entry(null, values, -1, bytes, true) : new Entry(half, null, -1, bytes, false);
+            read(e, values, 0, values.length); // served as kept, then forgotten
+            return e;
+        }
+        kept.put(key, e);
+        return e;
+    }
+
+    private Entry spill(float[] values, short[] half, int bytes, boolean wide) {
+        ByteBuffer buf = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        if (wide) {
+            buf.asFloatBuffer().put(values);
+        } else {
+            buf.asShortBuffer().put(half);
+        }
+        try {
+            if (spill == null) {
+                Files.createDirectories(spillDir);
+                spillFile = Files.createTempFile(spillDir, "activations-", ".bin");
+                spillFile.toFile().deleteOnExit();
+                spill = FileChannel.open(spillFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            }
+            long at = spillEnd;
+            while (buf.hasRemaining()) {
+                spillEnd += spill.write(buf, spillEnd);
+            }
+            return new Entry(null, null, at, bytes, wide);
+        } catch (IOException ex) {
+            throw new UserException(spillDir + ": cannot spill the activation cache: " + AtomicFiles.reason(ex));
+        }
+    }
+
+    private void read(Entry e, float[] out, int at, int n) {
+        if (e.full() != null) {
+            System.arraycopy(e.full(), 0, out, at, n);
+            return;
+        }
+        short[] half = e.half();
+        if (half == null) {
+            ByteBuffer buf = ByteBuffer.allocate(e.bytes()).order(ByteOrder.LITTLE_ENDIAN);
+            try {
+                while (buf.hasRemaining()) {
+                    if (spill.read(buf, e.at() + buf.position()) < 0) {
+                        throw new IOException("the spill file ended early");
+                    }
+                }
+            } catch (IOException ex) {
+                throw new UncheckedIOException(ex);
+            }
+            buf.flip();
+            if (e.wide()) {
+                buf.asFloatBuffer().get(out, at, n);
+                return;
+            }
+            half = new short[n];
+            buf.asShortBuffer().get(half);
+        }
+        for (int i = 0; i < n; i++) {
+            out[at + i] = Half.fp16ToFloat(half[i]);
+        }
+    }
+
+    /** What was kept and served so far. */
+    public synchronized Stats stats() {
+        return new Stats(kept.size(), hits, misses, heap, spillEnd);
+    }
+
+    /** Forgets every row and deletes the spill file. */
+    @Override
+    public synchronized void close() {
+        kept.clear();
+        heap = 0;
+        if (spill != null) {
+            try {
+                spill.close();
+                Files.deleteIfExists(spillFile);
+            } catch (IOException ignored) {
+                // a cache file left behind is deleted at exit
+            }
+            spill = null;
+        }
+    }
+
+    @Override
+    public Dims dims() {
+        return lm.dims();
+    }
+
+    @Override
+    public Specials specials() {
+        return lm.specials();
+    }
+
+    @Override
+    public NDArray embeddings() {
+        return lm.embeddings();
+    }
+
+    @Override
+    public DataType dtype() {
+        return lm.dtype();
+    }
+
+    @Override
+    public Device device() {
+        return lm.device();
+    }
+
+    @Override
+    public NDArray embed(NDArray ids) {
+        return lm.embed(ids);
+    }
+
+    @Override
+    public NDArray forward(NDArray embeds, NDArray keyMask, KvCache cache, Span span) {
+        return lm.forward(embeds, keyMask, cache, span);
+    }
+
+    @Override
+    public NDArray forwardRows(NDArray embeds, NDArray mask, long[] flat) {
+        return lm.forwardRows(embeds, mask, flat);
+    }
+
+    @Override
+    public NDArray decode(NDArray decoderIds, NDArray encoded, NDArray encoderMask, KvCache cache) {
+        return lm.decode(decoderIds, encoded, encoderMask, cache);
+    }
+
+    @Override
+    public NDArray logits(NDArray hidden) {
+        return lm.logits(hidden);
+    }
+
+    @Override
+    public NDArray logits(NDArray hidden, NDArray ids) {
+        return lm.logits(hidden, ids);
+    }
+}
