@@ -170,26 +170,34 @@ public final class KvCache implements AutoCloseable {
         if (prefixes.stream().anyMatch(x -> x.firstFilled() != first)) {
             throw new IllegalArgumentException("prefixes entering different layers cannot be stacked");
         }
+        // layers below the prefixes' first hold none of their positions: nothing at all yet (a scoring prefix), or
+        // the tokens after them (generation's first pass), which stack only when the prefixes share one length
+        boolean bareHold = first > 0 && !prefixes.get(0).keys.isEmpty() && prefixes.get(0).keys.get(0) != null;
+        int bare = first == 0 ? 0 : bareHold ? prefixes.get(0).bareWidth : p;
+        if (bareHold && prefixes.stream().anyMatch(x -> x.bareWidth != bare)) {
+            throw new IllegalArgumentException("rows continuing prefixes of different lengths above the bottom cannot be stacked");
+        }
         Map<KvCache, NDList> padded = new IdentityHashMap<>();
         try (NDManager tmp = parent.newSubManager()) {
             for (int l = 0; l < layers; l++) {
                 padded.clear();
-                if (l < first) { // bare in every row
+                if (l < first && !bareHold) { // bare in every row, nothing held
                     c.keys.add(null);
                     c.values.add(null);
                     continue;
                 }
+                int skip = l < first ? bare : 0; // the positions this layer does not hold
                 NDList ks = new NDList();
                 NDList vs = new NDList();
                 for (KvCache pre : prefixes) {
                     int layer = l;
                     NDList kv = padded.computeIfAbsent(pre, x -> {
-                        NDArray k = x.keys.get(layer);                                 // [1, Hkv, N, K]
-                        NDArray v = x.values.get(layer);                               // [1, Hkv, N, K]
+                        NDArray k = x.keys.get(layer);                                 // [1, Hkv, N − skip, K]
+                        NDArray v = x.values.get(layer);                               // [1, Hkv, N − skip, K]
                         if (x.length < p) {
                             Shape s = k.getShape();
                             NDArray zeros = tmp.zeros(new Shape(1, s.get(1), p - x.length, s.get(3)));
-                            k = NDArrays.concat(new NDList(k, zeros), 2);              // [1, Hkv, P, K]
+                            k = NDArrays.concat(new NDList(k, zeros), 2);              // [1, Hkv, P − skip, K]
                             v = NDArrays.concat(new NDList(v, zeros), 2);
                             k.attach(tmp);
                             v.attach(tmp);
@@ -199,8 +207,8 @@ public final class KvCache implements AutoCloseable {
                     ks.add(kv.get(0));
                     vs.add(kv.get(1));
                 }
-                NDArray k = NDArrays.concat(ks, 0);                                    // [B, Hkv, P, K]
-                NDArray v = NDArrays.concat(vs, 0);                                    // [B, Hkv, P, K]
+                NDArray k = NDArrays.concat(ks, 0);                                    // [B, Hkv, P − skip, K]
+                NDArray v = NDArrays.concat(vs, 0);                                    // [B, Hkv, P − skip, K]
                 k.attach(c.manager);
                 v.attach(c.manager);
                 c.keys.add(k);
@@ -210,7 +218,8 @@ public final class KvCache implements AutoCloseable {
         c.length = p;
         c.stackedAt = p;
         if (first > 0) {
-            c.bareBelow(first);
+            c.bareBelow = first;
+            c.bareWidth = bare;
         }
         c.rowStarts = prefixes.stream().mapToInt(KvCache::length).toArray();
         return c;

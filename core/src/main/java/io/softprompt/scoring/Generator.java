@@ -15,8 +15,8 @@ import io.softprompt.util.Tensors;
 import io.softprompt.util.UserException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.SplittableRandom;
 
 /**
@@ -123,10 +123,13 @@ public final class Generator {
                 }
             } else if (lm.kind() == LanguageModel.Kind.SEQ2SEQ) {
                 seq2seq(m, state);
-            } else { // caches stack only where prompts enter the same layer
-                Map<Integer, List<Row>> byLayer = new TreeMap<>();
-                state.forEach(r -> byLayer.computeIfAbsent(r.req.site().firstLayer(lm), k -> new ArrayList<>()).add(r));
-                byLayer.values().forEach(group -> decoder(m, group));
+            } else { // caches stack where prompts enter the same layer (above the bottom: with the same length too)
+                Map<List<Integer>, List<Row>> groups = new LinkedHashMap<>();
+                for (Row r : state) {
+                    int first = r.req.site().firstLayer(lm);
+                    groups.computeIfAbsent(List.of(first, first == 0 ? 0 : r.req.n()), k -> new ArrayList<>()).add(r);
+                }
+                groups.values().forEach(group -> decoder(m, group));
             }
         }
         return state.stream().map(Row::output).toList();

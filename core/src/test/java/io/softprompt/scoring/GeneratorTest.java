@@ -116,6 +116,45 @@ class GeneratorTest {
         }));
     }
 
+    /**
+     * Prompts that reach only the top layers generate: rows of an input prompt, a deep prompt in the top
+     * L − 1 layers (decoder LMs) and a late prompt entering layer 1, batched with the cache (their prefixes
+     * from their first layer, rows grouped by it), give each row's tokens alone recomputing every step.
+     */
+    @TestFactory
+    Stream<DynamicTest> partialDepthPromptsGenerateBatchedAsAlone() {
+        return Fixtures.all().stream().map(dir -> DynamicTest.dynamicTest(dir.getFileName().toString(), () -> {
+            try (LoadedModel m = LoadedModel.load(dir, "x")) {
+                LanguageModel lm = m.lm();
+                if (lm.kind() == LanguageModel.Kind.MASKED) {
+                    return;
+                }
+                int top = Math.max(1, lm.attention().layers() - 1);
+                List<PromptSite> sites = new ArrayList<>(List.of(PromptSite.INPUT, new io.softprompt.model.LateSite(top)));
+                if (lm.kind() == LanguageModel.Kind.DECODER) {
+                    sites.add(new io.softprompt.model.DeepSite(top));
+                }
+                for (Decoding d : List.of(Decoding.greedy(10), new Decoding(10, true, 1.2, 0, 0.9, 3, List.of()))) {
+                    List<Generator.Request> rows = new ArrayList<>();
+                    for (int k = 0; k < INPUTS.size() * sites.size(); k++) {
+                        PromptSite site = sites.get(k % sites.size());
+                        int n = 2 + k % 3;
+                        rows.add(new Generator.Request(prompt(n, site.width(lm), k), n,
+                                m.tokenizer().encode(INPUTS.get(k % INPUTS.size())), d, site));
+                    }
+                    List<Generator.Output> together = new Generator(lm, m.tokenizer(), true).generate(rows);
+                    int total = 0;
+                    for (int k = 0; k < rows.size(); k++) {
+                        assertArrayEquals(new Generator(lm, m.tokenizer(), false).generate(rows.get(k)).ids(), together.get(k).ids(),
+                                dir.getFileName() + " row " + k + " (" + rows.get(k).site() + "), " + d);
+                        total += together.get(k).ids().length;
+                    }
+                    assertTrue(total > 6, "several tokens generated");
+                }
+            }
+        }));
+    }
+
     @Test
     void stopsAtMaxNewTokensAndSaysWhy() {
         try (LoadedModel m = LoadedModel.load(Fixtures.of("gpt2"), "x")) {
