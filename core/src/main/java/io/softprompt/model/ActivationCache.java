@@ -17,9 +17,12 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The frozen model, keeping what its layers below a prompt compute. A prompt that enters at layer l (a
@@ -29,8 +32,11 @@ import java.util.Map;
  * training run computes them once per example and its evaluations once per dev row, and runs of a pack
  * sharing this model share them.
  *
- * <p>Each row is computed alone (B = 1, its own length), so what is kept depends on the row only, never
- * on its batch-mates or on when it was first seen: a resumed run rebuilds the same values. They are kept
+ * <p>Rows not kept yet run together, each padded to the next multiple of 16 tokens, those of one length in
+ * one batch: a row's states depend on the length it is padded to, not on its batch-mates (PyTorch's CPU
+ * kernels compute each row of a batch alike; {@code PartialDepthTest} checks it bit for bit), so what is
+ * kept depends on the row only, never on when it was first seen, and a resumed run rebuilds the same
+ * values. They are kept
  * as float16 (2^-11 relative; a row holding a value float16 cannot represent is kept as float32) and served
  * from what was kept from the first visit on. Up to the memory budget they stay in the heap; beyond it they
  * go to a file in the run folder, deleted when the cache closes. A budget of 0 keeps nothing.
@@ -59,7 +65,9 @@ public final class ActivationCache implements LanguageModel, AutoCloseable {
     private final LanguageModel lm;
     private final long budget;
     private final Path spillDir;
+    private static final int BUCKET = 16;
     private final Map<Key, Entry> kept = new HashMap<>();
+    private final List<Key> passing = new ArrayList<>(); // kept for one batch only (over budget, no spill folder)
     private long heap;
     private long hits;
     private long misses;
@@ -93,7 +101,8 @@ public final class ActivationCache implements LanguageModel, AutoCloseable {
         int d = lm.hiddenSize();
         long[] all = ids.toLongArray();
         long[] real = mask.toLongArray();
-        float[] out = new float[b * t * d];                                                  // [B, T, D], padding 0
+        Key[] keys = new Key[b];
+        Map<Integer, List<Key>> missing = new TreeMap<>(); // by padded length
         for (int r = 0; r < b; r++) {
             int len = 0;
             while (len < t && real[r * t + len] != 0) {
@@ -104,25 +113,57 @@ public final class ActivationCache implements LanguageModel, AutoCloseable {
                     return lm.entry(ids, mask, layer, offset);
                 }
             }
-            Key key = new Key(Arrays.copyOfRange(all, r * t, r * t + len), layer, offset);
-            Entry e = kept.get(key);
-            if (e == null) {
-                misses++;
-                e = keep(key, compute(ids.getManager(), key.ids(), layer, offset));
-            } else {
+            keys[r] = new Key(Arrays.copyOfRange(all, r * t, r * t + len), layer, offset);
+            if (kept.containsKey(keys[r])) {
                 hits++;
+            } else {
+                missing.computeIfAbsent(padded(len, offset), k -> new ArrayList<>()).add(keys[r]);
             }
-            read(e, out, r * t * d, len * d);
         }
+        missing.forEach((length, rows) -> compute(ids.getManager(), rows, length, layer, offset));
+        float[] out = new float[b * t * d];                                                  // [B, T, D], padding 0
+        for (int r = 0; r < b; r++) {
+            read(kept.get(keys[r]), out, r * t * d, keys[r].ids().length * d);
+        }
+        passing.forEach(kept::remove);
+        passing.clear();
         return Tensors.create(ids.getManager(), out, new Shape(b, t, d)).toType(lm.dtype(), false); // [B, T, D]
     }
 
-    /** One row alone: [1, T_r, D] → its T_r·D values. */
-    private float[] compute(NDManager parent, long[] row, int layer, int offset) {
+    /**
+     * The length a row of {@code len} tokens is computed at: the next multiple of {@value #BUCKET} (within
+     * the positions the model has). A row's states depend on the length it is padded to (the attention's
+     * reductions run over it), not on its batch-mates: so a row's kept values are a function of the row
+     * alone, wherever it is first seen, and rows of one length run as one batch.
+     */
+    private int padded(int len, int offset) {
+        int p = (len + BUCKET - 1) / BUCKET * BUCKET;
+        return Math.max(len, Math.min(p, lm.maxPositions() == Integer.MAX_VALUE ? p : lm.maxPositions() - offset));
+    }
+
+    /** Rows not kept yet, padded to {@code length}: [G, length] through the frozen layers at once, each row kept. */
+    private void compute(NDManager parent, List<Key> rows, int length, int layer, int offset) {
+        int g = rows.size();
+        long[] ids = new long[g * length];
+        long[] mask = new long[g * length];
+        Arrays.fill(ids, lm.specials().pad());
+        for (int i = 0; i < g; i++) {
+            long[] row = rows.get(i).ids();
+            System.arraycopy(row, 0, ids, i * length, row.length);
+            Arrays.fill(mask, i * length, i * length + row.length, 1L);
+        }
+        float[] h;
         try (NDManager m = parent.newSubManager()) {
-            NDArray ids = Tensors.create(m, row, new Shape(1, row.length));                  // [1, T]
-            NDArray h = lm.entry(ids, m.ones(new Shape(1, row.length), DataType.INT64), layer, offset); // [1, T, D]
-            return h.toType(DataType.FLOAT32, false).toFloatArray();
+            h = lm.entry(Tensors.create(m, ids, new Shape(g, length)), Tensors.create(m, mask, new Shape(g, length)), layer, offset)
+                    .toType(DataType.FLOAT32, false).toFloatArray();                              // [G, length, D]
+        }
+        int d = lm.hiddenSize();
+        for (int i = 0; i < g; i++) {
+            Key key = rows.get(i);
+            if (!kept.containsKey(key)) { // a row twice in one batch is kept once
+                misses++;
+                keep(key, Arrays.copyOfRange(h, i * length * d, (i * length + key.ids().length) * d));
+            }
         }
     }
 
@@ -140,10 +181,9 @@ public final class ActivationCache implements LanguageModel, AutoCloseable {
             heap += bytes;
         } else if (spillDir != null) {
             e = spill(values, half, bytes, wide);
-        } else {
+        } else { // no room and nowhere to spill: served as kept for this batch, then forgotten
             e = wide ? new Entry(null, values, -1, bytes, true) : new Entry(half, null, -1, bytes, false);
-            read(e, values, 0, values.length); // served as kept, then forgotten
-            return e;
+            passing.add(key);
         }
         kept.put(key, e);
         return e;

@@ -176,9 +176,9 @@ class PartialDepthTest {
     }
 
     /**
-     * States kept as float16 agree with computed ones within float16's rounding (relative to each row's
-     * largest value), a second visit is served from what was kept, bit for bit, and padding rows of any
-     * batch read the row's own states.
+     * States kept as float16 agree with computed ones within float16's rounding (relative to the largest
+     * value), a second visit is served from what was kept, and a row first seen in another batch (alone,
+     * padded further) is kept with the same bits: what is kept depends on the row only.
      */
     @TestFactory
     Stream<DynamicTest> keptStatesAgreeWithComputedOnes() {
@@ -206,10 +206,54 @@ class PartialDepthTest {
                         worst = Math.max(worst, Math.abs(computed[i] - once[i]));
                     }
                 }
+                // a row kept from another batch (other batch-mates, another padded length) holds the same bits
+                try (ActivationCache other = new ActivationCache(lm, 1 << 20, null)) {
+                    int t = (int) b.ids().getShape().get(1);
+                    long[] ids = b.ids().toLongArray();
+                    long[] last = java.util.Arrays.copyOfRange(ids, (rows - 1) * t, rows * t);
+                    long[] lastMask = java.util.Arrays.copyOfRange(mk, (rows - 1) * t, rows * t);
+                    long[] wide = java.util.Arrays.copyOf(last, t + 21);
+                    long[] wideMask = java.util.Arrays.copyOf(lastMask, t + 21);
+                    float[] alone = other.entry(m.create(wide, new Shape(1, t + 21)), m.create(wideMask, new Shape(1, t + 21)), first, 3)
+                            .toFloatArray();
+                    for (int i = 0; i < t * d; i++) {
+                        assertEquals(Float.floatToIntBits(once[(rows - 1) * t * d + i]), Float.floatToIntBits(alone[i]),
+                                dir.getFileName() + ": the last row kept alone, value " + i);
+                    }
+                }
                 System.out.printf(Locale.ROOT, "ACTIVATION-CACHE %-14s layer %d: largest |kept - computed| %.3e of largest "
                         + "|state| %.3e (%.1e relative)%n", dir.getFileName(), first, worst, scale, worst / scale);
                 assertTrue(worst / scale <= 1e-3, dir.getFileName() + ": " + worst / scale);
             }
         }));
+    }
+
+    /** Beyond the budget, rows go to a file in the given folder and read back as kept; closing deletes it. */
+    @org.junit.jupiter.api.Test
+    void rowsBeyondTheBudgetSpillToAFileAndReadBackTheSame(@org.junit.jupiter.api.io.TempDir Path run) throws Exception {
+        Path dir = Fixtures.of("llama");
+        try (LoadedModel model = LoadedModel.load(dir, "x"); NDManager m = NDManager.newBaseManager()) {
+            Batch b = batch(m, dir);
+            float[] inHeap;
+            try (ActivationCache heap = new ActivationCache(model.lm(), 1 << 20, null)) {
+                inHeap = heap.entry(b.ids(), b.mask(), 1, 3).toFloatArray();
+            }
+            ActivationCache spilt = new ActivationCache(model.lm(), 1, run);
+            float[] first = spilt.entry(b.ids(), b.mask(), 1, 3).toFloatArray();
+            float[] again = spilt.entry(b.ids(), b.mask(), 1, 3).toFloatArray();
+            ActivationCache.Stats st = spilt.stats();
+            assertEquals(0, st.heapBytes());
+            assertTrue(st.spilledBytes() > 0, "rows went to the file");
+            assertEquals(st.rows(), st.hits(), "the second visit read every row back");
+            assertArrayEquals(inHeap, first);
+            assertArrayEquals(inHeap, again);
+            try (var files = java.nio.file.Files.list(run)) {
+                assertEquals(1, files.count(), "one spill file in the run folder");
+            }
+            spilt.close();
+            try (var files = java.nio.file.Files.list(run)) {
+                assertEquals(0, files.count(), "deleted when the cache closes");
+            }
+        }
     }
 }
