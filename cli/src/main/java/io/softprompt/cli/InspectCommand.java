@@ -5,7 +5,7 @@ import io.softprompt.data.Encoder;
 import io.softprompt.eval.Evaluator;
 import io.softprompt.infer.Member;
 import io.softprompt.model.LanguageModel;
-import io.softprompt.model.PromptSite;
+import io.softprompt.model.DeepSite;
 import io.softprompt.prompt.Inspection;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.scoring.Scorer;
@@ -113,14 +113,16 @@ public final class InspectCommand implements Callable<Integer> {
 
     /** A deep prompt: per layer, its key and value rows' norms (mean, smallest, largest over the positions). */
     private int deep(PromptOptions.Session s, Prompt sp, PrintWriter out) {
-        LanguageModel.Attention a = s.model().lm().attention();
+        LanguageModel.Attention all = s.model().lm().attention();
+        int first = sp.site().firstLayer(s.model().lm()); // a partial-depth prompt holds the layers from here up
+        LanguageModel.Attention a = new LanguageModel.Attention(all.layers() - first, all.kvHeads(), all.headSize());
         Inspection.Deep d = Inspection.deep(a, sp.values(), sp.tokens());
         List<Map<String, Object>> layers = new ArrayList<>();
         for (int l = 0; l < a.layers(); l++) {
             double[] k = Inspection.Deep.summary(d.keyNorms()[l]);
             double[] v = Inspection.Deep.summary(d.valueNorms()[l]);
             Map<String, Object> m = new LinkedHashMap<>();
-            m.put("layer", l);
+            m.put("layer", l + first);
             m.put("key_norm_mean", k[0]);
             m.put("key_norm_min", k[1]);
             m.put("key_norm_max", k[2]);
@@ -135,7 +137,7 @@ public final class InspectCommand implements Callable<Integer> {
             Map<String, Object> j = new LinkedHashMap<>();
             j.put("prompt", prompt);
             j.put("model", s.model().name());
-            j.put("depth", "deep");
+            j.put("depth", sp.site().depth());
             j.put("tokens", sp.tokens());
             j.put("layers", a.layers());
             j.put("kv_width", a.kvHeads() * a.headSize());
@@ -145,8 +147,9 @@ public final class InspectCommand implements Callable<Integer> {
             out.println(Json.write(j));
             return 0;
         }
-        out.printf(Locale.ROOT, "prompt %s: deep, %d tokens in each of %d layers (keys and values of %d) on %s%n", prompt,
-                sp.tokens(), a.layers(), a.kvHeads() * a.headSize(), s.model().name());
+        out.printf(Locale.ROOT, "prompt %s: deep, %d tokens in each of %s layers (keys and values of %d) on %s%n", prompt,
+                sp.tokens(), first == 0 ? Integer.toString(a.layers()) : "the top " + a.layers() + " of " + all.layers(),
+                a.kvHeads() * a.headSize(), s.model().name());
         out.println("layer  key norm: mean (min-max)    value norm: mean (min-max)");
         for (Map<String, Object> m : layers) {
             out.printf(Locale.ROOT, "%5d  %8.3f (%.3f-%.3f)    %8.3f (%.3f-%.3f)%n", (Integer) m.get("layer"),
@@ -178,7 +181,7 @@ public final class InspectCommand implements Callable<Integer> {
         promptOptions.prompts = List.of(prompt);
         try (PromptOptions.Session s = promptOptions.open(modelOptions, err, fit)) {
             Prompt sp = s.first().prompt();
-            if (sp.site() == PromptSite.DEEP) {
+            if (sp.site() instanceof DeepSite) {
                 if (project) {
                     throw new UserException("--project: " + s.first().source() + " is a deep prompt (a key/value prefix in "
                             + "every layer): it has no vectors in the embedding space to project onto the vocabulary");

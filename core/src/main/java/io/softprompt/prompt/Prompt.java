@@ -94,8 +94,7 @@ public record Prompt(float[] values, int tokens, int hidden, Map<String, String>
      * @return the site
      */
     public PromptSite site() {
-        String layers = metadata.get(PromptFile.LAYERS);
-        return PromptSite.of(metadata.get(PromptFile.DEPTH), layers == null || !layers.matches("[0-9]{1,9}") ? 0 : Integer.parseInt(layers));
+        return PromptFile.site(metadata);
     }
 
     /**

@@ -78,6 +78,17 @@ public final class PromptFile {
 
     private PromptFile() {}
 
+    /**
+     * The site a file's metadata names: its {@code prompt_depth} and {@code prompt_layers}.
+     *
+     * @param meta the metadata
+     * @return the site (an input prompt when no depth is given)
+     */
+    public static PromptSite site(Map<String, String> meta) {
+        String layers = meta.get(LAYERS);
+        return PromptSite.of(meta.get(DEPTH), layers == null || !layers.matches("[0-9]{1,9}") ? 0 : Integer.parseInt(layers));
+    }
+
     /** The task's keys (task, template, columns, verbalizer, type), the inverse of {@link Prompt#task}. */
     public static Map<String, String> taskMetadata(Task t) {
         Map<String, String> m = new LinkedHashMap<>();

@@ -260,7 +260,10 @@ public final class PredictServer implements AutoCloseable {
             m.put("file", e.file().getFileName().toString());
             m.put("task", e.task().name());
             m.put("tokens", e.prompt().tokens());
-            m.put("depth", e.prompt().site().depth()); // input, or deep (a key/value prefix in every layer)
+            m.put("depth", e.prompt().site().depth()); // input, deep (a key/value prefix in every layer), partial or late
+            if (e.prompt().site().layers() > 0) {
+                m.put("prompt_layers", e.prompt().site().layers()); // the top layers a partial or late prompt reaches
+            }
             if (e.task().textToText()) {
                 m.put("generates", true);
             } else {

@@ -3,7 +3,6 @@ package io.softprompt.train;
 import io.softprompt.data.Example;
 import io.softprompt.eval.Metrics;
 import io.softprompt.loader.LoadedModel;
-import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.prompt.PromptFile;
 import io.softprompt.util.Json;
@@ -72,7 +71,7 @@ final class RunRecords {
             metrics.put("dev", dev.toMap());
         }
         meta.put(PromptFile.METRICS, Json.write(metrics));
-        Prompt p = new Prompt(values, n, PromptSite.of(meta.get(PromptFile.DEPTH)).width(model.lm()), meta);
+        Prompt p = new Prompt(values, n, PromptFile.site(meta).width(model.lm()), meta);
         Outputs.replaceFile("", file, PromptFile.writer(p));
         return p;
     }

@@ -9,6 +9,7 @@ import io.softprompt.data.Encoder;
 import io.softprompt.data.Task;
 import io.softprompt.eval.Evaluator;
 import io.softprompt.loader.LoadedModel;
+import io.softprompt.model.ActivationCache;
 import io.softprompt.scoring.Scorer;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,7 +56,11 @@ class NoLeakTest {
         return new Trainer.Run(plan, enc, base.train(), eval, eval == null ? 0 : dev.size(), init, base.listener(), base.context());
     }
 
-    record Case(String arch, String name, List<UnaryOperator<TrainConfigBuilder>> runs, boolean textToText, int accum) {}
+    record Case(String arch, String name, List<UnaryOperator<TrainConfigBuilder>> runs, boolean textToText, int accum, boolean kept) {
+        Case(String arch, String name, List<UnaryOperator<TrainConfigBuilder>> runs, boolean textToText, int accum) {
+            this(arch, name, runs, textToText, accum, false);
+        }
+    }
 
     @TestFactory
     Stream<DynamicTest> aTrainingStepLeavesNoArrayBehind() {
@@ -71,12 +76,18 @@ class NoLeakTest {
                 new Case("gpt2", "pack of deep and input", List.of(deep, input, b -> b.depth("input").tokens(3)), false, 1),
                 new Case("llama", "deep", List.of(deep), false, 1),
                 new Case("t5", "deep", List.of(deep), false, 1),
-                new Case("bert", "deep", List.of(deep), false, 1))
+                new Case("bert", "deep", List.of(deep), false, 1),
+                new Case("gpt2", "deep in the top layer", List.of(b -> b.depth("deep").promptLayers(1)), false, 1),
+                new Case("gpt2", "late, kept states", List.of(b -> b.depth("late").promptLayers(1)), false, 1, true),
+                new Case("llama", "pack of partial, late and deep, kept states", List.of(b -> b.depth("deep").promptLayers(1),
+                        b -> b.depth("late").promptLayers(1), deep), false, 1, true),
+                new Case("t5", "late, kept states", List.of(b -> b.depth("late").promptLayers(1)), false, 1, true))
                 .map(c -> DynamicTest.dynamicTest(c.arch() + " " + c.name(), () -> check(c)));
     }
 
     static void check(Case c) throws Exception {
-        try (LoadedModel m = LoadedModel.load(Fixtures.of(c.arch()), c.arch()); Scorer scorer = new Scorer(m.lm())) {
+        try (LoadedModel m = LoadedModel.load(Fixtures.of(c.arch()), c.arch());
+             ActivationCache lm = new ActivationCache(m.lm(), c.kept() ? 1 << 20 : 0, null); Scorer scorer = new Scorer(lm)) {
             Task t = c.textToText() ? PackTest.textToText() : PackTest.task("mood", "{sentence} it was", " bad", " good");
             List<List<Integer>> counts = new ArrayList<>();
             List<Trainer.Run> runs = new ArrayList<>();
@@ -85,7 +96,7 @@ class NoLeakTest {
                 counts.add(mine);
                 runs.add(counted(run(m, scorer, t, 2, c.accum(), edit), mine));
             }
-            List<Trainer.Result> results = Trainer.trainPack(m.lm(), runs, 0);
+            List<Trainer.Result> results = Trainer.trainPack(lm, runs, 0);
             for (int k = 0; k < runs.size(); k++) {
                 assertEquals(null, results.get(k).failure(), "run " + k);
                 List<Integer> mine = counts.get(k);

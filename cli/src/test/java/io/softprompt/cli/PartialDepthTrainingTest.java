@@ -1,0 +1,179 @@
+package io.softprompt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.softprompt.prompt.Prompt;
+import io.softprompt.prompt.PromptFile;
+import io.softprompt.safetensors.SafetensorsFile;
+import io.softprompt.train.Checkpoint;
+import io.softprompt.train.RunDir;
+import io.softprompt.util.Json;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Training prompts that reach only the top layers from the command line: with the activation cache and
+ * without it the runs follow one trajectory (within float16's rounding of the kept states); a killed run
+ * resumes to the uninterrupted run's bytes, the cache rebuilt; the .sp records its depth (format 1.2) and
+ * evaluates to the run's figure; PEFT export and impossible layer counts are refused in one line.
+ */
+class PartialDepthTrainingTest {
+    static Path tmp;
+
+    @BeforeAll
+    static void data() throws Exception {
+        TrainingRunTest.tmp = Files.createTempDirectory("partial-depth");
+        TrainingRunTest.data();
+        tmp = TrainingRunTest.tmp;
+    }
+
+    static List<Double> losses(Path run) throws Exception {
+        List<Double> out = new ArrayList<>();
+        for (String line : Files.readAllLines(run.resolve(RunDir.METRICS))) {
+            JsonNode j = Json.MAPPER.readTree(line);
+            if (j.has("loss")) {
+                out.add(j.get("loss").asDouble());
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void cachedAndUncachedRunsFollowOneTrajectory() throws Exception {
+        for (String[] site : List.of(new String[] {"--depth", "deep", "--prompt-layers", "1"},
+                new String[] {"--depth", "late", "--prompt-layers", "1"})) {
+            String name = site[1];
+            Cli.Run kept = Cli.run(TrainingRunTest.train(name + "-kept.sp", site));
+            assertEquals(0, kept.code(), kept.err());
+            List<String> plain = new ArrayList<>(Arrays.asList(site));
+            plain.addAll(List.of("--activation-cache-mb", "0"));
+            Cli.Run recomputed = Cli.run(TrainingRunTest.train(name + "-recomputed.sp", plain.toArray(String[]::new)));
+            assertEquals(0, recomputed.code(), recomputed.err());
+            List<Double> a = losses(tmp.resolve(name + "-kept.run"));
+            List<Double> b = losses(tmp.resolve(name + "-recomputed.run"));
+            assertEquals(b.size(), a.size());
+            assertTrue(a.size() >= 8, "several logged steps");
+            double worst = 0;
+            for (int i = 0; i < a.size(); i++) {
+                worst = Math.max(worst, Math.abs(a.get(i) - b.get(i)) / Math.abs(b.get(i)));
+            }
+            float[] pa = PromptFile.read(tmp.resolve(name + "-kept.sp")).values();
+            float[] pb = PromptFile.read(tmp.resolve(name + "-recomputed.sp")).values();
+            double diff = 0;
+            double scale = 0;
+            for (int i = 0; i < pa.length; i++) {
+                diff = Math.max(diff, Math.abs(pa[i] - pb[i]));
+                scale = Math.max(scale, Math.abs(pb[i]));
+            }
+            JsonNode fin = Json.MAPPER.readTree(tmp.resolve(name + "-kept.run").resolve(RunDir.FINAL).toFile());
+            System.out.printf(Locale.ROOT, "CACHED-TRAJECTORY %s prompt, 40 steps: largest relative loss difference %.2e, "
+                    + "prompt %.2e (kept %s rows, %s hits)%n", name, worst, diff / scale,
+                    fin.get("activation_cache").get("rows"), fin.get("activation_cache").get("hits"));
+            assertTrue(fin.get("activation_cache").get("hits").asLong() > fin.get("activation_cache").get("rows").asLong(),
+                    "every row was read again after it was kept");
+            assertFalse(Json.MAPPER.readTree(tmp.resolve(name + "-recomputed.run").resolve(RunDir.FINAL).toFile())
+                    .has("activation_cache"), "a budget of 0 keeps nothing");
+            assertTrue(worst <= 2e-3, name + ": loss " + worst);
+            assertTrue(diff / scale <= 2e-3, name + ": prompt " + diff / scale);
+        }
+    }
+
+    @Test
+    void killedThenResumedWithTheCacheEndsWithTheSameBytes() throws Exception {
+        String[] site = {"--depth", "deep", "--prompt-layers", "1", "--optimizer", "adamw", "--schedule", "cosine"};
+        Cli.Run whole = Cli.run(TrainingRunTest.train("whole-partial.sp", site));
+        assertEquals(0, whole.code(), whole.err());
+        Path run = tmp.resolve("killed-partial.run");
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+                "-cp", System.getProperty("java.class.path"), "-Dai.djl.offline=true", "-Dsoftprompt.offline=true",
+                "-Xmx512m", Main.class.getName()));
+        List<String> args = new ArrayList<>(Arrays.asList(site));
+        args.addAll(List.of("--debug-step-delay-ms", "150"));
+        cmd.addAll(Arrays.asList(TrainingRunTest.train("killed-partial.sp", args.toArray(String[]::new))));
+        Process child = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("child-partial.log").toFile()).start();
+        int seen = 0;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (seen < 15 && System.nanoTime() < deadline && child.isAlive()) {
+            Thread.sleep(50);
+            if (Files.isRegularFile(run.resolve(RunDir.CHECKPOINT))) {
+                seen = Checkpoint.read(run.resolve(RunDir.CHECKPOINT)).state().step();
+            }
+        }
+        assertTrue(child.isAlive(), "still training when killed: " + Files.readString(tmp.resolve("child-partial.log")));
+        child.destroyForcibly();
+        assertEquals(137, child.waitFor());
+        int at = Checkpoint.read(run.resolve(RunDir.CHECKPOINT)).state().step();
+        assertTrue(at >= 15 && at < 40, "killed mid-run, after step " + at);
+        Cli.Run resumed = Cli.run("train", "--resume", run.toString(), "--json");
+        assertEquals(0, resumed.code(), resumed.err());
+        assertEquals(at, Json.MAPPER.readTree(resumed.out()).get("resumed_from_step").asInt());
+        assertArrayEquals(TrainingRunTest.promptBytes(tmp.resolve("whole-partial.sp")),
+                TrainingRunTest.promptBytes(tmp.resolve("killed-partial.sp")),
+                "a killed-then-resumed run with kept states ends with the uninterrupted run's bytes");
+        try (var files = Files.list(run)) {
+            assertTrue(files.noneMatch(f -> f.getFileName().toString().startsWith("activations-")), "no cache file left");
+        }
+    }
+
+    @Test
+    void theFileRecordsItsLayersEvaluatesAsTrainedAndRefusesPeft() throws Exception {
+        Cli.Run r = Cli.run(TrainingRunTest.train("top.sp", "--depth", "deep", "--prompt-layers", "1", "--json"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("deep prompt in the top 1 layers"), r.err());
+        Path sp = tmp.resolve("top.sp");
+        var meta = SafetensorsFile.open(sp).metadata();
+        assertEquals("1.2", meta.get(PromptFile.FORMAT_VERSION));
+        assertEquals("partial", meta.get(PromptFile.DEPTH));
+        assertEquals("1", meta.get(PromptFile.LAYERS));
+        Prompt p = PromptFile.read(sp);
+        assertEquals(p.tokens() * p.site().width(io.softprompt.loader.LoadedModel.load(TrainingRunTest.model, "x").lm()),
+                p.values().length);
+        double best = Json.MAPPER.readTree(r.out()).get("best_dev_accuracy").asDouble();
+        Cli.Run eval = Cli.run("eval", "--prompt", sp.toString(), "--model", TrainingRunTest.model.toString(),
+                "--data", tmp.resolve("mood-dev.tsv").toString(), "--json");
+        assertEquals(0, eval.code(), eval.err());
+        assertEquals(best, Json.MAPPER.readTree(eval.out()).get("accuracy").asDouble(), 1e-9, eval.out());
+        Cli.Run peft = Cli.run("export", "--prompt", sp.toString(), "--model", TrainingRunTest.model.toString(), "--to", "peft",
+                tmp.resolve("top-adapter").toString());
+        assertEquals(2, peft.code(), peft.err());
+        assertTrue(peft.errLine().contains("no PEFT equivalent"), peft.err());
+        assertFalse(Files.exists(tmp.resolve("top-adapter")));
+
+        Cli.Run late = Cli.run(TrainingRunTest.train("late.sp", "--depth", "late", "--prompt-layers", "1"));
+        assertEquals(0, late.code(), late.err());
+        var lm = SafetensorsFile.open(tmp.resolve("late.sp")).metadata();
+        assertEquals("late", lm.get(PromptFile.DEPTH));
+        Cli.Run both = Cli.run("infer", "--prompt", sp.toString(), "--prompt", tmp.resolve("late.sp").toString(),
+                "--model", TrainingRunTest.model.toString(), "--ensemble", "mean", "great and fine");
+        assertEquals(0, both.code(), both.err());
+    }
+
+    @Test
+    void impossibleLayerCountsAreRefusedInOneLine() {
+        String[][] cases = {
+            {"at least 3 layers", "--depth", "deep", "--prompt-layers", "3"},
+            {"{{depth}} late needs", "--depth", "late"},
+            {"add --depth deep or late", "--depth", "input", "--prompt-layers", "1"},
+            {"--prompt-layers must be at least 1", "--depth", "deep", "--prompt-layers", "0"},
+        };
+        for (String[] c : cases) {
+            Cli.Run r = Cli.run(TrainingRunTest.train("refused.sp", Arrays.copyOfRange(c, 1, c.length)));
+            assertEquals(2, r.code(), r.err());
+            String want = c[0].replace("{{depth}}", "--depth");
+            assertTrue(r.errLine().contains(want), want + ": " + r.err());
+            assertFalse(r.err().contains("\tat "), "no stack trace");
+        }
+    }
+}
