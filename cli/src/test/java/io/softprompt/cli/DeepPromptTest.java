@@ -206,7 +206,7 @@ class DeepPromptTest {
         Cli.Run odd = Cli.run("train", "--task", task.toString(), "--model", Fixtures.of("gpt2").toString(), "--depth", "wide",
                 "--steps", "1", "-o", tmp.resolve("w.sp").toString());
         assertEquals(2, odd.code());
-        assertTrue(odd.errLine().endsWith("--depth must be auto, input or deep (got 'wide')"), odd.err());
+        assertTrue(odd.errLine().endsWith("--depth must be auto, input, deep or late (got 'wide')"), odd.err());
         Cli.Run anchor = Cli.run("train", "--task", task.toString(), "--model", Fixtures.of("gpt2").toString(), "--depth", "deep",
                 "--anchor-text", "good", "--steps", "1", "-o", tmp.resolve("a.sp").toString());
         assertEquals(2, anchor.code());

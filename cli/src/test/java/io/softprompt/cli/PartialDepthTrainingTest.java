@@ -68,8 +68,9 @@ class PartialDepthTrainingTest {
             for (int i = 0; i < a.size(); i++) {
                 worst = Math.max(worst, Math.abs(a.get(i) - b.get(i)) / Math.abs(b.get(i)));
             }
-            float[] pa = PromptFile.read(tmp.resolve(name + "-kept.sp")).values();
-            float[] pb = PromptFile.read(tmp.resolve(name + "-recomputed.sp")).values();
+            // the last step's prompt (the checkpoint's), not the best one, which an early evaluation may have fixed
+            float[] pa = Checkpoint.read(tmp.resolve(name + "-kept.run").resolve(RunDir.CHECKPOINT)).prompt();
+            float[] pb = Checkpoint.read(tmp.resolve(name + "-recomputed.run").resolve(RunDir.CHECKPOINT)).prompt();
             double diff = 0;
             double scale = 0;
             for (int i = 0; i < pa.length; i++) {
@@ -78,7 +79,7 @@ class PartialDepthTrainingTest {
             }
             JsonNode fin = Json.MAPPER.readTree(tmp.resolve(name + "-kept.run").resolve(RunDir.FINAL).toFile());
             System.out.printf(Locale.ROOT, "CACHED-TRAJECTORY %s prompt, 40 steps: largest relative loss difference %.2e, "
-                    + "prompt %.2e (kept %s rows, %s hits)%n", name, worst, diff / scale,
+                    + "prompt at step 40 %.2e (kept %s rows, %s hits)%n", name, worst, diff / scale,
                     fin.get("activation_cache").get("rows"), fin.get("activation_cache").get("hits"));
             assertTrue(fin.get("activation_cache").get("hits").asLong() > fin.get("activation_cache").get("rows").asLong(),
                     "every row was read again after it was kept");
@@ -86,6 +87,7 @@ class PartialDepthTrainingTest {
                     .has("activation_cache"), "a budget of 0 keeps nothing");
             assertTrue(worst <= 2e-3, name + ": loss " + worst);
             assertTrue(diff / scale <= 2e-3, name + ": prompt " + diff / scale);
+            assertTrue(diff > 0, name + ": the kept states are float16, so the runs differ a little: both paths ran");
         }
     }
 

@@ -155,7 +155,7 @@ public final class ActivationCache implements LanguageModel, AutoCloseable {
         float[] h;
         try (NDManager m = parent.newSubManager()) {
             h = lm.entry(Tensors.create(m, ids, new Shape(g, length)), Tensors.create(m, mask, new Shape(g, length)), layer, offset)
-                    .toType(DataType.FLOAT32, false).toFloatArray();                              // [G, length, D]
+                    .toType(DataType.FLOAT32, false).toFloatArray();                              // [B, T, D], T the padded length
         }
         int d = lm.hiddenSize();
         for (int i = 0; i < g; i++) {

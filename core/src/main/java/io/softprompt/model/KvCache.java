@@ -63,7 +63,7 @@ public final class KvCache implements AutoCloseable {
 
     /**
      * The additive mask [..., P+Q] as a bare layer reads it, without the first columns of the positions it
-     * does not hold ([..., P+Q−Pbare]); null when no layer is bare.
+     * does not hold ([..., P+Q−Pb]); null when no layer is bare.
      */
     public static NDArray bareMask(KvCache cache, NDArray mask) {
         if (cache == null || cache.bareBelow == 0 || cache.bareWidth == 0) {
@@ -192,12 +192,12 @@ public final class KvCache implements AutoCloseable {
                 for (KvCache pre : prefixes) {
                     int layer = l;
                     NDList kv = padded.computeIfAbsent(pre, x -> {
-                        NDArray k = x.keys.get(layer);                                 // [1, Hkv, N − skip, K]
-                        NDArray v = x.values.get(layer);                               // [1, Hkv, N − skip, K]
+                        NDArray k = x.keys.get(layer);                                 // [1, Hkv, N − Pb, K]
+                        NDArray v = x.values.get(layer);                               // [1, Hkv, N − Pb, K]
                         if (x.length < p) {
                             Shape s = k.getShape();
                             NDArray zeros = tmp.zeros(new Shape(1, s.get(1), p - x.length, s.get(3)));
-                            k = NDArrays.concat(new NDList(k, zeros), 2);              // [1, Hkv, P − skip, K]
+                            k = NDArrays.concat(new NDList(k, zeros), 2);              // [1, Hkv, P − Pb, K]
                             v = NDArrays.concat(new NDList(v, zeros), 2);
                             k.attach(tmp);
                             v.attach(tmp);
@@ -207,8 +207,8 @@ public final class KvCache implements AutoCloseable {
                     ks.add(kv.get(0));
                     vs.add(kv.get(1));
                 }
-                NDArray k = NDArrays.concat(ks, 0);                                    // [B, Hkv, P − skip, K]
-                NDArray v = NDArrays.concat(vs, 0);                                    // [B, Hkv, P − skip, K]
+                NDArray k = NDArrays.concat(ks, 0);                                    // [B, Hkv, P − Pb, K]
+                NDArray v = NDArrays.concat(vs, 0);                                    // [B, Hkv, P − Pb, K]
                 k.attach(c.manager);
                 v.attach(c.manager);
                 c.keys.add(k);

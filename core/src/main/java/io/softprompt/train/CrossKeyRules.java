@@ -1,5 +1,6 @@
 package io.softprompt.train;
 
+import io.softprompt.model.DeepSite;
 import io.softprompt.model.PromptSite;
 import io.softprompt.prompt.PromptInit;
 import io.softprompt.util.UserException;
@@ -30,8 +31,8 @@ final class CrossKeyRules {
         check(c.promptLayers() == null || !c.prefixProjection(), "{{prefix_projection}} trains every layer's prefix; drop {{prompt_layers}}");
         check(c.activationCacheMb() >= 0, "{{activation_cache_mb}} must not be negative (got " + c.activationCacheMb() + ")");
         boolean reparamed = !"none".equals(Reparam.parse(c.reparam()));
-        check(!reparamed || c.site() != PromptSite.DEEP, "{{reparam}} " + c.reparam() + " trains an input prompt; a deep prompt takes "
-                + "{{prefix_projection}}");
+        check(!reparamed || !(c.site() instanceof DeepSite), "{{reparam}} " + c.reparam() + " trains an input prompt; a deep prompt "
+                + "takes {{prefix_projection}}");
         check(!c.prefixProjection() || !"input".equals(c.depth()), "{{prefix_projection}} trains a deep prompt; drop {{depth}} input");
         check(!c.prefixProjection() || !reparamed, "{{prefix_projection}} and {{reparam}} cannot be used together");
         check(!(reparamed || c.prefixProjection()) || "adamw".equalsIgnoreCase(c.optimizer()), (reparamed ? "{{reparam}} "
@@ -46,7 +47,8 @@ final class CrossKeyRules {
         check(c.reparamLr() == null || c.reparamLr() > 0 && Double.isFinite(c.reparamLr()), "{{reparam_lr}} must be positive (got "
                 + c.reparamLr() + ")");
         check(c.reparamLr() == null || reparamed || c.prefixProjection(), "{{reparam_lr}} needs {{reparam}} or {{prefix_projection}}");
-        check(c.site() != PromptSite.DEEP || c.anchorText() == null, "{{anchor_text}} keeps an input prompt near a text; a deep prompt has none");
+        check(c.site() == PromptSite.INPUT || c.anchorText() == null, "{{anchor_text}} keeps an input prompt near a text; a "
+                + c.site().noun() + " has none");
         PromptInit init = PromptInit.parse(c.init());
         check(init != PromptInit.TEXT || (c.initText() != null && !c.initText().isBlank()),
                 "{{init}} text needs {{init_text}} \"...\"");

@@ -58,7 +58,7 @@ public record TrainConfig(
                 help = "input: N vectors in front of the embedded input (Lester et al.); deep: N key and value rows in "
                         + "every layer's self-attention, PEFT's prefix tuning / P-Tuning v2, started from the keys and values "
                         + "the {{init}} prompt leaves there; auto: deep for classification on decoder LMs (GPT-2, Llama), "
-                        + "where it learns more, input elsewhere and with {{anchor_text}}, {{reparam}} or an input prompt's {{init_from}} "
+                        + "where it learns more, input elsewhere and with {{anchor_text}}, {{reparam}} or an input prompt's {{init_from}}"
                         + "; late: N vectors joined to the hidden states entering the top {{prompt_layers}} layers (Late Prompt "
                         + "Tuning) (default: ${DEFAULT-VALUE}).") String depth,
         @JsonProperty("prompt_layers") @Key(label = "K", help = "The top K layers the prompt reaches: a deep prompt's "

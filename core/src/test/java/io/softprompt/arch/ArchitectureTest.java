@@ -312,12 +312,12 @@ class ArchitectureTest {
     /**
      * Every file with shape comments names the one dimension legend in its header ("Dimensions
      * (docs/ARCHITECTURE.md): ..."), and every letter of its shape comments is a letter of that legend
-     * (with a subscript, as B_k, allowed; Hkv and Np as the legend writes them).
+     * (with a subscript, as B_k, allowed; Hkv, Np, Pb and Lp as the legend writes them).
      */
     @Test
     void shapeCommentsUseTheOneLegend() throws IOException {
         String doc = Files.readString(root().resolve("docs/ARCHITECTURE.md"));
-        Set<String> named = Set.of("Hkv", "Np"); // two-letter dimensions the legend defines inside a letter's row
+        Set<String> named = Set.of("Hkv", "Np", "Pb", "Lp"); // two-letter dimensions the legend defines inside a letter's row
         for (String n : named) {
             assertTrue(doc.contains(n + ":"), "the legend defines " + n);
         }

@@ -65,8 +65,26 @@ class PredictServerTest {
                     Integer.parseInt((String) s[3]), "random", prompts.resolve(s[0] + ".sp"));
         }
         model = LoadedModel.load(Fixtures.of("gpt2"), m);
+        // topic: a deep prompt in the top layer only; grade: a late prompt entering the top layer (issue 33)
+        atTop(prompts.resolve("topic.sp"), "partial");
+        atTop(prompts.resolve("grade.sp"), "late");
         server = new PredictServer(model, prompts, new ServeSettings(0, "127.0.0.1", 8, 5, 64, 16, 200, 1 << 16, 0,
                 true, 30000, 64, 2000, 48, null, 16));
+    }
+
+    /** Rewrites an input prompt file as one of {@code depth} in the model's top layer, random values of its width. */
+    static void atTop(Path sp, String depth) throws Exception {
+        Prompt p = PromptFile.read(sp);
+        Map<String, String> meta = new LinkedHashMap<>(p.metadata());
+        meta.put(PromptFile.DEPTH, depth);
+        meta.put(PromptFile.LAYERS, "1");
+        int w = PromptSite.of(depth, 1).width(model.lm());
+        float[] v = new float[p.tokens() * w];
+        java.util.Random r = new java.util.Random(depth.length());
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (r.nextGaussian() * 0.5);
+        }
+        PromptFile.write(sp, new Prompt(v, p.tokens(), w, meta));
     }
 
     @AfterAll
@@ -128,6 +146,9 @@ class PredictServerTest {
         assertEquals(3, health.get("tasks").asInt());
         JsonNode tasks = Json.MAPPER.readTree(get("/v1/tasks").body());
         assertEquals(3, tasks.get("tasks").size());
+        assertEquals("[input, partial/1, late/1]", java.util.stream.StreamSupport.stream(tasks.get("tasks").spliterator(), false)
+                .sorted(java.util.Comparator.comparing(t -> List.of("mood", "topic", "grade").indexOf(t.get("task").asText())))
+                .map(t -> t.get("depth").asText() + (t.has("prompt_layers") ? "/" + t.get("prompt_layers").asInt() : "")).toList().toString(), tasks.toString());
 
         HttpResponse<String> one = post("/v1/predict", "{\"task\": \"mood\", \"text\": \"fine\", \"id\": 7}");
         assertEquals(200, one.statusCode(), one.body());

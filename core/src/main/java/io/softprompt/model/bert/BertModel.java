@@ -174,7 +174,7 @@ public final class BertModel implements LanguageModel {
         long from = c.positionOffset() + KvCache.start(cache);
         int[] starts = KvCache.rowStarts(cache);
         NDArray attnMask = Layers.additiveMask(outer, keyMask, false);          // [B, 1, 1, P+Q]
-        NDArray bareMask = KvCache.bareMask(cache, attnMask);                   // [B, 1, 1, P+Q−Pbare]
+        NDArray bareMask = KvCache.bareMask(cache, attnMask);                   // [B, 1, 1, P+Q−Pb]
         NDArray x = !span.bottom() ? embeds : Layers.scoped(embeds, false, e -> {
             NDArray pos = starts == null ? positions.get(e.getManager(), new NDIndex(from + ":" + (from + q))) // [Q, D]
                     : Layers.embedding(Tensors.create(e.getManager(), KvCache.positions(starts, q, c.positionOffset()),

@@ -167,8 +167,8 @@ public final class Gemma3Model implements LanguageModel {
         NDArray full = Layers.additiveMask(outer, keyMask, true, start, q);                                   // [B, 1, Q, P+Q]
         NDArray window = !anySliding ? null : Layers.windowMask(outer, keyMask, start, q, c.slidingWindow(), starts,
                 cache == null ? null : cache.keyPositions((int) keyMask.getShape().get(1)));                    // [B, 1, Q, P+Q]
-        NDArray bareFull = KvCache.bareMask(cache, full);                                                      // [B, 1, Q, P+Q−Pbare]
-        NDArray bareWindow = window == null ? null : KvCache.bareMask(cache, window);                           // [B, 1, Q, P+Q−Pbare]
+        NDArray bareFull = KvCache.bareMask(cache, full);                                                      // [B, 1, Q, P+Q−Pb]
+        NDArray bareWindow = window == null ? null : KvCache.bareMask(cache, window);                           // [B, 1, Q, P+Q−Pb]
         NDList g = starts != null ? global.tables(outer, starts, q) : global.tables(outer, start, q);          // cos, sin
         NDList lc = starts != null ? local.tables(outer, starts, q) : local.tables(outer, start, q);           // cos, sin
         NDArray x = Layers.matchType(embeds, norm);                                                            // [B, Q, D]

@@ -162,7 +162,7 @@ public final class Gpt2Model implements LanguageModel {
                     + "model's n_positions " + config.nPositions() + "; lower {{max_length}}, {{tokens}} or {{max_new_tokens}}");
         }
         NDArray attnMask = Layers.additiveMask(outer, keyMask, true, start, q);          // [B, 1, Q, P+Q]
-        NDArray bareMask = KvCache.bareMask(cache, attnMask);                            // [B, 1, Q, Q+P−Pbare]
+        NDArray bareMask = KvCache.bareMask(cache, attnMask);                            // [B, 1, Q, Q+P−Pb]
         int[] rowStarts = KvCache.rowStarts(cache);
         NDArray x;
         if (!span.bottom()) {

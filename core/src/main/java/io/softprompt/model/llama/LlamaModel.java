@@ -179,7 +179,7 @@ public final class LlamaModel implements LanguageModel {
         int q = (int) embeds.getShape().get(1);
         int start = cache == null ? 0 : cache.length();
         NDArray attnMask = Layers.additiveMask(outer, keyMask, true, start, q);  // [B, 1, Q, P+Q]
-        NDArray bareMask = KvCache.bareMask(cache, attnMask);                    // [B, 1, Q, P+Q−Pbare]
+        NDArray bareMask = KvCache.bareMask(cache, attnMask);                    // [B, 1, Q, P+Q−Pb]
         NDList rope = cache != null && cache.rowStarts() != null
                 ? rotary.tables(outer, cache.rowStarts(), q)                      // cos, sin [B, 1, Q, K]: rows start apart
                 : rotary.tables(outer, start, q);                                 // cos, sin [Q, K]

@@ -164,8 +164,8 @@ public final class ModernBertModel implements LanguageModel {
         NDArray all = Layers.additiveMask(outer, keyMask, false);                                      // [B, 1, 1, P+Q]
         NDArray window = c.numHiddenLayers() > 1 && c.globalAttnEveryNLayers() > 1
                 ? localMask(outer, keyMask, start, q, starts) : null;                                    // [B, 1, Q, P+Q]: local layers only
-        NDArray bareAll = KvCache.bareMask(cache, all);                                                // [B, 1, 1, P+Q−Pbare]
-        NDArray bareWindow = window == null ? null : KvCache.bareMask(cache, window);                   // [B, 1, Q, P+Q−Pbare]
+        NDArray bareAll = KvCache.bareMask(cache, all);                                                // [B, 1, 1, P+Q−Pb]
+        NDArray bareWindow = window == null ? null : KvCache.bareMask(cache, window);                   // [B, 1, Q, P+Q−Pb]
         NDList g = starts != null ? global.tables(outer, starts, q) : global.tables(outer, start, q);  // cos, sin
         NDList lc = starts != null ? local.tables(outer, starts, q) : local.tables(outer, start, q);   // cos, sin
         NDArray x = !span.bottom() ? embeds                                                                // [B, Q, D] entering span.from()

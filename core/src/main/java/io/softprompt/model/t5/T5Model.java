@@ -207,7 +207,7 @@ public final class T5Model implements LanguageModel {
         int p = KvCache.start(cache);
         int s = (int) embeds.getShape().get(1);
         NDArray bias = positionBias(outer, encBias, p, s, p + s, true).add(Layers.additiveMask(outer, keyMask, false)); // [B, H, S, P+S]
-        NDArray bareBias = KvCache.bareMask(cache, bias);                       // [B, H, S, P+S−Pbare]
+        NDArray bareBias = KvCache.bareMask(cache, bias);                       // [B, H, S, P+S−Pb]
         NDArray x = Layers.matchType(embeds, encNorm);                          // [B, S, D] in the model's precision
         boolean consume = x != embeds;
         for (int l = span.from(); l < span.end(encoder.size()); l++) {
