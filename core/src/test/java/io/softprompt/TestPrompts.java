@@ -17,4 +17,14 @@ public final class TestPrompts {
         }
         return out;
     }
+
+    /** n values drawn N(0, scale²) from the seed: prompt values for tests. */
+    public static float[] gaussian(int n, long seed, double scale) {
+        java.util.Random r = new java.util.Random(seed);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) (r.nextGaussian() * scale);
+        }
+        return v;
+    }
 }

@@ -18,7 +18,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -97,27 +96,10 @@ class PartialDepthTrainingTest {
         Cli.Run whole = Cli.run(TrainingRunTest.train("whole-partial.sp", site));
         assertEquals(0, whole.code(), whole.err());
         Path run = tmp.resolve("killed-partial.run");
-        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                "-cp", System.getProperty("java.class.path"), "-Dai.djl.offline=true", "-Dsoftprompt.offline=true",
-                "-Xmx512m", Main.class.getName()));
         List<String> args = new ArrayList<>(Arrays.asList(site));
         args.addAll(List.of("--debug-step-delay-ms", "150"));
-        cmd.addAll(Arrays.asList(TrainingRunTest.train("killed-partial.sp", args.toArray(String[]::new))));
-        Process child = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(tmp.resolve("child-partial.log").toFile()).start();
-        int seen = 0;
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (seen < 15 && System.nanoTime() < deadline && child.isAlive()) {
-            Thread.sleep(50);
-            if (Files.isRegularFile(run.resolve(RunDir.CHECKPOINT))) {
-                seen = Checkpoint.read(run.resolve(RunDir.CHECKPOINT)).state().step();
-            }
-        }
-        assertTrue(child.isAlive(), "still training when killed: " + Files.readString(tmp.resolve("child-partial.log")));
-        child.destroyForcibly();
-        assertEquals(137, child.waitFor());
-        int at = Checkpoint.read(run.resolve(RunDir.CHECKPOINT)).state().step();
-        assertTrue(at >= 15 && at < 40, "killed mid-run, after step " + at);
+        int at = TrainingRunTest.killedMidRun(run, tmp.resolve("child-partial.log"),
+                TrainingRunTest.train("killed-partial.sp", args.toArray(String[]::new)));
         Cli.Run resumed = Cli.run("train", "--resume", run.toString(), "--json");
         assertEquals(0, resumed.code(), resumed.err());
         assertEquals(at, Json.MAPPER.readTree(resumed.out()).get("resumed_from_step").asInt());

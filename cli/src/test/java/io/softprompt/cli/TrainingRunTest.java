@@ -81,6 +81,32 @@ class TrainingRunTest {
         return out;
     }
 
+    /**
+     * Runs {@code args} (a slowed-down train) in a child JVM, SIGKILLs it once its checkpoint has reached step
+     * 15, and returns the checkpoint's step (between 15 and the run's 40).
+     */
+    static int killedMidRun(Path run, Path log, String[] args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+                "-cp", System.getProperty("java.class.path"), "-Dai.djl.offline=true", "-Dsoftprompt.offline=true",
+                "-Xmx512m", Main.class.getName()));
+        cmd.addAll(Arrays.asList(args));
+        Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        int seen = 0;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (seen < 15 && System.nanoTime() < deadline && child.isAlive()) {
+            Thread.sleep(50);
+            if (Files.isRegularFile(run.resolve(RunDir.CHECKPOINT))) {
+                seen = Checkpoint.read(run.resolve(RunDir.CHECKPOINT)).state().step();
+            }
+        }
+        assertTrue(child.isAlive(), "the child is still training when killed: " + Files.readString(log));
+        child.destroyForcibly(); // SIGKILL on POSIX
+        assertEquals(137, child.waitFor(), "killed by SIGKILL");
+        int at = Checkpoint.read(run.resolve(RunDir.CHECKPOINT)).state().step();
+        assertTrue(at >= 15 && at < 40, "killed mid-run, after step " + at);
+        return at;
+    }
+
     @Test
     void killedWithSigkillThenResumedEndsWithTheSameBytes() throws Exception {
         for (String opt : List.of("adamw", "adafactor")) {
@@ -90,27 +116,8 @@ class TrainingRunTest {
 
             // the same run in a child JVM, slowed down, killed with SIGKILL once a checkpoint exists
             Path run = tmp.resolve("killed-" + opt + ".run");
-            List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                    "-cp", System.getProperty("java.class.path"), "-Dai.djl.offline=true", "-Dsoftprompt.offline=true",
-                    "-Xmx512m", Main.class.getName()));
-            cmd.addAll(Arrays.asList(train("killed-" + opt + ".sp", "--optimizer", opt, "--schedule", "cosine",
-                    "--clip-norm", "1.0", "--debug-step-delay-ms", "150")));
-            Process child = new ProcessBuilder(cmd).redirectErrorStream(true)
-                    .redirectOutput(tmp.resolve("child-" + opt + ".log").toFile()).start();
-            int seen = 0;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (seen < 15 && System.nanoTime() < deadline && child.isAlive()) {
-                Thread.sleep(50);
-                if (Files.isRegularFile(run.resolve(RunDir.CHECKPOINT))) {
-                    seen = Checkpoint.read(run.resolve(RunDir.CHECKPOINT)).state().step();
-                }
-            }
-            assertTrue(child.isAlive(), "the child is still training when killed: "
-                    + Files.readString(tmp.resolve("child-" + opt + ".log")));
-            child.destroyForcibly(); // SIGKILL on POSIX
-            assertEquals(137, child.waitFor(), "killed by SIGKILL");
-            int at = Checkpoint.read(run.resolve(RunDir.CHECKPOINT)).state().step();
-            assertTrue(at >= 15 && at < 40, "killed mid-run, after step " + at);
+            int at = killedMidRun(run, tmp.resolve("child-" + opt + ".log"), train("killed-" + opt + ".sp", "--optimizer", opt,
+                    "--schedule", "cosine", "--clip-norm", "1.0", "--debug-step-delay-ms", "150"));
             assertFalse(Files.exists(tmp.resolve("killed-" + opt + ".sp")), "no output from a killed run");
             assertFalse(Files.exists(run.resolve(RunDir.FINAL)));
 

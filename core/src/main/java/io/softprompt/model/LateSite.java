@@ -66,9 +66,10 @@ public record LateSite(int top) implements PromptSite {
         return PromptSite.first(lm, top, "a late prompt");
     }
 
+    /** [N, D], as an input prompt's. */
     @Override
     public NDArray tensor(NDManager m, LanguageModel lm, float[] values, int n) {
-        return Tensors.create(m, values, new Shape(n, values.length / n));                                  // [N, D]
+        return INPUT.tensor(m, lm, values, n);                                                              // [N, D]
     }
 
     /** The tokens' states entering l, the prompt [N, D] or [B, N, D] in front, the layers from l: [B, S, D], [B, S]. */
@@ -145,9 +146,9 @@ public record LateSite(int top) implements PromptSite {
         return prefix(m, lm, values, n);
     }
 
-    /** The row's tokens alone: the prompt is in the cache. */
+    /** The row's tokens alone, as behind a deep prompt: the prompt is in the cache. */
     @Override
     public NDArray firstPass(NDManager m, LanguageModel lm, float[] values, int n, long[] ids) {
-        return lm.embed(Tensors.create(m, ids, new Shape(1, ids.length)));                                  // [1, T, D]
+        return DEEP.firstPass(m, lm, values, n, ids);                                                      // [1, T, D]
     }
 }

@@ -17,7 +17,6 @@ import io.softprompt.scoring.Objective;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
-import java.util.Random;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
@@ -52,12 +51,7 @@ class PartialDepthTest {
     }
 
     static float[] random(int n, long seed, double scale) {
-        Random r = new Random(seed);
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = (float) (r.nextGaussian() * scale);
-        }
-        return v;
+        return io.softprompt.TestPrompts.gaussian(n, seed, scale);
     }
 
     static UnaryOperator<NDArray> loss(LanguageModel lm, PromptSite site, Batch b, Objective objective) {
@@ -109,27 +103,12 @@ class PartialDepthTest {
                     float[] q = random(3 * w, 5, 0.5);
                     Shape shape = new Shape(3, w);
                     UnaryOperator<NDArray> lossOf = loss(lm, site, b, Objective.LM);
-                    float[] lg = GoldenParityTest.lossAndGrad(m, q, shape, lossOf);
-                    Integer[] order = new Integer[q.length];
-                    for (int i = 0; i < q.length; i++) {
-                        order[i] = i;
-                    }
-                    Arrays.sort(order, (x, y) -> Float.compare(Math.abs(lg[y + 1]), Math.abs(lg[x + 1])));
-                    float h = 1e-2f;
-                    double worst = 0;
-                    for (int j = 0; j < 12; j++) {
-                        int i = order[j];
-                        float[] plus = q.clone();
-                        float[] minus = q.clone();
-                        plus[i] += h;
-                        minus[i] -= h;
-                        double fd = (PrefixGoldenTest.lossAt(m, plus, shape, lossOf) - PrefixGoldenTest.lossAt(m, minus, shape, lossOf)) / (2.0 * h);
-                        worst = Math.max(worst, Math.abs(fd - lg[i + 1]) / (2e-4 + 0.02 * Math.abs(lg[i + 1])));
-                    }
-                    double largest = Math.abs(lg[order[0] + 1]);
+                    double[] fd = PrefixGoldenTest.finiteDifferences(m, q, shape, lossOf);
+                    double largest = fd[1];
+                    double worst = fd[2];
                     System.out.printf(Locale.ROOT, "PARTIAL-GRADCHECK %-14s %-34s loss %.4f, largest |gradient| %.3e, "
                             + "largest |fd - autograd| / (2e-4 + 2%%) = %.3f%n", dir.getFileName(), site.depth() + ", top " + k + " layers",
-                            lg[0], largest, worst);
+                            fd[0], largest, worst);
                     assertTrue(largest > 5e-3, dir.getFileName() + " " + site + ": the prompt moves the loss");
                     assertTrue(worst <= 1.0, dir.getFileName() + " " + site + ": " + worst);
                 }

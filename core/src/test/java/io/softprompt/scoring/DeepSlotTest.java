@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
@@ -35,12 +34,7 @@ class DeepSlotTest {
     }
 
     static float[] random(int n, long seed, double scale) {
-        Random r = new Random(seed);
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = (float) (r.nextGaussian() * scale);
-        }
-        return v;
+        return io.softprompt.TestPrompts.gaussian(n, seed, scale);
     }
 
     /** Each slot's rows, slot after slot: items k·R + i. */
