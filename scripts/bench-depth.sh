@@ -29,7 +29,6 @@ if [ ! -f "$dir/model.safetensors" ] && [ ! -f "$dir/model.safetensors.index.jso
     "$SHARED/tokenizers/gpt2/tokenizer.json" "$SHARED/data/sst2/train.tsv" >&2
 fi
 echo "== $MODEL, $(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-# the kept states live in the heap: the budget plus room
-heap=$(( ${5:-1024} + 1024 ))
-java -Xmx${heap}m -XX:MaxDirectMemorySize=64g -Dai.djl.offline=true -cp "$CP" io.softprompt.bench.DepthBenchmark "$dir" \
+# the kept states live in native memory, as the weights and activations do
+java -Xmx1g -XX:MaxDirectMemorySize=64g -Dai.djl.offline=true -cp "$CP" io.softprompt.bench.DepthBenchmark "$dir" \
   "$SHARED/data/sst2" "${2:-32}" "${3:-3}" "${4:-64}" "${5:-1024}"

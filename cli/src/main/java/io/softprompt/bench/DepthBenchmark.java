@@ -104,7 +104,7 @@ public final class DepthBenchmark {
                     }
                     ActivationCache.Stats st = lm.stats();
                     System.out.printf(Locale.ROOT, "%-26s %10.2f %10.2f %10.2f %10.2f %9.1f %9.1f %9.0f%n", c.name(), e1, e2, ev[0],
-                            ev[1], st.heapBytes() / 1048576.0, st.spilledBytes() / 1048576.0, Rss.peakMb());
+                            ev[1], st.memoryBytes() / 1048576.0, st.spilledBytes() / 1048576.0, Rss.peakMb());
                     rates.add(new double[] {e1, e2, ev[0], ev[1]});
                 }
             }

@@ -38,7 +38,8 @@ import java.util.TreeMap;
  * kept depends on the row only, never on when it was first seen, and a resumed run rebuilds the same
  * values. They are kept
  * as float16 (2^-11 relative; a row holding a value float16 cannot represent is kept as float32) and served
- * from what was kept from the first visit on. Up to the memory budget they stay in the heap; beyond it they
+ * from what was kept from the first visit on. Up to the memory budget they stay in native memory (outside the
+ * Java heap, in chunks of up to 64 MiB); beyond it they
  * go to a file in the run folder, deleted when the cache closes. A budget of 0 keeps nothing.
  *
  * <p>Dimensions (docs/ARCHITECTURE.md): B rows, T tokens, D hidden.
@@ -56,11 +57,11 @@ public final class ActivationCache implements LanguageModel, AutoCloseable {
         }
     }
 
-    /** A kept row: float16 bits or float32 values in the heap, or {@code bytes} at {@code at} in the spill file. */
-    private record Entry(short[] half, float[] full, long at, int bytes, boolean wide) {}
+    /** A kept row, float16 bits (float32 when wide), little-endian: in {@code memory}, or {@code bytes} at {@code at} in the spill file. */
+    private record Entry(ByteBuffer memory, long at, int bytes, boolean wide) {}
 
     /** What the cache did, for the run's log. */
-    public record Stats(long rows, long hits, long misses, long heapBytes, long spilledBytes) {}
+    public record Stats(long rows, long hits, long misses, long memoryBytes, long spilledBytes) {}
 
     private final LanguageModel lm;
     private final long budget;
@@ -68,7 +69,9 @@ public final class ActivationCache implements LanguageModel, AutoCloseable {
     private static final int BUCKET = 16;
     private final Map<Key, Entry> kept = new HashMap<>();
     private final List<Key> passing = new ArrayList<>(); // kept for one batch only (over budget, no spill folder)
-    private long heap;
+    private static final long CHUNK = 64L << 20;
+    private final List<ByteBuffer> arena = new ArrayList<>();
+    private long memory;
     private long hits;
     private long misses;
     private FileChannel spill;
@@ -77,7 +80,7 @@ public final class ActivationCache implements LanguageModel, AutoCloseable {
 
     /**
      * @param lm the frozen model
-     * @param budgetBytes the heap the kept rows may take (0: keep nothing)
+     * @param budgetBytes the memory the kept rows may take (0: keep nothing)
      * @param spillDir where rows beyond the budget go (a run folder), or null to compute them each time
      */
     public ActivationCache(LanguageModel lm, long budgetBytes, Path spillDir) {
@@ -175,27 +178,41 @@ public final class ActivationCache implements LanguageModel, AutoCloseable {
             wide = Float.isInfinite(Half.fp16ToFloat(half[i])) != Float.isInfinite(values[i]);
         }
         int bytes = values.length * (wide ? 4 : 2);
+        ByteBuffer row = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        if (wide) {
+            row.asFloatBuffer().put(values);
+        } else {
+            row.asShortBuffer().put(half);
+        }
         Entry e;
-        if (heap + bytes <= budget) {
-            e = wide ? new Entry(null, values, -1, bytes, true) : new Entry(half, null, -1, bytes, false);
-            heap += bytes;
+        if (memory + bytes <= budget) {
+            e = new Entry(place(row), -1, bytes, wide);
+            memory += bytes;
         } else if (spillDir != null) {
-            e = spill(values, half, bytes, wide);
+            e = spill(row, bytes, wide);
         } else { // no room and nowhere to spill: served as kept for this batch, then forgotten
-            e = wide ? new Entry(null, values, -1, bytes, true) : new Entry(half, null, -1, bytes, false);
+            e = new Entry(row, -1, bytes, wide);
             passing.add(key);
         }
         kept.put(key, e);
         return e;
     }
 
-    private Entry spill(float[] values, short[] half, int bytes, boolean wide) {
-        ByteBuffer buf = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        if (wide) {
-            buf.asFloatBuffer().put(values);
-        } else {
-            buf.asShortBuffer().put(half);
+    /** A row's bytes copied into the arena: native memory in chunks of up to 64 MiB, outside the Java heap. */
+    private ByteBuffer place(ByteBuffer row) {
+        int bytes = row.capacity();
+        ByteBuffer chunk = arena.isEmpty() ? null : arena.get(arena.size() - 1);
+        if (chunk == null || chunk.remaining() < bytes) {
+            chunk = ByteBuffer.allocateDirect((int) Math.max(bytes, Math.min(CHUNK, budget)));
+            arena.add(chunk);
         }
+        ByteBuffer slot = chunk.slice(chunk.position(), bytes);
+        slot.put(0, row, 0, bytes);
+        chunk.position(chunk.position() + bytes);
+        return slot;
+    }
+
+    private Entry spill(ByteBuffer row, int bytes, boolean wide) {
         try {
             if (spill == null) {
                 Files.createDirectories(spillDir);
@@ -204,23 +221,22 @@ public final class ActivationCache implements LanguageModel, AutoCloseable {
                 spill = FileChannel.open(spillFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
             }
             long at = spillEnd;
+            ByteBuffer buf = row.duplicate();
             while (buf.hasRemaining()) {
                 spillEnd += spill.write(buf, spillEnd);
             }
-            return new Entry(null, null, at, bytes, wide);
+            return new Entry(null, at, bytes, wide);
         } catch (IOException ex) {
             throw new UserException(spillDir + ": cannot spill the activation cache: " + AtomicFiles.reason(ex));
         }
     }
 
     private void read(Entry e, float[] out, int at, int n) {
-        if (e.full() != null) {
-            System.arraycopy(e.full(), 0, out, at, n);
-            return;
-        }
-        short[] half = e.half();
-        if (half == null) {
-            ByteBuffer buf = ByteBuffer.allocate(e.bytes()).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer buf;
+        if (e.memory() != null) {
+            buf = e.memory().duplicate();
+        } else {
+            buf = ByteBuffer.allocate(e.bytes());
             try {
                 while (buf.hasRemaining()) {
                     if (spill.read(buf, e.at() + buf.position()) < 0) {
@@ -231,13 +247,14 @@ public final class ActivationCache implements LanguageModel, AutoCloseable {
                 throw new UncheckedIOException(ex);
             }
             buf.flip();
-            if (e.wide()) {
-                buf.asFloatBuffer().get(out, at, n);
-                return;
-            }
-            half = new short[n];
-            buf.asShortBuffer().get(half);
         }
+        buf.order(ByteOrder.LITTLE_ENDIAN);
+        if (e.wide()) {
+            buf.asFloatBuffer().get(out, at, n);
+            return;
+        }
+        short[] half = new short[n];
+        buf.asShortBuffer().get(half);
         for (int i = 0; i < n; i++) {
             out[at + i] = Half.fp16ToFloat(half[i]);
         }
@@ -245,14 +262,15 @@ public final class ActivationCache implements LanguageModel, AutoCloseable {
 
     /** What was kept and served so far. */
     public synchronized Stats stats() {
-        return new Stats(kept.size(), hits, misses, heap, spillEnd);
+        return new Stats(kept.size(), hits, misses, memory, spillEnd);
     }
 
     /** Forgets every row and deletes the spill file. */
     @Override
     public synchronized void close() {
         kept.clear();
-        heap = 0;
+        arena.clear(); // the chunks' native memory goes with them
+        memory = 0;
         if (spill != null) {
             try {
                 spill.close();

@@ -70,7 +70,7 @@ final class JobRun implements AutoCloseable {
         ActivationCache.Stats st = lm.stats();
         if (st.rows() > 0) {
             j.put("activation_cache", Map.of("rows", st.rows(), "hits", st.hits(), "misses", st.misses(),
-                    "heap_mb", st.heapBytes() / 1048576.0, "spilled_mb", st.spilledBytes() / 1048576.0));
+                    "memory_mb", st.memoryBytes() / 1048576.0, "spilled_mb", st.spilledBytes() / 1048576.0));
         }
         j.put("output", out.toString());
         j.put("run_dir", job.run.dir().toString());

@@ -221,7 +221,7 @@ class PartialDepthTest {
             float[] first = spilt.entry(b.ids(), b.mask(), 1, 3).toFloatArray();
             float[] again = spilt.entry(b.ids(), b.mask(), 1, 3).toFloatArray();
             ActivationCache.Stats st = spilt.stats();
-            assertEquals(0, st.heapBytes());
+            assertEquals(0, st.memoryBytes());
             assertTrue(st.spilledBytes() > 0, "rows went to the file");
             assertEquals(st.rows(), st.hits(), "the second visit read every row back");
             assertArrayEquals(inHeap, first);
