@@ -6,6 +6,7 @@ import io.softprompt.eval.Evaluator;
 import io.softprompt.infer.Member;
 import io.softprompt.model.LanguageModel;
 import io.softprompt.model.DeepSite;
+import io.softprompt.model.LateSite;
 import io.softprompt.prompt.Inspection;
 import io.softprompt.prompt.Prompt;
 import io.softprompt.scoring.Scorer;
@@ -160,6 +161,48 @@ public final class InspectCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** A late prompt: each vector's norm beside the mean norm of the frozen model's token states at its layer. */
+    private int late(PromptOptions.Session s, Prompt sp, PrintWriter out) {
+        int first = sp.site().firstLayer(s.model().lm());
+        int layers = s.model().lm().attention().layers();
+        float[] v = sp.values(); // [N·D]
+        int d = sp.hidden();
+        float[] norms = new float[sp.tokens()];
+        for (int i = 0; i < norms.length; i++) {
+            double q = 0;
+            for (int c = 0; c < d; c++) {
+                q += (double) v[i * d + c] * v[i * d + c];
+            }
+            norms[i] = (float) Math.sqrt(q);
+        }
+        if (common.json) {
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("prompt", prompt);
+            j.put("model", s.model().name());
+            j.put("depth", sp.site().depth());
+            j.put("tokens", sp.tokens());
+            j.put("hidden_size", d);
+            j.put("entry_layer", first);
+            j.put("norms", norms);
+            j.put("nearest_tokens", null);
+            j.put("caution", LATE_NOTE);
+            out.println(Json.write(j));
+            return 0;
+        }
+        out.printf(Locale.ROOT, "prompt %s: late, %d tokens x %d entering layer %d of %d on %s%n", prompt, sp.tokens(), d,
+                first, layers, s.model().name());
+        out.println("pos    norm");
+        for (int i = 0; i < norms.length; i++) {
+            out.printf(Locale.ROOT, "%3d  %6.3f%n", i, norms[i]);
+        }
+        out.println("note: " + LATE_NOTE);
+        return 0;
+    }
+
+    /** Why a late prompt has no nearest tokens and no projection. */
+    static final String LATE_NOTE = "a late prompt's vectors join the hidden states entering a layer above the embeddings: "
+            + "nearest vocabulary tokens and the vocabulary projection (Prompt Waywardness) do not apply";
+
     /** Why a deep prompt has no nearest tokens and no projection. */
     static final String DEEP_NOTE = "a deep prompt's rows are keys and values inside the layers, not vectors of the embedding "
             + "space: nearest tokens and the vocabulary projection (Prompt Waywardness) do not apply";
@@ -187,6 +230,14 @@ public final class InspectCommand implements Callable<Integer> {
                             + "every layer): it has no vectors in the embedding space to project onto the vocabulary");
                 }
                 return deep(s, sp, out);
+            }
+            if (sp.site() instanceof LateSite) {
+                if (project) {
+                    throw new UserException("--project: " + s.first().source() + " is a late prompt (vectors entering layer "
+                            + sp.site().firstLayer(s.model().lm()) + "): its vectors are not in the embedding space, "
+                            + "there is no vocabulary to project them onto");
+                }
+                return late(s, sp, out);
             }
             Inspection.Result r = Inspection.of(s.model().lm(), sp.values(), sp.tokens(), top);
             Set<Long> verbalizer = new HashSet<>();

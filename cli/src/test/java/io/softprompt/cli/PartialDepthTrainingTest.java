@@ -142,6 +142,22 @@ class PartialDepthTrainingTest {
         Cli.Run both = Cli.run("infer", "--prompt", sp.toString(), "--prompt", tmp.resolve("late.sp").toString(),
                 "--model", TrainingRunTest.model.toString(), "--ensemble", "mean", "great and fine");
         assertEquals(0, both.code(), both.err());
+
+        // inspect: a late prompt's norms at its entry layer, no nearest tokens (they are not embeddings), no --project
+        Cli.Run in = Cli.run("inspect", "--prompt", tmp.resolve("late.sp").toString(), "--model",
+                TrainingRunTest.model.toString(), "--json");
+        assertEquals(0, in.code(), in.err());
+        var j = Json.MAPPER.readTree(in.out());
+        assertEquals("late", j.get("depth").asText());
+        int layers = io.softprompt.loader.LoadedModel.load(TrainingRunTest.model, "x").lm().attention().layers();
+        assertEquals(layers - 1, j.get("entry_layer").asInt());
+        assertEquals(j.get("tokens").asInt(), j.get("norms").size());
+        assertTrue(j.get("norms").get(0).asDouble() > 0, in.out());
+        assertTrue(j.get("nearest_tokens").isNull(), in.out());
+        Cli.Run proj = Cli.run("inspect", "--prompt", tmp.resolve("late.sp").toString(), "--model",
+                TrainingRunTest.model.toString(), "--project");
+        assertEquals(2, proj.code(), proj.err());
+        assertTrue(proj.errLine().contains("is a late prompt"), proj.err());
     }
 
     @Test
