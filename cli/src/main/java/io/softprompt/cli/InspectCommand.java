@@ -165,7 +165,7 @@ public final class InspectCommand implements Callable<Integer> {
     private int late(PromptOptions.Session s, Prompt sp, PrintWriter out) {
         int first = sp.site().firstLayer(s.model().lm());
         int layers = s.model().lm().attention().layers();
-        float[] v = sp.values(); // [N·D]
+        float[] v = sp.values(); // N rows of D, row after row
         int d = sp.hidden();
         float[] norms = new float[sp.tokens()];
         for (int i = 0; i < norms.length; i++) {
