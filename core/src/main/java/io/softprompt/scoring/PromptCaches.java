@@ -54,11 +54,14 @@ final class PromptCaches implements AutoCloseable {
 
     /**
      * How many leading ids of a row its slot's cached head stands for: the head's length when the row
-     * begins with it and reads its answer after it, else 0 (a row cut into its head runs whole).
+     * begins with it and reads its answer after it, else 0 (a row cut into its head runs whole). A prompt
+     * entering above the bottom keeps no head: its cache holds nothing in the layers below its first, where
+     * the row's tokens run apart ({@link LanguageModel#entry}) and would not see a head kept there; the head
+     * runs as part of each row (kept with it by an activation cache).
      */
-    static int shared(Scorer.Slot slot, Encoder.Encoded row) {
+    int shared(Scorer.Slot slot, Encoder.Encoded row) {
         long[] h = slot.head();
-        if (h.length == 0 || row.position() < h.length) {
+        if (h.length == 0 || row.position() < h.length || slot.site().firstLayer(lm) > 0) {
             return 0;
         }
         for (int j = 0; j < h.length; j++) {

@@ -342,7 +342,7 @@ public final class Scorer implements AutoCloseable {
         List<KvCache> rowPrefix = new ArrayList<>(b);
         for (int i = 0; i < b; i++) {
             Slot slot = slots.get(part.get(i).slot());
-            skip[i] = PromptCaches.shared(slot, part.get(i).row());
+            skip[i] = caches.shared(slot, part.get(i).row());
             rowPrefix.add(skip[i] > 0 ? caches.withHead(slot) : caches.prompt(slot));
         }
         boolean one = rowPrefix.stream().allMatch(c -> c == rowPrefix.get(0));
