@@ -161,6 +161,31 @@ class PartialDepthTrainingTest {
     }
 
     @Test
+    void aTransferKeepsItsSourcesSiteAndRefusesAnotherInOneLine() throws Exception {
+        for (String[] kind : new String[][] {{"partial", "deep"}, {"late", "late"}}) {
+            Path source = tmp.resolve("source-" + kind[0] + ".sp");
+            assertEquals(0, Cli.run(TrainingRunTest.train(source.getFileName().toString(), "--depth", kind[1], "--prompt-layers", "1",
+                    "--steps", "3")).code());
+            // depth auto follows the source, its layers too; step 0 is the source's values, as they are
+            Path to = tmp.resolve("from-" + kind[0] + ".sp");
+            Cli.Run r = Cli.run(TrainingRunTest.train(to.getFileName().toString(), "--init-from", source.toString(), "--steps", "0"));
+            assertEquals(0, r.code(), r.err());
+            Prompt from = PromptFile.read(source);
+            Prompt got = PromptFile.read(to);
+            assertEquals(from.site(), got.site(), kind[0]);
+            assertArrayEquals(from.values(), got.values(), 0f, kind[0] + ": starts where the source ended");
+        }
+        // a deep prompt in every layer is not a top-1 prompt: refused before the run folder, naming both
+        assertEquals(0, Cli.run(TrainingRunTest.train("source-deep.sp", "--depth", "deep", "--steps", "2")).code());
+        Cli.Run r = Cli.run(TrainingRunTest.train("x-from-deep.sp", "--init-from", tmp.resolve("source-deep.sp").toString(),
+                "--depth", "deep", "--prompt-layers", "1"));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.errLine().contains("source-deep.sp: a deep prompt") && r.errLine().contains("--depth deep --prompt-layers 1")
+                && r.errLine().contains("starts from an input prompt"), r.err());
+        assertFalse(Files.exists(tmp.resolve("x-from-deep.sp")));
+    }
+
+    @Test
     void impossibleLayerCountsAreRefusedInOneLine() {
         String[][] cases = {
             {"at least 3 layers", "--depth", "deep", "--prompt-layers", "3"},

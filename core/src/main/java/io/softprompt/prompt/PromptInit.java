@@ -95,31 +95,34 @@ public enum PromptInit {
 
     /**
      * Prompt transfer (Vu et al. 2022, SPoT): the values of another prompt of the same model, its rows
-     * truncated to N or tiled up to N: [N·D] from an input prompt, or [N·L·2·Hkv·K] from a deep prompt
-     * when the target is deep too ({@code deepWidth} its width; 0: the target is an input prompt, and a
-     * deep source is refused). Refused when the source was trained on another model (width or
-     * fingerprint): its vectors would mean nothing here.
+     * truncated to N or tiled up to N: as they are from a prompt of the target's own site (a deep prompt
+     * of the same layers, a late prompt entering the same layer; {@code ownWidth} its row width), else
+     * [N·D] from an input prompt (the target's site starts from it), any other source refused. Refused when
+     * the source was trained on another model (width or fingerprint): its vectors would mean nothing here.
      *
      * @param source the source prompt
      * @param file where it was read, for messages
      * @param n the target's tokens
      * @param hidden the model's hidden size D
      * @param fingerprint the model's fingerprint
-     * @param deepWidth the target's width L·2·Hkv·K when it is deep, else 0
+     * @param ownWidth the target's row width when the source has the target's site, else 0
+     * @param target how the target's site is asked for (flags), for messages
      * @return the initial values, as wide as the source's rows
      */
-    public static float[] transfer(Prompt source, String file, int n, int hidden, String fingerprint, int deepWidth) {
-        if (deepWidth == 0) {
-            source.requireInput("{{init_from}} " + file, "prompt transfer into an input prompt");
+    public static float[] transfer(Prompt source, String file, int n, int hidden, String fingerprint, int ownWidth,
+            String target) {
+        if (ownWidth == 0 && source.site() != PromptSite.INPUT) {
+            throw new UserException(file + ": a " + source.site().noun() + "; a transfer into " + target
+                    + " starts from an input prompt or from a prompt of that same depth and layers");
         }
-        int width = source.site() == PromptSite.DEEP ? deepWidth : hidden;
+        int width = ownWidth > 0 ? ownWidth : hidden;
         if (source.hidden() != width) {
-            throw new UserException("{{init_from}} " + file + ": its " + (source.site() == PromptSite.DEEP ? "prefix width " : "hidden size ")
+            throw new UserException(file + ": its " + (ownWidth > 0 && source.site() != PromptSite.INPUT ? "row width " : "hidden size ")
                     + source.hidden() + " is not the model's " + width);
         }
         String fp = source.meta(PromptFile.MODEL_FINGERPRINT);
         if (fp != null && !fp.equals(fingerprint)) { // an adapter PEFT wrote has none: its width was checked above
-            throw new UserException("{{init_from}} " + file + ": trained on another base model (fingerprint " + fp
+            throw new UserException(file + ": trained on another base model (fingerprint " + fp
                     + ", this model has " + fingerprint + "); a prompt transfers only within one model");
         }
         float[] out = new float[n * width];

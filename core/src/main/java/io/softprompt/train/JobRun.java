@@ -128,11 +128,14 @@ final class JobRun implements AutoCloseable {
         // every refusal the model makes possible (checkModel's, the transfer's) comes before the run folder's first
         // file: a refused run leaves the folder as a rerun can use it (no config.json that asks for --force)
         Prompt source = init == PromptInit.TRANSFER ? PromptFile.readSource(Path.of(c.initFrom())) : null;
-        // a deep run from a deep source takes its table; anything else starts from an input prompt [N·D]
-        boolean tableGiven = source != null && source.site() == PromptSite.DEEP && site == PromptSite.DEEP && !c.prefixProjection();
+        // a source of the run's own site (a deep prompt of the same layers, a late prompt entering the same layer)
+        // gives its values as they are; anything else starts from an input prompt [N·D]
+        boolean tableGiven = source != null && site != PromptSite.INPUT && source.site().equals(site) && !c.prefixProjection();
         float[] initValues = source != null
-                ? PromptInit.transfer(source, c.initFrom(), c.tokens(), model.lm().hiddenSize(), model.fingerprint(),
-                        tableGiven ? site.width(model.lm()) : 0)
+                ? PromptInit.transfer(source, "{{init_from}} " + c.initFrom(), c.tokens(), model.lm().hiddenSize(),
+                        model.fingerprint(), tableGiven ? site.width(model.lm()) : 0, "{{depth}} " + c.depth()
+                        + (c.promptLayers() != null ? " {{prompt_layers}} " + c.promptLayers() : "")
+                        + (c.prefixProjection() ? " {{prefix_projection}}" : ""))
                 : init.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.initText(), enc.labelTokens());
         if (!c.prefixProjection() && !tableGiven) { // the projection starts from the input prompt it folds
             initValues = site.start(model.lm(), initValues, c.tokens(), c.seed());

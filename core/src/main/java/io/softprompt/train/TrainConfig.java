@@ -357,19 +357,23 @@ public record TrainConfig(
 
     /**
      * The depth {@code auto} settles on once the model and task are known: deep for classification on a
-     * decoder LM with no anchor or reparameterisation, and from a deep prompt when transferring; else input.
+     * decoder LM with no anchor or reparameterisation, when transferring the source's site (deep, partial or late, its layers); else input.
      *
      * @param decoder whether the model is a decoder LM
      * @param textToText whether the task is text-to-text
-     * @param fromDeep whether {@code init_from} names a deep prompt
-     * @return this config with depth input or deep
+     * @param from the site of the prompt {@code init_from} names (null: none)
+     * @return this config with depth input, deep or late
      */
-    public TrainConfig withDepthFor(boolean decoder, boolean textToText, boolean fromDeep) {
+    public TrainConfig withDepthFor(boolean decoder, boolean textToText, PromptSite from) {
         if (!"auto".equals(depth)) { // null: a config from before depth existed, an input prompt
             return this;
         }
-        boolean deep = prefixProjection || decoder && !textToText && anchorText == null && (initFrom == null || fromDeep)
+        boolean fromPrefix = from != null && from != PromptSite.INPUT;
+        boolean deep = prefixProjection || decoder && !textToText && anchorText == null && (initFrom == null || fromPrefix)
                 && "none".equals(Reparam.parse(reparam));
+        if (deep && fromPrefix && !prefixProjection && promptLayers == null) {
+            return toBuilder().depth("late".equals(from.depth()) ? "late" : "deep").promptLayers(from.layers() > 0 ? from.layers() : null).build();
+        }
         return toBuilder().depth(deep ? "deep" : "input").build();
     }
 

@@ -263,7 +263,7 @@ public final class TrainJob implements AutoCloseable {
         if ("auto".equals(cfg.depth())) { // the init_from prompt is read only then
             cfg = cfg.withDepthFor(model.lm().kind() == LanguageModel.Kind.DECODER, task.textToText(),
                     cfg.initFrom() != null && Files.exists(Path.of(cfg.initFrom()))
-                            && PromptFile.readSource(Path.of(cfg.initFrom())).site() == PromptSite.DEEP);
+                            ? PromptFile.readSource(Path.of(cfg.initFrom())).site() : null);
         }
         if (from != null && from.fingerprint() != null && !from.fingerprint().equals(model.fingerprint())) {
             throw new UserException("{{resume}} " + run.dir() + ": the run was trained on another model (fingerprint "
