@@ -95,7 +95,7 @@ public final class EmbedCommand implements Callable<Integer> {
             sp = sp.withMetadata(framing);
         }
         sp.requireInput(prompt.toString(), "embed (an engine fed inputs_embeds, such as vLLM, has no place for a "
-                + "prefix in every layer)");
+                + "prefix in the layers or a prompt entering above the first)");
         if (f.equals("npy") || f.equals("safetensors")) {
             Outputs.checkFolder("--output", output, force, Outputs.Legacy.NONE);
         }

@@ -67,8 +67,8 @@ public final class ExportCommand implements Callable<Integer> {
         Prompt sp = PromptFile.read(prompt);
         String what = format;
         if (format.equals("npy")) {
-            sp.requireInput(prompt.toString(), "export --to npy (Lester et al.'s [N, D] layout; --to peft writes it as a "
-                    + "PREFIX_TUNING adapter)");
+            sp.requireInput(prompt.toString(), "export --to npy (Lester et al.'s [N, D] layout of vectors at the input; --to peft writes "
+                    + "a deep prompt in every layer as a PREFIX_TUNING adapter)");
             Outputs.file("OUT", outPath, force, Npy.writer(sp.values(), sp.tokens(), sp.hidden()));
         } else {
             if (sp.site() == PromptSite.DEEP) { // its layout (layers, key/value heads) goes into PEFT's config: check it

@@ -90,7 +90,7 @@ class EmbedTest {
     @Test
     void whatVllmCannotTakeIsRefusedInOneLine() {
         String e = SafeEdgesTest.refused("embed", "--prompt", deep.toString(), "--format", "vllm", "x");
-        assertTrue(e.contains("has no place for a prefix in every layer"), e);
+        assertTrue(e.contains("has no place for a prefix in the layers"), e);
         e = SafeEdgesTest.refused("embed", "--prompt", input.toString(), "--format", "npy", "x");
         assertTrue(e.contains("--format npy needs --output DIR"), e);
         e = SafeEdgesTest.refused("embed", "--prompt", input.toString(), "--format", "pickle", "x");

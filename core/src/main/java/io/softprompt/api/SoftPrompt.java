@@ -286,7 +286,7 @@ public final class SoftPrompt implements AutoCloseable {
      */
     public Embeds embed(Prompt prompt, String text) {
         prompt.requireInput("the prompt", "embed (an engine fed inputs_embeds, such as vLLM, has no place for a "
-                + "prefix in every layer)");
+                + "prefix in the layers or a prompt entering above the first)");
         Member m = member(null, prompt);
         long[] ids = m.encoder().encodeText(text);
         try (ai.djl.ndarray.NDManager nd = ai.djl.ndarray.NDManager.newBaseManager(model.lm().device())) {
