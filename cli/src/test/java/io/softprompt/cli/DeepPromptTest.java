@@ -203,6 +203,11 @@ class DeepPromptTest {
         assertEquals(2, t5.code());
         assertTrue(t5.errLine().endsWith("--depth deep trains text-to-text tasks on decoder LMs so far, not t5 (a T5 deep prompt "
                 + "classifies)"), t5.err());
+        Cli.Run t5top = Cli.run("train", "--task", echo.toString(), "--model", Fixtures.of("t5").toString(),
+                "--depth", "deep", "--prompt-layers", "1", "--steps", "1", "-o", tmp.resolve("t5.sp").toString());
+        assertEquals(2, t5top.code());
+        assertTrue(t5top.errLine().contains("--depth deep --prompt-layers 1 trains text-to-text tasks on decoder LMs so far"),
+                "the message names the flags given: " + t5top.err());
         Cli.Run odd = Cli.run("train", "--task", task.toString(), "--model", Fixtures.of("gpt2").toString(), "--depth", "wide",
                 "--steps", "1", "-o", tmp.resolve("w.sp").toString());
         assertEquals(2, odd.code());

@@ -133,9 +133,7 @@ final class JobRun implements AutoCloseable {
         boolean tableGiven = source != null && site != PromptSite.INPUT && source.site().equals(site) && !c.prefixProjection();
         float[] initValues = source != null
                 ? PromptInit.transfer(source, "{{init_from}} " + c.initFrom(), c.tokens(), model.lm().hiddenSize(),
-                        model.fingerprint(), tableGiven ? site.width(model.lm()) : 0, "{{depth}} " + c.depth()
-                        + (c.promptLayers() != null ? " {{prompt_layers}} " + c.promptLayers() : "")
-                        + (c.prefixProjection() ? " {{prefix_projection}}" : ""))
+                        model.fingerprint(), tableGiven ? site.width(model.lm()) : 0, flags(c))
                 : init.values(model.lm(), model.tokenizer(), c.tokens(), c.seed(), c.initText(), enc.labelTokens());
         if (!c.prefixProjection() && !tableGiven) { // the projection starts from the input prompt it folds
             initValues = site.start(model.lm(), initValues, c.tokens(), c.seed());
@@ -208,5 +206,13 @@ final class JobRun implements AutoCloseable {
             b.dev(job.devSource.path().toAbsolutePath().normalize().toString());
         }
         return b.build();
+    }
+
+    /** How the config asks for its prompt's site, in flags (config keys in a config file): for messages. */
+    static String flags(TrainConfig c) {
+        PromptSite site = c.site();
+        String depth = c.prefixProjection() ? "deep {{prefix_projection}}"
+                : "late".equals(site.depth()) || "input".equals(site.depth()) ? site.depth() : "deep";
+        return "{{depth}} " + depth + (site.layers() > 0 ? " {{prompt_layers}} " + site.layers() : "");
     }
 }

@@ -283,7 +283,7 @@ public final class TrainJob implements AutoCloseable {
             throw new UserException("{{tokens}} " + cfg.tokens() + " leaves no room for text in the model's " + maxPos + " positions");
         }
         if (task.textToText()) {
-            cfg.site().checkGenerates(model.lm(), "{{depth}} " + cfg.site().depth());
+            cfg.site().checkGenerates(model.lm(), JobRun.flags(cfg));
         }
         Reparam.of(cfg, model.lm()); // its size, from the shapes alone
         io.softprompt.data.Encoder.check(model.tokenizer(), task, model.lm(), model::chatTemplate);
