@@ -187,6 +187,11 @@ public final class TrainCommand implements Callable<Integer> {
                         o.result().stoppedEarly() ? ", stopped early at step " + o.result().steps() : "",
                         keptInitial ? "; no evaluation beat the initial prompt, so it is the one kept" : "",
                         where.demo() ? " -- " + ModelLocator.DEMO_CAVEAT : where.embedded() ? " -- " + EmbeddedModel.CAVEAT : "");
+                if (o.summary().get("activation_cache") instanceof java.util.Map<?, ?> ac) { // a --prompt-layers run's frozen states
+                    err.printf(Locale.ROOT, "activation cache: %s rows' states kept (%.1f MB in memory, %.1f MB spilled to the "
+                            + "run folder and deleted), read %s times, computed %s times%n", ac.get("rows"), (Double) ac.get("memory_mb"),
+                            (Double) ac.get("spilled_mb"), ac.get("hits"), ac.get("misses"));
+                }
                 if (where.embedded() && config == null && o.result().steps() < TrainConfig.DEFAULT_STEPS
                         && job.task().name().equals("sst2")) { // the recipe is SST-2's: no other task is told to use it
                     err.printf(Locale.ROOT, "note: %d steps are a smoke test; for real learning on %s train with --config "

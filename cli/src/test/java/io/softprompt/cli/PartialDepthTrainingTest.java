@@ -116,6 +116,7 @@ class PartialDepthTrainingTest {
         Cli.Run r = Cli.run(TrainingRunTest.train("top.sp", "--depth", "deep", "--prompt-layers", "1", "--json"));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("deep prompt in the top 1 layers"), r.err());
+        assertTrue(r.err().matches("(?s).*\\nactivation cache: [1-9][0-9]* rows' states kept \\([0-9.]+ MB in memory.*"), r.err());
         Path sp = tmp.resolve("top.sp");
         var meta = SafetensorsFile.open(sp).metadata();
         assertEquals("1.2", meta.get(PromptFile.FORMAT_VERSION));
