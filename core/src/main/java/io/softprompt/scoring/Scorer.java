@@ -347,6 +347,7 @@ public final class Scorer implements AutoCloseable {
         }
         boolean one = rowPrefix.stream().allMatch(c -> c == rowPrefix.get(0));
         int p = rowPrefix.stream().mapToInt(KvCache::length).max().orElse(0);
+        boolean level = rowPrefix.stream().allMatch(c -> c.length() == p); // every row's tokens start at P
         int t = padTo;
         for (int i = 0; i < b; i++) {
             t = Math.max(t, Math.max(1, part.get(i).row().ids().length - skip[i]));
@@ -365,24 +366,15 @@ public final class Scorer implements AutoCloseable {
         }
         try (NDManager m = parent.newSubManager();
              KvCache cache = one ? rowPrefix.get(0).expand(m, b) : KvCache.stack(m, rowPrefix)) {
-            // a prompt entering above the bottom: the rows' states entering its layer (kept by a caching model) when
-            // every row continues one prefix, else the frozen layers below run with its bare layers' key masks
-            int first = one ? cache.firstFilled() : 0;
-            NDArray idArray = Tensors.create(m, ids, new Shape(b, t));                       // [B, T]
-            NDArray tok = first == 0 ? lm.embed(idArray) : lm.entry(idArray, tokenMask(m, mask, b, p, t), first, p); // [B, T, D]
+            // prompts entering above the bottom: the rows' states entering their layer, once per distinct row (kept by a
+            // caching model) when every row's tokens start at P, else the frozen layers run with the bare layers' masks
+            int first = level ? cache.firstFilled() : 0;
+            NDArray tok = first == 0 ? lm.embed(Tensors.create(m, ids, new Shape(b, t)))          // [B, T, D]
+                    : FrozenRows.entering(lm, m, ids, mask, b, p, t, first);
             NDArray keyMask = Tensors.create(m, mask, new Shape(b, p + t));                  // [B, P+T]
             forwardPasses.incrementAndGet();
             NDArray h = Layers.rows(lm.forward(tok, keyMask, cache, Span.from(first)), decision); // [B, D]
             return ClassHeads.labelProbabilities(lm, m, h, slots, part);
         }
-    }
-
-    /** The tokens' own columns [B, T] of a key mask [B, P + T]. */
-    private static NDArray tokenMask(NDManager m, long[] mask, int b, int p, int t) {
-        long[] own = new long[b * t];
-        for (int i = 0; i < b; i++) {
-            System.arraycopy(mask, i * (p + t) + p, own, i * t, t);
-        }
-        return Tensors.create(m, own, new Shape(b, t));
     }
 }

@@ -1,5 +1,6 @@
 package io.softprompt.scoring;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.softprompt.Fixtures;
@@ -82,6 +83,59 @@ class PartialSlotTest {
                 // a row alone reads its kept float16 states; beside other prompts' prefixes it runs the lower layers
                 assertTrue(keptWorst <= 1e-3, dir.getFileName() + " through an activation cache: " + keptWorst);
                 assertTrue(layouts <= 1e-5, dir.getFileName() + ": " + layouts);
+            }
+        }));
+    }
+    /**
+     * An ensemble of prompts entering at one layer with one length (two deep prompts in the top L − 1 layers
+     * and a late prompt entering layer 1, decoder LMs; the late prompt alone twice elsewhere), every text under
+     * each: the frozen layers below run once per distinct text in the batch, and each row scores as alone.
+     */
+    @TestFactory
+    Stream<DynamicTest> anEnsembleRunsTheFrozenLayersOncePerText() {
+        return Fixtures.all().stream().map(dir -> DynamicTest.dynamicTest(dir.getFileName().toString(), () -> {
+            try (LoadedModel model = LoadedModel.load(dir, "x")) {
+                LanguageModel lm = model.lm();
+                if (lm.attention().layers() < 2) {
+                    return;
+                }
+                int top = lm.attention().layers() - 1;
+                long[] words = {5, 9};
+                Encoder.Labels labels = new Encoder.Labels(words, new long[][] {{5, 1}, {9, 1}});
+                PromptSite late = new LateSite(top);
+                PromptSite partial = lm.kind() == LanguageModel.Kind.DECODER ? new DeepSite(top) : late;
+                List<Scorer.Slot> slots = List.of(
+                        new Scorer.Slot(DeepSlotTest.random(3 * partial.width(lm), 11, 0.5), 3, labels, partial),
+                        new Scorer.Slot(DeepSlotTest.random(3 * partial.width(lm), 12, 0.5), 3, labels, partial),
+                        new Scorer.Slot(DeepSlotTest.random(3 * late.width(lm), 13, 0.5), 3, labels, late));
+                List<Encoder.Encoded> rows = new ArrayList<>();
+                for (String t : DeepSlotTest.TEXTS) {
+                    rows.add(new Encoder.Encoded(model.tokenizer().encode(t), -1));
+                }
+                List<Scorer.Item> items = DeepSlotTest.items(slots.size(), rows);
+                java.util.concurrent.atomic.AtomicLong entered = new java.util.concurrent.atomic.AtomicLong();
+                LanguageModel counting = (LanguageModel) java.lang.reflect.Proxy.newProxyInstance(LanguageModel.class.getClassLoader(),
+                        new Class<?>[] {LanguageModel.class}, (proxy, method, args) -> {
+                            if (method.getName().equals("entry")) {
+                                entered.addAndGet(((ai.djl.ndarray.NDArray) args[0]).getShape().get(0));
+                            }
+                            try {
+                                return method.invoke(lm, args);
+                            } catch (java.lang.reflect.InvocationTargetException e) {
+                                throw e.getCause();
+                            }
+                        });
+                boolean prefix = partial.pass(lm, true) == PromptSite.Pass.PREFIX && late.pass(lm, true) == PromptSite.Pass.PREFIX;
+                try (Scorer s = new Scorer(counting, true)) {
+                    float[][] together = s.score(slots, items, List.of(IntStream.range(0, items.size()).toArray()));
+                    if (prefix) { // encoder-style models run each late row's own pass: no shared frozen rows to count
+                        assertEquals(rows.size(), entered.get(), dir.getFileName() + ": the frozen layers ran once per text");
+                    }
+                    double worst = DeepSlotTest.worstAgainstAlone(lm, true, slots, rows, together);
+                    System.out.printf(Locale.ROOT, "ENSEMBLE-ENTRY %-14s %d rows, frozen layers for %d, largest difference to "
+                            + "each alone %.3e%n", dir.getFileName(), items.size(), entered.get(), worst);
+                    assertTrue(worst <= 1e-5, dir.getFileName() + ": " + worst);
+                }
             }
         }));
     }
