@@ -135,11 +135,7 @@ public final class InspectCommand implements Callable<Integer> {
             layers.add(m);
         }
         if (common.json) {
-            Map<String, Object> j = new LinkedHashMap<>();
-            j.put("prompt", prompt);
-            j.put("model", s.model().name());
-            j.put("depth", sp.site().depth());
-            j.put("tokens", sp.tokens());
+            Map<String, Object> j = head(s, sp);
             j.put("layers", a.layers());
             j.put("kv_width", a.kvHeads() * a.headSize());
             j.put("per_layer", layers);
@@ -161,7 +157,17 @@ public final class InspectCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** A late prompt: each vector's norm beside the mean norm of the frozen model's token states at its layer. */
+    /** What a deep or late prompt's JSON opens with. */
+    private Map<String, Object> head(PromptOptions.Session s, Prompt sp) {
+        Map<String, Object> j = new LinkedHashMap<>();
+        j.put("prompt", prompt);
+        j.put("model", s.model().name());
+        j.put("depth", sp.site().depth());
+        j.put("tokens", sp.tokens());
+        return j;
+    }
+
+    /** A late prompt: each vector's L2 norm and the layer it enters. */
     private int late(PromptOptions.Session s, Prompt sp, PrintWriter out) {
         int first = sp.site().firstLayer(s.model().lm());
         int layers = s.model().lm().attention().layers();
@@ -176,11 +182,7 @@ public final class InspectCommand implements Callable<Integer> {
             norms[i] = (float) Math.sqrt(q);
         }
         if (common.json) {
-            Map<String, Object> j = new LinkedHashMap<>();
-            j.put("prompt", prompt);
-            j.put("model", s.model().name());
-            j.put("depth", sp.site().depth());
-            j.put("tokens", sp.tokens());
+            Map<String, Object> j = head(s, sp);
             j.put("hidden_size", d);
             j.put("entry_layer", first);
             j.put("norms", norms);
