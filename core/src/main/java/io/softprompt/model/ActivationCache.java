@@ -238,11 +238,7 @@ public final class ActivationCache implements LanguageModel, AutoCloseable {
         } else {
             buf = ByteBuffer.allocate(e.bytes());
             try {
-                while (buf.hasRemaining()) {
-                    if (spill.read(buf, e.at() + buf.position()) < 0) {
-                        throw new IOException("the spill file ended early");
-                    }
-                }
+                AtomicFiles.readFully(spill, buf, e.at());
             } catch (IOException ex) {
                 throw new UncheckedIOException(ex);
             }

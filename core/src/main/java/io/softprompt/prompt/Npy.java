@@ -55,7 +55,7 @@ public final class Npy {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             ByteBuffer pre = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, pre, 0, (int) Math.min(12, size));
+            AtomicFiles.readFully(ch, pre.limit((int) Math.min(12, size)), 0);
             if (size < 10) {
                 throw new UserException(file + ": not a .npy file (too short)");
             }
@@ -89,7 +89,7 @@ public final class Npy {
                         + size + ")");
             }
             ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
-            readFully(ch, hb, start, (int) headerLen);
+            AtomicFiles.readFully(ch, hb.limit((int) headerLen), start);
             String header = new String(hb.array(), major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
             Object parsed;
             try {
@@ -134,7 +134,7 @@ public final class Npy {
                         + (data < need ? " (truncated file)" : ""));
             }
             ByteBuffer body = ByteBuffer.allocate((int) need).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, body, start + headerLen, (int) need);
+            AtomicFiles.readFully(ch, body.limit((int) need), start + headerLen);
             float[] v = new float[(int) (rows * cols)];
             body.rewind();
             body.asFloatBuffer().get(v);
@@ -143,16 +143,6 @@ public final class Npy {
             throw new UserException(file + ": file not found");
         } catch (IOException e) {
             throw new UserException(file + ": cannot read: " + AtomicFiles.reason(e));
-        }
-    }
-
-    private static void readFully(FileChannel ch, ByteBuffer buf, long pos, int n) throws IOException {
-        buf.limit(n);
-        while (buf.hasRemaining()) {
-            int r = ch.read(buf, pos + buf.position());
-            if (r < 0) {
-                throw new IOException("unexpected end of file");
-            }
         }
     }
 }

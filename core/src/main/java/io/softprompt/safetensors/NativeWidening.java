@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.softprompt.util.AtomicFiles;
 import io.softprompt.util.Tensors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -56,11 +57,11 @@ final class NativeWidening {
                 ByteBuffer out = ByteBuffer.allocateDirect(Math.toIntExact(values * 4)).order(ByteOrder.LITTLE_ENDIAN);
                 long at = dataStart + info.begin() + r * rowLen * width;
                 if (width == 4) { // float32: straight into its block
-                    readFully(ch, out, at);
+                    AtomicFiles.readFully(ch, out, at);
                 }
                 for (long left = width == 4 ? 0 : values * width; left > 0; ) {
                     chunk.clear().limit((int) Math.min(chunk.capacity() / width * width, left));
-                    readFully(ch, chunk, at);
+                    AtomicFiles.readFully(ch, chunk, at);
                     at += chunk.position();
                     left -= chunk.position();
                     chunk.flip();
@@ -80,15 +81,6 @@ final class NativeWidening {
             }
         }
         return whole;
-    }
-
-    /** Fills {@code buf} from the file at {@code pos}. */
-    private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
-        while (buf.hasRemaining()) {
-            if (ch.read(buf, pos + buf.position()) < 0) {
-                throw new IOException("unexpected end of file");
-            }
-        }
     }
 
     /** Every value of {@code in} as float32 into {@code out}. */

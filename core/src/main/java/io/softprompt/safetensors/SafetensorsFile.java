@@ -91,13 +91,13 @@ public final class SafetensorsFile {
                 throw bad(path, "file has " + size + " bytes, too short for a header");
             }
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, lenBuf, 0);
+            AtomicFiles.readFully(ch, lenBuf, 0);
             long headerLen = lenBuf.getLong(0);
             if (headerLen <= 0 || headerLen > MAX_HEADER || 8 + headerLen > size) {
                 throw bad(path, "header length " + headerLen + " does not fit the file's " + size + " bytes (truncated?)");
             }
             ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
-            readFully(ch, hb, 8);
+            AtomicFiles.readFully(ch, hb, 8);
             Map<String, Object> header;
             try {
                 header = HEADER.readValue(hb.array(), new TypeReference<LinkedHashMap<String, Object>>() {});
@@ -136,7 +136,7 @@ public final class SafetensorsFile {
             ByteBuffer snapshot = null;
             if (size <= SNAPSHOT_MAX) {
                 snapshot = ByteBuffer.allocate((int) dataSize).order(ByteOrder.LITTLE_ENDIAN);
-                readFully(ch, snapshot, dataStart);
+                AtomicFiles.readFully(ch, snapshot, dataStart);
             }
             return new SafetensorsFile(path, dataStart, Collections.unmodifiableMap(tensors),
                     Collections.unmodifiableMap(metadata), snapshot);
@@ -149,15 +149,6 @@ public final class SafetensorsFile {
 
     static UserException bad(Path path, String what) {
         return new UserException(path + ": invalid safetensors file: " + what);
-    }
-
-    private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
-        while (buf.hasRemaining()) {
-            int n = ch.read(buf, pos + buf.position());
-            if (n < 0) {
-                throw new IOException("unexpected end of file");
-            }
-        }
     }
 
     /** Element size of a safetensors dtype name, or -1 when unsupported. */
@@ -299,7 +290,7 @@ public final class SafetensorsFile {
             buf.put(rawBytes(name));
         } else {
             try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-                readFully(ch, buf, dataStart + info.begin());
+                AtomicFiles.readFully(ch, buf, dataStart + info.begin());
             } catch (IOException e) {
                 throw new UserException(path + ": cannot read tensor '" + name + "': " + e.getMessage());
             }

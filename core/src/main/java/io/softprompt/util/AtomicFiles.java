@@ -74,6 +74,15 @@ public final class AtomicFiles {
         }
     }
 
+    /** Fills {@code buf} (to its limit) from the file at {@code pos}; a file that ends first is an I/O failure. */
+    public static void readFully(FileChannel ch, java.nio.ByteBuffer buf, long pos) throws IOException {
+        while (buf.hasRemaining()) {
+            if (ch.read(buf, pos + buf.position()) < 0) {
+                throw new IOException("unexpected end of file");
+            }
+        }
+    }
+
     /**
      * The operating system's reason for an I/O failure, as it words it ("No space left on device",
      * "Read-only file system", "Permission denied"), without the file name the caller already names.
